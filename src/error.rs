@@ -1,0 +1,156 @@
+//! The one error type that reaches the user.
+//!
+//! Each layer has its own typed error (`thiserror`); at the command edge they become an [`Error`]:
+//! a kind (which decides the exit code), a message, the `Caused by:` chain and `hint:` lines. This
+//! module renders that shape and nothing else: it never decides *what* went wrong.
+
+use std::fmt;
+
+/// Exit codes of DESIGN.md §7.
+pub mod exit {
+    pub const SUCCESS: i32 = 0;
+    pub const FAILURE: i32 = 1;
+    /// `--detailed-exitcode`: changes or drift present.
+    pub const CHANGES: i32 = 2;
+    pub const USAGE: i32 = 64;
+    pub const INTERRUPTED: i32 = 130;
+}
+
+/// What kind of failure this is; decides the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Bad configuration or templates.
+    Config,
+    /// A Descope (or emulator) call failed.
+    Api,
+    /// The state file, its lock or a backup.
+    State,
+    /// Reading or writing a file outside the configuration.
+    Io,
+    /// Wrong flags or arguments that clap could not catch.
+    Usage,
+    /// Ctrl-C.
+    Interrupted,
+    /// A bug in dmgmt.
+    Internal,
+}
+
+impl ErrorKind {
+    pub fn exit_code(self) -> i32 {
+        match self {
+            ErrorKind::Usage => exit::USAGE,
+            ErrorKind::Interrupted => exit::INTERRUPTED,
+            _ => exit::FAILURE,
+        }
+    }
+}
+
+/// A user-facing error: `error: <message>`, then `Caused by:` lines, then `hint:` lines.
+#[derive(Debug)]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+    causes: Vec<String>,
+    hints: Vec<String>,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error { kind, message: message.into(), causes: Vec::new(), hints: Vec::new() }
+    }
+
+    pub fn config(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Config, message)
+    }
+
+    pub fn usage(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Usage, message)
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Internal, message)
+    }
+
+    /// Adds the whole `source()` chain of `err` as `Caused by:` lines.
+    pub fn caused_by(mut self, err: &(dyn std::error::Error + 'static)) -> Self {
+        let mut next = Some(err);
+        while let Some(e) = next {
+            self.causes.push(e.to_string());
+            next = e.source();
+        }
+        self
+    }
+
+    pub fn cause(mut self, cause: impl Into<String>) -> Self {
+        self.causes.push(cause.into());
+        self
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hints.push(hint.into());
+        self
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    pub fn hints(&self) -> &[String] {
+        &self.hints
+    }
+
+    pub fn exit_code(&self) -> i32 {
+        self.kind.exit_code()
+    }
+}
+
+impl fmt::Display for Error {
+    /// The full report as the CLI prints it (without colour).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "error: {}", self.message)?;
+        if !self.causes.is_empty() {
+            write!(f, "\n\nCaused by:")?;
+            for (i, cause) in self.causes.iter().enumerate() {
+                write!(f, "\n  {i}: {cause}")?;
+            }
+        }
+        for hint in &self.hints {
+            write!(f, "\nhint: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_message_causes_and_hints_in_order() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let err = Error::config("cannot read `environments/dev.yaml`")
+            .caused_by(&io)
+            .hint("create it or pass --dir");
+        assert_eq!(
+            err.to_string(),
+            "error: cannot read `environments/dev.yaml`\n\nCaused by:\n  0: no such file\nhint: create it or pass --dir"
+        );
+        assert_eq!(err.exit_code(), 1);
+    }
+
+    #[test]
+    fn kinds_map_to_design_exit_codes() {
+        assert_eq!(ErrorKind::Usage.exit_code(), 64);
+        assert_eq!(ErrorKind::Interrupted.exit_code(), 130);
+        assert_eq!(ErrorKind::Api.exit_code(), 1);
+        assert_eq!(ErrorKind::State.exit_code(), 1);
+    }
+}
