@@ -1,17 +1,20 @@
 //! dmgmt — a declarative plan/apply engine for Descope projects.
 //!
-//! Skeleton: modules are added as the layers land.
+//! Data flows one way (STYLE.md):
+//! `Args -> Project + DesiredState (config) -> ...`; the refresh, plan, apply and state layers
+//! join this chain as they land.
+//!
+//! - [`model`]: plain data shared by every layer: resource addresses, the desired state.
+//! - [`config`]: environment files, includes, interpolation, templates and validation, producing a
+//!   [`model::DesiredState`] or every problem with file, line and column. No network.
+//! - [`cli`]: arguments, one file per command, all printing. The only module that writes to the
+//!   terminal.
+//! - [`error`]: the user-facing error (`Caused by:`, `hint:`) and the exit codes.
 
+pub mod cli;
+pub mod config;
 pub mod error;
+pub mod model;
 
+pub use cli::run;
 pub use error::{Error, ErrorKind, Result};
-
-/// Runs dmgmt with the given arguments (the first is the program name) and returns the exit code.
-pub fn run<I, T>(args: I) -> i32
-where
-    I: IntoIterator<Item = T>,
-    T: Into<std::ffi::OsString> + Clone,
-{
-    let _ = args.into_iter().count();
-    error::exit::FAILURE
-}

@@ -1,0 +1,126 @@
+//! `dmgmt envs`: the environments, their projects and what each declares.
+
+use serde_json::json;
+
+use super::args::EnvsArgs;
+use super::shell::Shell;
+use super::{load, plural};
+use crate::config::{Loaded, Project};
+use crate::error::{Result, exit};
+
+pub fn run(project: &Project, args: &EnvsArgs, shell: &Shell) -> Result<i32> {
+    let results: Vec<Loaded> = project
+        .environments()?
+        .iter()
+        .map(|n| load(project, n))
+        .collect();
+    if args.json {
+        let envs: Vec<_> = results
+            .iter()
+            .map(|r| match &r.desired {
+                Some(d) => json!({
+                    "name": r.environment,
+                    "valid": true,
+                    "project_id": d.project_id,
+                    "protected": d.protected,
+                    "emulator": d.emulator,
+                    "resources": {
+                        "permissions": d.permissions.len(),
+                        "roles": d.roles.len(),
+                        "tenants": d.tenants.len(),
+                        "flows": d.flows.len(),
+                        "theme": d.theme.is_some(),
+                    },
+                }),
+                None => json!({"name": r.environment, "valid": false, "errors": r.error_count()}),
+            })
+            .collect();
+        shell.out(json!({"format_version": 1, "environments": envs}).to_string());
+        return Ok(exit::SUCCESS);
+    }
+
+    let header = [
+        "ENVIRONMENT",
+        "PROJECT",
+        "PROTECTED",
+        "EMULATOR",
+        "PERMISSIONS",
+        "ROLES",
+        "TENANTS",
+        "FLOWS",
+        "THEME",
+    ];
+    let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
+    for r in &results {
+        let yes_no = |b: bool| if b { "yes" } else { "no" }.to_owned();
+        rows.push(match &r.desired {
+            Some(d) => vec![
+                r.environment.clone(),
+                d.project_id.clone(),
+                yes_no(d.protected),
+                yes_no(d.emulator),
+                d.permissions.len().to_string(),
+                d.roles.len().to_string(),
+                d.tenants.len().to_string(),
+                d.flows.len().to_string(),
+                yes_no(d.theme.is_some()),
+            ],
+            None => vec![
+                r.environment.clone(),
+                format!("invalid ({})", plural(r.error_count(), "error")),
+            ],
+        });
+    }
+    shell.out(table(&rows));
+    let invalid: Vec<&str> = results
+        .iter()
+        .filter(|r| r.desired.is_none())
+        .map(|r| r.environment.as_str())
+        .collect();
+    if !invalid.is_empty() {
+        shell.status(format!(
+            "warning: {} {} invalid: run `dmgmt validate -e {}` for details",
+            plural(invalid.len(), "environment"),
+            if invalid.len() == 1 { "is" } else { "are" },
+            invalid[0]
+        ));
+    }
+    Ok(exit::SUCCESS)
+}
+
+/// Left-aligned columns separated by two spaces, without trailing spaces.
+fn table(rows: &[Vec<String>]) -> String {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    rows.iter()
+        .map(|row| {
+            let cells: Vec<String> = row
+                .iter()
+                .enumerate()
+                .map(|(c, s)| format!("{s:<w$}", w = widths[c]))
+                .collect();
+            cells.join("  ").trim_end().to_owned()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn table_aligns_columns() {
+        let rows = vec![
+            vec!["A".into(), "BB".into()],
+            vec!["ccc".into(), "d".into()],
+        ];
+        assert_eq!(super::table(&rows), "A    BB\nccc  d");
+    }
+}

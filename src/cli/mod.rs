@@ -1,0 +1,92 @@
+//! The command line: arguments, one file per command, and all printing. Commands are thin: they
+//! resolve settings, call the layer that does the work, and render its result.
+
+mod args;
+mod envs;
+mod shell;
+mod validate;
+
+use std::ffi::OsString;
+
+use clap::{CommandFactory, Parser};
+
+pub use args::Cli;
+use args::Command;
+use shell::Shell;
+
+use crate::config::{Loaded, Project};
+use crate::error::{Error, Result, exit};
+
+/// Parses `args` and runs the command; returns the process exit code (DESIGN.md §7).
+pub fn run<I, T>(args: I) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            // Help and version go to stdout and succeed; anything else is a usage error.
+            return if err.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::SUCCESS
+            };
+        }
+    };
+    let shell = Shell::new(cli.global.color, cli.global.quiet);
+    match execute(cli, &shell) {
+        Ok(code) => code,
+        Err(err) => {
+            shell.error(&err);
+            err.exit_code()
+        }
+    }
+}
+
+fn execute(cli: Cli, shell: &Shell) -> Result<i32> {
+    match cli.command {
+        Command::Envs(args) => envs::run(&project(&cli.global)?, &args, shell),
+        Command::Validate(args) => validate::run(&project(&cli.global)?, &args, shell),
+        Command::Schema(args) => {
+            let role = if args.shared {
+                crate::config::schema::FileRole::Shared
+            } else {
+                crate::config::schema::FileRole::Environment
+            };
+            let schema = crate::config::schema::json_schema(role);
+            let text = serde_json::to_string_pretty(&schema)
+                .map_err(|e| Error::internal("cannot print the schema").caused_by(&e))?;
+            shell.out(text);
+            Ok(exit::SUCCESS)
+        }
+        Command::Completions(args) => {
+            let mut out = Vec::new();
+            clap_complete::generate(args.shell, &mut Cli::command(), "dmgmt", &mut out);
+            shell.out(String::from_utf8_lossy(&out).trim_end());
+            Ok(exit::SUCCESS)
+        }
+    }
+}
+
+fn project(global: &args::GlobalArgs) -> Result<Project> {
+    let cwd = std::env::current_dir()
+        .map_err(|e| Error::config("cannot read the current folder").caused_by(&e))?;
+    Ok(Project::discover(global.dir.as_deref(), &cwd)?)
+}
+
+/// Loads environments with the real process environment.
+fn load(project: &Project, name: &str) -> Loaded {
+    let lookup = |var: &str| std::env::var(var).ok();
+    crate::config::load(project, name, &lookup)
+}
+
+/// "1 error", "3 errors".
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}

@@ -1,0 +1,196 @@
+//! The one place output is written: data to stdout, diagnostics, errors and progress to stderr,
+//! coloured only when the user's terminal and `--color`/`NO_COLOR` allow it (DESIGN.md §7).
+
+use std::io::{IsTerminal, Write};
+
+use console::Style;
+
+use super::args::ColorChoice;
+use crate::config::{Diagnostic, Severity, SourceMap};
+use crate::error::Error;
+
+/// Lines longer than this are shown as a window around the problem.
+const MAX_SHOWN_LINE: usize = 160;
+
+pub struct Shell {
+    quiet: bool,
+}
+
+impl Shell {
+    pub fn new(choice: ColorChoice, quiet: bool) -> Self {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let color = match choice {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => !no_color && std::io::stderr().is_terminal(),
+        };
+        console::set_colors_enabled(color);
+        console::set_colors_enabled_stderr(color);
+        Shell { quiet }
+    }
+
+    /// Data: the result of the command, on stdout.
+    pub fn out(&self, text: impl AsRef<str>) {
+        let mut stdout = std::io::stdout().lock();
+        // A closed pipe (`dmgmt schema | head`) is not an error worth reporting.
+        let _ = writeln!(stdout, "{}", text.as_ref());
+    }
+
+    /// A status line on stderr, hidden by `-q`.
+    pub fn status(&self, text: impl AsRef<str>) {
+        if !self.quiet {
+            let _ = writeln!(std::io::stderr().lock(), "{}", text.as_ref());
+        }
+    }
+
+    pub fn error(&self, err: &Error) {
+        let red = Style::new().red().bold();
+        let bold = Style::new().bold();
+        let mut text = String::new();
+        for (i, line) in err.to_string().lines().enumerate() {
+            if i > 0 {
+                text.push('\n');
+            }
+            if let Some(rest) = line.strip_prefix("error:") {
+                text.push_str(&format!(
+                    "{}{}",
+                    red.apply_to("error:"),
+                    bold.apply_to(rest)
+                ));
+            } else if let Some(rest) = line.strip_prefix("hint:") {
+                text.push_str(&format!(
+                    "{}{rest}",
+                    Style::new().cyan().bold().apply_to("hint:")
+                ));
+            } else {
+                text.push_str(line);
+            }
+        }
+        let _ = writeln!(std::io::stderr().lock(), "{text}");
+    }
+
+    /// Prints diagnostics, warnings included unless `-q`.
+    pub fn diagnostics(&self, sources: &SourceMap, diagnostics: &[Diagnostic]) {
+        let mut stderr = std::io::stderr().lock();
+        for d in diagnostics {
+            match d.severity {
+                Severity::Note | Severity::Warning if self.quiet => {}
+                Severity::Note => {
+                    let at = format!("{}:{}", sources.display(d.span.file), d.span.line);
+                    let _ = writeln!(
+                        stderr,
+                        "{} {} ({at})",
+                        Style::new().bold().apply_to("note:"),
+                        d.message
+                    );
+                }
+                _ => {
+                    let _ = writeln!(stderr, "{}\n", render(sources, d));
+                }
+            }
+        }
+    }
+}
+
+/// Renders one diagnostic rustc-style: message, `--> file:line:col`, the line, a caret, hints.
+pub fn render(sources: &SourceMap, d: &Diagnostic) -> String {
+    let (label, label_style) = match d.severity {
+        Severity::Error => ("error", Style::new().red().bold()),
+        Severity::Warning => ("warning", Style::new().yellow().bold()),
+        Severity::Note => ("note", Style::new().bold()),
+    };
+    let blue = Style::new().blue().bold();
+    let span = d.span;
+    let line_no = span.line.to_string();
+    let pad = " ".repeat(line_no.len());
+    let mut out = format!(
+        "{}{} {}\n{pad}{} {}:{}:{}",
+        label_style.apply_to(label),
+        Style::new().bold().apply_to(":"),
+        Style::new().bold().apply_to(&d.message),
+        blue.apply_to("-->"),
+        sources.display(span.file),
+        span.line,
+        span.col
+    );
+    if let Some(line) = sources.line(span.file, span.line) {
+        let (shown, caret_at) = window(&line, span.col as usize);
+        let width = (span.len as usize).min(shown.chars().count().saturating_sub(caret_at).max(1));
+        out.push_str(&format!(
+            "\n{pad} {bar}\n{} {bar} {shown}\n{pad} {bar} {}{}",
+            blue.apply_to(&line_no),
+            " ".repeat(caret_at),
+            label_style.apply_to("^".repeat(width)),
+            bar = blue.apply_to("|"),
+        ));
+    }
+    for hint in &d.hints {
+        out.push_str(&format!(
+            "\n{pad} {} {}",
+            blue.apply_to("="),
+            hint_text(hint)
+        ));
+    }
+    out
+}
+
+fn hint_text(hint: &str) -> String {
+    format!("{} {hint}", Style::new().bold().apply_to("hint:"))
+}
+
+/// The part of `line` to show and the caret offset in it: tabs become spaces so the caret lines
+/// up, and a very long line is cut to a window around `col` (1-based).
+fn window(line: &str, col: usize) -> (String, usize) {
+    let chars: Vec<char> = line
+        .chars()
+        .map(|c| if c == '\t' { ' ' } else { c })
+        .collect();
+    let at = col.saturating_sub(1).min(chars.len());
+    if chars.len() <= MAX_SHOWN_LINE {
+        return (chars.into_iter().collect(), at);
+    }
+    let start = at.saturating_sub(40);
+    let end = (start + MAX_SHOWN_LINE).min(chars.len());
+    let mut shown = String::new();
+    let mut caret = at - start;
+    if start > 0 {
+        shown.push_str("...");
+        caret += 3;
+    }
+    shown.extend(&chars[start..end]);
+    if end < chars.len() {
+        shown.push_str("...");
+    }
+    (shown, caret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Span;
+
+    #[test]
+    fn renders_file_line_caret_and_hint() {
+        console::set_colors_enabled(false);
+        let mut map = SourceMap::default();
+        let file = map.add(
+            "x".into(),
+            "environments/dev.yaml".into(),
+            "roles:\n  - tenat: acme\n".into(),
+        );
+        let d = Diagnostic::error(Span::new(file, 2, 5, 5), "unknown key `tenat` in role")
+            .hint("did you mean `tenant`?");
+        assert_eq!(
+            render(&map, &d),
+            "error: unknown key `tenat` in role\n --> environments/dev.yaml:2:5\n  |\n2 |   - tenat: acme\n  |     ^^^^^\n  = hint: did you mean `tenant`?"
+        );
+    }
+
+    #[test]
+    fn long_lines_are_cut_around_the_problem() {
+        let line = format!("{}X{}", "a".repeat(5000), "b".repeat(5000));
+        let (shown, caret) = window(&line, 5001);
+        assert!(shown.len() < 200);
+        assert_eq!(shown.chars().nth(caret), Some('X'));
+    }
+}

@@ -1,0 +1,530 @@
+//! Loading one environment: read its file and the files it includes, check them, merge them, fill
+//! placeholders, check references and templates, and build the [`DesiredState`].
+//!
+//! Every problem of a run is collected, each naming file, line and column; the desired state is
+//! produced only when there is none. Loading never talks to Descope, and never needs the
+//! management key: its `${env.*}` reference is only checked for being set, as a warning.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use serde_json::Value as Json;
+
+use super::interpolate::{Scope, interpolate, resolve_vars};
+use super::merge::{merge, take_key};
+use super::project::Project;
+use super::rules;
+use super::schema::{self, FileRole, env_ref_name};
+use super::source::{Diagnostic, FileId, Severity, SourceMap, Span};
+use super::template::{self, TemplateKind};
+use super::yaml::{self, Node, Value};
+use crate::model::{
+    BackupPolicy, DesiredState, Flow, Permission, RateLimit, Role, SecretRef, Tenant, Theme,
+};
+
+/// Larger files are refused before parsing (a 25,000-tenant environment is about 5 MiB).
+pub const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Looks up a process environment variable; injectable so tests do not touch the real one.
+pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// The outcome of loading one environment.
+#[derive(Debug)]
+pub struct Loaded {
+    pub environment: String,
+    /// Every file read, for showing the lines diagnostics point at.
+    pub sources: SourceMap,
+    /// Errors and warnings, in the order found.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Present exactly when there is no error.
+    pub desired: Option<DesiredState>,
+}
+
+impl Loaded {
+    pub fn error_count(&self) -> usize {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count()
+    }
+
+    pub fn warning_count(&self) -> usize {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+            .count()
+    }
+
+    pub fn note_count(&self) -> usize {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Note)
+            .count()
+    }
+}
+
+/// Loads environment `name` of `project`. The caller has checked that the environment exists.
+pub fn load(project: &Project, name: &str, env: EnvLookup<'_>) -> Loaded {
+    let mut loader = Loader {
+        project,
+        env,
+        sources: SourceMap::default(),
+        diagnostics: Vec::new(),
+        templates: HashMap::new(),
+    };
+    let desired = loader.load(name);
+    let desired = desired.filter(|_| loader.diagnostics.iter().all(|d| !d.is_error()));
+    Loaded {
+        environment: name.to_owned(),
+        sources: loader.sources,
+        diagnostics: loader.diagnostics,
+        desired,
+    }
+}
+
+struct Loader<'a> {
+    project: &'a Project,
+    env: EnvLookup<'a>,
+    sources: SourceMap,
+    diagnostics: Vec<Diagnostic>,
+    /// Parsed templates by path: each file is read and reported once even if several flows use it.
+    templates: HashMap<PathBuf, Option<(FileId, Json)>>,
+}
+
+impl Loader<'_> {
+    fn load(&mut self, name: &str) -> Option<DesiredState> {
+        let path = self.project.env_file(name);
+        let mut chain = vec![path.clone()];
+        let mut root = self.load_tree(&path, FileRole::Environment, &mut chain, None)?;
+        let env_file = root.span.file;
+        schema::check_required_root(&root, &mut self.diagnostics);
+        self.check_management_key(&root, env_file);
+
+        let vars = self.resolve_vars(&root);
+        let scope_env = self.env;
+        let scope = Scope {
+            vars: &vars,
+            env: scope_env,
+        };
+        interpolate_tree(&mut root, &scope, "", &mut self.diagnostics);
+        rules::check_references(&root, &mut self.diagnostics);
+
+        let flows = self.load_flows(&root, &vars);
+        let theme = self.load_theme(&root, &vars);
+        if self.diagnostics.iter().any(Diagnostic::is_error) {
+            return None;
+        }
+        self.build(name, &root, flows, theme)
+    }
+
+    /// Reads, parses and checks one file, then merges the files it includes under it.
+    fn load_tree(
+        &mut self,
+        path: &Path,
+        role: FileRole,
+        chain: &mut Vec<PathBuf>,
+        from: Option<Span>,
+    ) -> Option<Node> {
+        let file = self.read(path, from, "file")?;
+        let parsed = yaml::parse(file, self.sources.text(file));
+        self.diagnostics.extend(parsed.diagnostics);
+        // Without a tree (syntax error, empty file) there is nothing more to check in this file.
+        let mut root = parsed.root?;
+        schema::check_file(&root, role, &mut self.diagnostics);
+        root.as_map()?;
+        rules::check_duplicates(&root, &mut self.diagnostics);
+
+        let mut merged: Option<Node> = None;
+        if let Some((_, includes)) = take_key(&mut root, "include") {
+            for item in includes.as_seq().unwrap_or(&[]) {
+                let Some(written) = item.as_str() else {
+                    continue;
+                };
+                let Some(target) = self.project.config_path(written) else {
+                    self.diagnostics.push(
+                        Diagnostic::error(item.span, format!("include path `{written}` leaves the environments/ folder"))
+                            .hint("include paths are relative to environments/, e.g. `shared/common.yaml`"),
+                    );
+                    continue;
+                };
+                if let Some(start) = chain.iter().position(|p| *p == target) {
+                    let cycle: Vec<String> = chain[start..]
+                        .iter()
+                        .chain(std::iter::once(&target))
+                        .map(|p| self.project.display(p))
+                        .collect();
+                    self.diagnostics.push(
+                        Diagnostic::error(
+                            item.span,
+                            format!("include cycle: {}", cycle.join(" -> ")),
+                        )
+                        .hint("remove one of these includes"),
+                    );
+                    continue;
+                }
+                chain.push(target.clone());
+                let included = self.load_tree(&target, FileRole::Shared, chain, Some(item.span));
+                chain.pop();
+                if let Some(included) = included {
+                    merged = Some(match merged {
+                        Some(acc) => merge(acc, included, ""),
+                        None => included,
+                    });
+                }
+            }
+        }
+        Some(match merged {
+            Some(acc) => merge(acc, root, ""),
+            None => root,
+        })
+    }
+
+    /// Reads a file into the source map. `from` is the reference that names it, where a missing
+    /// file is reported; `what` names it in that message.
+    fn read(&mut self, path: &Path, from: Option<Span>, what: &str) -> Option<FileId> {
+        let display = self.project.display(path);
+        if let Some(id) = self.sources.find(path) {
+            return Some(id);
+        }
+        let missing = |diags: &mut Vec<Diagnostic>, message: String, hint: String| {
+            if let Some(span) = from {
+                diags.push(Diagnostic::error(span, message).hint(hint))
+            }
+        };
+        let meta = match std::fs::metadata(path) {
+            Ok(meta) if meta.is_file() => meta,
+            Ok(_) | Err(_) => {
+                let written = display.strip_prefix("environments/").unwrap_or(&display);
+                missing(
+                    &mut self.diagnostics,
+                    format!("{what} `{written}` not found"),
+                    format!("expected at `{display}`"),
+                );
+                return None;
+            }
+        };
+        if meta.len() > MAX_FILE_BYTES {
+            let id = self.sources.add(path.to_path_buf(), display, String::new());
+            self.diagnostics.push(Diagnostic::error(
+                Span::file_start(id),
+                format!(
+                    "file is too large ({} MiB; the limit is {} MiB)",
+                    meta.len() >> 20,
+                    MAX_FILE_BYTES >> 20
+                ),
+            ));
+            return None;
+        }
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) => {
+                let id = self.sources.add(path.to_path_buf(), display, String::new());
+                self.diagnostics.push(Diagnostic::error(
+                    Span::file_start(id),
+                    format!("cannot read the file: {e}"),
+                ));
+                return None;
+            }
+        };
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+        match std::str::from_utf8(bytes) {
+            Ok(text) => Some(
+                self.sources
+                    .add(path.to_path_buf(), display, text.to_owned()),
+            ),
+            Err(e) => {
+                let good = &bytes[..e.valid_up_to()];
+                let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
+                let col = good.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+                let id = self.sources.add(
+                    path.to_path_buf(),
+                    display,
+                    String::from_utf8_lossy(bytes).into_owned(),
+                );
+                self.diagnostics.push(
+                    Diagnostic::error(Span::new(id, line, col, 1), "file is not valid UTF-8")
+                        .hint("configuration and templates must be UTF-8 text"),
+                );
+                None
+            }
+        }
+    }
+
+    fn check_management_key(&mut self, root: &Node, env_file: FileId) {
+        let emulator = matches!(
+            root.get("emulator").map(|n| &n.value),
+            Some(Value::Bool(true))
+        );
+        match root.entry("management_key") {
+            None if !emulator => self.diagnostics.push(
+                Diagnostic::error(Span::file_start(env_file), "missing required key `management_key` in environment file")
+                    .hint("add `management_key: ${env.DESCOPE_MANAGEMENT_KEY}` (or `emulator: true` for a local environment)"),
+            ),
+            Some((_, value)) if !emulator => {
+                if let Some(var) = value.as_str().and_then(env_ref_name)
+                    && (self.env)(var).is_none() {
+                        self.diagnostics.push(Diagnostic::note(
+                            value.span,
+                            format!("management key variable `{var}` is not set; `plan`, `apply` and `refresh` will need it"),
+                        ));
+                    }
+            }
+            _ => {}
+        }
+    }
+
+    fn resolve_vars(&mut self, root: &Node) -> BTreeMap<String, String> {
+        let mut raw = BTreeMap::new();
+        let mut spans = BTreeMap::new();
+        for (key, value) in root.get("vars").and_then(Node::as_map).unwrap_or(&[]) {
+            if let Some(text) = scalar_text(value) {
+                raw.insert(key.name.clone(), text);
+                spans.insert(key.name.clone(), value.span);
+            }
+        }
+        let (vars, problems) = resolve_vars(&raw, self.env);
+        for (name, problem) in problems {
+            let span = spans.get(&name).copied().unwrap_or(root.span);
+            self.diagnostics
+                .push(Diagnostic::error(span, problem.message()).hint(problem.hint(&raw)));
+        }
+        vars
+    }
+
+    fn load_flows(&mut self, root: &Node, vars: &BTreeMap<String, String>) -> Vec<Option<Json>> {
+        let flows: Vec<Node> = root
+            .get("flows")
+            .and_then(Node::as_seq)
+            .unwrap_or(&[])
+            .to_vec();
+        flows
+            .iter()
+            .map(|flow| self.load_template(flow, vars, TemplateKind::Flow))
+            .collect()
+    }
+
+    fn load_theme(&mut self, root: &Node, vars: &BTreeMap<String, String>) -> Option<Json> {
+        let theme = root.get("theme")?.clone();
+        self.load_template(&theme, vars, TemplateKind::Theme)
+    }
+
+    /// Reads (once) and fills the template named by a flow or theme entry.
+    fn load_template(
+        &mut self,
+        entry: &Node,
+        vars: &BTreeMap<String, String>,
+        kind: TemplateKind,
+    ) -> Option<Json> {
+        let template = entry.get("template")?;
+        let written = template.as_str()?;
+        let Some(path) = self.project.config_path(written) else {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    template.span,
+                    format!("template path `{written}` leaves the environments/ folder"),
+                )
+                .hint(
+                    "template paths are relative to environments/, e.g. `flows/sign-up-or-in.json`",
+                ),
+            );
+            return None;
+        };
+        if !self.templates.contains_key(&path) {
+            let what = match kind {
+                TemplateKind::Flow => "flow template",
+                TemplateKind::Theme => "theme template",
+            };
+            let parsed = self
+                .read(&path, Some(template.span), what)
+                .and_then(|file| {
+                    template::parse(&self.sources, file, kind)
+                        .map(|json| (file, json))
+                        .map_err(|d| self.diagnostics.push(d))
+                        .ok()
+                });
+            self.templates.insert(path.clone(), parsed);
+        }
+        let (file, json) = self.templates.get(&path)?.clone()?;
+        let own: BTreeMap<String, String> = entry
+            .get("vars")
+            .and_then(Node::as_map)
+            .unwrap_or(&[])
+            .iter()
+            .filter_map(|(k, v)| Some((k.name.clone(), scalar_text(v)?)))
+            .collect();
+        let scope_vars = template::scope_vars(vars, &own);
+        let scope = Scope {
+            vars: &scope_vars,
+            env: self.env,
+        };
+        Some(template::fill(
+            &self.sources,
+            file,
+            &json,
+            &scope,
+            &mut self.diagnostics,
+        ))
+    }
+
+    fn build(
+        &mut self,
+        name: &str,
+        root: &Node,
+        flows: Vec<Option<Json>>,
+        theme: Option<Json>,
+    ) -> Option<DesiredState> {
+        let file: EnvFile = match serde_json::from_value(root.to_json()) {
+            Ok(file) => file,
+            Err(e) => {
+                // The schema accepts only what `EnvFile` can hold; reaching this is a bug.
+                self.diagnostics.push(Diagnostic::error(
+                    root.span,
+                    format!("internal error: the checked configuration does not convert: {e}"),
+                ));
+                return None;
+            }
+        };
+        let backups = file.backups.unwrap_or_default();
+        let defaults = BackupPolicy::default();
+        Some(DesiredState {
+            environment: name.to_owned(),
+            project_id: file.project_id,
+            management_key: file
+                .management_key
+                .as_deref()
+                .and_then(env_ref_name)
+                .map(|v| SecretRef {
+                    env_var: v.to_owned(),
+                }),
+            base_url: file.base_url,
+            emulator: file.emulator,
+            protected: file.protected,
+            rate_limit: file.rate_limit,
+            parallelism: file
+                .parallelism
+                .unwrap_or(DesiredState::DEFAULT_PARALLELISM),
+            backups: BackupPolicy {
+                retention_days: backups.retention_days.unwrap_or(defaults.retention_days),
+                keep_min: backups.keep_min.unwrap_or(defaults.keep_min),
+            },
+            permissions: file.permissions,
+            roles: file.roles,
+            tenants: file.tenants,
+            flows: file
+                .flows
+                .into_iter()
+                .zip(flows)
+                .map(|(f, document)| Flow {
+                    id: f.id,
+                    template: f.template,
+                    document: document.unwrap_or(Json::Null),
+                    prevent_destroy: f.prevent_destroy,
+                })
+                .collect(),
+            theme: file.theme.map(|t| Theme {
+                template: t.template,
+                document: theme.unwrap_or(Json::Null),
+            }),
+        })
+    }
+}
+
+/// The text of a scalar variable value (strings, numbers, booleans).
+fn scalar_text(node: &Node) -> Option<String> {
+    match &node.value {
+        Value::Str(s) => Some(s.clone()),
+        Value::Int(i) => Some(i.to_string()),
+        Value::Float(f) => Some(f.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// Fills placeholders in every string of the tree, except the environment's `vars` (resolved
+/// on their own) and `management_key` (resolved only when Descope is called).
+fn interpolate_tree(node: &mut Node, scope: &Scope<'_>, path: &str, out: &mut Vec<Diagnostic>) {
+    match &mut node.value {
+        Value::Str(s) if s.contains('$') => match interpolate(s, scope) {
+            Ok(filled) => *s = filled,
+            Err(problems) => {
+                for p in problems {
+                    out.push(Diagnostic::error(node.span, p.message()).hint(p.hint(scope.vars)));
+                }
+            }
+        },
+        Value::Seq(items) => {
+            for item in items {
+                interpolate_tree(item, scope, path, out);
+            }
+        }
+        Value::Map(entries) => {
+            for (key, value) in entries {
+                if path.is_empty() && (key.name == "vars" || key.name == "management_key") {
+                    continue;
+                }
+                interpolate_tree(
+                    value,
+                    scope,
+                    if path.is_empty() { &key.name } else { path },
+                    out,
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The checked, merged environment as plain data (the schema guarantees the shape).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnvFile {
+    project_id: String,
+    management_key: Option<String>,
+    base_url: Option<String>,
+    #[serde(default)]
+    emulator: bool,
+    #[serde(default)]
+    protected: bool,
+    rate_limit: Option<RateLimit>,
+    parallelism: Option<u32>,
+    backups: Option<BackupsIn>,
+    #[serde(default, rename = "vars")]
+    _vars: IndexMap<String, Json>,
+    #[serde(default)]
+    permissions: Vec<Permission>,
+    #[serde(default)]
+    roles: Vec<Role>,
+    #[serde(default)]
+    tenants: Vec<Tenant>,
+    #[serde(default)]
+    flows: Vec<FlowIn>,
+    theme: Option<ThemeIn>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct BackupsIn {
+    retention_days: Option<u32>,
+    keep_min: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FlowIn {
+    id: String,
+    template: String,
+    #[serde(default, rename = "vars")]
+    _vars: IndexMap<String, Json>,
+    #[serde(default)]
+    prevent_destroy: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ThemeIn {
+    template: String,
+    #[serde(default, rename = "vars")]
+    _vars: IndexMap<String, Json>,
+}

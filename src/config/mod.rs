@@ -1,0 +1,25 @@
+//! The configuration: environment files in `environments/`, their includes and templates, turned
+//! into a checked [`DesiredState`](crate::model::DesiredState) or a list of every problem found.
+//!
+//! Reads files only; never talks to Descope and never needs a management key.
+//!
+//! - [`project`]: finding the project root and its environments.
+//! - [`yaml`]: a positioned YAML tree, hardened against hostile input.
+//! - [`schema`]: the declared shape of a file: checks, and the JSON Schema for editors.
+//! - [`merge`]: `include:` merging; [`interpolate`]: `${var.*}` / `${env.*}`.
+//! - [`rules`]: duplicates and references; [`template`]: flow and theme JSON.
+//! - [`load`]: all of the above for one environment.
+
+pub mod interpolate;
+pub mod load;
+pub mod merge;
+pub mod project;
+pub mod rules;
+pub mod schema;
+pub mod source;
+pub mod template;
+pub mod yaml;
+
+pub use load::{EnvLookup, Loaded, load};
+pub use project::{Project, ProjectError};
+pub use source::{Diagnostic, Severity, SourceMap, Span};

@@ -1,0 +1,601 @@
+//! A YAML reader that keeps the position of every value.
+//!
+//! Built on `saphyr-parser`'s event stream rather than a serde deserializer, because validation
+//! needs what serde throws away: the line of each key and value, every duplicate key (not only the
+//! first), and control over aliases. It is hardened against hostile input: nesting is capped, alias
+//! expansion has a node budget (no "billion laughs"), tags are refused, and one file is one document.
+
+use std::collections::HashMap;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span as YSpan};
+
+use super::source::{Diagnostic, FileId, Span};
+
+/// Deeper nesting than this is refused (no real environment file comes close).
+pub const MAX_DEPTH: usize = 64;
+/// At most this many nodes may be created by expanding aliases in one file.
+pub const MAX_ALIAS_NODES: usize = 10_000;
+
+/// A YAML value with the place it was written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub value: Value,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Seq(Vec<Node>),
+    Map(Vec<(Key, Node)>),
+}
+
+/// A mapping key: always a string, with its own position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Key {
+    pub name: String,
+    pub span: Span,
+}
+
+impl Node {
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_map(&self) -> Option<&[(Key, Node)]> {
+        match &self.value {
+            Value::Map(entries) => Some(entries),
+            _ => None,
+        }
+    }
+
+    pub fn as_seq(&self) -> Option<&[Node]> {
+        match &self.value {
+            Value::Seq(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    /// The value under `key` of a mapping.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.as_map()?
+            .iter()
+            .find(|(k, _)| k.name == key)
+            .map(|(_, v)| v)
+    }
+
+    /// The entry (key and value) under `key` of a mapping.
+    pub fn entry(&self, key: &str) -> Option<(&Key, &Node)> {
+        self.as_map()?
+            .iter()
+            .find(|(k, _)| k.name == key)
+            .map(|(k, v)| (k, v))
+    }
+
+    /// A short name of this value's type for messages: "a string", "a list", ...
+    pub fn type_name(&self) -> &'static str {
+        match &self.value {
+            Value::Null => "nothing (null)",
+            Value::Bool(_) => "a boolean",
+            Value::Int(_) | Value::Float(_) => "a number",
+            Value::Str(_) => "a string",
+            Value::Seq(_) => "a list",
+            Value::Map(_) => "a mapping",
+        }
+    }
+
+    /// Number of nodes in this tree (itself included).
+    fn size(&self) -> usize {
+        1 + match &self.value {
+            Value::Seq(items) => items.iter().map(Node::size).sum(),
+            Value::Map(entries) => entries.iter().map(|(_, v)| v.size()).sum(),
+            _ => 0,
+        }
+    }
+
+    /// Converts to JSON, dropping positions.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match &self.value {
+            Value::Null => J::Null,
+            Value::Bool(b) => J::Bool(*b),
+            Value::Int(i) => J::from(*i),
+            Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
+            Value::Str(s) => J::String(s.clone()),
+            Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
+            Value::Map(entries) => J::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.name.clone(), v.to_json()))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// The outcome of reading one file: the tree (unless the file could not be read at all) and every
+/// problem noticed on the way (duplicate keys do not stop reading).
+#[derive(Debug)]
+pub struct Parsed {
+    pub root: Option<Node>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Parses `text` (the content of `file`) into a positioned tree.
+pub fn parse(file: FileId, text: &str) -> Parsed {
+    let mut builder = Builder {
+        file,
+        text,
+        stack: Vec::new(),
+        anchors: HashMap::new(),
+        alias_nodes: 0,
+        diagnostics: Vec::new(),
+        root: None,
+        documents: 0,
+    };
+    match builder.run() {
+        Ok(()) => {}
+        Err(diag) => {
+            builder.diagnostics.push(diag);
+            builder.root = None;
+        }
+    }
+    let mut diagnostics = builder.diagnostics;
+    let root = builder.root;
+    if root.is_none() && diagnostics.iter().all(|d| !d.is_error()) {
+        diagnostics.push(
+            Diagnostic::error(Span::file_start(file), "file is empty").hint(
+                "an environment file is a YAML mapping, starting with e.g. `project_id: P2...`",
+            ),
+        );
+    }
+    Parsed { root, diagnostics }
+}
+
+enum Frame {
+    Seq {
+        items: Vec<Node>,
+        span: Span,
+        anchor: usize,
+    },
+    /// `key` is the key waiting for its value; `skip` drops that value (its key was a duplicate).
+    Map {
+        entries: Vec<(Key, Node)>,
+        key: Option<Key>,
+        skip: bool,
+        span: Span,
+        anchor: usize,
+        seen: HashMap<String, u32>,
+    },
+}
+
+struct Builder<'a> {
+    file: FileId,
+    text: &'a str,
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, (Node, usize)>,
+    alias_nodes: usize,
+    diagnostics: Vec<Diagnostic>,
+    root: Option<Node>,
+    documents: usize,
+}
+
+impl Builder<'_> {
+    fn run(&mut self) -> Result<(), Diagnostic> {
+        let mut parser = Parser::new_from_str(self.text);
+        while let Some(next) = parser.next_event() {
+            let (event, yspan) = next.map_err(|e| self.scan_error(&e))?;
+            let span = self.span(&yspan);
+            match event {
+                Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => {}
+                Event::DocumentStart(_) => {
+                    self.documents += 1;
+                    if self.documents > 1 {
+                        return Err(Diagnostic::error(
+                            span,
+                            "more than one YAML document in this file",
+                        )
+                        .hint("keep one document per file; remove the extra `---`"));
+                    }
+                }
+                Event::Alias(id) => {
+                    let Some((node, size)) = self.anchors.get(&id) else {
+                        return Err(Diagnostic::error(span, "alias refers to an unknown anchor"));
+                    };
+                    self.alias_nodes = self.alias_nodes.saturating_add(*size);
+                    if self.alias_nodes > MAX_ALIAS_NODES {
+                        return Err(Diagnostic::error(
+                            span,
+                            format!("YAML aliases expand to more than {MAX_ALIAS_NODES} nodes"),
+                        )
+                        .hint(
+                            "this looks like an alias bomb; write the values out or use `include:`",
+                        ));
+                    }
+                    let node = Node {
+                        value: node.value.clone(),
+                        span,
+                    };
+                    self.push_value(node)?;
+                }
+                Event::Scalar(text, style, anchor, tag) => {
+                    if tag.is_some() {
+                        return Err(self.tag_error(span));
+                    }
+                    let len = text.chars().count().max(1);
+                    let span = Span {
+                        len: u32::try_from(len).unwrap_or(u32::MAX),
+                        ..span
+                    };
+                    if self.expects_key() {
+                        // A key is its text whatever it looks like (`1:`, `on:`, `null:`).
+                        self.push_key(text.into_owned(), span);
+                    } else {
+                        let node = Node {
+                            value: resolve_scalar(&text, style),
+                            span,
+                        };
+                        self.remember(anchor, &node);
+                        self.push_value(node)?;
+                    }
+                }
+                Event::SequenceStart(anchor, tag) => {
+                    if tag.is_some() {
+                        return Err(self.tag_error(span));
+                    }
+                    self.open(
+                        Frame::Seq {
+                            items: Vec::new(),
+                            span,
+                            anchor,
+                        },
+                        span,
+                    )?;
+                }
+                Event::MappingStart(anchor, tag) => {
+                    if tag.is_some() {
+                        return Err(self.tag_error(span));
+                    }
+                    self.open(
+                        Frame::Map {
+                            entries: Vec::new(),
+                            key: None,
+                            skip: false,
+                            span,
+                            anchor,
+                            seen: HashMap::new(),
+                        },
+                        span,
+                    )?;
+                }
+                Event::SequenceEnd | Event::MappingEnd => {
+                    let (node, anchor) = match self.stack.pop() {
+                        Some(Frame::Seq {
+                            items,
+                            span,
+                            anchor,
+                        }) => (
+                            Node {
+                                value: Value::Seq(items),
+                                span,
+                            },
+                            anchor,
+                        ),
+                        Some(Frame::Map {
+                            entries,
+                            span,
+                            anchor,
+                            ..
+                        }) => (
+                            Node {
+                                value: Value::Map(entries),
+                                span,
+                            },
+                            anchor,
+                        ),
+                        None => continue,
+                    };
+                    self.remember(anchor, &node);
+                    self.push_value(node)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn open(&mut self, frame: Frame, span: Span) -> Result<(), Diagnostic> {
+        if self.expects_key() {
+            return Err(
+                Diagnostic::error(span, "mapping keys must be plain strings")
+                    .hint("a key cannot be a list or a mapping"),
+            );
+        }
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(Diagnostic::error(
+                span,
+                format!("YAML nesting is deeper than {MAX_DEPTH} levels"),
+            ));
+        }
+        self.stack.push(frame);
+        Ok(())
+    }
+
+    fn expects_key(&self) -> bool {
+        matches!(self.stack.last(), Some(Frame::Map { key: None, .. }))
+    }
+
+    fn remember(&mut self, anchor: usize, node: &Node) {
+        if anchor > 0 {
+            self.anchors.insert(anchor, (node.clone(), node.size()));
+        }
+    }
+
+    fn push_key(&mut self, name: String, span: Span) {
+        if let Some(Frame::Map {
+            key, skip, seen, ..
+        }) = self.stack.last_mut()
+        {
+            if let Some(first) = seen.get(&name) {
+                self.diagnostics.push(
+                    Diagnostic::error(span, format!("duplicate key `{name}`")).hint(format!(
+                        "`{name}` is first set at line {first}; keep one of them"
+                    )),
+                );
+                *skip = true;
+            } else {
+                seen.insert(name.clone(), span.line);
+            }
+            *key = Some(Key { name, span });
+        }
+    }
+
+    fn push_value(&mut self, node: Node) -> Result<(), Diagnostic> {
+        match self.stack.last_mut() {
+            None => self.root = Some(node),
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map {
+                entries, key, skip, ..
+            }) => match key.take() {
+                // A repeated key keeps its first value; the duplicate is already reported.
+                Some(_) if std::mem::take(skip) => {}
+                Some(k) => entries.push((k, node)),
+                None => {
+                    return Err(Diagnostic::error(
+                        node.span,
+                        "mapping keys must be plain strings",
+                    ));
+                }
+            },
+        }
+        Ok(())
+    }
+
+    fn span(&self, y: &YSpan) -> Span {
+        Span::new(self.file, y.start.line(), y.start.col() + 1, 1)
+    }
+
+    fn tag_error(&self, span: Span) -> Diagnostic {
+        Diagnostic::error(span, "YAML tags are not supported")
+            .hint("remove the `!tag`; quote a value to make it a string")
+    }
+
+    fn scan_error(&self, e: &ScanError) -> Diagnostic {
+        let mark = e.marker();
+        let line = mark.line().max(1);
+        let span = Span::new(self.file, line, mark.col() + 1, 1);
+        let text_line = self.text.lines().nth(line - 1).unwrap_or("");
+        let indent: String = text_line
+            .chars()
+            .take_while(|c| c.is_whitespace())
+            .collect();
+        if indent.contains('\t') || e.info().contains("tab") {
+            let col = text_line
+                .chars()
+                .position(|c| c == '\t')
+                .map_or(1, |c| c + 1);
+            return Diagnostic::error(
+                Span::new(self.file, line, col, 1),
+                "tab characters are not allowed for indentation in YAML",
+            )
+            .hint("indent with spaces");
+        }
+        Diagnostic::error(span, format!("invalid YAML: {}", e.info()))
+    }
+}
+
+/// Resolves a scalar to a typed value following the YAML 1.2 core schema. Quoted and block
+/// scalars are always strings.
+fn resolve_scalar(text: &str, style: ScalarStyle) -> Value {
+    if style != ScalarStyle::Plain {
+        return Value::Str(text.to_owned());
+    }
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        ".inf" | ".Inf" | ".INF" | "+.inf" => return Value::Float(f64::INFINITY),
+        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
+        _ => {}
+    }
+    if let Some(hex) = text.strip_prefix("0x")
+        && let Ok(i) = i64::from_str_radix(hex, 16)
+    {
+        return Value::Int(i);
+    }
+    if let Some(oct) = text.strip_prefix("0o")
+        && let Ok(i) = i64::from_str_radix(oct, 8)
+    {
+        return Value::Int(i);
+    }
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        return match text.parse::<i64>() {
+            Ok(i) => Value::Int(i),
+            Err(_) => Value::Float(text.parse().unwrap_or(f64::NAN)),
+        };
+    }
+    if looks_like_float(digits)
+        && let Ok(f) = text.parse::<f64>()
+    {
+        return Value::Float(f);
+    }
+    Value::Str(text.to_owned())
+}
+
+/// `[0-9]*(\.[0-9]*)?([eE][-+]?[0-9]+)?` with at least one digit before any exponent.
+fn looks_like_float(s: &str) -> bool {
+    let (mantissa, exponent) = match s.find(['e', 'E']) {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
+    };
+    let mut parts = mantissa.splitn(2, '.');
+    let int = parts.next().unwrap_or("");
+    let frac = parts.next();
+    let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
+    let mantissa_ok = digits(int)
+        && frac.is_none_or(digits)
+        && (int.len() + frac.map_or(0, str::len)) > 0
+        && (frac.is_some() || exponent.is_some());
+    let exponent_ok = exponent.is_none_or(|e| {
+        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+        !e.is_empty() && digits(e)
+    });
+    mantissa_ok && exponent_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_ok(text: &str) -> Node {
+        let mut map = super::super::source::SourceMap::default();
+        let file = map.add("t.yaml".into(), "t.yaml".into(), text.into());
+        let parsed = parse(file, text);
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        parsed.root.unwrap()
+    }
+
+    fn parse_err(text: &str) -> Vec<Diagnostic> {
+        let mut map = super::super::source::SourceMap::default();
+        let file = map.add("t.yaml".into(), "t.yaml".into(), text.into());
+        parse(file, text).diagnostics
+    }
+
+    #[test]
+    fn scalars_resolve_by_the_core_schema() {
+        let root =
+            parse_ok("a: 1\nb: true\nc: '1'\nd: ~\ne: 1.5\nf: yes\ng: 0x1f\nh: 1e3\ni: 1.2.3\n");
+        let get = |k| root.get(k).unwrap().value.clone();
+        assert_eq!(get("a"), Value::Int(1));
+        assert_eq!(get("b"), Value::Bool(true));
+        assert_eq!(get("c"), Value::Str("1".into()));
+        assert_eq!(get("d"), Value::Null);
+        assert_eq!(get("e"), Value::Float(1.5));
+        assert_eq!(
+            get("f"),
+            Value::Str("yes".into()),
+            "YAML 1.2: `yes` is a string"
+        );
+        assert_eq!(get("g"), Value::Int(31));
+        assert_eq!(get("h"), Value::Float(1000.0));
+        assert_eq!(get("i"), Value::Str("1.2.3".into()));
+    }
+
+    #[test]
+    fn positions_are_one_based_lines_and_columns() {
+        let root = parse_ok("top:\n  name: Acme\n  list:\n    - x\n");
+        let (key, value) = root.get("top").unwrap().entry("name").unwrap();
+        assert_eq!((key.span.line, key.span.col), (2, 3));
+        assert_eq!((value.span.line, value.span.col, value.span.len), (2, 9, 4));
+        let item = &root
+            .get("top")
+            .unwrap()
+            .get("list")
+            .unwrap()
+            .as_seq()
+            .unwrap()[0];
+        assert_eq!((item.span.line, item.span.col), (4, 7));
+    }
+
+    #[test]
+    fn every_duplicate_key_is_reported_with_the_first_line() {
+        let diags = parse_err("a: 1\nb: 2\na: 3\nb: 4\n");
+        assert_eq!(diags.len(), 2);
+        assert_eq!(diags[0].message, "duplicate key `a`");
+        assert_eq!(diags[0].span.line, 3);
+        assert!(diags[0].hints[0].contains("line 1"));
+        assert_eq!(diags[1].span.line, 4);
+    }
+
+    #[test]
+    fn duplicate_keys_keep_the_first_value() {
+        let mut map = super::super::source::SourceMap::default();
+        let file = map.add("t.yaml".into(), "t.yaml".into(), String::new());
+        let parsed = parse(file, "a: 1\na: 2\n");
+        assert_eq!(parsed.root.unwrap().get("a").unwrap().value, Value::Int(1));
+    }
+
+    #[test]
+    fn aliases_expand_within_budget() {
+        let root = parse_ok("base: &b [x, y]\ncopy: *b\n");
+        assert_eq!(root.get("copy").unwrap().as_seq().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn alias_bombs_are_refused() {
+        let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x]\n");
+        let mut prev = 'a';
+        for name in ['b', 'c', 'd', 'e', 'f', 'g'] {
+            let refs = vec![format!("*{prev}"); 9].join(", ");
+            text.push_str(&format!("{name}: &{name} [{refs}]\n"));
+            prev = name;
+        }
+        let diags = parse_err(&text);
+        assert!(diags[0].message.contains("aliases expand"), "{diags:?}");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let text = format!("a: {}1{}\n", "[".repeat(100), "]".repeat(100));
+        let diags = parse_err(&text);
+        assert!(diags[0].message.contains("deeper than 64"), "{diags:?}");
+    }
+
+    #[test]
+    fn tabs_syntax_errors_tags_documents_and_empty_files() {
+        let tab = parse_err("a:\n\tb: 1\n");
+        assert!(tab[0].message.contains("tab"), "{tab:?}");
+        assert_eq!(tab[0].span.line, 2);
+        let syntax = parse_err("a: [1, 2\nb: 3\n");
+        assert!(syntax[0].message.starts_with("invalid YAML"), "{syntax:?}");
+        assert!(
+            parse_err("a: !secret x\n")[0]
+                .message
+                .contains("tags are not supported")
+        );
+        assert!(
+            parse_err("a: 1\n---\nb: 2\n")[0]
+                .message
+                .contains("more than one YAML document")
+        );
+        assert_eq!(parse_err("")[0].message, "file is empty");
+        assert_eq!(parse_err("# only a comment\n")[0].message, "file is empty");
+    }
+
+    #[test]
+    fn complex_keys_are_refused() {
+        let diags = parse_err("? [a, b]\n: 1\n");
+        assert!(
+            diags[0].message.contains("keys must be plain strings"),
+            "{diags:?}"
+        );
+    }
+}

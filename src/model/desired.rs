@@ -1,0 +1,152 @@
+//! The desired state of one environment, as the loader hands it to the rest of dmgmt: every include
+//! merged, every `${...}` resolved, every reference checked, templates parsed.
+//!
+//! Optional fields are `Option` on purpose: only fields written in the config are managed
+//! (DESIGN.md §3), so "not written" must stay distinguishable from "written as the default".
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+use super::ResourceAddr;
+
+/// Everything the config says about one environment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DesiredState {
+    /// The environment's name (the file stem of `environments/<name>.yaml`).
+    pub environment: String,
+    pub project_id: String,
+    /// Where the management key comes from; never the key itself.
+    pub management_key: Option<SecretRef>,
+    pub base_url: Option<String>,
+    pub emulator: bool,
+    pub protected: bool,
+    pub rate_limit: Option<RateLimit>,
+    pub parallelism: u32,
+    pub backups: BackupPolicy,
+    pub permissions: Vec<Permission>,
+    pub roles: Vec<Role>,
+    pub tenants: Vec<Tenant>,
+    pub flows: Vec<Flow>,
+    pub theme: Option<Theme>,
+}
+
+impl DesiredState {
+    pub const DEFAULT_PARALLELISM: u32 = 4;
+
+    /// Addresses of every declared resource, in declaration order per kind.
+    pub fn addresses(&self) -> Vec<ResourceAddr> {
+        let mut out = Vec::new();
+        out.extend(
+            self.permissions
+                .iter()
+                .map(|p| ResourceAddr::Permission(p.name.clone())),
+        );
+        out.extend(self.roles.iter().map(Role::addr));
+        out.extend(
+            self.tenants
+                .iter()
+                .map(|t| ResourceAddr::Tenant(t.id.clone())),
+        );
+        out.extend(self.theme.iter().map(|_| ResourceAddr::Theme));
+        out.extend(self.flows.iter().map(|f| ResourceAddr::Flow(f.id.clone())));
+        out
+    }
+}
+
+/// A reference to the process environment variable holding a secret (`${env.NAME}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SecretRef {
+    pub env_var: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    pub requests: u32,
+    pub per_seconds: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupPolicy {
+    pub retention_days: u32,
+    pub keep_min: u32,
+}
+
+impl Default for BackupPolicy {
+    fn default() -> Self {
+        BackupPolicy {
+            retention_days: 30,
+            keep_min: 5,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Permission {
+    pub name: String,
+    pub description: Option<String>,
+    pub renamed_from: Option<String>,
+    #[serde(default)]
+    pub prevent_destroy: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Role {
+    pub name: String,
+    pub description: Option<String>,
+    pub permissions: Option<Vec<String>>,
+    /// The tenant a tenant-scoped role belongs to; `None` for a project role.
+    pub tenant: Option<String>,
+    pub renamed_from: Option<String>,
+    #[serde(default)]
+    pub prevent_destroy: bool,
+}
+
+impl Role {
+    pub fn addr(&self) -> ResourceAddr {
+        ResourceAddr::role(self.tenant.as_deref(), &self.name)
+    }
+}
+
+/// A custom attribute value: Descope accepts strings, numbers, booleans and lists of strings.
+pub type AttributeValue = serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tenant {
+    pub id: String,
+    pub name: String,
+    pub self_provisioning_domains: Option<Vec<String>>,
+    pub custom_attributes: Option<IndexMap<String, AttributeValue>>,
+    pub enforce_sso: Option<bool>,
+    pub disabled: Option<bool>,
+    pub default_roles: Option<Vec<String>>,
+    #[serde(default)]
+    pub prevent_destroy: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Flow {
+    pub id: String,
+    /// The template path as written, relative to `environments/`.
+    pub template: String,
+    /// The template with every placeholder filled: a Descope v1 flow export
+    /// (`{"flow": {...}, "screens": [...]}`).
+    pub document: serde_json::Value,
+    #[serde(default)]
+    pub prevent_destroy: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Theme {
+    pub template: String,
+    /// The filled template: a Descope v1 theme export (`{"theme": {...}}`).
+    pub document: serde_json::Value,
+}

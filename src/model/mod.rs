@@ -1,0 +1,12 @@
+//! Plain data shared by every layer: resource addresses and the desired state of an environment.
+//!
+//! Nothing here does I/O or knows about YAML, HTTP or the terminal; it depends on nothing else in
+//! the crate.
+
+mod addr;
+mod desired;
+
+pub use addr::{AddrParseError, ResourceAddr, ResourceKind};
+pub use desired::{
+    BackupPolicy, DesiredState, Flow, Permission, RateLimit, Role, SecretRef, Tenant, Theme,
+};
