@@ -641,7 +641,7 @@ fn shorten(s: &str) -> String {
 
 /// The JSON Schema (draft 2020-12) of an environment file, or of a shared file.
 pub fn json_schema(role: FileRole) -> Json {
-    let mut root = object_schema(&ENVIRONMENT, role);
+    let mut root = object_schema(&ENVIRONMENT, role, role == FileRole::Environment);
     if let Json::Object(map) = &mut root {
         map.insert(
             "$schema".into(),
@@ -670,7 +670,8 @@ pub fn json_schema(role: FileRole) -> Json {
     root
 }
 
-fn object_schema(obj: &Object, role: FileRole) -> Json {
+fn object_schema(obj: &Object, role: FileRole, with_required: bool) -> Json {
+    let root = std::ptr::eq(obj, &ENVIRONMENT);
     let mut props = Map::new();
     let mut required = Vec::new();
     for f in obj
@@ -678,27 +679,28 @@ fn object_schema(obj: &Object, role: FileRole) -> Json {
         .iter()
         .filter(|f| role == FileRole::Environment || !f.env_only)
     {
-        let mut schema = type_schema(&f.ty, role);
+        // As in `check_file`: top-level mappings may be completed by an included file.
+        let mut schema = type_schema(&f.ty, role, !(root && matches!(f.ty, Ty::Object(_))));
         if let Json::Object(m) = &mut schema {
             m.insert("description".into(), json!(f.doc));
         }
         props.insert(f.key.into(), schema);
-        if f.required && (role == FileRole::Environment || !std::ptr::eq(obj, &ENVIRONMENT)) {
+        if f.required && with_required {
             required.push(f.key);
         }
     }
     json!({"type": "object", "properties": props, "required": required, "additionalProperties": false})
 }
 
-fn type_schema(ty: &Ty, role: FileRole) -> Json {
+fn type_schema(ty: &Ty, role: FileRole, with_required: bool) -> Json {
     match ty {
         Ty::Str(format) => string_schema(*format),
         Ty::Bool => json!({"type": "boolean"}),
         Ty::Int { min, max } => json!({"type": "integer", "minimum": min, "maximum": max}),
-        Ty::List(item) => json!({"type": "array", "items": type_schema(item, role)}),
-        Ty::Object(obj) => object_schema(obj, role),
+        Ty::List(item) => json!({"type": "array", "items": type_schema(item, role, true)}),
+        Ty::Object(obj) => object_schema(obj, role, with_required),
         Ty::Dict { keys, values } => {
-            json!({"type": "object", "propertyNames": string_schema(*keys), "additionalProperties": type_schema(values, role)})
+            json!({"type": "object", "propertyNames": string_schema(*keys), "additionalProperties": type_schema(values, role, true)})
         }
         Ty::Scalar => json!({"type": ["string", "number", "boolean"]}),
         Ty::Attribute => {
