@@ -11,7 +11,7 @@ use super::interpolate::{Problem, Scope, interpolate};
 use super::source::{Diagnostic, FileId, SourceMap, Span};
 
 /// What a template must contain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TemplateKind {
     /// A v1 flow export: `{"flow": {...}, "screens": [...]}`.
     Flow,
