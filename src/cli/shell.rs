@@ -141,9 +141,14 @@ fn hint_text(hint: &str) -> String {
 /// The part of `line` to show and the caret offset in it: tabs become spaces so the caret lines
 /// up, and a very long line is cut to a window around `col` (1-based).
 fn window(line: &str, col: usize) -> (String, usize) {
+    // Control bytes (binary garbage) are shown as U+FFFD rather than sent to the terminal.
     let chars: Vec<char> = line
         .chars()
-        .map(|c| if c == '\t' { ' ' } else { c })
+        .map(|c| match c {
+            '\t' => ' ',
+            c if c.is_control() => '\u{FFFD}',
+            c => c,
+        })
         .collect();
     let at = col.saturating_sub(1).min(chars.len());
     if chars.len() <= MAX_SHOWN_LINE {
@@ -184,6 +189,12 @@ mod tests {
             render(&map, &d),
             "error: unknown key `tenat` in role\n --> environments/dev.yaml:2:5\n  |\n2 |   - tenat: acme\n  |     ^^^^^\n  = hint: did you mean `tenant`?"
         );
+    }
+
+    #[test]
+    fn control_bytes_are_not_sent_to_the_terminal() {
+        let (shown, _) = window("a\u{0}b\u{1b}[31m\tc", 1);
+        assert_eq!(shown, "a\u{FFFD}b\u{FFFD}[31m c");
     }
 
     #[test]

@@ -133,7 +133,7 @@ impl Loader<'_> {
         chain: &mut Vec<PathBuf>,
         from: Option<Span>,
     ) -> Option<Node> {
-        let file = self.read(path, from, "file")?;
+        let file = self.read(path, from, "included file")?;
         let parsed = yaml::parse(file, self.sources.text(file));
         self.diagnostics.extend(parsed.diagnostics);
         // Without a tree (syntax error, empty file) there is nothing more to check in this file.
@@ -638,7 +638,7 @@ mod tests {
             errors(&loaded),
             [
                 "environments/shared/b.yaml:1: include cycle: environments/shared/a.yaml -> environments/shared/b.yaml -> environments/shared/a.yaml",
-                "environments/dev.yaml:5: file `shared/nope.yaml` not found",
+                "environments/dev.yaml:5: included file `shared/nope.yaml` not found",
             ]
         );
         assert!(loaded.desired.is_none());

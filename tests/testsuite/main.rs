@@ -3,5 +3,5 @@
 //! `tests/testsuite` pattern).
 
 mod cli;
-// mod corpus;
+mod corpus;
 mod support;
