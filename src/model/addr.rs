@@ -133,6 +133,20 @@ impl FromStr for ResourceAddr {
     }
 }
 
+/// Addresses serialise as their text (`tenant.acme`), so they can key JSON objects.
+impl serde::Serialize for ResourceAddr {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ResourceAddr {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,6 +180,14 @@ mod tests {
             let err = text.parse::<ResourceAddr>().unwrap_err();
             assert!(err.to_string().contains(text), "{err}");
         }
+    }
+
+    #[test]
+    fn addresses_serialise_as_text() {
+        let addr = ResourceAddr::role(Some("acme"), "Auditor");
+        assert_eq!(serde_json::to_string(&addr).unwrap(), "\"role.acme/Auditor\"");
+        assert_eq!(serde_json::from_str::<ResourceAddr>("\"role.acme/Auditor\"").unwrap(), addr);
+        assert!(serde_json::from_str::<ResourceAddr>("\"nope\"").is_err());
     }
 
     #[test]

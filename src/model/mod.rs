@@ -4,9 +4,12 @@
 //! the crate.
 
 mod addr;
+pub mod attrs;
 mod desired;
+mod snapshot;
 
 pub use addr::{AddrParseError, ResourceAddr, ResourceKind};
 pub use desired::{
     BackupPolicy, DesiredState, Flow, Permission, RateLimit, Role, SecretRef, Tenant, Theme,
 };
+pub use snapshot::{LiveObject, Snapshot};
