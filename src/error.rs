@@ -58,7 +58,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), causes: Vec::new(), hints: Vec::new() }
+        Error {
+            kind,
+            message: message.into(),
+            causes: Vec::new(),
+            hints: Vec::new(),
+        }
     }
 
     pub fn config(message: impl Into<String>) -> Self {
