@@ -2,6 +2,8 @@
 //!
 //! Skeleton: modules are added as the layers land.
 
+pub mod api;
+pub mod emulator;
 pub mod error;
 
 pub use error::{Error, ErrorKind, Result};
