@@ -57,7 +57,26 @@ pub async fn start(config: EmulatorConfig) -> Result<EmulatorHandle, StartError>
     server::spawn(config).await
 }
 
-/// `dmgmt emulator`: serves until Ctrl-C. The first stdout line is `listening on http://ADDR`.
+/// Ctrl-C, or SIGTERM on unix (so a test or service manager stops it gracefully too).
+async fn stop_signal() -> crate::Result<()> {
+    let failed =
+        |e: std::io::Error| Error::new(ErrorKind::Io, "cannot wait for Ctrl-C").caused_by(&e);
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .map_err(failed)?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r.map_err(failed),
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.map_err(failed)
+    }
+}
+
+/// `dmgmt emulator`: serves until Ctrl-C (or SIGTERM). The first stdout line is `listening on http://ADDR`.
 pub fn run_standalone(args: EmulatorArgs) -> crate::Result<()> {
     let serve = async move {
         let handle = start(args.into()).await?;
@@ -66,9 +85,7 @@ pub fn run_standalone(args: EmulatorArgs) -> crate::Result<()> {
             .and_then(|()| out.flush())
             .map_err(|e| Error::new(ErrorKind::Io, "cannot write to stdout").caused_by(&e))?;
         drop(out);
-        tokio::signal::ctrl_c()
-            .await
-            .map_err(|e| Error::new(ErrorKind::Io, "cannot wait for Ctrl-C").caused_by(&e))?;
+        stop_signal().await?;
         handle.shutdown().await.map_err(|e| {
             Error::new(ErrorKind::Io, "the emulator stopped with an error").caused_by(&e)
         })

@@ -7,9 +7,9 @@ use dmgmt::api::wire::{
     FlowDocument, PermissionCreate, PermissionUpdate, RoleCreate, RoleDelete, RoleUpdate,
     TenantRequest, ThemeDocument,
 };
-use dmgmt::api::{ApiError, Client, ManagementKey, Provider, RateLimit, RetryPolicy};
+use dmgmt::api::{ApiError, Client, ClientConfig, ManagementKey, Provider, RateLimit, RetryPolicy};
 use dmgmt::emulator::{EmulatorConfig, EmulatorRateLimit};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::support::{client_for, config_for, recording_client, start, start_default};
 
@@ -428,4 +428,52 @@ async fn the_key_never_appears_in_debug_or_errors() {
         shown[4]
             .contains("hint: check the management key in env var `DESCOPE_MANAGEMENT_KEY_LOCAL`")
     );
+}
+
+#[tokio::test]
+async fn requests_identify_dmgmt_and_send_the_license_after_the_handshake() {
+    use axum::extract::State;
+    use axum::http::HeaderMap;
+    use std::sync::{Arc, Mutex};
+
+    type Seen = Arc<Mutex<Vec<HeaderMap>>>;
+    async fn capture(State(seen): State<Seen>, headers: HeaderMap) -> axum::Json<Value> {
+        seen.lock().unwrap().push(headers);
+        axum::Json(json!({"rateLimitTier": "tier2", "roles": []}))
+    }
+    let seen = Seen::default();
+    let app = axum::Router::new()
+        .route("/v1/mgmt/license", axum::routing::get(capture))
+        .route("/v1/mgmt/role/all", axum::routing::get(capture))
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let mut config = ClientConfig::new("P2headers", ManagementKey::new("K2key"));
+    config.base_url = Some(format!("http://{addr}"));
+    let c = Client::new(config).unwrap();
+    c.load_all_roles().await.unwrap();
+    c.license().await.unwrap();
+    c.load_all_roles().await.unwrap();
+    server.abort();
+
+    let seen = seen.lock().unwrap();
+    let h = |i: usize, name: &str| seen[i].get(name).map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(
+        h(0, "authorization").as_deref(),
+        Some("Bearer P2headers:K2key")
+    );
+    assert_eq!(h(0, "x-descope-sdk-name").as_deref(), Some("dmgmt"));
+    assert_eq!(
+        h(0, "x-descope-sdk-version").as_deref(),
+        Some(env!("CARGO_PKG_VERSION"))
+    );
+    assert_eq!(h(0, "x-descope-project-id").as_deref(), Some("P2headers"));
+    assert_eq!(
+        h(0, "x-descope-license"),
+        None,
+        "no licence before the handshake"
+    );
+    assert_eq!(h(2, "x-descope-license").as_deref(), Some("tier2"));
 }
