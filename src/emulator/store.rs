@@ -123,11 +123,17 @@ impl Store {
             _ => Path::new("."),
         };
         std::fs::create_dir_all(dir).map_err(err)?;
-        let bytes = serde_json::to_vec_pretty(self).map_err(|e| err(std::io::Error::other(e)))?;
+        // Compact: the file is rewritten after every change, so size is time.
+        let bytes = serde_json::to_vec(self).map_err(|e| err(std::io::Error::other(e)))?;
         let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
         tmp.write_all(&bytes).map_err(err)?;
         tmp.as_file().sync_all().map_err(err)?;
         tmp.persist(path).map_err(|e| err(e.error))?;
+        // Make the rename itself durable.
+        #[cfg(unix)]
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(err)?;
         Ok(())
     }
 
