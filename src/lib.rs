@@ -4,15 +4,22 @@
 //! `Args -> Project + DesiredState (config) -> ...`; the refresh, plan, apply and state layers
 //! join this chain as they land.
 //!
-//! - [`model`]: plain data shared by every layer: resource addresses, the desired state.
+//! - [`model`]: plain data shared by every layer: resource addresses, the desired state, live
+//!   snapshots and the attributes all three are compared in.
 //! - [`config`]: environment files, includes, interpolation, templates and validation, producing a
 //!   [`model::DesiredState`] or every problem with file, line and column. No network.
+//! - [`api`]: the Descope management API client (rate limit, retries, typed errors) behind the
+//!   `Provider` trait; knows HTTP and the wire format, nothing of plans or state.
+//! - [`emulator`]: the local, strict, Descope-compatible server (`dmgmt emulator`, tests, and
+//!   `emulator: true` environments).
 //! - [`cli`]: arguments, one file per command, all printing. The only module that writes to the
 //!   terminal.
 //! - [`error`]: the user-facing error (`Caused by:`, `hint:`) and the exit codes.
 
+pub mod api;
 pub mod cli;
 pub mod config;
+pub mod emulator;
 pub mod error;
 pub mod model;
 

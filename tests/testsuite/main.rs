@@ -1,7 +1,9 @@
-//! The integration test binary: drives the real `dmgmt` binary (and, where a test needs it, the
-//! library) against temporary projects. One binary, so the suite links once (cargo's own
-//! `tests/testsuite` pattern).
+//! dmgmt's one integration test binary (cargo's `tests/testsuite` pattern): one link, one process
+//! start-up, shared helpers in `support`. Tests drive the real `dmgmt` binary, or the library
+//! against an in-process emulator, in temporary folders.
 
+mod api_client;
 mod cli;
 mod corpus;
+mod emulator;
 mod support;

@@ -1,8 +1,18 @@
-//! Shared helpers: a `dmgmt` command with stable output, and temporary projects.
-
-use std::path::{Path, PathBuf};
+//! Shared helpers: the real `dmgmt` binary with stable output, temporary projects, an in-process
+//! emulator on `127.0.0.1:0` with clients for it, raw HTTP calls, and a sleeper that records
+//! every pause the client takes.
 
 use assert_cmd::Command;
+use dmgmt::api::{Client, ClientConfig, ManagementKey, RateLimit, RetryPolicy, Sleeper};
+use dmgmt::emulator::{
+    self, EmulatorConfig, EmulatorHandle, LOCAL_MANAGEMENT_KEY, LOCAL_PROJECT_ID,
+};
+use serde_json::Value;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// The real binary, with colours off and no inherited Descope variables.
 pub fn dmgmt() -> Command {
@@ -83,3 +93,146 @@ tenants:
     name: Acme Corp
     default_roles: [Viewer]
 ";
+
+pub async fn start(config: EmulatorConfig) -> EmulatorHandle {
+    emulator::start(config).await.expect("emulator starts")
+}
+
+pub async fn start_default() -> EmulatorHandle {
+    start(EmulatorConfig::default()).await
+}
+
+/// Quick retries so fault tests do not wait for production backoffs.
+pub fn fast_retry() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 4,
+        base_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(5),
+        ..RetryPolicy::default()
+    }
+}
+
+pub fn config_for(handle: &EmulatorHandle) -> ClientConfig {
+    let mut config = ClientConfig::new(LOCAL_PROJECT_ID, ManagementKey::new(LOCAL_MANAGEMENT_KEY));
+    config.base_url = Some(handle.base_url());
+    config.rate_limit = RateLimit {
+        requests: 1000,
+        per_seconds: 1,
+    };
+    config.retry = fast_retry();
+    config
+}
+
+pub fn client_for(handle: &EmulatorHandle) -> Client {
+    Client::new(config_for(handle)).expect("client builds")
+}
+
+/// Records each requested pause, then really sleeps it.
+#[derive(Default)]
+pub struct RecordingSleeper {
+    pub pauses: Mutex<Vec<Duration>>,
+}
+
+impl RecordingSleeper {
+    pub fn pauses(&self) -> Vec<Duration> {
+        self.pauses.lock().unwrap().clone()
+    }
+}
+
+impl Sleeper for RecordingSleeper {
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        self.pauses.lock().unwrap().push(duration);
+        Box::pin(tokio::time::sleep(duration))
+    }
+}
+
+pub fn recording_client(config: ClientConfig) -> (Client, Arc<RecordingSleeper>) {
+    let sleeper = Arc::new(RecordingSleeper::default());
+    let client = Client::with_sleeper(config, sleeper.clone()).expect("client builds");
+    (client, sleeper)
+}
+
+/// A raw answer: status, `Retry-After` and the JSON body.
+pub struct Raw {
+    pub status: u16,
+    pub retry_after: Option<String>,
+    pub body: Value,
+}
+
+impl Raw {
+    pub fn code(&self) -> &str {
+        self.body["errorCode"].as_str().unwrap_or_default()
+    }
+
+    /// Asserts an error answer with `status` and a non-empty `errorCode` equal to `code`.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!(self.status, status, "body: {}", self.body);
+        assert!(!self.code().is_empty(), "empty errorCode: {}", self.body);
+        assert_eq!(self.code(), code, "body: {}", self.body);
+        assert!(
+            self.body["errorDescription"]
+                .as_str()
+                .is_some_and(|d| !d.is_empty())
+        );
+    }
+
+    #[track_caller]
+    pub fn assert_ok(&self) -> &Value {
+        assert_eq!(self.status, 200, "body: {}", self.body);
+        &self.body
+    }
+}
+
+pub fn auth() -> String {
+    format!("Bearer {LOCAL_PROJECT_ID}:{LOCAL_MANAGEMENT_KEY}")
+}
+
+/// Sends `method path` with an optional raw body and `Authorization` value.
+pub async fn raw(
+    handle: &EmulatorHandle,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    auth: Option<&str>,
+) -> Raw {
+    let http = reqwest::Client::new();
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut req = http.request(method, format!("{}{path}", handle.base_url()));
+    if let Some(a) = auth {
+        req = req.header("Authorization", a);
+    }
+    if let Some(b) = body {
+        req = req
+            .header("Content-Type", "application/json")
+            .body(b.to_owned());
+    }
+    let resp = req.send().await.expect("request sent");
+    let status = resp.status().as_u16();
+    let retry_after = resp
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let text = resp.text().await.unwrap();
+    let body =
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("answer is not JSON: {text:?}"));
+    Raw {
+        status,
+        retry_after,
+        body,
+    }
+}
+
+/// An authorised call with a JSON body (`None` = no body).
+pub async fn call(handle: &EmulatorHandle, method: &str, path: &str, body: Option<Value>) -> Raw {
+    let text = body.map(|b| b.to_string());
+    raw(handle, method, path, text.as_deref(), Some(&auth())).await
+}
+
+pub async fn post(handle: &EmulatorHandle, path: &str, body: Value) -> Raw {
+    call(handle, "POST", path, Some(body)).await
+}
+
+pub async fn get(handle: &EmulatorHandle, path: &str) -> Raw {
+    call(handle, "GET", path, None).await
+}

@@ -1,0 +1,310 @@
+//! The management calls of [`Provider`] on the real [`Client`]: each is one endpoint of
+//! `descope-api.md` with its exact path, method and body.
+//!
+//! Thin by design: shaping bodies and unwrapping answers only. Pacing, retries and errors are the
+//! client's; the guards against destructive empty filters are here.
+
+use serde_json::{Value, json};
+
+use super::client::Client;
+use super::error::{ApiError, Endpoint};
+use super::wire::{
+    FlowDocument, FlowListResponse, FlowSummary, License, Permission, PermissionCreate,
+    PermissionList, PermissionUpdate, Role, RoleCreate, RoleDelete, RoleDeleteBatch, RoleList,
+    RoleUpdate, Tenant, TenantCreated, TenantList, TenantRequest, ThemeDocument,
+};
+use super::{ApiFuture, Provider};
+
+/// Every endpoint the client calls.
+pub mod endpoints {
+    use super::Endpoint;
+
+    pub const LICENSE: Endpoint = Endpoint::get("/v1/mgmt/license");
+    pub const TENANT_CREATE: Endpoint = Endpoint::post("/v1/mgmt/tenant/create");
+    pub const TENANT_UPDATE: Endpoint = Endpoint::post("/v1/mgmt/tenant/update");
+    pub const TENANT_DELETE: Endpoint = Endpoint::post("/v1/mgmt/tenant/delete");
+    pub const TENANT_LOAD: Endpoint = Endpoint::get("/v1/mgmt/tenant");
+    pub const TENANT_LOAD_ALL: Endpoint = Endpoint::get("/v1/mgmt/tenant/all");
+    pub const TENANT_DEFAULT_ROLES: Endpoint = Endpoint::post("/v1/mgmt/tenant/updateDefaultRoles");
+    pub const PERMISSION_CREATE: Endpoint = Endpoint::post("/v1/mgmt/permission/create");
+    pub const PERMISSION_UPDATE: Endpoint = Endpoint::post("/v1/mgmt/permission/update");
+    pub const PERMISSION_DELETE: Endpoint = Endpoint::post("/v1/mgmt/permission/delete");
+    pub const PERMISSION_LOAD_ALL: Endpoint = Endpoint::get("/v1/mgmt/permission/all");
+    pub const PERMISSION_CREATE_BATCH: Endpoint =
+        Endpoint::post("/v1/mgmt/permission/create/batch");
+    pub const PERMISSION_UPDATE_BATCH: Endpoint =
+        Endpoint::post("/v1/mgmt/permission/update/batch");
+    pub const PERMISSION_DELETE_BATCH: Endpoint =
+        Endpoint::post("/v1/mgmt/permission/delete/batch");
+    pub const ROLE_CREATE: Endpoint = Endpoint::post("/v1/mgmt/role/create");
+    pub const ROLE_UPDATE: Endpoint = Endpoint::post("/v1/mgmt/role/update");
+    pub const ROLE_DELETE: Endpoint = Endpoint::post("/v1/mgmt/role/delete");
+    pub const ROLE_LOAD_ALL: Endpoint = Endpoint::get("/v1/mgmt/role/all");
+    pub const ROLE_CREATE_BATCH: Endpoint = Endpoint::post("/v1/mgmt/role/create/batch");
+    pub const ROLE_UPDATE_BATCH: Endpoint = Endpoint::post("/v1/mgmt/role/update/batch");
+    pub const ROLE_DELETE_BATCH: Endpoint = Endpoint::post("/v1/mgmt/role/delete/batch");
+    pub const FLOW_LIST: Endpoint = Endpoint::post("/v1/mgmt/flow/list");
+    pub const FLOW_EXPORT: Endpoint = Endpoint::post("/v1/mgmt/flow/export");
+    pub const FLOW_IMPORT: Endpoint = Endpoint::post("/v1/mgmt/flow/import");
+    pub const FLOW_DELETE: Endpoint = Endpoint::post("/v1/mgmt/flow/delete");
+    pub const THEME_EXPORT: Endpoint = Endpoint::post("/v1/mgmt/theme/export");
+    pub const THEME_IMPORT: Endpoint = Endpoint::post("/v1/mgmt/theme/import");
+}
+
+use endpoints as ep;
+
+const NO_QUERY: &[(&str, &str)] = &[];
+
+impl Client {
+    /// A call whose answer is ignored (Descope answers `{}` or nothing).
+    async fn send(&self, endpoint: Endpoint, body: &Value) -> Result<(), ApiError> {
+        self.call::<Value, Value>(endpoint, NO_QUERY, Some(body))
+            .await
+            .map(drop)
+    }
+
+    async fn get<R: serde::de::DeserializeOwned>(
+        &self,
+        endpoint: Endpoint,
+        query: &[(&str, &str)],
+    ) -> Result<R, ApiError> {
+        self.call::<Value, R>(endpoint, query, None).await
+    }
+}
+
+fn refuse_empty(endpoint: Endpoint, list: &[String], what: &str) -> Result<(), ApiError> {
+    match list.is_empty() {
+        true => Err(ApiError::Refused {
+            endpoint,
+            reason: format!("the list of {what} is empty"),
+        }),
+        false => Ok(()),
+    }
+}
+
+impl Provider for Client {
+    fn license(&self) -> ApiFuture<'_, License> {
+        Box::pin(async move {
+            let license: License = self.get(ep::LICENSE, NO_QUERY).await?;
+            self.set_license(&license.rate_limit_tier);
+            Ok(license)
+        })
+    }
+
+    fn create_tenant<'a>(&'a self, tenant: &'a TenantRequest) -> ApiFuture<'a, String> {
+        Box::pin(async move {
+            let created: TenantCreated =
+                self.call(ep::TENANT_CREATE, NO_QUERY, Some(tenant)).await?;
+            Ok(created.id)
+        })
+    }
+
+    fn update_tenant<'a>(&'a self, tenant: &'a TenantRequest) -> ApiFuture<'a, ()> {
+        Box::pin(async move { self.send(ep::TENANT_UPDATE, &json!(tenant)).await })
+    }
+
+    fn delete_tenant<'a>(&'a self, id: &'a str, cascade: bool) -> ApiFuture<'a, ()> {
+        Box::pin(async move {
+            self.send(ep::TENANT_DELETE, &json!({"id": id, "cascade": cascade}))
+                .await
+        })
+    }
+
+    fn load_tenant<'a>(&'a self, id: &'a str) -> ApiFuture<'a, Tenant> {
+        Box::pin(async move { self.get(ep::TENANT_LOAD, &[("id", id)]).await })
+    }
+
+    fn load_all_tenants(&self) -> ApiFuture<'_, Vec<Tenant>> {
+        Box::pin(async move {
+            Ok(self
+                .get::<TenantList>(ep::TENANT_LOAD_ALL, NO_QUERY)
+                .await?
+                .tenants)
+        })
+    }
+
+    fn update_tenant_default_roles<'a>(
+        &'a self,
+        id: &'a str,
+        roles: &'a [String],
+    ) -> ApiFuture<'a, ()> {
+        Box::pin(async move {
+            self.send(
+                ep::TENANT_DEFAULT_ROLES,
+                &json!({"id": id, "defaultRoles": roles}),
+            )
+            .await
+        })
+    }
+
+    fn create_permission<'a>(&'a self, permission: &'a PermissionCreate) -> ApiFuture<'a, ()> {
+        Box::pin(async move { self.send(ep::PERMISSION_CREATE, &json!(permission)).await })
+    }
+
+    fn update_permission<'a>(&'a self, permission: &'a PermissionUpdate) -> ApiFuture<'a, ()> {
+        Box::pin(async move { self.send(ep::PERMISSION_UPDATE, &json!(permission)).await })
+    }
+
+    fn delete_permission<'a>(&'a self, name: &'a str) -> ApiFuture<'a, ()> {
+        Box::pin(async move {
+            self.send(ep::PERMISSION_DELETE, &json!({"name": name}))
+                .await
+        })
+    }
+
+    fn load_all_permissions(&self) -> ApiFuture<'_, Vec<Permission>> {
+        Box::pin(async move {
+            Ok(self
+                .get::<PermissionList>(ep::PERMISSION_LOAD_ALL, NO_QUERY)
+                .await?
+                .permissions)
+        })
+    }
+
+    fn create_permissions<'a>(&'a self, permissions: &'a [PermissionCreate]) -> ApiFuture<'a, ()> {
+        Box::pin(async move {
+            self.send(
+                ep::PERMISSION_CREATE_BATCH,
+                &json!({"permissions": permissions}),
+            )
+            .await
+        })
+    }
+
+    fn update_permissions<'a>(&'a self, permissions: &'a [PermissionUpdate]) -> ApiFuture<'a, ()> {
+        Box::pin(async move {
+            self.send(
+                ep::PERMISSION_UPDATE_BATCH,
+                &json!({"permissions": permissions}),
+            )
+            .await
+        })
+    }
+
+    fn delete_permissions<'a>(&'a self, names: &'a [String]) -> ApiFuture<'a, ()> {
+        Box::pin(async move {
+            refuse_empty(ep::PERMISSION_DELETE_BATCH, names, "permission names")?;
+            self.send(ep::PERMISSION_DELETE_BATCH, &json!({"names": names}))
+                .await
+        })
+    }
+
+    fn create_role<'a>(&'a self, role: &'a RoleCreate) -> ApiFuture<'a, ()> {
+        Box::pin(async move { self.send(ep::ROLE_CREATE, &json!(role)).await })
+    }
+
+    fn update_role<'a>(&'a self, role: &'a RoleUpdate) -> ApiFuture<'a, ()> {
+        Box::pin(async move { self.send(ep::ROLE_UPDATE, &json!(role)).await })
+    }
+
+    fn delete_role<'a>(&'a self, role: &'a RoleDelete) -> ApiFuture<'a, ()> {
+        Box::pin(async move {
+            if role.id.as_deref().is_none_or(str::is_empty)
+                && role.name.as_deref().is_none_or(str::is_empty)
+            {
+                return Err(ApiError::Refused {
+                    endpoint: ep::ROLE_DELETE,
+                    reason: "no role name or id".to_owned(),
+                });
+            }
+            self.send(ep::ROLE_DELETE, &json!(role)).await
+        })
+    }
+
+    fn load_all_roles(&self) -> ApiFuture<'_, Vec<Role>> {
+        Box::pin(async move {
+            Ok(self
+                .get::<RoleList>(ep::ROLE_LOAD_ALL, NO_QUERY)
+                .await?
+                .roles)
+        })
+    }
+
+    fn create_roles<'a>(&'a self, roles: &'a [RoleCreate]) -> ApiFuture<'a, ()> {
+        Box::pin(async move {
+            self.send(ep::ROLE_CREATE_BATCH, &json!({"roles": roles}))
+                .await
+        })
+    }
+
+    fn update_roles<'a>(&'a self, roles: &'a [RoleUpdate]) -> ApiFuture<'a, ()> {
+        Box::pin(async move {
+            self.send(ep::ROLE_UPDATE_BATCH, &json!({"roles": roles}))
+                .await
+        })
+    }
+
+    fn delete_roles<'a>(
+        &'a self,
+        names: &'a [String],
+        tenant_id: Option<&'a str>,
+    ) -> ApiFuture<'a, ()> {
+        Box::pin(async move {
+            refuse_empty(ep::ROLE_DELETE_BATCH, names, "role names")?;
+            if names.iter().any(String::is_empty) {
+                return Err(ApiError::Refused {
+                    endpoint: ep::ROLE_DELETE_BATCH,
+                    reason: "a role name is empty".to_owned(),
+                });
+            }
+            let body = RoleDeleteBatch {
+                role_names: Some(names.to_vec()),
+                tenant_id: tenant_id.map(str::to_owned),
+                role_ids: None,
+            };
+            self.send(ep::ROLE_DELETE_BATCH, &json!(body)).await
+        })
+    }
+
+    fn list_flows(&self) -> ApiFuture<'_, Vec<FlowSummary>> {
+        Box::pin(async move {
+            let list: FlowListResponse =
+                self.call(ep::FLOW_LIST, NO_QUERY, Some(&json!({}))).await?;
+            Ok(list.flows)
+        })
+    }
+
+    fn export_flow<'a>(&'a self, flow_id: &'a str) -> ApiFuture<'a, FlowDocument> {
+        Box::pin(async move {
+            self.call(ep::FLOW_EXPORT, NO_QUERY, Some(&json!({"flowId": flow_id})))
+                .await
+        })
+    }
+
+    fn import_flow<'a>(
+        &'a self,
+        flow_id: &'a str,
+        document: &'a FlowDocument,
+    ) -> ApiFuture<'a, FlowDocument> {
+        Box::pin(async move {
+            let body =
+                json!({"flowId": flow_id, "flow": document.flow, "screens": document.screens});
+            self.call(ep::FLOW_IMPORT, NO_QUERY, Some(&body)).await
+        })
+    }
+
+    fn delete_flows<'a>(&'a self, flow_ids: &'a [String]) -> ApiFuture<'a, ()> {
+        Box::pin(async move {
+            refuse_empty(ep::FLOW_DELETE, flow_ids, "flow ids")?;
+            self.send(ep::FLOW_DELETE, &json!({"ids": flow_ids})).await
+        })
+    }
+
+    fn export_theme(&self) -> ApiFuture<'_, ThemeDocument> {
+        Box::pin(async move {
+            self.call(ep::THEME_EXPORT, NO_QUERY, Some(&json!({})))
+                .await
+        })
+    }
+
+    fn import_theme<'a>(&'a self, theme: &'a ThemeDocument) -> ApiFuture<'a, ThemeDocument> {
+        Box::pin(async move {
+            self.call(
+                ep::THEME_IMPORT,
+                NO_QUERY,
+                Some(&json!({"theme": theme.theme})),
+            )
+            .await
+        })
+    }
+}

@@ -1,0 +1,412 @@
+//! The HTTP client of the Descope management API: base URL, identification headers, and the one
+//! request loop every call goes through (pause gate, rate limiter, retries, error mapping).
+//!
+//! Knows transport and Descope's error shape; the individual calls are in `calls.rs`. The
+//! management key goes into one sensitive header value and nowhere else: not into `Debug`, URLs,
+//! errors or logs.
+
+use std::fmt;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use leaky_bucket::RateLimiter;
+use reqwest::header::{self, HeaderMap, HeaderValue};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::error::{ApiError, DescopeError, Endpoint};
+use super::retry::{Jitter, PauseGate, RateLimit, RetryPolicy, Sleeper, TokioSleeper};
+use super::secret::ManagementKey;
+
+/// Descope's default API host.
+pub const DEFAULT_BASE_URL: &str = "https://api.descope.com";
+
+/// Per-request timeout, as the SDKs (60 s).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The base URL Descope's SDKs derive from a project id: ids of 32 characters or more carry their
+/// region in characters 1..5 (`Peuc1…` -> `https://api.euc1.descope.com`).
+pub fn base_url_for_project_id(project_id: &str) -> String {
+    match project_id.get(1..5) {
+        Some(region) if project_id.len() >= 32 => format!("https://api.{region}.descope.com"),
+        _ => DEFAULT_BASE_URL.to_owned(),
+    }
+}
+
+/// Everything needed to talk to one environment's project.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    pub project_id: String,
+    pub management_key: ManagementKey,
+    /// Overrides the regional rule (e.g. the emulator's `http://127.0.0.1:PORT`).
+    pub base_url: Option<String>,
+    pub timeout: Duration,
+    pub rate_limit: RateLimit,
+    pub retry: RetryPolicy,
+    /// Name of the env var the key came from; only used in hints.
+    pub key_env: Option<String>,
+}
+
+impl ClientConfig {
+    pub fn new(project_id: impl Into<String>, management_key: ManagementKey) -> Self {
+        ClientConfig {
+            project_id: project_id.into(),
+            management_key,
+            base_url: None,
+            timeout: DEFAULT_TIMEOUT,
+            rate_limit: RateLimit::default(),
+            retry: RetryPolicy::default(),
+            key_env: None,
+        }
+    }
+}
+
+struct Inner {
+    http: reqwest::Client,
+    base_url: String,
+    project_id: String,
+    authorization: HeaderValue,
+    limiter: RateLimiter,
+    rate_limit: RateLimit,
+    gate: PauseGate,
+    retry: RetryPolicy,
+    sleeper: Arc<dyn Sleeper>,
+    jitter: Jitter,
+    license: RwLock<Option<HeaderValue>>,
+    key_env: Option<String>,
+}
+
+/// A Descope management client for one project. Cheap to clone; clones share the rate limiter and
+/// the 429 pause, so one client per environment paces every caller.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("project_id", &self.inner.project_id)
+            .field("base_url", &self.inner.base_url)
+            .field("management_key", &"***")
+            .field("rate_limit", &self.inner.rate_limit)
+            .field("retry", &self.inner.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Descope's error body.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ErrorBody {
+    #[serde(default)]
+    error_code: Option<String>,
+    #[serde(default)]
+    error_description: Option<String>,
+    #[serde(default)]
+    error_message: Option<String>,
+}
+
+fn header_value(name: &str, value: &str) -> Result<HeaderValue, ApiError> {
+    HeaderValue::from_str(value).map_err(|_| ApiError::Config {
+        reason: format!("`{name}` contains characters not allowed in a header"),
+    })
+}
+
+impl Client {
+    pub fn new(config: ClientConfig) -> Result<Client, ApiError> {
+        Client::with_sleeper(config, Arc::new(TokioSleeper))
+    }
+
+    /// As [`Client::new`], sleeping through `sleeper` (tests observe the pauses).
+    pub fn with_sleeper(
+        config: ClientConfig,
+        sleeper: Arc<dyn Sleeper>,
+    ) -> Result<Client, ApiError> {
+        if config.project_id.is_empty() {
+            return Err(ApiError::Config {
+                reason: "the project id is empty".to_owned(),
+            });
+        }
+        let base_url = config
+            .base_url
+            .clone()
+            .unwrap_or_else(|| base_url_for_project_id(&config.project_id))
+            .trim_end_matches('/')
+            .to_owned();
+        let parsed = reqwest::Url::parse(&base_url).map_err(|e| ApiError::Config {
+            reason: format!("base URL `{base_url}` is not a URL: {e}"),
+        })?;
+        if !matches!(parsed.scheme(), "http" | "https")
+            || !parsed.username().is_empty()
+            || parsed.password().is_some()
+        {
+            return Err(ApiError::Config {
+                reason: format!("base URL `{base_url}` must be http(s) without user info"),
+            });
+        }
+        let mut authorization = header_value(
+            "the management key",
+            &format!(
+                "Bearer {}:{}",
+                config.project_id,
+                config.management_key.expose_secret()
+            ),
+        )?;
+        authorization.set_sensitive(true);
+        let mut headers = HeaderMap::new();
+        headers.insert("x-descope-sdk-name", HeaderValue::from_static("dmgmt"));
+        headers.insert(
+            "x-descope-sdk-version",
+            HeaderValue::from_static(env!("CARGO_PKG_VERSION")),
+        );
+        headers.insert(
+            "x-descope-project-id",
+            header_value("the project id", &config.project_id)?,
+        );
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .user_agent(concat!("dmgmt/", env!("CARGO_PKG_VERSION")))
+            .timeout(config.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| ApiError::Config {
+                reason: format!("cannot build the HTTP client: {e}"),
+            })?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                base_url,
+                project_id: config.project_id,
+                authorization,
+                limiter: config.rate_limit.limiter(),
+                rate_limit: config.rate_limit,
+                gate: PauseGate::default(),
+                retry: config.retry,
+                sleeper,
+                jitter: Jitter::from_clock(),
+                license: RwLock::new(None),
+                key_env: config.key_env,
+            }),
+        })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+
+    pub fn project_id(&self) -> &str {
+        &self.inner.project_id
+    }
+
+    /// Remembers the licence tier; later requests send it as `x-descope-license`.
+    pub(crate) fn set_license(&self, tier: &str) {
+        if let Ok(value) = HeaderValue::from_str(tier) {
+            *self
+                .inner
+                .license
+                .write()
+                .unwrap_or_else(|e| e.into_inner()) = Some(value);
+        }
+    }
+
+    fn request(
+        &self,
+        endpoint: Endpoint,
+        query: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> reqwest::RequestBuilder {
+        let url = format!("{}{}", self.inner.base_url, endpoint.path);
+        let method = reqwest::Method::from_bytes(endpoint.method.as_bytes())
+            .unwrap_or(reqwest::Method::POST);
+        let mut req = self
+            .inner
+            .http
+            .request(method, url)
+            .header(header::AUTHORIZATION, self.inner.authorization.clone());
+        if !query.is_empty() {
+            req = req.query(query);
+        }
+        if let Some(license) = self
+            .inner
+            .license
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+        {
+            req = req.header("x-descope-license", license);
+        }
+        if let Some(body) = body {
+            req = req
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(body.to_vec());
+        }
+        req
+    }
+
+    /// Sends one call: waits out any 429 pause, takes a rate-limiter token, sends, and retries
+    /// 429 (after `Retry-After`, pausing every caller), 5xx and transport errors (bounded backoff).
+    pub(crate) async fn call<B, R>(
+        &self,
+        endpoint: Endpoint,
+        query: &[(&str, &str)],
+        body: Option<&B>,
+    ) -> Result<R, ApiError>
+    where
+        B: Serialize + Sync + ?Sized,
+        R: DeserializeOwned,
+    {
+        let inner = &*self.inner;
+        let body = body
+            .map(serde_json::to_vec)
+            .transpose()
+            .map_err(|e| ApiError::Refused {
+                endpoint,
+                reason: format!("cannot encode the body: {e}"),
+            })?;
+        let mut failures = 0u32;
+        let mut waits = 0u32;
+        loop {
+            inner.gate.wait(&*inner.sleeper).await;
+            inner.limiter.acquire_one().await;
+            inner.gate.wait(&*inner.sleeper).await;
+            let sent = self.request(endpoint, query, body.as_deref()).send().await;
+            let response = match sent {
+                Ok(r) => r,
+                Err(source) => {
+                    failures += 1;
+                    if failures >= inner.retry.max_attempts {
+                        return Err(ApiError::Transport {
+                            endpoint,
+                            attempts: failures,
+                            source,
+                        });
+                    }
+                    inner
+                        .sleeper
+                        .sleep(inner.retry.backoff(failures, inner.jitter.next()))
+                        .await;
+                    continue;
+                }
+            };
+            let status = response.status().as_u16();
+            if status == 429 {
+                if waits >= inner.retry.max_rate_limit_retries {
+                    return Err(ApiError::RateLimited {
+                        endpoint,
+                        retries: waits,
+                    });
+                }
+                waits += 1;
+                let retry_after = response
+                    .headers()
+                    .get(header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok());
+                inner.gate.pause_for(inner.retry.retry_after(retry_after));
+                continue;
+            }
+            let bytes = match response.bytes().await {
+                Ok(b) => b,
+                Err(source) => {
+                    failures += 1;
+                    if failures >= inner.retry.max_attempts {
+                        return Err(ApiError::Transport {
+                            endpoint,
+                            attempts: failures,
+                            source,
+                        });
+                    }
+                    inner
+                        .sleeper
+                        .sleep(inner.retry.backoff(failures, inner.jitter.next()))
+                        .await;
+                    continue;
+                }
+            };
+            if (200..300).contains(&status) {
+                let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+                    b"{}"
+                } else {
+                    &bytes
+                };
+                return serde_json::from_slice(bytes).map_err(|e| ApiError::Decode {
+                    endpoint,
+                    status,
+                    detail: e.to_string(),
+                });
+            }
+            if status >= 500 {
+                failures += 1;
+                if failures < inner.retry.max_attempts {
+                    inner
+                        .sleeper
+                        .sleep(inner.retry.backoff(failures, inner.jitter.next()))
+                        .await;
+                    continue;
+                }
+            }
+            return Err(self.descope_error(endpoint, status, &bytes));
+        }
+    }
+
+    fn descope_error(&self, endpoint: Endpoint, status: u16, bytes: &[u8]) -> ApiError {
+        let parsed: Option<ErrorBody> = serde_json::from_slice(bytes).ok();
+        let (code, description, message) = match parsed {
+            Some(b) => (
+                b.error_code.unwrap_or_default(),
+                b.error_description.unwrap_or_default(),
+                b.error_message.unwrap_or_default(),
+            ),
+            None => {
+                let text: String = String::from_utf8_lossy(bytes).chars().take(200).collect();
+                (String::new(), text, String::new())
+            }
+        };
+        let description = if description.is_empty() {
+            "server error".to_owned()
+        } else {
+            description
+        };
+        ApiError::Descope(Box::new(DescopeError {
+            endpoint,
+            status,
+            error_code: code,
+            error_description: description,
+            error_message: message,
+            key_env: self.inner.key_env.clone(),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regional_rule_follows_the_sdks() {
+        assert_eq!(
+            base_url_for_project_id("Peuc12345678901234567890123456789"),
+            "https://api.euc1.descope.com"
+        );
+        assert_eq!(base_url_for_project_id("P2abc"), DEFAULT_BASE_URL);
+        assert_eq!(
+            base_url_for_project_id(crate::emulator::LOCAL_PROJECT_ID),
+            DEFAULT_BASE_URL
+        );
+    }
+
+    #[test]
+    fn debug_never_shows_the_key() {
+        let config = ClientConfig::new("P2abc", ManagementKey::new("K2topsecret"));
+        let client = Client::new(config.clone()).unwrap();
+        assert!(!format!("{client:?}").contains("topsecret"));
+        assert!(!format!("{config:?}").contains("topsecret"));
+    }
+
+    #[test]
+    fn rejects_base_urls_with_user_info() {
+        let mut config = ClientConfig::new("P2abc", ManagementKey::new("k"));
+        config.base_url = Some("http://user:pw@127.0.0.1:1".into());
+        assert!(matches!(Client::new(config), Err(ApiError::Config { .. })));
+    }
+}

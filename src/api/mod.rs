@@ -1,0 +1,90 @@
+//! The Descope management API: wire types, and a client behind the [`Provider`] trait.
+//!
+//! [`Client`] paces every call through one rate limiter, honours 429 `Retry-After` by pausing all of
+//! its callers, retries 5xx and connection errors with bounded jittered backoff, and maps Descope's
+//! error answers to [`ApiError`]. The executor depends on [`Provider`] only, so tests can swap in a
+//! fake. This module knows HTTP and Descope's wire format, nothing about plans, state or files.
+
+mod calls;
+mod client;
+mod error;
+mod retry;
+mod secret;
+pub mod wire;
+
+use std::future::Future;
+use std::pin::Pin;
+
+pub use calls::endpoints;
+pub use client::{
+    Client, ClientConfig, DEFAULT_BASE_URL, DEFAULT_TIMEOUT, base_url_for_project_id,
+};
+pub use error::{ApiError, DescopeError, Endpoint};
+pub use retry::{RateLimit, RetryPolicy, Sleeper, TokioSleeper};
+pub use secret::ManagementKey;
+
+use wire::{
+    FlowDocument, FlowSummary, License, Permission, PermissionCreate, PermissionUpdate, Role,
+    RoleCreate, RoleDelete, RoleUpdate, Tenant, TenantRequest, ThemeDocument,
+};
+
+/// The future every [`Provider`] call returns (boxed so `dyn Provider` works and it is `Send`).
+pub type ApiFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, ApiError>> + Send + 'a>>;
+
+/// The management calls dmgmt makes. Implemented by [`Client`]; tests implement fakes.
+pub trait Provider: Send + Sync {
+    /// `GET /v1/mgmt/license`; afterwards the tier is sent as `x-descope-license`.
+    fn license(&self) -> ApiFuture<'_, License>;
+
+    /// Creates a tenant; `id` `None` lets Descope generate it. Returns the id.
+    fn create_tenant<'a>(&'a self, tenant: &'a TenantRequest) -> ApiFuture<'a, String>;
+    /// Replaces the tenant named by `tenant.id` (absent fields become empty).
+    fn update_tenant<'a>(&'a self, tenant: &'a TenantRequest) -> ApiFuture<'a, ()>;
+    fn delete_tenant<'a>(&'a self, id: &'a str, cascade: bool) -> ApiFuture<'a, ()>;
+    fn load_tenant<'a>(&'a self, id: &'a str) -> ApiFuture<'a, Tenant>;
+    fn load_all_tenants(&self) -> ApiFuture<'_, Vec<Tenant>>;
+    fn update_tenant_default_roles<'a>(
+        &'a self,
+        id: &'a str,
+        roles: &'a [String],
+    ) -> ApiFuture<'a, ()>;
+
+    fn create_permission<'a>(&'a self, permission: &'a PermissionCreate) -> ApiFuture<'a, ()>;
+    /// Replaces the description and renames via `new_name` (set it to the current name to keep it).
+    fn update_permission<'a>(&'a self, permission: &'a PermissionUpdate) -> ApiFuture<'a, ()>;
+    fn delete_permission<'a>(&'a self, name: &'a str) -> ApiFuture<'a, ()>;
+    fn load_all_permissions(&self) -> ApiFuture<'_, Vec<Permission>>;
+    fn create_permissions<'a>(&'a self, permissions: &'a [PermissionCreate]) -> ApiFuture<'a, ()>;
+    fn update_permissions<'a>(&'a self, permissions: &'a [PermissionUpdate]) -> ApiFuture<'a, ()>;
+    /// Refuses an empty list (it must never turn into "delete everything").
+    fn delete_permissions<'a>(&'a self, names: &'a [String]) -> ApiFuture<'a, ()>;
+
+    fn create_role<'a>(&'a self, role: &'a RoleCreate) -> ApiFuture<'a, ()>;
+    /// Replaces the role found by `id` or `(name, tenantId)`; `new_name` renames it (keeps its id).
+    fn update_role<'a>(&'a self, role: &'a RoleUpdate) -> ApiFuture<'a, ()>;
+    fn delete_role<'a>(&'a self, role: &'a RoleDelete) -> ApiFuture<'a, ()>;
+    fn load_all_roles(&self) -> ApiFuture<'_, Vec<Role>>;
+    fn create_roles<'a>(&'a self, roles: &'a [RoleCreate]) -> ApiFuture<'a, ()>;
+    fn update_roles<'a>(&'a self, roles: &'a [RoleUpdate]) -> ApiFuture<'a, ()>;
+    /// Deletes roles by name within one scope (`tenant_id` `None` = project roles). Refuses an
+    /// empty list: Descope deletes every role when the filter is empty.
+    fn delete_roles<'a>(
+        &'a self,
+        names: &'a [String],
+        tenant_id: Option<&'a str>,
+    ) -> ApiFuture<'a, ()>;
+
+    fn list_flows(&self) -> ApiFuture<'_, Vec<FlowSummary>>;
+    fn export_flow<'a>(&'a self, flow_id: &'a str) -> ApiFuture<'a, FlowDocument>;
+    /// Overwrites the flow; returns the stored document.
+    fn import_flow<'a>(
+        &'a self,
+        flow_id: &'a str,
+        document: &'a FlowDocument,
+    ) -> ApiFuture<'a, FlowDocument>;
+    /// Refuses an empty list.
+    fn delete_flows<'a>(&'a self, flow_ids: &'a [String]) -> ApiFuture<'a, ()>;
+    fn export_theme(&self) -> ApiFuture<'_, ThemeDocument>;
+    /// Overwrites the theme; returns the stored document.
+    fn import_theme<'a>(&'a self, theme: &'a ThemeDocument) -> ApiFuture<'a, ThemeDocument>;
+}

@@ -1,0 +1,222 @@
+//! How the client paces and retries: the rate limit, the retry policy, the pause every caller
+//! honours after a 429, and the injectable sleeper that makes all of it testable without a clock.
+//!
+//! Pure policy and timing; this module sends nothing.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use leaky_bucket::RateLimiter;
+use tokio::time::Instant;
+
+/// Client-side rate limit: at most `requests` calls per `per_seconds`, smoothed (one token every
+/// `per_seconds / requests`) with a burst of `requests`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub requests: u32,
+    pub per_seconds: u32,
+}
+
+impl Default for RateLimit {
+    /// 100 requests / 60 s: the lowest bucket Descope documents (plain API traffic, per source IP;
+    /// management routes are only said to be "stricter" than 1000 / 10 s), so dmgmt alone never
+    /// trips a documented limit. A 429 is still handled, not failed.
+    fn default() -> Self {
+        RateLimit {
+            requests: 100,
+            per_seconds: 60,
+        }
+    }
+}
+
+impl RateLimit {
+    pub(crate) fn limiter(&self) -> RateLimiter {
+        let requests = self.requests.max(1);
+        let period = Duration::from_secs(u64::from(self.per_seconds.max(1)));
+        let interval = (period / requests).max(Duration::from_millis(1));
+        RateLimiter::builder()
+            .max(requests as usize)
+            .initial(requests as usize)
+            .refill(1)
+            .interval(interval)
+            .build()
+    }
+}
+
+/// Bounds of every retry the client makes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all (first one included) for 5xx answers and connection errors or timeouts.
+    /// Default 4: the SDKs' 1 + 3 retries.
+    pub max_attempts: u32,
+    /// First backoff; doubled each attempt, with jitter. Default 200 ms.
+    pub base_delay: Duration,
+    /// Largest backoff. Default 5 s (the SDKs' longest delay).
+    pub max_delay: Duration,
+    /// Waits after HTTP 429 before the call fails. A 429 is a pause, not a failure, so the default
+    /// is generous: 30 (at most 30 minutes at the 60 s cap).
+    pub max_rate_limit_retries: u32,
+    /// Wait after a 429 without a readable `Retry-After`. Default 10 s (Descope's usual value).
+    pub default_retry_after: Duration,
+    /// Cap on `Retry-After`. Default 60 s (Descope's longest documented backoff).
+    pub max_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 4,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(5),
+            max_rate_limit_retries: 30,
+            default_retry_after: Duration::from_secs(10),
+            max_retry_after: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The pause a 429 asks for: `Retry-After` seconds, default if absent or unreadable, capped.
+    pub fn retry_after(&self, header: Option<&str>) -> Duration {
+        header
+            .and_then(|h| h.trim().parse::<u64>().ok())
+            .map_or(self.default_retry_after, Duration::from_secs)
+            .min(self.max_retry_after)
+    }
+
+    /// Backoff before attempt `failed + 1` after `failed` failures (1-based): exponential, capped,
+    /// with "equal jitter" (half fixed, half random) so parallel callers spread out.
+    pub fn backoff(&self, failed: u32, random: f64) -> Duration {
+        let exp = self
+            .base_delay
+            .saturating_mul(1u32 << failed.saturating_sub(1).min(20));
+        let full = exp.min(self.max_delay);
+        full / 2 + (full / 2).mul_f64(random.clamp(0.0, 1.0))
+    }
+}
+
+/// Waits for a duration. The client sleeps only through this, so tests can observe every pause.
+pub trait Sleeper: Send + Sync + 'static {
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+}
+
+/// The real sleeper: `tokio::time::sleep` (so `tokio::time::pause()` works too).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokioSleeper;
+
+impl Sleeper for TokioSleeper {
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(tokio::time::sleep(duration))
+    }
+}
+
+/// "Paused until": after a 429 every caller of the client waits here before sending.
+#[derive(Debug, Default)]
+pub(crate) struct PauseGate {
+    until: Mutex<Option<Instant>>,
+}
+
+impl PauseGate {
+    fn until(&self) -> Option<Instant> {
+        *self.until.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Pauses every caller for `duration` from now (never shortens a longer pause).
+    pub(crate) fn pause_for(&self, duration: Duration) {
+        let until = Instant::now() + duration;
+        let mut slot = self.until.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.is_none_or(|u| u < until) {
+            *slot = Some(until);
+        }
+    }
+
+    /// Returns once no pause is in force. Trusts the sleeper: after sleeping the remaining time it
+    /// only sleeps again if the pause was extended meanwhile (so a virtual sleeper cannot spin).
+    pub(crate) async fn wait(&self, sleeper: &dyn Sleeper) {
+        while let Some(until) = self.until() {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            sleeper.sleep(left).await;
+            if self.until() == Some(until) {
+                return;
+            }
+        }
+    }
+}
+
+/// xorshift64 for jitter: no dependency, seeded from the clock.
+#[derive(Debug)]
+pub(crate) struct Jitter(Mutex<u64>);
+
+impl Jitter {
+    pub(crate) fn from_clock() -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0x2545_F491, |d| d.as_nanos() as u64);
+        Jitter(Mutex::new(nanos | 1))
+    }
+
+    /// A number in `[0, 1)`.
+    pub(crate) fn next(&self) -> f64 {
+        let mut s = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        *s ^= *s << 13;
+        *s ^= *s >> 7;
+        *s ^= *s << 17;
+        (*s >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn retry_after_defaults_and_caps() {
+        let p = RetryPolicy::default();
+        assert_eq!(p.retry_after(Some("3")), Duration::from_secs(3));
+        assert_eq!(p.retry_after(Some("soon")), Duration::from_secs(10));
+        assert_eq!(p.retry_after(None), Duration::from_secs(10));
+        assert_eq!(p.retry_after(Some("3600")), Duration::from_secs(60));
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let p = RetryPolicy::default();
+        assert_eq!(p.backoff(1, 0.0), Duration::from_millis(100));
+        assert_eq!(p.backoff(1, 1.0), Duration::from_millis(200));
+        assert_eq!(p.backoff(3, 1.0), Duration::from_millis(800));
+        assert_eq!(p.backoff(30, 1.0), Duration::from_secs(5));
+        let j = Jitter::from_clock();
+        assert!((0.0..1.0).contains(&j.next()));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn every_caller_waits_for_the_pause() {
+        let gate = Arc::new(PauseGate::default());
+        let start = Instant::now();
+        gate.pause_for(Duration::from_secs(10));
+        let waiters: Vec<_> = (0..3)
+            .map(|_| {
+                let gate = gate.clone();
+                tokio::spawn(async move {
+                    gate.wait(&TokioSleeper).await;
+                    Instant::now()
+                })
+            })
+            .collect();
+        for w in waiters {
+            assert_eq!(w.await.unwrap() - start, Duration::from_secs(10));
+        }
+        // A shorter pause never cuts a longer one short.
+        gate.pause_for(Duration::from_secs(30));
+        gate.pause_for(Duration::from_secs(5));
+        let t = Instant::now();
+        gate.wait(&TokioSleeper).await;
+        assert_eq!(Instant::now() - t, Duration::from_secs(30));
+    }
+}

@@ -1,0 +1,92 @@
+//! Flows and the theme on the wire, v1 (`descope-api.md` §5).
+//!
+//! Data only. Flow and theme documents stay `serde_json::Value`: dmgmt manages them as whole
+//! documents and never interprets their contents.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::nullable;
+
+/// An item of `flow/list`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FlowSummary {
+    #[serde(default, deserialize_with = "nullable")]
+    pub id: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub name: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub description: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub disabled: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct FlowListResponse {
+    #[serde(default, deserialize_with = "nullable")]
+    pub flows: Vec<FlowSummary>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub total: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlowListRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ids: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlowDeleteRequest {
+    #[serde(default)]
+    pub ids: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FlowExportRequest {
+    #[serde(default)]
+    pub flow_id: Option<String>,
+}
+
+/// A v1 flow document: the answer of export and import. Kept as JSON: dmgmt manages flows as
+/// whole documents and never interprets their contents.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct FlowDocument {
+    #[serde(default, deserialize_with = "nullable")]
+    pub flow: Value,
+    #[serde(default, deserialize_with = "nullable")]
+    pub screens: Vec<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FlowImportRequest {
+    #[serde(default)]
+    pub flow_id: Option<String>,
+    #[serde(default)]
+    pub flow: Option<Map<String, Value>>,
+    #[serde(default)]
+    pub screens: Option<Vec<Map<String, Value>>>,
+}
+
+/// `{"theme": {...}}`: the body of theme import and the answer of export and import.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ThemeDocument {
+    #[serde(default, deserialize_with = "nullable")]
+    pub theme: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThemeImportRequest {
+    #[serde(default)]
+    pub theme: Option<Map<String, Value>>,
+}
+
+/// Body of `theme/export`: `{}`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Empty {}

@@ -1,0 +1,444 @@
+//! Descope's management wire format: the JSON objects and request bodies of `descope-api.md` §3–§5.
+//!
+//! These types are shared by the client (which serialises requests and reads responses) and the
+//! emulator (which reads requests strictly and serialises responses), so both speak exactly one
+//! dialect. Field names are Descope's camelCase. Objects read from Descope are tolerant: unknown keys
+//! are ignored and `null` reads as the empty value. Request bodies are strict
+//! (`deny_unknown_fields`) and every optional field accepts `null`.
+//! This module holds data only: no HTTP, no I/O, no validation beyond serde.
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
+
+mod flow;
+mod settings;
+
+pub use flow::{
+    Empty, FlowDeleteRequest, FlowDocument, FlowExportRequest, FlowImportRequest, FlowListRequest,
+    FlowListResponse, FlowSummary, ThemeDocument, ThemeImportRequest,
+};
+pub use settings::{
+    SsoSetupSuiteDisabledFeatures, SsoSetupSuiteSettings, TenantSettings, TenantSettingsRequest,
+};
+
+/// Reads `null` (or a missing key, with `#[serde(default)]`) as `T::default()`.
+fn nullable<'de, D, T>(de: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(de)?.unwrap_or_default())
+}
+
+/// `GET /v1/mgmt/license`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct License {
+    /// `tier1` … `tier4` (free … enterprise); sent back as `x-descope-license`.
+    #[serde(default, deserialize_with = "nullable")]
+    pub rate_limit_tier: String,
+}
+
+/// A tenant as loaded (`GET /v1/mgmt/tenant?id=`, list items). Flat, not wrapped.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tenant {
+    #[serde(default, deserialize_with = "nullable")]
+    pub id: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub name: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub self_provisioning_domains: Vec<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub custom_attributes: Map<String, Value>,
+    /// `none`, `saml` or `oidc`.
+    #[serde(default, deserialize_with = "nullable")]
+    pub auth_type: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub domains: Vec<String>,
+    /// Epoch seconds.
+    #[serde(default, deserialize_with = "nullable")]
+    pub created_time: i64,
+    #[serde(default, rename = "enforceSSO", deserialize_with = "nullable")]
+    pub enforce_sso: bool,
+    #[serde(
+        default,
+        rename = "enforceSSOExclusions",
+        deserialize_with = "nullable"
+    )]
+    pub enforce_sso_exclusions: Vec<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub disabled: bool,
+    /// `""`, `none` or `userOnly`.
+    #[serde(default, deserialize_with = "nullable")]
+    pub role_inheritance: String,
+    /// Role names given to new users of the tenant.
+    #[serde(default, deserialize_with = "nullable")]
+    pub default_roles: Vec<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub federated_app_ids: Vec<String>,
+    /// Parent tenant id (set at create only); empty for a top-level tenant.
+    #[serde(default, deserialize_with = "nullable")]
+    pub parent: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub successors: Vec<String>,
+}
+
+/// Body of tenant create, update and patch. `id` missing, `null` or `""` on create means "generate".
+/// Update replaces the whole tenant; patch merges only the fields present.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TenantRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_provisioning_domains: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_attributes: Option<Map<String, Value>>,
+    #[serde(
+        default,
+        rename = "enforceSSO",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub enforce_sso: Option<bool>,
+    #[serde(
+        default,
+        rename = "enforceSSOExclusions",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub enforce_sso_exclusions: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub federated_app_ids: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_inheritance: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_type: Option<String>,
+}
+
+impl TenantRequest {
+    /// The full-replacement body for `tenant/update` (or `tenant/create` with this id) that
+    /// reproduces `tenant`.
+    pub fn from_tenant(tenant: &Tenant) -> Self {
+        TenantRequest {
+            id: Some(tenant.id.clone()),
+            name: Some(tenant.name.clone()),
+            self_provisioning_domains: Some(tenant.self_provisioning_domains.clone()),
+            custom_attributes: Some(tenant.custom_attributes.clone()),
+            enforce_sso: Some(tenant.enforce_sso),
+            enforce_sso_exclusions: Some(tenant.enforce_sso_exclusions.clone()),
+            federated_app_ids: Some(tenant.federated_app_ids.clone()),
+            disabled: Some(tenant.disabled),
+            parent: None,
+            role_inheritance: Some(tenant.role_inheritance.clone()),
+            auth_type: None,
+        }
+    }
+}
+
+/// `POST /v1/mgmt/tenant/create` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TenantCreated {
+    #[serde(default, deserialize_with = "nullable")]
+    pub id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TenantDeleteRequest {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub cascade: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TenantSearchRequest {
+    #[serde(default)]
+    pub tenant_ids: Option<Vec<String>>,
+    #[serde(default)]
+    pub tenant_names: Option<Vec<String>>,
+    #[serde(default)]
+    pub tenant_self_provisioning_domains: Option<Vec<String>>,
+    #[serde(default)]
+    pub custom_attributes: Option<Map<String, Value>>,
+    #[serde(default)]
+    pub auth_type: Option<String>,
+    #[serde(default)]
+    pub parent_tenant_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DefaultRolesRequest {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub default_roles: Option<Vec<String>>,
+}
+
+/// `{"tenants": [...]}` of load all and search.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct TenantList {
+    #[serde(default, deserialize_with = "nullable")]
+    pub tenants: Vec<Tenant>,
+}
+
+/// A role. Identity is `(name, tenantId)` or `id`; an empty `tenantId` is a project role.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Role {
+    #[serde(default, deserialize_with = "nullable")]
+    pub id: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub name: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub description: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub permission_names: Vec<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub created_time: i64,
+    #[serde(default, deserialize_with = "nullable")]
+    pub tenant_id: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub default: bool,
+    #[serde(default, deserialize_with = "nullable")]
+    pub private: bool,
+}
+
+/// Body of `role/create` and an item of `role/create/batch`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RoleCreate {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub permission_names: Option<Vec<String>>,
+    #[serde(default)]
+    pub tenant_id: Option<String>,
+    #[serde(default)]
+    pub default: Option<bool>,
+    #[serde(default)]
+    pub private: Option<bool>,
+}
+
+/// Body of `role/update` and an item of `role/update/batch`: the role is found by `id`, else by
+/// `(name, tenantId)`; every other field replaces the stored one; `newName` renames it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RoleUpdate {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub new_name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub permission_names: Option<Vec<String>>,
+    #[serde(default)]
+    pub tenant_id: Option<String>,
+    #[serde(default)]
+    pub default: Option<bool>,
+    #[serde(default)]
+    pub private: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RoleDelete {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub tenant_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleCreateBatch {
+    #[serde(default)]
+    pub roles: Option<Vec<RoleCreate>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleUpdateBatch {
+    #[serde(default)]
+    pub roles: Option<Vec<RoleUpdate>>,
+}
+
+/// `role/delete/batch`. An empty filter deletes every role (Descope's behaviour), so the client
+/// refuses to send one.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RoleDeleteBatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_names: Option<Vec<String>>,
+    #[serde(default)]
+    pub tenant_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_ids: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SortSpec {
+    #[serde(default)]
+    pub field: Option<String>,
+    #[serde(default)]
+    pub desc: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RoleSearchRequest {
+    #[serde(default)]
+    pub tenant_ids: Option<Vec<String>>,
+    #[serde(default)]
+    pub role_names: Option<Vec<String>>,
+    #[serde(default)]
+    pub role_name_like: Option<String>,
+    #[serde(default)]
+    pub permission_names: Option<Vec<String>>,
+    #[serde(default)]
+    pub include_project_roles: Option<bool>,
+    #[serde(default)]
+    pub role_ids: Option<Vec<String>>,
+    #[serde(default)]
+    pub text: Option<String>,
+    #[serde(default)]
+    pub sort: Option<Vec<SortSpec>>,
+}
+
+/// `{"roles": [...]}` of load all, search and the create/update batch answers.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RoleList {
+    #[serde(default, deserialize_with = "nullable")]
+    pub roles: Vec<Role>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Permission {
+    #[serde(default, deserialize_with = "nullable")]
+    pub id: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub name: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub description: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub system_default: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PermissionCreate {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// Found by `id`, else by `name`; `newName` renames, `description` replaces.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PermissionUpdate {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub new_name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PermissionDelete {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PermissionCreateBatch {
+    #[serde(default)]
+    pub permissions: Option<Vec<PermissionCreate>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PermissionUpdateBatch {
+    #[serde(default)]
+    pub permissions: Option<Vec<PermissionUpdate>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PermissionDeleteBatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub names: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ids: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PermissionList {
+    #[serde(default, deserialize_with = "nullable")]
+    pub permissions: Vec<Permission>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenant_reads_nulls_and_unknown_keys_as_defaults() {
+        let t: Tenant = serde_json::from_str(
+            r#"{"id":"acme","name":"Acme","customAttributes":null,"enforceSSO":true,"newKey":1}"#,
+        )
+        .unwrap();
+        assert_eq!(t.id, "acme");
+        assert!(t.custom_attributes.is_empty());
+        assert!(t.enforce_sso);
+    }
+
+    #[test]
+    fn requests_reject_unknown_fields_and_accept_nulls() {
+        let err = serde_json::from_str::<RoleCreate>(r#"{"name":"a","nam":"b"}"#).unwrap_err();
+        assert!(err.to_string().contains("unknown field `nam`"), "{err}");
+        let ok: RoleCreate = serde_json::from_str(
+            r#"{"name":"a","description":null,"permissionNames":[],"tenantId":null,"default":null,"private":null}"#,
+        )
+        .unwrap();
+        assert_eq!(ok.name.as_deref(), Some("a"));
+    }
+
+    #[test]
+    fn tenant_request_uses_descope_field_names() {
+        let req = TenantRequest {
+            id: Some("acme".into()),
+            name: Some("Acme".into()),
+            enforce_sso: Some(true),
+            ..Default::default()
+        };
+        assert_eq!(
+            serde_json::to_string(&req).unwrap(),
+            r#"{"id":"acme","name":"Acme","enforceSSO":true}"#
+        );
+    }
+}

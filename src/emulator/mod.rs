@@ -1,0 +1,106 @@
+//! The local, stateful, Descope-compatible management API server (DESIGN.md §9).
+//!
+//! Same paths, bodies, answers and error shapes as `descope-api.md` §3–§5 (license, tenants, roles,
+//! permissions, flows v1, theme v1), so dmgmt and the official SDKs work against it unchanged. It is
+//! strict: `Authorization` is checked, unknown routes, wrong methods, unknown fields and wrong types
+//! are Descope-shaped errors, and object rules (unique ids and names, existing references, missing
+//! objects) are enforced. It can persist to a file, rate-limit, inject faults and add latency.
+//! It must not depend on dmgmt's client, plans or state: only on the shared wire types.
+//!
+//! Errors chosen where Descope's are unknown: duplicates are 409 `E011409`, missing objects 404
+//! `E011404`, bad references 400 `E011004`, bad auth 401 `E011401` (see [`errors`]).
+
+mod args;
+pub mod errors;
+mod flow;
+mod permission;
+mod role;
+mod server;
+mod store;
+mod tenant;
+mod theme;
+
+use std::io::Write;
+
+pub use args::{DEFAULT_LISTEN, EmulatorArgs, EmulatorConfig, EmulatorRateLimit};
+pub use server::{EmulatorHandle, RequestLogEntry, StartError};
+pub use store::StoreError;
+
+use crate::{Error, ErrorKind};
+
+/// Project id of the local emulator: starts with `P`, and is shorter than 32 characters so the
+/// regional base-URL rule never applies to it.
+pub const LOCAL_PROJECT_ID: &str = "P2dmgmtLocalEmulatorProject";
+
+/// Management key of the local emulator. Not a secret, and deliberately unlike a real key (`K2…`).
+pub const LOCAL_MANAGEMENT_KEY: &str = "dmgmt-local-emulator-key";
+
+impl From<StartError> for Error {
+    fn from(e: StartError) -> Self {
+        let hint = match &e {
+            StartError::Bind { .. } => Some("pick another address with `--listen`"),
+            StartError::Store(StoreError::Parse { .. }) => {
+                Some("fix or remove the data file; the emulator recreates it empty")
+            }
+            _ => None,
+        };
+        let err = Error::new(ErrorKind::Io, "cannot start the emulator").caused_by(&e);
+        match hint {
+            Some(h) => err.hint(h),
+            None => err,
+        }
+    }
+}
+
+/// Starts an emulator on the current tokio runtime and returns once it is listening.
+pub async fn start(config: EmulatorConfig) -> Result<EmulatorHandle, StartError> {
+    server::spawn(config).await
+}
+
+/// Ctrl-C, or SIGTERM on unix (so a test or service manager stops it gracefully too).
+async fn stop_signal() -> crate::Result<()> {
+    let failed =
+        |e: std::io::Error| Error::new(ErrorKind::Io, "cannot wait for Ctrl-C").caused_by(&e);
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .map_err(failed)?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r.map_err(failed),
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.map_err(failed)
+    }
+}
+
+/// `dmgmt emulator`: serves until Ctrl-C (or SIGTERM). The first stdout line is `listening on http://ADDR`.
+pub fn run_standalone(args: EmulatorArgs) -> crate::Result<()> {
+    let serve = async move {
+        let handle = start(args.into()).await?;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening on {}", handle.base_url())
+            .and_then(|()| out.flush())
+            .map_err(|e| Error::new(ErrorKind::Io, "cannot write to stdout").caused_by(&e))?;
+        drop(out);
+        stop_signal().await?;
+        handle.shutdown().await.map_err(|e| {
+            Error::new(ErrorKind::Io, "the emulator stopped with an error").caused_by(&e)
+        })
+    };
+    match tokio::runtime::Handle::try_current() {
+        Ok(rt) if rt.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(|| rt.block_on(serve))
+        }
+        Ok(_) => Err(Error::internal(
+            "`run_standalone` needs a multi-thread runtime or none",
+        )),
+        Err(_) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::new(ErrorKind::Io, "cannot start the async runtime").caused_by(&e))?
+            .block_on(serve),
+    }
+}

@@ -1,0 +1,383 @@
+//! The emulator's HTTP server: shared state, the gate every request passes (latency, rate limit,
+//! authorization, request log), the router of all areas, and the running server's handle.
+//!
+//! Request semantics live in the area modules; this module must not know any object's rules.
+
+use std::fs::File;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::header;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use super::args::{EmulatorConfig, EmulatorRateLimit};
+use super::errors::{EmuError, METHOD_NOT_ALLOWED, Reply, UNKNOWN_ROUTE};
+use super::store::Store;
+use super::{flow, permission, role, tenant, theme};
+
+/// Flows can be large documents; Descope accepts them, so must the emulator.
+const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+/// One served request, in arrival order of completion.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestLogEntry {
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+}
+
+/// Locks a mutex, ignoring poisoning: every critical section leaves the data consistent.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// xorshift64*: small, seedable, good enough to pick faults reproducibly.
+struct XorShift(u64);
+
+impl XorShift {
+    fn next_f64(&mut self) -> f64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// A fixed window: `limit` requests per `period`.
+struct RateWindow {
+    limit: u32,
+    period: Duration,
+    start: Instant,
+    count: u32,
+}
+
+impl RateWindow {
+    /// `Err(seconds to wait)` when the window is full.
+    fn admit(&mut self, now: Instant) -> Result<(), u64> {
+        if now.duration_since(self.start) >= self.period {
+            self.start = now;
+            self.count = 0;
+        }
+        if self.count < self.limit {
+            self.count += 1;
+            return Ok(());
+        }
+        let left = (self.start + self.period).saturating_duration_since(now);
+        Err(left.as_secs_f64().ceil().max(1.0) as u64)
+    }
+}
+
+/// State shared by all handlers.
+pub(crate) struct Shared {
+    store: Mutex<Store>,
+    data: Option<PathBuf>,
+    authorization: String,
+    rate: Option<Mutex<RateWindow>>,
+    fault_rate: f64,
+    rng: Mutex<XorShift>,
+    latency: Duration,
+    log: Mutex<Vec<RequestLogEntry>>,
+    log_file: Option<Mutex<File>>,
+}
+
+pub(crate) type Emu = Arc<Shared>;
+
+impl Shared {
+    /// Runs a read-only operation on the store.
+    pub(crate) fn read<R>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<R, EmuError>,
+    ) -> Result<R, EmuError> {
+        f(&lock(&self.store))
+    }
+
+    /// Runs a mutation: maybe an injected fault first (nothing done), then `f`, then persistence.
+    /// `f` must either fail before changing anything or succeed.
+    pub(crate) fn mutate<R>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<R, EmuError>,
+    ) -> Result<R, EmuError> {
+        if self.fault_rate > 0.0 && lock(&self.rng).next_f64() < self.fault_rate {
+            return Err(EmuError::fault());
+        }
+        let mut store = lock(&self.store);
+        let out = f(&mut store)?;
+        if let Some(path) = &self.data {
+            store
+                .save(path)
+                .map_err(|e| EmuError::internal(e.to_string()))?;
+        }
+        Ok(out)
+    }
+
+    /// Rate limit, then authorization.
+    fn admit(&self, req: &Request) -> Result<(), EmuError> {
+        if let Some(rate) = &self.rate {
+            lock(rate)
+                .admit(Instant::now())
+                .map_err(EmuError::rate_limited)?;
+        }
+        let auth = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        match auth {
+            None => Err(EmuError::unauthorized("missing `Authorization` header")),
+            Some(a) if a == self.authorization => Ok(()),
+            Some(_) => Err(EmuError::unauthorized(
+                "invalid `Authorization`: expected `Bearer <projectId>:<managementKey>` of this project",
+            )),
+        }
+    }
+
+    fn record(&self, entry: RequestLogEntry) {
+        if let Some(file) = &self.log_file
+            && let Ok(line) = serde_json::to_string(&entry)
+        {
+            // The log is a test aid: a failed append must not fail the request.
+            let _ = writeln!(lock(file), "{line}");
+        }
+        lock(&self.log).push(entry);
+    }
+}
+
+async fn gatekeeper(State(emu): State<Emu>, req: Request, next: Next) -> Response {
+    let method = req.method().to_string();
+    let path = req.uri().path().to_owned();
+    if !emu.latency.is_zero() {
+        tokio::time::sleep(emu.latency).await;
+    }
+    let response = match emu.admit(&req) {
+        Err(e) => e.into_response(),
+        Ok(()) => next.run(req).await,
+    };
+    emu.record(RequestLogEntry {
+        method,
+        path,
+        status: response.status().as_u16(),
+    });
+    response
+}
+
+async fn unknown_route(req: Request) -> EmuError {
+    EmuError::new(
+        axum::http::StatusCode::NOT_FOUND,
+        UNKNOWN_ROUTE,
+        format!("unknown route `{}`", req.uri().path()),
+    )
+}
+
+async fn wrong_method(req: Request) -> EmuError {
+    EmuError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        METHOD_NOT_ALLOWED,
+        format!(
+            "method `{}` is not allowed on `{}`",
+            req.method(),
+            req.uri().path()
+        ),
+    )
+}
+
+async fn license() -> Reply {
+    Ok(Json(json!({"rateLimitTier": "tier1"})))
+}
+
+fn router(emu: Emu) -> Router {
+    Router::new()
+        .route("/v1/mgmt/license", get(license))
+        .merge(tenant::routes())
+        .merge(role::routes())
+        .merge(permission::routes())
+        .merge(flow::routes())
+        .merge(theme::routes())
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(wrong_method)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(emu.clone(), gatekeeper))
+        .with_state(emu)
+}
+
+/// Why the emulator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] super::store::StoreError),
+    #[error("cannot open request log `{}`", path.display())]
+    RequestLog {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot listen on `{addr}`")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// A running emulator. Dropping it stops the server; [`EmulatorHandle::shutdown`] also waits.
+pub struct EmulatorHandle {
+    addr: SocketAddr,
+    shared: Emu,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl std::fmt::Debug for EmulatorHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmulatorHandle")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EmulatorHandle {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://ADDR`, to use as a client's base URL.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Every request served so far, in order.
+    pub fn request_log(&self) -> Vec<RequestLogEntry> {
+        lock(&self.shared.log).clone()
+    }
+
+    /// Stops accepting, lets in-flight requests finish, and waits for the server to end.
+    pub async fn shutdown(mut self) -> std::io::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.task.take() {
+            Some(task) => task.await.map_err(std::io::Error::other)?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for EmulatorHandle {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Loads the data, binds, and spawns the server on the current tokio runtime.
+pub(crate) async fn spawn(config: EmulatorConfig) -> Result<EmulatorHandle, StartError> {
+    let store = match &config.data {
+        Some(path) => Store::load(path)?,
+        None => Store::default(),
+    };
+    let log_file = match &config.request_log {
+        Some(path) => Some(Mutex::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|source| StartError::RequestLog {
+                    path: path.clone(),
+                    source,
+                })?,
+        )),
+        None => None,
+    };
+    let rate = config.rate_limit.map(
+        |EmulatorRateLimit {
+             requests,
+             per_seconds,
+         }| {
+            Mutex::new(RateWindow {
+                limit: requests,
+                period: Duration::from_secs(u64::from(per_seconds)),
+                start: Instant::now(),
+                count: 0,
+            })
+        },
+    );
+    let shared = Arc::new(Shared {
+        store: Mutex::new(store),
+        data: config.data.clone(),
+        authorization: format!("Bearer {}:{}", config.project_id, config.management_key),
+        rate,
+        fault_rate: config.fault_rate,
+        // xorshift must not start at zero.
+        rng: Mutex::new(XorShift(config.seed ^ 0x9E37_79B9_7F4A_7C15)),
+        latency: config.latency,
+        log: Mutex::new(Vec::new()),
+        log_file,
+    });
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: config.listen,
+        source,
+    })?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let app = router(shared.clone());
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    Ok(EmulatorHandle {
+        addr,
+        shared,
+        stop: Some(stop),
+        task: Some(task),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_window_admits_limit_then_asks_to_wait() {
+        let start = Instant::now();
+        let mut w = RateWindow {
+            limit: 2,
+            period: Duration::from_secs(10),
+            start,
+            count: 0,
+        };
+        assert_eq!(w.admit(start), Ok(()));
+        assert_eq!(w.admit(start), Ok(()));
+        assert_eq!(w.admit(start + Duration::from_millis(3500)), Err(7));
+        assert_eq!(w.admit(start + Duration::from_secs(10)), Ok(()));
+    }
+
+    #[test]
+    fn xorshift_is_reproducible_and_in_range() {
+        let mut a = XorShift(42);
+        let mut b = XorShift(42);
+        for _ in 0..100 {
+            let x = a.next_f64();
+            assert_eq!(x, b.next_f64());
+            assert!((0.0..1.0).contains(&x));
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! The emulator's data: every object of one project, kept in insertion order so that load-all
+//! answers are stable, plus its optional persistence to a JSON file.
+//!
+//! The store knows the objects and their invariants' raw material (lookups, id generation); the
+//! request semantics live in the per-area modules. Persistence is an atomic replace (temp file in the
+//! same folder, fsync, rename) after every mutation, so a killed emulator leaves the last good file.
+//! This module never speaks HTTP.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::api::wire::{Permission, Role, Tenant, TenantSettings};
+
+/// Version of the data file format.
+const FORMAT_VERSION: u32 = 1;
+
+/// A stored v1 flow: the document as imported (with `id` forced to the flow id).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct StoredFlow {
+    pub flow: serde_json::Map<String, Value>,
+    pub screens: Vec<serde_json::Map<String, Value>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Store {
+    pub format_version: u32,
+    /// Feeds generated ids; persisted so ids stay unique across restarts.
+    pub next_id: u64,
+    /// By tenant id.
+    pub tenants: IndexMap<String, Tenant>,
+    /// By tenant id; only tenants whose settings were ever set.
+    pub settings: IndexMap<String, TenantSettings>,
+    /// By role id.
+    pub roles: IndexMap<String, Role>,
+    /// By permission id.
+    pub permissions: IndexMap<String, Permission>,
+    /// By flow id.
+    pub flows: IndexMap<String, StoredFlow>,
+    pub theme: serde_json::Map<String, Value>,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        let theme = json!({"id": "theme", "version": 1, "cssTemplate": {}, "componentsVersion": "", "codeMode": false});
+        Store {
+            format_version: FORMAT_VERSION,
+            next_id: 1,
+            tenants: IndexMap::new(),
+            settings: IndexMap::new(),
+            roles: IndexMap::new(),
+            permissions: IndexMap::new(),
+            flows: IndexMap::new(),
+            theme: theme.as_object().cloned().unwrap_or_default(),
+        }
+    }
+}
+
+/// Why the data file could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot read emulator data `{}`", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("emulator data `{}` is not valid: {detail}", path.display())]
+    Parse { path: PathBuf, detail: String },
+    #[error("cannot write emulator data `{}`", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Seconds since the epoch (0 if the clock is before 1970).
+pub fn now_epoch() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+impl Store {
+    /// Loads `path`, or an empty store if it does not exist yet.
+    pub fn load(path: &Path) -> Result<Store, StoreError> {
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Store::default()),
+            Err(source) => {
+                return Err(StoreError::Read {
+                    path: path.to_owned(),
+                    source,
+                });
+            }
+        };
+        let store: Store = serde_json::from_slice(&bytes).map_err(|e| StoreError::Parse {
+            path: path.to_owned(),
+            detail: e.to_string(),
+        })?;
+        if store.format_version != FORMAT_VERSION {
+            return Err(StoreError::Parse {
+                path: path.to_owned(),
+                detail: format!("unsupported `formatVersion` {}", store.format_version),
+            });
+        }
+        Ok(store)
+    }
+
+    /// Atomically replaces `path` with this store.
+    pub fn save(&self, path: &Path) -> Result<(), StoreError> {
+        let err = |source| StoreError::Write {
+            path: path.to_owned(),
+            source,
+        };
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        std::fs::create_dir_all(dir).map_err(err)?;
+        // Compact: the file is rewritten after every change, so size is time.
+        let bytes = serde_json::to_vec(self).map_err(|e| err(std::io::Error::other(e)))?;
+        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
+        tmp.write_all(&bytes).map_err(err)?;
+        tmp.as_file().sync_all().map_err(err)?;
+        tmp.persist(path).map_err(|e| err(e.error))?;
+        // Make the rename itself durable.
+        #[cfg(unix)]
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(err)?;
+        Ok(())
+    }
+
+    /// A fresh id such as `ROL0000…0042`: prefix, then digits, unique within this store.
+    pub fn generate_id(&mut self, prefix: &str) -> String {
+        let n = self.next_id;
+        self.next_id += 1;
+        format!("{prefix}2{n:0>26}")
+    }
+
+    pub fn tenant_by_name(&self, name: &str) -> Option<&Tenant> {
+        self.tenants.values().find(|t| t.name == name)
+    }
+
+    /// The id of the role named `name` in tenant `tenant_id` (`""` = project role).
+    pub fn role_id_by_name(&self, name: &str, tenant_id: &str) -> Option<String> {
+        self.roles
+            .values()
+            .find(|r| r.name == name && r.tenant_id == tenant_id)
+            .map(|r| r.id.clone())
+    }
+
+    pub fn permission_id_by_name(&self, name: &str) -> Option<String> {
+        self.permissions
+            .values()
+            .find(|p| p.name == name)
+            .map(|p| p.id.clone())
+    }
+
+    /// A tenant with its derived `successors` filled in.
+    pub fn tenant_view(&self, tenant: &Tenant) -> Tenant {
+        let mut t = tenant.clone();
+        t.successors = self
+            .tenants
+            .values()
+            .filter(|c| c.parent == tenant.id)
+            .map(|c| c.id.clone())
+            .collect();
+        t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn save_then_load_round_trips_and_keeps_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/local.json");
+        let mut store = Store::default();
+        for id in ["zeta", "alpha"] {
+            let t = Tenant {
+                id: id.into(),
+                name: id.into(),
+                ..Default::default()
+            };
+            store.tenants.insert(id.into(), t);
+        }
+        let id = store.generate_id("ROL");
+        assert!(id.starts_with("ROL2"));
+        store.save(&path).unwrap();
+        let back = Store::load(&path).unwrap();
+        assert_eq!(back, store);
+        assert_eq!(back.tenants.keys().collect::<Vec<_>>(), ["zeta", "alpha"]);
+    }
+
+    #[test]
+    fn missing_file_is_an_empty_store_and_garbage_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            Store::load(&dir.path().join("none.json")).unwrap(),
+            Store::default()
+        );
+        let bad = dir.path().join("bad.json");
+        std::fs::write(&bad, "{").unwrap();
+        assert!(matches!(Store::load(&bad), Err(StoreError::Parse { .. })));
+    }
+}

@@ -1,0 +1,379 @@
+//! Tenant routes of the emulator (`descope-api.md` §3): create, update (replace), patch (merge),
+//! delete, load, load all, search, settings and default roles.
+//!
+//! Rules enforced: ids and names are unique (409), a caller id is kept and a missing one generated
+//! (`T…`), the parent of a sub-tenant must exist, default roles must name existing roles, and loads,
+//! updates and deletes of a missing tenant are 404. Deleting a tenant removes its tenant-scoped
+//! roles. This module never persists or logs: [`Shared::mutate`](super::server) does.
+
+use axum::extract::State;
+use axum::routing::{get, patch, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::errors::{Body, EmuError, Params, Reply, given, required};
+use super::server::Emu;
+use super::store::{Store, now_epoch};
+use crate::api::wire::{
+    DefaultRolesRequest, Tenant, TenantDeleteRequest, TenantList, TenantRequest,
+    TenantSearchRequest, TenantSettingsRequest,
+};
+
+pub(crate) fn routes() -> Router<Emu> {
+    Router::new()
+        .route("/v1/mgmt/tenant", get(load))
+        .route("/v1/mgmt/tenant/create", post(create))
+        .route("/v1/mgmt/tenant/update", post(update))
+        .route("/v1/mgmt/tenant/patch", patch(patch_tenant))
+        .route("/v1/mgmt/tenant/delete", post(delete))
+        .route("/v1/mgmt/tenant/all", get(load_all))
+        .route("/v1/mgmt/tenant/search", post(search))
+        .route(
+            "/v1/mgmt/tenant/settings",
+            get(load_settings).post(set_settings),
+        )
+        .route("/v1/mgmt/tenant/updateDefaultRoles", post(default_roles))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IdQuery {
+    #[serde(default)]
+    id: Option<String>,
+}
+
+fn missing(id: &str) -> EmuError {
+    EmuError::not_found(format!("tenant `{id}` not found"))
+}
+
+fn one_of(value: &Option<String>, field: &str, allowed: &[&str]) -> Result<(), EmuError> {
+    match value.as_deref() {
+        Some(v) if !allowed.contains(&v) => Err(EmuError::invalid(format!(
+            "`{field}` must be one of {allowed:?}, got `{v}`"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Checks the value-level rules of a create/update/patch body.
+fn check_values(req: &TenantRequest) -> Result<(), EmuError> {
+    one_of(
+        &req.role_inheritance,
+        "roleInheritance",
+        &["", "none", "userOnly"],
+    )?;
+    one_of(&req.auth_type, "authType", &["", "none", "saml", "oidc"])?;
+    for (key, value) in req.custom_attributes.iter().flatten() {
+        let ok = match value {
+            Value::String(_) | Value::Number(_) | Value::Bool(_) => true,
+            Value::Array(items) => items.iter().all(Value::is_string),
+            _ => false,
+        };
+        if !ok {
+            return Err(EmuError::invalid(format!(
+                "custom attribute `{key}` must be a string, number, boolean or list of strings"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn check_name_free(store: &Store, name: &str, own_id: &str) -> Result<(), EmuError> {
+    match store.tenant_by_name(name) {
+        Some(other) if other.id != own_id => Err(EmuError::conflict(format!(
+            "a tenant named `{name}` already exists"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Overwrites every replaceable field of `t` from `req` (absent or null = empty).
+fn replace_fields(t: &mut Tenant, req: TenantRequest, name: String) {
+    t.name = name;
+    t.self_provisioning_domains = req.self_provisioning_domains.unwrap_or_default();
+    t.custom_attributes = req.custom_attributes.unwrap_or_default();
+    t.enforce_sso = req.enforce_sso.unwrap_or_default();
+    t.enforce_sso_exclusions = req.enforce_sso_exclusions.unwrap_or_default();
+    t.federated_app_ids = req.federated_app_ids.unwrap_or_default();
+    t.disabled = req.disabled.unwrap_or_default();
+    t.role_inheritance = req.role_inheritance.unwrap_or_default();
+    if let Some(auth_type) = req.auth_type.filter(|a| !a.is_empty()) {
+        t.auth_type = auth_type;
+    }
+}
+
+async fn create(State(emu): State<Emu>, Body(req): Body<TenantRequest>) -> Reply {
+    check_values(&req)?;
+    let name = required(&req.name, "name")?.to_owned();
+    emu.mutate(|store| {
+        let id = match given(&req.id) {
+            Some(id) if store.tenants.contains_key(id) => {
+                return Err(EmuError::conflict(format!(
+                    "a tenant with id `{id}` already exists"
+                )));
+            }
+            Some(id) => id.to_owned(),
+            None => store.generate_id("T"),
+        };
+        check_name_free(store, &name, &id)?;
+        let parent = given(&req.parent).map(str::to_owned).unwrap_or_default();
+        if !parent.is_empty() && !store.tenants.contains_key(&parent) {
+            return Err(EmuError::invalid(format!(
+                "parent tenant `{parent}` does not exist"
+            )));
+        }
+        let mut tenant = Tenant {
+            id: id.clone(),
+            created_time: now_epoch(),
+            auth_type: "none".to_owned(),
+            parent,
+            ..Tenant::default()
+        };
+        replace_fields(&mut tenant, req, name);
+        store.tenants.insert(id.clone(), tenant);
+        Ok(Json(json!({ "id": id })))
+    })
+}
+
+async fn update(State(emu): State<Emu>, Body(req): Body<TenantRequest>) -> Reply {
+    check_values(&req)?;
+    let id = required(&req.id, "id")?.to_owned();
+    let name = required(&req.name, "name")?.to_owned();
+    emu.mutate(|store| {
+        if !store.tenants.contains_key(&id) {
+            return Err(missing(&id));
+        }
+        check_name_free(store, &name, &id)?;
+        if let Some(t) = store.tenants.get_mut(&id) {
+            replace_fields(t, req, name);
+        }
+        Ok(Json(json!({})))
+    })
+}
+
+async fn patch_tenant(State(emu): State<Emu>, Body(req): Body<TenantRequest>) -> Reply {
+    check_values(&req)?;
+    let id = required(&req.id, "id")?.to_owned();
+    emu.mutate(|store| {
+        if !store.tenants.contains_key(&id) {
+            return Err(missing(&id));
+        }
+        if let Some(name) = given(&req.name) {
+            check_name_free(store, name, &id)?;
+        }
+        let Some(t) = store.tenants.get_mut(&id) else {
+            return Err(missing(&id));
+        };
+        if let Some(name) = given(&req.name) {
+            t.name = name.to_owned();
+        }
+        if let Some(v) = req.self_provisioning_domains {
+            t.self_provisioning_domains = v;
+        }
+        if let Some(v) = req.custom_attributes {
+            t.custom_attributes = v;
+        }
+        if let Some(v) = req.enforce_sso {
+            t.enforce_sso = v;
+        }
+        if let Some(v) = req.enforce_sso_exclusions {
+            t.enforce_sso_exclusions = v;
+        }
+        if let Some(v) = req.federated_app_ids {
+            t.federated_app_ids = v;
+        }
+        if let Some(v) = req.disabled {
+            t.disabled = v;
+        }
+        if let Some(v) = req.role_inheritance {
+            t.role_inheritance = v;
+        }
+        Ok(Json(json!({})))
+    })
+}
+
+async fn delete(State(emu): State<Emu>, Body(req): Body<TenantDeleteRequest>) -> Reply {
+    let id = required(&req.id, "id")?.to_owned();
+    emu.mutate(|store| {
+        if !store.tenants.contains_key(&id) {
+            return Err(missing(&id));
+        }
+        if let Some(child) = store.tenants.values().find(|t| t.parent == id) {
+            return Err(EmuError::invalid(format!(
+                "tenant `{id}` has sub-tenant `{}`; delete it first",
+                child.id
+            )));
+        }
+        store.tenants.shift_remove(&id);
+        store.settings.shift_remove(&id);
+        store.roles.retain(|_, r| r.tenant_id != id);
+        Ok(Json(json!({})))
+    })
+}
+
+async fn load(State(emu): State<Emu>, Params(q): Params<IdQuery>) -> Reply {
+    let id = required(&q.id, "id")?.to_owned();
+    emu.read(|store| {
+        let t = store.tenants.get(&id).ok_or_else(|| missing(&id))?;
+        Ok(Json(json!(store.tenant_view(t))))
+    })
+}
+
+fn list(store: &Store, keep: impl Fn(&Tenant) -> bool) -> Reply {
+    let tenants = store
+        .tenants
+        .values()
+        .filter(|t| keep(t))
+        .map(|t| store.tenant_view(t))
+        .collect();
+    Ok(Json(json!(TenantList { tenants })))
+}
+
+async fn load_all(State(emu): State<Emu>) -> Reply {
+    emu.read(|store| list(store, |_| true))
+}
+
+async fn search(State(emu): State<Emu>, Body(req): Body<TenantSearchRequest>) -> Reply {
+    let any = |filter: &Option<Vec<String>>, value: &str| {
+        filter
+            .as_ref()
+            .is_none_or(|f| f.is_empty() || f.iter().any(|x| x == value))
+    };
+    emu.read(|store| {
+        list(store, |t| {
+            any(&req.tenant_ids, &t.id)
+                && any(&req.tenant_names, &t.name)
+                && req
+                    .tenant_self_provisioning_domains
+                    .as_ref()
+                    .is_none_or(|f| {
+                        f.is_empty() || f.iter().any(|d| t.self_provisioning_domains.contains(d))
+                    })
+                && req
+                    .custom_attributes
+                    .iter()
+                    .flatten()
+                    .all(|(k, v)| t.custom_attributes.get(k) == Some(v))
+                && given(&req.auth_type).is_none_or(|a| t.auth_type == a)
+                && given(&req.parent_tenant_id).is_none_or(|p| t.parent == p)
+        })
+    })
+}
+
+async fn load_settings(State(emu): State<Emu>, Params(q): Params<IdQuery>) -> Reply {
+    let id = required(&q.id, "id")?.to_owned();
+    emu.read(|store| {
+        let t = store.tenants.get(&id).ok_or_else(|| missing(&id))?;
+        let mut settings = store.settings.get(&id).cloned().unwrap_or_default();
+        settings.domains = t.domains.clone();
+        settings.self_provisioning_domains = t.self_provisioning_domains.clone();
+        settings.auth_type = t.auth_type.clone();
+        Ok(Json(json!(settings)))
+    })
+}
+
+async fn set_settings(State(emu): State<Emu>, Body(req): Body<TenantSettingsRequest>) -> Reply {
+    let id = required(&req.tenant_id, "tenantId")?.to_owned();
+    const UNITS: &[&str] = &["", "minutes", "hours", "days", "weeks"];
+    for (unit, field) in [
+        (
+            &req.refresh_token_expiration_unit,
+            "refreshTokenExpirationUnit",
+        ),
+        (
+            &req.session_token_expiration_unit,
+            "sessionTokenExpirationUnit",
+        ),
+        (
+            &req.stepup_token_expiration_unit,
+            "stepupTokenExpirationUnit",
+        ),
+        (&req.inactivity_time_unit, "inactivityTimeUnit"),
+    ] {
+        one_of(unit, field, UNITS)?;
+    }
+    one_of(&req.auth_type, "authType", &["", "none", "saml", "oidc"])?;
+    emu.mutate(|store| {
+        let Some(t) = store.tenants.get_mut(&id) else {
+            return Err(missing(&id));
+        };
+        let r = req;
+        if let Some(v) = r.domains {
+            t.domains = v;
+        }
+        if let Some(v) = r.self_provisioning_domains {
+            t.self_provisioning_domains = v;
+        }
+        if let Some(v) = r.auth_type.filter(|a| !a.is_empty()) {
+            t.auth_type = v;
+        }
+        if let Some(v) = r.enforce_sso {
+            t.enforce_sso = v;
+        }
+        if let Some(v) = r.enforce_sso_exclusions {
+            t.enforce_sso_exclusions = v;
+        }
+        if let Some(v) = r.federated_app_ids {
+            t.federated_app_ids = v;
+        }
+        let s = store.settings.entry(id).or_default();
+        let set = |slot: &mut i64, v: Option<i64>| {
+            if let Some(v) = v {
+                *slot = v;
+            }
+        };
+        let set_s = |slot: &mut String, v: Option<String>| {
+            if let Some(v) = v {
+                *slot = v;
+            }
+        };
+        s.enabled = r.enabled.unwrap_or(s.enabled);
+        set(&mut s.refresh_token_expiration, r.refresh_token_expiration);
+        set_s(
+            &mut s.refresh_token_expiration_unit,
+            r.refresh_token_expiration_unit,
+        );
+        set(&mut s.session_token_expiration, r.session_token_expiration);
+        set_s(
+            &mut s.session_token_expiration_unit,
+            r.session_token_expiration_unit,
+        );
+        set(&mut s.stepup_token_expiration, r.stepup_token_expiration);
+        set_s(
+            &mut s.stepup_token_expiration_unit,
+            r.stepup_token_expiration_unit,
+        );
+        s.enable_inactivity = r.enable_inactivity.unwrap_or(s.enable_inactivity);
+        set(&mut s.inactivity_time, r.inactivity_time);
+        set_s(&mut s.inactivity_time_unit, r.inactivity_time_unit);
+        s.jit_disabled = r.jit_disabled.unwrap_or(s.jit_disabled);
+        if let Some(v) = r.sso_setup_suite_settings {
+            s.sso_setup_suite_settings = v;
+        }
+        Ok(Json(json!({})))
+    })
+}
+
+async fn default_roles(State(emu): State<Emu>, Body(req): Body<DefaultRolesRequest>) -> Reply {
+    let id = required(&req.id, "id")?.to_owned();
+    let roles = req.default_roles.unwrap_or_default();
+    emu.mutate(|store| {
+        if !store.tenants.contains_key(&id) {
+            return Err(missing(&id));
+        }
+        for name in &roles {
+            let exists = store.role_id_by_name(name, &id).is_some()
+                || store.role_id_by_name(name, "").is_some();
+            if !exists {
+                return Err(EmuError::invalid(format!(
+                    "default role `{name}` is neither a project role nor a role of tenant `{id}`"
+                )));
+            }
+        }
+        if let Some(t) = store.tenants.get_mut(&id) {
+            t.default_roles = roles;
+        }
+        Ok(Json(json!({})))
+    })
+}

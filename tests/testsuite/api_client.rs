@@ -1,0 +1,479 @@
+//! The Descope client against the in-process emulator: every call round-trips, errors are typed,
+//! 429 pauses and 5xx retries behave, and the key never leaks.
+
+use std::time::Duration;
+
+use dmgmt::api::wire::{
+    FlowDocument, PermissionCreate, PermissionUpdate, RoleCreate, RoleDelete, RoleUpdate,
+    TenantRequest, ThemeDocument,
+};
+use dmgmt::api::{ApiError, Client, ClientConfig, ManagementKey, Provider, RateLimit, RetryPolicy};
+use dmgmt::emulator::{EmulatorConfig, EmulatorRateLimit};
+use serde_json::{Value, json};
+
+use crate::support::{client_for, config_for, recording_client, start, start_default};
+
+fn tenant(id: Option<&str>, name: &str) -> TenantRequest {
+    TenantRequest {
+        id: id.map(str::to_owned),
+        name: Some(name.to_owned()),
+        ..TenantRequest::default()
+    }
+}
+
+fn role(name: &str, permissions: &[&str], tenant_id: Option<&str>) -> RoleCreate {
+    RoleCreate {
+        name: Some(name.to_owned()),
+        description: Some(format!("{name} role")),
+        permission_names: Some(permissions.iter().map(|p| p.to_string()).collect()),
+        tenant_id: tenant_id.map(str::to_owned),
+        ..RoleCreate::default()
+    }
+}
+
+fn perm(name: &str) -> PermissionCreate {
+    PermissionCreate {
+        name: Some(name.to_owned()),
+        description: Some(format!("{name} permission")),
+    }
+}
+
+#[track_caller]
+fn assert_not_found(err: &ApiError) {
+    assert!(err.is_not_found(), "{err:?}");
+    assert_eq!(err.status(), Some(404));
+    assert!(err.error_code().is_some_and(|c| !c.is_empty()), "{err:?}");
+}
+
+#[tokio::test]
+async fn license_handshake_returns_the_tier() {
+    let emu = start_default().await;
+    let client = client_for(&emu);
+    assert_eq!(client.license().await.unwrap().rate_limit_tier, "tier1");
+}
+
+#[tokio::test]
+async fn tenants_round_trip_update_replaces_and_delete_then_load_is_not_found() {
+    let emu = start_default().await;
+    let c = client_for(&emu);
+    let mut acme = tenant(Some("acme"), "Acme Corp");
+    acme.self_provisioning_domains = Some(vec!["acme.com".into()]);
+    acme.custom_attributes = Some(json!({"plan": "enterprise"}).as_object().unwrap().clone());
+    assert_eq!(c.create_tenant(&acme).await.unwrap(), "acme");
+    let generated = c.create_tenant(&tenant(None, "Generated")).await.unwrap();
+    assert!(generated.starts_with('T'), "{generated}");
+
+    let loaded = c.load_tenant("acme").await.unwrap();
+    assert_eq!(loaded.name, "Acme Corp");
+    assert_eq!(loaded.self_provisioning_domains, ["acme.com"]);
+    assert_eq!(loaded.custom_attributes["plan"], "enterprise");
+    assert!(loaded.created_time > 0);
+    let all = c.load_all_tenants().await.unwrap();
+    assert_eq!(
+        all.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(),
+        ["acme", generated.as_str()]
+    );
+
+    // Update replaces: fields not sent are emptied.
+    c.update_tenant(&tenant(Some("acme"), "Acme Inc"))
+        .await
+        .unwrap();
+    let updated = c.load_tenant("acme").await.unwrap();
+    assert_eq!(updated.name, "Acme Inc");
+    assert!(updated.self_provisioning_domains.is_empty());
+    assert!(updated.custom_attributes.is_empty());
+    assert_eq!(updated.created_time, loaded.created_time);
+
+    c.create_role(&role("Viewer", &[], None)).await.unwrap();
+    c.update_tenant_default_roles("acme", &["Viewer".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(
+        c.load_tenant("acme").await.unwrap().default_roles,
+        ["Viewer"]
+    );
+
+    c.delete_tenant("acme", false).await.unwrap();
+    let err = c.load_tenant("acme").await.unwrap_err();
+    assert_not_found(&err);
+    assert_eq!(err.error_code(), Some("E011404"));
+    assert_not_found(&c.delete_tenant("acme", true).await.unwrap_err());
+    assert!(
+        c.create_tenant(&tenant(Some(&generated), "Other"))
+            .await
+            .unwrap_err()
+            .is_conflict()
+    );
+}
+
+#[tokio::test]
+async fn permissions_and_roles_round_trip_and_rename_keeps_the_role_id() {
+    let emu = start_default().await;
+    let c = client_for(&emu);
+    c.create_permission(&perm("billing.read")).await.unwrap();
+    c.create_permissions(&[perm("billing.write"), perm("users.read")])
+        .await
+        .unwrap();
+    let names: Vec<_> = c
+        .load_all_permissions()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    assert_eq!(names, ["billing.read", "billing.write", "users.read"]);
+    let update = PermissionUpdate {
+        name: Some("users.read".into()),
+        new_name: Some("users.view".into()),
+        ..Default::default()
+    };
+    c.update_permission(&update).await.unwrap();
+    let perms = c.load_all_permissions().await.unwrap();
+    assert_eq!(perms[2].name, "users.view");
+    assert_eq!(perms[2].description, "", "update replaces the description");
+    assert!(perms[2].id.starts_with("PERM"));
+
+    c.create_role(&role("Billing Manager", &["billing.read"], None))
+        .await
+        .unwrap();
+    let before = c.load_all_roles().await.unwrap();
+    assert_eq!(before.len(), 1);
+    assert!(before[0].id.starts_with("ROL"));
+    let rename = RoleUpdate {
+        name: Some("Billing Manager".into()),
+        new_name: Some("Billing Admin".into()),
+        description: Some("Manages billing".into()),
+        permission_names: Some(vec!["billing.read".into(), "billing.write".into()]),
+        ..Default::default()
+    };
+    c.update_role(&rename).await.unwrap();
+    let after = c.load_all_roles().await.unwrap();
+    assert_eq!(after[0].id, before[0].id, "a rename keeps the role's id");
+    assert_eq!(after[0].name, "Billing Admin");
+    assert_eq!(after[0].permission_names, ["billing.read", "billing.write"]);
+
+    c.create_roles(&[role("A", &[], None), role("B", &["users.view"], None)])
+        .await
+        .unwrap();
+    let batch_update = [RoleUpdate {
+        id: Some(after[0].id.clone()),
+        new_name: Some("Billing".into()),
+        ..Default::default()
+    }];
+    c.update_roles(&batch_update).await.unwrap();
+    c.delete_roles(&["A".to_owned(), "B".to_owned()], None)
+        .await
+        .unwrap();
+    let roles = c.load_all_roles().await.unwrap();
+    assert_eq!(
+        roles.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
+        ["Billing"]
+    );
+
+    let del = RoleDelete {
+        name: Some("Billing".into()),
+        ..Default::default()
+    };
+    c.delete_role(&del).await.unwrap();
+    assert_not_found(&c.delete_role(&del).await.unwrap_err());
+    c.delete_permission("billing.read").await.unwrap();
+    c.delete_permissions(&["billing.write".to_owned()])
+        .await
+        .unwrap();
+    assert_not_found(&c.delete_permission("billing.read").await.unwrap_err());
+    assert_eq!(c.load_all_permissions().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn empty_batch_deletes_are_refused_without_a_request() {
+    let emu = start_default().await;
+    let c = client_for(&emu);
+    c.create_role(&role("Keep", &[], None)).await.unwrap();
+    assert!(matches!(
+        c.delete_roles(&[], None).await,
+        Err(ApiError::Refused { .. })
+    ));
+    assert!(matches!(
+        c.delete_permissions(&[]).await,
+        Err(ApiError::Refused { .. })
+    ));
+    assert!(matches!(
+        c.delete_flows(&[]).await,
+        Err(ApiError::Refused { .. })
+    ));
+    assert_eq!(
+        emu.request_log().len(),
+        1,
+        "only the create reached the server"
+    );
+    assert_eq!(c.load_all_roles().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn tenant_scoped_roles_need_their_tenant() {
+    let emu = start_default().await;
+    let c = client_for(&emu);
+    let err = c
+        .create_role(&role("Admin", &[], Some("acme")))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.status(), err.error_code()),
+        (Some(400), Some("E011004"))
+    );
+    c.create_tenant(&tenant(Some("acme"), "Acme"))
+        .await
+        .unwrap();
+    c.create_role(&role("Admin", &[], Some("acme")))
+        .await
+        .unwrap();
+    c.create_role(&role("Admin", &[], None)).await.unwrap();
+    assert_eq!(
+        c.load_all_roles().await.unwrap().len(),
+        2,
+        "same name in two scopes"
+    );
+    c.delete_roles(&["Admin".to_owned()], Some("acme"))
+        .await
+        .unwrap();
+    let left = c.load_all_roles().await.unwrap();
+    assert_eq!((left.len(), left[0].tenant_id.as_str()), (1, ""));
+}
+
+#[tokio::test]
+async fn flows_and_theme_round_trip() {
+    let emu = start_default().await;
+    let c = client_for(&emu);
+    let doc = FlowDocument {
+        flow: json!({"name": "Sign up", "description": "d", "dsl": {"start": 1}}),
+        screens: vec![json!({"id": "s1", "htmlTemplate": "<div/>"})],
+    };
+    let stored = c.import_flow("sign-up", &doc).await.unwrap();
+    assert_eq!(stored.flow["id"], "sign-up");
+    let exported = c.export_flow("sign-up").await.unwrap();
+    assert_eq!(exported, stored);
+    assert_eq!(exported.flow["dsl"], json!({"start": 1}));
+    assert_eq!(exported.screens, doc.screens);
+    let list = c.list_flows().await.unwrap();
+    assert_eq!(
+        (list.len(), list[0].id.as_str(), list[0].name.as_str()),
+        (1, "sign-up", "Sign up")
+    );
+    c.delete_flows(&["sign-up".to_owned()]).await.unwrap();
+    assert_not_found(&c.export_flow("sign-up").await.unwrap_err());
+    assert!(c.list_flows().await.unwrap().is_empty());
+
+    let theme = c.export_theme().await.unwrap();
+    assert!(theme.theme.is_object());
+    let new = ThemeDocument {
+        theme: json!({"id": "theme", "cssTemplate": {"light": {"primary": "#123"}}}),
+    };
+    let imported = c.import_theme(&new).await.unwrap();
+    assert_eq!(imported.theme["cssTemplate"], new.theme["cssTemplate"]);
+    assert_eq!(c.export_theme().await.unwrap(), imported);
+}
+
+#[tokio::test]
+async fn rate_limited_calls_pause_for_retry_after_and_all_succeed() {
+    let rate_limit = Some(EmulatorRateLimit {
+        requests: 2,
+        per_seconds: 1,
+    });
+    let emu = start(EmulatorConfig {
+        rate_limit,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let (client, sleeper) = recording_client(config_for(&emu));
+    let calls = (0..5).map(|_| {
+        let c = client.clone();
+        tokio::spawn(async move { c.load_all_tenants().await })
+    });
+    for call in calls.collect::<Vec<_>>() {
+        call.await.unwrap().expect("a 429 is never a failure");
+    }
+    let log = emu.request_log();
+    let limited = log.iter().filter(|e| e.status == 429).count();
+    assert!(limited >= 1, "the emulator answered 429: {log:?}");
+    assert_eq!(log.iter().filter(|e| e.status == 200).count(), 5);
+    // Every pause is the Retry-After (1 s) or what remained of it, never a fixed backoff.
+    let pauses = sleeper.pauses();
+    assert!(!pauses.is_empty());
+    assert!(
+        pauses.iter().all(|p| *p <= Duration::from_secs(1)),
+        "{pauses:?}"
+    );
+    assert!(
+        pauses.iter().any(|p| *p >= Duration::from_millis(900)),
+        "{pauses:?}"
+    );
+}
+
+#[tokio::test]
+async fn too_many_429s_fail_as_rate_limited() {
+    let rate_limit = Some(EmulatorRateLimit {
+        requests: 1,
+        per_seconds: 1,
+    });
+    let emu = start(EmulatorConfig {
+        rate_limit,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let mut config = config_for(&emu);
+    config.retry.max_rate_limit_retries = 0;
+    let c = Client::new(config).unwrap();
+    c.load_all_roles().await.unwrap();
+    let err = c.load_all_roles().await.unwrap_err();
+    assert!(
+        matches!(err, ApiError::RateLimited { retries: 0, .. }),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn faults_are_retried_until_success_without_duplicate_creates() {
+    let config = EmulatorConfig {
+        fault_rate: 0.3,
+        seed: 7,
+        ..EmulatorConfig::default()
+    };
+    let emu = start(config).await;
+    let mut client_config = config_for(&emu);
+    client_config.retry.max_attempts = 12;
+    let c = Client::new(client_config).unwrap();
+    for i in 0..15 {
+        c.create_permission(&perm(&format!("p{i}"))).await.unwrap();
+        c.create_tenant(&tenant(Some(&format!("t{i}")), &format!("Tenant {i}")))
+            .await
+            .unwrap();
+    }
+    let log = emu.request_log();
+    assert!(log.iter().any(|e| e.status == 503), "faults were injected");
+    for path in ["/v1/mgmt/permission/create", "/v1/mgmt/tenant/create"] {
+        let created = log
+            .iter()
+            .filter(|e| e.path == path && e.status == 200)
+            .count();
+        assert_eq!(created, 15, "{path}: one successful create per object");
+    }
+    assert_eq!(c.load_all_permissions().await.unwrap().len(), 15);
+    assert_eq!(c.load_all_tenants().await.unwrap().len(), 15);
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_a_bounded_number_of_times() {
+    let emu = start(EmulatorConfig {
+        fault_rate: 1.0,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let (c, sleeper) = recording_client(config_for(&emu));
+    let err = c.create_permission(&perm("x")).await.unwrap_err();
+    assert_eq!(
+        (err.status(), err.error_code()),
+        (Some(503), Some("E011503"))
+    );
+    assert_eq!(
+        emu.request_log().len(),
+        RetryPolicy::default().max_attempts as usize
+    );
+    assert_eq!(sleeper.pauses().len(), 3, "a backoff between attempts");
+}
+
+#[tokio::test]
+async fn connection_errors_are_retried_then_reported() {
+    let emu = start_default().await;
+    let config = config_for(&emu);
+    emu.shutdown().await.unwrap();
+    let (c, sleeper) = recording_client(config);
+    let err = c.load_all_roles().await.unwrap_err();
+    assert!(
+        matches!(err, ApiError::Transport { attempts: 4, .. }),
+        "{err:?}"
+    );
+    assert_eq!(sleeper.pauses().len(), 3);
+}
+
+#[tokio::test]
+async fn the_key_never_appears_in_debug_or_errors() {
+    let emu = start_default().await;
+    let secret = "K2ThisIsAVerySecretManagementKey";
+    let mut config = config_for(&emu);
+    config.management_key = ManagementKey::new(secret);
+    config.key_env = Some("DESCOPE_MANAGEMENT_KEY_LOCAL".into());
+    config.rate_limit = RateLimit::default();
+    let c = Client::new(config.clone()).unwrap();
+    let err = c.load_all_tenants().await.unwrap_err();
+    assert_eq!(
+        (err.status(), err.error_code()),
+        (Some(401), Some("E011401"))
+    );
+    let shown = [
+        format!("{c:?}"),
+        format!("{config:?}"),
+        format!("{err}"),
+        format!("{err:?}"),
+        dmgmt::Error::from(err).to_string(),
+    ];
+    for text in &shown {
+        assert!(!text.contains(secret), "key leaked: {text}");
+    }
+    assert!(
+        shown[4].contains("`GET /v1/mgmt/tenant/all`") && shown[4].contains("401"),
+        "{}",
+        shown[4]
+    );
+    assert!(
+        shown[4]
+            .contains("hint: check the management key in env var `DESCOPE_MANAGEMENT_KEY_LOCAL`")
+    );
+}
+
+#[tokio::test]
+async fn requests_identify_dmgmt_and_send_the_license_after_the_handshake() {
+    use axum::extract::State;
+    use axum::http::HeaderMap;
+    use std::sync::{Arc, Mutex};
+
+    type Seen = Arc<Mutex<Vec<HeaderMap>>>;
+    async fn capture(State(seen): State<Seen>, headers: HeaderMap) -> axum::Json<Value> {
+        seen.lock().unwrap().push(headers);
+        axum::Json(json!({"rateLimitTier": "tier2", "roles": []}))
+    }
+    let seen = Seen::default();
+    let app = axum::Router::new()
+        .route("/v1/mgmt/license", axum::routing::get(capture))
+        .route("/v1/mgmt/role/all", axum::routing::get(capture))
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let mut config = ClientConfig::new("P2headers", ManagementKey::new("K2key"));
+    config.base_url = Some(format!("http://{addr}"));
+    let c = Client::new(config).unwrap();
+    c.load_all_roles().await.unwrap();
+    c.license().await.unwrap();
+    c.load_all_roles().await.unwrap();
+    server.abort();
+
+    let seen = seen.lock().unwrap();
+    let h = |i: usize, name: &str| seen[i].get(name).map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(
+        h(0, "authorization").as_deref(),
+        Some("Bearer P2headers:K2key")
+    );
+    assert_eq!(h(0, "x-descope-sdk-name").as_deref(), Some("dmgmt"));
+    assert_eq!(
+        h(0, "x-descope-sdk-version").as_deref(),
+        Some(env!("CARGO_PKG_VERSION"))
+    );
+    assert_eq!(h(0, "x-descope-project-id").as_deref(), Some("P2headers"));
+    assert_eq!(
+        h(0, "x-descope-license"),
+        None,
+        "no licence before the handshake"
+    );
+    assert_eq!(h(2, "x-descope-license").as_deref(), Some("tier2"));
+}

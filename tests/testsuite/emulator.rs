@@ -1,0 +1,637 @@
+//! The emulator over raw HTTP: strictness (auth, routes, methods, fields, types), object rules,
+//! search filters, batches, persistence, rate limiting and the request log file.
+
+use dmgmt::emulator::{EmulatorConfig, EmulatorRateLimit};
+use serde_json::{Value, json};
+
+use crate::support::{auth, call, get, post, raw, start, start_default};
+
+#[tokio::test]
+async fn authorization_must_name_this_project_and_key() {
+    let emu = start_default().await;
+    raw(&emu, "GET", "/v1/mgmt/license", None, None)
+        .await
+        .assert_error(401, "E011401");
+    let wrong = "Bearer P2dmgmtLocalEmulatorProject:K2wrong";
+    raw(&emu, "GET", "/v1/mgmt/tenant/all", None, Some(wrong))
+        .await
+        .assert_error(401, "E011401");
+    raw(&emu, "GET", "/v1/mgmt/tenant/all", None, Some("Basic xyz"))
+        .await
+        .assert_error(401, "E011401");
+    let ok = raw(&emu, "GET", "/v1/mgmt/license", None, Some(&auth())).await;
+    assert_eq!(ok.assert_ok(), &json!({"rateLimitTier": "tier1"}));
+}
+
+#[tokio::test]
+async fn unknown_routes_and_wrong_methods_are_descope_errors() {
+    let emu = start_default().await;
+    get(&emu, "/v1/mgmt/nothing")
+        .await
+        .assert_error(404, "E011400");
+    post(&emu, "/v2/mgmt/tenant/create", json!({}))
+        .await
+        .assert_error(404, "E011400");
+    get(&emu, "/v1/mgmt/tenant/create")
+        .await
+        .assert_error(405, "E011405");
+    post(&emu, "/v1/mgmt/tenant/all", json!({}))
+        .await
+        .assert_error(405, "E011405");
+    post(&emu, "/v1/mgmt/tenant/patch", json!({"id": "x"}))
+        .await
+        .assert_error(405, "E011405");
+}
+
+#[tokio::test]
+async fn bad_bodies_and_queries_are_rejected() {
+    let emu = start_default().await;
+    let unknown = post(
+        &emu,
+        "/v1/mgmt/tenant/create",
+        json!({"name": "A", "nmae": "typo"}),
+    )
+    .await;
+    unknown.assert_error(400, "E011003");
+    assert!(
+        unknown.body["errorDescription"]
+            .as_str()
+            .unwrap()
+            .contains("nmae")
+    );
+    post(
+        &emu,
+        "/v1/mgmt/role/create",
+        json!({"name": "r", "permissionNames": "p"}),
+    )
+    .await
+    .assert_error(400, "E011003");
+    post(
+        &emu,
+        "/v1/mgmt/tenant/create",
+        json!({"name": "A", "enforceSSO": "yes"}),
+    )
+    .await
+    .assert_error(400, "E011003");
+    let auth = auth();
+    raw(
+        &emu,
+        "POST",
+        "/v1/mgmt/tenant/create",
+        Some("{"),
+        Some(&auth),
+    )
+    .await
+    .assert_error(400, "E011001");
+    raw(
+        &emu,
+        "POST",
+        "/v1/mgmt/tenant/create",
+        Some("[]"),
+        Some(&auth),
+    )
+    .await
+    .assert_error(400, "E011001");
+    post(&emu, "/v1/mgmt/tenant/create", json!({}))
+        .await
+        .assert_error(400, "E011002");
+    get(&emu, "/v1/mgmt/tenant?tenant=x")
+        .await
+        .assert_error(400, "E011003");
+    get(&emu, "/v1/mgmt/tenant")
+        .await
+        .assert_error(400, "E011002");
+    post(
+        &emu,
+        "/v1/mgmt/tenant/create",
+        json!({"name": "A", "roleInheritance": "all"}),
+    )
+    .await
+    .assert_error(400, "E011004");
+}
+
+#[tokio::test]
+async fn nulls_are_accepted_and_every_success_has_a_json_body() {
+    let emu = start_default().await;
+    // The Python SDK's create body, unset fields as null.
+    let created = post(
+        &emu,
+        "/v1/mgmt/tenant/create",
+        json!({"name": "Py", "id": null, "selfProvisioningDomains": [], "enforceSSO": false, "disabled": false}),
+    )
+    .await;
+    let id = created.assert_ok()["id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with('T'));
+    let empty_id = post(
+        &emu,
+        "/v1/mgmt/tenant/create",
+        json!({"name": "Go", "id": ""}),
+    )
+    .await;
+    assert_ne!(empty_id.assert_ok()["id"], "");
+    let role = json!({"name": "r", "description": null, "permissionNames": [], "tenantId": null, "default": null, "private": null});
+    assert_eq!(
+        post(&emu, "/v1/mgmt/role/create", role).await.assert_ok(),
+        &json!({})
+    );
+    let perm = json!({"name": "p", "description": null});
+    assert_eq!(
+        post(&emu, "/v1/mgmt/permission/create", perm)
+            .await
+            .assert_ok(),
+        &json!({})
+    );
+    let del = json!({"id": id, "cascade": null});
+    assert_eq!(
+        post(&emu, "/v1/mgmt/tenant/delete", del).await.assert_ok(),
+        &json!({})
+    );
+}
+
+#[tokio::test]
+async fn tenant_ids_and_names_are_unique_and_missing_tenants_are_404() {
+    let emu = start_default().await;
+    post(
+        &emu,
+        "/v1/mgmt/tenant/create",
+        json!({"id": "acme", "name": "Acme"}),
+    )
+    .await
+    .assert_ok();
+    post(
+        &emu,
+        "/v1/mgmt/tenant/create",
+        json!({"id": "acme", "name": "Other"}),
+    )
+    .await
+    .assert_error(409, "E011409");
+    post(
+        &emu,
+        "/v1/mgmt/tenant/create",
+        json!({"id": "acme2", "name": "Acme"}),
+    )
+    .await
+    .assert_error(409, "E011409");
+    post(
+        &emu,
+        "/v1/mgmt/tenant/create",
+        json!({"id": "b", "name": "B"}),
+    )
+    .await
+    .assert_ok();
+    post(
+        &emu,
+        "/v1/mgmt/tenant/update",
+        json!({"id": "b", "name": "Acme"}),
+    )
+    .await
+    .assert_error(409, "E011409");
+    post(
+        &emu,
+        "/v1/mgmt/tenant/update",
+        json!({"id": "nope", "name": "N"}),
+    )
+    .await
+    .assert_error(404, "E011404");
+    post(&emu, "/v1/mgmt/tenant/delete", json!({"id": "nope"}))
+        .await
+        .assert_error(404, "E011404");
+    get(&emu, "/v1/mgmt/tenant?id=nope")
+        .await
+        .assert_error(404, "E011404");
+    call(
+        &emu,
+        "PATCH",
+        "/v1/mgmt/tenant/patch",
+        Some(json!({"id": "nope", "name": "x"})),
+    )
+    .await
+    .assert_error(404, "E011404");
+    post(
+        &emu,
+        "/v1/mgmt/tenant/create",
+        json!({"id": "child", "name": "C", "parent": "ghost"}),
+    )
+    .await
+    .assert_error(400, "E011004");
+}
+
+#[tokio::test]
+async fn patch_merges_settings_round_trip_and_search_filters() {
+    let emu = start_default().await;
+    let acme = json!({"id": "acme", "name": "Acme", "selfProvisioningDomains": ["acme.com"], "customAttributes": {"plan": "gold"}});
+    post(&emu, "/v1/mgmt/tenant/create", acme).await.assert_ok();
+    post(
+        &emu,
+        "/v1/mgmt/tenant/create",
+        json!({"id": "beta", "name": "Beta", "parent": "acme"}),
+    )
+    .await
+    .assert_ok();
+    call(
+        &emu,
+        "PATCH",
+        "/v1/mgmt/tenant/patch",
+        Some(json!({"id": "acme", "disabled": true, "roleInheritance": "none"})),
+    )
+    .await
+    .assert_ok();
+    let t = get(&emu, "/v1/mgmt/tenant?id=acme").await;
+    let t = t.assert_ok();
+    assert_eq!(
+        (t["name"].as_str(), t["disabled"].as_bool()),
+        (Some("Acme"), Some(true))
+    );
+    assert_eq!(
+        t["selfProvisioningDomains"],
+        json!(["acme.com"]),
+        "patch keeps unsent fields"
+    );
+    assert_eq!(t["successors"], json!(["beta"]));
+    assert_eq!(t["roleInheritance"], "none");
+
+    let settings = json!({"tenantId": "acme", "enabled": true, "sessionTokenExpiration": 30,
+        "sessionTokenExpirationUnit": "minutes", "domains": ["acme.io"], "JITDisabled": true});
+    post(&emu, "/v1/mgmt/tenant/settings", settings)
+        .await
+        .assert_ok();
+    let s = get(&emu, "/v1/mgmt/tenant/settings?id=acme").await;
+    let s = s.assert_ok();
+    assert_eq!(
+        (s["enabled"].as_bool(), s["sessionTokenExpiration"].as_i64()),
+        (Some(true), Some(30))
+    );
+    assert_eq!(
+        (s["domains"].clone(), s["JITDisabled"].clone()),
+        (json!(["acme.io"]), json!(true))
+    );
+    assert_eq!(s["selfProvisioningDomains"], json!(["acme.com"]));
+    post(
+        &emu,
+        "/v1/mgmt/tenant/settings",
+        json!({"tenantId": "acme", "inactivityTimeUnit": "years"}),
+    )
+    .await
+    .assert_error(400, "E011004");
+
+    let ids = |r: &Value| -> Vec<String> {
+        r["tenants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let all = post(&emu, "/v1/mgmt/tenant/search", json!({})).await;
+    assert_eq!(ids(all.assert_ok()), ["acme", "beta"]);
+    let py = json!({"tenantIds": null, "tenantNames": ["Beta"], "tenantSelfProvisioningDomains": null, "customAttributes": null});
+    assert_eq!(
+        ids(post(&emu, "/v1/mgmt/tenant/search", py).await.assert_ok()),
+        ["beta"]
+    );
+    let by_attr = json!({"customAttributes": {"plan": "gold"}, "tenantSelfProvisioningDomains": ["acme.com"]});
+    assert_eq!(
+        ids(post(&emu, "/v1/mgmt/tenant/search", by_attr)
+            .await
+            .assert_ok()),
+        ["acme"]
+    );
+    let by_parent = json!({"parentTenantId": "acme"});
+    assert_eq!(
+        ids(post(&emu, "/v1/mgmt/tenant/search", by_parent)
+            .await
+            .assert_ok()),
+        ["beta"]
+    );
+    post(&emu, "/v1/mgmt/tenant/delete", json!({"id": "acme"}))
+        .await
+        .assert_error(400, "E011004");
+}
+
+#[tokio::test]
+async fn role_rules_renames_default_roles_and_search() {
+    let emu = start_default().await;
+    post(
+        &emu,
+        "/v1/mgmt/tenant/create",
+        json!({"id": "acme", "name": "Acme"}),
+    )
+    .await
+    .assert_ok();
+    post(
+        &emu,
+        "/v1/mgmt/role/create",
+        json!({"name": "Viewer", "permissionNames": ["ghost"]}),
+    )
+    .await
+    .assert_error(400, "E011004");
+    post(
+        &emu,
+        "/v1/mgmt/role/create",
+        json!({"name": "Viewer", "tenantId": "ghost"}),
+    )
+    .await
+    .assert_error(400, "E011004");
+    post(&emu, "/v1/mgmt/permission/create", json!({"name": "read"}))
+        .await
+        .assert_ok();
+    post(
+        &emu,
+        "/v1/mgmt/role/create",
+        json!({"name": "Viewer", "permissionNames": ["read"]}),
+    )
+    .await
+    .assert_ok();
+    post(&emu, "/v1/mgmt/role/create", json!({"name": "Editor"}))
+        .await
+        .assert_ok();
+    post(
+        &emu,
+        "/v1/mgmt/role/create",
+        json!({"name": "Viewer", "tenantId": "acme"}),
+    )
+    .await
+    .assert_ok();
+    post(&emu, "/v1/mgmt/role/create", json!({"name": "Viewer"}))
+        .await
+        .assert_error(409, "E011409");
+    post(
+        &emu,
+        "/v1/mgmt/role/update",
+        json!({"name": "Editor", "newName": "Viewer"}),
+    )
+    .await
+    .assert_error(409, "E011409");
+    post(
+        &emu,
+        "/v1/mgmt/role/update",
+        json!({"name": "Ghost", "newName": "X"}),
+    )
+    .await
+    .assert_error(404, "E011404");
+    post(
+        &emu,
+        "/v1/mgmt/role/update",
+        json!({"id": "ROLnope", "newName": "X"}),
+    )
+    .await
+    .assert_error(404, "E011404");
+    post(&emu, "/v1/mgmt/role/delete", json!({"name": "Ghost"}))
+        .await
+        .assert_error(404, "E011404");
+    post(&emu, "/v1/mgmt/role/update", json!({"name": "Editor"}))
+        .await
+        .assert_error(400, "E011002");
+
+    post(
+        &emu,
+        "/v1/mgmt/tenant/updateDefaultRoles",
+        json!({"id": "acme", "defaultRoles": ["Ghost"]}),
+    )
+    .await
+    .assert_error(400, "E011004");
+    post(
+        &emu,
+        "/v1/mgmt/tenant/updateDefaultRoles",
+        json!({"id": "acme", "defaultRoles": ["Editor"]}),
+    )
+    .await
+    .assert_ok();
+    post(
+        &emu,
+        "/v1/mgmt/role/update",
+        json!({"name": "Editor", "newName": "Author"}),
+    )
+    .await
+    .assert_ok();
+    let t = get(&emu, "/v1/mgmt/tenant?id=acme").await;
+    assert_eq!(
+        t.assert_ok()["defaultRoles"],
+        json!(["Author"]),
+        "renames follow into default roles"
+    );
+
+    // Renaming a permission follows into roles; deleting removes it from them.
+    post(
+        &emu,
+        "/v1/mgmt/permission/update",
+        json!({"name": "read", "newName": "view"}),
+    )
+    .await
+    .assert_ok();
+    let search = json!({"permissionNames": ["view"]});
+    let found = post(&emu, "/v1/mgmt/role/search", search).await;
+    assert_eq!(
+        found.assert_ok()["roles"][0]["permissionNames"],
+        json!(["view"])
+    );
+
+    let names = |r: &Value| -> Vec<String> {
+        r["roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let tenant_only = post(&emu, "/v1/mgmt/role/search", json!({"tenantIds": ["acme"]})).await;
+    assert_eq!(names(tenant_only.assert_ok()), ["Viewer"]);
+    let with_project = json!({"tenantIds": ["acme"], "includeProjectRoles": true, "sort": [{"field": "name", "desc": false}]});
+    assert_eq!(
+        names(
+            post(&emu, "/v1/mgmt/role/search", with_project)
+                .await
+                .assert_ok()
+        ),
+        ["Author", "Viewer", "Viewer"]
+    );
+    let like = json!({"roleNameLike": "auth"});
+    assert_eq!(
+        names(post(&emu, "/v1/mgmt/role/search", like).await.assert_ok()),
+        ["Author"]
+    );
+}
+
+#[tokio::test]
+async fn batches_are_atomic_and_an_empty_role_delete_filter_deletes_all() {
+    let emu = start_default().await;
+    let perms = json!({"permissions": [{"name": "a"}, {"name": "b", "description": "B"}]});
+    post(&emu, "/v1/mgmt/permission/create/batch", perms)
+        .await
+        .assert_ok();
+    let dup = json!({"permissions": [{"name": "c"}, {"name": "a"}]});
+    post(&emu, "/v1/mgmt/permission/create/batch", dup)
+        .await
+        .assert_error(409, "E011409");
+    let all = get(&emu, "/v1/mgmt/permission/all").await;
+    assert_eq!(
+        all.assert_ok()["permissions"].as_array().unwrap().len(),
+        2,
+        "nothing of a failed batch stays"
+    );
+
+    let roles = json!({"roles": [{"name": "R1", "permissionNames": ["a"]}, {"name": "R2"}, {"name": "R3"}]});
+    let created = post(&emu, "/v1/mgmt/role/create/batch", roles).await;
+    assert_eq!(created.assert_ok()["roles"].as_array().unwrap().len(), 3);
+    let update =
+        json!({"roles": [{"name": "R1", "newName": "R1x"}, {"name": "ghost", "newName": "g"}]});
+    post(&emu, "/v1/mgmt/role/update/batch", update)
+        .await
+        .assert_error(404, "E011404");
+    let update = json!({"roles": [{"name": "R1", "newName": "R1x", "permissionNames": ["b"]}]});
+    post(&emu, "/v1/mgmt/role/update/batch", update)
+        .await
+        .assert_ok();
+    post(
+        &emu,
+        "/v1/mgmt/role/delete/batch",
+        json!({"roleNames": ["R1x"], "tenantId": null}),
+    )
+    .await
+    .assert_ok();
+    post(
+        &emu,
+        "/v1/mgmt/permission/delete/batch",
+        json!({"names": ["a"]}),
+    )
+    .await
+    .assert_ok();
+    post(
+        &emu,
+        "/v1/mgmt/permission/update/batch",
+        json!({"permissions": [{"name": "b", "newName": "bb"}]}),
+    )
+    .await
+    .assert_ok();
+
+    post(
+        &emu,
+        "/v1/mgmt/role/delete/batch",
+        json!({"roleNames": [], "tenantId": null}),
+    )
+    .await
+    .assert_ok();
+    let left = get(&emu, "/v1/mgmt/role/all").await;
+    assert_eq!(
+        left.assert_ok()["roles"],
+        json!([]),
+        "empty filter deletes every role"
+    );
+}
+
+#[tokio::test]
+async fn flow_list_accepts_no_body_empty_and_ids() {
+    let emu = start_default().await;
+    for id in ["a", "b"] {
+        let body = json!({"flowId": id, "flow": {"name": id.to_uppercase()}, "screens": []});
+        post(&emu, "/v1/mgmt/flow/import", body).await.assert_ok();
+    }
+    let auth = auth();
+    let none = raw(&emu, "POST", "/v1/mgmt/flow/list", None, Some(&auth)).await;
+    assert_eq!(none.assert_ok()["total"], 2);
+    assert_eq!(
+        post(&emu, "/v1/mgmt/flow/list", json!({}))
+            .await
+            .assert_ok()["total"],
+        2
+    );
+    let some = post(&emu, "/v1/mgmt/flow/list", json!({"ids": ["b"]})).await;
+    assert_eq!(
+        some.assert_ok()["flows"],
+        json!([{"id": "b", "name": "B", "description": "", "disabled": false}])
+    );
+    post(&emu, "/v1/mgmt/flow/export", json!({"flowId": "zzz"}))
+        .await
+        .assert_error(404, "E011404");
+    post(&emu, "/v1/mgmt/flow/delete", json!({"ids": ["a", "zzz"]}))
+        .await
+        .assert_error(404, "E011404");
+    post(&emu, "/v1/mgmt/flow/import", json!({"flowId": "c"}))
+        .await
+        .assert_error(400, "E011002");
+    post(&emu, "/v1/mgmt/theme/import", json!({"theme": "dark"}))
+        .await
+        .assert_error(400, "E011003");
+    post(&emu, "/v1/mgmt/theme/export", json!({"x": 1}))
+        .await
+        .assert_error(400, "E011003");
+}
+
+#[tokio::test]
+async fn rate_limit_answers_429_with_retry_after_and_descope_body() {
+    let rate_limit = Some(EmulatorRateLimit {
+        requests: 1,
+        per_seconds: 30,
+    });
+    let emu = start(EmulatorConfig {
+        rate_limit,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    get(&emu, "/v1/mgmt/license").await.assert_ok();
+    let limited = get(&emu, "/v1/mgmt/license").await;
+    limited.assert_error(429, "E130429");
+    assert_eq!(
+        limited.body,
+        json!({"errorCode": "E130429", "errorDescription": "https://docs.descope.com/rate-limit", "errorMessage": "API rate limit exceeded."})
+    );
+    let seconds: u64 = limited.retry_after.as_deref().unwrap().parse().unwrap();
+    assert!((1..=30).contains(&seconds), "{seconds}");
+}
+
+#[tokio::test]
+async fn data_survives_a_restart_and_the_request_log_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("emulator/local.json");
+    let log = dir.path().join("requests.jsonl");
+    let config = EmulatorConfig {
+        data: Some(data.clone()),
+        request_log: Some(log.clone()),
+        ..EmulatorConfig::default()
+    };
+    let emu = start(config.clone()).await;
+    post(
+        &emu,
+        "/v1/mgmt/tenant/create",
+        json!({"id": "acme", "name": "Acme"}),
+    )
+    .await
+    .assert_ok();
+    post(&emu, "/v1/mgmt/permission/create", json!({"name": "p"}))
+        .await
+        .assert_ok();
+    let generated = post(&emu, "/v1/mgmt/tenant/create", json!({"name": "Gen"})).await;
+    let generated = generated.assert_ok()["id"].as_str().unwrap().to_owned();
+    emu.shutdown().await.unwrap();
+    assert!(data.exists());
+
+    let emu = start(config).await;
+    let t = get(&emu, "/v1/mgmt/tenant?id=acme").await;
+    assert_eq!(t.assert_ok()["name"], "Acme");
+    assert_eq!(
+        get(&emu, "/v1/mgmt/permission/all").await.assert_ok()["permissions"][0]["name"],
+        "p"
+    );
+    let again = post(&emu, "/v1/mgmt/tenant/create", json!({"name": "Gen2"})).await;
+    assert_ne!(
+        again.assert_ok()["id"].as_str().unwrap(),
+        generated,
+        "ids stay unique across restarts"
+    );
+    emu.shutdown().await.unwrap();
+
+    let lines: Vec<Value> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 6);
+    assert_eq!(
+        lines[0],
+        json!({"method": "POST", "path": "/v1/mgmt/tenant/create", "status": 200})
+    );
+    assert_eq!(
+        lines[3],
+        json!({"method": "GET", "path": "/v1/mgmt/tenant", "status": 200})
+    );
+}
