@@ -50,6 +50,8 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Print the JSON Schema of environment files, for editor support
     Schema(SchemaArgs),
+    /// Run the local Descope-compatible management API server
+    Emulator(crate::emulator::EmulatorArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
 }

@@ -61,6 +61,10 @@ fn execute(cli: Cli, shell: &Shell) -> Result<i32> {
             shell.out(text);
             Ok(exit::SUCCESS)
         }
+        Command::Emulator(args) => {
+            crate::emulator::run_standalone(args)?;
+            Ok(exit::SUCCESS)
+        }
         Command::Completions(args) => {
             let mut out = Vec::new();
             clap_complete::generate(args.shell, &mut Cli::command(), "dmgmt", &mut out);

@@ -363,3 +363,69 @@ fn completions_are_generated_for_common_shells() {
         Some(64)
     );
 }
+
+/// `dmgmt emulator` runs standalone: first line `listening on http://ADDR`, serves the license
+/// handshake, logs requests, and stops on SIGTERM.
+#[test]
+fn the_emulator_runs_standalone_from_the_cli() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("requests.jsonl");
+    let bin = assert_cmd::cargo::cargo_bin("dmgmt");
+    let mut child = std::process::Command::new(bin)
+        .args(["emulator", "--listen", "127.0.0.1:0", "--request-log"])
+        .arg(&log)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let base = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("first line: {first:?}"))
+        .to_owned();
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (status, body) = runtime.block_on(async {
+        let auth = format!(
+            "Bearer {}:{}",
+            dmgmt::emulator::LOCAL_PROJECT_ID,
+            dmgmt::emulator::LOCAL_MANAGEMENT_KEY
+        );
+        let resp = reqwest::Client::new()
+            .get(format!("{base}/v1/mgmt/license"))
+            .header("Authorization", auth)
+            .send()
+            .await
+            .unwrap();
+        (resp.status().as_u16(), resp.text().await.unwrap())
+    });
+
+    // Stop it by its pid, as a user's Ctrl-C or a service manager would.
+    std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    let exit = child.wait().unwrap();
+    assert_eq!(
+        (status, body.as_str()),
+        (200, r#"{"rateLimitTier":"tier1"}"#)
+    );
+    assert!(exit.success(), "{exit:?}");
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains(r#""path":"/v1/mgmt/license""#) && logged.contains(r#""status":200"#),
+        "{logged}"
+    );
+}
