@@ -22,6 +22,7 @@ pub mod config;
 pub mod emulator;
 pub mod error;
 pub mod model;
+pub mod plan;
 
 pub use cli::run;
 pub use error::{Error, ErrorKind, Result};

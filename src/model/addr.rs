@@ -185,8 +185,14 @@ mod tests {
     #[test]
     fn addresses_serialise_as_text() {
         let addr = ResourceAddr::role(Some("acme"), "Auditor");
-        assert_eq!(serde_json::to_string(&addr).unwrap(), "\"role.acme/Auditor\"");
-        assert_eq!(serde_json::from_str::<ResourceAddr>("\"role.acme/Auditor\"").unwrap(), addr);
+        assert_eq!(
+            serde_json::to_string(&addr).unwrap(),
+            "\"role.acme/Auditor\""
+        );
+        assert_eq!(
+            serde_json::from_str::<ResourceAddr>("\"role.acme/Auditor\"").unwrap(),
+            addr
+        );
         assert!(serde_json::from_str::<ResourceAddr>("\"nope\"").is_err());
     }
 

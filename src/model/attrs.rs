@@ -10,16 +10,37 @@ use serde_json::{Map, Value, json};
 use super::{DesiredState, Flow, Permission, ResourceAddr, Role, Tenant, Theme};
 
 /// Fields of a flow or theme export that change on every save and mean nothing to a plan.
-pub const VOLATILE_FIELDS: [&str; 5] = ["version", "etag", "modifiedTime", "fingerprint", "updatedTime"];
+pub const VOLATILE_FIELDS: [&str; 5] = [
+    "version",
+    "etag",
+    "modifiedTime",
+    "fingerprint",
+    "updatedTime",
+];
 
 /// Desired attributes of every declared resource.
 pub fn desired(state: &DesiredState) -> Vec<(ResourceAddr, Value)> {
     let mut out = Vec::new();
-    out.extend(state.permissions.iter().map(|p| (ResourceAddr::Permission(p.name.clone()), permission(p))));
+    out.extend(
+        state
+            .permissions
+            .iter()
+            .map(|p| (ResourceAddr::Permission(p.name.clone()), permission(p))),
+    );
     out.extend(state.roles.iter().map(|r| (r.addr(), role(r))));
-    out.extend(state.tenants.iter().map(|t| (ResourceAddr::Tenant(t.id.clone()), tenant(t))));
+    out.extend(
+        state
+            .tenants
+            .iter()
+            .map(|t| (ResourceAddr::Tenant(t.id.clone()), tenant(t))),
+    );
     out.extend(state.theme.iter().map(|t| (ResourceAddr::Theme, theme(t))));
-    out.extend(state.flows.iter().map(|f| (ResourceAddr::Flow(f.id.clone()), flow(f))));
+    out.extend(
+        state
+            .flows
+            .iter()
+            .map(|f| (ResourceAddr::Flow(f.id.clone()), flow(f))),
+    );
     out
 }
 
@@ -49,15 +70,25 @@ pub fn tenant(t: &Tenant) -> Value {
     let mut m = Map::new();
     m.insert("id".into(), json!(t.id));
     m.insert("name".into(), json!(t.name));
-    insert_opt(&mut m, "self_provisioning_domains", t.self_provisioning_domains.as_deref().map(sorted));
+    insert_opt(
+        &mut m,
+        "self_provisioning_domains",
+        t.self_provisioning_domains.as_deref().map(sorted),
+    );
     insert_opt(
         &mut m,
         "custom_attributes",
-        t.custom_attributes.as_ref().map(|attrs| Value::Object(attrs.iter().map(|(k, v)| (k.clone(), v.clone())).collect())),
+        t.custom_attributes.as_ref().map(|attrs| {
+            Value::Object(attrs.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        }),
     );
     insert_opt(&mut m, "enforce_sso", t.enforce_sso);
     insert_opt(&mut m, "disabled", t.disabled);
-    insert_opt(&mut m, "default_roles", t.default_roles.as_deref().map(sorted));
+    insert_opt(
+        &mut m,
+        "default_roles",
+        t.default_roles.as_deref().map(sorted),
+    );
     Value::Object(m)
 }
 
@@ -82,9 +113,16 @@ pub fn sorted(items: &[String]) -> Value {
 pub fn normalize_document(doc: &Value) -> Value {
     match doc {
         Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().filter(|k| !VOLATILE_FIELDS.contains(&k.as_str())).collect();
+            let mut keys: Vec<&String> = map
+                .keys()
+                .filter(|k| !VOLATILE_FIELDS.contains(&k.as_str()))
+                .collect();
             keys.sort();
-            Value::Object(keys.into_iter().map(|k| (k.clone(), normalize_document(&map[k]))).collect())
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), normalize_document(&map[k])))
+                    .collect(),
+            )
         }
         Value::Array(items) => Value::Array(items.iter().map(normalize_document).collect()),
         other => other.clone(),
@@ -105,7 +143,10 @@ mod tests {
             renamed_from: None,
             prevent_destroy: false,
         };
-        assert_eq!(role(&r), json!({"name": "Viewer", "permissions": ["a", "b"]}));
+        assert_eq!(
+            role(&r),
+            json!({"name": "Viewer", "permissions": ["a", "b"]})
+        );
     }
 
     #[test]
@@ -113,6 +154,9 @@ mod tests {
         let a = json!({"flow": {"version": 3, "name": "x", "etag": "e1"}, "screens": [{"version": 1, "id": "s"}]});
         let b = json!({"screens": [{"id": "s", "version": 9}], "flow": {"name": "x", "modifiedTime": 5}});
         assert_eq!(normalize_document(&a), normalize_document(&b));
-        assert_eq!(serde_json::to_string(&normalize_document(&a)).unwrap(), r#"{"flow":{"name":"x"},"screens":[{"id":"s"}]}"#);
+        assert_eq!(
+            serde_json::to_string(&normalize_document(&a)).unwrap(),
+            r#"{"flow":{"name":"x"},"screens":[{"id":"s"}]}"#
+        );
     }
 }

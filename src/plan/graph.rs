@@ -1,0 +1,320 @@
+//! The change graph (`petgraph`): which change must run before which, the order that follows
+//! (creates and updates along dependencies, deletes in reverse), cycles named, and `--target`.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap, HashMap};
+
+use petgraph::algo::tarjan_scc;
+use petgraph::graph::{DiGraph, NodeIndex};
+use serde_json::Value;
+
+use super::planner::PlanError;
+use super::types::{Action, Change};
+use crate::model::{ResourceAddr, ResourceKind};
+
+/// Orders `changes` so every change comes after those it depends on, filling `depends_on` with
+/// positions in the returned list. `extra` edges (before, after) come from the planner.
+pub fn order(changes: Vec<Change>, extra: &[(usize, usize)]) -> Result<Vec<Change>, PlanError> {
+    let mut graph: DiGraph<usize, ()> = DiGraph::with_capacity(changes.len(), changes.len());
+    let nodes: Vec<NodeIndex> = (0..changes.len()).map(|i| graph.add_node(i)).collect();
+    let mut edges: BTreeSet<(usize, usize)> = dependency_edges(&changes);
+    edges.extend(extra.iter().copied());
+    for &(before, after) in &edges {
+        if before != after {
+            graph.add_edge(nodes[before], nodes[after], ());
+        }
+    }
+
+    // Kahn's algorithm; among the ready changes the smallest key goes first, so the order is
+    // total and does not depend on input order.
+    let mut indegree: Vec<usize> = nodes
+        .iter()
+        .map(|&n| graph.neighbors_directed(n, petgraph::Incoming).count())
+        .collect();
+    let mut ready: BinaryHeap<Reverse<(SortKey, usize)>> = (0..changes.len())
+        .filter(|&i| indegree[i] == 0)
+        .map(|i| Reverse((sort_key(&changes[i]), i)))
+        .collect();
+    let mut sorted = Vec::with_capacity(changes.len());
+    while let Some(Reverse((_, i))) = ready.pop() {
+        sorted.push(i);
+        for next in graph.neighbors_directed(nodes[i], petgraph::Outgoing) {
+            let j = graph[next];
+            indegree[j] -= 1;
+            if indegree[j] == 0 {
+                ready.push(Reverse((sort_key(&changes[j]), j)));
+            }
+        }
+    }
+    if sorted.len() < changes.len() {
+        let mut cycle: Vec<ResourceAddr> = tarjan_scc(&graph)
+            .into_iter()
+            .find(|scc| scc.len() > 1)
+            .map(|scc| {
+                scc.into_iter()
+                    .map(|n| changes[graph[n]].addr.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        cycle.sort();
+        if let Some(first) = cycle.first().cloned() {
+            cycle.push(first);
+        }
+        return Err(PlanError::Cycle(cycle));
+    }
+
+    let position: HashMap<usize, usize> = sorted
+        .iter()
+        .enumerate()
+        .map(|(pos, &i)| (i, pos))
+        .collect();
+    let mut slots: Vec<Option<Change>> = changes.into_iter().map(Some).collect();
+    let mut out = Vec::with_capacity(sorted.len());
+    for &i in &sorted {
+        let Some(mut change) = slots[i].take() else {
+            continue;
+        };
+        let mut deps: Vec<usize> = graph
+            .neighbors_directed(nodes[i], petgraph::Incoming)
+            .map(|n| position[&graph[n]])
+            .collect();
+        deps.sort_unstable();
+        deps.dedup();
+        change.depends_on = deps;
+        out.push(change);
+    }
+    Ok(out)
+}
+
+/// Ready changes run creates/updates first, in kind order (permission, role, tenant, theme,
+/// flow), then deletes in the reverse kind order; then by address.
+type SortKey = (bool, u8, ResourceAddr, u8);
+
+fn sort_key(c: &Change) -> SortKey {
+    let rank = match c.kind() {
+        ResourceKind::Permission => 0,
+        ResourceKind::Role => 1,
+        ResourceKind::Tenant => 2,
+        ResourceKind::Theme => 3,
+        ResourceKind::Flow => 4,
+    };
+    let delete = c.action.is_delete();
+    let sub = u8::from(c.action == Action::SetDefaultRoles);
+    (
+        delete,
+        if delete { 4 - rank } else { rank },
+        c.addr.clone(),
+        sub,
+    )
+}
+
+fn strings(v: Option<&Value>, field: &str) -> Vec<String> {
+    v.and_then(|v| v.get(field))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.as_str().map(str::to_owned))
+        .collect()
+}
+
+fn field_str<'a>(v: Option<&'a Value>, field: &str) -> Option<&'a str> {
+    v.and_then(|v| v.get(field)).and_then(Value::as_str)
+}
+
+/// Every string value in a document (a flow refers to roles by name).
+fn all_strings<'a>(v: &'a Value, out: &mut BTreeSet<&'a str>) {
+    match v {
+        Value::String(s) => {
+            out.insert(s);
+        }
+        Value::Array(items) => items.iter().for_each(|i| all_strings(i, out)),
+        Value::Object(map) => map.values().for_each(|i| all_strings(i, out)),
+        _ => {}
+    }
+}
+
+/// The edges (before, after) that follow from what changes refer to (DESIGN.md §3, §6).
+fn dependency_edges(changes: &[Change]) -> BTreeSet<(usize, usize)> {
+    let mut edges = BTreeSet::new();
+    // Indexes: by address, the default-roles step of a tenant apart.
+    let mut main: HashMap<&ResourceAddr, usize> = HashMap::new();
+    for (i, c) in changes.iter().enumerate() {
+        if c.action != Action::SetDefaultRoles {
+            main.insert(&c.addr, i);
+        }
+    }
+    let makes_exist = |a: &Action| matches!(a, Action::Create | Action::Rename { .. });
+    let is_create = |a: &Action| *a == Action::Create;
+    let is_delete = |a: &Action| a.is_delete();
+    // The change to `addr`, if there is one whose action satisfies `pred`.
+    let find = |addr: ResourceAddr, pred: &dyn Fn(&Action) -> bool| {
+        main.get(&addr)
+            .copied()
+            .filter(|&j| pred(&changes[j].action))
+    };
+    // Roles that come into existence (created or renamed), with their name and scope.
+    let new_roles: Vec<(usize, &str, Option<&str>)> = changes
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| makes_exist(&c.action))
+        .filter_map(|(i, c)| match &c.addr {
+            ResourceAddr::Role { name, tenant } => Some((i, name.as_str(), tenant.as_deref())),
+            _ => None,
+        })
+        .collect();
+
+    for (i, c) in changes.iter().enumerate() {
+        let before_perms = strings(c.before.as_ref(), "permissions");
+        let after_perms: BTreeSet<String> = strings(c.after.as_ref(), "permissions")
+            .into_iter()
+            .collect();
+        match (&c.addr, &c.action) {
+            (ResourceAddr::Role { tenant, .. }, Action::Delete) => {
+                // Deletes run in reverse: the role goes before its permissions and its tenant.
+                for p in before_perms {
+                    edges.extend(find(ResourceAddr::Permission(p), &is_delete).map(|j| (i, j)));
+                }
+                let scope = tenant
+                    .clone()
+                    .or_else(|| field_str(c.before.as_ref(), "tenant").map(str::to_owned));
+                if let Some(t) = scope {
+                    edges.extend(find(ResourceAddr::Tenant(t), &is_delete).map(|j| (i, j)));
+                }
+            }
+            (ResourceAddr::Role { tenant, .. }, _) => {
+                // Its permissions and its tenant exist first.
+                for p in &after_perms {
+                    edges.extend(
+                        find(ResourceAddr::Permission(p.clone()), &makes_exist).map(|j| (j, i)),
+                    );
+                }
+                if let Some(t) = tenant {
+                    edges.extend(find(ResourceAddr::Tenant(t.clone()), &is_create).map(|j| (j, i)));
+                }
+                // A permission it stops using is deleted only after it lets go.
+                for p in before_perms
+                    .into_iter()
+                    .filter(|p| !after_perms.contains(p))
+                {
+                    edges.extend(find(ResourceAddr::Permission(p), &is_delete).map(|j| (i, j)));
+                }
+            }
+            (ResourceAddr::Tenant(id), Action::SetDefaultRoles) => {
+                edges.extend(main.get(&c.addr).map(|&j| (j, i)));
+                let wanted: BTreeSet<String> = strings(c.after.as_ref(), "default_roles")
+                    .into_iter()
+                    .collect();
+                for &(j, name, scope) in &new_roles {
+                    if wanted.contains(name) && scope.is_none_or(|s| s == id) {
+                        edges.insert((j, i));
+                    }
+                }
+                // A role it stops using is deleted only after the tenant lets go.
+                for r in strings(c.before.as_ref(), "default_roles")
+                    .into_iter()
+                    .filter(|r| !wanted.contains(r))
+                {
+                    for addr in [
+                        ResourceAddr::role(None, &r),
+                        ResourceAddr::role(Some(id), &r),
+                    ] {
+                        edges.extend(find(addr, &is_delete).map(|j| (i, j)));
+                    }
+                }
+            }
+            (ResourceAddr::Flow(_), action) if !action.is_delete() => {
+                edges.extend(main.get(&ResourceAddr::Theme).map(|&j| (j, i)));
+                let mut referenced = BTreeSet::new();
+                if let Some(doc) = c.after.as_ref().and_then(|a| a.get("document")) {
+                    all_strings(doc, &mut referenced);
+                }
+                for &(j, name, _) in &new_roles {
+                    if referenced.contains(name) {
+                        edges.insert((j, i));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    edges
+}
+
+/// Keeps the changes whose address is targeted, plus everything they depend on, renumbering
+/// `depends_on`. No targets: everything.
+pub fn select_targets(changes: Vec<Change>, targets: &[ResourceAddr]) -> Vec<Change> {
+    if targets.is_empty() {
+        return changes;
+    }
+    let mut keep = vec![false; changes.len()];
+    let mut stack: Vec<usize> = changes
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| targets.contains(&c.addr))
+        .map(|(i, _)| i)
+        .collect();
+    while let Some(i) = stack.pop() {
+        if std::mem::replace(&mut keep[i], true) {
+            continue;
+        }
+        stack.extend(changes[i].depends_on.iter().copied());
+    }
+    let mut new_pos = vec![usize::MAX; changes.len()];
+    let mut out = Vec::new();
+    for (i, mut c) in changes.into_iter().enumerate() {
+        if keep[i] {
+            new_pos[i] = out.len();
+            c.depends_on = c.depends_on.iter().map(|d| new_pos[*d]).collect();
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(addr: &str) -> Change {
+        Change {
+            addr: addr.parse().unwrap(),
+            action: Action::Create,
+            live_id: None,
+            live_digest: None,
+            before: None,
+            after: None,
+            diffs: Vec::new(),
+            managed_fields: Vec::new(),
+            guard: None,
+            prevent_destroy: false,
+            depends_on: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_cycle_is_named_by_its_members() {
+        let changes = vec![change("flow.a"), change("flow.b"), change("tenant.c")];
+        let err = order(changes, &[(0, 1), (1, 0)]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the changes depend on each other in a cycle: `flow.a` -> `flow.b` -> `flow.a`"
+        );
+    }
+
+    #[test]
+    fn independent_changes_sort_by_kind_then_address() {
+        let changes = vec![
+            change("flow.z"),
+            change("tenant.b"),
+            change("permission.p"),
+            change("tenant.a"),
+        ];
+        let ordered: Vec<String> = order(changes, &[])
+            .unwrap()
+            .iter()
+            .map(|c| c.addr.to_string())
+            .collect();
+        assert_eq!(ordered, ["permission.p", "tenant.a", "tenant.b", "flow.z"]);
+    }
+}

@@ -1,0 +1,435 @@
+//! Planner scenarios: every action, the graph order, field ownership, guards, drift, targets,
+//! determinism.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use super::*;
+use crate::model::{DesiredState, LiveObject, ResourceAddr, Snapshot};
+
+fn desired(body: Value) -> DesiredState {
+    let mut base = json!({
+        "environment": "test", "project_id": "P2testExampleProjectId00001", "management_key": null,
+        "base_url": null, "emulator": true, "protected": false, "rate_limit": null, "parallelism": 4,
+        "backups": {"retention_days": 30, "keep_min": 5},
+        "permissions": [], "roles": [], "tenants": [], "flows": [], "theme": null
+    });
+    for (k, v) in body.as_object().unwrap() {
+        base[k] = v.clone();
+    }
+    serde_json::from_value(base).unwrap()
+}
+
+fn addr(s: &str) -> ResourceAddr {
+    s.parse().unwrap()
+}
+
+fn snapshot(objects: &[(&str, Value)]) -> Snapshot {
+    let objects = objects
+        .iter()
+        .map(|(a, attrs)| {
+            let id = a.starts_with("role.").then(|| format!("ROL-{a}"));
+            (
+                addr(a),
+                LiveObject {
+                    attributes: attrs.clone(),
+                    id,
+                    digest: format!("digest-of-{a}"),
+                },
+            )
+        })
+        .collect();
+    Snapshot {
+        objects,
+        digest: "snap".into(),
+    }
+}
+
+fn prior(entries: &[(&str, Value, bool)]) -> BTreeMap<ResourceAddr, Prior> {
+    entries
+        .iter()
+        .map(|(a, attrs, prevent)| {
+            let fields = attrs.as_object().unwrap().keys().cloned().collect();
+            (
+                addr(a),
+                Prior {
+                    attributes: attrs.clone(),
+                    managed_fields: fields,
+                    prevent_destroy: *prevent,
+                },
+            )
+        })
+        .collect()
+}
+
+fn run(
+    d: &DesiredState,
+    s: &Snapshot,
+    p: &BTreeMap<ResourceAddr, Prior>,
+    targets: &[ResourceAddr],
+) -> Plan {
+    plan(&PlanInput {
+        desired: d,
+        snapshot: s,
+        prior: p,
+        targets,
+    })
+    .unwrap()
+}
+
+/// `symbol addr` per change, in order.
+fn steps(plan: &Plan) -> Vec<String> {
+    plan.changes
+        .iter()
+        .map(|c| match &c.action {
+            Action::SetDefaultRoles => format!("~ {} (default roles)", c.addr),
+            Action::Rename { from } => format!("~ {} (from {from})", c.addr),
+            a => format!("{} {}", a.symbol(), c.addr),
+        })
+        .collect()
+}
+
+#[test]
+fn nothing_declared_nothing_live_is_no_change() {
+    let plan = run(
+        &desired(json!({})),
+        &Snapshot::default(),
+        &BTreeMap::new(),
+        &[],
+    );
+    assert!(plan.is_empty());
+    assert_eq!(plan.summary, Summary::default());
+}
+
+#[test]
+fn creates_follow_dependencies_permission_role_tenant_default_roles() {
+    let d = desired(json!({
+        "permissions": [{"name": "billing.read"}],
+        "roles": [
+            {"name": "Viewer", "permissions": ["billing.read"]},
+            {"name": "Auditor", "tenant": "acme", "permissions": ["billing.read"]}
+        ],
+        "tenants": [{"id": "acme", "name": "Acme", "default_roles": ["Viewer", "Auditor"]}]
+    }));
+    let plan = run(&d, &Snapshot::default(), &BTreeMap::new(), &[]);
+    assert_eq!(
+        steps(&plan),
+        [
+            "+ permission.billing.read",
+            "+ role.Viewer",
+            "+ tenant.acme",
+            "+ role.acme/Auditor",
+            "~ tenant.acme (default roles)"
+        ]
+    );
+    // The scoped role waits for its tenant and its permission; default roles wait for both roles.
+    assert_eq!(plan.changes[3].depends_on, [0, 2]);
+    assert_eq!(plan.changes[4].depends_on, [1, 2, 3]);
+    assert_eq!(
+        plan.summary,
+        Summary {
+            add: 4,
+            ..Summary::default()
+        },
+        "default roles of a new tenant are part of its add"
+    );
+    assert_eq!(
+        plan.changes[2].after,
+        Some(json!({"id": "acme", "name": "Acme"})),
+        "created without default roles first"
+    );
+}
+
+#[test]
+fn updates_touch_only_managed_fields_and_keep_the_rest_live() {
+    let d = desired(
+        json!({"tenants": [{"id": "acme", "name": "Acme Corp", "custom_attributes": {"plan": "pro"}}]}),
+    );
+    let live = json!({"id": "acme", "name": "Acme", "enforce_sso": true, "self_provisioning_domains": ["acme.com"], "custom_attributes": {"plan": "free", "region": "eu"}, "disabled": false});
+    let s = snapshot(&[("tenant.acme", live.clone())]);
+    let p = prior(&[("tenant.acme", live.clone(), false)]);
+    let plan = run(&d, &s, &p, &[]);
+    assert_eq!(steps(&plan), ["~ tenant.acme"]);
+    let change = &plan.changes[0];
+    assert_eq!(
+        change
+            .diffs
+            .iter()
+            .map(|d| d.field.as_str())
+            .collect::<Vec<_>>(),
+        ["name", "custom_attributes.plan"]
+    );
+    let after = change.after.as_ref().unwrap();
+    assert_eq!(
+        after["enforce_sso"], true,
+        "a field set live but absent from config survives"
+    );
+    assert_eq!(after["self_provisioning_domains"], json!(["acme.com"]));
+    assert_eq!(
+        after["custom_attributes"],
+        json!({"plan": "pro", "region": "eu"})
+    );
+    assert_eq!(change.live_digest.as_deref(), Some("digest-of-tenant.acme"));
+    assert_eq!(plan.summary.change, 1);
+}
+
+#[test]
+fn an_unchanged_object_plans_nothing() {
+    let d = desired(json!({"permissions": [{"name": "a", "description": "x"}]}));
+    let live = json!({"name": "a", "description": "x"});
+    let plan = run(
+        &d,
+        &snapshot(&[("permission.a", live.clone())]),
+        &prior(&[("permission.a", live, false)]),
+        &[],
+    );
+    assert!(plan.is_empty(), "{:?}", steps(&plan));
+}
+
+#[test]
+fn renamed_from_renames_in_place_keeping_the_id() {
+    let d = desired(
+        json!({"roles": [{"name": "Billing Admin", "renamed_from": "Billing Manager", "description": "Billing"}]}),
+    );
+    let live = json!({"name": "Billing Manager", "description": "Billing", "permissions": []});
+    let plan = run(
+        &d,
+        &snapshot(&[("role.Billing Manager", live.clone())]),
+        &prior(&[("role.Billing Manager", live, false)]),
+        &[],
+    );
+    assert_eq!(
+        steps(&plan),
+        ["~ role.Billing Admin (from Billing Manager)"]
+    );
+    let c = &plan.changes[0];
+    assert_eq!(c.live_id.as_deref(), Some("ROL-role.Billing Manager"));
+    assert_eq!(
+        c.diffs[0],
+        AttrDiff {
+            field: "name".into(),
+            before: Some(json!("Billing Manager")),
+            after: Some(json!("Billing Admin"))
+        }
+    );
+    assert_eq!(
+        plan.summary,
+        Summary {
+            change: 1,
+            ..Summary::default()
+        },
+        "the old name is not deleted"
+    );
+}
+
+#[test]
+fn deletes_run_in_reverse_dependency_order() {
+    let p = prior(&[
+        ("permission.a", json!({"name": "a"}), false),
+        (
+            "role.acme/R",
+            json!({"name": "R", "tenant": "acme", "permissions": ["a"]}),
+            false,
+        ),
+        ("tenant.acme", json!({"id": "acme", "name": "Acme"}), false),
+    ]);
+    let s = snapshot(&[
+        ("permission.a", json!({"name": "a"})),
+        (
+            "role.acme/R",
+            json!({"name": "R", "tenant": "acme", "permissions": ["a"]}),
+        ),
+        ("tenant.acme", json!({"id": "acme", "name": "Acme"})),
+    ]);
+    let plan = run(&desired(json!({})), &s, &p, &[]);
+    assert_eq!(
+        steps(&plan),
+        ["- role.acme/R", "- tenant.acme", "- permission.a"]
+    );
+    assert_eq!(plan.changes[1].depends_on, [0]);
+    assert_eq!(plan.changes[2].depends_on, [0]);
+    assert_eq!(plan.summary.destroy, 3);
+}
+
+#[test]
+fn a_permission_is_deleted_only_after_roles_let_go_of_it() {
+    let d = desired(
+        json!({"permissions": [{"name": "b"}], "roles": [{"name": "R", "permissions": ["b"]}]}),
+    );
+    let s = snapshot(&[
+        ("permission.a", json!({"name": "a"})),
+        ("permission.b", json!({"name": "b"})),
+        ("role.R", json!({"name": "R", "permissions": ["a", "b"]})),
+    ]);
+    let p = prior(&[
+        ("permission.a", json!({"name": "a"}), false),
+        ("permission.b", json!({"name": "b"}), false),
+        (
+            "role.R",
+            json!({"name": "R", "permissions": ["a", "b"]}),
+            false,
+        ),
+    ]);
+    let plan = run(&d, &s, &p, &[]);
+    assert_eq!(steps(&plan), ["~ role.R", "- permission.a"]);
+    assert_eq!(plan.changes[1].depends_on, [0]);
+}
+
+#[test]
+fn declared_objects_already_live_are_adopted_and_others_are_unmanaged_notes() {
+    let d = desired(
+        json!({"tenants": [{"id": "acme", "name": "Acme Corp"}, {"id": "same", "name": "Same"}]}),
+    );
+    let s = snapshot(&[
+        ("tenant.acme", json!({"id": "acme", "name": "Acme"})),
+        ("tenant.same", json!({"id": "same", "name": "Same"})),
+        ("tenant.other", json!({"id": "other", "name": "Other"})),
+        ("theme", json!({"document": {}})),
+    ]);
+    let plan = run(&d, &s, &BTreeMap::new(), &[]);
+    assert_eq!(steps(&plan), ["= tenant.acme", "= tenant.same"]);
+    assert_eq!(plan.changes[0].diffs.len(), 1);
+    assert!(plan.changes[0].calls_api() && !plan.changes[1].calls_api());
+    assert_eq!(
+        plan.unmanaged,
+        [addr("tenant.other")],
+        "the theme is never listed as unmanaged"
+    );
+    assert_eq!(
+        plan.summary,
+        Summary {
+            adopt: 2,
+            change: 1,
+            ..Summary::default()
+        }
+    );
+}
+
+#[test]
+fn deletion_guards_are_shown_at_plan_time() {
+    let p = prior(&[
+        ("tenant.a", json!({"id": "a", "name": "A"}), true),
+        ("tenant.b", json!({"id": "b", "name": "B"}), false),
+    ]);
+    let s = snapshot(&[
+        ("tenant.a", json!({"id": "a", "name": "A"})),
+        ("tenant.b", json!({"id": "b", "name": "B"})),
+    ]);
+    let plan = run(&desired(json!({})), &s, &p, &[]);
+    assert_eq!(plan.changes[0].guard, Some(Guard::PreventDestroy));
+    assert_eq!(plan.changes[1].guard, None);
+    let plan = run(&desired(json!({"protected": true})), &s, &p, &[]);
+    assert_eq!(plan.changes[1].guard, Some(Guard::Protected));
+}
+
+#[test]
+fn drift_reports_changes_and_deletions_outside_dmgmt() {
+    let d = desired(json!({"tenants": [{"id": "a", "name": "A"}, {"id": "b", "name": "B"}]}));
+    let p = prior(&[
+        (
+            "tenant.a",
+            json!({"id": "a", "name": "A", "enforce_sso": false}),
+            false,
+        ),
+        ("tenant.b", json!({"id": "b", "name": "B"}), false),
+    ]);
+    let s = snapshot(&[(
+        "tenant.a",
+        json!({"id": "a", "name": "A", "enforce_sso": true}),
+    )]);
+    let plan = run(&d, &s, &p, &[]);
+    assert_eq!(plan.drift.len(), 2);
+    assert_eq!(
+        (plan.drift[0].kind, plan.drift[0].diffs[0].field.as_str()),
+        (DriftKind::Changed, "enforce_sso")
+    );
+    assert_eq!(plan.drift[1].kind, DriftKind::Deleted);
+    assert_eq!(
+        steps(&plan),
+        ["+ tenant.b"],
+        "deleted outside dmgmt and still declared: created again"
+    );
+}
+
+#[test]
+fn a_changed_tenant_id_is_a_loud_delete_then_create() {
+    let d = desired(json!({"tenants": [{"id": "acme-corp", "name": "Acme"}]}));
+    let s = snapshot(&[("tenant.acme", json!({"id": "acme", "name": "Acme"}))]);
+    let p = prior(&[("tenant.acme", json!({"id": "acme", "name": "Acme"}), false)]);
+    let plan = run(&d, &s, &p, &[]);
+    assert_eq!(
+        steps(&plan),
+        ["- tenant.acme", "+ tenant.acme-corp"],
+        "the name is freed before it is reused"
+    );
+    assert_eq!(plan.changes[1].depends_on, [0]);
+    assert!(plan.changes[0].warnings[0].contains("delete + create, not a rename"));
+    assert_eq!(plan.changes[0].warnings, plan.changes[1].warnings);
+}
+
+#[test]
+fn the_theme_is_forgotten_not_deleted() {
+    let s = snapshot(&[("theme", json!({"document": {"theme": {}}}))]);
+    let p = prior(&[("theme", json!({"document": {"theme": {}}}), false)]);
+    let plan = run(&desired(json!({})), &s, &p, &[]);
+    assert_eq!(steps(&plan), ["x theme"]);
+    assert!(!plan.changes[0].calls_api());
+}
+
+#[test]
+fn targets_keep_what_they_depend_on() {
+    let d = desired(json!({
+        "permissions": [{"name": "a"}, {"name": "z"}],
+        "roles": [{"name": "R", "permissions": ["a"]}],
+        "tenants": [{"id": "t", "name": "T"}]
+    }));
+    let plan = run(
+        &d,
+        &Snapshot::default(),
+        &BTreeMap::new(),
+        &[addr("role.R")],
+    );
+    assert_eq!(steps(&plan), ["+ permission.a", "+ role.R"]);
+    assert_eq!(plan.changes[1].depends_on, [0]);
+}
+
+#[test]
+fn flows_follow_the_theme_and_the_roles_they_name() {
+    let doc = json!({"flow": {"dsl": {"roles": ["Support Agent"]}}, "screens": []});
+    let d = desired(json!({
+        "roles": [{"name": "Support Agent"}],
+        "flows": [{"id": "f", "template": "flows/f.json", "document": doc}],
+        "theme": {"template": "flows/theme.json", "document": {"theme": {"x": 1}}}
+    }));
+    let s = snapshot(&[("theme", json!({"document": {"theme": {"x": 0}}}))]);
+    let p = prior(&[("theme", json!({"document": {"theme": {"x": 0}}}), false)]);
+    let plan = run(&d, &s, &p, &[]);
+    assert_eq!(
+        steps(&plan),
+        ["+ role.Support Agent", "~ theme", "+ flow.f"]
+    );
+    assert_eq!(plan.changes[2].depends_on, [0, 1]);
+}
+
+#[test]
+fn plans_are_deterministic_whatever_the_input_order() {
+    let body = json!({
+        "permissions": [{"name": "a"}, {"name": "b"}, {"name": "c"}],
+        "roles": [{"name": "R1", "permissions": ["a", "b"]}, {"name": "R2", "permissions": ["c"]}, {"name": "S", "tenant": "t2"}],
+        "tenants": [{"id": "t1", "name": "T1", "default_roles": ["R1"]}, {"id": "t2", "name": "T2", "default_roles": ["S", "R2"]}]
+    });
+    let mut reversed = body.clone();
+    for list in ["permissions", "roles", "tenants"] {
+        reversed[list].as_array_mut().unwrap().reverse();
+    }
+    reversed["roles"][2]["permissions"] = json!(["b", "a"]);
+    let s = snapshot(&[
+        ("tenant.t1", json!({"id": "t1", "name": "T1"})),
+        ("permission.old", json!({"name": "old"})),
+    ]);
+    let p = prior(&[("permission.old", json!({"name": "old"}), false)]);
+    let a = serde_json::to_string(&run(&desired(body), &s, &p, &[])).unwrap();
+    let b = serde_json::to_string(&run(&desired(reversed), &s, &p, &[])).unwrap();
+    assert_eq!(a, b);
+}

@@ -1,0 +1,155 @@
+//! The plan: an immutable value saying exactly what an apply will do, in which order, and from
+//! which live state it was computed. The executor makes no choices of its own (STYLE.md, after
+//! omicron's blueprints and terraform's `plans/`).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::model::{ResourceAddr, ResourceKind};
+
+/// What one change does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Action {
+    /// Not live: create it.
+    Create,
+    /// Live and managed: change the managed fields that differ.
+    Update,
+    /// A role or permission live under its old name: rename in place (keeps user assignments),
+    /// changing the other managed fields too.
+    Rename { from: String },
+    /// Managed, no longer in config: delete it.
+    Delete,
+    /// Declared and already live but not yet managed: take it over, updating what differs.
+    Adopt,
+    /// A tenant's default roles, set once the roles exist (a separate Descope call).
+    SetDefaultRoles,
+    /// In state but no longer in config and cannot be deleted (the theme): stop managing it.
+    Forget,
+}
+
+impl Action {
+    /// The Terraform-style symbol shown before the address.
+    pub fn symbol(&self) -> &'static str {
+        match self {
+            Action::Create => "+",
+            Action::Update | Action::Rename { .. } | Action::SetDefaultRoles => "~",
+            Action::Delete => "-",
+            Action::Adopt => "=",
+            Action::Forget => "x",
+        }
+    }
+
+    pub fn is_delete(&self) -> bool {
+        matches!(self, Action::Delete)
+    }
+}
+
+/// Why a delete will be refused unless `--allow-delete` is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Guard {
+    /// The environment is `protected: true`.
+    Protected,
+    /// The resource was declared with `prevent_destroy: true`.
+    PreventDestroy,
+}
+
+/// One managed field that changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttrDiff {
+    /// The field (`name`, `custom_attributes.plan`, `document`...).
+    pub field: String,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+/// One step of a plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub addr: ResourceAddr,
+    pub action: Action,
+    /// Descope's id of the live object (roles, permissions), if there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live_id: Option<String>,
+    /// sha256 of the live object this change was computed from (`None`: it was not live). Apply
+    /// refuses a saved plan if it changed since.
+    pub live_digest: Option<String>,
+    /// The live attributes (`None` for a create).
+    pub before: Option<Value>,
+    /// What Descope will hold afterwards: the live object with the managed fields overlaid
+    /// (`None` for a delete).
+    pub after: Option<Value>,
+    /// The managed fields that change, in field order.
+    pub diffs: Vec<AttrDiff>,
+    /// Fields the config writes for this resource (recorded in state after apply).
+    pub managed_fields: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guard: Option<Guard>,
+    /// Whether `prevent_destroy` is set in config (recorded in state).
+    #[serde(default)]
+    pub prevent_destroy: bool,
+    /// Positions in [`Plan::changes`] of the changes that must succeed first.
+    pub depends_on: Vec<usize>,
+    /// Something the reader must know (a replace, a likely conflict).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+impl Change {
+    pub fn kind(&self) -> ResourceKind {
+        self.addr.kind()
+    }
+
+    /// Whether applying it calls Descope (an adoption without differences only updates state).
+    pub fn calls_api(&self) -> bool {
+        match self.action {
+            Action::Adopt => !self.diffs.is_empty(),
+            Action::Forget => false,
+            _ => true,
+        }
+    }
+}
+
+/// A live object that changed outside dmgmt since the state was last written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Drift {
+    pub addr: ResourceAddr,
+    /// `changed` or `deleted`.
+    pub kind: DriftKind,
+    pub diffs: Vec<AttrDiff>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DriftKind {
+    Changed,
+    Deleted,
+}
+
+/// Counts for the closing line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub add: usize,
+    pub change: usize,
+    pub destroy: usize,
+    pub adopt: usize,
+    pub forget: usize,
+}
+
+/// The whole plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// In dependency order: creates and updates follow dependencies, deletes run in reverse.
+    pub changes: Vec<Change>,
+    pub drift: Vec<Drift>,
+    /// Live objects that are neither in config nor in state: never touched.
+    pub unmanaged: Vec<ResourceAddr>,
+    pub summary: Summary,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+}
