@@ -7,6 +7,8 @@
 //! - [`model`]: plain data shared by every layer: resource addresses, the desired state.
 //! - [`config`]: environment files, includes, interpolation, templates and validation, producing a
 //!   [`model::DesiredState`] or every problem with file, line and column. No network.
+//! - [`state`]: the state file of each environment (atomic writes, `.backup`, digests) and its
+//!   lock. Files only; no network.
 //! - [`cli`]: arguments, one file per command, all printing. The only module that writes to the
 //!   terminal.
 //! - [`error`]: the user-facing error (`Caused by:`, `hint:`) and the exit codes.
@@ -15,6 +17,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod model;
+pub mod state;
 
 pub use cli::run;
 pub use error::{Error, ErrorKind, Result};
