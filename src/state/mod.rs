@@ -6,15 +6,19 @@
 //!
 //! - [`file`]: the version-1 state document, its digests and its exact bytes.
 //! - [`store`]: loading (refusing what cannot be trusted) and atomic writes with `.backup`.
+//! - [`lock`]: the exclusive `<env>.lock` every writing command holds, and `unlock`.
 //! - [`canonical`]: canonical JSON and sha256, shared with plans and snapshots.
 
 pub mod canonical;
 mod error;
 pub mod file;
+pub mod lock;
+mod lock_error;
 pub mod store;
 mod system;
 
 pub use canonical::{canonical_json, sha256_hex};
 pub use error::{Backup, StateError};
 pub use file::{FORMAT_VERSION, Lineage, ResourceState, StateFile, resource_key};
+pub use lock::{Lock, LockError, LockGuard, LockInfo, lock_path, unlock};
 pub use store::{StateStore, WriteOutcome};

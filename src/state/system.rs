@@ -1,10 +1,11 @@
 //! What the running process can say about itself for state and lock files: the time as UTC RFC
-//! 3339 and random ids.
+//! 3339, random ids, the host, the user and whether a local pid still runs.
 //!
 //! Only the standard library: `/dev/urandom` and `/proc` where they exist, environment variables
 //! otherwise. Nothing here fails; a missing source degrades to a weaker fallback or `unknown`.
 
 use std::io::Read;
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -78,6 +79,57 @@ pub(crate) fn random_hex(bytes: usize) -> String {
     out
 }
 
+/// This machine's name: `/proc/sys/kernel/hostname`, else `$HOSTNAME`, else `unknown`.
+pub(crate) fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .or_else(|| non_empty_var("HOSTNAME"))
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// The user running dmgmt: `$USER`, else `$LOGNAME`, else the name of the process's uid in
+/// `/etc/passwd` (containers and CI often set neither variable), else `uid<N>`, else `unknown`.
+pub(crate) fn username() -> String {
+    non_empty_var("USER")
+        .or_else(|| non_empty_var("LOGNAME"))
+        .or_else(user_from_uid)
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+fn user_from_uid() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let uid = status
+        .lines()
+        .find_map(|line| line.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .next()?
+        .to_owned();
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let name = passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        (fields.nth(1)? == uid && !name.is_empty()).then(|| name.to_owned())
+    });
+    Some(name.unwrap_or_else(|| format!("uid{uid}")))
+}
+
+/// Whether `pid` runs on this machine: `None` when this cannot be told (no `/proc`).
+pub(crate) fn pid_is_running(pid: u32) -> Option<bool> {
+    if !Path::new("/proc/self").exists() {
+        return None;
+    }
+    Some(Path::new(&format!("/proc/{pid}")).exists())
+}
+
+fn non_empty_var(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,5 +162,22 @@ mod tests {
                 .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
         );
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn user_and_host_are_never_empty() {
+        assert!(!username().is_empty());
+        assert!(!hostname().is_empty());
+        if let Some(name) = user_from_uid() {
+            assert!(!name.is_empty() && !name.contains(':'));
+        }
+    }
+
+    #[test]
+    fn this_process_is_running() {
+        if let Some(running) = pid_is_running(std::process::id()) {
+            assert!(running);
+            assert_eq!(pid_is_running(u32::MAX), Some(false));
+        }
     }
 }
