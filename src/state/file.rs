@@ -206,23 +206,32 @@ impl StateFile {
         Ok(sha256_hex(canonical_json(&body)))
     }
 
-    /// The canonical JSON of what a write would change: everything but `serial`, `updated_at`,
-    /// `dmgmt_version` and `digest`. Two states with the same content need no write.
-    pub(crate) fn content(&self) -> Result<String, serde_json::Error> {
-        let mut body = serde_json::to_value(self)?;
-        if let Value::Object(map) = &mut body {
-            for field in ["serial", "updated_at", "dmgmt_version", "digest"] {
-                map.shift_remove(field);
-            }
-        }
-        Ok(canonical_json(&body))
+    /// Whether `self` and `other` hold the same content: everything but `serial`, `updated_at`,
+    /// `dmgmt_version` and `digest`. Both must be normalized (as loaded or written states are).
+    /// JSON objects compare regardless of key order.
+    pub(crate) fn same_content(&self, other: &StateFile) -> bool {
+        self.format_version == other.format_version
+            && self.lineage == other.lineage
+            && self.environment == other.environment
+            && self.project_id == other.project_id
+            && self.resources == other.resources
     }
 
     /// Re-derives every resource's kind, key and digest, then the document digest.
     pub(crate) fn normalize(&mut self) {
+        self.normalize_resources();
+        self.seal();
+    }
+
+    /// Re-derives every resource's kind, key and digest; sorts managed fields; settles floats.
+    pub(crate) fn normalize_resources(&mut self) {
         for (addr, resource) in &mut self.resources {
             resource.normalize(addr);
         }
+    }
+
+    /// Recomputes the document digest.
+    pub(crate) fn seal(&mut self) {
         // Serializing owned JSON data with string keys cannot fail; an empty digest would be
         // refused on the next load anyway.
         self.digest = self.body_digest().unwrap_or_default();

@@ -10,6 +10,7 @@
 use std::fs;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
 
 use serde_json::Value;
 
@@ -19,11 +20,26 @@ use super::file::{FORMAT_VERSION, StateFile};
 use super::system;
 
 /// The state file of one environment in a state folder.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct StateStore {
     dir: PathBuf,
     environment: String,
     path: PathBuf,
+    /// The bytes last read or written and the state they hold. An apply writes after every
+    /// change; when the file still holds these bytes, a write need not parse and verify it again.
+    known: Mutex<Option<Known>>,
+}
+
+#[derive(Debug)]
+struct Known {
+    bytes: Vec<u8>,
+    state: StateFile,
+}
+
+impl Clone for StateStore {
+    fn clone(&self) -> Self {
+        StateStore::new(self.dir.clone(), &self.environment)
+    }
 }
 
 /// What [`StateStore::write`] did.
@@ -47,6 +63,7 @@ impl StateStore {
             dir,
             environment: environment.to_owned(),
             path,
+            known: Mutex::new(None),
         }
     }
 
@@ -67,7 +84,8 @@ impl StateStore {
     /// The state, or `None` if it was never written. Refuses a file that is not valid JSON, does
     /// not match its digest, has another `format_version`, or belongs to another environment.
     pub fn load(&self) -> Result<Option<StateFile>, StateError> {
-        Ok(self.read_current()?.map(|(_, state)| state))
+        let known = self.read_current()?;
+        Ok(known.as_ref().map(|k| k.state.clone()))
     }
 
     /// [`load`](Self::load), and also refuses the state of another project.
@@ -100,15 +118,11 @@ impl StateStore {
                 found: state.environment.clone(),
             });
         }
-        let encode = |source| StateError::Encode {
-            path: self.path.clone(),
-            source,
-        };
         let mut next = state.clone();
         next.format_version = FORMAT_VERSION;
-        next.normalize();
-        let current = self.read_current()?;
-        if let Some((_, on_disk)) = &current {
+        next.normalize_resources();
+        let mut known = self.read_current()?;
+        if let Some(Known { state: on_disk, .. }) = known.as_ref() {
             if on_disk.lineage != next.lineage {
                 return Err(self.conflict(format!(
                     "it has lineage `{}`, the state being written has `{}`",
@@ -121,7 +135,7 @@ impl StateStore {
                     on_disk.serial, next.serial
                 )));
             }
-            if on_disk.content().map_err(encode)? == next.content().map_err(encode)? {
+            if on_disk.same_content(&next) {
                 *state = on_disk.clone();
                 return Ok(WriteOutcome::Unchanged);
             }
@@ -130,37 +144,56 @@ impl StateStore {
         next.serial += 1;
         next.updated_at = system::now_rfc3339();
         next.dmgmt_version = env!("CARGO_PKG_VERSION").to_owned();
-        next.normalize();
-        let text = next.render().map_err(encode)?;
+        next.seal();
+        let text = next.render().map_err(|source| StateError::Encode {
+            path: self.path.clone(),
+            source,
+        })?;
 
         fs::create_dir_all(&self.dir).map_err(|source| StateError::Write {
             path: self.dir.clone(),
             source,
         })?;
-        let permissions = current
+        let permissions = known
             .as_ref()
             .and_then(|_| fs::metadata(&self.path).ok())
             .map(|m| m.permissions());
         // The new version is complete on disk before anything else moves.
         let staged = self.stage(text.as_bytes(), permissions.clone(), &self.path)?;
-        if let Some((bytes, _)) = &current {
+        if let Some(Known { bytes, .. }) = known.as_ref() {
             let backup = self.backup_path();
             let staged_backup = self.stage(bytes, permissions, &backup)?;
             self.commit(staged_backup, &backup)?;
         }
+        // From here on the file is in an unknown state until the rename is confirmed.
+        *known = None;
         self.commit(staged, &self.path)?;
         self.sync_dir()?;
 
         let serial = next.serial;
+        *known = Some(Known {
+            bytes: text.into_bytes(),
+            state: next.clone(),
+        });
         *state = next;
         Ok(WriteOutcome::Written { serial })
     }
 
-    /// The file's bytes and the state they hold, or `None` if there is no file.
-    fn read_current(&self) -> Result<Option<(Vec<u8>, StateFile)>, StateError> {
+    /// What the file holds now (`None` if there is no file), verified; the returned guard is the
+    /// store's cache, so what is read stays known for the next write.
+    fn read_current(&self) -> Result<MutexGuard<'_, Option<Known>>, StateError> {
+        // A panic while holding the cache cannot leave it wrong in a way that matters: its bytes
+        // are compared with the file before they are trusted.
+        let mut known = self
+            .known
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let bytes = match fs::read(&self.path) {
             Ok(bytes) => bytes,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                *known = None;
+                return Ok(known);
+            }
             Err(source) => {
                 return Err(StateError::Read {
                     path: self.path.clone(),
@@ -168,8 +201,13 @@ impl StateStore {
                 });
             }
         };
+        if known.as_ref().is_some_and(|k| k.bytes == bytes) {
+            return Ok(known);
+        }
+        *known = None;
         let state = self.parse(&bytes)?;
-        Ok(Some((bytes, state)))
+        *known = Some(Known { bytes, state });
+        Ok(known)
     }
 
     fn parse(&self, bytes: &[u8]) -> Result<StateFile, StateError> {

@@ -249,3 +249,16 @@ fn fresh_state_gets_serial_one_and_its_folder_is_created() {
         assert_eq!(mode & 0o777, 0o644);
     }
 }
+
+#[test]
+fn a_write_through_another_store_is_seen() {
+    let (_dir, store, mut ours) = written();
+    let other = store.clone();
+    let mut theirs = other.load().unwrap().unwrap();
+    tenant(&mut theirs, "acme", "Renamed elsewhere");
+    other.write(&mut theirs).unwrap();
+    assert_eq!(store.load().unwrap().unwrap(), theirs);
+    tenant(&mut ours, "acme", "Renamed here");
+    let err = store.write(&mut ours).unwrap_err();
+    assert!(matches!(err, StateError::Conflict { .. }), "{err:?}");
+}
