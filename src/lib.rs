@@ -12,6 +12,9 @@
 //!   `Provider` trait; knows HTTP and the wire format, nothing of plans or state.
 //! - [`emulator`]: the local, strict, Descope-compatible server (`dmgmt emulator`, tests, and
 //!   `emulator: true` environments).
+//! - [`state`]: the state file of each environment (atomic writes, `.backup`, digests) and its
+//!   lock. Files only; no network.
+//! - [`plan`]: the pure planner: desired vs live vs prior state -> an ordered change graph.
 //! - [`cli`]: arguments, one file per command, all printing. The only module that writes to the
 //!   terminal.
 //! - [`error`]: the user-facing error (`Caused by:`, `hint:`) and the exit codes.
@@ -23,6 +26,7 @@ pub mod emulator;
 pub mod error;
 pub mod model;
 pub mod plan;
+pub mod state;
 
 pub use cli::run;
 pub use error::{Error, ErrorKind, Result};

@@ -1,0 +1,155 @@
+//! Canonical JSON and sha256 digests: the one definition of "the same content" that the state file,
+//! saved plans and snapshots share.
+//!
+//! Canonical JSON is compact with every object's keys sorted (bytewise), recursively, so two values
+//! that are equal as JSON always hash alike whatever order their keys were inserted in. This module
+//! is pure: it never reads files or knows what the values mean.
+
+use serde_json::{Map, Number, Value};
+use sha2::{Digest, Sha256};
+
+/// Compact JSON of `value` with object keys sorted recursively.
+pub fn canonical_json(value: &Value) -> String {
+    let mut out = String::new();
+    write_canonical(value, &mut out);
+    out
+}
+
+/// Lowercase hex of the sha256 of `bytes`.
+pub fn sha256_hex(bytes: impl AsRef<[u8]>) -> String {
+    to_hex(&Sha256::digest(bytes.as_ref()))
+}
+
+/// Lowercase hex of `bytes`.
+pub(crate) fn to_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    out
+}
+
+/// A copy of `value` whose objects list their keys in sorted order, so that pretty-printing it is
+/// deterministic too.
+pub(crate) fn sorted(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            let mut out = Map::with_capacity(entries.len());
+            for (k, v) in entries {
+                out.insert(k.clone(), sorted(v));
+            }
+            Value::Object(out)
+        }
+        Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Replaces every floating-point number by one that reads back from its own JSON text unchanged.
+///
+/// Without serde_json's `float_roundtrip` feature, parsing may land one ulp away from the number
+/// that was printed; a digest taken before writing would then not match the digest taken after
+/// reading. Iterating print-then-parse reaches such a fixed point in one or two steps.
+pub(crate) fn settle_floats(value: &mut Value) {
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(mut f) = n.as_f64() {
+                for _ in 0..8 {
+                    let text = Number::from_f64(f).map(|n| n.to_string());
+                    match text.and_then(|t| serde_json::from_str::<f64>(&t).ok()) {
+                        Some(back) if back != f => f = back,
+                        _ => break,
+                    }
+                }
+                if let Some(settled) = Number::from_f64(f) {
+                    *n = settled;
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(settle_floats),
+        Value::Object(map) => map.values_mut().for_each(settle_floats),
+        _ => {}
+    }
+}
+
+fn write_canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            out.push('{');
+            for (i, (k, v)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_scalar(&Value::String(k.clone()), out);
+                out.push(':');
+                write_canonical(v, out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(v, out);
+            }
+            out.push(']');
+        }
+        scalar => write_scalar(scalar, out),
+    }
+}
+
+fn write_scalar(value: &Value, out: &mut String) {
+    // A scalar's `Display` is its compact JSON text (strings quoted and escaped).
+    out.push_str(&value.to_string());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn keys_are_sorted_recursively_and_output_is_compact() {
+        let value = json!({"b": 1, "a": {"z": [3, {"y": null, "x": "é\"q"}], "c": true}});
+        assert_eq!(
+            canonical_json(&value),
+            r#"{"a":{"c":true,"z":[3,{"x":"é\"q","y":null}]},"b":1}"#
+        );
+    }
+
+    #[test]
+    fn insertion_order_does_not_change_the_canonical_form() {
+        let a: Value = serde_json::from_str(r#"{"x": 1, "y": {"p": 2, "q": 3}}"#).unwrap();
+        let b: Value = serde_json::from_str(r#"{"y": {"q": 3, "p": 2}, "x": 1}"#).unwrap();
+        assert_eq!(canonical_json(&a), canonical_json(&b));
+        assert_eq!(
+            serde_json::to_string(&sorted(&b)).unwrap(),
+            canonical_json(&a)
+        );
+    }
+
+    #[test]
+    fn sha256_hex_matches_known_vector() {
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn settled_floats_survive_a_print_parse_round_trip() {
+        let mut value = json!({"x": 0.1, "y": [1.0e-7, 123456.789, 5], "z": 2.5e300});
+        settle_floats(&mut value);
+        let back: Value = serde_json::from_str(&value.to_string()).unwrap();
+        assert_eq!(canonical_json(&back), canonical_json(&value));
+        assert_eq!(value["y"][2], json!(5));
+    }
+}

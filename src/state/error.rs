@@ -1,0 +1,204 @@
+//! Why a state file could not be read, trusted or written, and how that reads to the user.
+//!
+//! Every variant names the file (or, for saved-plan checks, the environment) and the `From`
+//! conversion adds the `hint:` lines: where the `.backup` is and how to restore it. Nothing here
+//! touches the file system; whether a backup exists is decided when the error is made.
+
+use std::path::{Path, PathBuf};
+
+use super::file::{FORMAT_VERSION, Lineage};
+use crate::error::{Error, ErrorKind};
+
+/// A state file problem.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("cannot read state file `{}`", .path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write `{}`", .path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot encode the state for `{}`", .path.display())]
+    Encode {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    /// Not JSON at all: truncated, or edited by hand.
+    #[error("state file `{}` is not valid JSON (truncated or damaged); {}", .path.display(), previous(.backup))]
+    Unparseable {
+        path: PathBuf,
+        backup: Backup,
+        source: serde_json::Error,
+    },
+    /// JSON, but the digest does not match: edited or damaged after dmgmt wrote it.
+    #[error("state file `{}` does not match its `digest`: it was changed after dmgmt wrote it; {}", .path.display(), previous(.backup))]
+    DigestMismatch {
+        path: PathBuf,
+        backup: Backup,
+        expected: String,
+        found: String,
+    },
+    /// The digest matches but the content is not a valid version-1 state.
+    #[error("state file `{}` is not a valid dmgmt state: {reason}; {}", .path.display(), previous(.backup))]
+    Invalid {
+        path: PathBuf,
+        backup: Backup,
+        reason: String,
+    },
+    #[error("state file `{}` has format_version {found}, but this dmgmt ({}) reads only format_version {FORMAT_VERSION}", .path.display(), env!("CARGO_PKG_VERSION"))]
+    UnsupportedVersion { path: PathBuf, found: String },
+    #[error("state file `{}` belongs to environment `{found}`, not `{expected}`", .path.display())]
+    WrongEnvironment {
+        path: PathBuf,
+        expected: String,
+        found: String,
+    },
+    #[error("state file `{}` of environment `{environment}` belongs to project `{found}`, but the environment is configured with project `{expected}`", .path.display())]
+    WrongProject {
+        path: PathBuf,
+        environment: String,
+        expected: String,
+        found: String,
+    },
+    /// Someone else wrote the state between our read and our write.
+    #[error("state file `{}` changed since it was read ({reason}); refusing to overwrite it", .path.display())]
+    Conflict { path: PathBuf, reason: String },
+    #[error(
+        "the saved plan was made against state lineage `{expected}`, but the state of `{environment}` has lineage `{found}`"
+    )]
+    LineageMismatch {
+        environment: String,
+        expected: Lineage,
+        found: Lineage,
+    },
+    #[error(
+        "the saved plan was made against serial {expected} of the state of `{environment}`, which is now at serial {found}"
+    )]
+    SerialMismatch {
+        environment: String,
+        expected: u64,
+        found: u64,
+    },
+}
+
+/// The `.backup` beside a state file, and whether it existed when the error was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Backup {
+    pub path: PathBuf,
+    pub exists: bool,
+}
+
+impl Backup {
+    pub(crate) fn of(state_path: &Path) -> Backup {
+        let path = backup_path(state_path);
+        let exists = path.is_file();
+        Backup { path, exists }
+    }
+}
+
+/// `<state path>.backup`.
+pub(crate) fn backup_path(state_path: &Path) -> PathBuf {
+    let mut name = state_path.as_os_str().to_owned();
+    name.push(".backup");
+    PathBuf::from(name)
+}
+
+fn previous(backup: &Backup) -> String {
+    if backup.exists {
+        format!("the previous version is at `{}`", backup.path.display())
+    } else {
+        format!(
+            "there is no previous version (`{}` does not exist)",
+            backup.path.display()
+        )
+    }
+}
+
+impl StateError {
+    /// The state file this error is about, if it is about one.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            StateError::Read { path, .. }
+            | StateError::Write { path, .. }
+            | StateError::Encode { path, .. }
+            | StateError::Unparseable { path, .. }
+            | StateError::DigestMismatch { path, .. }
+            | StateError::Invalid { path, .. }
+            | StateError::UnsupportedVersion { path, .. }
+            | StateError::WrongEnvironment { path, .. }
+            | StateError::WrongProject { path, .. }
+            | StateError::Conflict { path, .. } => Some(path),
+            StateError::LineageMismatch { .. } | StateError::SerialMismatch { .. } => None,
+        }
+    }
+}
+
+fn restore_hints(err: Error, path: &Path, backup: &Backup) -> Error {
+    let err = if backup.exists {
+        err.hint(format!(
+            "inspect `{}` and, if it is right, restore it: `cp {} {}`",
+            backup.path.display(),
+            backup.path.display(),
+            path.display()
+        ))
+    } else {
+        err
+    };
+    err.hint(format!(
+        "or restore `{}` from version control (`git checkout -- {}`)",
+        path.display(),
+        path.display()
+    ))
+}
+
+impl From<StateError> for Error {
+    fn from(err: StateError) -> Self {
+        let base = Error::new(ErrorKind::State, err.to_string());
+        match &err {
+            StateError::Read { source, .. } | StateError::Write { source, .. } => {
+                base.caused_by(source)
+            }
+            StateError::Encode { source, .. } => base.caused_by(source),
+            StateError::Unparseable {
+                path,
+                backup,
+                source,
+            } => restore_hints(base.caused_by(source), path, backup),
+            StateError::DigestMismatch {
+                path,
+                backup,
+                expected,
+                found,
+            } => restore_hints(
+                base.cause(format!(
+                    "the file says `{expected}`, its content hashes to `{found}`"
+                )),
+                path,
+                backup,
+            ),
+            StateError::Invalid { path, backup, .. } => restore_hints(base, path, backup),
+            StateError::UnsupportedVersion { .. } => {
+                base.hint("a newer dmgmt wrote this file: upgrade dmgmt to use it")
+            }
+            StateError::WrongEnvironment { path, expected, .. } => base.hint(format!(
+                "`{}` must hold the state of `{expected}`; move the misplaced file away",
+                path.display()
+            )),
+            StateError::WrongProject { path, .. } => base.hint(format!(
+                "if the environment really moved to another project, move `{}` aside and run `dmgmt import`",
+                path.display()
+            )),
+            StateError::Conflict { .. } => {
+                base.hint("another dmgmt run wrote the state without holding its lock; run the command again")
+            }
+            StateError::LineageMismatch { environment, .. }
+            | StateError::SerialMismatch { environment, .. } => base.hint(format!(
+                "the plan is stale: make a new one with `dmgmt plan -e {environment}`"
+            )),
+        }
+    }
+}

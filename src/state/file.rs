@@ -1,0 +1,452 @@
+//! The state file format, version 1 (DESIGN.md §4): what dmgmt manages in one environment and the
+//! last attributes it saw, with a lineage, a serial and a digest over the whole body.
+//!
+//! This module owns the shape, the digests and the byte-exact rendering (pretty JSON, resources in
+//! address order, attributes with sorted keys, trailing newline: the same state is always the same
+//! bytes). It never touches the file system; reading, writing and backups are [`super::store`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+
+use super::canonical::{canonical_json, settle_floats, sha256_hex, sorted};
+use super::error::StateError;
+use super::system;
+use crate::model::{ResourceAddr, ResourceKind};
+
+/// The one format this dmgmt reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The persisted state of one environment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateFile {
+    /// Always [`FORMAT_VERSION`] once loaded.
+    pub format_version: u32,
+    /// Fixed when the state is created; a saved plan names it, so a plan made against another
+    /// state (deleted and recreated, or another environment's) is refused.
+    pub lineage: Lineage,
+    /// Incremented on every write that changes the content; 0 until first written.
+    pub serial: u64,
+    pub environment: String,
+    pub project_id: String,
+    /// UTC RFC 3339 time of the last write.
+    pub updated_at: String,
+    /// The dmgmt that wrote it last.
+    pub dmgmt_version: String,
+    /// Every managed object, in address order (kind in dependency order, then name).
+    #[serde(with = "resources_by_address")]
+    pub resources: BTreeMap<ResourceAddr, ResourceState>,
+    /// sha256 of the canonical JSON of the whole document without this field.
+    pub digest: String,
+}
+
+/// What dmgmt knows about one managed object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceState {
+    #[serde(with = "kind_as_str")]
+    pub kind: ResourceKind,
+    /// The address without its kind: a name, `tenant/name` for a tenant role, an id, `""` for the
+    /// theme. See [`resource_key`].
+    pub key: String,
+    /// The fields the config manages (sorted, unique); the others only mirror live values.
+    pub managed_fields: Vec<String>,
+    /// The last known live attributes.
+    #[serde(serialize_with = "sorted_value")]
+    pub attributes: Value,
+    /// sha256 of the canonical JSON of `attributes`.
+    pub digest: String,
+}
+
+/// A state's identity across its serials: 32 lowercase hex digits.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Lineage(String);
+
+impl Lineage {
+    /// A fresh random lineage.
+    pub fn generate() -> Self {
+        Lineage(system::random_hex(16))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Lineage {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        if text.len() == 32 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            Ok(Lineage(text))
+        } else {
+            Err(format!(
+                "lineage `{text}` is not 32 lowercase hexadecimal digits"
+            ))
+        }
+    }
+}
+
+impl std::str::FromStr for Lineage {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Lineage::try_from(text.to_owned())
+    }
+}
+
+impl From<Lineage> for String {
+    fn from(lineage: Lineage) -> String {
+        lineage.0
+    }
+}
+
+impl fmt::Display for Lineage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The `key` stored for `addr`: the address without its `kind.` prefix (`""` for the theme).
+pub fn resource_key(addr: &ResourceAddr) -> String {
+    match addr {
+        ResourceAddr::Permission(name) => name.clone(),
+        ResourceAddr::Role { tenant: None, name } => name.clone(),
+        ResourceAddr::Role {
+            tenant: Some(tenant),
+            name,
+        } => format!("{tenant}/{name}"),
+        ResourceAddr::Tenant(id) | ResourceAddr::Flow(id) => id.clone(),
+        ResourceAddr::Theme => String::new(),
+    }
+}
+
+impl ResourceState {
+    /// The entry for `addr`, with its kind, key and digest derived.
+    pub fn new(addr: &ResourceAddr, managed_fields: Vec<String>, attributes: Value) -> Self {
+        let mut state = ResourceState {
+            kind: addr.kind(),
+            key: resource_key(addr),
+            managed_fields,
+            attributes,
+            digest: String::new(),
+        };
+        state.normalize(addr);
+        state
+    }
+
+    /// sha256 of the canonical JSON of `attributes`.
+    pub fn attributes_digest(&self) -> String {
+        sha256_hex(canonical_json(&self.attributes))
+    }
+
+    /// Re-derives kind, key and digest from `addr` and the attributes, and sorts the managed fields.
+    fn normalize(&mut self, addr: &ResourceAddr) {
+        self.kind = addr.kind();
+        self.key = resource_key(addr);
+        self.managed_fields.sort();
+        self.managed_fields.dedup();
+        settle_floats(&mut self.attributes);
+        self.digest = self.attributes_digest();
+    }
+}
+
+impl StateFile {
+    /// A fresh, never written state: new lineage, serial 0, no resources.
+    pub fn new(environment: &str, project_id: &str) -> Self {
+        let mut state = StateFile {
+            format_version: FORMAT_VERSION,
+            lineage: Lineage::generate(),
+            serial: 0,
+            environment: environment.to_owned(),
+            project_id: project_id.to_owned(),
+            updated_at: system::now_rfc3339(),
+            dmgmt_version: env!("CARGO_PKG_VERSION").to_owned(),
+            resources: BTreeMap::new(),
+            digest: String::new(),
+        };
+        state.normalize();
+        state
+    }
+
+    /// Refuses a saved plan made against another state (deleted and recreated, or another one).
+    pub fn check_lineage(&self, expected: &Lineage) -> Result<(), StateError> {
+        if &self.lineage == expected {
+            return Ok(());
+        }
+        Err(StateError::LineageMismatch {
+            environment: self.environment.clone(),
+            expected: expected.clone(),
+            found: self.lineage.clone(),
+        })
+    }
+
+    /// Refuses a saved plan made before the state was last written.
+    pub fn check_serial(&self, expected: u64) -> Result<(), StateError> {
+        if self.serial == expected {
+            return Ok(());
+        }
+        Err(StateError::SerialMismatch {
+            environment: self.environment.clone(),
+            expected,
+            found: self.serial,
+        })
+    }
+
+    /// sha256 of the canonical JSON of the document without `digest`.
+    pub fn body_digest(&self) -> Result<String, serde_json::Error> {
+        let mut body = serde_json::to_value(self)?;
+        if let Value::Object(map) = &mut body {
+            map.shift_remove("digest");
+        }
+        Ok(sha256_hex(canonical_json(&body)))
+    }
+
+    /// Whether `self` and `other` hold the same content: everything but `serial`, `updated_at`,
+    /// `dmgmt_version` and `digest`. Both must be normalized (as loaded or written states are).
+    /// JSON objects compare regardless of key order.
+    pub(crate) fn same_content(&self, other: &StateFile) -> bool {
+        self.format_version == other.format_version
+            && self.lineage == other.lineage
+            && self.environment == other.environment
+            && self.project_id == other.project_id
+            && self.resources == other.resources
+    }
+
+    /// Re-derives every resource's kind, key and digest, then the document digest.
+    pub(crate) fn normalize(&mut self) {
+        self.normalize_resources();
+        self.seal();
+    }
+
+    /// Re-derives every resource's kind, key and digest; sorts managed fields; settles floats.
+    pub(crate) fn normalize_resources(&mut self) {
+        for (addr, resource) in &mut self.resources {
+            resource.normalize(addr);
+        }
+    }
+
+    /// Recomputes the document digest.
+    pub(crate) fn seal(&mut self) {
+        // Serializing owned JSON data with string keys cannot fail; an empty digest would be
+        // refused on the next load anyway.
+        self.digest = self.body_digest().unwrap_or_default();
+    }
+
+    /// The file's bytes: pretty JSON and a trailing newline.
+    pub fn render(&self) -> Result<String, serde_json::Error> {
+        let mut text = serde_json::to_string_pretty(self)?;
+        text.push('\n');
+        Ok(text)
+    }
+
+    /// Checks what the digest of the document cannot: every entry agrees with its address and its
+    /// own digest. Returns the first problem found.
+    pub(crate) fn check_entries(&self) -> Result<(), String> {
+        if self.format_version != FORMAT_VERSION {
+            return Err(format!("`format_version` is {}", self.format_version));
+        }
+        for (addr, resource) in &self.resources {
+            if resource.kind != addr.kind() {
+                return Err(format!(
+                    "resource `{addr}` has kind `{}`, expected `{}`",
+                    resource.kind,
+                    addr.kind()
+                ));
+            }
+            let key = resource_key(addr);
+            if resource.key != key {
+                return Err(format!(
+                    "resource `{addr}` has key `{}`, expected `{key}`",
+                    resource.key
+                ));
+            }
+            if resource.digest != resource.attributes_digest() {
+                return Err(format!("resource `{addr}` does not match its own `digest`"));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn sorted_value<S: Serializer>(value: &Value, serializer: S) -> Result<S::Ok, S::Error> {
+    sorted(value).serialize(serializer)
+}
+
+/// `ResourceKind` as its lowercase name.
+mod kind_as_str {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(kind: &ResourceKind, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(kind.as_str())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<ResourceKind, D::Error> {
+        let text = String::deserialize(d)?;
+        ResourceKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == text)
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "unknown resource kind `{text}`: expected permission, role, tenant, theme or flow"
+                ))
+            })
+    }
+}
+
+/// The resources as a JSON object keyed by address text, in address order.
+mod resources_by_address {
+    use super::*;
+    use serde::ser::SerializeMap;
+
+    pub fn serialize<S: Serializer>(
+        resources: &BTreeMap<ResourceAddr, ResourceState>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(resources.len()))?;
+        for (addr, resource) in resources {
+            map.serialize_entry(&addr.to_string(), resource)?;
+        }
+        map.end()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<ResourceAddr, ResourceState>, D::Error> {
+        let by_text = indexmap::IndexMap::<String, ResourceState>::deserialize(d)?;
+        let mut out = BTreeMap::new();
+        for (text, resource) in by_text {
+            let addr: ResourceAddr = text.parse().map_err(serde::de::Error::custom)?;
+            if out.insert(addr, resource).is_some() {
+                return Err(serde::de::Error::custom(format!(
+                    "resource `{text}` is listed twice"
+                )));
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sample() -> StateFile {
+        let mut state = StateFile::new("staging", "P2abc");
+        let tenant = ResourceAddr::Tenant("acme".into());
+        let role = ResourceAddr::role(Some("acme"), "Auditor");
+        state.resources.insert(
+            tenant.clone(),
+            ResourceState::new(
+                &tenant,
+                vec!["self_provisioning_domains".into(), "name".into()],
+                json!({"name": "Acme", "id": "acme", "selfProvisioningDomains": ["acme.com"]}),
+            ),
+        );
+        state.resources.insert(
+            role.clone(),
+            ResourceState::new(&role, vec!["description".into()], json!({"ratio": 0.1})),
+        );
+        state.normalize();
+        state
+    }
+
+    #[test]
+    fn renders_resources_in_address_order_with_sorted_attributes() {
+        let text = sample().render().unwrap();
+        assert!(text.ends_with("}\n"));
+        let role = text.find("\"role.acme/Auditor\"").unwrap();
+        let tenant = text.find("\"tenant.acme\"").unwrap();
+        assert!(role < tenant, "{text}");
+        let id = text.find("\"id\": \"acme\"").unwrap();
+        let name = text.find("\"name\": \"Acme\"").unwrap();
+        assert!(id < name, "{text}");
+        assert!(text.contains("\"kind\": \"tenant\""));
+        assert!(text.contains("\"key\": \"acme/Auditor\""));
+    }
+
+    #[test]
+    fn parsing_the_rendering_gives_the_same_state_and_digest() {
+        let state = sample();
+        let back: StateFile = serde_json::from_str(&state.render().unwrap()).unwrap();
+        assert_eq!(back, state);
+        assert_eq!(back.body_digest().unwrap(), state.digest);
+        assert_eq!(back.render().unwrap(), state.render().unwrap());
+        back.check_entries().unwrap();
+    }
+
+    #[test]
+    fn managed_fields_are_sorted_and_unique() {
+        let addr = ResourceAddr::Theme;
+        let r = ResourceState::new(&addr, vec!["b".into(), "a".into(), "b".into()], json!({}));
+        assert_eq!(r.managed_fields, ["a", "b"]);
+        assert_eq!(r.key, "");
+    }
+
+    #[test]
+    fn lineage_must_be_32_lowercase_hex() {
+        assert!(Lineage::generate().as_str().len() == 32);
+        assert!(
+            "ABCDEF0123456789abcdef0123456789"
+                .parse::<Lineage>()
+                .is_err()
+        );
+        assert!("abc".parse::<Lineage>().is_err());
+        let err = serde_json::from_str::<Lineage>("\"zz\"").unwrap_err();
+        assert!(err.to_string().contains("lineage `zz`"), "{err}");
+    }
+
+    #[test]
+    fn lineage_and_serial_checks_name_both_sides() {
+        let state = sample();
+        state.check_lineage(&state.lineage.clone()).unwrap();
+        let other = Lineage::generate();
+        let err = state.check_lineage(&other).unwrap_err().to_string();
+        assert!(
+            err.contains(other.as_str()) && err.contains(state.lineage.as_str()),
+            "{err}"
+        );
+        assert!(err.contains("`staging`"), "{err}");
+        state.check_serial(0).unwrap();
+        let err = state.check_serial(4).unwrap_err().to_string();
+        assert!(
+            err.contains("serial 4") && err.contains("serial 0"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn entries_that_disagree_with_their_address_are_found() {
+        let mut state = sample();
+        let addr = ResourceAddr::Tenant("acme".into());
+        if let Some(r) = state.resources.get_mut(&addr) {
+            r.kind = ResourceKind::Flow;
+        }
+        let err = state.check_entries().unwrap_err();
+        assert!(err.contains("`tenant.acme` has kind `flow`"), "{err}");
+        let mut state = sample();
+        if let Some(r) = state.resources.get_mut(&addr) {
+            r.attributes["name"] = json!("Edited");
+        }
+        let err = state.check_entries().unwrap_err();
+        assert!(err.contains("own `digest`"), "{err}");
+    }
+
+    #[test]
+    fn bad_addresses_and_kinds_are_rejected_when_parsing() {
+        let mut doc = serde_json::to_value(sample()).unwrap();
+        let entry = doc["resources"]["tenant.acme"].clone();
+        doc["resources"]["user.bob"] = entry.clone();
+        let err = serde_json::from_value::<StateFile>(doc).unwrap_err();
+        assert!(err.to_string().contains("`user.bob`"), "{err}");
+        let mut doc = serde_json::to_value(sample()).unwrap();
+        doc["resources"]["tenant.acme"]["kind"] = json!("user");
+        let err = serde_json::from_value::<StateFile>(doc).unwrap_err();
+        assert!(err.to_string().contains("`user`"), "{err}");
+    }
+}

@@ -1,0 +1,24 @@
+//! Persisted state (DESIGN.md §4): the state file of each environment, written atomically with a
+//! `.backup` of the previous version, and the lock every writing command holds.
+//!
+//! This layer owns file formats and file-system safety only. It never talks to Descope, never
+//! decides what the state should contain (the planner and executor do), and never prints.
+//!
+//! - [`file`]: the version-1 state document, its digests and its exact bytes.
+//! - [`store`]: loading (refusing what cannot be trusted) and atomic writes with `.backup`.
+//! - [`lock`]: the exclusive `<env>.lock` every writing command holds, and `unlock`.
+//! - [`canonical`]: canonical JSON and sha256, shared with plans and snapshots.
+
+pub mod canonical;
+mod error;
+pub mod file;
+pub mod lock;
+mod lock_error;
+pub mod store;
+mod system;
+
+pub use canonical::{canonical_json, sha256_hex};
+pub use error::{Backup, StateError};
+pub use file::{FORMAT_VERSION, Lineage, ResourceState, StateFile, resource_key};
+pub use lock::{Lock, LockError, LockGuard, LockInfo, lock_path, unlock};
+pub use store::{StateStore, WriteOutcome};

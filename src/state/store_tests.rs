@@ -1,0 +1,264 @@
+use std::fs;
+
+use serde_json::json;
+
+use super::*;
+use crate::model::ResourceAddr;
+use crate::state::ResourceState;
+
+fn tenant(state: &mut StateFile, id: &str, name: &str) {
+    let addr = ResourceAddr::Tenant(id.into());
+    let resource = ResourceState::new(
+        &addr,
+        vec!["name".into()],
+        json!({"id": id, "name": name, "ratio": 0.3}),
+    );
+    state.resources.insert(addr, resource);
+}
+
+/// A store in a fresh folder and a state written once (serial 1).
+fn written() -> (tempfile::TempDir, StateStore, StateFile) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = StateStore::new(dir.path().join("state"), "staging");
+    let mut state = StateFile::new("staging", "P2abc");
+    tenant(&mut state, "acme", "Acme");
+    assert_eq!(
+        store.write(&mut state).unwrap(),
+        WriteOutcome::Written { serial: 1 }
+    );
+    (dir, store, state)
+}
+
+fn message(err: StateError) -> String {
+    crate::Error::from(err).to_string()
+}
+
+#[test]
+fn missing_file_loads_as_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = StateStore::new(dir.path(), "staging");
+    assert!(store.load().unwrap().is_none());
+    assert!(store.load_for("P2abc").unwrap().is_none());
+}
+
+#[test]
+fn round_trip_is_byte_identical() {
+    let (_dir, store, state) = written();
+    let bytes = fs::read_to_string(store.path()).unwrap();
+    let mut loaded = store.load().unwrap().unwrap();
+    assert_eq!(loaded, state);
+    assert_eq!(loaded.render().unwrap(), bytes);
+    assert!(bytes.ends_with("}\n") && bytes.contains("\n  \"serial\": 1,\n"));
+    assert_eq!(store.write(&mut loaded).unwrap(), WriteOutcome::Unchanged);
+    assert_eq!(fs::read_to_string(store.path()).unwrap(), bytes);
+}
+
+#[test]
+fn insertion_order_of_attributes_does_not_change_the_bytes() {
+    let (_dir, store, mut state) = written();
+    let addr = ResourceAddr::Tenant("acme".into());
+    let reordered: serde_json::Value =
+        serde_json::from_str(r#"{"ratio": 0.3, "name": "Acme", "id": "acme"}"#).unwrap();
+    state.resources.get_mut(&addr).unwrap().attributes = reordered;
+    assert_eq!(store.write(&mut state).unwrap(), WriteOutcome::Unchanged);
+    assert!(!store.backup_path().exists());
+}
+
+#[test]
+fn serial_increments_only_when_content_changes_and_lineage_stays() {
+    let (_dir, store, mut state) = written();
+    let lineage = state.lineage.clone();
+    tenant(&mut state, "globex", "Globex");
+    assert_eq!(
+        store.write(&mut state).unwrap(),
+        WriteOutcome::Written { serial: 2 }
+    );
+    assert_eq!(state.serial, 2);
+    assert_eq!(store.write(&mut state).unwrap(), WriteOutcome::Unchanged);
+    let loaded = store.load().unwrap().unwrap();
+    assert_eq!(loaded.serial, 2);
+    assert_eq!(loaded.lineage, lineage);
+    assert_eq!(loaded.resources.len(), 2);
+}
+
+#[test]
+fn backup_holds_the_previous_version_and_unchanged_writes_leave_it() {
+    let (_dir, store, mut state) = written();
+    assert!(
+        !store.backup_path().exists(),
+        "first write has nothing to back up"
+    );
+    let first = fs::read(store.path()).unwrap();
+    tenant(&mut state, "acme", "Acme Corp");
+    store.write(&mut state).unwrap();
+    let second = fs::read(store.path()).unwrap();
+    assert_eq!(fs::read(store.backup_path()).unwrap(), first);
+    assert_ne!(second, first);
+
+    assert_eq!(store.write(&mut state).unwrap(), WriteOutcome::Unchanged);
+    assert_eq!(fs::read(store.backup_path()).unwrap(), first);
+    assert_eq!(fs::read(store.path()).unwrap(), second);
+}
+
+#[test]
+fn edited_file_is_refused_naming_the_backup() {
+    let (_dir, store, mut state) = written();
+    tenant(&mut state, "acme", "Acme Corp");
+    store.write(&mut state).unwrap();
+    let text = fs::read_to_string(store.path()).unwrap();
+    fs::write(store.path(), text.replace("Acme Corp", "Evil Corp")).unwrap();
+
+    let err = store.load().unwrap_err();
+    assert!(matches!(err, StateError::DigestMismatch { .. }), "{err:?}");
+    let backup = store.backup_path().display().to_string();
+    let text = message(err);
+    assert!(
+        text.contains(&format!("`{}`", store.path().display())),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("previous version is at `{backup}`")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("cp {backup} {}", store.path().display())),
+        "{text}"
+    );
+    // A refused file is never overwritten.
+    let edited = fs::read(store.path()).unwrap();
+    assert!(store.write(&mut state).is_err());
+    assert_eq!(fs::read(store.path()).unwrap(), edited);
+}
+
+#[test]
+fn truncated_file_is_refused() {
+    let (_dir, store, _state) = written();
+    let bytes = fs::read(store.path()).unwrap();
+    fs::write(store.path(), &bytes[..bytes.len() / 2]).unwrap();
+    let err = store.load().unwrap_err();
+    assert!(matches!(err, StateError::Unparseable { .. }), "{err:?}");
+    let text = message(err);
+    assert!(text.contains("not valid JSON"), "{text}");
+    assert!(text.contains(&store.path().display().to_string()), "{text}");
+    assert!(text.contains(".backup"), "{text}");
+    assert!(text.contains("Caused by:"), "{text}");
+}
+
+#[test]
+fn unknown_format_version_is_refused() {
+    let (_dir, store, _state) = written();
+    let text = fs::read_to_string(store.path()).unwrap();
+    fs::write(
+        store.path(),
+        text.replace("\"format_version\": 1", "\"format_version\": 2"),
+    )
+    .unwrap();
+    let err = store.load().unwrap_err();
+    assert!(
+        matches!(err, StateError::UnsupportedVersion { .. }),
+        "{err:?}"
+    );
+    let text = message(err);
+    assert!(text.contains("format_version 2"), "{text}");
+    assert!(text.contains("upgrade dmgmt"), "{text}");
+}
+
+#[test]
+fn state_of_another_environment_or_project_is_refused() {
+    let (dir, store, _state) = written();
+    let prod = StateStore::new(dir.path().join("state"), "prod");
+    fs::copy(store.path(), prod.path()).unwrap();
+    let text = message(prod.load().unwrap_err());
+    assert!(
+        text.contains("belongs to environment `staging`, not `prod`"),
+        "{text}"
+    );
+    assert!(text.contains("prod.json"), "{text}");
+
+    let text = message(store.load_for("P2other").unwrap_err());
+    assert!(text.contains("project `P2abc`"), "{text}");
+    assert!(text.contains("project `P2other`"), "{text}");
+    assert!(store.load_for("P2abc").unwrap().is_some());
+
+    let mut wrong = StateFile::new("prod", "P2abc");
+    assert!(matches!(
+        store.write(&mut wrong),
+        Err(StateError::WrongEnvironment { .. })
+    ));
+}
+
+#[test]
+fn leftover_temp_file_from_a_crashed_write_is_ignored() {
+    let (dir, store, mut state) = written();
+    let leftover = dir.path().join("state/.staging.json.a1B2c3.tmp");
+    fs::write(&leftover, "{\"format_version\": 1, \"serial\": 9").unwrap();
+    assert_eq!(store.load().unwrap().unwrap(), state);
+    tenant(&mut state, "globex", "Globex");
+    assert_eq!(
+        store.write(&mut state).unwrap(),
+        WriteOutcome::Written { serial: 2 }
+    );
+    assert_eq!(store.load().unwrap().unwrap().serial, 2);
+    let temps: Vec<_> = fs::read_dir(dir.path().join("state"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert_eq!(
+        temps,
+        [".staging.json.a1B2c3.tmp"],
+        "our own temp files are gone"
+    );
+}
+
+#[test]
+fn a_write_by_someone_else_since_loading_is_a_conflict() {
+    let (_dir, store, _state) = written();
+    let mut ours = store.load().unwrap().unwrap();
+    let mut theirs = store.load().unwrap().unwrap();
+    tenant(&mut theirs, "globex", "Globex");
+    store.write(&mut theirs).unwrap();
+    tenant(&mut ours, "initech", "Initech");
+    let text = message(store.write(&mut ours).unwrap_err());
+    assert!(text.contains("changed since it was read"), "{text}");
+    assert!(text.contains("serial 2"), "{text}");
+
+    let mut fresh = StateFile::new("staging", "P2abc");
+    let err = store.write(&mut fresh).unwrap_err();
+    assert!(matches!(err, StateError::Conflict { .. }), "{err:?}");
+    assert!(store.load().unwrap().unwrap().resources.len() == 2);
+}
+
+#[test]
+fn fresh_state_gets_serial_one_and_its_folder_is_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = StateStore::new(dir.path().join("a/b/state"), "dev");
+    let mut state = StateFile::new("dev", "P1");
+    assert_eq!(state.serial, 0);
+    assert_eq!(
+        store.write(&mut state).unwrap(),
+        WriteOutcome::Written { serial: 1 }
+    );
+    assert_eq!(store.load().unwrap().unwrap(), state);
+    assert!(state.updated_at.ends_with('Z') && state.updated_at.len() == 20);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(store.path()).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o644);
+    }
+}
+
+#[test]
+fn a_write_through_another_store_is_seen() {
+    let (_dir, store, mut ours) = written();
+    let other = store.clone();
+    let mut theirs = other.load().unwrap().unwrap();
+    tenant(&mut theirs, "acme", "Renamed elsewhere");
+    other.write(&mut theirs).unwrap();
+    assert_eq!(store.load().unwrap().unwrap(), theirs);
+    tenant(&mut ours, "acme", "Renamed here");
+    let err = store.write(&mut ours).unwrap_err();
+    assert!(matches!(err, StateError::Conflict { .. }), "{err:?}");
+}
