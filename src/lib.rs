@@ -1,8 +1,8 @@
 //! dmgmt — a declarative plan/apply engine for Descope projects.
 //!
 //! Data flows one way (STYLE.md):
-//! `Args -> Project + DesiredState (config) -> ...`; the refresh, plan, apply and state layers
-//! join this chain as they land.
+//! `Args -> Project + DesiredState (config) -> Snapshot (ops::live, with digests) -> Plan (pure)
+//! -> next StateFile (serial + 1)`; apply joins this chain in a later layer.
 //!
 //! - [`model`]: plain data shared by every layer: resource addresses, the desired state, live
 //!   snapshots and the attributes all three are compared in.
@@ -15,6 +15,7 @@
 //! - [`state`]: the state file of each environment (atomic writes, `.backup`, digests) and its
 //!   lock. Files only; no network.
 //! - [`plan`]: the pure planner: desired vs live vs prior state -> an ordered change graph.
+//! - [`ops`]: one command's orchestration (connect, refresh, plan, write state); never prints.
 //! - [`cli`]: arguments, one file per command, all printing. The only module that writes to the
 //!   terminal.
 //! - [`error`]: the user-facing error (`Caused by:`, `hint:`) and the exit codes.
@@ -25,6 +26,7 @@ pub mod config;
 pub mod emulator;
 pub mod error;
 pub mod model;
+pub mod ops;
 pub mod plan;
 pub mod state;
 

@@ -48,6 +48,15 @@ pub enum Command {
     Envs(EnvsArgs),
     /// Check configuration and templates offline (no credentials needed)
     Validate(ValidateArgs),
+    /// Preview every change: refresh live state (without writing it) and diff it against the config
+    Plan(PlanArgs),
+    /// Read live state, report drift since the last state, and record it
+    Refresh(RefreshArgs),
+    /// Inspect or edit the state file (`list`, `show ADDR`, `rm ADDR`)
+    #[command(subcommand)]
+    State(StateCommand),
+    /// Break a stale state lock, given its id
+    Unlock(UnlockArgs),
     /// Print the JSON Schema of environment files, for editor support
     Schema(SchemaArgs),
     /// Run the local Descope-compatible management API server
@@ -77,6 +86,107 @@ pub struct ValidateArgs {
     pub json: bool,
 }
 
+/// `-e ENV`, shared by every command that works on one environment.
+#[derive(Debug, Args)]
+pub struct EnvArg {
+    /// The environment (a file stem in `environments/`)
+    #[arg(short = 'e', long = "env", value_name = "ENV")]
+    pub env: String,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub env: EnvArg,
+    /// Save the plan to FILE, for `apply` or review
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Only this change and what it depends on (repeatable), e.g. `tenant.acme`
+    #[arg(long, value_name = "ADDR")]
+    pub target: Vec<crate::model::ResourceAddr>,
+    /// Only show drift since the last state; plan no change
+    #[arg(long)]
+    pub refresh_only: bool,
+    /// Exit 2 when there are changes (0: none, 1: error)
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Print the plan as one versioned JSON document
+    #[arg(long)]
+    pub json: bool,
+    /// Show the whole diff of flows and the theme, not the first lines
+    #[arg(long)]
+    pub full_diff: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RefreshArgs {
+    #[command(flatten)]
+    pub env: EnvArg,
+    /// Exit 2 when drift was found (0: none, 1: error)
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Print the drift report as one versioned JSON document
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub lock: LockArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LockArgs {
+    /// How long to wait for a held state lock, e.g. `30s`, `2m` (default: fail at once)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "0s")]
+    pub lock_timeout: std::time::Duration,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// List the managed objects
+    List(EnvArg),
+    /// Show what the state records for one object
+    Show {
+        #[command(flatten)]
+        env: EnvArg,
+        /// The address, e.g. `tenant.acme`
+        addr: crate::model::ResourceAddr,
+    },
+    /// Forget an object: dmgmt stops managing it; nothing is deleted in Descope
+    Rm {
+        #[command(flatten)]
+        env: EnvArg,
+        /// The address, e.g. `tenant.acme`
+        addr: crate::model::ResourceAddr,
+        #[command(flatten)]
+        lock: LockArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    #[command(flatten)]
+    pub env: EnvArg,
+    /// The lock id, as the lock error shows it
+    pub lock_id: String,
+}
+
+/// `30s`, `2m`, `500ms`, `1h`, or plain seconds.
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("expected a duration like `30s` or `2m`, got `{s}`"))?;
+    let millis = match unit {
+        "ms" => n,
+        "" | "s" => n.saturating_mul(1000),
+        "m" => n.saturating_mul(60_000),
+        "h" => n.saturating_mul(3_600_000),
+        _ => return Err(format!("unknown unit `{unit}`: use ms, s, m or h")),
+    };
+    Ok(std::time::Duration::from_millis(millis))
+}
+
 #[derive(Debug, Args)]
 pub struct SchemaArgs {
     /// The schema of shared (included) files instead of environment files
@@ -99,6 +209,37 @@ mod tests {
     #[test]
     fn the_command_line_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(
+            parse_duration("30s"),
+            Ok(std::time::Duration::from_secs(30))
+        );
+        assert_eq!(
+            parse_duration("2m"),
+            Ok(std::time::Duration::from_secs(120))
+        );
+        assert_eq!(
+            parse_duration("250ms"),
+            Ok(std::time::Duration::from_millis(250))
+        );
+        assert_eq!(parse_duration("5"), Ok(std::time::Duration::from_secs(5)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("5d").is_err());
+    }
+
+    #[test]
+    fn targets_are_parsed_as_addresses() {
+        assert!(Cli::try_parse_from(["dmgmt", "plan", "-e", "x", "--target", "nonsense"]).is_err());
+        let cli =
+            Cli::try_parse_from(["dmgmt", "plan", "-e", "x", "--target", "role.acme/Auditor"])
+                .unwrap();
+        let Command::Plan(args) = cli.command else {
+            panic!("not plan")
+        };
+        assert_eq!(args.target[0].to_string(), "role.acme/Auditor");
     }
 
     #[test]

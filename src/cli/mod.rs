@@ -3,7 +3,11 @@
 
 mod args;
 mod envs;
+mod plan;
+mod refresh;
+mod render;
 mod shell;
+mod state;
 mod validate;
 
 use std::ffi::OsString;
@@ -35,7 +39,7 @@ where
             };
         }
     };
-    let shell = Shell::new(cli.global.color, cli.global.quiet);
+    let shell = Shell::new(cli.global.color, cli.global.quiet, cli.global.verbose);
     match execute(cli, &shell) {
         Ok(code) => code,
         Err(err) => {
@@ -49,6 +53,10 @@ fn execute(cli: Cli, shell: &Shell) -> Result<i32> {
     match cli.command {
         Command::Envs(args) => envs::run(&project(&cli.global)?, &args, shell),
         Command::Validate(args) => validate::run(&project(&cli.global)?, &args, shell),
+        Command::Plan(args) => plan::run(&project(&cli.global)?, &args, shell),
+        Command::Refresh(args) => refresh::run(&project(&cli.global)?, &args, shell),
+        Command::State(command) => state::run(&project(&cli.global)?, &command, shell),
+        Command::Unlock(args) => state::unlock_cmd(&project(&cli.global)?, &args, shell),
         Command::Schema(args) => {
             let role = if args.shared {
                 crate::config::schema::FileRole::Shared
@@ -84,6 +92,54 @@ fn project(global: &args::GlobalArgs) -> Result<Project> {
 fn load(project: &Project, name: &str) -> Loaded {
     let lookup = |var: &str| std::env::var(var).ok();
     crate::config::load(project, name, &lookup)
+}
+
+/// Loads one environment for a command that talks to Descope: every problem is printed and the
+/// command stops before any call.
+fn desired_state(
+    project: &Project,
+    name: &str,
+    shell: &Shell,
+) -> Result<crate::model::DesiredState> {
+    project.require_environment(name)?;
+    let loaded = load(project, name);
+    let problems: Vec<_> = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity != crate::config::Severity::Note)
+        .cloned()
+        .collect();
+    shell.diagnostics(&loaded.sources, &problems);
+    let errors = loaded.error_count();
+    loaded.desired.ok_or_else(|| {
+        Error::config(format!(
+            "environment `{name}` is invalid: {}",
+            plural(errors, "error")
+        ))
+        .hint("fix the problems above; nothing was sent to Descope")
+    })
+}
+
+/// Where operations run: the project's `state/` folder, the environment lookup, the lock timeout.
+fn context<'a>(
+    project: &Project,
+    env: &'a (dyn Fn(&str) -> Option<String> + Sync),
+    lock_timeout: std::time::Duration,
+) -> crate::ops::Context<'a> {
+    crate::ops::Context {
+        state_dir: project.root().join("state"),
+        env,
+        lock_timeout,
+    }
+}
+
+/// The async runtime for commands that talk to Descope.
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::internal("cannot start the async runtime").caused_by(&e))
 }
 
 /// "1 error", "3 errors".

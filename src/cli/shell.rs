@@ -14,10 +14,12 @@ const MAX_SHOWN_LINE: usize = 160;
 
 pub struct Shell {
     quiet: bool,
+    verbose: u8,
+    terminal: bool,
 }
 
 impl Shell {
-    pub fn new(choice: ColorChoice, quiet: bool) -> Self {
+    pub fn new(choice: ColorChoice, quiet: bool, verbose: u8) -> Self {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         let color = match choice {
             ColorChoice::Always => true,
@@ -26,7 +28,18 @@ impl Shell {
         };
         console::set_colors_enabled(color);
         console::set_colors_enabled_stderr(color);
-        Shell { quiet }
+        Shell {
+            quiet,
+            verbose,
+            terminal: std::io::stderr().is_terminal(),
+        }
+    }
+
+    /// Detail shown with `-v`.
+    pub fn verbose(&self, text: impl AsRef<str>) {
+        if self.verbose > 0 {
+            let _ = writeln!(std::io::stderr().lock(), "{}", text.as_ref());
+        }
     }
 
     /// Data: the result of the command, on stdout.
@@ -88,6 +101,39 @@ impl Shell {
                     let _ = writeln!(stderr, "{}\n", render(sources, d));
                 }
             }
+        }
+    }
+}
+
+/// A one-line progress counter on stderr, drawn only on a terminal (DESIGN.md §7).
+pub struct Progress {
+    what: &'static str,
+    enabled: bool,
+}
+
+impl Progress {
+    pub fn new(shell: &Shell, what: &'static str) -> Self {
+        Progress {
+            what,
+            enabled: shell.terminal && !shell.quiet,
+        }
+    }
+
+    pub fn finish(&self) {
+        if self.enabled {
+            let _ = write!(std::io::stderr().lock(), "\r\x1b[2K");
+        }
+    }
+}
+
+impl crate::ops::live::RefreshObserver for Progress {
+    fn flows_progress(&self, done: usize, total: usize) {
+        if self.enabled {
+            let _ = write!(
+                std::io::stderr().lock(),
+                "\r\x1b[2K  refreshing {}: {done}/{total}",
+                self.what
+            );
         }
     }
 }

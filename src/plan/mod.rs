@@ -9,7 +9,7 @@ mod planner;
 mod types;
 
 pub use diff::{all_diffs, overlay};
-pub use planner::{PlanError, PlanInput, Prior, plan, summarize};
+pub use planner::{PlanError, PlanInput, Prior, drift, plan, summarize};
 pub use types::{Action, AttrDiff, Change, Drift, DriftKind, Guard, Plan, Summary};
 
 #[cfg(test)]

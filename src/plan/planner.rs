@@ -223,7 +223,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
     let changes = graph::order(changes, &extra_edges)?;
     let changes = graph::select_targets(changes, input.targets);
 
-    let drift = drift(input);
+    let drift = drift(input.prior, input.snapshot);
     let unmanaged = live
         .keys()
         .filter(|a| {
@@ -294,10 +294,11 @@ fn tenant_name_clashes(changes: &mut [Change], snapshot: &Snapshot) -> Vec<(usiz
     edges
 }
 
-fn drift(input: &PlanInput<'_>) -> Vec<Drift> {
+/// Objects in state that changed, or disappeared, outside dmgmt since the state was written.
+pub fn drift(prior: &BTreeMap<ResourceAddr, Prior>, snapshot: &Snapshot) -> Vec<Drift> {
     let mut out = Vec::new();
-    for (addr, prior) in input.prior {
-        match input.snapshot.get(addr) {
+    for (addr, prior) in prior {
+        match snapshot.get(addr) {
             Some(obj) => {
                 let diffs = all_diffs(&prior.attributes, &obj.attributes);
                 if !diffs.is_empty() {

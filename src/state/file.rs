@@ -59,6 +59,9 @@ pub struct ResourceState {
     pub attributes: Value,
     /// sha256 of the canonical JSON of `attributes`.
     pub digest: String,
+    /// `prevent_destroy` as last declared: it keeps guarding a resource removed from config.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub prevent_destroy: bool,
 }
 
 /// A state's identity across its serials: 32 lowercase hex digits.
@@ -134,6 +137,7 @@ impl ResourceState {
             managed_fields,
             attributes,
             digest: String::new(),
+            prevent_destroy: false,
         };
         state.normalize(addr);
         state

@@ -6,4 +6,5 @@ mod api_client;
 mod cli;
 mod corpus;
 mod emulator;
+mod plan;
 mod support;

@@ -1,0 +1,100 @@
+//! `dmgmt plan`: refresh (read only) and show what an apply would do.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+
+use super::args::PlanArgs;
+use super::render::{self, RenderOptions};
+use super::shell::{Progress, Shell};
+use super::{context, desired_state, runtime};
+use crate::config::Project;
+use crate::error::{Error, Result, exit};
+use crate::ops;
+
+pub fn run(project: &Project, args: &PlanArgs, shell: &Shell) -> Result<i32> {
+    let desired = desired_state(project, &args.env.env, shell)?;
+    let env_lookup = |v: &str| std::env::var(v).ok();
+    let ctx = context(project, &env_lookup, std::time::Duration::ZERO);
+    shell.status(format!(
+        "Refreshing `{}` (project {})...",
+        desired.environment, desired.project_id
+    ));
+    let progress = Progress::new(shell, "flows");
+    let outcome = runtime()?.block_on(ops::plan_environment(
+        &ctx,
+        &desired,
+        &args.target,
+        args.refresh_only,
+        &progress,
+    ))?;
+    progress.finish();
+    shell.verbose(format!(
+        "refresh {:.0} ms, planning {:.1} ms, {} live objects",
+        outcome.refresh_time.as_secs_f64() * 1000.0,
+        outcome.plan_time.as_secs_f64() * 1000.0,
+        outcome.snapshot.objects.len()
+    ));
+
+    let saved = &outcome.saved;
+    let json = serde_json::to_string_pretty(saved)
+        .map_err(|e| Error::internal("cannot encode the plan").caused_by(&e))?;
+    if let Some(path) = &args.out {
+        write_atomically(path, &json)?;
+    }
+    if args.json {
+        shell.out(&json);
+    } else {
+        let role_names: BTreeSet<String> = desired.roles.iter().map(|r| r.name.clone()).collect();
+        let text = render::plan(
+            saved,
+            &RenderOptions {
+                full_diff: args.full_diff,
+                role_names: &role_names,
+            },
+        );
+        shell.out(text.trim_end());
+        if !args.target.is_empty() {
+            shell.status("\nNote: this plan is limited by --target; other changes may be pending.");
+        }
+    }
+    if let Some(path) = &args.out {
+        shell.status(format!(
+            "\nSaved the plan to `{}`. Apply exactly this plan with:\n  dmgmt apply -e {} {}",
+            path.display(),
+            desired.environment,
+            path.display()
+        ));
+    }
+    let pending = if args.refresh_only {
+        !saved.plan.drift.is_empty()
+    } else {
+        !saved.plan.changes.is_empty()
+    };
+    Ok(if args.detailed_exitcode && pending {
+        exit::CHANGES
+    } else {
+        exit::SUCCESS
+    })
+}
+
+/// Writes `text` to `path` through a temp file in the same folder, so a reader never sees half.
+fn write_atomically(path: &std::path::Path, text: &str) -> Result<()> {
+    let fail = |e: &dyn std::error::Error| {
+        Error::new(
+            crate::ErrorKind::Io,
+            format!("cannot write the plan to `{}`", path.display()),
+        )
+        .cause(e.to_string())
+    };
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(|e| fail(&e))?;
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.write_all(b"\n"))
+        .and_then(|()| file.as_file().sync_all())
+        .map_err(|e| fail(&e))?;
+    file.persist(path).map_err(|e| fail(&e.error))?;
+    Ok(())
+}

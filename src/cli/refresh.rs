@@ -1,0 +1,68 @@
+//! `dmgmt refresh`: record drift into the state.
+
+use serde_json::json;
+
+use super::args::RefreshArgs;
+use super::render;
+use super::shell::{Progress, Shell};
+use super::{context, desired_state, runtime};
+use crate::config::Project;
+use crate::error::{Result, exit};
+use crate::ops;
+use crate::state::WriteOutcome;
+
+pub fn run(project: &Project, args: &RefreshArgs, shell: &Shell) -> Result<i32> {
+    let desired = desired_state(project, &args.env.env, shell)?;
+    let env_lookup = |v: &str| std::env::var(v).ok();
+    let ctx = context(project, &env_lookup, args.lock.lock_timeout);
+    shell.status(format!(
+        "Refreshing `{}` (project {})...",
+        desired.environment, desired.project_id
+    ));
+    let progress = Progress::new(shell, "flows");
+    let outcome = runtime()?.block_on(ops::refresh_environment(&ctx, &desired, &progress))?;
+    progress.finish();
+
+    if args.json {
+        let doc = json!({
+            "format_version": 1,
+            "environment": desired.environment,
+            "project_id": desired.project_id,
+            "drift": outcome.drift,
+            "unmanaged": outcome.unmanaged,
+            "state_written": matches!(outcome.written, WriteOutcome::Written { .. }),
+            "serial": outcome.serial,
+        });
+        shell.out(serde_json::to_string_pretty(&doc).unwrap_or_default());
+    } else {
+        let mut text = String::new();
+        if outcome.drift.is_empty() {
+            text.push_str(&format!(
+                "No drift: the live project of `{}` matches the last state.\n\n",
+                desired.environment
+            ));
+        } else {
+            text.push_str("Objects have changed outside of dmgmt since the last state:\n\n");
+            for d in &outcome.drift {
+                text.push_str(&render::drift(d));
+            }
+        }
+        text.push_str(&render::unmanaged(&outcome.unmanaged));
+        text.push_str(&match outcome.written {
+            WriteOutcome::Written { serial } => format!(
+                "State of `{}` written (serial {serial}).",
+                desired.environment
+            ),
+            WriteOutcome::Unchanged => format!(
+                "State of `{}` unchanged (serial {}).",
+                desired.environment, outcome.serial
+            ),
+        });
+        shell.out(text.trim_end());
+    }
+    Ok(if args.detailed_exitcode && !outcome.drift.is_empty() {
+        exit::CHANGES
+    } else {
+        exit::SUCCESS
+    })
+}

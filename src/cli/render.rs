@@ -1,0 +1,474 @@
+//! Terraform-shaped text for plans and drift. Pure: plan in, string out (colour through
+//! `console`, off in tests), so renderings can be compared byte for byte.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use console::Style;
+use serde_json::Value;
+use similar::TextDiff;
+
+use crate::model::{ResourceAddr, ResourceKind};
+use crate::ops::SavedPlan;
+use crate::plan::{Action, AttrDiff, Change, Drift, DriftKind, Guard, Plan};
+
+/// How much of a flow's unified diff to show unless `--full-diff`.
+pub const DIFF_LINES: usize = 40;
+/// How many unmanaged objects to name before summarising.
+const UNMANAGED_SHOWN: usize = 10;
+
+pub struct RenderOptions<'a> {
+    pub full_diff: bool,
+    /// Role names the configuration declares: a flow that names one references it.
+    pub role_names: &'a BTreeSet<String>,
+}
+
+/// The whole human-readable plan.
+pub fn plan(saved: &SavedPlan, opts: &RenderOptions<'_>) -> String {
+    let p = &saved.plan;
+    let mut out = String::new();
+    if !p.drift.is_empty() {
+        out.push_str("Objects have changed outside of dmgmt since the last state:\n\n");
+        for d in &p.drift {
+            out.push_str(&drift(d));
+        }
+    }
+    if saved.refresh_only {
+        out.push_str(&refresh_only_footer(saved));
+        return out;
+    }
+    if p.changes.is_empty() {
+        out.push_str(&format!(
+            "{} The live project of `{}` matches the configuration.\n",
+            Style::new().green().bold().apply_to("No changes."),
+            saved.environment
+        ));
+    } else {
+        out.push_str(&format!(
+            "dmgmt will perform the following actions on `{}` (project {}):\n\n",
+            saved.environment, saved.project_id
+        ));
+        for c in &p.changes {
+            out.push_str(&change(c, opts));
+        }
+    }
+    out.push_str(&unmanaged(&p.unmanaged));
+    if !p.changes.is_empty() {
+        out.push_str(&summary_line(p));
+    }
+    out
+}
+
+fn refresh_only_footer(saved: &SavedPlan) -> String {
+    if saved.plan.drift.is_empty() {
+        format!(
+            "No drift: the live project of `{}` matches the last state.\n",
+            saved.environment
+        )
+    } else {
+        format!(
+            "This is a refresh-only plan: nothing will change in Descope. Record the drift with `dmgmt refresh -e {}`.\n",
+            saved.environment
+        )
+    }
+}
+
+/// `Plan: 1 to add, 2 to change, 0 to destroy.` (with adoptions and forgets when there are any).
+pub fn summary_line(p: &Plan) -> String {
+    let s = &p.summary;
+    let mut parts = Vec::new();
+    if s.adopt > 0 {
+        parts.push(format!("{} to adopt", s.adopt));
+    }
+    parts.push(format!("{} to add", s.add));
+    parts.push(format!("{} to change", s.change));
+    parts.push(format!("{} to destroy", s.destroy));
+    if s.forget > 0 {
+        parts.push(format!("{} to forget", s.forget));
+    }
+    format!(
+        "{} {}.\n",
+        Style::new().bold().apply_to("Plan:"),
+        parts.join(", ")
+    )
+}
+
+fn style_for(symbol: &str) -> Style {
+    match symbol {
+        "+" => Style::new().green(),
+        "-" => Style::new().red(),
+        "~" => Style::new().yellow(),
+        _ => Style::new().cyan(),
+    }
+}
+
+/// `tenant "acme"`, `role "acme/Auditor"`, `theme`.
+fn block_name(addr: &ResourceAddr) -> String {
+    let text = addr.to_string();
+    match text.split_once('.') {
+        Some((kind, name)) => format!("{kind} \"{name}\""),
+        None => text,
+    }
+}
+
+fn headline(c: &Change) -> String {
+    let addr = &c.addr;
+    match &c.action {
+        Action::Create => format!("{addr} will be created"),
+        Action::Update => format!("{addr} will be updated in place"),
+        Action::Rename { from } => {
+            format!("{addr} will be renamed in place from `{from}` (user assignments are kept)")
+        }
+        Action::Delete => format!("{addr} will be destroyed"),
+        Action::Adopt if c.diffs.is_empty() => {
+            format!("{addr} will be adopted: it already exists in Descope as declared")
+        }
+        Action::Adopt => {
+            format!("{addr} will be adopted (it already exists in Descope) and updated in place")
+        }
+        Action::SetDefaultRoles => format!("{addr} will get its default roles"),
+        Action::Forget => {
+            format!("{addr} will no longer be managed by dmgmt (it stays in Descope)")
+        }
+    }
+}
+
+fn change(c: &Change, opts: &RenderOptions<'_>) -> String {
+    // An adoption that also changes fields reads as the update it is.
+    let symbol = if c.action == Action::Adopt && !c.diffs.is_empty() {
+        "~"
+    } else {
+        c.action.symbol()
+    };
+    let sym = style_for(symbol);
+    let mut out = format!(
+        "  {} {}\n",
+        Style::new().bold().apply_to("#"),
+        Style::new().bold().apply_to(headline(c))
+    );
+    match c.guard {
+        Some(Guard::Protected) => {
+            out.push_str("  # (refused without --allow-delete: the environment is protected)\n")
+        }
+        Some(Guard::PreventDestroy) => {
+            out.push_str("  # (refused without --allow-delete: prevent_destroy is set)\n")
+        }
+        None => {}
+    }
+    for w in &c.warnings {
+        out.push_str(&format!(
+            "  {} {w}\n",
+            Style::new().yellow().bold().apply_to("# warning:")
+        ));
+    }
+    out.push_str(&format!(
+        "  {} {} {{\n",
+        sym.apply_to(symbol),
+        block_name(&c.addr)
+    ));
+    let lines: Vec<(String, String, String)> = match c.action {
+        Action::Delete | Action::Forget => fields(c.before.as_ref())
+            .into_iter()
+            .map(|(k, v)| ("-".to_owned(), k, v))
+            .collect(),
+        _ => c.diffs.iter().map(diff_line).collect(),
+    };
+    out.push_str(&attribute_lines(&lines, c.kind(), c, opts));
+    out.push_str("    }\n\n");
+    out
+}
+
+/// Every field of an object as `(field, rendered value)`, documents summarised.
+fn fields(v: Option<&Value>) -> Vec<(String, String)> {
+    v.and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        if k == "document" {
+                            "(document)".to_owned()
+                        } else {
+                            value(v)
+                        },
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn diff_line(d: &AttrDiff) -> (String, String, String) {
+    match (&d.before, &d.after) {
+        (None, Some(a)) => ("+".into(), d.field.clone(), value(a)),
+        (Some(b), None) => ("-".into(), d.field.clone(), value(b)),
+        (Some(b), Some(a)) => (
+            "~".into(),
+            d.field.clone(),
+            format!("{} -> {}", value(b), value(a)),
+        ),
+        (None, None) => ("~".into(), d.field.clone(), "null".into()),
+    }
+}
+
+fn attribute_lines(
+    lines: &[(String, String, String)],
+    kind: ResourceKind,
+    c: &Change,
+    opts: &RenderOptions<'_>,
+) -> String {
+    let width = lines
+        .iter()
+        .filter(|(_, k, _)| k != "document")
+        .map(|(_, k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut out = String::new();
+    for (symbol, field, text) in lines {
+        if field == "document" && matches!(kind, ResourceKind::Flow | ResourceKind::Theme) {
+            out.push_str(&document(c, opts));
+            continue;
+        }
+        out.push_str(&format!(
+            "      {} {field:<width$} = {text}\n",
+            style_for(symbol).apply_to(symbol)
+        ));
+    }
+    out
+}
+
+/// Values as in Terraform: strings quoted, lists and maps as compact JSON.
+fn value(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        other => other.to_string(),
+    }
+}
+
+/// A flow or theme document: a summary (screens added/removed/changed, roles referenced) and a
+/// unified diff of the normalised JSON, cut to a readable length.
+fn document(c: &Change, opts: &RenderOptions<'_>) -> String {
+    let before = c.before.as_ref().and_then(|b| b.get("document"));
+    let after = c.after.as_ref().and_then(|a| a.get("document"));
+    let mut out = String::new();
+    for line in document_summary(before, after, opts.role_names) {
+        out.push_str(&format!("      {line}\n"));
+    }
+    let (Some(before), Some(after)) = (before, after) else {
+        return out;
+    };
+    let old = pretty(before);
+    let new = pretty(after);
+    let diff = TextDiff::from_lines(&old, &new);
+    let text = diff
+        .unified_diff()
+        .context_radius(3)
+        .header("live", "desired")
+        .to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    let shown = if opts.full_diff {
+        lines.len()
+    } else {
+        lines.len().min(DIFF_LINES)
+    };
+    for line in &lines[..shown] {
+        let style = match line.chars().next() {
+            Some('+') => Style::new().green(),
+            Some('-') => Style::new().red(),
+            Some('@') => Style::new().cyan(),
+            _ => Style::new(),
+        };
+        out.push_str(&format!("        {}\n", style.apply_to(line)));
+    }
+    if shown < lines.len() {
+        out.push_str(&format!(
+            "        ... {} more diff lines (--full-diff shows them all)\n",
+            lines.len() - shown
+        ));
+    }
+    out
+}
+
+fn pretty(v: &Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default() + "\n"
+}
+
+/// Screens keyed by id.
+fn screens(doc: Option<&Value>) -> BTreeMap<String, &Value> {
+    doc.and_then(|d| d.get("screens"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, s)| {
+            (
+                s.get("id")
+                    .and_then(Value::as_str)
+                    .map_or_else(|| format!("#{i}"), str::to_owned),
+                s,
+            )
+        })
+        .collect()
+}
+
+fn document_summary(
+    before: Option<&Value>,
+    after: Option<&Value>,
+    roles: &BTreeSet<String>,
+) -> Vec<String> {
+    let (b, a) = (screens(before), screens(after));
+    let mut out = Vec::new();
+    if before.is_none() || after.is_none() {
+        let doc = after.or(before);
+        if !a.is_empty() || !b.is_empty() {
+            out.push(format!("screens: {}", a.len().max(b.len())));
+        } else if doc.is_some() {
+            out.push("document".to_owned());
+        }
+    } else {
+        let added: Vec<&String> = a.keys().filter(|k| !b.contains_key(*k)).collect();
+        let removed: Vec<&String> = b.keys().filter(|k| !a.contains_key(*k)).collect();
+        let changed: Vec<&String> = a
+            .keys()
+            .filter(|k| b.get(*k).is_some_and(|old| old != &a[*k]))
+            .collect();
+        let list = |v: &[&String]| {
+            v.iter()
+                .map(|s| format!("`{s}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut parts = Vec::new();
+        if !added.is_empty() {
+            parts.push(format!("{} added ({})", added.len(), list(&added)));
+        }
+        if !removed.is_empty() {
+            parts.push(format!("{} removed ({})", removed.len(), list(&removed)));
+        }
+        if !changed.is_empty() {
+            parts.push(format!("{} changed ({})", changed.len(), list(&changed)));
+        }
+        if !parts.is_empty() {
+            out.push(format!("screens: {}", parts.join(", ")));
+        }
+        for top in ["flow", "theme"] {
+            if let (Some(x), Some(y)) = (
+                before.and_then(|d| d.get(top)),
+                after.and_then(|d| d.get(top)),
+            ) {
+                let keys: BTreeSet<&String> = x
+                    .as_object()
+                    .into_iter()
+                    .chain(y.as_object())
+                    .flat_map(|m| m.keys())
+                    .collect();
+                let changed: Vec<String> = keys
+                    .into_iter()
+                    .filter(|k| x.get(*k) != y.get(*k))
+                    .map(|k| format!("`{k}`"))
+                    .collect();
+                if !changed.is_empty() {
+                    out.push(format!("{top}: {} changed", changed.join(", ")));
+                }
+            }
+        }
+    }
+    let mut referenced = BTreeSet::new();
+    if let Some(doc) = after {
+        collect_strings(doc, roles, &mut referenced);
+    }
+    if !referenced.is_empty() {
+        out.push(format!(
+            "references roles: {}",
+            referenced
+                .iter()
+                .map(|r| format!("`{r}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    out
+}
+
+fn collect_strings(v: &Value, roles: &BTreeSet<String>, out: &mut BTreeSet<String>) {
+    match v {
+        Value::String(s) if roles.contains(s) => {
+            out.insert(s.clone());
+        }
+        Value::Array(items) => items.iter().for_each(|i| collect_strings(i, roles, out)),
+        Value::Object(m) => m.values().for_each(|i| collect_strings(i, roles, out)),
+        _ => {}
+    }
+}
+
+/// One drift entry, Terraform's "Objects have changed outside of Terraform" shape.
+pub fn drift(d: &Drift) -> String {
+    match d.kind {
+        DriftKind::Deleted => format!(
+            "  # {} has been deleted outside dmgmt\n  {} {} {{\n    }}\n\n",
+            d.addr,
+            style_for("-").apply_to("-"),
+            block_name(&d.addr)
+        ),
+        DriftKind::Changed => {
+            let lines: Vec<(String, String, String)> = d.diffs.iter().map(diff_line).collect();
+            let width = lines
+                .iter()
+                .map(|(_, k, _)| k.chars().count())
+                .max()
+                .unwrap_or(0);
+            let mut out = format!(
+                "  # {} has changed outside dmgmt\n  {} {} {{\n",
+                d.addr,
+                style_for("~").apply_to("~"),
+                block_name(&d.addr)
+            );
+            for (symbol, field, text) in lines {
+                let text = if field == "document" {
+                    "(document changed)".to_owned()
+                } else {
+                    text
+                };
+                out.push_str(&format!(
+                    "      {} {field:<width$} = {text}\n",
+                    style_for(&symbol).apply_to(&symbol)
+                ));
+            }
+            out.push_str("    }\n\n");
+            out
+        }
+    }
+}
+
+/// The note about unmanaged objects: counted by kind, the first few named.
+pub fn unmanaged(addrs: &[ResourceAddr]) -> String {
+    if addrs.is_empty() {
+        return String::new();
+    }
+    let mut by_kind: BTreeMap<ResourceKind, usize> = BTreeMap::new();
+    for a in addrs {
+        *by_kind.entry(a.kind()).or_default() += 1;
+    }
+    let counts: Vec<String> = by_kind
+        .iter()
+        .map(|(k, n)| format!("{n} {k}{}", if *n == 1 { "" } else { "s" }))
+        .collect();
+    let mut names: Vec<String> = addrs
+        .iter()
+        .take(UNMANAGED_SHOWN)
+        .map(|a| format!("`{a}`"))
+        .collect();
+    if addrs.len() > UNMANAGED_SHOWN {
+        names.push(format!("and {} more", addrs.len() - UNMANAGED_SHOWN));
+    }
+    format!(
+        "Note: {} in Descope {} not managed by dmgmt and will not be touched ({}): {}.\n\n",
+        if addrs.len() == 1 {
+            "1 object".to_owned()
+        } else {
+            format!("{} objects", addrs.len())
+        },
+        if addrs.len() == 1 { "is" } else { "are" },
+        counts.join(", "),
+        names.join(", ")
+    )
+}

@@ -1,0 +1,91 @@
+//! Opening the connection to an environment's Descope project: the management key from the
+//! process environment (resolved only here, never stored), the base URL, the rate limit; or, for
+//! `emulator: true`, the embedded emulator on an ephemeral loopback port with its data in
+//! `state/emulator/<env>.json`.
+
+use std::path::Path;
+
+use crate::api::{Client, ClientConfig, ManagementKey, RateLimit};
+use crate::emulator::{EmulatorConfig, EmulatorHandle, LOCAL_MANAGEMENT_KEY};
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::DesiredState;
+
+/// A client for one environment, and the embedded emulator behind it if there is one (it stops
+/// when the connection is dropped).
+pub struct Connection {
+    pub client: Client,
+    emulator: Option<EmulatorHandle>,
+}
+
+impl Connection {
+    /// Base URL actually used (for messages).
+    pub fn emulated(&self) -> bool {
+        self.emulator.is_some()
+    }
+
+    /// The embedded emulator's request log, if this connection runs one.
+    pub fn emulator(&self) -> Option<&EmulatorHandle> {
+        self.emulator.as_ref()
+    }
+
+    /// Opens the connection. `state_dir` is the project's `state/`; `env` looks up variables.
+    pub async fn open(
+        desired: &DesiredState,
+        state_dir: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Connection> {
+        let rate_limit = desired
+            .rate_limit
+            .map(|r| RateLimit {
+                requests: r.requests,
+                per_seconds: r.per_seconds,
+            })
+            .unwrap_or_default();
+        if desired.emulator {
+            let data = state_dir
+                .join("emulator")
+                .join(format!("{}.json", desired.environment));
+            let config = EmulatorConfig {
+                project_id: desired.project_id.clone(),
+                management_key: LOCAL_MANAGEMENT_KEY.to_owned(),
+                data: Some(data),
+                ..EmulatorConfig::default()
+            };
+            let handle = crate::emulator::start(config).await?;
+            let mut client_config = ClientConfig::new(
+                desired.project_id.clone(),
+                ManagementKey::new(LOCAL_MANAGEMENT_KEY),
+            );
+            client_config.base_url = Some(handle.base_url());
+            // The emulator is local: the project's rate limit protects a real Descope project.
+            client_config.rate_limit = RateLimit {
+                requests: 10_000,
+                per_seconds: 1,
+            };
+            return Ok(Connection {
+                client: Client::new(client_config)?,
+                emulator: Some(handle),
+            });
+        }
+        let Some(secret) = &desired.management_key else {
+            return Err(Error::config(format!(
+                "environment `{}` has no `management_key`",
+                desired.environment
+            ))
+            .hint("add `management_key: ${env.DESCOPE_MANAGEMENT_KEY}` to its file"));
+        };
+        let key = env(&secret.env_var).filter(|k| !k.trim().is_empty()).ok_or_else(|| {
+            Error::new(ErrorKind::Config, format!("management key variable `{}` is not set", secret.env_var))
+                .hint(format!("export {}=<key> (Descope console > Company > Management Keys); dmgmt never stores it", secret.env_var))
+        })?;
+        let mut config =
+            ClientConfig::new(desired.project_id.clone(), ManagementKey::new(key.trim()));
+        config.base_url = desired.base_url.clone();
+        config.rate_limit = rate_limit;
+        config.key_env = Some(secret.env_var.clone());
+        Ok(Connection {
+            client: Client::new(config)?,
+            emulator: None,
+        })
+    }
+}

@@ -1,0 +1,152 @@
+//! Refresh: reading everything dmgmt models from Descope into a [`Snapshot`], in the attribute
+//! shape the planner compares (see `model::attrs`). Only reads; never mutates.
+//!
+//! Calls: one load-all each for permissions, roles and tenants, one flow list, one export per
+//! flow that the config or the state names (unmanaged flows are only listed), and the theme if
+//! the config or the state manages it — all through the client's rate limiter, flows
+//! concurrently.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures_util::StreamExt;
+use serde_json::{Map, Value, json};
+
+use crate::api::wire::{FlowDocument, Permission, Role, Tenant, ThemeDocument};
+use crate::api::{ApiError, Provider};
+use crate::model::attrs::{normalize_document, sorted};
+use crate::model::{LiveObject, ResourceAddr, Snapshot};
+use crate::state::canonical::{canonical_json, sha256_hex};
+
+/// Reports refresh progress (the CLI draws it; tests ignore it).
+pub trait RefreshObserver: Sync {
+    fn flows_progress(&self, _done: usize, _total: usize) {}
+}
+
+/// No progress output.
+pub struct Quiet;
+impl RefreshObserver for Quiet {}
+
+/// What to read beyond the load-alls: the flows and whether the theme are managed (declared or in
+/// state).
+pub struct RefreshScope {
+    pub flows: BTreeSet<String>,
+    pub theme: bool,
+    /// Flow exports in flight at once.
+    pub parallelism: usize,
+}
+
+/// Reads the live project.
+pub async fn refresh(
+    provider: &dyn Provider,
+    scope: &RefreshScope,
+    observer: &dyn RefreshObserver,
+) -> Result<Snapshot, ApiError> {
+    let (permissions, roles, tenants, flows) = tokio::try_join!(
+        provider.load_all_permissions(),
+        provider.load_all_roles(),
+        provider.load_all_tenants(),
+        provider.list_flows(),
+    )?;
+    let mut objects: BTreeMap<ResourceAddr, LiveObject> = BTreeMap::new();
+    for p in &permissions {
+        objects.insert(
+            ResourceAddr::Permission(p.name.clone()),
+            object(permission(p), Some(p.id.clone())),
+        );
+    }
+    for r in &roles {
+        let tenant = (!r.tenant_id.is_empty()).then_some(r.tenant_id.as_str());
+        objects.insert(
+            ResourceAddr::role(tenant, &r.name),
+            object(role(r), Some(r.id.clone())),
+        );
+    }
+    for t in &tenants {
+        objects.insert(ResourceAddr::Tenant(t.id.clone()), object(tenant(t), None));
+    }
+
+    // Flows: the managed ones are exported (concurrently; the limiter paces them), the others only
+    // listed, so an unmanaged flow costs no call of its own.
+    let (managed, unmanaged): (Vec<_>, Vec<_>) = flows
+        .iter()
+        .map(|f| f.id.clone())
+        .partition(|id| scope.flows.contains(id));
+    for id in unmanaged {
+        objects.insert(
+            ResourceAddr::Flow(id.clone()),
+            object(json!({"name": id}), None),
+        );
+    }
+    let total = managed.len();
+    let mut exports = futures_util::stream::iter(
+        managed
+            .iter()
+            .map(|id| async move { (id, provider.export_flow(id).await) }),
+    )
+    .buffered(scope.parallelism.max(1));
+    let mut done = 0;
+    while let Some((id, export)) = exports.next().await {
+        objects.insert(ResourceAddr::Flow(id.clone()), object(flow(&export?), None));
+        done += 1;
+        observer.flows_progress(done, total);
+    }
+    if scope.theme {
+        let theme = provider.export_theme().await?;
+        objects.insert(ResourceAddr::Theme, object(theme_attrs(&theme), None));
+    }
+    let digest = snapshot_digest(&objects);
+    Ok(Snapshot { objects, digest })
+}
+
+fn object(attributes: Value, id: Option<String>) -> LiveObject {
+    let digest = sha256_hex(canonical_json(&attributes));
+    LiveObject {
+        attributes,
+        id: id.filter(|i| !i.is_empty()),
+        digest,
+    }
+}
+
+/// sha256 over every address and object digest, in order.
+pub fn snapshot_digest(objects: &BTreeMap<ResourceAddr, LiveObject>) -> String {
+    let mut text = String::new();
+    for (addr, obj) in objects {
+        text.push_str(&format!("{addr}\t{}\n", obj.digest));
+    }
+    sha256_hex(text)
+}
+
+pub fn permission(p: &Permission) -> Value {
+    json!({"name": p.name, "description": p.description})
+}
+
+pub fn role(r: &Role) -> Value {
+    let mut m = Map::new();
+    m.insert("name".into(), json!(r.name));
+    if !r.tenant_id.is_empty() {
+        m.insert("tenant".into(), json!(r.tenant_id));
+    }
+    m.insert("description".into(), json!(r.description));
+    m.insert("permissions".into(), sorted(&r.permission_names));
+    Value::Object(m)
+}
+
+pub fn tenant(t: &Tenant) -> Value {
+    json!({
+        "id": t.id,
+        "name": t.name,
+        "self_provisioning_domains": sorted(&t.self_provisioning_domains),
+        "custom_attributes": t.custom_attributes,
+        "enforce_sso": t.enforce_sso,
+        "disabled": t.disabled,
+        "default_roles": sorted(&t.default_roles),
+    })
+}
+
+pub fn flow(doc: &FlowDocument) -> Value {
+    json!({"document": normalize_document(&json!({"flow": doc.flow, "screens": doc.screens}))})
+}
+
+pub fn theme_attrs(doc: &ThemeDocument) -> Value {
+    json!({"document": normalize_document(&json!({"theme": doc.theme}))})
+}

@@ -1,0 +1,26 @@
+//! Orchestration of one command: load, lock, connect, refresh, plan, write state. Wires the
+//! layers together and returns values; never prints (the CLI renders what it gets back).
+
+mod connect;
+pub mod live;
+mod plan;
+mod refresh;
+
+pub use connect::Connection;
+pub use plan::{
+    PlanOutcome, SavedPlan, StateRef, config_digest, plan_environment, prior_from_state,
+};
+pub use refresh::{RefreshOutcome, refresh_environment};
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// What every operation needs to know about where it runs.
+pub struct Context<'a> {
+    /// The project's `state/` folder.
+    pub state_dir: PathBuf,
+    /// Looks up process environment variables (the management key).
+    pub env: &'a (dyn Fn(&str) -> Option<String> + Sync),
+    /// How long to wait for a held lock.
+    pub lock_timeout: Duration,
+}

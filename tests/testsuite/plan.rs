@@ -1,0 +1,556 @@
+//! `plan`, `refresh` and `state` through the real binary against an emulator: a rich scenario
+//! rendered as golden files, determinism, no mutating call, drift recorded, state and lock
+//! handling.
+//!
+//! Golden files live in `tests/golden/`; re-bless them with `DMGMT_BLESS=1 cargo test`.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::support::{dmgmt, stderr, stdout, write};
+use dmgmt::emulator::{EmulatorConfig, EmulatorHandle, LOCAL_MANAGEMENT_KEY, LOCAL_PROJECT_ID};
+use dmgmt::model::ResourceAddr;
+use dmgmt::state::{ResourceState, StateFile, StateStore};
+
+/// An emulator in this test process, on its own runtime, that the real binary talks to.
+struct Live {
+    runtime: tokio::runtime::Runtime,
+    handle: EmulatorHandle,
+}
+
+impl Live {
+    fn start() -> Live {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let handle = runtime
+            .block_on(dmgmt::emulator::start(EmulatorConfig::default()))
+            .unwrap();
+        Live { runtime, handle }
+    }
+
+    fn call(&self, path: &str, body: Value) -> Value {
+        let url = format!("{}{path}", self.handle.base_url());
+        self.runtime.block_on(async {
+            let resp = reqwest::Client::new()
+                .post(url)
+                .header(
+                    "Authorization",
+                    format!("Bearer {LOCAL_PROJECT_ID}:{LOCAL_MANAGEMENT_KEY}"),
+                )
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert!(resp.status().is_success(), "{path}: {}", resp.status());
+            resp.json().await.unwrap()
+        })
+    }
+
+    /// Paths of the requests made so far, with their methods.
+    fn requests(&self) -> Vec<String> {
+        self.handle
+            .request_log()
+            .iter()
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect()
+    }
+
+    /// Records the live objects `addrs` into the state file, as an apply would have.
+    fn record_state(
+        &self,
+        root: &Path,
+        env: &str,
+        addrs: &[&str],
+        edit: impl Fn(&str, &mut Value),
+    ) {
+        let client = {
+            let mut config = dmgmt::api::ClientConfig::new(
+                LOCAL_PROJECT_ID,
+                dmgmt::api::ManagementKey::new(LOCAL_MANAGEMENT_KEY),
+            );
+            config.base_url = Some(self.handle.base_url());
+            dmgmt::api::Client::new(config).unwrap()
+        };
+        let scope = dmgmt::ops::live::RefreshScope {
+            flows: ["sign-in".to_owned()].into(),
+            theme: false,
+            parallelism: 2,
+        };
+        let snapshot = self
+            .runtime
+            .block_on(dmgmt::ops::live::refresh(
+                &client,
+                &scope,
+                &dmgmt::ops::live::Quiet,
+            ))
+            .unwrap();
+        let mut state = StateFile::new(env, LOCAL_PROJECT_ID);
+        for a in addrs {
+            let addr: ResourceAddr = a.parse().unwrap();
+            let mut attrs = snapshot
+                .get(&addr)
+                .map(|o| o.attributes.clone())
+                .unwrap_or_else(|| json!({"id": "gone", "name": "Gone Ltd"}));
+            edit(a, &mut attrs);
+            let fields = attrs
+                .as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| *k != "document")
+                .cloned()
+                .collect();
+            let mut entry = ResourceState::new(&addr, fields, attrs);
+            entry.prevent_destroy = *a == "tenant.old-co";
+            state.resources.insert(addr, entry);
+        }
+        StateStore::new(root.join("state"), env)
+            .write(&mut state)
+            .unwrap();
+    }
+}
+
+const FLOW_LIVE: &str = r#"{"flow": {"id": "sign-in", "name": "Sign In", "dsl": {"start": "s1"}, "version": 7, "etag": "abc"},
+ "screens": [{"id": "s1", "flowId": "sign-in", "htmlTemplate": {"title": "Welcome"}}, {"id": "s2", "flowId": "sign-in", "htmlTemplate": {"title": "Code"}}]}"#;
+
+const FLOW_DESIRED: &str = r#"{"flow": {"id": "sign-in", "name": "Sign In", "dsl": {"start": "s1", "roles": ["Viewer"]}, "version": 9},
+ "screens": [{"id": "s1", "flowId": "sign-in", "htmlTemplate": {"title": "Welcome to ${var.brand}"}}, {"id": "s2", "flowId": "sign-in", "htmlTemplate": {"title": "Code"}},
+  {"id": "s3", "flowId": "sign-in", "htmlTemplate": {"title": "Done"}}]}"#;
+
+fn config(reversed: bool) -> String {
+    let mut permissions = [
+        "  - {name: billing.read, description: Read invoices}",
+        "  - {name: billing.write, description: Write invoices}",
+        "  - {name: reports.read, description: Read reports}",
+    ];
+    let mut roles = [
+        "  - {name: Billing Admin, renamed_from: Billing Manager, permissions: [billing.read]}",
+        "  - {name: Viewer, description: Read-only, permissions: [reports.read]}",
+    ];
+    let mut tenants = [
+        "  - {id: acme, name: Acme Corp, default_roles: [Viewer]}",
+        "  - {id: gone, name: Gone Ltd}",
+    ];
+    if reversed {
+        permissions.reverse();
+        roles.reverse();
+        tenants.reverse();
+    }
+    format!(
+        "project_id: {LOCAL_PROJECT_ID}\nmanagement_key: ${{env.DMGMT_TEST_KEY}}\nbase_url: ${{env.DMGMT_TEST_URL}}\nvars: {{brand: Ledgerly}}\npermissions:\n{}\nroles:\n{}\ntenants:\n{}\nflows:\n  - {{id: sign-in, template: flows/sign-in.json}}\n",
+        permissions.join("\n"),
+        roles.join("\n"),
+        tenants.join("\n")
+    )
+}
+
+/// The rich scenario: every kind of change, drift and an unmanaged object.
+fn scenario() -> (tempfile::TempDir, Live) {
+    let live = Live::start();
+    for (name, description) in [
+        ("billing.read", "Read invoices"),
+        ("billing.write", "old text"),
+        ("legacy.perm", "Unused"),
+    ] {
+        live.call(
+            "/v1/mgmt/permission/create",
+            json!({"name": name, "description": description}),
+        );
+    }
+    live.call(
+        "/v1/mgmt/role/create",
+        json!({"name": "Billing Manager", "permissionNames": ["billing.read"]}),
+    );
+    live.call(
+        "/v1/mgmt/role/create",
+        json!({"name": "Viewer", "description": "Old viewer"}),
+    );
+    live.call("/v1/mgmt/tenant/create", json!({"id": "acme", "name": "Acme", "enforceSSO": true, "selfProvisioningDomains": ["acme.com"]}));
+    live.call(
+        "/v1/mgmt/tenant/create",
+        json!({"id": "old-co", "name": "Old Co"}),
+    );
+    live.call(
+        "/v1/mgmt/tenant/create",
+        json!({"id": "stranger", "name": "Stranger Inc"}),
+    );
+    let flow: Value = serde_json::from_str(FLOW_LIVE).unwrap();
+    live.call(
+        "/v1/mgmt/flow/import",
+        json!({"flowId": "sign-in", "flow": flow["flow"], "screens": flow["screens"]}),
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "environments/golden.yaml",
+        config(false).as_bytes(),
+    );
+    write(
+        dir.path(),
+        "environments/flows/sign-in.json",
+        FLOW_DESIRED.as_bytes(),
+    );
+    live.record_state(
+        dir.path(),
+        "golden",
+        &[
+            "permission.billing.read",
+            "permission.billing.write",
+            "permission.legacy.perm",
+            "role.Billing Manager",
+            "tenant.acme",
+            "tenant.old-co",
+            "tenant.gone",
+            "flow.sign-in",
+        ],
+        // The last apply saw acme without enforced SSO: someone changed it in the console since.
+        |addr, attrs| {
+            if addr == "tenant.acme" {
+                attrs["enforce_sso"] = json!(false);
+            }
+        },
+    );
+    (dir, live)
+}
+
+fn run(dir: &Path, live: &Live, args: &[&str]) -> std::process::Output {
+    dmgmt()
+        .arg("--dir")
+        .arg(dir)
+        .args(args)
+        .env("DMGMT_TEST_KEY", LOCAL_MANAGEMENT_KEY)
+        .env("DMGMT_TEST_URL", live.handle.base_url())
+        .output()
+        .unwrap()
+}
+
+/// Compares with `tests/golden/NAME`, or rewrites it when `DMGMT_BLESS` is set.
+fn golden(name: &str, actual: &str) {
+    let path = crate::support::repo_root().join("tests/golden").join(name);
+    if std::env::var_os("DMGMT_BLESS").is_some() {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "missing golden file {} (bless with DMGMT_BLESS=1)",
+            path.display()
+        )
+    });
+    assert!(
+        expected == actual,
+        "{name} differs from the golden file; diff:\n{}",
+        similar::TextDiff::from_lines(expected.as_str(), actual).unified_diff()
+    );
+}
+
+/// The only calls a plan may make: reads.
+const READS: [&str; 6] = [
+    "GET /v1/mgmt/permission/all",
+    "GET /v1/mgmt/role/all",
+    "GET /v1/mgmt/tenant/all",
+    "POST /v1/mgmt/flow/list",
+    "POST /v1/mgmt/flow/export",
+    "POST /v1/mgmt/theme/export",
+];
+
+#[test]
+fn a_rich_plan_renders_as_the_golden_files_and_makes_no_mutating_call() {
+    let (dir, live) = scenario();
+    let seeded = live.requests().len();
+
+    let plain = run(
+        dir.path(),
+        &live,
+        &["plan", "-e", "golden", "--detailed-exitcode"],
+    );
+    assert_eq!(plain.status.code(), Some(2), "{}", stderr(&plain));
+    golden("plan.txt", &stdout(&plain));
+
+    let json_out = run(dir.path(), &live, &["plan", "-e", "golden", "--json"]);
+    assert_eq!(json_out.status.code(), Some(0), "{}", stderr(&json_out));
+    let mut doc: Value = serde_json::from_slice(&json_out.stdout).unwrap();
+    assert_eq!(doc["format_version"], 1);
+    assert_eq!(doc["state"]["serial"], 1);
+    // Random per state, and the config holds the emulator's ephemeral port.
+    doc["state"]["lineage"] = json!("<lineage>");
+    doc["config_digest"] = json!("<config digest>");
+    golden(
+        "plan.json",
+        &(serde_json::to_string_pretty(&doc).unwrap() + "\n"),
+    );
+
+    let calls = &live.requests()[seeded..];
+    assert_eq!(
+        calls.len(),
+        2 * 5,
+        "load-alls, flow list and one export per managed flow, twice: {calls:?}"
+    );
+    for call in calls {
+        assert!(
+            READS.contains(&call.as_str()),
+            "a plan made a non-read call: {call}"
+        );
+    }
+}
+
+#[test]
+fn plans_are_byte_identical_across_runs_and_input_orders() {
+    let (dir, live) = scenario();
+    let first = stdout(&run(dir.path(), &live, &["plan", "-e", "golden", "--json"]));
+    let second = stdout(&run(dir.path(), &live, &["plan", "-e", "golden", "--json"]));
+    assert_eq!(first, second);
+    let text = stdout(&run(dir.path(), &live, &["plan", "-e", "golden"]));
+    write(
+        dir.path(),
+        "environments/golden.yaml",
+        config(true).as_bytes(),
+    );
+    let shuffled = run(dir.path(), &live, &["plan", "-e", "golden"]);
+    assert_eq!(stdout(&shuffled), text);
+    // The config digest is of the desired state, not of the file's bytes.
+    assert_eq!(
+        stdout(&run(dir.path(), &live, &["plan", "-e", "golden", "--json"])),
+        first
+    );
+}
+
+#[test]
+fn plan_out_saves_the_plan_and_target_limits_it() {
+    let (dir, live) = scenario();
+    let saved = dir.path().join("golden.plan");
+    let out = run(
+        dir.path(),
+        &live,
+        &[
+            "plan",
+            "-e",
+            "golden",
+            "--out",
+            saved.to_str().unwrap(),
+            "--target",
+            "role.Viewer",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("dmgmt apply -e golden"),
+        "{}",
+        stderr(&out)
+    );
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
+    let addrs: Vec<&str> = doc["plan"]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["addr"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        addrs,
+        ["permission.reports.read", "role.Viewer"],
+        "the target and what it depends on"
+    );
+    assert_eq!(doc["environment"], "golden");
+    assert!(doc["plan"]["changes"][1]["live_digest"].is_string());
+}
+
+#[test]
+fn refresh_records_drift_and_a_second_refresh_finds_none() {
+    let (dir, live) = scenario();
+    let store = StateStore::new(dir.path().join("state"), "golden");
+    let before = store.load().unwrap().unwrap();
+
+    let out = run(
+        dir.path(),
+        &live,
+        &["refresh", "-e", "golden", "--detailed-exitcode"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("# tenant.acme has changed outside dmgmt\n  ~ tenant \"acme\" {\n      ~ enforce_sso = false -> true"), "{text}");
+    assert!(
+        text.contains("# tenant.gone has been deleted outside dmgmt"),
+        "{text}"
+    );
+    assert!(text.contains("Note: 1 object in Descope is not managed by dmgmt and will not be touched (1 tenant): `tenant.stranger`."), "{text}");
+    assert!(
+        text.ends_with("State of `golden` written (serial 2).\n"),
+        "{text}"
+    );
+
+    let after = store.load().unwrap().unwrap();
+    assert_eq!(after.lineage, before.lineage);
+    assert_eq!(
+        after.resources[&"tenant.acme".parse::<ResourceAddr>().unwrap()].attributes["enforce_sso"],
+        true
+    );
+    assert!(
+        !after
+            .resources
+            .contains_key(&"tenant.gone".parse::<ResourceAddr>().unwrap())
+    );
+    assert!(
+        store.backup_path().exists(),
+        "the previous state is kept as .backup"
+    );
+
+    let again = run(
+        dir.path(),
+        &live,
+        &["refresh", "-e", "golden", "--detailed-exitcode", "--json"],
+    );
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    let doc: Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(
+        (
+            doc["drift"].as_array().unwrap().len(),
+            doc["state_written"].as_bool(),
+            doc["serial"].as_u64()
+        ),
+        (0, Some(false), Some(2))
+    );
+}
+
+#[test]
+fn a_corrupted_state_is_refused_naming_the_backup() {
+    let (dir, live) = scenario();
+    let path = dir.path().join("state/golden.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("Acme", "Acne")).unwrap();
+    let before = live.requests().len();
+    let out = run(dir.path(), &live, &["plan", "-e", "golden"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("golden.json.backup"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        live.requests().len(),
+        before,
+        "nothing is called with a state that cannot be trusted"
+    );
+
+    std::fs::write(&path, &text[..text.len() / 2]).unwrap();
+    let out = run(dir.path(), &live, &["refresh", "-e", "golden"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("golden.json.backup"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_held_lock_names_its_holder_and_only_its_id_breaks_it() {
+    let (dir, live) = scenario();
+    let state_dir = dir.path().join("state");
+    let guard =
+        dmgmt::state::Lock::acquire(&state_dir, "golden", "apply", std::time::Duration::ZERO)
+            .unwrap();
+    let id = guard.id().to_owned();
+    std::mem::forget(guard); // a crashed holder: the lock file stays
+
+    let out = run(dir.path(), &live, &["refresh", "-e", "golden"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("state of `golden` is locked by")
+            && err.contains("apply")
+            && err.contains(&id),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("dmgmt unlock -e golden {id}")),
+        "{err}"
+    );
+
+    let wrong = run(
+        dir.path(),
+        &live,
+        &["unlock", "-e", "golden", "0123456789abcdef0123456789abcdef"],
+    );
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(state_dir.join("golden.lock").exists());
+    let right = run(dir.path(), &live, &["unlock", "-e", "golden", &id]);
+    assert_eq!(right.status.code(), Some(0), "{}", stderr(&right));
+    assert_eq!(
+        run(dir.path(), &live, &["refresh", "-e", "golden"])
+            .status
+            .code(),
+        Some(0)
+    );
+}
+
+#[test]
+fn state_list_show_and_rm() {
+    let (dir, live) = scenario();
+    let list = run(dir.path(), &live, &["state", "list", "-e", "golden"]);
+    assert_eq!(
+        stdout(&list),
+        "permission.billing.read\npermission.billing.write\npermission.legacy.perm\nrole.Billing Manager\ntenant.acme\ntenant.gone\ntenant.old-co\nflow.sign-in\n"
+    );
+    let show = run(
+        dir.path(),
+        &live,
+        &["state", "show", "-e", "golden", "tenant.old-co"],
+    );
+    let entry: Value = serde_json::from_slice(&show.stdout).unwrap();
+    assert_eq!(
+        (entry["kind"].as_str(), entry["prevent_destroy"].as_bool()),
+        (Some("tenant"), Some(true))
+    );
+
+    let calls = live.requests().len();
+    let rm = run(
+        dir.path(),
+        &live,
+        &["state", "rm", "-e", "golden", "tenant.old-co"],
+    );
+    assert_eq!(rm.status.code(), Some(0), "{}", stderr(&rm));
+    assert!(stderr(&rm).contains("It still exists in Descope"));
+    assert_eq!(live.requests().len(), calls, "forgetting calls nothing");
+    assert!(dir.path().join("state/golden.json.backup").exists());
+    assert!(
+        !stdout(&run(dir.path(), &live, &["state", "list", "-e", "golden"])).contains("old-co")
+    );
+    // Now unmanaged: the plan lists it as a note instead of a guarded delete.
+    let plan = stdout(&run(dir.path(), &live, &["plan", "-e", "golden"]));
+    assert!(
+        plan.contains("`tenant.old-co`") && !plan.contains("tenant.old-co will be destroyed"),
+        "{plan}"
+    );
+
+    let missing = run(
+        dir.path(),
+        &live,
+        &["state", "rm", "-e", "golden", "tenant.nope"],
+    );
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(stderr(&missing).contains("`tenant.nope` is not in the state of `golden`"));
+}
+
+#[test]
+fn the_main_job_plans_the_local_environment_against_the_embedded_emulator() {
+    let dir = crate::support::shipped_project();
+    let out = dmgmt()
+        .arg("--dir")
+        .arg(dir.path())
+        .args(["plan", "-e", "local", "--detailed-exitcode"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("# tenant.acme will be created"), "{text}");
+    assert!(
+        text.trim_end()
+            .ends_with("Plan: 1 to adopt, 26 to add, 1 to change, 0 to destroy."),
+        "{text}"
+    );
+    // No credentials anywhere, and nothing written by a plan except the emulator's own data.
+    assert!(!dir.path().join("state/local.json").exists());
+}
