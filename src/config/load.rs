@@ -20,6 +20,7 @@ use super::schema::{self, FileRole, env_ref_name};
 use super::source::{Diagnostic, FileId, Severity, SourceMap, Span};
 use super::template::{self, TemplateKind};
 use super::yaml::{self, Node, Value};
+use crate::model::attrs::normalize_document;
 use crate::model::{
     BackupPolicy, DesiredState, Flow, Permission, RateLimit, Role, SecretRef, Tenant, Theme,
 };
@@ -424,18 +425,41 @@ impl Loader<'_> {
                 .into_iter()
                 .zip(flows)
                 .map(|(f, document)| Flow {
+                    document: normalize_document(&with_flow_id(
+                        document.unwrap_or(Json::Null),
+                        &f.id,
+                    )),
                     id: f.id,
                     template: f.template,
-                    document: document.unwrap_or(Json::Null),
                     prevent_destroy: f.prevent_destroy,
                 })
                 .collect(),
             theme: file.theme.map(|t| Theme {
                 template: t.template,
-                document: theme.unwrap_or(Json::Null),
+                document: normalize_document(&theme.unwrap_or(Json::Null)),
             }),
         })
     }
+}
+
+/// A template may be shared by several flows: as a Descope import does, the flow id of the
+/// config wins over the one in the template (`flow.id` and each screen's `flowId`), so the desired
+/// document equals what Descope will export.
+fn with_flow_id(mut document: Json, id: &str) -> Json {
+    if let Some(flow) = document.get_mut("flow").and_then(Json::as_object_mut) {
+        flow.insert("id".into(), Json::String(id.to_owned()));
+    }
+    for screen in document
+        .get_mut("screens")
+        .and_then(Json::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(screen) = screen.as_object_mut().filter(|s| s.contains_key("flowId")) {
+            screen.insert("flowId".into(), Json::String(id.to_owned()));
+        }
+    }
+    document
 }
 
 /// The text of a scalar variable value (strings, numbers, booleans).
@@ -573,7 +597,7 @@ mod tests {
     }
 
     const HEAD: &str = "project_id: P2testExampleProjectId00001\nemulator: true\n";
-    const FLOW: &str = r#"{"flow": {"id": "f", "url": "${var.redirect}", "brand": "${var.brand}", "lit": "$${x}"}, "screens": []}"#;
+    const FLOW: &str = r#"{"flow": {"id": "template-id", "url": "${var.redirect}", "brand": "${var.brand}", "lit": "$${x}"}, "screens": []}"#;
 
     #[test]
     fn a_full_environment_loads_merged_and_filled() {
@@ -613,6 +637,11 @@ mod tests {
         assert_eq!(flow["url"], "https://dev/done");
         assert_eq!(flow["brand"], "Ledgerly");
         assert_eq!(flow["lit"], "${x}");
+        let shared = &d.flows[0].document;
+        assert_eq!(
+            shared["flow"]["id"], "f",
+            "the config's flow id wins over the template's"
+        );
         assert_eq!(d.parallelism, 4);
         assert_eq!(
             d.backups,

@@ -92,12 +92,14 @@ pub fn tenant(t: &Tenant) -> Value {
     Value::Object(m)
 }
 
+/// The config loader has already normalised the document.
 pub fn flow(f: &Flow) -> Value {
-    json!({ "document": normalize_document(&f.document) })
+    json!({ "document": f.document })
 }
 
+/// The config loader has already normalised the document.
 pub fn theme(t: &Theme) -> Value {
-    json!({ "document": normalize_document(&t.document) })
+    json!({ "document": t.document })
 }
 
 /// A sorted, de-duplicated JSON list of strings.

@@ -136,8 +136,8 @@ pub struct Flow {
     pub id: String,
     /// The template path as written, relative to `environments/`.
     pub template: String,
-    /// The template with every placeholder filled: a Descope v1 flow export
-    /// (`{"flow": {...}, "screens": [...]}`).
+    /// The template with every placeholder filled and normalised (volatile fields dropped, keys
+    /// sorted, the flow id set): a Descope v1 flow export (`{"flow": {...}, "screens": [...]}`).
     pub document: serde_json::Value,
     #[serde(default)]
     pub prevent_destroy: bool,
@@ -147,6 +147,6 @@ pub struct Flow {
 #[serde(deny_unknown_fields)]
 pub struct Theme {
     pub template: String,
-    /// The filled template: a Descope v1 theme export (`{"theme": {...}}`).
+    /// The filled, normalised template: a Descope v1 theme export (`{"theme": {...}}`).
     pub document: serde_json::Value,
 }

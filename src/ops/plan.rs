@@ -5,13 +5,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
 use super::live::{self, RefreshObserver, RefreshScope};
 use super::{Connection, Context};
 use crate::error::{Error, Result};
-use crate::model::{DesiredState, ResourceAddr, Snapshot};
+use crate::model::{DesiredState, ResourceAddr, Snapshot, attrs};
 use crate::plan::{self, Plan, PlanInput, Prior};
-use crate::state::{Lineage, StateFile, StateStore, canonical_json, sha256_hex};
+use crate::state::{Lineage, ResourceState, StateFile, StateStore, canonical_json, sha256_hex};
 
 /// The state a plan was computed against.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,55 +53,85 @@ pub struct PlanOutcome {
 }
 
 /// sha256 of the canonical desired state: what the config means, not how it is written, so
-/// reordering a list or a map does not change it.
+/// reordering a list or a map does not change it. Hashed resource by resource, so that even a
+/// large environment needs no second copy of itself in memory.
 pub fn config_digest(desired: &DesiredState) -> Result<String> {
-    let mut d = desired.clone();
-    d.permissions.sort_by(|a, b| a.name.cmp(&b.name));
-    d.roles.sort_by_key(|r| r.addr());
-    d.tenants.sort_by(|a, b| a.id.cmp(&b.id));
-    d.flows.sort_by(|a, b| a.id.cmp(&b.id));
-    let lists = d
-        .roles
-        .iter_mut()
-        .filter_map(|r| r.permissions.as_mut())
-        .chain(
-            d.tenants
-                .iter_mut()
-                .flat_map(|t| {
-                    [
-                        t.default_roles.as_mut(),
-                        t.self_provisioning_domains.as_mut(),
-                    ]
-                })
-                .flatten(),
-        );
-    for list in lists {
-        list.sort();
+    fn extra(mut attrs: Value, renamed_from: Option<&String>, prevent_destroy: bool) -> Value {
+        if let Some(map) = attrs.as_object_mut() {
+            map.insert("renamed_from".into(), json!(renamed_from));
+            map.insert("prevent_destroy".into(), json!(prevent_destroy));
+        }
+        attrs
     }
-    let value = serde_json::to_value(&d)
-        .map_err(|e| Error::internal("cannot encode the desired state").caused_by(&e))?;
-    Ok(sha256_hex(canonical_json(&value)))
+    let digest = |addr: ResourceAddr, attrs: Value| (addr, sha256_hex(canonical_json(&attrs)));
+    let mut entries: Vec<(ResourceAddr, String)> = Vec::new();
+    for p in &desired.permissions {
+        entries.push(digest(
+            ResourceAddr::Permission(p.name.clone()),
+            extra(
+                attrs::permission(p),
+                p.renamed_from.as_ref(),
+                p.prevent_destroy,
+            ),
+        ));
+    }
+    for r in &desired.roles {
+        entries.push(digest(
+            r.addr(),
+            extra(attrs::role(r), r.renamed_from.as_ref(), r.prevent_destroy),
+        ));
+    }
+    for t in &desired.tenants {
+        entries.push(digest(
+            ResourceAddr::Tenant(t.id.clone()),
+            extra(attrs::tenant(t), None, t.prevent_destroy),
+        ));
+    }
+    for f in &desired.flows {
+        entries.push(digest(
+            ResourceAddr::Flow(f.id.clone()),
+            extra(attrs::flow(f), None, f.prevent_destroy),
+        ));
+    }
+    if let Some(t) = &desired.theme {
+        entries.push(digest(ResourceAddr::Theme, attrs::theme(t)));
+    }
+    entries.sort();
+    let settings = json!({
+        "environment": desired.environment,
+        "project_id": desired.project_id,
+        "management_key": desired.management_key,
+        "base_url": desired.base_url,
+        "emulator": desired.emulator,
+        "protected": desired.protected,
+        "rate_limit": desired.rate_limit,
+        "parallelism": desired.parallelism,
+        "backups": desired.backups,
+    });
+    let mut text = canonical_json(&settings);
+    for (addr, digest) in entries {
+        text.push_str(&format!("\n{addr}\t{digest}"));
+    }
+    Ok(sha256_hex(text))
 }
 
-/// The planner's view of a state file.
-pub fn prior_from_state(state: Option<&StateFile>) -> BTreeMap<ResourceAddr, Prior> {
-    state
-        .map(|s| {
-            s.resources
-                .iter()
-                .map(|(addr, r)| {
-                    (
-                        addr.clone(),
-                        Prior {
-                            attributes: r.attributes.clone(),
-                            managed_fields: r.managed_fields.clone(),
-                            prevent_destroy: r.prevent_destroy,
-                        },
-                    )
-                })
-                .collect()
+/// The planner's view of a state's resources (moved, not copied: at scale they are most of the
+/// memory a plan uses).
+pub fn prior_from_state(
+    resources: BTreeMap<ResourceAddr, ResourceState>,
+) -> BTreeMap<ResourceAddr, Prior> {
+    resources
+        .into_iter()
+        .map(|(addr, r)| {
+            let prior = Prior {
+                attributes: r.attributes,
+                managed_fields: r.managed_fields,
+                prevent_destroy: r.prevent_destroy,
+                digest: Some(r.digest),
+            };
+            (addr, prior)
         })
-        .unwrap_or_default()
+        .collect()
 }
 
 /// What refresh must read: the flows and theme that config or state manage.
@@ -144,7 +175,11 @@ pub async fn plan_environment(
     let refresh_time = started.elapsed();
 
     let started = Instant::now();
-    let prior = prior_from_state(state.as_ref());
+    let state_ref = state.as_ref().map(|s| StateRef {
+        lineage: s.lineage.clone(),
+        serial: s.serial,
+    });
+    let prior = prior_from_state(state.map(|s| s.resources).unwrap_or_default());
     let mut plan = plan::plan(&PlanInput {
         desired,
         snapshot: &snapshot,
@@ -164,10 +199,7 @@ pub async fn plan_environment(
         environment: desired.environment.clone(),
         project_id: desired.project_id.clone(),
         config_digest: config_digest(desired)?,
-        state: state.map(|s| StateRef {
-            lineage: s.lineage,
-            serial: s.serial,
-        }),
+        state: state_ref,
         snapshot_digest: snapshot.digest.clone(),
         refresh_only,
         plan,

@@ -41,7 +41,7 @@ pub async fn refresh_environment(
     let snapshot =
         live::refresh(&connection.client, &scope(desired, Some(&state)), observer).await?;
 
-    let prior = prior_from_state(Some(&state));
+    let prior = prior_from_state(state.resources.clone());
     let found = drift(&prior, &snapshot);
     let declared: BTreeSet<ResourceAddr> = desired.addresses().into_iter().collect();
     let unmanaged = snapshot

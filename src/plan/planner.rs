@@ -17,6 +17,8 @@ pub struct Prior {
     pub attributes: Value,
     pub managed_fields: Vec<String>,
     pub prevent_destroy: bool,
+    /// sha256 of the canonical attributes, when known (a fast path for drift).
+    pub digest: Option<String>,
 }
 
 /// Everything a plan is computed from.
@@ -36,65 +38,74 @@ pub enum PlanError {
 }
 
 /// One declared resource with what the planner needs beyond its attributes.
-struct Declared {
+struct Declared<'a> {
+    /// Desired attributes, without the two parts handled apart: a tenant's `default_roles` (a
+    /// separate call, made once the roles exist) and a flow's or the theme's `document`
+    /// (compared in place: copying 50 large documents per plan would dominate its cost).
     attrs: Value,
+    default_roles: Option<Value>,
+    document: Option<&'a Value>,
     renamed_from: Option<ResourceAddr>,
     prevent_destroy: bool,
 }
 
-fn declared(desired: &DesiredState) -> BTreeMap<ResourceAddr, Declared> {
+impl<'a> Declared<'a> {
+    fn new(mut attrs: Value, renamed_from: Option<ResourceAddr>, prevent_destroy: bool) -> Self {
+        let default_roles = attrs
+            .as_object_mut()
+            .and_then(|m| m.remove("default_roles"));
+        Declared {
+            attrs,
+            default_roles,
+            document: None,
+            renamed_from,
+            prevent_destroy,
+        }
+    }
+
+    fn document(document: &'a Value, prevent_destroy: bool) -> Self {
+        Declared {
+            attrs: Value::Object(Default::default()),
+            default_roles: None,
+            document: Some(document),
+            renamed_from: None,
+            prevent_destroy,
+        }
+    }
+}
+
+fn declared(desired: &DesiredState) -> BTreeMap<ResourceAddr, Declared<'_>> {
     let mut out = BTreeMap::new();
     for p in &desired.permissions {
+        let renamed_from = p.renamed_from.clone().map(ResourceAddr::Permission);
         out.insert(
             ResourceAddr::Permission(p.name.clone()),
-            Declared {
-                attrs: attrs::permission(p),
-                renamed_from: p.renamed_from.clone().map(ResourceAddr::Permission),
-                prevent_destroy: p.prevent_destroy,
-            },
+            Declared::new(attrs::permission(p), renamed_from, p.prevent_destroy),
         );
     }
     for r in &desired.roles {
+        let renamed_from = r
+            .renamed_from
+            .as_deref()
+            .map(|old| ResourceAddr::role(r.tenant.as_deref(), old));
         out.insert(
             r.addr(),
-            Declared {
-                attrs: attrs::role(r),
-                renamed_from: r
-                    .renamed_from
-                    .as_deref()
-                    .map(|old| ResourceAddr::role(r.tenant.as_deref(), old)),
-                prevent_destroy: r.prevent_destroy,
-            },
+            Declared::new(attrs::role(r), renamed_from, r.prevent_destroy),
         );
     }
     for t in &desired.tenants {
         out.insert(
             ResourceAddr::Tenant(t.id.clone()),
-            Declared {
-                attrs: attrs::tenant(t),
-                renamed_from: None,
-                prevent_destroy: t.prevent_destroy,
-            },
+            Declared::new(attrs::tenant(t), None, t.prevent_destroy),
         );
     }
     if let Some(t) = &desired.theme {
-        out.insert(
-            ResourceAddr::Theme,
-            Declared {
-                attrs: attrs::theme(t),
-                renamed_from: None,
-                prevent_destroy: false,
-            },
-        );
+        out.insert(ResourceAddr::Theme, Declared::document(&t.document, false));
     }
     for f in &desired.flows {
         out.insert(
             ResourceAddr::Flow(f.id.clone()),
-            Declared {
-                attrs: attrs::flow(f),
-                renamed_from: None,
-                prevent_destroy: f.prevent_destroy,
-            },
+            Declared::document(&f.document, f.prevent_destroy),
         );
     }
     out
@@ -108,7 +119,6 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
     let mut renamed_away: BTreeSet<ResourceAddr> = BTreeSet::new();
 
     for (addr, d) in &declared {
-        let managed = managed_fields(&d.attrs);
         let rename_source = d.renamed_from.as_ref().filter(|old| {
             !live.contains_key(addr) && live.contains_key(*old) && !declared.contains_key(*old)
         });
@@ -121,71 +131,83 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
             }
             (None, None) => (Action::Create, None),
         };
-        // A tenant's default roles are a separate call, made once the roles exist.
-        let (main_attrs, default_roles) = split_default_roles(addr, &d.attrs);
-        let before = object.map(|o| o.attributes.clone());
-        let mut diffs = managed_diffs(&main_attrs, before.as_ref());
+        let before = object.map(|o| &o.attributes);
+        let mut diffs = managed_diffs(&d.attrs, before);
+        if let Some(doc) = d.document {
+            let have = before.and_then(|b| b.get("document"));
+            if have != Some(doc) {
+                diffs.push(AttrDiff {
+                    field: "document".into(),
+                    before: have.cloned(),
+                    after: Some(doc.clone()),
+                });
+            }
+        }
+        let have_roles = before.and_then(|b| b.get("default_roles"));
+        let roles_change = d.default_roles.as_ref().filter(|want| {
+            have_roles != Some(*want)
+                && !(have_roles.is_none() && want.as_array().is_some_and(Vec::is_empty))
+        });
+        // The common case at scale: nothing to do, and nothing allocated for it.
+        if action == Action::Update && diffs.is_empty() && roles_change.is_none() {
+            continue;
+        }
         if let Action::Rename { from } = &action {
             diffs.retain(|diff| diff.field != "name");
-            diffs.insert(
-                0,
-                AttrDiff {
-                    field: "name".into(),
-                    before: Some(Value::String(from.clone())),
-                    after: Some(Value::String(name_of(addr))),
-                },
-            );
+            let rename = AttrDiff {
+                field: "name".into(),
+                before: Some(Value::String(from.clone())),
+                after: Some(Value::String(name_of(addr))),
+            };
+            diffs.insert(0, rename);
         }
-        let after = match &before {
-            Some(b) => overlay(b, &main_attrs),
-            None => main_attrs.clone(),
+        let mut after = match before {
+            Some(b) => overlay(b, &d.attrs),
+            None => d.attrs.clone(),
         };
-        let needs_change = match action {
-            Action::Update => !diffs.is_empty(),
-            _ => true,
-        };
+        let mut managed = managed_fields(&d.attrs);
+        if d.default_roles.is_some() {
+            managed.push("default_roles".into());
+        }
+        if let (Some(doc), Some(map)) = (d.document, after.as_object_mut()) {
+            map.insert("document".into(), doc.clone());
+            managed.push("document".into());
+        }
         let base = Change {
             addr: addr.clone(),
             action: action.clone(),
             live_id: object.and_then(|o| o.id.clone()),
             live_digest: object.map(|o| o.digest.clone()),
-            before: before.clone(),
-            after: Some(after.clone()),
+            before: before.cloned(),
+            after: Some(after),
             diffs,
-            managed_fields: managed.clone(),
+            managed_fields: managed,
             guard: None,
             prevent_destroy: d.prevent_destroy,
             depends_on: Vec::new(),
             warnings: Vec::new(),
         };
-        if let Some(want) = default_roles {
-            let have = before
-                .as_ref()
-                .and_then(|b| b.get("default_roles"))
-                .cloned();
-            let unchanged = have.as_ref() == Some(&want)
-                || (have.is_none() && want.as_array().is_some_and(Vec::is_empty));
-            if !unchanged {
-                let mut after_roles = after.clone();
-                if let Some(map) = after_roles.as_object_mut() {
-                    map.insert("default_roles".into(), want.clone());
-                }
-                changes.push(Change {
-                    action: Action::SetDefaultRoles,
-                    before: before.clone().or(Some(after.clone())),
-                    after: Some(after_roles),
-                    diffs: vec![AttrDiff {
-                        field: "default_roles".into(),
-                        before: have,
-                        after: Some(want),
-                    }],
-                    ..base.clone()
-                });
+        let roles_step = roles_change.map(|want| {
+            let mut after_roles = base.after.clone().unwrap_or_default();
+            if let Some(map) = after_roles.as_object_mut() {
+                map.insert("default_roles".into(), want.clone());
             }
-        }
-        if needs_change {
+            Change {
+                action: Action::SetDefaultRoles,
+                before: base.before.clone().or(base.after.clone()),
+                after: Some(after_roles),
+                diffs: vec![AttrDiff {
+                    field: "default_roles".into(),
+                    before: have_roles.cloned(),
+                    after: Some(want.clone()),
+                }],
+                ..base.clone()
+            }
+        });
+        if action != Action::Update || !base.diffs.is_empty() {
             changes.push(base);
         }
+        changes.extend(roles_step);
     }
 
     for (addr, prior) in input.prior {
@@ -243,16 +265,6 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
     })
 }
 
-/// Splits a tenant's `default_roles` from its other attributes.
-fn split_default_roles(addr: &ResourceAddr, attributes: &Value) -> (Value, Option<Value>) {
-    let mut main = attributes.clone();
-    if !matches!(addr, ResourceAddr::Tenant(_)) {
-        return (main, None);
-    }
-    let roles = main.as_object_mut().and_then(|m| m.remove("default_roles"));
-    (main, roles)
-}
-
 fn name_of(addr: &ResourceAddr) -> String {
     match addr {
         ResourceAddr::Permission(n) | ResourceAddr::Tenant(n) | ResourceAddr::Flow(n) => n.clone(),
@@ -299,6 +311,8 @@ pub fn drift(prior: &BTreeMap<ResourceAddr, Prior>, snapshot: &Snapshot) -> Vec<
     let mut out = Vec::new();
     for (addr, prior) in prior {
         match snapshot.get(addr) {
+            // Equal digests: equal canonical attributes, no need to compare field by field.
+            Some(obj) if prior.digest.as_deref() == Some(obj.digest.as_str()) => {}
             Some(obj) => {
                 let diffs = all_diffs(&prior.attributes, &obj.attributes);
                 if !diffs.is_empty() {

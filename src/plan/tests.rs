@@ -57,6 +57,7 @@ fn prior(entries: &[(&str, Value, bool)]) -> BTreeMap<ResourceAddr, Prior> {
                     attributes: attrs.clone(),
                     managed_fields: fields,
                     prevent_destroy: *prevent,
+                    digest: None,
                 },
             )
         })

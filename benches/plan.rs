@@ -1,0 +1,416 @@
+//! Plan at scale (DESIGN.md §10): an emulator holding 10,000 tenants, 1,000 roles, 200
+//! permissions and 50 realistic flows (the shipped templates), all managed in state, with a few
+//! config changes and some drift. Measures the release `dmgmt plan` (refresh + plan + render:
+//! wall time and peak memory via `/usr/bin/time`), the pure planning step in-process, and the API
+//! calls of one refresh.
+//!
+//! Run: `cargo bench --bench plan` (prints a Markdown table for the README).
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use dmgmt::api::{Client, ClientConfig, ManagementKey, RateLimit};
+use dmgmt::emulator::{EmulatorConfig, EmulatorHandle, LOCAL_MANAGEMENT_KEY, LOCAL_PROJECT_ID};
+use dmgmt::model::ResourceAddr;
+use dmgmt::state::{ResourceState, StateFile, StateStore};
+use serde_json::{Value, json};
+
+const TENANTS: usize = 10_000;
+const ROLES: usize = 1_000;
+const PERMISSIONS: usize = 200;
+const FLOWS: usize = 50;
+const RUNS: usize = 5;
+const PLANS: [&str; 3] = ["free", "pro", "enterprise"];
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let emulator = runtime
+        .block_on(dmgmt::emulator::start(EmulatorConfig::default()))
+        .expect("emulator");
+    // BENCH_DIR keeps the generated project for a closer look (e.g. `dmgmt validate -e bench`).
+    let dir = tempfile::tempdir().expect("temp dir");
+    let kept = std::env::var_os("BENCH_DIR").map(std::path::PathBuf::from);
+    let root = kept.as_deref().unwrap_or(dir.path());
+    eprintln!(
+        "seeding the emulator and writing the project in {}",
+        root.display()
+    );
+    let seeded = Instant::now();
+    write_project(root);
+    runtime.block_on(seed(&emulator));
+    let client = client(&emulator);
+    record_state(&runtime, &client, root);
+    runtime.block_on(drift(&emulator));
+    eprintln!("seeded in {:.1} s", seeded.elapsed().as_secs_f64());
+
+    let bin = env!("CARGO_BIN_EXE_dmgmt");
+    let mut walls = Vec::new();
+    let mut rss = Vec::new();
+    let mut calls = Vec::new();
+    let mut in_binary_planning = Vec::new();
+    for _ in 0..RUNS {
+        let before = emulator.request_log().len();
+        let out = Command::new("/usr/bin/time")
+            .args(["-f", "TIME %e %M", bin, "-v", "--dir"])
+            .arg(root)
+            .args(["plan", "-e", "bench", "--detailed-exitcode"])
+            .env("BENCH_URL", emulator.base_url())
+            .env("BENCH_KEY", LOCAL_MANAGEMENT_KEY)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run dmgmt (needs /usr/bin/time: apt-get install time)");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "plan failed:\n{stderr}");
+        let time_line = stderr
+            .lines()
+            .find(|l| l.starts_with("TIME "))
+            .expect("time output");
+        let mut parts = time_line.split_whitespace().skip(1);
+        walls.push(
+            parts
+                .next()
+                .and_then(|s| s.parse::<f64>().ok())
+                .expect("wall"),
+        );
+        rss.push(
+            parts
+                .next()
+                .and_then(|s| s.parse::<f64>().ok())
+                .expect("rss")
+                / 1024.0,
+        );
+        let planning = stderr
+            .lines()
+            .find_map(|l| l.split("planning ").nth(1))
+            .and_then(|s| s.split(' ').next())
+            .and_then(|s| s.parse::<f64>().ok());
+        in_binary_planning.push(planning.unwrap_or(f64::NAN));
+        calls.push(emulator.request_log().len() - before);
+        if walls.len() == 1 {
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            eprintln!("{}", stdout.lines().last().unwrap_or_default());
+        }
+    }
+
+    // The pure planning step, in-process, on the same inputs.
+    let project = dmgmt::config::Project::discover(Some(root), Path::new("/")).expect("project");
+    let env = |v: &str| match v {
+        "BENCH_URL" => Some(emulator.base_url()),
+        "BENCH_KEY" => Some(LOCAL_MANAGEMENT_KEY.to_owned()),
+        _ => None,
+    };
+    let desired = dmgmt::config::load(&project, "bench", &env)
+        .desired
+        .expect("valid bench config");
+    let state = StateStore::new(root.join("state"), "bench")
+        .load()
+        .expect("state")
+        .expect("state exists");
+    let scope = dmgmt::ops::live::RefreshScope {
+        flows: desired.flows.iter().map(|f| f.id.clone()).collect(),
+        theme: true,
+        parallelism: 4,
+    };
+    let snapshot = runtime
+        .block_on(dmgmt::ops::live::refresh(
+            &client,
+            &scope,
+            &dmgmt::ops::live::Quiet,
+        ))
+        .expect("refresh");
+    let prior = dmgmt::ops::prior_from_state(state.resources);
+    let mut pure = Vec::new();
+    let mut changes = 0;
+    let iterations: usize = std::env::var("BENCH_PURE_ITERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    for _ in 0..iterations {
+        let started = Instant::now();
+        let plan = dmgmt::plan::plan(&dmgmt::plan::PlanInput {
+            desired: &desired,
+            snapshot: &snapshot,
+            prior: &prior,
+            targets: &[],
+        })
+        .expect("plan");
+        pure.push(started.elapsed());
+        changes = plan.changes.len();
+    }
+
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let mut pure_ms: Vec<f64> = pure
+        .iter()
+        .map(|d: &Duration| d.as_secs_f64() * 1000.0)
+        .collect();
+    println!("| measure (median of {RUNS} runs; pure plan: of 20) | figure | target |");
+    println!("|---|---|---|");
+    println!(
+        "| `dmgmt plan` wall time (load + refresh + plan + render) | {:.2} s | ≤ 1.5 s |",
+        median(&mut walls)
+    );
+    println!(
+        "| `dmgmt plan` peak memory (max RSS) | {:.0} MB | ≤ 200 MB |",
+        median(&mut rss)
+    );
+    println!(
+        "| pure planning step (in-process) | {:.1} ms | ≤ 100 ms |",
+        median(&mut pure_ms)
+    );
+    println!(
+        "| planning step inside the binary (`-v`) | {:.1} ms | |",
+        median(&mut in_binary_planning)
+    );
+    println!(
+        "| API calls of one refresh | {} | 3 load-alls + 1 flow list + {FLOWS} exports + 1 theme = {} |",
+        calls[0],
+        3 + 1 + FLOWS + 1
+    );
+    println!("| changes in the plan | {changes} | |");
+    println!();
+    println!(
+        "scale: {TENANTS} tenants, {ROLES} roles, {PERMISSIONS} permissions, {FLOWS} flows; {} cores",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+}
+
+fn client(emulator: &EmulatorHandle) -> Client {
+    let mut config = ClientConfig::new(LOCAL_PROJECT_ID, ManagementKey::new(LOCAL_MANAGEMENT_KEY));
+    config.base_url = Some(emulator.base_url());
+    config.rate_limit = RateLimit {
+        requests: 100_000,
+        per_seconds: 1,
+    };
+    Client::new(config).expect("client")
+}
+
+fn tenant_id(i: usize) -> String {
+    format!("tenant-{i:05}")
+}
+
+fn role_name(i: usize) -> String {
+    format!("Role {i:04}")
+}
+
+fn perm_name(i: usize) -> String {
+    format!("perm.{i:03}")
+}
+
+/// The environment file and the shipped templates. The config differs from live in a few places:
+/// 10 tenants renamed, 5 role descriptions changed.
+fn write_project(root: &Path) {
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("environments");
+    std::fs::create_dir_all(root.join("environments/flows")).expect("dirs");
+    for f in ["sign-up-or-in.json", "step-up.json", "theme.json"] {
+        std::fs::copy(
+            shipped.join("flows").join(f),
+            root.join("environments/flows").join(f),
+        )
+        .expect("copy template");
+    }
+    let mut y = format!(
+        "project_id: {LOCAL_PROJECT_ID}\nmanagement_key: ${{env.BENCH_KEY}}\nbase_url: ${{env.BENCH_URL}}\nrate_limit: {{requests: 100000, per_seconds: 1}}\nparallelism: 8\n"
+    );
+    y.push_str("vars:\n  brand_name: Ledgerly\n  app_url: https://app.example.com\n  support_email: support@example.com\n  logo_url: https://cdn.example.com/logo.svg\n  terms_url: https://example.com/terms\n  privacy_url: https://example.com/privacy\n");
+    y.push_str("permissions:\n");
+    for i in 0..PERMISSIONS {
+        y.push_str(&format!(
+            "  - {{name: {}, description: Permission {i}}}\n",
+            perm_name(i)
+        ));
+    }
+    y.push_str("roles:\n");
+    for i in 0..ROLES {
+        let description = if i < 5 {
+            format!("Changed role {i}")
+        } else {
+            format!("Role number {i}")
+        };
+        y.push_str(&format!(
+            "  - {{name: {}, description: {description}, permissions: [{}, {}, {}]}}\n",
+            role_name(i),
+            perm_name(i % PERMISSIONS),
+            perm_name((i * 7 + 1) % PERMISSIONS),
+            perm_name((i * 13 + 2) % PERMISSIONS)
+        ));
+    }
+    y.push_str("tenants:\n");
+    for i in 0..TENANTS {
+        let name = if i < 10 {
+            format!("Renamed Tenant {i}")
+        } else {
+            format!("Tenant {i}")
+        };
+        y.push_str(&format!(
+            "  - id: {}\n    name: {name}\n    self_provisioning_domains: [t{i}.example.com]\n    custom_attributes: {{plan: {}, seats: {}}}\n    default_roles: [{}]\n",
+            tenant_id(i),
+            PLANS[i % 3],
+            (i % 50) * 10,
+            role_name(i % ROLES)
+        ));
+    }
+    y.push_str("flows:\n");
+    for i in 0..FLOWS {
+        let template = if i % 2 == 0 {
+            "sign-up-or-in.json"
+        } else {
+            "step-up.json"
+        };
+        y.push_str(&format!("  - id: flow-{i:02}\n    template: flows/{template}\n    vars: {{redirect_url: \"${{var.app_url}}/cb/{i}\"}}\n"));
+    }
+    y.push_str("theme:\n  template: flows/theme.json\n  vars: {accent_color: \"#C026D3\", accent_color_dark: \"#86198F\", accent_color_light: \"#F0ABFC\"}\n");
+    std::fs::write(root.join("environments/bench.yaml"), y).expect("write config");
+}
+
+async fn post(emulator: &EmulatorHandle, http: &reqwest::Client, path: &str, body: Value) {
+    let resp = http
+        .post(format!("{}{path}", emulator.base_url()))
+        .header(
+            "Authorization",
+            format!("Bearer {LOCAL_PROJECT_ID}:{LOCAL_MANAGEMENT_KEY}"),
+        )
+        .json(&body)
+        .send()
+        .await
+        .expect("seed call");
+    assert!(
+        resp.status().is_success(),
+        "{path}: {}",
+        resp.text().await.unwrap_or_default()
+    );
+}
+
+/// Live: what the config says before its changes (original names and descriptions), the flows as
+/// the config fills them.
+async fn seed(emulator: &EmulatorHandle) {
+    let http = reqwest::Client::new();
+    let permissions: Vec<Value> = (0..PERMISSIONS)
+        .map(|i| json!({"name": perm_name(i), "description": format!("Permission {i}")}))
+        .collect();
+    post(
+        emulator,
+        &http,
+        "/v1/mgmt/permission/create/batch",
+        json!({"permissions": permissions}),
+    )
+    .await;
+    let roles: Vec<Value> = (0..ROLES)
+        .map(|i| {
+            json!({"name": role_name(i), "description": format!("Role number {i}"),
+                   "permissionNames": [perm_name(i % PERMISSIONS), perm_name((i * 7 + 1) % PERMISSIONS), perm_name((i * 13 + 2) % PERMISSIONS)]})
+        })
+        .collect();
+    post(
+        emulator,
+        &http,
+        "/v1/mgmt/role/create/batch",
+        json!({"roles": roles}),
+    )
+    .await;
+    for i in 0..TENANTS {
+        post(emulator, &http, "/v1/mgmt/tenant/create", json!({
+            "id": tenant_id(i), "name": format!("Tenant {i}"), "selfProvisioningDomains": [format!("t{i}.example.com")],
+            "customAttributes": {"plan": PLANS[i % 3], "seats": (i % 50) * 10}
+        }))
+        .await;
+        post(
+            emulator,
+            &http,
+            "/v1/mgmt/tenant/updateDefaultRoles",
+            json!({"id": tenant_id(i), "defaultRoles": [role_name(i % ROLES)]}),
+        )
+        .await;
+    }
+}
+
+/// Records everything live as managed (what an apply would have left), using the config's flow
+/// documents and theme as the live ones.
+fn record_state(runtime: &tokio::runtime::Runtime, client: &Client, root: &Path) {
+    let project = dmgmt::config::Project::discover(Some(root), Path::new("/")).expect("project");
+    let env = |v: &str| match v {
+        "BENCH_URL" => Some("http://127.0.0.1:1".to_owned()),
+        "BENCH_KEY" => Some("unused".to_owned()),
+        _ => None,
+    };
+    let loaded = dmgmt::config::load(&project, "bench", &env);
+    let desired = loaded
+        .desired
+        .unwrap_or_else(|| panic!("bench config invalid: {:?}", loaded.diagnostics.first()));
+    runtime.block_on(async {
+        for f in &desired.flows {
+            let doc: dmgmt::api::wire::FlowDocument =
+                serde_json::from_value(f.document.clone()).expect("flow doc");
+            dmgmt::api::Provider::import_flow(client, &f.id, &doc)
+                .await
+                .expect("import flow");
+        }
+        let theme: dmgmt::api::wire::ThemeDocument =
+            serde_json::from_value(desired.theme.as_ref().expect("theme").document.clone())
+                .expect("theme doc");
+        dmgmt::api::Provider::import_theme(client, &theme)
+            .await
+            .expect("import theme");
+    });
+    let scope = dmgmt::ops::live::RefreshScope {
+        flows: desired
+            .flows
+            .iter()
+            .map(|f| f.id.clone())
+            .collect::<BTreeSet<_>>(),
+        theme: true,
+        parallelism: 8,
+    };
+    let snapshot = runtime
+        .block_on(dmgmt::ops::live::refresh(
+            client,
+            &scope,
+            &dmgmt::ops::live::Quiet,
+        ))
+        .expect("refresh");
+    let mut state = StateFile::new("bench", LOCAL_PROJECT_ID);
+    let managed: BTreeSet<ResourceAddr> = desired.addresses().into_iter().collect();
+    for (addr, obj) in &snapshot.objects {
+        if managed.contains(addr) {
+            let fields = obj
+                .attributes
+                .as_object()
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default();
+            state.resources.insert(
+                addr.clone(),
+                ResourceState::new(addr, fields, obj.attributes.clone()),
+            );
+        }
+    }
+    StateStore::new(root.join("state"), "bench")
+        .write(&mut state)
+        .expect("write state");
+}
+
+/// Someone changed three tenants in the console since the last apply.
+async fn drift(emulator: &EmulatorHandle) {
+    let http = reqwest::Client::new();
+    for i in [100, 200, 300] {
+        post(emulator, &http, "/v1/mgmt/tenant/update", json!({
+            "id": tenant_id(i), "name": format!("Tenant {i}"), "selfProvisioningDomains": [format!("t{i}.example.com")],
+            "customAttributes": {"plan": PLANS[i % 3], "seats": (i % 50) * 10}, "enforceSSO": true
+        }))
+        .await;
+        post(
+            emulator,
+            &http,
+            "/v1/mgmt/tenant/updateDefaultRoles",
+            json!({"id": tenant_id(i), "defaultRoles": [role_name(i % ROLES)]}),
+        )
+        .await;
+    }
+}
