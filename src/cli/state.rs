@@ -30,6 +30,9 @@ pub fn run(project: &Project, command: &StateCommand, shell: &Shell) -> Result<i
                 shell.status(format!("`{env}` has no state yet: nothing is managed."));
                 return Ok(exit::SUCCESS);
             };
+            if state.resources.is_empty() {
+                shell.status(format!("The state of `{env}` manages nothing yet."));
+            }
             for addr in state.resources.keys() {
                 shell.out(addr.to_string());
             }

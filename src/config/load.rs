@@ -20,6 +20,7 @@ use super::schema::{self, FileRole, env_ref_name};
 use super::source::{Diagnostic, FileId, Severity, SourceMap, Span};
 use super::template::{self, TemplateKind};
 use super::yaml::{self, Node, Value};
+use crate::model::RetrySettings;
 use crate::model::attrs::normalize_document;
 use crate::model::{
     BackupPolicy, DesiredState, Flow, Permission, RateLimit, Role, SecretRef, Tenant, Theme,
@@ -410,6 +411,7 @@ impl Loader<'_> {
             emulator: file.emulator,
             protected: file.protected,
             rate_limit: file.rate_limit,
+            retry: file.retry,
             parallelism: file
                 .parallelism
                 .unwrap_or(DesiredState::DEFAULT_PARALLELISM),
@@ -519,6 +521,8 @@ struct EnvFile {
     #[serde(default)]
     protected: bool,
     rate_limit: Option<RateLimit>,
+    #[serde(default)]
+    retry: RetrySettings,
     parallelism: Option<u32>,
     backups: Option<BackupsIn>,
     #[serde(default, rename = "vars")]

@@ -296,6 +296,43 @@ pub static BACKUPS: Object = Object {
     ],
 };
 
+pub static RETRY: Object = Object {
+    name: "retry",
+    fields: &[
+        field(
+            "attempts",
+            Ty::Int { min: 1, max: 10 },
+            "Attempts per call on 5xx and connection errors (default 4).",
+        ),
+        field(
+            "base_delay_ms",
+            Ty::Int {
+                min: 1,
+                max: 60_000,
+            },
+            "First backoff, doubled per attempt, with jitter (default 200).",
+        ),
+        field(
+            "max_delay_ms",
+            Ty::Int {
+                min: 1,
+                max: 300_000,
+            },
+            "Largest backoff (default 5000).",
+        ),
+        field(
+            "rate_limit_waits",
+            Ty::Int { min: 0, max: 1_000 },
+            "Waits after HTTP 429 before a call fails (default 30).",
+        ),
+        field(
+            "timeout_seconds",
+            Ty::Int { min: 1, max: 600 },
+            "Timeout of one request (default 60).",
+        ),
+    ],
+};
+
 pub static ENVIRONMENT: Object = Object {
     name: "environment file",
     fields: &[

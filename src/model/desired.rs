@@ -22,6 +22,8 @@ pub struct DesiredState {
     pub emulator: bool,
     pub protected: bool,
     pub rate_limit: Option<RateLimit>,
+    #[serde(default)]
+    pub retry: RetrySettings,
     pub parallelism: u32,
     pub backups: BackupPolicy,
     pub permissions: Vec<Permission>,
@@ -66,6 +68,17 @@ pub struct SecretRef {
 pub struct RateLimit {
     pub requests: u32,
     pub per_seconds: u32,
+}
+
+/// Retry bounds written in config; unset fields keep the client's defaults.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetrySettings {
+    pub attempts: Option<u32>,
+    pub base_delay_ms: Option<u64>,
+    pub max_delay_ms: Option<u64>,
+    pub rate_limit_waits: Option<u32>,
+    pub timeout_seconds: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -10,6 +10,7 @@ mod snapshot;
 
 pub use addr::{AddrParseError, ResourceAddr, ResourceKind};
 pub use desired::{
-    BackupPolicy, DesiredState, Flow, Permission, RateLimit, Role, SecretRef, Tenant, Theme,
+    BackupPolicy, DesiredState, Flow, Permission, RateLimit, RetrySettings, Role, SecretRef,
+    Tenant, Theme,
 };
 pub use snapshot::{LiveObject, Snapshot};

@@ -8,7 +8,8 @@ use std::path::Path;
 use crate::api::{Client, ClientConfig, ManagementKey, RateLimit};
 use crate::emulator::{EmulatorConfig, EmulatorHandle, LOCAL_MANAGEMENT_KEY};
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::DesiredState;
+use crate::model::{DesiredState, RetrySettings};
+use std::time::Duration;
 
 /// A client for one environment, and the embedded emulator behind it if there is one (it stops
 /// when the connection is dropped).
@@ -62,6 +63,7 @@ impl Connection {
                 requests: 10_000,
                 per_seconds: 1,
             };
+            apply_retry(&mut client_config, &desired.retry);
             return Ok(Connection {
                 client: Client::new(client_config)?,
                 emulator: Some(handle),
@@ -83,9 +85,56 @@ impl Connection {
         config.base_url = desired.base_url.clone();
         config.rate_limit = rate_limit;
         config.key_env = Some(secret.env_var.clone());
+        apply_retry(&mut config, &desired.retry);
         Ok(Connection {
             client: Client::new(config)?,
             emulator: None,
         })
+    }
+}
+
+/// The config's retry bounds over the client's defaults.
+fn apply_retry(config: &mut ClientConfig, retry: &RetrySettings) {
+    let policy = &mut config.retry;
+    if let Some(n) = retry.attempts {
+        policy.max_attempts = n;
+    }
+    if let Some(ms) = retry.base_delay_ms {
+        policy.base_delay = Duration::from_millis(ms);
+    }
+    if let Some(ms) = retry.max_delay_ms {
+        policy.max_delay = Duration::from_millis(ms);
+    }
+    if let Some(n) = retry.rate_limit_waits {
+        policy.max_rate_limit_retries = n;
+    }
+    if let Some(s) = retry.timeout_seconds {
+        config.timeout = Duration::from_secs(s);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configured_retry_bounds_override_only_what_they_set() {
+        let mut config = ClientConfig::new("P2testExampleProjectId00001", ManagementKey::new("k"));
+        let defaults = config.retry.clone();
+        apply_retry(
+            &mut config,
+            &RetrySettings {
+                attempts: Some(2),
+                timeout_seconds: Some(5),
+                ..RetrySettings::default()
+            },
+        );
+        assert_eq!(config.retry.max_attempts, 2);
+        assert_eq!(config.timeout, Duration::from_secs(5));
+        assert_eq!(config.retry.base_delay, defaults.base_delay);
+        assert_eq!(
+            config.retry.max_rate_limit_retries,
+            defaults.max_rate_limit_retries
+        );
     }
 }

@@ -105,6 +105,7 @@ pub fn config_digest(desired: &DesiredState) -> Result<String> {
         "emulator": desired.emulator,
         "protected": desired.protected,
         "rate_limit": desired.rate_limit,
+        "retry": desired.retry,
         "parallelism": desired.parallelism,
         "backups": desired.backups,
     });
