@@ -7,6 +7,19 @@ use super::shell::Shell;
 use super::{load, plural};
 use crate::config::{Loaded, Project};
 use crate::error::{Result, exit};
+use crate::state::StateStore;
+
+/// The last write of an environment's state: `serial N, TIME`, `none`, or `unreadable`.
+fn last_state(project: &Project, env: &str) -> (String, serde_json::Value) {
+    match StateStore::new(project.root().join("state"), env).load() {
+        Ok(Some(s)) => (
+            format!("serial {}, {}", s.serial, s.updated_at),
+            json!({"serial": s.serial, "updated_at": s.updated_at}),
+        ),
+        Ok(None) => ("none".into(), serde_json::Value::Null),
+        Err(_) => ("unreadable".into(), json!("unreadable")),
+    }
+}
 
 pub fn run(project: &Project, args: &EnvsArgs, shell: &Shell) -> Result<i32> {
     let results: Vec<Loaded> = project
@@ -14,10 +27,15 @@ pub fn run(project: &Project, args: &EnvsArgs, shell: &Shell) -> Result<i32> {
         .iter()
         .map(|n| load(project, n))
         .collect();
+    let states: Vec<(String, serde_json::Value)> = results
+        .iter()
+        .map(|r| last_state(project, &r.environment))
+        .collect();
     if args.json {
         let envs: Vec<_> = results
             .iter()
-            .map(|r| match &r.desired {
+            .zip(&states)
+            .map(|(r, (_, state))| match &r.desired {
                 Some(d) => json!({
                     "name": r.environment,
                     "valid": true,
@@ -31,6 +49,7 @@ pub fn run(project: &Project, args: &EnvsArgs, shell: &Shell) -> Result<i32> {
                         "flows": d.flows.len(),
                         "theme": d.theme.is_some(),
                     },
+                    "state": state,
                 }),
                 None => json!({"name": r.environment, "valid": false, "errors": r.error_count()}),
             })
@@ -49,9 +68,10 @@ pub fn run(project: &Project, args: &EnvsArgs, shell: &Shell) -> Result<i32> {
         "TENANTS",
         "FLOWS",
         "THEME",
+        "STATE",
     ];
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
-    for r in &results {
+    for (r, (state, _)) in results.iter().zip(&states) {
         let yes_no = |b: bool| if b { "yes" } else { "no" }.to_owned();
         rows.push(match &r.desired {
             Some(d) => vec![
@@ -64,6 +84,7 @@ pub fn run(project: &Project, args: &EnvsArgs, shell: &Shell) -> Result<i32> {
                 d.tenants.len().to_string(),
                 d.flows.len().to_string(),
                 yes_no(d.theme.is_some()),
+                state.clone(),
             ],
             None => vec![
                 r.environment.clone(),

@@ -85,6 +85,7 @@ fn envs_lists_every_environment_with_its_project() {
         (Some(true), Some(false))
     );
     assert_eq!(prod["resources"]["tenants"], 6);
+    assert_eq!(prod["state"], Value::Null, "no state yet");
 }
 
 #[test]
