@@ -10,6 +10,7 @@
 //! - [`rules`]: duplicates and references; [`template`]: flow and theme JSON.
 //! - [`load`]: all of the above for one environment.
 
+mod build;
 pub mod interpolate;
 pub mod load;
 pub mod merge;

@@ -1,0 +1,141 @@
+//! The checked, merged and filled configuration tree turned into the typed [`DesiredState`].
+//! Runs only on a tree with no error left, so a failure here is a bug, not bad input.
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use serde_json::Value as Json;
+
+use super::schema::env_ref_name;
+use super::yaml::Node;
+use crate::model::attrs::normalize_document;
+use crate::model::{
+    BackupPolicy, DesiredState, Flow, Permission, RateLimit, RetrySettings, Role, SecretRef,
+    Tenant, Theme,
+};
+
+pub(super) fn desired_state(
+    name: &str,
+    root: &Node,
+    flows: Vec<Option<Json>>,
+    theme: Option<Json>,
+) -> Result<DesiredState, serde_json::Error> {
+    let file: EnvFile = serde_json::from_value(root.to_json())?;
+    let backups = file.backups.unwrap_or_default();
+    let defaults = BackupPolicy::default();
+    Ok(DesiredState {
+        environment: name.to_owned(),
+        project_id: file.project_id,
+        management_key: file
+            .management_key
+            .as_deref()
+            .and_then(env_ref_name)
+            .map(|v| SecretRef {
+                env_var: v.to_owned(),
+            }),
+        base_url: file.base_url,
+        emulator: file.emulator,
+        protected: file.protected,
+        rate_limit: file.rate_limit,
+        retry: file.retry,
+        parallelism: file
+            .parallelism
+            .unwrap_or(DesiredState::DEFAULT_PARALLELISM),
+        backups: BackupPolicy {
+            retention_days: backups.retention_days.unwrap_or(defaults.retention_days),
+            keep_min: backups.keep_min.unwrap_or(defaults.keep_min),
+        },
+        permissions: file.permissions,
+        roles: file.roles,
+        tenants: file.tenants,
+        flows: file
+            .flows
+            .into_iter()
+            .zip(flows)
+            .map(|(f, document)| Flow {
+                document: normalize_document(&with_flow_id(document.unwrap_or(Json::Null), &f.id)),
+                id: f.id,
+                template: f.template,
+                prevent_destroy: f.prevent_destroy,
+            })
+            .collect(),
+        theme: file.theme.map(|t| Theme {
+            template: t.template,
+            document: normalize_document(&theme.unwrap_or(Json::Null)),
+        }),
+    })
+}
+
+/// A template may be shared by several flows: as a Descope import does, the flow id of the
+/// config wins over the one in the template (`flow.id` and each screen's `flowId`), so the desired
+/// document equals what Descope will export.
+fn with_flow_id(mut document: Json, id: &str) -> Json {
+    if let Some(flow) = document.get_mut("flow").and_then(Json::as_object_mut) {
+        flow.insert("id".into(), Json::String(id.to_owned()));
+    }
+    for screen in document
+        .get_mut("screens")
+        .and_then(Json::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(screen) = screen.as_object_mut().filter(|s| s.contains_key("flowId")) {
+            screen.insert("flowId".into(), Json::String(id.to_owned()));
+        }
+    }
+    document
+}
+
+/// The checked, merged environment as plain data (the schema guarantees the shape).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnvFile {
+    project_id: String,
+    management_key: Option<String>,
+    base_url: Option<String>,
+    #[serde(default)]
+    emulator: bool,
+    #[serde(default)]
+    protected: bool,
+    rate_limit: Option<RateLimit>,
+    #[serde(default)]
+    retry: RetrySettings,
+    parallelism: Option<u32>,
+    backups: Option<BackupsIn>,
+    #[serde(default, rename = "vars")]
+    _vars: IndexMap<String, Json>,
+    #[serde(default)]
+    permissions: Vec<Permission>,
+    #[serde(default)]
+    roles: Vec<Role>,
+    #[serde(default)]
+    tenants: Vec<Tenant>,
+    #[serde(default)]
+    flows: Vec<FlowIn>,
+    theme: Option<ThemeIn>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct BackupsIn {
+    retention_days: Option<u32>,
+    keep_min: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FlowIn {
+    id: String,
+    template: String,
+    #[serde(default, rename = "vars")]
+    _vars: IndexMap<String, Json>,
+    #[serde(default)]
+    prevent_destroy: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ThemeIn {
+    template: String,
+    #[serde(default, rename = "vars")]
+    _vars: IndexMap<String, Json>,
+}

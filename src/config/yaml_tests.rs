@@ -1,0 +1,126 @@
+//! The positioned YAML reader: scalar typing, positions, duplicates, and hostile input.
+
+use super::*;
+
+fn parse_ok(text: &str) -> Node {
+    let mut map = super::super::source::SourceMap::default();
+    let file = map.add("t.yaml".into(), "t.yaml".into(), text.into());
+    let parsed = parse(file, text);
+    assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+    parsed.root.unwrap()
+}
+
+fn parse_err(text: &str) -> Vec<Diagnostic> {
+    let mut map = super::super::source::SourceMap::default();
+    let file = map.add("t.yaml".into(), "t.yaml".into(), text.into());
+    parse(file, text).diagnostics
+}
+
+#[test]
+fn scalars_resolve_by_the_core_schema() {
+    let root = parse_ok("a: 1\nb: true\nc: '1'\nd: ~\ne: 1.5\nf: yes\ng: 0x1f\nh: 1e3\ni: 1.2.3\n");
+    let get = |k| root.get(k).unwrap().value.clone();
+    assert_eq!(get("a"), Value::Int(1));
+    assert_eq!(get("b"), Value::Bool(true));
+    assert_eq!(get("c"), Value::Str("1".into()));
+    assert_eq!(get("d"), Value::Null);
+    assert_eq!(get("e"), Value::Float(1.5));
+    assert_eq!(
+        get("f"),
+        Value::Str("yes".into()),
+        "YAML 1.2: `yes` is a string"
+    );
+    assert_eq!(get("g"), Value::Int(31));
+    assert_eq!(get("h"), Value::Float(1000.0));
+    assert_eq!(get("i"), Value::Str("1.2.3".into()));
+}
+
+#[test]
+fn positions_are_one_based_lines_and_columns() {
+    let root = parse_ok("top:\n  name: Acme\n  list:\n    - x\n");
+    let (key, value) = root.get("top").unwrap().entry("name").unwrap();
+    assert_eq!((key.span.line, key.span.col), (2, 3));
+    assert_eq!((value.span.line, value.span.col, value.span.len), (2, 9, 4));
+    let item = &root
+        .get("top")
+        .unwrap()
+        .get("list")
+        .unwrap()
+        .as_seq()
+        .unwrap()[0];
+    assert_eq!((item.span.line, item.span.col), (4, 7));
+}
+
+#[test]
+fn every_duplicate_key_is_reported_with_the_first_line() {
+    let diags = parse_err("a: 1\nb: 2\na: 3\nb: 4\n");
+    assert_eq!(diags.len(), 2);
+    assert_eq!(diags[0].message, "duplicate key `a`");
+    assert_eq!(diags[0].span.line, 3);
+    assert!(diags[0].hints[0].contains("line 1"));
+    assert_eq!(diags[1].span.line, 4);
+}
+
+#[test]
+fn duplicate_keys_keep_the_first_value() {
+    let mut map = super::super::source::SourceMap::default();
+    let file = map.add("t.yaml".into(), "t.yaml".into(), String::new());
+    let parsed = parse(file, "a: 1\na: 2\n");
+    assert_eq!(parsed.root.unwrap().get("a").unwrap().value, Value::Int(1));
+}
+
+#[test]
+fn aliases_expand_within_budget() {
+    let root = parse_ok("base: &b [x, y]\ncopy: *b\n");
+    assert_eq!(root.get("copy").unwrap().as_seq().unwrap().len(), 2);
+}
+
+#[test]
+fn alias_bombs_are_refused() {
+    let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x]\n");
+    let mut prev = 'a';
+    for name in ['b', 'c', 'd', 'e', 'f', 'g'] {
+        let refs = vec![format!("*{prev}"); 9].join(", ");
+        text.push_str(&format!("{name}: &{name} [{refs}]\n"));
+        prev = name;
+    }
+    let diags = parse_err(&text);
+    assert!(diags[0].message.contains("aliases expand"), "{diags:?}");
+}
+
+#[test]
+fn deep_nesting_is_refused() {
+    let text = format!("a: {}1{}\n", "[".repeat(100), "]".repeat(100));
+    let diags = parse_err(&text);
+    assert!(diags[0].message.contains("deeper than 64"), "{diags:?}");
+}
+
+#[test]
+fn tabs_syntax_errors_tags_documents_and_empty_files() {
+    let tab = parse_err("a:\n\tb: 1\n");
+    assert!(tab[0].message.contains("tab"), "{tab:?}");
+    assert_eq!(tab[0].span.line, 2);
+    let syntax = parse_err("a: [1, 2\nb: 3\n");
+    assert!(syntax[0].message.starts_with("invalid YAML"), "{syntax:?}");
+    assert!(
+        parse_err("a: !secret x\n")[0]
+            .message
+            .contains("tags are not supported")
+    );
+    assert!(
+        parse_err("a: 1\n---\nb: 2\n")[0]
+            .message
+            .contains("more than one YAML document")
+    );
+    assert_eq!(parse_err("")[0].message, "file is empty");
+    assert_eq!(parse_err("# only a comment\n")[0].message, "file is empty");
+}
+
+#[test]
+fn complex_keys_are_refused() {
+    let diags = parse_err("? [a, b]\n: 1\n");
+    assert!(
+        diags[0].message.contains("keys must be plain strings"),
+        "{diags:?}"
+    );
+}
