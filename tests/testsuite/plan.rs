@@ -554,3 +554,73 @@ fn the_main_job_plans_the_local_environment_against_the_embedded_emulator() {
     // No credentials anywhere, and nothing written by a plan except the emulator's own data.
     assert!(!dir.path().join("state/local.json").exists());
 }
+
+#[test]
+fn refresh_only_shows_drift_and_plans_nothing() {
+    let (dir, live) = scenario();
+    let out = run(
+        dir.path(),
+        &live,
+        &[
+            "plan",
+            "-e",
+            "golden",
+            "--refresh-only",
+            "--detailed-exitcode",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("Objects have changed outside of dmgmt since the last state:"),
+        "{text}"
+    );
+    assert!(
+        text.contains("This is a refresh-only plan: nothing will change in Descope."),
+        "{text}"
+    );
+    assert!(
+        !text.contains("will be created") && !text.contains("Plan:"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_matching_configuration_plans_no_changes() {
+    let live = Live::start();
+    live.call(
+        "/v1/mgmt/permission/create",
+        json!({"name": "billing.read", "description": "Read invoices"}),
+    );
+    live.call(
+        "/v1/mgmt/tenant/create",
+        json!({"id": "acme", "name": "Acme", "enforceSSO": true}),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let env = format!(
+        "project_id: {LOCAL_PROJECT_ID}\nmanagement_key: ${{env.DMGMT_TEST_KEY}}\nbase_url: ${{env.DMGMT_TEST_URL}}\npermissions:\n  - {{name: billing.read, description: Read invoices}}\ntenants:\n  - {{id: acme, name: Acme}}\n"
+    );
+    write(dir.path(), "environments/golden.yaml", env.as_bytes());
+    live.record_state(
+        dir.path(),
+        "golden",
+        &["permission.billing.read", "tenant.acme"],
+        |_, _| {},
+    );
+    let before = live.requests().len();
+    let out = run(
+        dir.path(),
+        &live,
+        &["plan", "-e", "golden", "--detailed-exitcode"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "No changes. The live project of `golden` matches the configuration.\n"
+    );
+    assert!(
+        live.requests()[before..]
+            .iter()
+            .all(|c| READS.contains(&c.as_str()))
+    );
+}
