@@ -244,6 +244,29 @@ impl Client {
         req
     }
 
+    /// A connection error or timeout: fails for good after `max_attempts`, else backs off (with
+    /// jitter) before the caller tries again.
+    async fn after_transport_failure(
+        &self,
+        endpoint: Endpoint,
+        failures: u32,
+        source: reqwest::Error,
+    ) -> Result<(), ApiError> {
+        let inner = &*self.inner;
+        if failures >= inner.retry.max_attempts {
+            return Err(ApiError::Transport {
+                endpoint,
+                attempts: failures,
+                source,
+            });
+        }
+        inner
+            .sleeper
+            .sleep(inner.retry.backoff(failures, inner.jitter.next()))
+            .await;
+        Ok(())
+    }
+
     /// Sends one call: waits out any 429 pause, takes a rate-limiter token, sends, and retries
     /// 429 (after `Retry-After`, pausing every caller), 5xx and transport errors (bounded backoff).
     pub(crate) async fn call<B, R>(
@@ -275,17 +298,8 @@ impl Client {
                 Ok(r) => r,
                 Err(source) => {
                     failures += 1;
-                    if failures >= inner.retry.max_attempts {
-                        return Err(ApiError::Transport {
-                            endpoint,
-                            attempts: failures,
-                            source,
-                        });
-                    }
-                    inner
-                        .sleeper
-                        .sleep(inner.retry.backoff(failures, inner.jitter.next()))
-                        .await;
+                    self.after_transport_failure(endpoint, failures, source)
+                        .await?;
                     continue;
                 }
             };
@@ -309,17 +323,8 @@ impl Client {
                 Ok(b) => b,
                 Err(source) => {
                     failures += 1;
-                    if failures >= inner.retry.max_attempts {
-                        return Err(ApiError::Transport {
-                            endpoint,
-                            attempts: failures,
-                            source,
-                        });
-                    }
-                    inner
-                        .sleeper
-                        .sleep(inner.retry.backoff(failures, inner.jitter.next()))
-                        .await;
+                    self.after_transport_failure(endpoint, failures, source)
+                        .await?;
                     continue;
                 }
             };

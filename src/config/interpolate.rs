@@ -123,11 +123,6 @@ fn pieces(s: &str) -> Result<Vec<Piece<'_>>, Problem> {
     Ok(out)
 }
 
-/// Whether `s` holds anything to interpolate (a placeholder or an escape).
-pub fn has_placeholders(s: &str) -> bool {
-    s.contains("${")
-}
-
 /// Fills every placeholder of `s`. All problems are returned, not only the first.
 pub fn interpolate(s: &str, scope: &Scope<'_>) -> Result<String, Vec<Problem>> {
     if !s.contains('$') {

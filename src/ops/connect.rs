@@ -15,20 +15,11 @@ use std::time::Duration;
 /// when the connection is dropped).
 pub struct Connection {
     pub client: Client,
-    emulator: Option<EmulatorHandle>,
+    /// Held for its `Drop`: the embedded emulator stops with the connection.
+    _emulator: Option<EmulatorHandle>,
 }
 
 impl Connection {
-    /// Base URL actually used (for messages).
-    pub fn emulated(&self) -> bool {
-        self.emulator.is_some()
-    }
-
-    /// The embedded emulator's request log, if this connection runs one.
-    pub fn emulator(&self) -> Option<&EmulatorHandle> {
-        self.emulator.as_ref()
-    }
-
     /// Opens the connection. `state_dir` is the project's `state/`; `env` looks up variables.
     pub async fn open(
         desired: &DesiredState,
@@ -66,7 +57,7 @@ impl Connection {
             apply_retry(&mut client_config, &desired.retry);
             return Ok(Connection {
                 client: Client::new(client_config)?,
-                emulator: Some(handle),
+                _emulator: Some(handle),
             });
         }
         let Some(secret) = &desired.management_key else {
@@ -88,7 +79,7 @@ impl Connection {
         apply_retry(&mut config, &desired.retry);
         Ok(Connection {
             client: Client::new(config)?,
-            emulator: None,
+            _emulator: None,
         })
     }
 }

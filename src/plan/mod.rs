@@ -8,7 +8,6 @@ mod graph;
 mod planner;
 mod types;
 
-pub use diff::{all_diffs, overlay};
 pub use planner::{PlanError, PlanInput, Prior, drift, plan, summarize};
 pub use types::{Action, AttrDiff, Change, Drift, DriftKind, Guard, Plan, Summary};
 
