@@ -27,6 +27,10 @@ pub enum Problem {
         text: String,
         offset: usize,
     },
+    /// Variables whose values refer to each other in a loop: `a -> b -> a`.
+    Cycle {
+        path: String,
+    },
 }
 
 impl Problem {
@@ -35,6 +39,7 @@ impl Problem {
             Problem::UndefinedVar { offset, .. }
             | Problem::UnsetEnv { offset, .. }
             | Problem::Malformed { offset, .. } => *offset,
+            Problem::Cycle { .. } => 0,
         }
     }
 
@@ -44,6 +49,7 @@ impl Problem {
             Problem::UndefinedVar { name, .. } => format!("undefined variable `var.{name}`"),
             Problem::UnsetEnv { name, .. } => format!("environment variable `{name}` is not set"),
             Problem::Malformed { text, .. } => format!("`{text}` is not a valid placeholder"),
+            Problem::Cycle { path } => format!("variables refer to each other in a cycle: {path}"),
         }
     }
 
@@ -63,6 +69,9 @@ impl Problem {
             Problem::Malformed { .. } => {
                 "placeholders are `${var.NAME}` or `${env.NAME}`; write `$${` for a literal `${`"
                     .to_owned()
+            }
+            Problem::Cycle { .. } => {
+                "give one of these variables a value that does not use the others".to_owned()
             }
         }
     }
@@ -193,13 +202,7 @@ fn resolve_one(
             .cloned()
             .collect::<Vec<_>>()
             .join(" -> ");
-        problems.push((
-            name.to_owned(),
-            Problem::Malformed {
-                text: format!("variable cycle {cycle}"),
-                offset: 0,
-            },
-        ));
+        problems.push((name.to_owned(), Problem::Cycle { path: cycle }));
         return false;
     }
     stack.push(name.to_owned());
