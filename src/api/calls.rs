@@ -10,8 +10,8 @@ use super::client::Client;
 use super::error::{ApiError, Endpoint};
 use super::wire::{
     FlowDocument, FlowListResponse, FlowSummary, License, Permission, PermissionCreate,
-    PermissionList, PermissionUpdate, Role, RoleCreate, RoleDelete, RoleDeleteBatch, RoleList,
-    RoleUpdate, Tenant, TenantCreated, TenantList, TenantRequest, ThemeDocument,
+    PermissionUpdate, Raw, Role, RoleCreate, RoleDelete, RoleDeleteBatch, RoleUpdate, Tenant,
+    TenantCreated, TenantRequest, ThemeDocument,
 };
 use super::{ApiFuture, Provider};
 
@@ -72,6 +72,39 @@ impl Client {
     }
 }
 
+/// A load-all answer (`{"tenants": [...]}`, `{"roles": [...]}`, ...) with each item's whole body
+/// kept. `null` or a missing list reads as empty; other keys of the answer are ignored.
+struct RawList<T>(Vec<Raw<T>>);
+
+/// The key under which a load-all answer lists its objects.
+trait Listed {
+    const KEY: &'static str;
+}
+
+impl Listed for Tenant {
+    const KEY: &'static str = "tenants";
+}
+
+impl Listed for Role {
+    const KEY: &'static str = "roles";
+}
+
+impl Listed for Permission {
+    const KEY: &'static str = "permissions";
+}
+
+impl<'de, T: serde::de::DeserializeOwned + Listed> serde::Deserialize<'de> for RawList<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        let mut answer = serde_json::Map::<String, Value>::deserialize(de)?;
+        match answer.remove(T::KEY) {
+            None | Some(Value::Null) => Ok(RawList(Vec::new())),
+            Some(list) => serde_json::from_value(list)
+                .map(RawList)
+                .map_err(serde::de::Error::custom),
+        }
+    }
+}
+
 fn refuse_empty(endpoint: Endpoint, list: &[String], what: &str) -> Result<(), ApiError> {
     match list.is_empty() {
         true => Err(ApiError::Refused {
@@ -114,12 +147,12 @@ impl Provider for Client {
         Box::pin(async move { self.get(ep::TENANT_LOAD, &[("id", id)]).await })
     }
 
-    fn load_all_tenants(&self) -> ApiFuture<'_, Vec<Tenant>> {
+    fn load_all_tenants(&self) -> ApiFuture<'_, Vec<Raw<Tenant>>> {
         Box::pin(async move {
             Ok(self
-                .get::<TenantList>(ep::TENANT_LOAD_ALL, NO_QUERY)
+                .get::<RawList<Tenant>>(ep::TENANT_LOAD_ALL, NO_QUERY)
                 .await?
-                .tenants)
+                .0)
         })
     }
 
@@ -152,12 +185,12 @@ impl Provider for Client {
         })
     }
 
-    fn load_all_permissions(&self) -> ApiFuture<'_, Vec<Permission>> {
+    fn load_all_permissions(&self) -> ApiFuture<'_, Vec<Raw<Permission>>> {
         Box::pin(async move {
             Ok(self
-                .get::<PermissionList>(ep::PERMISSION_LOAD_ALL, NO_QUERY)
+                .get::<RawList<Permission>>(ep::PERMISSION_LOAD_ALL, NO_QUERY)
                 .await?
-                .permissions)
+                .0)
         })
     }
 
@@ -211,12 +244,12 @@ impl Provider for Client {
         })
     }
 
-    fn load_all_roles(&self) -> ApiFuture<'_, Vec<Role>> {
+    fn load_all_roles(&self) -> ApiFuture<'_, Vec<Raw<Role>>> {
         Box::pin(async move {
             Ok(self
-                .get::<RoleList>(ep::ROLE_LOAD_ALL, NO_QUERY)
+                .get::<RawList<Role>>(ep::ROLE_LOAD_ALL, NO_QUERY)
                 .await?
-                .roles)
+                .0)
         })
     }
 

@@ -24,7 +24,7 @@ pub use retry::{RateLimit, RetryPolicy, Sleeper, TokioSleeper};
 pub use secret::ManagementKey;
 
 use wire::{
-    FlowDocument, FlowSummary, License, Permission, PermissionCreate, PermissionUpdate, Role,
+    FlowDocument, FlowSummary, License, Permission, PermissionCreate, PermissionUpdate, Raw, Role,
     RoleCreate, RoleDelete, RoleUpdate, Tenant, TenantRequest, ThemeDocument,
 };
 
@@ -42,7 +42,8 @@ pub trait Provider: Send + Sync {
     fn update_tenant<'a>(&'a self, tenant: &'a TenantRequest) -> ApiFuture<'a, ()>;
     fn delete_tenant<'a>(&'a self, id: &'a str, cascade: bool) -> ApiFuture<'a, ()>;
     fn load_tenant<'a>(&'a self, id: &'a str) -> ApiFuture<'a, Tenant>;
-    fn load_all_tenants(&self) -> ApiFuture<'_, Vec<Tenant>>;
+    /// Every tenant, each with its whole body as Descope sent it.
+    fn load_all_tenants(&self) -> ApiFuture<'_, Vec<Raw<Tenant>>>;
     fn update_tenant_default_roles<'a>(
         &'a self,
         id: &'a str,
@@ -53,7 +54,7 @@ pub trait Provider: Send + Sync {
     /// Replaces the description and renames via `new_name` (set it to the current name to keep it).
     fn update_permission<'a>(&'a self, permission: &'a PermissionUpdate) -> ApiFuture<'a, ()>;
     fn delete_permission<'a>(&'a self, name: &'a str) -> ApiFuture<'a, ()>;
-    fn load_all_permissions(&self) -> ApiFuture<'_, Vec<Permission>>;
+    fn load_all_permissions(&self) -> ApiFuture<'_, Vec<Raw<Permission>>>;
     fn create_permissions<'a>(&'a self, permissions: &'a [PermissionCreate]) -> ApiFuture<'a, ()>;
     fn update_permissions<'a>(&'a self, permissions: &'a [PermissionUpdate]) -> ApiFuture<'a, ()>;
     /// Refuses an empty list (it must never turn into "delete everything").
@@ -63,7 +64,7 @@ pub trait Provider: Send + Sync {
     /// Replaces the role found by `id` or `(name, tenantId)`; `new_name` renames it (keeps its id).
     fn update_role<'a>(&'a self, role: &'a RoleUpdate) -> ApiFuture<'a, ()>;
     fn delete_role<'a>(&'a self, role: &'a RoleDelete) -> ApiFuture<'a, ()>;
-    fn load_all_roles(&self) -> ApiFuture<'_, Vec<Role>>;
+    fn load_all_roles(&self) -> ApiFuture<'_, Vec<Raw<Role>>>;
     fn create_roles<'a>(&'a self, roles: &'a [RoleCreate]) -> ApiFuture<'a, ()>;
     fn update_roles<'a>(&'a self, roles: &'a [RoleUpdate]) -> ApiFuture<'a, ()>;
     /// Deletes roles by name within one scope (`tenant_id` `None` = project roles). Refuses an

@@ -7,7 +7,7 @@ use console::Style;
 use serde_json::Value;
 use similar::TextDiff;
 
-use crate::model::{ResourceAddr, ResourceKind};
+use crate::model::{ResourceAddr, ResourceKind, attrs};
 use crate::ops::SavedPlan;
 use crate::plan::{Action, AttrDiff, Change, Drift, DriftKind, Guard, Plan};
 
@@ -166,7 +166,7 @@ fn change(c: &Change, opts: &RenderOptions<'_>) -> String {
         block_name(&c.addr)
     ));
     let lines: Vec<(String, String, String)> = match c.action {
-        Action::Delete | Action::Forget => fields(c.before.as_ref())
+        Action::Delete | Action::Forget => managed_values(c)
             .into_iter()
             .map(|(k, v)| ("-".to_owned(), k, v))
             .collect(),
@@ -177,24 +177,28 @@ fn change(c: &Change, opts: &RenderOptions<'_>) -> String {
     out
 }
 
-/// Every field of an object as `(field, rendered value)`, documents summarised.
-fn fields(v: Option<&Value>) -> Vec<(String, String)> {
-    v.and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| {
-                    (
-                        k.clone(),
-                        if k == "document" {
-                            "(document)".to_owned()
-                        } else {
-                            value(v)
-                        },
-                    )
-                })
-                .collect()
+/// What a destroyed or forgotten object holds in the fields dmgmt managed, as `(config field,
+/// rendered value)`, read from its live body (Descope's names); documents summarised. An entry
+/// that recorded no managed field shows its identity.
+fn managed_values(c: &Change) -> Vec<(String, String)> {
+    let kind = c.kind();
+    let identity = ["id", "name"];
+    let fields: Vec<&str> = if c.managed_fields.is_empty() {
+        identity.to_vec()
+    } else {
+        c.managed_fields.iter().map(String::as_str).collect()
+    };
+    fields
+        .into_iter()
+        .filter_map(|field| {
+            if field == "document" {
+                return Some((field.to_owned(), "(document)".to_owned()));
+            }
+            let wire = attrs::wire_field(kind, field)?;
+            let v = c.before.as_ref()?.get(wire)?;
+            Some((field.to_owned(), value(v)))
         })
-        .unwrap_or_default()
+        .collect()
 }
 
 fn diff_line(d: &AttrDiff) -> (String, String, String) {
@@ -247,8 +251,10 @@ fn value(v: &Value) -> String {
 /// A flow or theme document: a summary (screens added/removed/changed, roles referenced) and a
 /// unified diff of the normalised JSON, cut to a readable length.
 fn document(c: &Change, opts: &RenderOptions<'_>) -> String {
-    let before = c.before.as_ref().and_then(|b| b.get("document"));
-    let after = c.after.as_ref().and_then(|a| a.get("document"));
+    // The planner's `document` diff holds both sides normalised.
+    let diff = c.diffs.iter().find(|d| d.field == "document");
+    let before = diff.and_then(|d| d.before.as_ref());
+    let after = diff.and_then(|d| d.after.as_ref());
     let mut out = String::new();
     for line in document_summary(before, after, opts.role_names) {
         out.push_str(&format!("      {line}\n"));
@@ -409,15 +415,19 @@ pub fn drift(d: &Drift) -> String {
             style_for("-").apply_to("-"),
             block_name(&d.addr)
         ),
-        DriftKind::Changed => {
+        DriftKind::Changed | DriftKind::Renamed => {
             let lines: Vec<(String, String, String)> = d.diffs.iter().map(diff_line).collect();
             let width = lines
                 .iter()
                 .map(|(_, k, _)| k.chars().count())
                 .max()
                 .unwrap_or(0);
+            let what = match &d.renamed_to {
+                Some(to) => format!("has been renamed outside dmgmt to `{to}` (same Descope id)"),
+                None => "has changed outside dmgmt".to_owned(),
+            };
             let mut out = format!(
-                "  # {} has changed outside dmgmt\n  {} {} {{\n",
+                "  # {} {what}\n  {} {} {{\n",
                 d.addr,
                 style_for("~").apply_to("~"),
                 block_name(&d.addr)

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use super::merge::resource_key;
 use super::source::{Diagnostic, did_you_mean};
 use super::yaml::Node;
+use crate::model::preconfigured::{SYSTEM_DEFAULT_PERMISSIONS, is_system_default_permission};
 
 fn entries<'a>(root: &'a Node, list: &str) -> impl Iterator<Item = &'a Node> {
     root.get(list)
@@ -62,8 +63,10 @@ pub fn check_duplicates(root: &Node, out: &mut Vec<Diagnostic>) {
 /// References between resources of the merged environment, and clashes that only show once
 /// everything is merged (two tenants with one name, a rename whose old name is still declared).
 pub fn check_references(root: &Node, out: &mut Vec<Diagnostic>) {
+    // Descope's system-default permissions exist in every project: referenced, never declared.
     let permissions: BTreeSet<&str> = entries(root, "permissions")
         .filter_map(|p| str_of(p, "name"))
+        .chain(SYSTEM_DEFAULT_PERMISSIONS)
         .collect();
     let tenants: BTreeSet<&str> = entries(root, "tenants")
         .filter_map(|t| str_of(t, "id"))
@@ -152,6 +155,38 @@ pub fn check_references(root: &Node, out: &mut Vec<Diagnostic>) {
 
     check_renames(root, "permissions", "permission", out);
     check_renames(root, "roles", "role", out);
+    check_system_defaults(root, out);
+}
+
+/// Descope's system-default permissions may be referenced but never changed, renamed or deleted,
+/// so declaring one (which would manage it) or renaming from one is refused.
+fn check_system_defaults(root: &Node, out: &mut Vec<Diagnostic>) {
+    for entry in entries(root, "permissions") {
+        if let Some(name) = entry.get("name")
+            && let Some(n) = name.as_str()
+            && is_system_default_permission(n)
+        {
+            out.push(
+                Diagnostic::error(
+                    name.span,
+                    format!("`{n}` is a Descope system-default permission and cannot be declared"),
+                )
+                .hint("Descope does not allow changing, renaming or deleting it; reference it from roles without declaring it"),
+            );
+        }
+        if let Some(old) = entry.get("renamed_from")
+            && let Some(o) = old.as_str()
+            && is_system_default_permission(o)
+        {
+            out.push(
+                Diagnostic::error(
+                    old.span,
+                    format!("`{o}` is a Descope system-default permission and cannot be renamed"),
+                )
+                .hint("declare a new permission instead, and keep referencing the system-default one as it is"),
+            );
+        }
+    }
 }
 
 /// `renamed_from: OLD` while `OLD` is still declared would rename onto, or away from, a live role.
@@ -271,6 +306,26 @@ mod tests {
         let d = run(text);
         assert_eq!(d[0].message, "tenant `a` lists unknown default role `Aud`");
         assert!(d[0].hints[0].contains("scoped to tenant `b`"));
+    }
+
+    #[test]
+    fn system_default_permissions_are_referenced_never_declared_or_renamed() {
+        let ok = messages(
+            "roles:\n  - {name: Tenant Admin, permissions: [User Admin, SSO Admin, Impersonate]}\n",
+        );
+        assert_eq!(ok, Vec::<String>::new());
+        let d = run(
+            "permissions:\n  - {name: User Admin, description: mine}\n  - {name: users.admin, renamed_from: SSO Admin}\n",
+        );
+        let m: Vec<_> = d.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(
+            m,
+            [
+                "`User Admin` is a Descope system-default permission and cannot be declared",
+                "`SSO Admin` is a Descope system-default permission and cannot be renamed",
+            ]
+        );
+        assert_eq!((d[0].span.line, d[1].span.line), (2, 3));
     }
 
     #[test]

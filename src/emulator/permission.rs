@@ -2,7 +2,7 @@
 //! delete, load all, and the batch endpoints.
 //!
 //! A permission is identified by `id`, else by `name`; names are unique (409, renames included); a
-//! missing permission is 404. A rename is carried into the roles that grant it and a delete removes
+//! missing permission is 404; a system-default one cannot be updated or deleted (400). A rename is carried into the roles that grant it and a delete removes
 //! it from them, so roles never name a permission that does not exist. Batches are atomic. This
 //! module never persists or logs.
 
@@ -63,8 +63,21 @@ fn create_one(store: &mut Store, req: PermissionCreate) -> Result<(), EmuError> 
     Ok(())
 }
 
+/// Descope's own permissions cannot be changed, renamed or deleted (descope-api.md §4; the exact
+/// answer is UNSURE, a validation failure is assumed).
+fn refuse_system_default(store: &Store, id: &str, verb: &str) -> Result<(), EmuError> {
+    match store.permissions.get(id) {
+        Some(p) if p.system_default => Err(EmuError::validation(format!(
+            "cannot {verb} system-default permission `{}`",
+            p.name
+        ))),
+        _ => Ok(()),
+    }
+}
+
 fn update_one(store: &mut Store, req: PermissionUpdate) -> Result<(), EmuError> {
     let id = find(store, &req.id, &req.name)?;
+    refuse_system_default(store, &id, "update")?;
     let new_name = required(&req.new_name, "newName")?.to_owned();
     if let Some(other) = store.permission_id_by_name(&new_name)
         && other != id
@@ -115,6 +128,7 @@ async fn update(State(emu): State<Emu>, Body(req): Body<PermissionUpdate>) -> Re
 async fn delete(State(emu): State<Emu>, Body(req): Body<PermissionDelete>) -> Reply {
     emu.mutate(|store| {
         let id = find(store, &req.id, &req.name)?;
+        refuse_system_default(store, &id, "delete")?;
         delete_one(store, &id);
         Ok(Json(json!({})))
     })
@@ -158,6 +172,9 @@ async fn delete_batch(State(emu): State<Emu>, Body(req): Body<PermissionDeleteBa
         }
         for id in ids {
             doomed.push(find(store, &Some(id), &None)?);
+        }
+        for id in &doomed {
+            refuse_system_default(store, id, "delete")?;
         }
         doomed.iter().for_each(|id| delete_one(store, id));
         Ok(Json(json!({})))

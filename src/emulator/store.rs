@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::api::wire::{Permission, Role, Tenant, TenantSettings};
+use crate::model::preconfigured::{SYSTEM_DEFAULT_PERMISSIONS, TENANT_ADMIN_ROLE};
 
 /// Version of the data file format.
 const FORMAT_VERSION: u32 = 1;
@@ -45,10 +46,13 @@ pub struct Store {
     pub theme: serde_json::Map<String, Value>,
 }
 
+/// A new project, as Descope creates it: no tenants or flows, the default theme, and the
+/// preconfigured role `Tenant Admin` with the system-default permissions it relies on
+/// (DESIGN.md §3).
 impl Default for Store {
     fn default() -> Self {
         let theme = json!({"id": "theme", "version": 1, "cssTemplate": {}, "componentsVersion": "", "codeMode": false});
-        Store {
+        let mut store = Store {
             format_version: FORMAT_VERSION,
             next_id: 1,
             tenants: IndexMap::new(),
@@ -57,7 +61,36 @@ impl Default for Store {
             permissions: IndexMap::new(),
             flows: IndexMap::new(),
             theme: theme.as_object().cloned().unwrap_or_default(),
+        };
+        for name in SYSTEM_DEFAULT_PERMISSIONS {
+            let id = store.generate_id("PERM");
+            let description = format!("Preconfigured `{name}` permission");
+            store.permissions.insert(
+                id.clone(),
+                Permission {
+                    id,
+                    name: name.to_owned(),
+                    description,
+                    system_default: true,
+                },
+            );
         }
+        let id = store.generate_id("ROL");
+        store.roles.insert(
+            id.clone(),
+            Role {
+                id,
+                name: TENANT_ADMIN_ROLE.to_owned(),
+                description: "Administers the users and SSO settings of a tenant".to_owned(),
+                permission_names: SYSTEM_DEFAULT_PERMISSIONS.map(str::to_owned).to_vec(),
+                // Deterministic: two new stores are equal.
+                created_time: 0,
+                tenant_id: String::new(),
+                default: false,
+                private: false,
+            },
+        );
+        store
     }
 }
 

@@ -7,7 +7,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{DesiredState, Flow, Permission, ResourceAddr, Role, Tenant, Theme};
+use super::{DesiredState, Flow, Permission, ResourceAddr, ResourceKind, Role, Tenant, Theme};
 
 /// Fields of a flow or theme export that change on every save and mean nothing to a plan.
 pub const VOLATILE_FIELDS: [&str; 5] = [
@@ -17,6 +17,39 @@ pub const VOLATILE_FIELDS: [&str; 5] = [
     "fingerprint",
     "updatedTime",
 ];
+
+/// Where each modelled field lives in Descope's body: (config name, Descope's name), per kind.
+const TENANT_FIELDS: [(&str, &str); 7] = [
+    ("id", "id"),
+    ("name", "name"),
+    ("self_provisioning_domains", "selfProvisioningDomains"),
+    ("custom_attributes", "customAttributes"),
+    ("enforce_sso", "enforceSSO"),
+    ("disabled", "disabled"),
+    ("default_roles", "defaultRoles"),
+];
+const ROLE_FIELDS: [(&str, &str); 4] = [
+    ("name", "name"),
+    ("description", "description"),
+    ("permissions", "permissionNames"),
+    ("tenant", "tenantId"),
+];
+const PERMISSION_FIELDS: [(&str, &str); 2] = [("name", "name"), ("description", "description")];
+
+/// The name Descope's body gives the config field `field` of a `kind` object (`None`: not a field
+/// of Descope's object, e.g. a flow's `document`, which is the whole body).
+pub fn wire_field(kind: ResourceKind, field: &str) -> Option<&'static str> {
+    let table: &[(&str, &'static str)] = match kind {
+        ResourceKind::Tenant => &TENANT_FIELDS,
+        ResourceKind::Role => &ROLE_FIELDS,
+        ResourceKind::Permission => &PERMISSION_FIELDS,
+        ResourceKind::Flow | ResourceKind::Theme => &[],
+    };
+    table
+        .iter()
+        .find(|(config, _)| *config == field)
+        .map(|(_, wire)| *wire)
+}
 
 /// Desired attributes of every declared resource.
 pub fn desired(state: &DesiredState) -> Vec<(ResourceAddr, Value)> {

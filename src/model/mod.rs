@@ -6,6 +6,7 @@
 mod addr;
 pub mod attrs;
 mod desired;
+pub mod preconfigured;
 mod snapshot;
 
 pub use addr::{AddrParseError, ResourceAddr, ResourceKind};

@@ -1,5 +1,7 @@
-//! What is live in a Descope project, as refresh read it: every object as the same kind of
-//! attributes the config produces (see [`super::attrs`]), so the planner compares like with like.
+//! What is live in a Descope project, as refresh read it: every object both as Descope sent it (the
+//! raw body, every field included) and as the same kind of attributes the config produces (see
+//! [`super::attrs`]), so the planner compares like with like and an update can start from the whole
+//! object.
 
 use std::collections::BTreeMap;
 
@@ -13,11 +15,25 @@ use super::ResourceAddr;
 pub struct LiveObject {
     /// Attributes in config terms (snake_case), every field Descope returned that dmgmt models.
     pub attributes: Value,
+    /// The object exactly as Descope sent it (camelCase, fields dmgmt does not model included):
+    /// what a read-modify-write update starts from, so that no unmodelled field is ever lost.
+    pub raw: Value,
     /// Descope's own id where it differs from the address (roles and permissions: `ROL…`, `PERM…`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    /// sha256 of the canonical attributes.
+    /// sha256 of the canonical raw body: any change to any field of the object changes it, so a
+    /// saved plan goes stale when anything about an object it touches moved.
     pub digest: String,
+    /// sha256 of the canonical attributes (compared with the state's to find drift quickly).
+    pub attributes_digest: String,
+}
+
+impl LiveObject {
+    /// Whether Descope marks it as one of its own (`systemDefault: true`): a preconfigured
+    /// permission that may be referenced but never changed, renamed or deleted.
+    pub fn is_system_default(&self) -> bool {
+        self.raw.get("systemDefault").and_then(Value::as_bool) == Some(true)
+    }
 }
 
 /// Everything live that dmgmt models, keyed by address (ordered, so plans are deterministic).

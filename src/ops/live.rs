@@ -48,33 +48,36 @@ pub async fn refresh(
         provider.list_flows(),
     )?;
     let mut objects: BTreeMap<ResourceAddr, LiveObject> = BTreeMap::new();
-    for p in &permissions {
+    for p in permissions {
         objects.insert(
             ResourceAddr::Permission(p.name.clone()),
-            object(permission(p), Some(p.id.clone())),
+            object(permission(&p), Value::Object(p.body), Some(p.value.id)),
         );
     }
-    for r in &roles {
+    for r in roles {
         let tenant = (!r.tenant_id.is_empty()).then_some(r.tenant_id.as_str());
+        let addr = ResourceAddr::role(tenant, &r.name);
         objects.insert(
-            ResourceAddr::role(tenant, &r.name),
-            object(role(r), Some(r.id.clone())),
+            addr,
+            object(role(&r), Value::Object(r.body), Some(r.value.id)),
         );
     }
-    for t in &tenants {
-        objects.insert(ResourceAddr::Tenant(t.id.clone()), object(tenant(t), None));
+    for t in tenants {
+        objects.insert(
+            ResourceAddr::Tenant(t.id.clone()),
+            object(tenant(&t), Value::Object(t.body), None),
+        );
     }
 
     // Flows: the managed ones are exported (concurrently; the limiter paces them), the others only
     // listed, so an unmanaged flow costs no call of its own.
-    let (managed, unmanaged): (Vec<_>, Vec<_>) = flows
-        .iter()
-        .map(|f| f.id.clone())
-        .partition(|id| scope.flows.contains(id));
-    for id in unmanaged {
+    let (managed, unmanaged): (Vec<_>, Vec<_>) =
+        flows.iter().partition(|f| scope.flows.contains(&f.id));
+    let managed: Vec<String> = managed.into_iter().map(|f| f.id.clone()).collect();
+    for summary in unmanaged {
         objects.insert(
-            ResourceAddr::Flow(id.clone()),
-            object(json!({"name": id}), None),
+            ResourceAddr::Flow(summary.id.clone()),
+            object(json!({"name": summary.id}), json!(summary), None),
         );
     }
     let total = managed.len();
@@ -86,28 +89,36 @@ pub async fn refresh(
     .buffered(scope.parallelism.max(1));
     let mut done = 0;
     while let Some((id, export)) = exports.next().await {
-        objects.insert(ResourceAddr::Flow(id.clone()), object(flow(&export?), None));
+        let export = export?;
+        let raw = json!({"flow": export.flow, "screens": export.screens});
+        objects.insert(
+            ResourceAddr::Flow(id.clone()),
+            object(flow(&export), raw, None),
+        );
         done += 1;
         observer.flows_progress(done, total);
     }
     if scope.theme {
         let theme = provider.export_theme().await?;
-        objects.insert(ResourceAddr::Theme, object(theme_attrs(&theme), None));
+        let raw = json!({"theme": theme.theme});
+        objects.insert(ResourceAddr::Theme, object(theme_attrs(&theme), raw, None));
     }
     let digest = snapshot_digest(&objects);
     Ok(Snapshot { objects, digest })
 }
 
-fn object(attributes: Value, id: Option<String>) -> LiveObject {
-    let digest = sha256_hex(canonical_json(&attributes));
+/// A live object: its modelled attributes, its raw body, and a digest of each.
+pub fn object(attributes: Value, raw: Value, id: Option<String>) -> LiveObject {
     LiveObject {
+        attributes_digest: sha256_hex(canonical_json(&attributes)),
+        digest: sha256_hex(canonical_json(&raw)),
         attributes,
+        raw,
         id: id.filter(|i| !i.is_empty()),
-        digest,
     }
 }
 
-/// sha256 over every address and object digest, in order.
+/// sha256 over every address and raw-body digest, in order.
 pub fn snapshot_digest(objects: &BTreeMap<ResourceAddr, LiveObject>) -> String {
     let mut text = String::new();
     for (addr, obj) in objects {

@@ -129,6 +129,7 @@ pub fn prior_from_state(
                 managed_fields: r.managed_fields,
                 prevent_destroy: r.prevent_destroy,
                 digest: Some(r.digest),
+                id: r.id,
             };
             (addr, prior)
         })
@@ -187,7 +188,11 @@ pub async fn plan_environment(
         prior: &prior,
         targets,
     })
-    .map_err(|e| Error::config(e.to_string()).hint("break the cycle in the configuration"))?;
+    .map_err(|e| {
+        e.hints()
+            .into_iter()
+            .fold(Error::config(e.to_string()), Error::hint)
+    })?;
     if refresh_only {
         plan.changes.clear();
         plan.summary = plan::summarize(&plan.changes);

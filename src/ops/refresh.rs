@@ -1,13 +1,13 @@
 //! `refresh`: read live state, report drift against the last state, and record it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use super::live::{self, RefreshObserver};
 use super::plan::{prior_from_state, scope};
 use super::{Connection, Context};
 use crate::error::Result;
-use crate::model::{DesiredState, ResourceAddr};
-use crate::plan::{Drift, drift};
+use crate::model::{DesiredState, LiveObject, ResourceAddr, Snapshot};
+use crate::plan::{Drift, drift, unmanaged};
 use crate::state::{Lock, ResourceState, StateFile, StateStore, WriteOutcome};
 
 /// What a refresh found and wrote.
@@ -20,8 +20,8 @@ pub struct RefreshOutcome {
 }
 
 /// Takes the lock, reads the live project, and writes what it found into the state: managed
-/// objects get their live attributes, objects deleted outside dmgmt leave the state. Unmanaged
-/// objects are reported, never added.
+/// objects get their live attributes (see [`record_live`]), objects deleted outside dmgmt leave the
+/// state. Unmanaged objects are reported, never added.
 pub async fn refresh_environment(
     ctx: &Context<'_>,
     desired: &DesiredState,
@@ -44,36 +44,9 @@ pub async fn refresh_environment(
     let prior = prior_from_state(state.resources.clone());
     let found = drift(&prior, &snapshot);
     let declared: BTreeSet<ResourceAddr> = desired.addresses().into_iter().collect();
-    let unmanaged = snapshot
-        .objects
-        .keys()
-        .filter(|a| {
-            **a != ResourceAddr::Theme
-                && !declared.contains(*a)
-                && !state.resources.contains_key(*a)
-        })
-        .cloned()
-        .collect();
+    let unmanaged = unmanaged(&snapshot, &prior, |a| declared.contains(a));
 
-    let addrs: Vec<ResourceAddr> = state.resources.keys().cloned().collect();
-    for addr in addrs {
-        match snapshot.get(&addr) {
-            Some(live) => {
-                if let Some(entry) = state.resources.get_mut(&addr) {
-                    let mut updated = ResourceState::new(
-                        &addr,
-                        entry.managed_fields.clone(),
-                        live.attributes.clone(),
-                    );
-                    updated.prevent_destroy = entry.prevent_destroy;
-                    *entry = updated;
-                }
-            }
-            None => {
-                state.resources.remove(&addr);
-            }
-        }
-    }
+    record_live(&mut state, &snapshot, desired);
     let written = store.write(&mut state)?;
     Ok(RefreshOutcome {
         drift: found,
@@ -81,4 +54,59 @@ pub async fn refresh_environment(
         written,
         serial: state.serial,
     })
+}
+
+/// Records the live project into the state's entries: each managed object's live attributes and
+/// Descope id — found under its address, or by that id when it was renamed outside dmgmt (the
+/// entry keeps its address, so the next plan renames it back or follows the configuration instead
+/// of planning a delete and a create) — and the `prevent_destroy` the configuration declares now,
+/// so a guard added to a resource that is already in sync protects it once the resource is later
+/// removed. Entries whose object is gone leave the state.
+pub(super) fn record_live(state: &mut StateFile, snapshot: &Snapshot, desired: &DesiredState) {
+    let by_id: HashMap<&str, &LiveObject> = snapshot
+        .objects
+        .values()
+        .filter_map(|o| Some((o.id.as_deref()?, o)))
+        .collect();
+    let guarded = declared_guards(desired);
+    state.resources.retain(|addr, entry| {
+        let found = snapshot.get(addr).or_else(|| {
+            let id = entry.id.as_deref()?;
+            by_id.get(id).copied()
+        });
+        let Some(live) = found else {
+            return false;
+        };
+        let mut updated =
+            ResourceState::new(addr, entry.managed_fields.clone(), live.attributes.clone());
+        updated.prevent_destroy = guarded.get(addr).copied().unwrap_or(entry.prevent_destroy);
+        updated.id = live.id.clone().or(entry.id.take());
+        *entry = updated;
+        true
+    });
+}
+
+/// `prevent_destroy` of every declared resource, by address.
+fn declared_guards(desired: &DesiredState) -> HashMap<ResourceAddr, bool> {
+    let mut out = HashMap::new();
+    out.extend(
+        desired
+            .permissions
+            .iter()
+            .map(|p| (ResourceAddr::Permission(p.name.clone()), p.prevent_destroy)),
+    );
+    out.extend(desired.roles.iter().map(|r| (r.addr(), r.prevent_destroy)));
+    out.extend(
+        desired
+            .tenants
+            .iter()
+            .map(|t| (ResourceAddr::Tenant(t.id.clone()), t.prevent_destroy)),
+    );
+    out.extend(
+        desired
+            .flows
+            .iter()
+            .map(|f| (ResourceAddr::Flow(f.id.clone()), f.prevent_destroy)),
+    );
+    out
 }

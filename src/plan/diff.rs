@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::types::AttrDiff;
+use crate::model::{ResourceKind, attrs};
 
 /// Fields compared key by key: each key of the map is its own managed field, so keys the config
 /// does not write keep their live values.
@@ -59,13 +60,23 @@ pub fn all_diffs(before: &Value, after: &Value) -> Vec<AttrDiff> {
         .collect()
 }
 
-/// The live object with the managed fields of `desired` overlaid.
-pub fn overlay(live: &Value, desired: &Value) -> Value {
-    let mut out = live.as_object().cloned().unwrap_or_default();
+/// What Descope will hold once the managed fields of `desired` (config names) are written over the
+/// live body `raw` (Descope's names; `None`: a new object) — exactly the body an update sends.
+/// Every field the configuration does not manage keeps its live value, unmodelled ones included,
+/// and custom attributes are owned key by key. A flow's or the theme's `document` is the whole
+/// body.
+pub fn overlay_body(kind: ResourceKind, raw: Option<&Value>, desired: &Value) -> Value {
+    if let Some(document) = desired.get("document") {
+        return document.clone();
+    }
+    let mut out = raw.and_then(Value::as_object).cloned().unwrap_or_default();
     for (field, want) in desired.as_object().into_iter().flatten() {
+        let Some(wire) = attrs::wire_field(kind, field) else {
+            continue;
+        };
         match (
             KEYED_FIELDS.contains(&field.as_str()),
-            out.get_mut(field),
+            out.get_mut(wire),
             want,
         ) {
             (true, Some(Value::Object(have)), Value::Object(want)) => {
@@ -74,7 +85,7 @@ pub fn overlay(live: &Value, desired: &Value) -> Value {
                 }
             }
             _ => {
-                out.insert(field.clone(), want.clone());
+                out.insert(wire.to_owned(), want.clone());
             }
         }
     }
@@ -129,20 +140,43 @@ mod tests {
         let d = managed_diffs(&desired, Some(&live));
         assert_eq!(d[0].field, "custom_attributes.plan");
         assert_eq!(d.len(), 1);
+        let raw = json!({"id": "acme", "customAttributes": {"plan": "free", "region": "eu"}});
         assert_eq!(
-            overlay(&live, &desired),
-            json!({"custom_attributes": {"plan": "pro", "region": "eu"}})
+            overlay_body(ResourceKind::Tenant, Some(&raw), &desired),
+            json!({"id": "acme", "customAttributes": {"plan": "pro", "region": "eu"}})
         );
     }
 
     #[test]
-    fn a_field_set_live_but_not_in_config_survives_the_overlay() {
-        let live = json!({"id": "acme", "name": "Acme", "enforce_sso": true, "self_provisioning_domains": ["acme.com"]});
-        let desired = json!({"id": "acme", "name": "Acme Corp"});
-        let after = overlay(&live, &desired);
-        assert_eq!(after["enforce_sso"], json!(true));
-        assert_eq!(after["self_provisioning_domains"], json!(["acme.com"]));
-        assert_eq!(after["name"], json!("Acme Corp"));
+    fn every_field_the_config_does_not_manage_survives_the_overlay() {
+        let raw = json!({
+            "id": "acme", "name": "Acme", "enforceSSO": true, "selfProvisioningDomains": ["acme.com"],
+            "enforceSSOExclusions": ["U1"], "federatedAppIds": ["app"], "roleInheritance": "userOnly",
+            "parent": "root", "futureField": {"x": 1}
+        });
+        let desired = json!({"id": "acme", "name": "Acme Corp", "disabled": true});
+        let after = overlay_body(ResourceKind::Tenant, Some(&raw), &desired);
+        let mut expected = raw.clone();
+        expected["name"] = json!("Acme Corp");
+        expected["disabled"] = json!(true);
+        assert_eq!(after, expected);
+    }
+
+    #[test]
+    fn role_fields_are_written_under_descope_names() {
+        let raw = json!({"id": "ROL1", "name": "Viewer", "permissionNames": ["a"], "tenantId": "", "default": true, "private": false, "createdTime": 5});
+        let desired = json!({"name": "Viewer", "permissions": ["a", "b"]});
+        let after = overlay_body(ResourceKind::Role, Some(&raw), &desired);
+        assert_eq!(
+            after,
+            json!({"id": "ROL1", "name": "Viewer", "permissionNames": ["a", "b"], "tenantId": "", "default": true, "private": false, "createdTime": 5})
+        );
+        let created = overlay_body(
+            ResourceKind::Role,
+            None,
+            &json!({"name": "New", "tenant": "acme"}),
+        );
+        assert_eq!(created, json!({"name": "New", "tenantId": "acme"}));
     }
 
     #[test]

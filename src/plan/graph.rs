@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::planner::PlanError;
 use super::types::{Action, Change};
-use crate::model::{ResourceAddr, ResourceKind};
+use crate::model::{ResourceAddr, ResourceKind, attrs};
 
 /// Orders `changes` so every change comes after those it depends on, filling `depends_on` with
 /// positions in the returned list. `extra` edges (before, after) come from the planner.
@@ -108,6 +108,11 @@ fn sort_key(c: &Change) -> SortKey {
     )
 }
 
+/// Where a change's `before`/`after` bodies (Descope's names) hold the config field `field`.
+fn wire(kind: ResourceKind, field: &'static str) -> &'static str {
+    attrs::wire_field(kind, field).unwrap_or(field)
+}
+
 fn strings(v: Option<&Value>, field: &str) -> Vec<String> {
     v.and_then(|v| v.get(field))
         .and_then(Value::as_array)
@@ -163,9 +168,11 @@ fn dependency_edges(changes: &[Change]) -> BTreeSet<(usize, usize)> {
         })
         .collect();
 
+    let role_permissions = wire(ResourceKind::Role, "permissions");
+    let default_roles = wire(ResourceKind::Tenant, "default_roles");
     for (i, c) in changes.iter().enumerate() {
-        let before_perms = strings(c.before.as_ref(), "permissions");
-        let after_perms: BTreeSet<String> = strings(c.after.as_ref(), "permissions")
+        let before_perms = strings(c.before.as_ref(), role_permissions);
+        let after_perms: BTreeSet<String> = strings(c.after.as_ref(), role_permissions)
             .into_iter()
             .collect();
         match (&c.addr, &c.action) {
@@ -174,9 +181,11 @@ fn dependency_edges(changes: &[Change]) -> BTreeSet<(usize, usize)> {
                 for p in before_perms {
                     edges.extend(find(ResourceAddr::Permission(p), &is_delete).map(|j| (i, j)));
                 }
-                let scope = tenant
-                    .clone()
-                    .or_else(|| field_str(c.before.as_ref(), "tenant").map(str::to_owned));
+                let scope = tenant.clone().or_else(|| {
+                    field_str(c.before.as_ref(), wire(ResourceKind::Role, "tenant"))
+                        .filter(|t| !t.is_empty())
+                        .map(str::to_owned)
+                });
                 if let Some(t) = scope {
                     edges.extend(find(ResourceAddr::Tenant(t), &is_delete).map(|j| (i, j)));
                 }
@@ -201,7 +210,7 @@ fn dependency_edges(changes: &[Change]) -> BTreeSet<(usize, usize)> {
             }
             (ResourceAddr::Tenant(id), Action::SetDefaultRoles) => {
                 edges.extend(main.get(&c.addr).map(|&j| (j, i)));
-                let wanted: BTreeSet<String> = strings(c.after.as_ref(), "default_roles")
+                let wanted: BTreeSet<String> = strings(c.after.as_ref(), default_roles)
                     .into_iter()
                     .collect();
                 for &(j, name, scope) in &new_roles {
@@ -210,7 +219,7 @@ fn dependency_edges(changes: &[Change]) -> BTreeSet<(usize, usize)> {
                     }
                 }
                 // A role it stops using is deleted only after the tenant lets go.
-                for r in strings(c.before.as_ref(), "default_roles")
+                for r in strings(c.before.as_ref(), default_roles)
                     .into_iter()
                     .filter(|r| !wanted.contains(r))
                 {
@@ -225,7 +234,8 @@ fn dependency_edges(changes: &[Change]) -> BTreeSet<(usize, usize)> {
             (ResourceAddr::Flow(_), action) if !action.is_delete() => {
                 edges.extend(main.get(&ResourceAddr::Theme).map(|&j| (j, i)));
                 let mut referenced = BTreeSet::new();
-                if let Some(doc) = c.after.as_ref().and_then(|a| a.get("document")) {
+                // A flow's `after` is the document it imports.
+                if let Some(doc) = c.after.as_ref() {
                     all_strings(doc, &mut referenced);
                 }
                 for &(j, name, _) in &new_roles {
@@ -289,6 +299,7 @@ mod tests {
             prevent_destroy: false,
             depends_on: Vec::new(),
             warnings: Vec::new(),
+            moved_from: None,
         }
     }
 

@@ -8,7 +8,7 @@ mod graph;
 mod planner;
 mod types;
 
-pub use planner::{PlanError, PlanInput, Prior, drift, plan, summarize};
+pub use planner::{PlanError, PlanInput, Prior, drift, plan, summarize, unmanaged};
 pub use types::{Action, AttrDiff, Change, Drift, DriftKind, Guard, Plan, Summary};
 
 #[cfg(test)]

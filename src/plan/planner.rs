@@ -1,14 +1,15 @@
 //! The planner: (desired, live snapshot, prior state) -> changes. Pure and deterministic: every
 //! collection is ordered, nothing is read from outside its arguments.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::Value;
 
-use super::diff::{all_diffs, managed_diffs, managed_fields, overlay};
+use super::diff::{all_diffs, managed_diffs, managed_fields, overlay_body};
 use super::graph;
 use super::types::{Action, AttrDiff, Change, Drift, DriftKind, Guard, Plan, Summary};
-use crate::model::{DesiredState, ResourceAddr, Snapshot, attrs};
+use crate::model::preconfigured::TENANT_ADMIN_ROLE;
+use crate::model::{DesiredState, LiveObject, ResourceAddr, Snapshot, attrs};
 
 /// What the last state says about a managed object.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,6 +20,9 @@ pub struct Prior {
     pub prevent_destroy: bool,
     /// sha256 of the canonical attributes, when known (a fast path for drift).
     pub digest: Option<String>,
+    /// Descope's id of the object (roles, permissions: `ROL…`, `PERM…`), when known: it finds the
+    /// object again after a rename made outside dmgmt.
+    pub id: Option<String>,
 }
 
 /// Everything a plan is computed from.
@@ -35,6 +39,44 @@ pub struct PlanInput<'a> {
 pub enum PlanError {
     #[error("the changes depend on each other in a cycle: {}", .0.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(" -> "))]
     Cycle(Vec<ResourceAddr>),
+    /// `renamed_from: OLD` while both the new and the old name exist live: renaming would clash,
+    /// and adopting the new one while deleting the old would take the old role from its users.
+    #[error("`{addr}` is renamed from `{}`, but both exist in Descope: the rename cannot be done safely", name_of(.from))]
+    UnsafeRename {
+        addr: ResourceAddr,
+        from: ResourceAddr,
+    },
+    /// The configuration would change, rename or delete one of Descope's system-default
+    /// permissions, which Descope does not allow.
+    #[error("`{addr}` is a Descope system-default permission: dmgmt never {verb} it")]
+    SystemDefault {
+        addr: ResourceAddr,
+        verb: &'static str,
+    },
+}
+
+impl PlanError {
+    /// What the user can do about it.
+    pub fn hints(&self) -> Vec<String> {
+        match self {
+            PlanError::Cycle(_) => vec!["break the cycle in the configuration".into()],
+            PlanError::UnsafeRename { addr, from } => vec![
+                format!(
+                    "if `{}` should carry on under the new name (keeping its users), delete or rename the live `{}` in Descope first, then plan again",
+                    name_of(from),
+                    name_of(addr)
+                ),
+                format!(
+                    "if the live `{}` is the one to keep, drop `renamed_from` from `{addr}`: dmgmt adopts it and leaves `{}` alone",
+                    name_of(addr),
+                    name_of(from)
+                ),
+            ],
+            PlanError::SystemDefault { .. } => vec![
+                "reference system-default permissions from roles without declaring them".into(),
+            ],
+        }
+    }
 }
 
 /// One declared resource with what the planner needs beyond its attributes.
@@ -111,25 +153,179 @@ fn declared(desired: &DesiredState) -> BTreeMap<ResourceAddr, Declared<'_>> {
     out
 }
 
+/// Where the live counterpart of a declared resource is.
+enum Located<'a> {
+    /// Live under its own address. `followed`: the state entry, under another address, that
+    /// managed it before it was renamed outside dmgmt to the name the configuration now uses.
+    Here {
+        object: &'a LiveObject,
+        followed: Option<&'a ResourceAddr>,
+    },
+    /// Live under another name (`renamed_from`, or a rename made outside dmgmt that the state's
+    /// Descope id reveals): renamed in place, which keeps user assignments.
+    Elsewhere {
+        at: &'a ResourceAddr,
+        object: &'a LiveObject,
+        outside: bool,
+    },
+    Missing,
+}
+
+/// The indexes that find live objects by Descope id, and state entries by the id they recorded.
+struct Ids<'a> {
+    live: HashMap<&'a str, (&'a ResourceAddr, &'a LiveObject)>,
+    prior: HashMap<&'a str, &'a ResourceAddr>,
+}
+
+impl<'a> Ids<'a> {
+    fn new(input: &PlanInput<'a>) -> Self {
+        Ids {
+            live: input
+                .snapshot
+                .objects
+                .iter()
+                .filter_map(|(a, o)| Some((o.id.as_deref()?, (a, o))))
+                .collect(),
+            prior: input
+                .prior
+                .iter()
+                .filter_map(|(a, p)| Some((p.id.as_deref()?, a)))
+                .collect(),
+        }
+    }
+
+    /// Where the object that the state entry `state_addr` manages is live now, when that is under
+    /// another address (renamed outside dmgmt).
+    fn moved(
+        &self,
+        input: &PlanInput<'a>,
+        state_addr: &ResourceAddr,
+    ) -> Option<(&'a ResourceAddr, &'a LiveObject)> {
+        let id = input.prior.get(state_addr)?.id.as_deref()?;
+        let (at, object) = self.live.get(id).copied()?;
+        (at != state_addr).then_some((at, object))
+    }
+}
+
+fn locate<'a>(
+    addr: &ResourceAddr,
+    d: &Declared<'_>,
+    input: &PlanInput<'a>,
+    declared: &BTreeMap<ResourceAddr, Declared<'_>>,
+    ids: &Ids<'a>,
+) -> Result<Located<'a>, PlanError> {
+    let live = &input.snapshot.objects;
+    let free = |at: &ResourceAddr| !declared.contains_key(at);
+    if let Some(object) = live.get(addr) {
+        if let Some(old) = &d.renamed_from
+            && live.contains_key(old)
+            // Safe only when the rename was done before (the new name managed) and the old name
+            // is a new object nobody manages.
+            && (!input.prior.contains_key(addr) || input.prior.contains_key(old))
+        {
+            return Err(PlanError::UnsafeRename {
+                addr: addr.clone(),
+                from: old.clone(),
+            });
+        }
+        let followed = object
+            .id
+            .as_deref()
+            .and_then(|id| ids.prior.get(id).copied())
+            .filter(|s| *s != addr && free(s) && !input.prior.contains_key(addr));
+        return Ok(Located::Here { object, followed });
+    }
+    if let Some((at, object)) = ids.moved(input, addr).filter(|(at, _)| free(at)) {
+        return Ok(Located::Elsewhere {
+            at,
+            object,
+            outside: true,
+        });
+    }
+    if let Some(old) = d.renamed_from.as_ref().filter(|old| free(old)) {
+        if let Some((at, object)) = live.get_key_value(old) {
+            return Ok(Located::Elsewhere {
+                at,
+                object,
+                outside: false,
+            });
+        }
+        if let Some((at, object)) = ids.moved(input, old).filter(|(at, _)| free(at)) {
+            return Ok(Located::Elsewhere {
+                at,
+                object,
+                outside: true,
+            });
+        }
+    }
+    Ok(Located::Missing)
+}
+
 /// Computes the plan.
 pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
     let declared = declared(input.desired);
     let live = &input.snapshot.objects;
+    let ids = Ids::new(input);
     let mut changes: Vec<Change> = Vec::new();
+    // Live objects that a declared resource takes over under another name (not unmanaged, not
+    // deleted), and state entries whose object now lives under a declared address.
     let mut renamed_away: BTreeSet<ResourceAddr> = BTreeSet::new();
+    let mut moved: BTreeSet<ResourceAddr> = BTreeSet::new();
 
     for (addr, d) in &declared {
-        let rename_source = d.renamed_from.as_ref().filter(|old| {
-            !live.contains_key(addr) && live.contains_key(*old) && !declared.contains_key(*old)
-        });
-        let (action, object) = match (live.get(addr), rename_source) {
-            (Some(obj), _) if input.prior.contains_key(addr) => (Action::Update, Some(obj)),
-            (Some(obj), _) => (Action::Adopt, Some(obj)),
-            (None, Some(old)) => {
-                renamed_away.insert(old.clone());
-                (Action::Rename { from: name_of(old) }, live.get(old))
+        let mut located = locate(addr, d, input, &declared, &ids)?;
+        if let Located::Elsewhere { at, .. } = located
+            && renamed_away.contains(at)
+        {
+            // Another declared resource already takes that object over.
+            located = Located::Missing;
+        }
+        let mut warnings = Vec::new();
+        let (action, object, moved_from) = match located {
+            Located::Here { object, followed } => {
+                if let Some(old) = followed {
+                    moved.insert(old.clone());
+                    warnings.push(format!(
+                        "renamed outside dmgmt from `{}`; the configuration already uses the new name, so dmgmt manages it under `{addr}` (user assignments are kept)",
+                        name_of(old)
+                    ));
+                }
+                let action = if input.prior.contains_key(addr) || followed.is_some() {
+                    Action::Update
+                } else {
+                    Action::Adopt
+                };
+                (action, Some(object), followed.cloned())
             }
-            (None, None) => (Action::Create, None),
+            Located::Elsewhere {
+                at,
+                object,
+                outside,
+            } => {
+                renamed_away.insert(at.clone());
+                let state_entry = object
+                    .id
+                    .as_deref()
+                    .and_then(|id| ids.prior.get(id).copied())
+                    .or(input.prior.contains_key(at).then_some(at))
+                    .filter(|s| *s != addr)
+                    .cloned();
+                if let Some(s) = &state_entry {
+                    moved.insert(s.clone());
+                }
+                if outside {
+                    warnings.push(format!(
+                        "renamed outside dmgmt to `{}`; this renames it back to the configured name (user assignments are kept)",
+                        name_of(at)
+                    ));
+                }
+                (
+                    Action::Rename { from: name_of(at) },
+                    Some(object),
+                    state_entry,
+                )
+            }
+            Located::Missing => (Action::Create, None, None),
         };
         let before = object.map(|o| &o.attributes);
         let mut diffs = managed_diffs(&d.attrs, before);
@@ -148,6 +344,22 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
             have_roles != Some(*want)
                 && !(have_roles.is_none() && want.as_array().is_some_and(Vec::is_empty))
         });
+        if object.is_some_and(LiveObject::is_system_default) {
+            // Referenced as it is: Descope refuses changes to its own permissions.
+            if matches!(action, Action::Rename { .. }) {
+                return Err(PlanError::SystemDefault {
+                    addr: addr.clone(),
+                    verb: "renames",
+                });
+            }
+            if !diffs.is_empty() {
+                return Err(PlanError::SystemDefault {
+                    addr: addr.clone(),
+                    verb: "changes",
+                });
+            }
+            continue;
+        }
         // The common case at scale: nothing to do, and nothing allocated for it.
         if action == Action::Update && diffs.is_empty() && roles_change.is_none() {
             continue;
@@ -161,16 +373,21 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
             };
             diffs.insert(0, rename);
         }
-        let mut after = match before {
-            Some(b) => overlay(b, &d.attrs),
-            None => d.attrs.clone(),
-        };
+        warnings.extend(tenant_admin_loses_system_permissions(
+            addr,
+            &diffs,
+            input.snapshot,
+        ));
+        let mut body = d.attrs.clone();
+        if let (Some(doc), Some(map)) = (d.document, body.as_object_mut()) {
+            map.insert("document".into(), doc.clone());
+        }
+        let after = overlay_body(addr.kind(), object.map(|o| &o.raw), &body);
         let mut managed = managed_fields(&d.attrs);
         if d.default_roles.is_some() {
             managed.push("default_roles".into());
         }
-        if let (Some(doc), Some(map)) = (d.document, after.as_object_mut()) {
-            map.insert("document".into(), doc.clone());
+        if d.document.is_some() {
             managed.push("document".into());
         }
         let base = Change {
@@ -178,19 +395,23 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
             action: action.clone(),
             live_id: object.and_then(|o| o.id.clone()),
             live_digest: object.map(|o| o.digest.clone()),
-            before: before.cloned(),
+            before: object.map(|o| o.raw.clone()),
             after: Some(after),
             diffs,
             managed_fields: managed,
             guard: None,
             prevent_destroy: d.prevent_destroy,
             depends_on: Vec::new(),
-            warnings: Vec::new(),
+            warnings,
+            moved_from,
         };
         let roles_step = roles_change.map(|want| {
             let mut after_roles = base.after.clone().unwrap_or_default();
-            if let Some(map) = after_roles.as_object_mut() {
-                map.insert("default_roles".into(), want.clone());
+            if let (Some(map), Some(wire)) = (
+                after_roles.as_object_mut(),
+                attrs::wire_field(addr.kind(), "default_roles"),
+            ) {
+                map.insert(wire.into(), want.clone());
             }
             Change {
                 action: Action::SetDefaultRoles,
@@ -201,6 +422,8 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
                     before: have_roles.cloned(),
                     after: Some(want.clone()),
                 }],
+                warnings: Vec::new(),
+                moved_from: None,
                 ..base.clone()
             }
         });
@@ -211,11 +434,28 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
     }
 
     for (addr, prior) in input.prior {
-        if declared.contains_key(addr) || renamed_away.contains(addr) {
+        if declared.contains_key(addr) || renamed_away.contains(addr) || moved.contains(addr) {
             continue;
         }
-        let Some(obj) = live.get(addr) else { continue };
-        let action = if *addr == ResourceAddr::Theme {
+        let mut warnings = Vec::new();
+        let obj = match live.get(addr) {
+            Some(obj) => obj,
+            None => match ids
+                .moved(input, addr)
+                .filter(|(at, _)| !declared.contains_key(*at) && !renamed_away.contains(*at))
+            {
+                Some((at, obj)) => {
+                    renamed_away.insert(at.clone());
+                    warnings.push(format!(
+                        "renamed outside dmgmt to `{}`; that is the object destroyed",
+                        name_of(at)
+                    ));
+                    obj
+                }
+                None => continue,
+            },
+        };
+        let action = if *addr == ResourceAddr::Theme || obj.is_system_default() {
             Action::Forget
         } else {
             Action::Delete
@@ -230,14 +470,15 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
             action,
             live_id: obj.id.clone(),
             live_digest: Some(obj.digest.clone()),
-            before: Some(obj.attributes.clone()),
+            before: Some(obj.raw.clone()),
             after: None,
             diffs: Vec::new(),
             managed_fields: prior.managed_fields.clone(),
             guard,
             prevent_destroy: prior.prevent_destroy,
             depends_on: Vec::new(),
-            warnings: Vec::new(),
+            warnings,
+            moved_from: None,
         });
     }
 
@@ -246,22 +487,76 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
     let changes = graph::select_targets(changes, input.targets);
 
     let drift = drift(input.prior, input.snapshot);
-    let unmanaged = live
-        .keys()
-        .filter(|a| {
-            **a != ResourceAddr::Theme
-                && !declared.contains_key(*a)
-                && !input.prior.contains_key(*a)
-                && !renamed_away.contains(*a)
-        })
-        .cloned()
-        .collect();
+    let unmanaged = unmanaged(input.snapshot, input.prior, |a| {
+        declared.contains_key(a) || renamed_away.contains(a)
+    });
     let summary = summarize(&changes);
     Ok(Plan {
         changes,
         drift,
         unmanaged,
         summary,
+    })
+}
+
+/// Live objects dmgmt does not manage: neither `known` (declared, or taken over by a declared
+/// resource) nor in the state, by address or by Descope id. Not listed: the theme (one per
+/// project), and Descope's preconfigured objects, which every project holds — the system-default
+/// permissions (referenced, never managed) and the `Tenant Admin` role (adopted when declared).
+pub fn unmanaged(
+    snapshot: &Snapshot,
+    prior: &BTreeMap<ResourceAddr, Prior>,
+    known: impl Fn(&ResourceAddr) -> bool,
+) -> Vec<ResourceAddr> {
+    let prior_ids: BTreeSet<&str> = prior.values().filter_map(|p| p.id.as_deref()).collect();
+    snapshot
+        .objects
+        .iter()
+        .filter(|(a, obj)| {
+            **a != ResourceAddr::Theme
+                && !obj.is_system_default()
+                && **a != ResourceAddr::role(None, TENANT_ADMIN_ROLE)
+                && !known(a)
+                && !prior.contains_key(*a)
+                && !obj.id.as_deref().is_some_and(|id| prior_ids.contains(id))
+        })
+        .map(|(a, _)| a.clone())
+        .collect()
+}
+
+/// A warning when the plan takes one of Descope's system-default permissions away from
+/// `Tenant Admin`: the tenant-admin widgets rely on them.
+fn tenant_admin_loses_system_permissions(
+    addr: &ResourceAddr,
+    diffs: &[AttrDiff],
+    snapshot: &Snapshot,
+) -> Option<String> {
+    if *addr != ResourceAddr::role(None, TENANT_ADMIN_ROLE) {
+        return None;
+    }
+    let diff = diffs.iter().find(|d| d.field == "permissions")?;
+    let names = |v: &Option<Value>| -> BTreeSet<String> {
+        v.iter()
+            .flat_map(|v| v.as_array().into_iter().flatten())
+            .filter_map(|s| s.as_str().map(str::to_owned))
+            .collect()
+    };
+    let after = names(&diff.after);
+    let lost: Vec<String> = names(&diff.before)
+        .into_iter()
+        .filter(|p| !after.contains(p))
+        .filter(|p| {
+            snapshot
+                .get(&ResourceAddr::Permission(p.clone()))
+                .is_some_and(LiveObject::is_system_default)
+        })
+        .map(|p| format!("`{p}`"))
+        .collect();
+    (!lost.is_empty()).then(|| {
+        format!(
+            "`{TENANT_ADMIN_ROLE}` loses the system-default permission(s) {}: Descope's tenant-admin widgets need them",
+            lost.join(", ")
+        )
     })
 }
 
@@ -306,19 +601,38 @@ fn tenant_name_clashes(changes: &mut [Change], snapshot: &Snapshot) -> Vec<(usiz
     edges
 }
 
-/// Objects in state that changed, or disappeared, outside dmgmt since the state was written.
+/// Objects in state that changed, were renamed, or disappeared, outside dmgmt since the state was
+/// written.
 pub fn drift(prior: &BTreeMap<ResourceAddr, Prior>, snapshot: &Snapshot) -> Vec<Drift> {
+    let live_by_id: HashMap<&str, (&ResourceAddr, &LiveObject)> = snapshot
+        .objects
+        .iter()
+        .filter_map(|(a, o)| Some((o.id.as_deref()?, (a, o))))
+        .collect();
     let mut out = Vec::new();
     for (addr, prior) in prior {
-        match snapshot.get(addr) {
+        let found = match snapshot.objects.get(addr) {
+            Some(obj) => Some((None, obj)),
+            None => prior
+                .id
+                .as_deref()
+                .and_then(|id| live_by_id.get(id))
+                .map(|(at, obj)| (Some(*at), *obj)),
+        };
+        match found {
             // Equal digests: equal canonical attributes, no need to compare field by field.
-            Some(obj) if prior.digest.as_deref() == Some(obj.digest.as_str()) => {}
-            Some(obj) => {
+            Some((None, obj))
+                if prior.digest.as_deref() == Some(obj.attributes_digest.as_str()) => {}
+            Some((renamed_to, obj)) => {
                 let diffs = all_diffs(&prior.attributes, &obj.attributes);
-                if !diffs.is_empty() {
+                if !diffs.is_empty() || renamed_to.is_some() {
                     out.push(Drift {
                         addr: addr.clone(),
-                        kind: DriftKind::Changed,
+                        kind: match renamed_to {
+                            Some(_) => DriftKind::Renamed,
+                            None => DriftKind::Changed,
+                        },
+                        renamed_to: renamed_to.cloned(),
                         diffs,
                     });
                 }
@@ -326,6 +640,7 @@ pub fn drift(prior: &BTreeMap<ResourceAddr, Prior>, snapshot: &Snapshot) -> Vec<
             None => out.push(Drift {
                 addr: addr.clone(),
                 kind: DriftKind::Deleted,
+                renamed_to: None,
                 diffs: Vec::new(),
             }),
         }

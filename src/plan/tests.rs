@@ -34,8 +34,10 @@ fn snapshot(objects: &[(&str, Value)]) -> Snapshot {
                 addr(a),
                 LiveObject {
                     attributes: attrs.clone(),
+                    raw: raw_body(&addr(a), attrs),
                     id,
                     digest: format!("digest-of-{a}"),
+                    attributes_digest: format!("attributes-digest-of-{a}"),
                 },
             )
         })
@@ -44,6 +46,19 @@ fn snapshot(objects: &[(&str, Value)]) -> Snapshot {
         objects,
         digest: "snap".into(),
     }
+}
+
+/// The body Descope would send for an object with these attributes.
+fn raw_body(addr: &ResourceAddr, attrs: &Value) -> Value {
+    if let Some(doc) = attrs.get("document") {
+        return doc.clone();
+    }
+    let mut body = serde_json::Map::new();
+    for (field, value) in attrs.as_object().unwrap() {
+        let wire = crate::model::attrs::wire_field(addr.kind(), field).unwrap_or(field);
+        body.insert(wire.to_owned(), value.clone());
+    }
+    Value::Object(body)
 }
 
 fn prior(entries: &[(&str, Value, bool)]) -> BTreeMap<ResourceAddr, Prior> {
@@ -58,6 +73,7 @@ fn prior(entries: &[(&str, Value, bool)]) -> BTreeMap<ResourceAddr, Prior> {
                     managed_fields: fields,
                     prevent_destroy: *prevent,
                     digest: None,
+                    id: None,
                 },
             )
         })
@@ -163,12 +179,12 @@ fn updates_touch_only_managed_fields_and_keep_the_rest_live() {
     );
     let after = change.after.as_ref().unwrap();
     assert_eq!(
-        after["enforce_sso"], true,
+        after["enforceSSO"], true,
         "a field set live but absent from config survives"
     );
-    assert_eq!(after["self_provisioning_domains"], json!(["acme.com"]));
+    assert_eq!(after["selfProvisioningDomains"], json!(["acme.com"]));
     assert_eq!(
-        after["custom_attributes"],
+        after["customAttributes"],
         json!({"plan": "pro", "region": "eu"})
     );
     assert_eq!(change.live_digest.as_deref(), Some("digest-of-tenant.acme"));

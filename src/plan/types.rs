@@ -75,10 +75,12 @@ pub struct Change {
     /// sha256 of the live object this change was computed from (`None`: it was not live). Apply
     /// refuses a saved plan if it changed since.
     pub live_digest: Option<String>,
-    /// The live attributes (`None` for a create).
+    /// The live object as Descope sent it, every field included, in Descope's field names (`None`
+    /// for a create).
     pub before: Option<Value>,
-    /// What Descope will hold afterwards: the live object with the managed fields overlaid
-    /// (`None` for a delete).
+    /// What Descope will hold afterwards, and exactly the body apply sends: the live object with
+    /// only the managed fields replaced, in Descope's field names; for a flow or the theme, the
+    /// document imported (`None` for a delete).
     pub after: Option<Value>,
     /// The managed fields that change, in field order.
     pub diffs: Vec<AttrDiff>,
@@ -94,6 +96,10 @@ pub struct Change {
     /// Something the reader must know (a replace, a likely conflict).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// The state entry this object was managed under until now, when that is another address (a
+    /// rename): apply moves the entry to `addr`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved_from: Option<ResourceAddr>,
 }
 
 impl Change {
@@ -115,8 +121,11 @@ impl Change {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Drift {
     pub addr: ResourceAddr,
-    /// `changed` or `deleted`.
+    /// `changed`, `renamed` or `deleted`.
     pub kind: DriftKind,
+    /// Where a role or permission renamed outside dmgmt is live now (found by its Descope id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renamed_to: Option<ResourceAddr>,
     pub diffs: Vec<AttrDiff>,
 }
 
@@ -124,6 +133,8 @@ pub struct Drift {
 #[serde(rename_all = "snake_case")]
 pub enum DriftKind {
     Changed,
+    /// Renamed outside dmgmt: the same Descope id under another name.
+    Renamed,
     Deleted,
 }
 

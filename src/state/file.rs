@@ -62,6 +62,11 @@ pub struct ResourceState {
     /// `prevent_destroy` as last declared: it keeps guarding a resource removed from config.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub prevent_destroy: bool,
+    /// Descope's own id of the object (roles `ROL…`, permissions `PERM…`): a rename made in the
+    /// console keeps it, so the object is recognised under its new name instead of being taken for
+    /// deleted. Absent in states written before ids were recorded, and for kinds keyed by id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
 }
 
 /// A state's identity across its serials: 32 lowercase hex digits.
@@ -138,6 +143,7 @@ impl ResourceState {
             attributes,
             digest: String::new(),
             prevent_destroy: false,
+            id: None,
         };
         state.normalize(addr);
         state

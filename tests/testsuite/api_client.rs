@@ -4,11 +4,12 @@
 use std::time::Duration;
 
 use dmgmt::api::wire::{
-    FlowDocument, PermissionCreate, PermissionUpdate, RoleCreate, RoleDelete, RoleUpdate,
-    TenantRequest, ThemeDocument,
+    FlowDocument, Permission, PermissionCreate, PermissionUpdate, Raw, Role, RoleCreate,
+    RoleDelete, RoleUpdate, TenantRequest, ThemeDocument,
 };
 use dmgmt::api::{ApiError, Client, ClientConfig, ManagementKey, Provider, RateLimit, RetryPolicy};
 use dmgmt::emulator::{EmulatorConfig, EmulatorRateLimit};
+use dmgmt::model::preconfigured::TENANT_ADMIN_ROLE;
 use serde_json::{Value, json};
 
 use crate::support::{client_for, config_for, recording_client, start, start_default};
@@ -114,10 +115,7 @@ async fn permissions_and_roles_round_trip_and_rename_keeps_the_role_id() {
     c.create_permissions(&[perm("billing.write"), perm("users.read")])
         .await
         .unwrap();
-    let names: Vec<_> = c
-        .load_all_permissions()
-        .await
-        .unwrap()
+    let names: Vec<_> = created_permissions(c.load_all_permissions().await.unwrap())
         .into_iter()
         .map(|p| p.name)
         .collect();
@@ -128,7 +126,7 @@ async fn permissions_and_roles_round_trip_and_rename_keeps_the_role_id() {
         ..Default::default()
     };
     c.update_permission(&update).await.unwrap();
-    let perms = c.load_all_permissions().await.unwrap();
+    let perms = created_permissions(c.load_all_permissions().await.unwrap());
     assert_eq!(perms[2].name, "users.view");
     assert_eq!(perms[2].description, "", "update replaces the description");
     assert!(perms[2].id.starts_with("PERM"));
@@ -136,7 +134,7 @@ async fn permissions_and_roles_round_trip_and_rename_keeps_the_role_id() {
     c.create_role(&role("Billing Manager", &["billing.read"], None))
         .await
         .unwrap();
-    let before = c.load_all_roles().await.unwrap();
+    let before = created_roles(c.load_all_roles().await.unwrap());
     assert_eq!(before.len(), 1);
     assert!(before[0].id.starts_with("ROL"));
     let rename = RoleUpdate {
@@ -147,7 +145,7 @@ async fn permissions_and_roles_round_trip_and_rename_keeps_the_role_id() {
         ..Default::default()
     };
     c.update_role(&rename).await.unwrap();
-    let after = c.load_all_roles().await.unwrap();
+    let after = created_roles(c.load_all_roles().await.unwrap());
     assert_eq!(after[0].id, before[0].id, "a rename keeps the role's id");
     assert_eq!(after[0].name, "Billing Admin");
     assert_eq!(after[0].permission_names, ["billing.read", "billing.write"]);
@@ -164,7 +162,7 @@ async fn permissions_and_roles_round_trip_and_rename_keeps_the_role_id() {
     c.delete_roles(&["A".to_owned(), "B".to_owned()], None)
         .await
         .unwrap();
-    let roles = c.load_all_roles().await.unwrap();
+    let roles = created_roles(c.load_all_roles().await.unwrap());
     assert_eq!(
         roles.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
         ["Billing"]
@@ -181,7 +179,10 @@ async fn permissions_and_roles_round_trip_and_rename_keeps_the_role_id() {
         .await
         .unwrap();
     assert_not_found(&c.delete_permission("billing.read").await.unwrap_err());
-    assert_eq!(c.load_all_permissions().await.unwrap().len(), 1);
+    assert_eq!(
+        created_permissions(c.load_all_permissions().await.unwrap()).len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -206,7 +207,7 @@ async fn empty_batch_deletes_are_refused_without_a_request() {
         1,
         "only the create reached the server"
     );
-    assert_eq!(c.load_all_roles().await.unwrap().len(), 1);
+    assert_eq!(created_roles(c.load_all_roles().await.unwrap()).len(), 1);
 }
 
 #[tokio::test]
@@ -229,14 +230,14 @@ async fn tenant_scoped_roles_need_their_tenant() {
         .unwrap();
     c.create_role(&role("Admin", &[], None)).await.unwrap();
     assert_eq!(
-        c.load_all_roles().await.unwrap().len(),
+        created_roles(c.load_all_roles().await.unwrap()).len(),
         2,
         "same name in two scopes"
     );
     c.delete_roles(&["Admin".to_owned()], Some("acme"))
         .await
         .unwrap();
-    let left = c.load_all_roles().await.unwrap();
+    let left = created_roles(c.load_all_roles().await.unwrap());
     assert_eq!((left.len(), left[0].tenant_id.as_str()), (1, ""));
 }
 
@@ -323,7 +324,7 @@ async fn too_many_429s_fail_as_rate_limited() {
     let mut config = config_for(&emu);
     config.retry.max_rate_limit_retries = 0;
     let c = Client::new(config).unwrap();
-    c.load_all_roles().await.unwrap();
+    created_roles(c.load_all_roles().await.unwrap());
     let err = c.load_all_roles().await.unwrap_err();
     assert!(
         matches!(err, ApiError::RateLimited { retries: 0, .. }),
@@ -357,7 +358,10 @@ async fn faults_are_retried_until_success_without_duplicate_creates() {
             .count();
         assert_eq!(created, 15, "{path}: one successful create per object");
     }
-    assert_eq!(c.load_all_permissions().await.unwrap().len(), 15);
+    assert_eq!(
+        created_permissions(c.load_all_permissions().await.unwrap()).len(),
+        15
+    );
     assert_eq!(c.load_all_tenants().await.unwrap().len(), 15);
 }
 
@@ -453,9 +457,9 @@ async fn requests_identify_dmgmt_and_send_the_license_after_the_handshake() {
     let mut config = ClientConfig::new("P2headers", ManagementKey::new("K2key"));
     config.base_url = Some(format!("http://{addr}"));
     let c = Client::new(config).unwrap();
-    c.load_all_roles().await.unwrap();
+    created_roles(c.load_all_roles().await.unwrap());
     c.license().await.unwrap();
-    c.load_all_roles().await.unwrap();
+    created_roles(c.load_all_roles().await.unwrap());
     server.abort();
 
     let seen = seen.lock().unwrap();
@@ -476,4 +480,20 @@ async fn requests_identify_dmgmt_and_send_the_license_after_the_handshake() {
         "no licence before the handshake"
     );
     assert_eq!(h(2, "x-descope-license").as_deref(), Some("tier2"));
+}
+
+/// The permissions a test created: Descope's system-default ones left out.
+fn created_permissions(all: Vec<Raw<Permission>>) -> Vec<Permission> {
+    all.into_iter()
+        .filter(|p| !p.system_default)
+        .map(|p| p.value)
+        .collect()
+}
+
+/// The roles a test created: Descope's preconfigured `Tenant Admin` left out.
+fn created_roles(all: Vec<Raw<Role>>) -> Vec<Role> {
+    all.into_iter()
+        .filter(|r| r.name != TENANT_ADMIN_ROLE)
+        .map(|r| r.value)
+        .collect()
 }

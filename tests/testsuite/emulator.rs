@@ -443,7 +443,7 @@ async fn role_rules_renames_default_roles_and_search() {
                 .await
                 .assert_ok()
         ),
-        ["Author", "Viewer", "Viewer"]
+        ["Author", "Tenant Admin", "Viewer", "Viewer"]
     );
     let like = json!({"roleNameLike": "auth"});
     assert_eq!(
@@ -466,8 +466,8 @@ async fn batches_are_atomic_and_an_empty_role_delete_filter_deletes_all() {
     let all = get(&emu, "/v1/mgmt/permission/all").await;
     assert_eq!(
         all.assert_ok()["permissions"].as_array().unwrap().len(),
-        2,
-        "nothing of a failed batch stays"
+        3 + 2,
+        "nothing of a failed batch stays (beside the three system-default permissions)"
     );
 
     let roles = json!({"roles": [{"name": "R1", "permissionNames": ["a"]}, {"name": "R2"}, {"name": "R3"}]});
@@ -609,8 +609,9 @@ async fn data_survives_a_restart_and_the_request_log_is_written() {
     let t = get(&emu, "/v1/mgmt/tenant?id=acme").await;
     assert_eq!(t.assert_ok()["name"], "Acme");
     assert_eq!(
-        get(&emu, "/v1/mgmt/permission/all").await.assert_ok()["permissions"][0]["name"],
-        "p"
+        get(&emu, "/v1/mgmt/permission/all").await.assert_ok()["permissions"][3]["name"],
+        "p",
+        "after the three system-default permissions"
     );
     let again = post(&emu, "/v1/mgmt/tenant/create", json!({"name": "Gen2"})).await;
     assert_ne!(
@@ -633,5 +634,53 @@ async fn data_survives_a_restart_and_the_request_log_is_written() {
     assert_eq!(
         lines[3],
         json!({"method": "GET", "path": "/v1/mgmt/tenant", "status": 200})
+    );
+}
+
+#[tokio::test]
+async fn a_new_project_holds_descopes_preconfigured_role_and_permissions() {
+    let emu = start_default().await;
+    let perms = get(&emu, "/v1/mgmt/permission/all").await;
+    let perms = perms.assert_ok()["permissions"].as_array().unwrap().clone();
+    let system: Vec<(&str, bool)> = perms
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap(), p["systemDefault"] == true))
+        .collect();
+    assert_eq!(
+        system,
+        [
+            ("User Admin", true),
+            ("SSO Admin", true),
+            ("Impersonate", true)
+        ]
+    );
+    let roles = get(&emu, "/v1/mgmt/role/all").await;
+    let roles = roles.assert_ok()["roles"].clone();
+    assert_eq!(roles[0]["name"], "Tenant Admin");
+    assert_eq!(
+        roles[0]["permissionNames"],
+        json!(["User Admin", "SSO Admin", "Impersonate"])
+    );
+
+    // Tenant Admin is editable; the system-default permissions are not.
+    let edit = json!({"name": "Tenant Admin", "newName": "Tenant Admin", "permissionNames": ["User Admin"]});
+    post(&emu, "/v1/mgmt/role/update", edit).await.assert_ok();
+    for (path, body) in [
+        (
+            "/v1/mgmt/permission/update",
+            json!({"name": "User Admin", "newName": "Users"}),
+        ),
+        ("/v1/mgmt/permission/delete", json!({"name": "SSO Admin"})),
+        (
+            "/v1/mgmt/permission/delete/batch",
+            json!({"names": ["Impersonate"]}),
+        ),
+    ] {
+        post(&emu, path, body).await.assert_error(400, "E011003");
+    }
+    let after = get(&emu, "/v1/mgmt/permission/all").await;
+    assert_eq!(
+        after.assert_ok()["permissions"].as_array().unwrap().len(),
+        3
     );
 }

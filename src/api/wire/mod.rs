@@ -30,6 +30,34 @@ where
     Ok(Option::<T>::deserialize(de)?.unwrap_or_default())
 }
 
+/// An object as Descope sent it: the typed view dmgmt reads, and the whole body, keys dmgmt does
+/// not model included. An update replaces the whole object, so the body is what a read-modify-write
+/// starts from; and the body's digest tells a saved plan that anything about the object moved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Raw<T> {
+    pub value: T,
+    pub body: Map<String, Value>,
+}
+
+impl<T> std::ops::Deref for Raw<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for Raw<T> {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        let body = Map::<String, Value>::deserialize(de)?;
+        let value = T::deserialize(serde::de::value::MapDeserializer::new(
+            body.iter().map(|(k, v)| (k.as_str(), v)),
+        ))
+        .map_err(serde::de::Error::custom)?;
+        Ok(Raw { value, body })
+    }
+}
+
 /// `GET /v1/mgmt/license`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
