@@ -187,7 +187,7 @@ pub async fn plan_environment(
         prior: &prior,
         targets,
     })
-    .map_err(|e| Error::config(e.to_string()).hint("break the cycle in the configuration"))?;
+    .map_err(|e| Error::config(e.to_string()).hint(e.hint()))?;
     if refresh_only {
         plan.changes.clear();
         plan.summary = plan::summarize(&plan.changes);

@@ -6,10 +6,16 @@
 mod diff;
 mod graph;
 mod planner;
+mod tenant_names;
 mod types;
 
 pub use planner::{PlanError, PlanInput, Prior, drift, plan, summarize};
+pub use tenant_names::TenantRename;
 pub use types::{Action, AttrDiff, Change, Drift, DriftKind, Guard, Plan, Summary};
 
 #[cfg(test)]
+mod test_fixtures;
+#[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_tenant_names;

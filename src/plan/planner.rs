@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::diff::{all_diffs, managed_diffs, managed_fields, overlay};
 use super::graph;
+use super::tenant_names::{self, TenantRename, describe_name_cycle};
 use super::types::{Action, AttrDiff, Change, Drift, DriftKind, Guard, Plan, Summary};
 use crate::model::{DesiredState, ResourceAddr, Snapshot, attrs};
 
@@ -35,6 +36,21 @@ pub struct PlanInput<'a> {
 pub enum PlanError {
     #[error("the changes depend on each other in a cycle: {}", .0.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(" -> "))]
     Cycle(Vec<ResourceAddr>),
+    /// Tenants that would take each other's names: no order of updates works.
+    #[error("{}", describe_name_cycle(.0))]
+    TenantNameCycle(Vec<TenantRename>),
+}
+
+impl PlanError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> &'static str {
+        match self {
+            PlanError::Cycle(_) => "break the cycle in the configuration",
+            PlanError::TenantNameCycle(_) => {
+                "Descope refuses a second tenant with a name already taken, even for a moment"
+            }
+        }
+    }
 }
 
 /// One declared resource with what the planner needs beyond its attributes.
@@ -241,7 +257,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         });
     }
 
-    let extra_edges = tenant_name_clashes(&mut changes, input.snapshot);
+    let extra_edges = tenant_names::order(&mut changes, input)?;
     let changes = graph::order(changes, &extra_edges)?;
     let changes = graph::select_targets(changes, input.targets);
 
@@ -271,39 +287,6 @@ fn name_of(addr: &ResourceAddr) -> String {
         ResourceAddr::Role { name, .. } => name.clone(),
         ResourceAddr::Theme => "theme".into(),
     }
-}
-
-/// A tenant created under a name that a live tenant already holds: Descope refuses duplicate
-/// names, so when that tenant is being deleted (an id change) the delete must run first, and
-/// otherwise the create will fail. Both are said loudly. Returns (before, after) edges.
-fn tenant_name_clashes(changes: &mut [Change], snapshot: &Snapshot) -> Vec<(usize, usize)> {
-    let mut edges = Vec::new();
-    let creates: Vec<(usize, String)> = changes
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| c.action == Action::Create && matches!(c.addr, ResourceAddr::Tenant(_)))
-        .filter_map(|(i, c)| Some((i, c.after.as_ref()?.get("name")?.as_str()?.to_owned())))
-        .collect();
-    for (create, name) in creates {
-        let holder = snapshot.objects.iter().find(|(addr, obj)| {
-            matches!(addr, ResourceAddr::Tenant(_))
-                && obj.attributes.get("name").and_then(Value::as_str) == Some(name.as_str())
-        });
-        let Some((old, _)) = holder else { continue };
-        let new = changes[create].addr.clone();
-        match changes.iter().position(|c| c.addr == *old && c.action == Action::Delete) {
-            Some(delete) => {
-                let message = format!("tenant id changes from `{old}` to `{new}`: this is a delete + create, not a rename; the tenant's users lose their membership and settings, and `{new}` starts empty");
-                changes[create].warnings.push(message.clone());
-                changes[delete].warnings.push(message);
-                edges.push((delete, create));
-            }
-            None => changes[create].warnings.push(format!(
-                "`{old}` already has the name `{name}` in Descope (and is not being deleted): Descope will refuse this create"
-            )),
-        }
-    }
-    edges
 }
 
 /// Objects in state that changed, or disappeared, outside dmgmt since the state was written.
