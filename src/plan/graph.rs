@@ -289,6 +289,7 @@ mod tests {
             prevent_destroy: false,
             depends_on: Vec::new(),
             warnings: Vec::new(),
+            cascades: Vec::new(),
         }
     }
 

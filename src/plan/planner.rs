@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
+use super::cascade;
 use super::diff::{all_diffs, managed_diffs, managed_fields, overlay};
 use super::graph;
 use super::tenant_names::{self, TenantRename, describe_name_cycle};
@@ -202,6 +203,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
             prevent_destroy: d.prevent_destroy,
             depends_on: Vec::new(),
             warnings: Vec::new(),
+            cascades: Vec::new(),
         };
         let roles_step = roles_change.map(|want| {
             let mut after_roles = base.after.clone().unwrap_or_default();
@@ -254,10 +256,12 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
             prevent_destroy: prior.prevent_destroy,
             depends_on: Vec::new(),
             warnings: Vec::new(),
+            cascades: Vec::new(),
         });
     }
 
     let extra_edges = tenant_names::order(&mut changes, input)?;
+    cascade::annotate(&mut changes, input);
     let changes = graph::order(changes, &extra_edges)?;
     let changes = graph::select_targets(changes, input.targets);
 

@@ -94,6 +94,10 @@ pub struct Change {
     /// Something the reader must know (a replace, a likely conflict).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Live objects Descope changes on its own when this change runs, beyond what the plan
+    /// changes itself (a tenant's delete takes its roles with it). Each is also in `warnings`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cascades: Vec<Cascade>,
 }
 
 impl Change {
@@ -152,4 +156,24 @@ impl Plan {
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
     }
+}
+
+/// A live object that a change alters as a side effect in Descope, not through a change of its
+/// own (DESIGN.md §3: the only way dmgmt may touch an unmanaged object).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cascade {
+    pub addr: ResourceAddr,
+    pub effect: CascadeEffect,
+    /// Whether dmgmt manages the object (in config or state): a managed one will show as drift.
+    pub managed: bool,
+}
+
+/// What a cascade does to the object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CascadeEffect {
+    /// Deleted with its tenant.
+    Deleted,
+    /// A role that loses the deleted permission.
+    LosesPermission,
 }
