@@ -669,3 +669,24 @@ fn deleting_a_tenant_shows_the_unmanaged_role_it_takes_along_and_drops_the_no_to
         json!([{"addr": "role.old/Auditor", "effect": "deleted", "managed": false}])
     );
 }
+
+#[test]
+fn a_tenant_name_swap_is_refused_with_the_two_apply_way_out() {
+    let (dir, live) = tenants_scenario(
+        &[("a", "Alpha"), ("b", "Beta")],
+        "tenants:\n  - {id: a, name: Beta}\n  - {id: b, name: Alpha}\n",
+    );
+    let seeded = live.requests().len();
+    let out = run(dir.path(), &live, &["plan", "-e", "golden"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("tenants `tenant.a` and `tenant.b` take each other's names")
+            && err.contains("first rename `tenant.a` to a temporary name")
+            && !err.contains("break the cycle"),
+        "{err}"
+    );
+    for call in &live.requests()[seeded..] {
+        assert!(READS.contains(&call.as_str()), "{call}");
+    }
+}
