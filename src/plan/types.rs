@@ -147,7 +147,8 @@ pub struct Plan {
     /// In dependency order: creates and updates follow dependencies, deletes run in reverse.
     pub changes: Vec<Change>,
     pub drift: Vec<Drift>,
-    /// Live objects that are neither in config nor in state: never touched.
+    /// Live objects that are neither in config nor in state: no change of the plan is theirs, but
+    /// a delete may reach one as a side effect (listed in that change's `cascades`).
     pub unmanaged: Vec<ResourceAddr>,
     pub summary: Summary,
 }
