@@ -47,7 +47,7 @@ pub fn run(project: &Project, args: &RefreshArgs, shell: &Shell) -> Result<i32> 
                 text.push_str(&render::drift(d));
             }
         }
-        text.push_str(&render::unmanaged(&outcome.unmanaged));
+        text.push_str(&render::unmanaged(&outcome.unmanaged, &Default::default()));
         text.push_str(&match outcome.written {
             WriteOutcome::Written { serial } => format!(
                 "State of `{}` written (serial {serial}).",

@@ -51,7 +51,7 @@ pub fn plan(saved: &SavedPlan, opts: &RenderOptions<'_>) -> String {
             out.push_str(&change(c, opts));
         }
     }
-    out.push_str(&unmanaged(&p.unmanaged));
+    out.push_str(&unmanaged(&p.unmanaged, &cascaded(p)));
     if !p.changes.is_empty() {
         out.push_str(&summary_line(p));
     }
@@ -449,8 +449,10 @@ pub fn drift(d: &Drift) -> String {
     }
 }
 
-/// The note about unmanaged objects: counted by kind, the first few named.
-pub fn unmanaged(addrs: &[ResourceAddr]) -> String {
+/// The note about unmanaged objects: counted by kind, the first few named. `cascaded` are those
+/// a change of the plan alters as a side effect (its warnings say how): the note then no longer
+/// promises that none of them is touched.
+pub fn unmanaged(addrs: &[ResourceAddr], cascaded: &BTreeSet<&ResourceAddr>) -> String {
     if addrs.is_empty() {
         return String::new();
     }
@@ -470,15 +472,62 @@ pub fn unmanaged(addrs: &[ResourceAddr]) -> String {
     if addrs.len() > UNMANAGED_SHOWN {
         names.push(format!("and {} more", addrs.len() - UNMANAGED_SHOWN));
     }
+    let one = addrs.len() == 1;
+    let touched = addrs.iter().filter(|a| cascaded.contains(a)).count();
+    let promise = match (touched, one) {
+        (0, _) => "and will not be touched",
+        (_, true) => "; dmgmt changes it only through the cascade noted above",
+        (1, false) => "; dmgmt changes none of them except through the cascade noted above",
+        (_, false) => "; dmgmt changes none of them except through the cascades noted above",
+    };
     format!(
-        "Note: {} in Descope {} not managed by dmgmt and will not be touched ({}): {}.\n\n",
-        if addrs.len() == 1 {
+        "Note: {} in Descope {} not managed by dmgmt{}{promise} ({}): {}.\n\n",
+        if one {
             "1 object".to_owned()
         } else {
             format!("{} objects", addrs.len())
         },
-        if addrs.len() == 1 { "is" } else { "are" },
+        if one { "is" } else { "are" },
+        if touched == 0 { " " } else { "" },
         counts.join(", "),
         names.join(", ")
     )
+}
+
+/// Unmanaged objects a change of the plan alters as a side effect.
+fn cascaded(p: &Plan) -> BTreeSet<&ResourceAddr> {
+    p.changes
+        .iter()
+        .flat_map(|c| &c.cascades)
+        .filter(|x| !x.managed)
+        .map(|x| &x.addr)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addrs(list: &[&str]) -> Vec<ResourceAddr> {
+        list.iter().map(|a| a.parse().unwrap()).collect()
+    }
+
+    #[test]
+    fn the_unmanaged_note_promises_no_change_only_when_no_cascade_reaches_them() {
+        let all = addrs(&["role.acme/Local", "role.acme/Other", "tenant.stranger"]);
+        assert_eq!(
+            unmanaged(&all, &BTreeSet::new()),
+            "Note: 3 objects in Descope are not managed by dmgmt and will not be touched (2 roles, 1 tenant): `role.acme/Local`, `role.acme/Other`, `tenant.stranger`.\n\n"
+        );
+        let hit = addrs(&["role.acme/Local", "role.acme/Other"]);
+        assert_eq!(
+            unmanaged(&all, &hit.iter().collect()),
+            "Note: 3 objects in Descope are not managed by dmgmt; dmgmt changes none of them except through the cascades noted above (2 roles, 1 tenant): `role.acme/Local`, `role.acme/Other`, `tenant.stranger`.\n\n"
+        );
+        let lone = addrs(&["role.acme/Local"]);
+        assert_eq!(
+            unmanaged(&lone, &lone.iter().collect()),
+            "Note: 1 object in Descope is not managed by dmgmt; dmgmt changes it only through the cascade noted above (1 role): `role.acme/Local`.\n\n"
+        );
+    }
 }

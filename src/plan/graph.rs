@@ -300,6 +300,7 @@ mod tests {
             depends_on: Vec::new(),
             warnings: Vec::new(),
             moved_from: None,
+            cascades: Vec::new(),
         }
     }
 

@@ -3,13 +3,24 @@
 //! Pure: no tokio, no HTTP, no file system, no terminal. The same inputs give the same plan, byte
 //! for byte. Rendering lives in the CLI; execution in `apply`.
 
+mod cascade;
 mod diff;
 mod graph;
 mod planner;
+mod tenant_names;
 mod types;
 
 pub use planner::{PlanError, PlanInput, Prior, drift, plan, summarize, unmanaged};
-pub use types::{Action, AttrDiff, Change, Drift, DriftKind, Guard, Plan, Summary};
+pub use tenant_names::TenantRename;
+pub use types::{
+    Action, AttrDiff, Cascade, CascadeEffect, Change, Drift, DriftKind, Guard, Plan, Summary,
+};
 
 #[cfg(test)]
+mod test_fixtures;
+#[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_cascades;
+#[cfg(test)]
+mod tests_tenant_names;

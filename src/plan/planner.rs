@@ -5,8 +5,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::Value;
 
+use super::cascade;
 use super::diff::{all_diffs, managed_diffs, managed_fields, overlay_body};
 use super::graph;
+use super::tenant_names::{self, TenantRename, describe_name_cycle};
 use super::types::{Action, AttrDiff, Change, Drift, DriftKind, Guard, Plan, Summary};
 use crate::model::preconfigured::TENANT_ADMIN_ROLE;
 use crate::model::{DesiredState, LiveObject, ResourceAddr, Snapshot, attrs};
@@ -53,6 +55,9 @@ pub enum PlanError {
         addr: ResourceAddr,
         verb: &'static str,
     },
+    /// Tenants that would take each other's names: no order of updates works.
+    #[error("{}", describe_name_cycle(.0))]
+    TenantNameCycle(Vec<TenantRename>),
 }
 
 impl PlanError {
@@ -60,6 +65,10 @@ impl PlanError {
     pub fn hints(&self) -> Vec<String> {
         match self {
             PlanError::Cycle(_) => vec!["break the cycle in the configuration".into()],
+            PlanError::TenantNameCycle(_) => vec![
+                "Descope refuses a second tenant with a name already taken, even for a moment"
+                    .into(),
+            ],
             PlanError::UnsafeRename { addr, from } => vec![
                 format!(
                     "if `{}` should carry on under the new name (keeping its users), delete or rename the live `{}` in Descope first, then plan again",
@@ -404,6 +413,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
             depends_on: Vec::new(),
             warnings,
             moved_from,
+            cascades: Vec::new(),
         };
         let roles_step = roles_change.map(|want| {
             let mut after_roles = base.after.clone().unwrap_or_default();
@@ -479,10 +489,12 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
             depends_on: Vec::new(),
             warnings,
             moved_from: None,
+            cascades: Vec::new(),
         });
     }
 
-    let extra_edges = tenant_name_clashes(&mut changes, input.snapshot);
+    let extra_edges = tenant_names::order(&mut changes, input)?;
+    cascade::annotate(&mut changes, input);
     let changes = graph::order(changes, &extra_edges)?;
     let changes = graph::select_targets(changes, input.targets);
 
@@ -566,39 +578,6 @@ fn name_of(addr: &ResourceAddr) -> String {
         ResourceAddr::Role { name, .. } => name.clone(),
         ResourceAddr::Theme => "theme".into(),
     }
-}
-
-/// A tenant created under a name that a live tenant already holds: Descope refuses duplicate
-/// names, so when that tenant is being deleted (an id change) the delete must run first, and
-/// otherwise the create will fail. Both are said loudly. Returns (before, after) edges.
-fn tenant_name_clashes(changes: &mut [Change], snapshot: &Snapshot) -> Vec<(usize, usize)> {
-    let mut edges = Vec::new();
-    let creates: Vec<(usize, String)> = changes
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| c.action == Action::Create && matches!(c.addr, ResourceAddr::Tenant(_)))
-        .filter_map(|(i, c)| Some((i, c.after.as_ref()?.get("name")?.as_str()?.to_owned())))
-        .collect();
-    for (create, name) in creates {
-        let holder = snapshot.objects.iter().find(|(addr, obj)| {
-            matches!(addr, ResourceAddr::Tenant(_))
-                && obj.attributes.get("name").and_then(Value::as_str) == Some(name.as_str())
-        });
-        let Some((old, _)) = holder else { continue };
-        let new = changes[create].addr.clone();
-        match changes.iter().position(|c| c.addr == *old && c.action == Action::Delete) {
-            Some(delete) => {
-                let message = format!("tenant id changes from `{old}` to `{new}`: this is a delete + create, not a rename; the tenant's users lose their membership and settings, and `{new}` starts empty");
-                changes[create].warnings.push(message.clone());
-                changes[delete].warnings.push(message);
-                edges.push((delete, create));
-            }
-            None => changes[create].warnings.push(format!(
-                "`{old}` already has the name `{name}` in Descope (and is not being deleted): Descope will refuse this create"
-            )),
-        }
-    }
-    edges
 }
 
 /// Objects in state that changed, were renamed, or disappeared, outside dmgmt since the state was

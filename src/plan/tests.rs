@@ -5,61 +5,9 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
+use super::test_fixtures::{addr, desired, snapshot};
 use super::*;
-use crate::model::{DesiredState, LiveObject, ResourceAddr, Snapshot};
-
-fn desired(body: Value) -> DesiredState {
-    let mut base = json!({
-        "environment": "test", "project_id": "P2testExampleProjectId00001", "management_key": null,
-        "base_url": null, "emulator": true, "protected": false, "rate_limit": null, "parallelism": 4,
-        "backups": {"retention_days": 30, "keep_min": 5},
-        "permissions": [], "roles": [], "tenants": [], "flows": [], "theme": null
-    });
-    for (k, v) in body.as_object().unwrap() {
-        base[k] = v.clone();
-    }
-    serde_json::from_value(base).unwrap()
-}
-
-fn addr(s: &str) -> ResourceAddr {
-    s.parse().unwrap()
-}
-
-fn snapshot(objects: &[(&str, Value)]) -> Snapshot {
-    let objects = objects
-        .iter()
-        .map(|(a, attrs)| {
-            let id = a.starts_with("role.").then(|| format!("ROL-{a}"));
-            (
-                addr(a),
-                LiveObject {
-                    attributes: attrs.clone(),
-                    raw: raw_body(&addr(a), attrs),
-                    id,
-                    digest: format!("digest-of-{a}"),
-                    attributes_digest: format!("attributes-digest-of-{a}"),
-                },
-            )
-        })
-        .collect();
-    Snapshot {
-        objects,
-        digest: "snap".into(),
-    }
-}
-
-/// The body Descope would send for an object with these attributes.
-fn raw_body(addr: &ResourceAddr, attrs: &Value) -> Value {
-    if let Some(doc) = attrs.get("document") {
-        return doc.clone();
-    }
-    let mut body = serde_json::Map::new();
-    for (field, value) in attrs.as_object().unwrap() {
-        let wire = crate::model::attrs::wire_field(addr.kind(), field).unwrap_or(field);
-        body.insert(wire.to_owned(), value.clone());
-    }
-    Value::Object(body)
-}
+use crate::model::{DesiredState, ResourceAddr, Snapshot};
 
 fn prior(entries: &[(&str, Value, bool)]) -> BTreeMap<ResourceAddr, Prior> {
     entries

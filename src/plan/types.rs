@@ -100,6 +100,10 @@ pub struct Change {
     /// rename): apply moves the entry to `addr`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub moved_from: Option<ResourceAddr>,
+    /// Live objects Descope changes on its own when this change runs, beyond what the plan
+    /// changes itself (a tenant's delete takes its roles with it). Each is also in `warnings`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cascades: Vec<Cascade>,
 }
 
 impl Change {
@@ -154,7 +158,8 @@ pub struct Plan {
     /// In dependency order: creates and updates follow dependencies, deletes run in reverse.
     pub changes: Vec<Change>,
     pub drift: Vec<Drift>,
-    /// Live objects that are neither in config nor in state: never touched.
+    /// Live objects that are neither in config nor in state: no change of the plan is theirs, but
+    /// a delete may reach one as a side effect (listed in that change's `cascades`).
     pub unmanaged: Vec<ResourceAddr>,
     pub summary: Summary,
 }
@@ -163,4 +168,24 @@ impl Plan {
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
     }
+}
+
+/// A live object that a change alters as a side effect in Descope, not through a change of its
+/// own (DESIGN.md §3: the only way dmgmt may touch an unmanaged object).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cascade {
+    pub addr: ResourceAddr,
+    pub effect: CascadeEffect,
+    /// Whether dmgmt manages the object (in config or state): a managed one will show as drift.
+    pub managed: bool,
+}
+
+/// What a cascade does to the object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CascadeEffect {
+    /// Deleted with its tenant.
+    Deleted,
+    /// A role that loses the deleted permission.
+    LosesPermission,
 }

@@ -663,3 +663,69 @@ fn a_matching_configuration_plans_no_changes() {
             .all(|c| READS.contains(&c.as_str()))
     );
 }
+
+/// A project holding `tenants` (id, name) live and in state, configured by `body`.
+fn tenants_scenario(tenants: &[(&str, &str)], body: &str) -> (tempfile::TempDir, Live) {
+    let live = Live::start();
+    let mut managed = Vec::new();
+    for (id, name) in tenants {
+        live.call("/v1/mgmt/tenant/create", json!({"id": id, "name": name}));
+        managed.push(format!("tenant.{id}"));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "project_id: {LOCAL_PROJECT_ID}\nmanagement_key: ${{env.DMGMT_TEST_KEY}}\nbase_url: ${{env.DMGMT_TEST_URL}}\n{body}"
+    );
+    write(dir.path(), "environments/golden.yaml", config.as_bytes());
+    let managed: Vec<&str> = managed.iter().map(String::as_str).collect();
+    live.record_state(dir.path(), "golden", &managed, |_, _| {});
+    (dir, live)
+}
+
+#[test]
+fn deleting_a_tenant_shows_the_unmanaged_role_it_takes_along_and_drops_the_no_touch_promise() {
+    let (dir, live) = tenants_scenario(&[("old", "Old Co")], "tenants: []\n");
+    live.call(
+        "/v1/mgmt/role/create",
+        json!({"name": "Auditor", "tenantId": "old"}),
+    );
+    let out = run(dir.path(), &live, &["plan", "-e", "golden"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("  # tenant.old will be destroyed\n  # warning: deleting `tenant.old` also deletes its role `role.old/Auditor`, which dmgmt does not manage\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Note: 1 object in Descope is not managed by dmgmt; dmgmt changes it only through the cascade noted above (1 role): `role.old/Auditor`."),
+        "{text}"
+    );
+
+    let json_out = run(dir.path(), &live, &["plan", "-e", "golden", "--json"]);
+    let doc: Value = serde_json::from_slice(&json_out.stdout).unwrap();
+    assert_eq!(
+        doc["plan"]["changes"][0]["cascades"],
+        json!([{"addr": "role.old/Auditor", "effect": "deleted", "managed": false}])
+    );
+}
+
+#[test]
+fn a_tenant_name_swap_is_refused_with_the_two_apply_way_out() {
+    let (dir, live) = tenants_scenario(
+        &[("a", "Alpha"), ("b", "Beta")],
+        "tenants:\n  - {id: a, name: Beta}\n  - {id: b, name: Alpha}\n",
+    );
+    let seeded = live.requests().len();
+    let out = run(dir.path(), &live, &["plan", "-e", "golden"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("tenants `tenant.a` and `tenant.b` take each other's names")
+            && err.contains("first rename `tenant.a` to a temporary name")
+            && !err.contains("break the cycle"),
+        "{err}"
+    );
+    for call in &live.requests()[seeded..] {
+        assert!(READS.contains(&call.as_str()), "{call}");
+    }
+}

@@ -1,0 +1,169 @@
+//! What Descope changes on its own when dmgmt deletes something: a tenant's delete takes its
+//! tenant-scoped roles with it, and a permission's delete removes it from every role that grants
+//! it (the emulator does both; Descope may, descope-api.md §4). Such a side effect is recorded on
+//! the delete ([`Cascade`]) and said in a warning whenever the plan does not already do the same
+//! to that role itself — above all when the role is one dmgmt does not manage, since the plan
+//! otherwise promises to leave those alone.
+//!
+//! Reads the live snapshot's config-shaped role attributes (`tenant`, `permissions`); adds
+//! warnings and cascades to the changes, never adds, removes or reorders a change.
+
+use std::collections::{BTreeSet, HashMap};
+
+use serde_json::Value;
+
+use super::planner::PlanInput;
+use super::types::{Action, Cascade, CascadeEffect, Change};
+use crate::model::{ResourceAddr, Role};
+
+/// Adds to each delete the live roles it changes as a side effect, and the warnings saying so.
+pub(super) fn annotate(changes: &mut [Change], input: &PlanInput<'_>) {
+    // Each change by the address its object has live (a rename's old name).
+    let by_live: HashMap<ResourceAddr, usize> = changes
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.action != Action::SetDefaultRoles)
+        .map(|(i, c)| (live_addr(c), i))
+        .collect();
+    let declared: BTreeSet<ResourceAddr> = input.desired.roles.iter().map(Role::addr).collect();
+    let managed = |a: &ResourceAddr| {
+        input.prior.contains_key(a) || declared.contains(a) || by_live.contains_key(a)
+    };
+    let deleted_tenants: BTreeSet<&str> = changes
+        .iter()
+        .filter(|c| c.action == Action::Delete)
+        .filter_map(|c| match &c.addr {
+            ResourceAddr::Tenant(id) => Some(id.as_str()),
+            _ => None,
+        })
+        .collect();
+    let roles: Vec<(&ResourceAddr, &Value)> = input
+        .snapshot
+        .objects
+        .iter()
+        .filter(|(a, _)| matches!(a, ResourceAddr::Role { .. }))
+        .map(|(a, obj)| (a, &obj.attributes))
+        .collect();
+    // What the plan itself does to a live role: delete it, or leave it granting a permission.
+    let planned = |a: &ResourceAddr| by_live.get(a).map(|&j| &changes[j]);
+    let deleted_by_plan = |a: &ResourceAddr| planned(a).is_some_and(|c| c.action.is_delete());
+
+    let mut found: Vec<(usize, Cascade)> = Vec::new();
+    for (i, c) in changes.iter().enumerate() {
+        if c.action != Action::Delete {
+            continue;
+        }
+        let mut note = |addr: &ResourceAddr, effect| {
+            found.push((
+                i,
+                Cascade {
+                    addr: addr.clone(),
+                    effect,
+                    managed: managed(addr),
+                },
+            ))
+        };
+        match &c.addr {
+            ResourceAddr::Tenant(id) => {
+                for &(role, attrs) in &roles {
+                    if scope(role, attrs) == Some(id.as_str()) && !deleted_by_plan(role) {
+                        note(role, CascadeEffect::Deleted);
+                    }
+                }
+            }
+            ResourceAddr::Permission(p) => {
+                for &(role, attrs) in &roles {
+                    // A role going with its tenant is said there; one the plan deletes or
+                    // stops granting `p` is the plan's own change.
+                    let goes_with_tenant =
+                        scope(role, attrs).is_some_and(|t| deleted_tenants.contains(t));
+                    let keeps_it = match planned(role) {
+                        Some(own) => !own.action.is_delete() && grants(own.after.as_ref(), p),
+                        None => true,
+                    };
+                    if grants(Some(attrs), p) && keeps_it && !goes_with_tenant {
+                        note(role, CascadeEffect::LosesPermission);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for (i, cascade) in found {
+        changes[i].cascades.push(cascade);
+    }
+    for c in changes.iter_mut().filter(|c| !c.cascades.is_empty()) {
+        for managed in [false, true] {
+            let affected: Vec<&Cascade> =
+                c.cascades.iter().filter(|x| x.managed == managed).collect();
+            if let Some(warning) = warning(&c.addr, &affected, managed) {
+                c.warnings.push(warning);
+            }
+        }
+    }
+}
+
+/// `deleting `tenant.acme` also deletes its roles `role.acme/A` and `role.acme/B`, which ...`.
+fn warning(deleted: &ResourceAddr, affected: &[&Cascade], managed: bool) -> Option<String> {
+    let first = affected.first()?;
+    let one = affected.len() == 1;
+    let names: Vec<String> = affected.iter().map(|x| format!("`{}`", x.addr)).collect();
+    let names = match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => names.concat(),
+    };
+    let roles = if one { "role" } else { "roles" };
+    let them = if one { "it" } else { "them" };
+    let (what, left, seen) = match first.effect {
+        CascadeEffect::Deleted => (
+            format!("deletes its {roles} {names}"),
+            "does not delete",
+            "deleted",
+        ),
+        CascadeEffect::LosesPermission => (
+            format!("removes it from the {roles} {names}"),
+            "leaves granting it",
+            "changed",
+        ),
+    };
+    let whose = if managed {
+        format!(
+            "which dmgmt manages but this plan {left}: the next plan will show {them} {seen} outside dmgmt"
+        )
+    } else {
+        "which dmgmt does not manage".to_owned()
+    };
+    Some(format!("deleting `{deleted}` also {what}, {whose}"))
+}
+
+/// The address the object of `c` has live: a rename's old name, else its own.
+fn live_addr(c: &Change) -> ResourceAddr {
+    match (&c.action, &c.addr) {
+        (Action::Rename { from }, ResourceAddr::Role { tenant, .. }) => {
+            ResourceAddr::role(tenant.as_deref(), from)
+        }
+        (Action::Rename { from }, ResourceAddr::Permission(_)) => {
+            ResourceAddr::Permission(from.clone())
+        }
+        _ => c.addr.clone(),
+    }
+}
+
+/// The tenant a live role belongs to, if it is tenant-scoped.
+fn scope<'a>(addr: &'a ResourceAddr, attrs: &'a Value) -> Option<&'a str> {
+    attrs
+        .get("tenant")
+        .and_then(Value::as_str)
+        .or(match addr {
+            ResourceAddr::Role { tenant, .. } => tenant.as_deref(),
+            _ => None,
+        })
+        .filter(|t| !t.is_empty())
+}
+
+fn grants(attrs: Option<&Value>, permission: &str) -> bool {
+    attrs
+        .and_then(|a| a.get("permissions"))
+        .and_then(Value::as_array)
+        .is_some_and(|ps| ps.iter().any(|p| p.as_str() == Some(permission)))
+}

@@ -1,0 +1,259 @@
+//! Tenant names are unique in a Descope project (descope-api.md §3), so a name must be freed
+//! before another tenant takes it. This module finds the hand-offs within one plan (a tenant that
+//! gives a name up by an update or a delete, another that takes it by a create or an update) and
+//! orders them, warns where a name is taken from a tenant that keeps it, says when a delete and a
+//! create look like a changed id, and refuses renames that need each other's names (a swap).
+//!
+//! It reads tenant names from the changes' `before` (live) and `after` (desired) attributes and
+//! from the snapshot; it never changes what a change does, only adds warnings and edges.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use super::planner::{PlanError, PlanInput};
+use super::types::{Action, Change};
+use crate::model::ResourceAddr;
+
+/// One tenant's name change, as named in a refused plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantRename {
+    pub tenant: ResourceAddr,
+    pub from: String,
+    pub to: String,
+}
+
+/// The message of [`PlanError::TenantNameCycle`].
+pub(super) fn describe_name_cycle(renames: &[TenantRename]) -> String {
+    let Some(first) = renames.first() else {
+        return "tenant names form a cycle".to_owned();
+    };
+    let steps: Vec<String> = renames
+        .iter()
+        .map(|r| format!("`{}` from `{}` to `{}`", r.tenant, r.from, r.to))
+        .collect();
+    format!(
+        "tenants {} take each other's names ({}): Descope keeps tenant names unique, so no order \
+         of updates can apply this; do it in two applies: first rename `{}` to a temporary name \
+         (e.g. `{} (renaming)`) and apply, then rename it to `{}` and apply again",
+        list_of(renames.iter().map(|r| format!("`{}`", r.tenant))),
+        steps.join(", "),
+        first.tenant,
+        first.from,
+        first.to,
+    )
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn list_of(items: impl Iterator<Item = String>) -> String {
+    let items: Vec<String> = items.collect();
+    match items.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => items.concat(),
+    }
+}
+
+fn name(v: Option<&Value>) -> Option<&str> {
+    v.and_then(|v| v.get("name")).and_then(Value::as_str)
+}
+
+/// What one tenant change does to names: the name it frees and the name it takes.
+struct NameMove<'a> {
+    gives: Option<&'a str>,
+    takes: Option<&'a str>,
+}
+
+fn name_move(c: &Change) -> NameMove<'_> {
+    let (before, after) = (name(c.before.as_ref()), name(c.after.as_ref()));
+    match c.action {
+        Action::Create => NameMove {
+            gives: None,
+            takes: after,
+        },
+        Action::Delete => NameMove {
+            gives: before,
+            takes: None,
+        },
+        Action::Update | Action::Adopt if before != after => NameMove {
+            gives: before,
+            takes: after,
+        },
+        _ => NameMove {
+            gives: None,
+            takes: None,
+        },
+    }
+}
+
+/// Orders name hand-offs (returns (before, after) edges for [`super::graph::order`]), adds the
+/// warnings, and refuses a plan whose renames form a cycle.
+pub(super) fn order(
+    changes: &mut [Change],
+    input: &PlanInput<'_>,
+) -> Result<Vec<(usize, usize)>, PlanError> {
+    // Live tenants by name (Descope holds each name once).
+    let holders: BTreeMap<&str, &ResourceAddr> = input
+        .snapshot
+        .objects
+        .iter()
+        .filter(|(a, _)| matches!(a, ResourceAddr::Tenant(_)))
+        .filter_map(|(a, obj)| Some((name(Some(&obj.attributes))?, a)))
+        .collect();
+    // Each tenant's own change (its default-roles step apart), by address.
+    let tenant_changes: BTreeMap<&ResourceAddr, usize> = changes
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| {
+            matches!(c.addr, ResourceAddr::Tenant(_)) && c.action != Action::SetDefaultRoles
+        })
+        .map(|(i, c)| (&c.addr, i))
+        .collect();
+
+    let mut edges = Vec::new();
+    let mut warnings: Vec<(usize, String)> = Vec::new();
+    // Taker -> the update it waits for (a delete or a create cannot be part of a cycle).
+    let mut waits_for: BTreeMap<usize, usize> = BTreeMap::new();
+    // Deletes and creates already explained as an id change.
+    let mut paired: BTreeSet<usize> = BTreeSet::new();
+    for (&addr, &taker) in &tenant_changes {
+        let Some(wanted) = name_move(&changes[taker]).takes else {
+            continue;
+        };
+        let Some(&holder) = holders.get(wanted).filter(|h| **h != addr) else {
+            continue;
+        };
+        let giver = tenant_changes
+            .get(holder)
+            .copied()
+            .filter(|&g| name_move(&changes[g]).gives == Some(wanted));
+        let taker_action = &changes[taker].action;
+        match giver {
+            Some(g) if changes[g].action == Action::Delete && *taker_action == Action::Create => {
+                let message = format!(
+                    "tenant id changes from `{holder}` to `{addr}`: this is a delete + create, not a rename; the tenant's users lose their membership and settings, and `{addr}` starts empty"
+                );
+                warnings.push((taker, message.clone()));
+                warnings.push((g, message));
+                paired.extend([g, taker]);
+                edges.push((g, taker));
+            }
+            Some(g) => {
+                edges.push((g, taker));
+                if changes[g].action != Action::Delete && *taker_action != Action::Create {
+                    waits_for.insert(taker, g);
+                }
+            }
+            None => {
+                let what = if *taker_action == Action::Create {
+                    "create"
+                } else {
+                    "update"
+                };
+                warnings.push((
+                    taker,
+                    format!(
+                        "`{holder}` already has the name `{wanted}` in Descope and keeps it in this plan: Descope will refuse this {what}"
+                    ),
+                ));
+            }
+        }
+    }
+    if let Some(cycle) = first_cycle(&waits_for) {
+        let renames = cycle
+            .into_iter()
+            .map(|i| {
+                let c = &changes[i];
+                TenantRename {
+                    tenant: c.addr.clone(),
+                    from: name(c.before.as_ref()).unwrap_or_default().to_owned(),
+                    to: name(c.after.as_ref()).unwrap_or_default().to_owned(),
+                }
+            })
+            .collect();
+        return Err(PlanError::TenantNameCycle(renames));
+    }
+    warnings.extend(id_changes(changes, input, &tenant_changes, &paired));
+    for (i, message) in warnings {
+        changes[i].warnings.push(message);
+    }
+    Ok(edges)
+}
+
+/// The first cycle of renames waiting for each other, in waiting order, starting from its
+/// smallest member (each taker waits for one giver at most, so a walk finds it).
+fn first_cycle(waits_for: &BTreeMap<usize, usize>) -> Option<Vec<usize>> {
+    let mut done: BTreeSet<usize> = BTreeSet::new();
+    for &start in waits_for.keys() {
+        let mut path: Vec<usize> = Vec::new();
+        let mut at = start;
+        while !done.contains(&at) {
+            if let Some(pos) = path.iter().position(|&p| p == at) {
+                let mut cycle = path.split_off(pos);
+                let min = cycle.iter().enumerate().min_by_key(|(_, i)| **i)?.0;
+                cycle.rotate_left(min);
+                return Some(cycle);
+            }
+            path.push(at);
+            match waits_for.get(&at) {
+                Some(&next) => at = next,
+                None => break,
+            }
+        }
+        done.extend(path);
+    }
+    None
+}
+
+/// A tenant created under a new id while another is deleted, under different names, may be an id
+/// change that also renames: said on both, naming both ids. A tenant in state that was deleted
+/// outside dmgmt and is created again keeps its id, so it is no such case.
+fn id_changes(
+    changes: &[Change],
+    input: &PlanInput<'_>,
+    tenant_changes: &BTreeMap<&ResourceAddr, usize>,
+    paired: &BTreeSet<usize>,
+) -> Vec<(usize, String)> {
+    let unpaired = |pred: &dyn Fn(&Change) -> bool| -> Vec<usize> {
+        tenant_changes
+            .values()
+            .copied()
+            .filter(|i| !paired.contains(i) && pred(&changes[*i]))
+            .collect()
+    };
+    let creates = unpaired(&|c| c.action == Action::Create && !input.prior.contains_key(&c.addr));
+    let deletes = unpaired(&|c| c.action == Action::Delete);
+    let consequence =
+        "the tenant's users lose their membership and settings, and the new tenant starts empty";
+    let mut out = Vec::new();
+    let sides = creates
+        .iter()
+        .map(|&c| (c, &deletes, "deleted"))
+        .chain(deletes.iter().map(|&d| (d, &creates, "created")));
+    for (one, others, verb) in sides {
+        let message = match others.as_slice() {
+            [] => continue,
+            &[other] => {
+                let (old, new) = if verb == "deleted" {
+                    (other, one)
+                } else {
+                    (one, other)
+                };
+                let (old, new) = (&changes[old], &changes[new]);
+                format!(
+                    "`{}` is deleted and `{}` created in the same plan: if this changes the tenant's id (and its name from `{}` to `{}`), it is a delete + create, not a rename; {consequence}",
+                    old.addr,
+                    new.addr,
+                    name(old.before.as_ref()).unwrap_or_default(),
+                    name(new.after.as_ref()).unwrap_or_default(),
+                )
+            }
+            many => format!(
+                "{} are {verb} in the same plan as `{}`: if one of them is this tenant under a changed id, that is a delete + create, not a rename; {consequence}",
+                list_of(many.iter().map(|&i| format!("`{}`", changes[i].addr))),
+                changes[one].addr,
+            ),
+        };
+        out.push((one, message));
+    }
+    out
+}

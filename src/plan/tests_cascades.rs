@@ -1,0 +1,176 @@
+//! What Descope changes on its own when dmgmt deletes something (a tenant's roles go with it; a
+//! deleted permission leaves every role that grants it) is shown on the delete, and recorded.
+
+use serde_json::{Value, json};
+
+use super::test_fixtures::*;
+use super::*;
+
+fn role(name: &str, tenant: Option<&str>, permissions: &[&str]) -> Value {
+    let mut v = json!({"name": name, "permissions": permissions});
+    if let Some(t) = tenant {
+        v["tenant"] = json!(t);
+    }
+    v
+}
+
+fn cascade(a: &str, effect: CascadeEffect, managed: bool) -> Cascade {
+    Cascade {
+        addr: addr(a),
+        effect,
+        managed,
+    }
+}
+
+#[test]
+fn deleting_a_tenant_names_the_unmanaged_roles_it_takes_with_it() {
+    let managed = [
+        ("tenant.acme", json!({"id": "acme", "name": "Acme"})),
+        ("role.acme/Managed", role("Managed", Some("acme"), &[])),
+    ];
+    let mut live = managed.to_vec();
+    live.extend([
+        ("role.acme/Local", role("Local", Some("acme"), &[])),
+        ("role.acme/Other", role("Other", Some("acme"), &[])),
+        ("role.Global", role("Global", None, &[])),
+        ("role.beta/Local", role("Local", Some("beta"), &[])),
+    ]);
+    let plan = run(&desired(json!({})), &snapshot(&live), &prior(&managed));
+    assert_eq!(steps(&plan), ["- role.acme/Managed", "- tenant.acme"]);
+    let delete = change(&plan, "tenant.acme");
+    assert_eq!(
+        delete.cascades,
+        [
+            cascade("role.acme/Local", CascadeEffect::Deleted, false),
+            cascade("role.acme/Other", CascadeEffect::Deleted, false),
+        ],
+        "the role the plan deletes itself is no cascade; other scopes are untouched"
+    );
+    assert_eq!(
+        delete.warnings,
+        [
+            "deleting `tenant.acme` also deletes its roles `role.acme/Local` and `role.acme/Other`, which dmgmt does not manage"
+        ]
+    );
+    assert!(change(&plan, "role.acme/Managed").cascades.is_empty());
+}
+
+#[test]
+fn deleting_a_permission_names_the_unmanaged_roles_that_lose_it() {
+    let managed = [("permission.p", json!({"name": "p"}))];
+    let mut live = managed.to_vec();
+    live.extend([
+        ("permission.q", json!({"name": "q"})),
+        ("role.Other", role("Other", None, &["p", "q"])),
+        ("role.acme/Scoped", role("Scoped", Some("acme"), &["p"])),
+        ("role.Unrelated", role("Unrelated", None, &["q"])),
+    ]);
+    let plan = run(&desired(json!({})), &snapshot(&live), &prior(&managed));
+    assert_eq!(steps(&plan), ["- permission.p"]);
+    assert_eq!(
+        plan.changes[0].cascades,
+        [
+            cascade("role.Other", CascadeEffect::LosesPermission, false),
+            cascade("role.acme/Scoped", CascadeEffect::LosesPermission, false),
+        ]
+    );
+    assert_eq!(
+        plan.changes[0].warnings,
+        [
+            "deleting `permission.p` also removes it from the roles `role.Other` and `role.acme/Scoped`, which dmgmt does not manage"
+        ]
+    );
+}
+
+#[test]
+fn a_cascade_onto_a_managed_role_the_plan_leaves_alone_is_shown() {
+    // The role is declared without `permissions`: dmgmt does not write them, and the plan keeps
+    // the live grant of `p` that the permission's delete takes away.
+    let d = desired(json!({"roles": [{"name": "R", "description": "d"}]}));
+    let managed = [
+        ("permission.p", json!({"name": "p"})),
+        ("role.R", json!({"name": "R", "description": "d"})),
+    ];
+    let live = [
+        ("permission.p", json!({"name": "p"})),
+        (
+            "role.R",
+            json!({"name": "R", "description": "d", "permissions": ["p"]}),
+        ),
+    ];
+    let plan = run(&d, &snapshot(&live), &prior(&managed));
+    assert_eq!(steps(&plan), ["- permission.p"]);
+    assert_eq!(
+        plan.changes[0].cascades,
+        [cascade("role.R", CascadeEffect::LosesPermission, true)]
+    );
+    assert_eq!(
+        plan.changes[0].warnings,
+        [
+            "deleting `permission.p` also removes it from the role `role.R`, which dmgmt manages but this plan leaves granting it: the next plan will show it changed outside dmgmt"
+        ]
+    );
+    assert!(
+        plan.unmanaged.is_empty(),
+        "a managed role is not in the unmanaged note"
+    );
+}
+
+#[test]
+fn roles_the_plan_deletes_or_strips_itself_are_no_cascade() {
+    let d = desired(json!({"roles": [{"name": "Kept", "permissions": []}]}));
+    let managed = [
+        ("permission.p", json!({"name": "p"})),
+        ("tenant.acme", json!({"id": "acme", "name": "Acme"})),
+        ("role.acme/R", role("R", Some("acme"), &["p"])),
+        ("role.Kept", role("Kept", None, &["p"])),
+    ];
+    let plan = run(&d, &snapshot(&managed), &prior(&managed));
+    assert_eq!(
+        steps(&plan),
+        [
+            "~ role.Kept",
+            "- role.acme/R",
+            "- tenant.acme",
+            "- permission.p"
+        ]
+    );
+    for c in &plan.changes {
+        assert!(c.cascades.is_empty() && c.warnings.is_empty(), "{c:?}");
+    }
+}
+
+#[test]
+fn a_role_deleted_with_its_tenant_is_not_also_said_to_lose_a_deleted_permission() {
+    let managed = [
+        ("permission.p", json!({"name": "p"})),
+        ("tenant.acme", json!({"id": "acme", "name": "Acme"})),
+    ];
+    let mut live = managed.to_vec();
+    live.push(("role.acme/Local", role("Local", Some("acme"), &["p"])));
+    let plan = run(&desired(json!({})), &snapshot(&live), &prior(&managed));
+    assert_eq!(
+        change(&plan, "tenant.acme").cascades,
+        [cascade("role.acme/Local", CascadeEffect::Deleted, false)]
+    );
+    assert!(change(&plan, "permission.p").cascades.is_empty());
+}
+
+#[test]
+fn cascades_are_in_the_plan_json_and_left_out_when_there_are_none() {
+    let managed = [("tenant.acme", json!({"id": "acme", "name": "Acme"}))];
+    let mut live = managed.to_vec();
+    live.push(("role.acme/Local", role("Local", Some("acme"), &[])));
+    let plan = run(&desired(json!({})), &snapshot(&live), &prior(&managed));
+    let json = serde_json::to_value(&plan).unwrap();
+    assert_eq!(
+        json["changes"][0]["cascades"],
+        json!([{"addr": "role.acme/Local", "effect": "deleted", "managed": false}])
+    );
+    let back: Plan = serde_json::from_value(json).unwrap();
+    assert_eq!(back, plan);
+
+    let quiet = run(&desired(json!({})), &snapshot(&managed), &prior(&managed));
+    let json = serde_json::to_value(&quiet).unwrap();
+    assert!(json["changes"][0].get("cascades").is_none(), "{json}");
+}
