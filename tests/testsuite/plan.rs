@@ -548,7 +548,7 @@ fn the_main_job_plans_the_local_environment_against_the_embedded_emulator() {
     assert!(text.contains("# tenant.acme will be created"), "{text}");
     assert!(
         text.trim_end()
-            .ends_with("Plan: 1 to adopt, 26 to add, 1 to change, 0 to destroy."),
+            .ends_with("Plan: 1 to adopt, 26 to add, 5 to change, 0 to destroy."),
         "{text}"
     );
     // No credentials anywhere, and nothing written by a plan except the emulator's own data.
