@@ -131,7 +131,11 @@ fn a_tab_indented_line_is_reported_on_its_own_line() {
     // the scalar; the error must name the line that holds the tab.
     let cases = [
         ("vars:\n  a: b\n\tc: d\n", 3, 1),
-        ("tenants:\n  - id: acme\n    name: Acme\n\tdisabled: true\n", 4, 1),
+        (
+            "tenants:\n  - id: acme\n    name: Acme\n\tdisabled: true\n",
+            4,
+            1,
+        ),
         ("tenants:\n  - id: acme\n\t  name: Acme\n", 3, 1),
         ("vars:\n  a: b\n\n\tc: d\n", 4, 1),
         ("vars:\n  a: b\n  \tc: d\n", 3, 3),

@@ -5,6 +5,7 @@ mod connect;
 pub mod live;
 mod plan;
 mod refresh;
+mod targets;
 
 pub use connect::Connection;
 pub use plan::{

@@ -444,7 +444,10 @@ fn every_step_shown_is_counted_in_the_summary() {
     let d = desired(
         json!({"roles": roles, "tenants": [{"id": "a", "name": "A", "default_roles": ["Viewer"]}]}),
     );
-    let s = snapshot(&[viewer.clone(), ("tenant.a", json!({"id": "a", "name": "A"}))]);
+    let s = snapshot(&[
+        viewer.clone(),
+        ("tenant.a", json!({"id": "a", "name": "A"})),
+    ]);
     let p = prior(&[
         ("role.Viewer", json!({"name": "Viewer"}), false),
         ("tenant.a", json!({"id": "a", "name": "A"}), false),

@@ -8,3 +8,4 @@ mod corpus;
 mod emulator;
 mod plan;
 mod support;
+mod ux;

@@ -1,0 +1,127 @@
+//! What a new user meets first, through the real binary against an in-process emulator: a
+//! mistyped `--target`, a refresh-only plan before any state, colour on stdout, and Ctrl-C while
+//! the state lock is held.
+
+use std::path::Path;
+use std::process::Output;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::support::{dmgmt, stderr, stdout, write};
+use dmgmt::emulator::{EmulatorConfig, EmulatorHandle, LOCAL_MANAGEMENT_KEY, LOCAL_PROJECT_ID};
+
+/// An emulator in this test process, on its own runtime, that the real binary talks to.
+struct Live {
+    runtime: tokio::runtime::Runtime,
+    handle: EmulatorHandle,
+}
+
+impl Live {
+    fn start(latency: Duration) -> Live {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let config = EmulatorConfig {
+            latency,
+            ..EmulatorConfig::default()
+        };
+        let handle = runtime.block_on(dmgmt::emulator::start(config)).unwrap();
+        Live { runtime, handle }
+    }
+
+    fn call(&self, path: &str, body: Value) {
+        let url = format!("{}{path}", self.handle.base_url());
+        self.runtime.block_on(async {
+            let resp = reqwest::Client::new()
+                .post(url)
+                .header(
+                    "Authorization",
+                    format!("Bearer {LOCAL_PROJECT_ID}:{LOCAL_MANAGEMENT_KEY}"),
+                )
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert!(resp.status().is_success(), "{path}: {}", resp.status());
+        });
+    }
+}
+
+/// A project whose environment `dev` declares tenant `acme` and points at `live`; live holds an
+/// unmanaged tenant `stranger`.
+fn project(live: &Live) -> tempfile::TempDir {
+    live.call(
+        "/v1/mgmt/tenant/create",
+        json!({"id": "stranger", "name": "Stranger Inc"}),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let env = format!(
+        "project_id: {LOCAL_PROJECT_ID}\nmanagement_key: ${{env.DMGMT_TEST_KEY}}\nbase_url: ${{env.DMGMT_TEST_URL}}\npermissions:\n  - {{name: billing.read, description: Read invoices}}\ntenants:\n  - {{id: acme, name: Acme Corp}}\n"
+    );
+    write(dir.path(), "environments/dev.yaml", env.as_bytes());
+    dir
+}
+
+fn run(dir: &Path, live: &Live, args: &[&str]) -> Output {
+    dmgmt()
+        .arg("--dir")
+        .arg(dir)
+        .args(args)
+        .env("DMGMT_TEST_KEY", LOCAL_MANAGEMENT_KEY)
+        .env("DMGMT_TEST_URL", live.handle.base_url())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_target_that_names_nothing_is_an_error_with_a_suggestion() {
+    let live = Live::start(Duration::ZERO);
+    let dir = project(&live);
+    let out = run(
+        dir.path(),
+        &live,
+        &["plan", "-e", "dev", "--target", "tenant.acm"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "error: --target `tenant.acm` matches nothing in `dev`: not declared, not in the state, not live"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: for `tenant.acm`, did you mean `tenant.acme`?"),
+        "{err}"
+    );
+    assert!(!stdout(&out).contains("No changes"), "{}", stdout(&out));
+}
+
+#[test]
+fn a_target_that_names_a_known_resource_without_changes_plans_no_changes() {
+    let live = Live::start(Duration::ZERO);
+    let dir = project(&live);
+    // Live only (unmanaged): known, and nothing to do.
+    let out = run(
+        dir.path(),
+        &live,
+        &["plan", "-e", "dev", "--target", "tenant.stranger"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("No changes."), "{}", stdout(&out));
+    // Declared: planned as usual.
+    let out = run(
+        dir.path(),
+        &live,
+        &["plan", "-e", "dev", "--target", "tenant.acme"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("# tenant.acme will be created"),
+        "{}",
+        stdout(&out)
+    );
+}
