@@ -36,7 +36,12 @@ pub fn run(project: &Project, args: &RefreshArgs, shell: &Shell) -> Result<i32> 
         shell.out(serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
         let mut text = String::new();
-        if outcome.drift.is_empty() {
+        if !outcome.had_state {
+            text.push_str(&format!(
+                "No state yet for `{}`: nothing to compare drift against; this refresh records the first state.\n\n",
+                desired.environment
+            ));
+        } else if outcome.drift.is_empty() {
             text.push_str(&format!(
                 "No drift: the live project of `{}` matches the last state.\n\n",
                 desired.environment

@@ -17,6 +17,8 @@ pub struct RefreshOutcome {
     pub unmanaged: Vec<ResourceAddr>,
     pub written: WriteOutcome,
     pub serial: u64,
+    /// Whether a state existed before (without one there is nothing to have drifted from).
+    pub had_state: bool,
 }
 
 /// Takes the lock, reads the live project, and writes what it found into the state: managed
@@ -34,9 +36,10 @@ pub async fn refresh_environment(
         ctx.lock_timeout,
     )?;
     let store = StateStore::new(&ctx.state_dir, &desired.environment);
-    let mut state = store
-        .load_for(&desired.project_id)?
-        .unwrap_or_else(|| StateFile::new(&desired.environment, &desired.project_id));
+    let loaded = store.load_for(&desired.project_id)?;
+    let had_state = loaded.is_some();
+    let mut state =
+        loaded.unwrap_or_else(|| StateFile::new(&desired.environment, &desired.project_id));
     let connection = Connection::open(desired, &ctx.state_dir, ctx.env).await?;
     let snapshot =
         live::refresh(&connection.client, &scope(desired, Some(&state)), observer).await?;
@@ -80,5 +83,6 @@ pub async fn refresh_environment(
         unmanaged,
         written,
         serial: state.serial,
+        had_state,
     })
 }

@@ -125,3 +125,49 @@ fn a_target_that_names_a_known_resource_without_changes_plans_no_changes() {
         stdout(&out)
     );
 }
+#[test]
+fn a_refresh_only_plan_without_state_says_there_is_no_state_yet() {
+    let live = Live::start(Duration::ZERO);
+    let dir = project(&live);
+    let out = run(
+        dir.path(),
+        &live,
+        &["plan", "-e", "dev", "--refresh-only", "--detailed-exitcode"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with(
+            "No state yet for `dev`: nothing to compare drift against; run `dmgmt refresh -e dev` or apply first."
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("matches the last state"), "{text}");
+    assert!(!dir.path().join("state/dev.json").exists());
+}
+
+#[test]
+fn a_first_refresh_says_there_was_no_state_to_drift_from() {
+    let live = Live::start(Duration::ZERO);
+    let dir = project(&live);
+    let out = run(dir.path(), &live, &["refresh", "-e", "dev"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with(
+            "No state yet for `dev`: nothing to compare drift against; this refresh records the first state."
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("matches the last state"), "{text}");
+    assert!(
+        text.ends_with("State of `dev` written (serial 1).\n"),
+        "{text}"
+    );
+    // The second refresh has a state to compare with.
+    let again = stdout(&run(dir.path(), &live, &["refresh", "-e", "dev"]));
+    assert!(
+        again.starts_with("No drift: the live project of `dev` matches the last state."),
+        "{again}"
+    );
+}
