@@ -171,3 +171,129 @@ fn a_first_refresh_says_there_was_no_state_to_drift_from() {
         "{again}"
     );
 }
+
+const ESC: &str = "\u{1b}[";
+
+#[test]
+fn color_always_colours_stdout_and_stderr() {
+    let live = Live::start(Duration::ZERO);
+    let dir = project(&live);
+    let out = run(
+        dir.path(),
+        &live,
+        &["--color", "always", "plan", "-e", "dev"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains(ESC), "{}", stdout(&out));
+    let out = run(
+        dir.path(),
+        &live,
+        &[
+            "--color",
+            "always",
+            "plan",
+            "-e",
+            "dev",
+            "--target",
+            "tenant.acm",
+        ],
+    );
+    assert!(stderr(&out).contains(ESC), "{}", stderr(&out));
+}
+
+#[test]
+fn color_auto_writes_no_escape_codes_into_pipes() {
+    let live = Live::start(Duration::ZERO);
+    let dir = project(&live);
+    for args in [
+        &["plan", "-e", "dev"][..],
+        &["plan", "-e", "dev", "--target", "tenant.acm"],
+    ] {
+        let out = dmgmt()
+            .env_remove("NO_COLOR")
+            .arg("--dir")
+            .arg(dir.path())
+            .args(["--color", "auto"])
+            .args(args)
+            .env("DMGMT_TEST_KEY", LOCAL_MANAGEMENT_KEY)
+            .env("DMGMT_TEST_URL", live.handle.base_url())
+            .output()
+            .unwrap();
+        assert!(!stdout(&out).contains(ESC), "{args:?}: {}", stdout(&out));
+        assert!(!stderr(&out).contains(ESC), "{args:?}: {}", stderr(&out));
+    }
+}
+
+/// Waits at most `limit` for `child`; kills it (by its id) and fails if it does not end.
+fn wait_bounded(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("pid {} did not end within {limit:?}", child.id());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `dmgmt plan > file` with stderr on a real terminal (a pty from util-linux `script`): the file
+/// gets no escape codes, while errors on the terminal are still coloured.
+#[test]
+fn plan_redirected_to_a_file_from_a_terminal_has_no_escape_codes() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: util-linux `script` is not installed to provide a terminal");
+        return;
+    }
+    let live = Live::start(Duration::ZERO);
+    let dir = project(&live);
+    let bin = assert_cmd::cargo::cargo_bin("dmgmt");
+    let file = dir.path().join("plan.txt");
+    let pty_log = dir.path().join("terminal.txt");
+    let shell_line = |extra: &str| {
+        format!(
+            "'{}' --dir '{}' plan -e dev {extra} > '{}'",
+            bin.display(),
+            dir.path().display(),
+            file.display()
+        )
+    };
+    let in_terminal = |line: String| {
+        let mut child = std::process::Command::new("script")
+            .args(["-qec", &line, "/dev/null"])
+            .env_remove("NO_COLOR")
+            .env("DMGMT_TEST_KEY", LOCAL_MANAGEMENT_KEY)
+            .env("DMGMT_TEST_URL", live.handle.base_url())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::fs::File::create(&pty_log).unwrap())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let status = wait_bounded(&mut child, Duration::from_secs(60));
+        (status.code(), std::fs::read_to_string(&pty_log).unwrap())
+    };
+
+    let (code, _) = in_terminal(shell_line(""));
+    assert_eq!(code, Some(0));
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("# tenant.acme will be created"), "{text}");
+    assert!(
+        !text.contains(ESC),
+        "escape codes in the redirected plan:\n{text:?}"
+    );
+
+    let (code, terminal) = in_terminal(shell_line("--target tenant.acm"));
+    assert_eq!(code, Some(1), "{terminal}");
+    assert!(terminal.contains("did you mean"), "{terminal}");
+    assert!(
+        terminal.contains(ESC),
+        "errors on a terminal are coloured: {terminal:?}"
+    );
+}
