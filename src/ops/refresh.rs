@@ -8,7 +8,7 @@ use super::{Connection, Context};
 use crate::error::Result;
 use crate::model::{DesiredState, ResourceAddr};
 use crate::plan::{Drift, drift};
-use crate::state::{Lock, ResourceState, StateFile, StateStore, WriteOutcome};
+use crate::state::{ResourceState, StateFile, StateStore, WriteOutcome};
 
 /// What a refresh found and wrote.
 pub struct RefreshOutcome {
@@ -29,12 +29,13 @@ pub async fn refresh_environment(
     desired: &DesiredState,
     observer: &dyn RefreshObserver,
 ) -> Result<RefreshOutcome> {
-    let _lock = Lock::acquire(
+    let _lock = super::acquire_lock(
         &ctx.state_dir,
         &desired.environment,
         "refresh",
         ctx.lock_timeout,
-    )?;
+    )
+    .await?;
     let store = StateStore::new(&ctx.state_dir, &desired.environment);
     let loaded = store.load_for(&desired.project_id)?;
     let had_state = loaded.is_some();

@@ -297,3 +297,127 @@ fn plan_redirected_to_a_file_from_a_terminal_has_no_escape_codes() {
         "errors on a terminal are coloured: {terminal:?}"
     );
 }
+
+/// The real binary, spawned (not waited for) with its output in files under `dir`.
+fn spawn(dir: &Path, live: &Live, args: &[&str]) -> std::process::Child {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("dmgmt"));
+    cmd.arg("--dir")
+        .arg(dir)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env("DMGMT_TEST_KEY", LOCAL_MANAGEMENT_KEY)
+        .env("DMGMT_TEST_URL", live.handle.base_url())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(dir.join("child.out")).unwrap())
+        .stderr(std::fs::File::create(dir.join("child.err")).unwrap());
+    cmd.spawn().unwrap()
+}
+
+/// Kills the child by its id if the test fails before it ended.
+struct Reap(std::process::Child);
+
+impl Drop for Reap {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+fn interrupt(child: &std::process::Child) {
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -INT failed");
+}
+
+/// Polls `cond` every 20 ms for at most `limit`.
+fn eventually(limit: Duration, cond: impl Fn() -> bool) -> bool {
+    let start = std::time::Instant::now();
+    while start.elapsed() < limit {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    cond()
+}
+
+#[test]
+fn ctrl_c_during_refresh_releases_the_lock_and_exits_130() {
+    // Every answer takes a second: the refresh is still reading when Ctrl-C arrives.
+    let live = Live::start(Duration::from_millis(1000));
+    let dir = project(&live);
+    let store = dmgmt::state::StateStore::new(dir.path().join("state"), "dev");
+    store
+        .write(&mut dmgmt::state::StateFile::new("dev", LOCAL_PROJECT_ID))
+        .unwrap();
+    let state_path = dir.path().join("state/dev.json");
+    let before = std::fs::read(&state_path).unwrap();
+    let lock = dir.path().join("state/dev.lock");
+
+    let mut child = Reap(spawn(dir.path(), &live, &["refresh", "-e", "dev"]));
+    assert!(
+        eventually(Duration::from_secs(20), || lock.exists()),
+        "the refresh never took the lock"
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(child.0.try_wait().unwrap(), None, "the refresh ended early");
+    interrupt(&child.0);
+    let status = wait_bounded(&mut child.0, Duration::from_secs(10));
+    let err = std::fs::read_to_string(dir.path().join("child.err")).unwrap();
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    assert!(!lock.exists(), "the lock file was left behind");
+    assert_eq!(
+        std::fs::read(&state_path).unwrap(),
+        before,
+        "the state is untouched"
+    );
+    assert!(store.load().unwrap().is_some());
+    // And the next refresh can take the lock.
+    assert_eq!(
+        run(dir.path(), &live, &["refresh", "-e", "dev"])
+            .status
+            .code(),
+        Some(0)
+    );
+}
+
+#[test]
+fn ctrl_c_while_waiting_for_the_lock_exits_130_and_leaves_the_holders_lock() {
+    let live = Live::start(Duration::ZERO);
+    let dir = project(&live);
+    let state_dir = dir.path().join("state");
+    let guard = dmgmt::state::Lock::acquire(&state_dir, "dev", "apply", Duration::ZERO).unwrap();
+    let holder = std::fs::read(guard.path()).unwrap();
+    for args in [
+        &["refresh", "-e", "dev", "--lock-timeout", "60s"][..],
+        &[
+            "state",
+            "rm",
+            "-e",
+            "dev",
+            "tenant.acme",
+            "--lock-timeout",
+            "60s",
+        ],
+    ] {
+        let mut child = Reap(spawn(dir.path(), &live, args));
+        // Waiting for the lock writes nothing; give it time to start waiting.
+        std::thread::sleep(Duration::from_millis(1500));
+        assert_eq!(child.0.try_wait().unwrap(), None, "{args:?} ended early");
+        interrupt(&child.0);
+        let status = wait_bounded(&mut child.0, Duration::from_secs(10));
+        let err = std::fs::read_to_string(dir.path().join("child.err")).unwrap();
+        assert_eq!(status.code(), Some(130), "{args:?}: {err}");
+        assert_eq!(
+            std::fs::read(guard.path()).unwrap(),
+            holder,
+            "{args:?}: the holder's lock is untouched"
+        );
+    }
+    drop(guard);
+}
