@@ -133,13 +133,35 @@ fn context<'a>(
     }
 }
 
-/// The async runtime for commands that talk to Descope.
-fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
+/// Runs one command's async work to its end, or until Ctrl-C (DESIGN.md §7: exit 130). On Ctrl-C
+/// the work is dropped, and with it any state lock guard it holds, which removes the lock file; a
+/// state write is synchronous, so it is either done or not begun. Ctrl-C is watched before the
+/// work starts, so from then on it never kills the process outright with a lock held.
+fn interruptible<T>(work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| Error::internal("cannot start the async runtime").caused_by(&e))
+        .map_err(|e| Error::internal("cannot start the async runtime").caused_by(&e))?;
+    let result = runtime.block_on(async {
+        let ctrl_c = async {
+            // Without a signal handler the default action (exit) is all there is.
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            biased;
+            () = ctrl_c => Err(Error::new(
+                crate::ErrorKind::Interrupted,
+                "interrupted by Ctrl-C; nothing was written",
+            )),
+            result = work => result,
+        }
+    });
+    // A lock wait still running on the blocking pool must not hold up the exit.
+    runtime.shutdown_background();
+    result
 }
 
 /// "1 error", "3 errors".

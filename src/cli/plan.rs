@@ -6,7 +6,7 @@ use std::io::Write;
 use super::args::PlanArgs;
 use super::render::{self, RenderOptions};
 use super::shell::{Progress, Shell};
-use super::{context, desired_state, runtime};
+use super::{context, desired_state, interruptible};
 use crate::config::Project;
 use crate::error::{Error, Result, exit};
 use crate::ops;
@@ -20,14 +20,15 @@ pub fn run(project: &Project, args: &PlanArgs, shell: &Shell) -> Result<i32> {
         desired.environment, desired.project_id
     ));
     let progress = Progress::new(shell, "flows");
-    let outcome = runtime()?.block_on(ops::plan_environment(
+    let outcome = interruptible(ops::plan_environment(
         &ctx,
         &desired,
         &args.target,
         args.refresh_only,
         &progress,
-    ))?;
+    ));
     progress.finish();
+    let outcome = outcome?;
     shell.verbose(format!(
         "refresh {:.0} ms, planning {:.1} ms, {} live objects",
         outcome.refresh_time.as_secs_f64() * 1000.0,

@@ -5,7 +5,7 @@ use serde_json::json;
 use super::args::RefreshArgs;
 use super::render;
 use super::shell::{Progress, Shell};
-use super::{context, desired_state, runtime};
+use super::{context, desired_state, interruptible};
 use crate::config::Project;
 use crate::error::{Result, exit};
 use crate::ops;
@@ -20,8 +20,9 @@ pub fn run(project: &Project, args: &RefreshArgs, shell: &Shell) -> Result<i32> 
         desired.environment, desired.project_id
     ));
     let progress = Progress::new(shell, "flows");
-    let outcome = runtime()?.block_on(ops::refresh_environment(&ctx, &desired, &progress))?;
+    let outcome = interruptible(ops::refresh_environment(&ctx, &desired, &progress));
     progress.finish();
+    let outcome = outcome?;
 
     if args.json {
         let doc = json!({
@@ -36,7 +37,12 @@ pub fn run(project: &Project, args: &RefreshArgs, shell: &Shell) -> Result<i32> 
         shell.out(serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
         let mut text = String::new();
-        if outcome.drift.is_empty() {
+        if !outcome.had_state {
+            text.push_str(&format!(
+                "No state yet for `{}`: nothing to compare drift against; this refresh records the first state.\n\n",
+                desired.environment
+            ));
+        } else if outcome.drift.is_empty() {
             text.push_str(&format!(
                 "No drift: the live project of `{}` matches the last state.\n\n",
                 desired.environment

@@ -59,7 +59,13 @@ pub fn plan(saved: &SavedPlan, opts: &RenderOptions<'_>) -> String {
 }
 
 fn refresh_only_footer(saved: &SavedPlan) -> String {
-    if saved.plan.drift.is_empty() {
+    if saved.state.is_none() {
+        // Without a state there is no "last state" to have drifted from.
+        format!(
+            "No state yet for `{env}`: nothing to compare drift against; run `dmgmt refresh -e {env}` or apply first.\n",
+            env = saved.environment
+        )
+    } else if saved.plan.drift.is_empty() {
         format!(
             "No drift: the live project of `{}` matches the last state.\n",
             saved.environment

@@ -21,13 +21,14 @@ pub struct Shell {
 impl Shell {
     pub fn new(choice: ColorChoice, quiet: bool, verbose: u8) -> Self {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        let color = match choice {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => !no_color && std::io::stderr().is_terminal(),
-        };
-        console::set_colors_enabled(color);
-        console::set_colors_enabled_stderr(color);
+        // console's switch is per stream: stdout's styles follow stdout, and every style written
+        // to stderr is made with `for_stderr` (see `style`).
+        console::set_colors_enabled(colors(choice, no_color, std::io::stdout().is_terminal()));
+        console::set_colors_enabled_stderr(colors(
+            choice,
+            no_color,
+            std::io::stderr().is_terminal(),
+        ));
         Shell {
             quiet,
             verbose,
@@ -57,8 +58,8 @@ impl Shell {
     }
 
     pub fn error(&self, err: &Error) {
-        let red = Style::new().red().bold();
-        let bold = Style::new().bold();
+        let red = style().red().bold();
+        let bold = style().bold();
         let mut text = String::new();
         for (i, line) in err.to_string().lines().enumerate() {
             if i > 0 {
@@ -73,7 +74,7 @@ impl Shell {
             } else if let Some(rest) = line.strip_prefix("hint:") {
                 text.push_str(&format!(
                     "{}{rest}",
-                    Style::new().cyan().bold().apply_to("hint:")
+                    style().cyan().bold().apply_to("hint:")
                 ));
             } else {
                 text.push_str(line);
@@ -93,7 +94,7 @@ impl Shell {
                     let _ = writeln!(
                         stderr,
                         "{} {} ({at})",
-                        Style::new().bold().apply_to("note:"),
+                        style().bold().apply_to("note:"),
                         d.message
                     );
                 }
@@ -103,6 +104,22 @@ impl Shell {
             }
         }
     }
+}
+
+/// Whether to colour one stream: `--color always|never` decide; `auto` colours a terminal unless
+/// `NO_COLOR` is set. Each stream asks about its own terminal, so `dmgmt plan > file` on a
+/// terminal writes no escape codes into the file.
+fn colors(choice: ColorChoice, no_color: bool, terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => !no_color && terminal,
+    }
+}
+
+/// A style for text written to stderr: coloured when stderr may be, whatever stdout is.
+fn style() -> Style {
+    Style::new().for_stderr()
 }
 
 /// A one-line progress counter on stderr, drawn only on a terminal (DESIGN.md §7).
@@ -141,19 +158,19 @@ impl crate::ops::live::RefreshObserver for Progress {
 /// Renders one diagnostic rustc-style: message, `--> file:line:col`, the line, a caret, hints.
 pub fn render(sources: &SourceMap, d: &Diagnostic) -> String {
     let (label, label_style) = match d.severity {
-        Severity::Error => ("error", Style::new().red().bold()),
-        Severity::Warning => ("warning", Style::new().yellow().bold()),
-        Severity::Note => ("note", Style::new().bold()),
+        Severity::Error => ("error", style().red().bold()),
+        Severity::Warning => ("warning", style().yellow().bold()),
+        Severity::Note => ("note", style().bold()),
     };
-    let blue = Style::new().blue().bold();
+    let blue = style().blue().bold();
     let span = d.span;
     let line_no = span.line.to_string();
     let pad = " ".repeat(line_no.len());
     let mut out = format!(
         "{}{} {}\n{pad}{} {}:{}:{}",
         label_style.apply_to(label),
-        Style::new().bold().apply_to(":"),
-        Style::new().bold().apply_to(&d.message),
+        style().bold().apply_to(":"),
+        style().bold().apply_to(&d.message),
         blue.apply_to("-->"),
         sources.display(span.file),
         span.line,
@@ -181,7 +198,7 @@ pub fn render(sources: &SourceMap, d: &Diagnostic) -> String {
 }
 
 fn hint_text(hint: &str) -> String {
-    format!("{} {hint}", Style::new().bold().apply_to("hint:"))
+    format!("{} {hint}", style().bold().apply_to("hint:"))
 }
 
 /// The part of `line` to show and the caret offset in it: tabs become spaces so the caret lines
@@ -222,7 +239,7 @@ mod tests {
 
     #[test]
     fn renders_file_line_caret_and_hint() {
-        console::set_colors_enabled(false);
+        console::set_colors_enabled_stderr(false);
         let mut map = SourceMap::default();
         let file = map.add(
             "x".into(),
@@ -235,6 +252,26 @@ mod tests {
             render(&map, &d),
             "error: unknown key `tenat` in role\n --> environments/dev.yaml:2:5\n  |\n2 |   - tenat: acme\n  |     ^^^^^\n  = hint: did you mean `tenant`?"
         );
+    }
+
+    #[test]
+    fn colour_follows_each_streams_own_terminal() {
+        // `dmgmt plan > file` on a terminal: stdout is a file, stderr the terminal.
+        let (stdout, stderr) = (false, true);
+        assert!(!colors(ColorChoice::Auto, false, stdout));
+        assert!(colors(ColorChoice::Auto, false, stderr));
+        assert!(!colors(ColorChoice::Auto, true, stderr), "NO_COLOR");
+        assert!(colors(ColorChoice::Always, true, stdout));
+        assert!(!colors(ColorChoice::Never, false, stderr));
+    }
+
+    #[test]
+    fn stderr_styles_follow_the_stderr_switch() {
+        // Only this test touches console's stdout switch.
+        console::set_colors_enabled(true);
+        console::set_colors_enabled_stderr(false);
+        assert_eq!(style().red().apply_to("x").to_string(), "x");
+        console::set_colors_enabled(false);
     }
 
     #[test]

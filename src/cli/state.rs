@@ -4,7 +4,8 @@ use super::args::{StateCommand, UnlockArgs};
 use super::shell::Shell;
 use crate::config::Project;
 use crate::error::{Error, Result, exit};
-use crate::state::{Lock, StateStore, WriteOutcome, unlock};
+use crate::ops;
+use crate::state::{StateStore, WriteOutcome, unlock};
 
 fn state_dir(project: &Project) -> std::path::PathBuf {
     project.root().join("state")
@@ -46,12 +47,18 @@ pub fn run(project: &Project, command: &StateCommand, shell: &Shell) -> Result<i
             shell.out(serde_json::to_string_pretty(entry).unwrap_or_default());
         }
         StateCommand::Rm { addr, lock, .. } => {
-            let _lock = Lock::acquire(&state_dir(project), env, "state rm", lock.lock_timeout)?;
-            let mut state = store.load()?.ok_or_else(no_state)?;
-            if state.resources.remove(addr).is_none() {
-                return Err(not_managed(env, addr));
-            }
-            match store.write(&mut state)? {
+            let dir = state_dir(project);
+            // Interruptible like every command that takes the lock: Ctrl-C while waiting for it
+            // (`--lock-timeout`) ends the command; the rest is synchronous and quick.
+            let written = super::interruptible(async {
+                let _lock = ops::acquire_lock(&dir, env, "state rm", lock.lock_timeout).await?;
+                let mut state = store.load()?.ok_or_else(no_state)?;
+                if state.resources.remove(addr).is_none() {
+                    return Err(not_managed(env, addr));
+                }
+                Ok(store.write(&mut state)?)
+            })?;
+            match written {
                 WriteOutcome::Written { serial } => shell.status(format!(
                     "Removed `{addr}` from the state of `{env}` (serial {serial}; the previous state is in `{}`). It still exists in Descope; dmgmt no longer manages it.",
                     store.backup_path().display()

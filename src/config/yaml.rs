@@ -391,11 +391,22 @@ impl Builder<'_> {
         let line = mark.line().max(1);
         let span = Span::new(self.file, line, mark.col() + 1, 1);
         let text_line = self.text.lines().nth(line - 1).unwrap_or("");
-        let indent: String = text_line
-            .chars()
-            .take_while(|c| c.is_whitespace())
-            .collect();
-        if indent.contains('\t') || e.info().contains("tab") {
+        let tab_indented = |l: &str| {
+            l.chars()
+                .take_while(|c| c.is_whitespace())
+                .any(|c| c == '\t')
+        };
+        if tab_indented(text_line) || e.info().contains("tab") {
+            // While scanning a plain scalar the scanner looks ahead for a continuation line and
+            // reports the scalar's own position: the tab is on the first tab-indented line from
+            // there on (blank lines may sit between).
+            let (line, text_line) = self
+                .text
+                .lines()
+                .enumerate()
+                .skip(line - 1)
+                .find(|(_, l)| tab_indented(l))
+                .map_or((line, text_line), |(i, l)| (i + 1, l));
             let col = text_line
                 .chars()
                 .position(|c| c == '\t')

@@ -124,3 +124,31 @@ fn complex_keys_are_refused() {
         "{diags:?}"
     );
 }
+
+#[test]
+fn a_tab_indented_line_is_reported_on_its_own_line() {
+    // After a plain scalar the scanner looks ahead for a continuation line and reports the end of
+    // the scalar; the error must name the line that holds the tab.
+    let cases = [
+        ("vars:\n  a: b\n\tc: d\n", 3, 1),
+        (
+            "tenants:\n  - id: acme\n    name: Acme\n\tdisabled: true\n",
+            4,
+            1,
+        ),
+        ("tenants:\n  - id: acme\n\t  name: Acme\n", 3, 1),
+        ("vars:\n  a: b\n\n\tc: d\n", 4, 1),
+        ("vars:\n  a: b\n  \tc: d\n", 3, 3),
+        ("vars:\n  a: \"b\"\n\tc: d\n", 3, 1),
+        ("a:\n\tb: 1\n", 2, 1),
+    ];
+    for (text, line, col) in cases {
+        let diags = parse_err(text);
+        assert!(diags[0].message.contains("tab"), "{text:?}: {diags:?}");
+        assert_eq!(
+            (diags[0].span.line, diags[0].span.col),
+            (line, col),
+            "{text:?}: {diags:?}"
+        );
+    }
+}

@@ -3,10 +3,13 @@
 
 mod connect;
 pub mod live;
+mod lock;
 mod plan;
 mod refresh;
+mod targets;
 
 pub use connect::Connection;
+pub use lock::acquire_lock;
 pub use plan::{
     PlanOutcome, SavedPlan, StateRef, config_digest, plan_environment, prior_from_state,
 };

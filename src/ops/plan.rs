@@ -182,6 +182,7 @@ pub async fn plan_environment(
         serial: s.serial,
     });
     let prior = prior_from_state(state.map(|s| s.resources).unwrap_or_default());
+    super::targets::check(targets, desired, &prior, &snapshot)?;
     let mut plan = plan::plan(&PlanInput {
         desired,
         snapshot: &snapshot,

@@ -8,7 +8,7 @@ use super::{Connection, Context};
 use crate::error::Result;
 use crate::model::{DesiredState, LiveObject, ResourceAddr, Snapshot};
 use crate::plan::{Drift, drift, unmanaged};
-use crate::state::{Lock, ResourceState, StateFile, StateStore, WriteOutcome};
+use crate::state::{ResourceState, StateFile, StateStore, WriteOutcome};
 
 /// What a refresh found and wrote.
 pub struct RefreshOutcome {
@@ -17,6 +17,8 @@ pub struct RefreshOutcome {
     pub unmanaged: Vec<ResourceAddr>,
     pub written: WriteOutcome,
     pub serial: u64,
+    /// Whether a state existed before (without one there is nothing to have drifted from).
+    pub had_state: bool,
 }
 
 /// Takes the lock, reads the live project, and writes what it found into the state: managed
@@ -27,16 +29,18 @@ pub async fn refresh_environment(
     desired: &DesiredState,
     observer: &dyn RefreshObserver,
 ) -> Result<RefreshOutcome> {
-    let _lock = Lock::acquire(
+    let _lock = super::acquire_lock(
         &ctx.state_dir,
         &desired.environment,
         "refresh",
         ctx.lock_timeout,
-    )?;
+    )
+    .await?;
     let store = StateStore::new(&ctx.state_dir, &desired.environment);
-    let mut state = store
-        .load_for(&desired.project_id)?
-        .unwrap_or_else(|| StateFile::new(&desired.environment, &desired.project_id));
+    let loaded = store.load_for(&desired.project_id)?;
+    let had_state = loaded.is_some();
+    let mut state =
+        loaded.unwrap_or_else(|| StateFile::new(&desired.environment, &desired.project_id));
     let connection = Connection::open(desired, &ctx.state_dir, ctx.env).await?;
     let snapshot =
         live::refresh(&connection.client, &scope(desired, Some(&state)), observer).await?;
@@ -53,6 +57,7 @@ pub async fn refresh_environment(
         unmanaged,
         written,
         serial: state.serial,
+        had_state,
     })
 }
 

@@ -627,33 +627,26 @@ pub fn drift(prior: &BTreeMap<ResourceAddr, Prior>, snapshot: &Snapshot) -> Vec<
     out
 }
 
-/// Counts per resource (a tenant created and then given default roles is one add).
+/// Counts for the closing line: every step the plan shows is counted once, by what it does. `+` is
+/// one to add; `~` one to change: an update, a rename, a tenant getting its default roles (a
+/// separate call, also right after the tenant is created), an adoption that changes fields; `-` one
+/// to destroy; `x` one to forget. Every adoption is also one to adopt, so an adoption that changes
+/// nothing is counted there only.
 pub fn summarize(changes: &[Change]) -> Summary {
     let mut summary = Summary::default();
-    let created: BTreeSet<&ResourceAddr> = changes
-        .iter()
-        .filter(|c| c.action == Action::Create)
-        .map(|c| &c.addr)
-        .collect();
-    let mut changed: BTreeSet<&ResourceAddr> = BTreeSet::new();
     for c in changes {
         match c.action {
             Action::Create => summary.add += 1,
+            Action::Update | Action::Rename { .. } | Action::SetDefaultRoles => summary.change += 1,
             Action::Delete => summary.destroy += 1,
             Action::Forget => summary.forget += 1,
             Action::Adopt => {
                 summary.adopt += 1;
                 if !c.diffs.is_empty() {
-                    changed.insert(&c.addr);
-                }
-            }
-            Action::Update | Action::Rename { .. } | Action::SetDefaultRoles => {
-                if !created.contains(&c.addr) {
-                    changed.insert(&c.addr);
+                    summary.change += 1;
                 }
             }
         }
     }
-    summary.change = changed.len();
     summary
 }

@@ -95,9 +95,10 @@ fn creates_follow_dependencies_permission_role_tenant_default_roles() {
         plan.summary,
         Summary {
             add: 4,
+            change: 1,
             ..Summary::default()
         },
-        "default roles of a new tenant are part of its add"
+        "the default-roles step of a new tenant is shown, so it is counted"
     );
     assert_eq!(
         plan.changes[2].after,
@@ -397,4 +398,93 @@ fn plans_are_deterministic_whatever_the_input_order() {
     let a = serde_json::to_string(&run(&desired(body), &s, &p, &[])).unwrap();
     let b = serde_json::to_string(&run(&desired(reversed), &s, &p, &[])).unwrap();
     assert_eq!(a, b);
+}
+
+#[test]
+fn every_step_shown_is_counted_in_the_summary() {
+    let roles = json!([{"name": "Viewer"}]);
+    let viewer = ("role.Viewer", json!({"name": "Viewer"}));
+    // An existing, managed tenant that only gets its default roles.
+    let d = desired(
+        json!({"roles": roles, "tenants": [{"id": "a", "name": "A", "default_roles": ["Viewer"]}]}),
+    );
+    let s = snapshot(&[
+        viewer.clone(),
+        ("tenant.a", json!({"id": "a", "name": "A"})),
+    ]);
+    let p = prior(&[
+        ("role.Viewer", json!({"name": "Viewer"}), false),
+        ("tenant.a", json!({"id": "a", "name": "A"}), false),
+    ]);
+    let plan = run(&d, &s, &p, &[]);
+    assert_eq!(steps(&plan), ["~ tenant.a (default roles)"]);
+    assert_eq!(
+        plan.summary,
+        Summary {
+            change: 1,
+            ..Summary::default()
+        }
+    );
+
+    // The same tenant renamed too: two steps, two changes.
+    let d = desired(
+        json!({"roles": roles, "tenants": [{"id": "a", "name": "A2", "default_roles": ["Viewer"]}]}),
+    );
+    let plan = run(&d, &s, &p, &[]);
+    assert_eq!(steps(&plan), ["~ tenant.a", "~ tenant.a (default roles)"]);
+    assert_eq!(plan.summary.change, 2);
+
+    // Adopted as declared, but its default roles change: one adoption, one change.
+    let plan = run(
+        &desired(
+            json!({"roles": roles, "tenants": [{"id": "a", "name": "A", "default_roles": ["Viewer"]}]}),
+        ),
+        &s,
+        &prior(&[("role.Viewer", json!({"name": "Viewer"}), false)]),
+        &[],
+    );
+    assert_eq!(steps(&plan), ["= tenant.a", "~ tenant.a (default roles)"]);
+    assert_eq!(
+        plan.summary,
+        Summary {
+            adopt: 1,
+            change: 1,
+            ..Summary::default()
+        }
+    );
+
+    // Whatever the mix, the counts add up to the steps shown (an adoption that changes fields is
+    // shown once and counted as an adoption and a change).
+    let d = desired(json!({
+        "roles": [{"name": "Viewer"}, {"name": "Editor"}],
+        "tenants": [
+            {"id": "a", "name": "A", "default_roles": ["Viewer"]},
+            {"id": "b", "name": "B2", "default_roles": ["Editor"]},
+            {"id": "c", "name": "C", "default_roles": ["Viewer"]}
+        ]
+    }));
+    let s = snapshot(&[
+        viewer,
+        ("tenant.a", json!({"id": "a", "name": "A"})),
+        ("tenant.b", json!({"id": "b", "name": "B"})),
+        ("tenant.gone", json!({"id": "gone", "name": "Gone"})),
+    ]);
+    let p = prior(&[
+        ("role.Viewer", json!({"name": "Viewer"}), false),
+        ("tenant.a", json!({"id": "a", "name": "A"}), false),
+        ("tenant.gone", json!({"id": "gone", "name": "Gone"}), false),
+    ]);
+    let plan = run(&d, &s, &p, &[]);
+    let sum = plan.summary;
+    let adopted_with_changes = plan
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Adopt && !c.diffs.is_empty())
+        .count();
+    assert_eq!(
+        sum.add + sum.change + sum.destroy + sum.adopt + sum.forget - adopted_with_changes,
+        plan.changes.len(),
+        "{:?} vs {sum:?}",
+        steps(&plan)
+    );
 }

@@ -9,3 +9,4 @@ mod emulator;
 mod plan;
 mod support;
 mod trust;
+mod ux;

@@ -587,7 +587,7 @@ fn the_main_job_plans_the_local_environment_against_the_embedded_emulator() {
     assert!(text.contains("# tenant.acme will be created"), "{text}");
     assert!(
         text.trim_end()
-            .ends_with("Plan: 2 to adopt, 25 to add, 2 to change, 0 to destroy."),
+            .ends_with("Plan: 2 to adopt, 25 to add, 6 to change, 0 to destroy."),
         "{text}"
     );
     // No credentials anywhere, and nothing written by a plan except the emulator's own data.
