@@ -8,6 +8,7 @@ use console::Style;
 use super::args::ColorChoice;
 use crate::config::{Diagnostic, Severity, SourceMap};
 use crate::error::Error;
+use crate::model::text::printable;
 
 /// Lines longer than this are shown as a window around the problem.
 const MAX_SHOWN_LINE: usize = 160;
@@ -94,7 +95,7 @@ impl Shell {
                         stderr,
                         "{} {} ({at})",
                         Style::new().bold().apply_to("note:"),
-                        d.message
+                        printable(&d.message)
                     );
                 }
                 _ => {
@@ -153,7 +154,7 @@ pub fn render(sources: &SourceMap, d: &Diagnostic) -> String {
         "{}{} {}\n{pad}{} {}:{}:{}",
         label_style.apply_to(label),
         Style::new().bold().apply_to(":"),
-        Style::new().bold().apply_to(&d.message),
+        Style::new().bold().apply_to(printable(&d.message)),
         blue.apply_to("-->"),
         sources.display(span.file),
         span.line,
@@ -174,7 +175,7 @@ pub fn render(sources: &SourceMap, d: &Diagnostic) -> String {
         out.push_str(&format!(
             "\n{pad} {} {}",
             blue.apply_to("="),
-            hint_text(hint)
+            hint_text(&printable(hint))
         ));
     }
     out

@@ -7,6 +7,7 @@ mod addr;
 pub mod attrs;
 mod desired;
 mod snapshot;
+pub mod text;
 
 pub use addr::{AddrParseError, ResourceAddr, ResourceKind};
 pub use desired::{

@@ -6,5 +6,6 @@ mod api_client;
 mod cli;
 mod corpus;
 mod emulator;
+mod normalise;
 mod plan;
 mod support;
