@@ -132,11 +132,13 @@ pub fn role(r: &Role) -> Value {
 }
 
 pub fn tenant(t: &Tenant) -> Value {
+    // The same normalisers as the desired side: domains lowercased, attribute keys sorted.
+    use crate::model::attrs::{attribute_map, domains};
     json!({
         "id": t.id,
         "name": t.name,
-        "self_provisioning_domains": sorted(&t.self_provisioning_domains),
-        "custom_attributes": t.custom_attributes,
+        "self_provisioning_domains": domains(&t.self_provisioning_domains),
+        "custom_attributes": attribute_map(&t.custom_attributes),
         "enforce_sso": t.enforce_sso,
         "disabled": t.disabled,
         "default_roles": sorted(&t.default_roles),
