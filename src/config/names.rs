@@ -9,7 +9,8 @@
 //! The rules:
 //! - A role name may not hold `/`: in an address it separates a tenant from the name of one of its
 //!   roles (`role.acme/Admin`), so a project role named `acme/Admin` would read back as tenant
-//!   `acme`'s role `Admin` in state, notes and `--target`.
+//!   `acme`'s role `Admin` in state, notes and `--target`. `renamed_from` may name such a role:
+//!   it exists only in Descope, and renaming it is the way out.
 //! - Tenant and flow ids (and a role's `tenant`) keep to letters, digits, `-`, `_` and `.`.
 //! - Names, ids, domains, references and custom attribute keys may not hold control characters
 //!   (a newline or an escape sequence in a name could forge a plan line or paint the terminal).
@@ -178,9 +179,12 @@ mod tests {
             "{:?}",
             d[0].hints
         );
-        // A permission's name may hold `/`: `permission.a/b` cannot be misread.
+        // A permission's name may hold `/`: `permission.a/b` cannot be misread. A role made
+        // outside dmgmt with a `/` can be renamed to a proper name.
         assert_eq!(
-            messages("permissions:\n  - name: docs/read\n"),
+            messages(
+                "permissions:\n  - name: docs/read\nroles:\n  - {name: Admin, renamed_from: acme/Admin}\n"
+            ),
             Vec::<String>::new()
         );
     }
