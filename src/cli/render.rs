@@ -7,6 +7,7 @@ use console::Style;
 use serde_json::Value;
 use similar::TextDiff;
 
+use crate::model::text::printable;
 use crate::model::{ResourceAddr, ResourceKind, attrs};
 use crate::ops::SavedPlan;
 use crate::plan::{Action, AttrDiff, Change, Drift, DriftKind, Guard, Plan};
@@ -109,19 +110,25 @@ fn style_for(symbol: &str) -> Style {
 
 /// `tenant "acme"`, `role "acme/Auditor"`, `theme`.
 fn block_name(addr: &ResourceAddr) -> String {
-    let text = addr.to_string();
+    let text = shown(addr);
     match text.split_once('.') {
         Some((kind, name)) => format!("{kind} \"{name}\""),
         None => text,
     }
 }
 
+/// An address as printed: names from Descope may hold control characters (see `printable`).
+fn shown(addr: &ResourceAddr) -> String {
+    printable(&addr.to_string()).into_owned()
+}
+
 fn headline(c: &Change) -> String {
-    let addr = &c.addr;
+    let addr = shown(&c.addr);
     match &c.action {
         Action::Create => format!("{addr} will be created"),
         Action::Update => format!("{addr} will be updated in place"),
         Action::Rename { from } => {
+            let from = printable(from);
             format!("{addr} will be renamed in place from `{from}` (user assignments are kept)")
         }
         Action::Delete => format!("{addr} will be destroyed"),
@@ -162,8 +169,9 @@ fn change(c: &Change, opts: &RenderOptions<'_>) -> String {
     }
     for w in &c.warnings {
         out.push_str(&format!(
-            "  {} {w}\n",
-            Style::new().yellow().bold().apply_to("# warning:")
+            "  {} {}\n",
+            Style::new().yellow().bold().apply_to("# warning:"),
+            printable(w)
         ));
     }
     out.push_str(&format!(
@@ -229,7 +237,7 @@ fn attribute_lines(
     let width = lines
         .iter()
         .filter(|(_, k, _)| k != "document")
-        .map(|(_, k, _)| k.chars().count())
+        .map(|(_, k, _)| printable(k).chars().count())
         .max()
         .unwrap_or(0);
     let mut out = String::new();
@@ -238,6 +246,7 @@ fn attribute_lines(
             out.push_str(&document(c, opts));
             continue;
         }
+        let field = printable(field);
         out.push_str(&format!(
             "      {} {field:<width$} = {text}\n",
             style_for(symbol).apply_to(symbol)
@@ -246,11 +255,12 @@ fn attribute_lines(
     out
 }
 
-/// Values as in Terraform: strings quoted, lists and maps as compact JSON.
+/// Values as in Terraform: strings quoted, lists and maps as compact JSON (which escapes C0
+/// controls; `printable` escapes the rest).
 fn value(v: &Value) -> String {
     match v {
         Value::Null => "null".into(),
-        other => other.to_string(),
+        other => printable(&other.to_string()).into_owned(),
     }
 }
 
@@ -289,7 +299,7 @@ fn document(c: &Change, opts: &RenderOptions<'_>) -> String {
             Some('@') => Style::new().cyan(),
             _ => Style::new(),
         };
-        out.push_str(&format!("        {}\n", style.apply_to(line)));
+        out.push_str(&format!("        {}\n", style.apply_to(printable(line))));
     }
     if shown < lines.len() {
         out.push_str(&format!(
@@ -345,7 +355,7 @@ fn document_summary(
             .collect();
         let list = |v: &[&String]| {
             v.iter()
-                .map(|s| format!("`{s}`"))
+                .map(|s| format!("`{}`", printable(s)))
                 .collect::<Vec<_>>()
                 .join(", ")
         };
@@ -376,7 +386,7 @@ fn document_summary(
                 let changed: Vec<String> = keys
                     .into_iter()
                     .filter(|k| x.get(*k) != y.get(*k))
-                    .map(|k| format!("`{k}`"))
+                    .map(|k| format!("`{}`", printable(k)))
                     .collect();
                 if !changed.is_empty() {
                     out.push(format!("{top}: {} changed", changed.join(", ")));
@@ -393,7 +403,7 @@ fn document_summary(
             "references roles: {}",
             referenced
                 .iter()
-                .map(|r| format!("`{r}`"))
+                .map(|r| format!("`{}`", printable(r)))
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
@@ -417,7 +427,7 @@ pub fn drift(d: &Drift) -> String {
     match d.kind {
         DriftKind::Deleted => format!(
             "  # {} has been deleted outside dmgmt\n  {} {} {{\n    }}\n\n",
-            d.addr,
+            shown(&d.addr),
             style_for("-").apply_to("-"),
             block_name(&d.addr)
         ),
@@ -425,16 +435,19 @@ pub fn drift(d: &Drift) -> String {
             let lines: Vec<(String, String, String)> = d.diffs.iter().map(diff_line).collect();
             let width = lines
                 .iter()
-                .map(|(_, k, _)| k.chars().count())
+                .map(|(_, k, _)| printable(k).chars().count())
                 .max()
                 .unwrap_or(0);
             let what = match &d.renamed_to {
-                Some(to) => format!("has been renamed outside dmgmt to `{to}` (same Descope id)"),
+                Some(to) => format!(
+                    "has been renamed outside dmgmt to `{}` (same Descope id)",
+                    shown(to)
+                ),
                 None => "has changed outside dmgmt".to_owned(),
             };
             let mut out = format!(
                 "  # {} {what}\n  {} {} {{\n",
-                d.addr,
+                shown(&d.addr),
                 style_for("~").apply_to("~"),
                 block_name(&d.addr)
             );
@@ -444,6 +457,7 @@ pub fn drift(d: &Drift) -> String {
                 } else {
                     text
                 };
+                let field = printable(&field);
                 out.push_str(&format!(
                     "      {} {field:<width$} = {text}\n",
                     style_for(&symbol).apply_to(&symbol)
@@ -473,7 +487,7 @@ pub fn unmanaged(addrs: &[ResourceAddr], cascaded: &BTreeSet<&ResourceAddr>) -> 
     let mut names: Vec<String> = addrs
         .iter()
         .take(UNMANAGED_SHOWN)
-        .map(|a| format!("`{a}`"))
+        .map(|a| format!("`{}`", shown(a)))
         .collect();
     if addrs.len() > UNMANAGED_SHOWN {
         names.push(format!("and {} more", addrs.len() - UNMANAGED_SHOWN));

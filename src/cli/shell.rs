@@ -8,6 +8,7 @@ use console::Style;
 use super::args::ColorChoice;
 use crate::config::{Diagnostic, Severity, SourceMap};
 use crate::error::Error;
+use crate::model::text::printable;
 
 /// Lines longer than this are shown as a window around the problem.
 const MAX_SHOWN_LINE: usize = 160;
@@ -95,7 +96,7 @@ impl Shell {
                         stderr,
                         "{} {} ({at})",
                         style().bold().apply_to("note:"),
-                        d.message
+                        printable(&d.message)
                     );
                 }
                 _ => {
@@ -170,7 +171,7 @@ pub fn render(sources: &SourceMap, d: &Diagnostic) -> String {
         "{}{} {}\n{pad}{} {}:{}:{}",
         label_style.apply_to(label),
         style().bold().apply_to(":"),
-        style().bold().apply_to(&d.message),
+        style().bold().apply_to(printable(&d.message)),
         blue.apply_to("-->"),
         sources.display(span.file),
         span.line,
@@ -191,7 +192,7 @@ pub fn render(sources: &SourceMap, d: &Diagnostic) -> String {
         out.push_str(&format!(
             "\n{pad} {} {}",
             blue.apply_to("="),
-            hint_text(hint)
+            hint_text(&printable(hint))
         ));
     }
     out

@@ -66,21 +66,11 @@ pub(super) fn desired_state(
 }
 
 /// A template may be shared by several flows: as a Descope import does, the flow id of the
-/// config wins over the one in the template (`flow.id` and each screen's `flowId`), so the desired
-/// document equals what Descope will export.
+/// config wins over the one in the template, so the desired document equals what Descope will
+/// export. Normalising then writes it on every screen too (`flowId`).
 fn with_flow_id(mut document: Json, id: &str) -> Json {
     if let Some(flow) = document.get_mut("flow").and_then(Json::as_object_mut) {
         flow.insert("id".into(), Json::String(id.to_owned()));
-    }
-    for screen in document
-        .get_mut("screens")
-        .and_then(Json::as_array_mut)
-        .into_iter()
-        .flatten()
-    {
-        if let Some(screen) = screen.as_object_mut().filter(|s| s.contains_key("flowId")) {
-            screen.insert("flowId".into(), Json::String(id.to_owned()));
-        }
     }
     document
 }

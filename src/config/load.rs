@@ -13,6 +13,7 @@ use serde_json::Value as Json;
 use super::build;
 use super::interpolate::{Scope, interpolate, resolve_vars};
 use super::merge::{merge, take_key};
+use super::names;
 use super::project::Project;
 use super::rules;
 use super::schema::{self, FileRole, env_ref_name};
@@ -113,6 +114,7 @@ impl Loader<'_> {
         };
         interpolate_tree(&mut root, &scope, "", &mut self.diagnostics);
         rules::check_references(&root, &mut self.diagnostics);
+        names::check_names(&root, &mut self.diagnostics);
 
         let flows = self.load_flows(&root, &vars);
         let theme = self.load_theme(&root, &vars);

@@ -211,3 +211,23 @@ fn loading_is_deterministic() {
         serde_json::to_string(&second).unwrap()
     );
 }
+
+#[test]
+fn ids_and_role_names_are_checked_once_placeholders_are_filled() {
+    let (_dir, project) = project(&[(
+        "dev.yaml",
+        &format!(
+            "{HEAD}vars: {{tenant: globex/inc}}\ntenants:\n  - {{id: \"${{var.tenant}}\", name: G}}\n  - {{id: a/b, name: A}}\nroles:\n  - {{name: \"${{env.ROLE}}\"}}\n"
+        ),
+    )]);
+    let env = |v: &str| (v == "ROLE").then(|| "acme/Admin".to_owned());
+    assert_eq!(
+        errors(&load(&project, "dev", &env)),
+        [
+            // Written out: the schema reports it, and the check after filling does not repeat it.
+            "environments/dev.yaml:6: `id` may only hold letters, digits, `-`, `_` and `.`: `a/b`",
+            "environments/dev.yaml:8: role name `acme/Admin` must not contain `/`",
+            "environments/dev.yaml:5: `id` may only hold letters, digits, `-`, `_` and `.`: `globex/inc`",
+        ]
+    );
+}

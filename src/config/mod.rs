@@ -7,13 +7,15 @@
 //! - [`yaml`]: a positioned YAML tree, hardened against hostile input.
 //! - [`schema`]: the declared shape of a file: checks, and the JSON Schema for editors.
 //! - [`merge`]: `include:` merging; [`interpolate`]: `${var.*}` / `${env.*}`.
-//! - [`rules`]: duplicates and references; [`template`]: flow and theme JSON.
+//! - [`rules`]: duplicates and references; [`names`]: names and ids printable and unambiguous;
+//!   [`template`]: flow and theme JSON.
 //! - [`load`]: all of the above for one environment.
 
 mod build;
 pub mod interpolate;
 pub mod load;
 pub mod merge;
+pub mod names;
 pub mod project;
 pub mod rules;
 pub mod schema;

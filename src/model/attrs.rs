@@ -4,12 +4,19 @@
 //! not `selfProvisioningDomains`). Desired attributes hold only the fields the config writes — the
 //! managed fields (DESIGN.md §3). Order-free lists (a role's permissions, domains, default roles) are
 //! sorted, and flow and theme documents are normalised, so that equal means equal.
+//!
+//! The live side (`ops::live`) builds its attributes with the same normalisers, so the rules hold on
+//! both sides: object keys sorted (custom attributes included), numbers that are equal written
+//! alike (`500.0` is `500`), domains lowercased, and only a document's own metadata dropped (see
+//! [`normalize_document`]).
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Number, Value, json};
 
 use super::{DesiredState, Flow, Permission, ResourceAddr, ResourceKind, Role, Tenant, Theme};
 
-/// Fields of a flow or theme export that change on every save and mean nothing to a plan.
+/// Metadata of a flow, of each of its screens and of the theme that changes on every save and
+/// means nothing to a plan. Dropped only there: a component's own `version` deep inside a screen is
+/// content, and a change to it is a change.
 pub const VOLATILE_FIELDS: [&str; 5] = [
     "version",
     "etag",
@@ -106,14 +113,12 @@ pub fn tenant(t: &Tenant) -> Value {
     insert_opt(
         &mut m,
         "self_provisioning_domains",
-        t.self_provisioning_domains.as_deref().map(sorted),
+        t.self_provisioning_domains.as_deref().map(domains),
     );
     insert_opt(
         &mut m,
         "custom_attributes",
-        t.custom_attributes.as_ref().map(|attrs| {
-            Value::Object(attrs.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-        }),
+        t.custom_attributes.as_ref().map(attribute_map),
     );
     insert_opt(&mut m, "enforce_sso", t.enforce_sso);
     insert_opt(&mut m, "disabled", t.disabled);
@@ -135,6 +140,20 @@ pub fn theme(t: &Theme) -> Value {
     json!({ "document": t.document })
 }
 
+/// Sorts the keys of every object in `value`, in place. Descope gives key order no meaning, so raw
+/// bodies are kept key-sorted: the same object is then the same bytes in a plan, whatever order
+/// Descope (or a console edit) happened to list its keys in.
+pub fn sort_keys(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.sort_keys();
+            map.values_mut().for_each(sort_keys);
+        }
+        Value::Array(items) => items.iter_mut().for_each(sort_keys),
+        _ => {}
+    }
+}
+
 /// A sorted, de-duplicated JSON list of strings.
 pub fn sorted(items: &[String]) -> Value {
     let mut items: Vec<&String> = items.iter().collect();
@@ -143,25 +162,96 @@ pub fn sorted(items: &[String]) -> Value {
     json!(items)
 }
 
-/// Drops volatile fields at any depth and sorts object keys, so two exports of the same flow
-/// compare equal.
+/// Email domains as Descope compares them: case-insensitively. Lowercased, sorted, de-duplicated.
+pub fn domains(items: &[String]) -> Value {
+    let lower: Vec<String> = items.iter().map(|d| d.to_lowercase()).collect();
+    sorted(&lower)
+}
+
+/// Custom attributes with their keys sorted and their values normalised (see [`canonical`]), so
+/// neither the order they are written in nor the order Descope keeps them in shows in a plan.
+pub fn attribute_map<'a>(entries: impl IntoIterator<Item = (&'a String, &'a Value)>) -> Value {
+    let mut entries: Vec<(&String, &Value)> = entries.into_iter().collect();
+    entries.sort_by(|a, b| a.0.cmp(b.0));
+    Value::Object(
+        entries
+            .into_iter()
+            .map(|(k, v)| (k.clone(), canonical(v)))
+            .collect(),
+    )
+}
+
+/// A flow (`{"flow": {...}, "screens": [...]}`) or theme (`{"theme": {...}}`) export as it is
+/// compared, so that two exports of the same content are equal and a diff that an apply cannot
+/// settle never shows:
+///
+/// - [`VOLATILE_FIELDS`] are dropped from the top level of the `flow` object, of each screen and of
+///   the `theme` object, and nowhere else;
+/// - each screen names its flow: `flowId` is set to the flow's `id` (Descope stores it on every
+///   screen; a template need not write it);
+/// - screens are sorted by their `id` (Descope does not keep their order);
+/// - the theme's `id` is dropped (a project has one theme; Descope exports it as `"theme"`, and a
+///   template need not write it);
+/// - then [`canonical`]: keys sorted at every depth, equal numbers written alike.
 pub fn normalize_document(doc: &Value) -> Value {
-    match doc {
+    let mut doc = doc.clone();
+    if let Some(top) = doc.as_object_mut() {
+        let mut flow_id = None;
+        if let Some(flow) = top.get_mut("flow").and_then(Value::as_object_mut) {
+            drop_volatile(flow);
+            flow_id = flow.get("id").filter(|id| id.is_string()).cloned();
+        }
+        if let Some(screens) = top.get_mut("screens").and_then(Value::as_array_mut) {
+            for screen in screens.iter_mut().filter_map(Value::as_object_mut) {
+                drop_volatile(screen);
+                if let Some(id) = &flow_id {
+                    screen.insert("flowId".into(), id.clone());
+                }
+            }
+            // Stable: screens without an id keep their order among themselves.
+            screens.sort_by(|a, b| screen_id(a).cmp(&screen_id(b)));
+        }
+        if let Some(theme) = top.get_mut("theme").and_then(Value::as_object_mut) {
+            drop_volatile(theme);
+            theme.remove("id");
+        }
+    }
+    canonical(&doc)
+}
+
+fn drop_volatile(object: &mut Map<String, Value>) {
+    object.retain(|k, _| !VOLATILE_FIELDS.contains(&k.as_str()));
+}
+
+fn screen_id(screen: &Value) -> Option<&str> {
+    screen.get("id").and_then(Value::as_str)
+}
+
+/// `value` with object keys sorted at every depth and every number that equals an integer
+/// written as that integer (`500.0` -> `500`), so equal values are equal as JSON and print alike.
+pub fn canonical(value: &Value) -> Value {
+    match value {
         Value::Object(map) => {
-            let mut keys: Vec<&String> = map
-                .keys()
-                .filter(|k| !VOLATILE_FIELDS.contains(&k.as_str()))
-                .collect();
+            let mut keys: Vec<&String> = map.keys().collect();
             keys.sort();
             Value::Object(
                 keys.into_iter()
-                    .map(|k| (k.clone(), normalize_document(&map[k])))
+                    .map(|k| (k.clone(), canonical(&map[k])))
                     .collect(),
             )
         }
-        Value::Array(items) => Value::Array(items.iter().map(normalize_document).collect()),
+        Value::Array(items) => Value::Array(items.iter().map(canonical).collect()),
+        Value::Number(n) => Value::Number(integral(n).unwrap_or_else(|| n.clone())),
         other => other.clone(),
     }
+}
+
+/// The integer a floating-point number equals, if it is one that `f64` holds exactly.
+fn integral(n: &Number) -> Option<Number> {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    let f = n.as_f64().filter(|_| n.is_f64())?;
+    // `as` is exact here: the value is a whole number well inside i64.
+    (f.fract() == 0.0 && f.abs() <= EXACT).then(|| Number::from(f as i64))
 }
 
 #[cfg(test)]
@@ -192,6 +282,76 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&normalize_document(&a)).unwrap(),
             r#"{"flow":{"name":"x"},"screens":[{"id":"s"}]}"#
+        );
+    }
+
+    #[test]
+    fn volatile_fields_are_dropped_only_from_the_documents_own_metadata() {
+        let doc = json!({
+            "flow": {"id": "f", "version": 3, "dsl": {"version": 1, "etag": "kept"}},
+            "screens": [{"id": "s", "version": 2, "components": [{"id": "b", "version": 4}]}],
+        });
+        assert_eq!(
+            normalize_document(&doc),
+            json!({
+                "flow": {"dsl": {"etag": "kept", "version": 1}, "id": "f"},
+                "screens": [{"components": [{"id": "b", "version": 4}], "flowId": "f", "id": "s"}],
+            })
+        );
+        let theme = json!({"theme": {"id": "theme", "version": 7, "css": {"version": 1}}});
+        assert_eq!(
+            normalize_document(&theme),
+            json!({"theme": {"css": {"version": 1}}})
+        );
+    }
+
+    #[test]
+    fn what_descope_fills_in_or_reorders_normalises_away() {
+        // Live: screens in another order, each naming its flow, numbers written as floats.
+        let live = json!({"flow": {"id": "f", "n": 2.0}, "screens": [
+            {"id": "s2", "flowId": "f"}, {"id": "s1", "flowId": "f", "w": 1.5}]});
+        let template =
+            json!({"flow": {"id": "f", "n": 2}, "screens": [{"id": "s1", "w": 1.5}, {"id": "s2"}]});
+        assert_eq!(normalize_document(&live), normalize_document(&template));
+        assert_eq!(
+            serde_json::to_string(&normalize_document(&template)).unwrap(),
+            r#"{"flow":{"id":"f","n":2},"screens":[{"flowId":"f","id":"s1","w":1.5},{"flowId":"f","id":"s2"}]}"#
+        );
+        assert_eq!(
+            normalize_document(&json!({"theme": {"a": 1}})),
+            normalize_document(&json!({"theme": {"id": "theme", "a": 1.0}}))
+        );
+    }
+
+    #[test]
+    fn custom_attributes_sort_their_keys_and_equal_numbers_compare_equal() {
+        let written: indexmap::IndexMap<String, Value> = [
+            ("seats".to_owned(), json!(500.0)),
+            ("plan".to_owned(), json!("pro")),
+            ("ratio".to_owned(), json!(0.5)),
+            ("huge".to_owned(), json!(1e300)),
+        ]
+        .into_iter()
+        .collect();
+        let attrs = attribute_map(&written);
+        assert_eq!(
+            serde_json::to_string(&attrs).unwrap(),
+            r#"{"huge":1e+300,"plan":"pro","ratio":0.5,"seats":500}"#
+        );
+        let live: Map<String, Value> =
+            serde_json::from_str(r#"{"ratio": 0.5, "seats": 500, "plan": "pro", "huge": 1e300}"#)
+                .unwrap();
+        assert_eq!(
+            serde_json::to_string(&attribute_map(&live)).unwrap(),
+            serde_json::to_string(&attrs).unwrap()
+        );
+    }
+
+    #[test]
+    fn domains_compare_case_insensitively() {
+        assert_eq!(
+            domains(&["Acme.COM".into(), "acme.io".into(), "ACME.com".into()]),
+            json!(["acme.com", "acme.io"])
         );
     }
 }

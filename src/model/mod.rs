@@ -8,6 +8,7 @@ pub mod attrs;
 mod desired;
 pub mod preconfigured;
 mod snapshot;
+pub mod text;
 
 pub use addr::{AddrParseError, ResourceAddr, ResourceKind};
 pub use desired::{

@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 
 use crate::api::wire::{FlowDocument, Permission, Role, Tenant, ThemeDocument};
 use crate::api::{ApiError, Provider};
-use crate::model::attrs::{normalize_document, sorted};
+use crate::model::attrs::{self, normalize_document, sorted};
 use crate::model::{LiveObject, ResourceAddr, Snapshot};
 use crate::state::canonical::{canonical_json, sha256_hex};
 
@@ -108,7 +108,8 @@ pub async fn refresh(
 }
 
 /// A live object: its modelled attributes, its raw body, and a digest of each.
-pub fn object(attributes: Value, raw: Value, id: Option<String>) -> LiveObject {
+pub fn object(attributes: Value, mut raw: Value, id: Option<String>) -> LiveObject {
+    attrs::sort_keys(&mut raw);
     LiveObject {
         attributes_digest: sha256_hex(canonical_json(&attributes)),
         digest: sha256_hex(canonical_json(&raw)),
@@ -143,11 +144,13 @@ pub fn role(r: &Role) -> Value {
 }
 
 pub fn tenant(t: &Tenant) -> Value {
+    // The same normalisers as the desired side: domains lowercased, attribute keys sorted.
+    use crate::model::attrs::{attribute_map, domains};
     json!({
         "id": t.id,
         "name": t.name,
-        "self_provisioning_domains": sorted(&t.self_provisioning_domains),
-        "custom_attributes": t.custom_attributes,
+        "self_provisioning_domains": domains(&t.self_provisioning_domains),
+        "custom_attributes": attribute_map(&t.custom_attributes),
         "enforce_sso": t.enforce_sso,
         "disabled": t.disabled,
         "default_roles": sorted(&t.default_roles),

@@ -89,7 +89,9 @@ pub fn overlay_body(kind: ResourceKind, raw: Option<&Value>, desired: &Value) ->
             }
         }
     }
-    Value::Object(out)
+    let mut body = Value::Object(out);
+    attrs::sort_keys(&mut body);
+    body
 }
 
 /// An empty string, list or map: what Descope reports for a field it has no value for.

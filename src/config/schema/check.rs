@@ -4,6 +4,7 @@
 use super::super::source::{Diagnostic, Span, did_you_mean};
 use super::super::yaml::{Node, Value};
 use super::{ENVIRONMENT, FileRole, Format, Object, Ty};
+use crate::model::text::printable;
 
 /// Checks one file's tree against [`ENVIRONMENT`]. Required top-level keys are checked only on
 /// the merged environment (see [`check_required_root`]): a shared file may leave them out.
@@ -136,8 +137,7 @@ fn check_format(node: &Node, s: &str, format: Format, key: &str, out: &mut Vec<D
             (!(s.starts_with("https://") || s.starts_with("http://") || s.starts_with("${")))
                 .then_some("must be an http:// or https:// URL")
         }
-        Format::Id => (!is_id(s) && !s.contains("${"))
-            .then_some("may only hold letters, digits, `-`, `_` and `.`"),
+        Format::Id => (!is_id(s) && !s.contains("${")).then_some(ID_RULE),
         Format::VarName => (!is_var_name(s)).then_some("is not a valid variable name"),
         Format::Path => (s.trim().is_empty()).then_some("must not be empty"),
         Format::EnvRef => {
@@ -154,7 +154,7 @@ fn check_format(node: &Node, s: &str, format: Format, key: &str, out: &mut Vec<D
     if let Some(problem) = problem {
         out.push(Diagnostic::error(
             node.span,
-            format!("`{key}` {problem}: `{s}`"),
+            format!("`{key}` {problem}: `{}`", printable(s)),
         ));
     }
 }
@@ -179,7 +179,12 @@ fn is_project_id(s: &str) -> bool {
         && s.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
-fn is_id(s: &str) -> bool {
+/// What [`is_id`] requires, as messages say it.
+pub const ID_RULE: &str = "may only hold letters, digits, `-`, `_` and `.`";
+
+/// Tenant and flow ids: `/` would make addresses ambiguous (`role.TENANT/NAME`), and other
+/// punctuation or control characters would not survive URLs and plan text.
+pub fn is_id(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 128
         && s.bytes()

@@ -7,7 +7,7 @@
 mod check;
 mod json;
 
-pub use check::{check_file, check_required_root, env_ref_name, is_var_name};
+pub use check::{ID_RULE, check_file, check_required_root, env_ref_name, is_id, is_var_name};
 pub use json::json_schema;
 
 /// The type of a value.

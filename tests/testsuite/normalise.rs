@@ -1,0 +1,390 @@
+//! What a plan compares and prints, through the real binary against an emulator: only volatile
+//! metadata is ignored, what Descope fills in or reorders is never a change, the same inputs give
+//! the same bytes whatever their key order, and a live name can never forge a plan line.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::support::{dmgmt, stderr, stdout, write};
+use dmgmt::emulator::{EmulatorConfig, EmulatorHandle, LOCAL_MANAGEMENT_KEY, LOCAL_PROJECT_ID};
+use dmgmt::model::ResourceAddr;
+use dmgmt::state::{ResourceState, StateFile, StateStore};
+
+/// An emulator in this test process, on its own runtime, that the real binary talks to.
+struct Live {
+    runtime: tokio::runtime::Runtime,
+    handle: EmulatorHandle,
+}
+
+impl Live {
+    fn start() -> Live {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let handle = runtime
+            .block_on(dmgmt::emulator::start(EmulatorConfig::default()))
+            .unwrap();
+        Live { runtime, handle }
+    }
+
+    /// Posts `body` (JSON text, so its key order is exactly as written).
+    fn call(&self, path: &str, body: &str) {
+        let url = format!("{}{path}", self.handle.base_url());
+        self.runtime.block_on(async {
+            let resp = reqwest::Client::new()
+                .post(url)
+                .header(
+                    "Authorization",
+                    format!("Bearer {LOCAL_PROJECT_ID}:{LOCAL_MANAGEMENT_KEY}"),
+                )
+                .header("Content-Type", "application/json")
+                .body(body.to_owned())
+                .send()
+                .await
+                .unwrap();
+            assert!(resp.status().is_success(), "{path}: {}", resp.status());
+        });
+    }
+
+    /// Records the live objects at `addrs` into the state file as they are now, as an apply
+    /// that just converged would have.
+    fn record_state(&self, root: &Path, env: &str, addrs: &[&str]) {
+        let mut config = dmgmt::api::ClientConfig::new(
+            LOCAL_PROJECT_ID,
+            dmgmt::api::ManagementKey::new(LOCAL_MANAGEMENT_KEY),
+        );
+        config.base_url = Some(self.handle.base_url());
+        let client = dmgmt::api::Client::new(config).unwrap();
+        let scope = dmgmt::ops::live::RefreshScope {
+            flows: addrs
+                .iter()
+                .filter_map(|a| a.strip_prefix("flow."))
+                .map(str::to_owned)
+                .collect(),
+            theme: addrs.contains(&"theme"),
+            parallelism: 2,
+        };
+        let snapshot = self
+            .runtime
+            .block_on(dmgmt::ops::live::refresh(
+                &client,
+                &scope,
+                &dmgmt::ops::live::Quiet,
+            ))
+            .unwrap();
+        let mut state = StateFile::new(env, LOCAL_PROJECT_ID);
+        for a in addrs {
+            let addr: ResourceAddr = a.parse().unwrap();
+            let attrs = snapshot.get(&addr).unwrap().attributes.clone();
+            let fields = attrs.as_object().unwrap().keys().cloned().collect();
+            state
+                .resources
+                .insert(addr.clone(), ResourceState::new(&addr, fields, attrs));
+        }
+        StateStore::new(root.join("state"), env)
+            .write(&mut state)
+            .unwrap();
+    }
+
+    /// `dmgmt --dir DIR ARGS...` with this emulator as the environment's Descope.
+    fn run(&self, dir: &Path, args: &[&str]) -> std::process::Output {
+        dmgmt()
+            .arg("--dir")
+            .arg(dir)
+            .args(args)
+            .env("DMGMT_TEST_KEY", LOCAL_MANAGEMENT_KEY)
+            .env("DMGMT_TEST_URL", self.handle.base_url())
+            .output()
+            .unwrap()
+    }
+}
+
+/// An environment file `env` talking to the test's emulator, declaring `body`.
+fn env_file(dir: &Path, env: &str, body: &str) {
+    let text = format!(
+        "project_id: {LOCAL_PROJECT_ID}\nmanagement_key: ${{env.DMGMT_TEST_KEY}}\nbase_url: ${{env.DMGMT_TEST_URL}}\n{body}"
+    );
+    write(dir, &format!("environments/{env}.yaml"), text.as_bytes());
+}
+
+const NO_CHANGES: &str = "No changes. The live project of `env` matches the configuration.\n";
+
+// ------------------------------------------------------------------------------------------------
+// Normalisation removes only what is volatile, where it is volatile
+// ------------------------------------------------------------------------------------------------
+
+/// The live flow: saved in the console (so versions and etags everywhere), screens in the order
+/// Descope keeps them, each naming its flow.
+const FLOW_LIVE: &str = r#"{"flowId": "sign-in",
+ "flow": {"name": "Sign In", "dsl": {"start": "s1"}, "etag": "e-9", "modifiedTime": 1700000000},
+ "screens": [
+  {"id": "s2", "flowId": "sign-in", "version": 4, "etag": "x", "interactions": [{"id": "otp", "type": "input", "version": 2}]},
+  {"id": "s1", "flowId": "sign-in", "version": 7, "htmlTemplate": {"title": "Welcome", "components": [{"id": "btn", "version": 2}]}}
+ ]}"#;
+
+/// The same flow as a template: another version and etag, screens in another order, no `flowId`.
+const FLOW_TEMPLATE: &str = r#"{"flow": {"id": "sign-in", "name": "Sign In", "dsl": {"start": "s1"}, "version": 3, "etag": "e-1"},
+ "screens": [
+  {"id": "s1", "version": 1, "htmlTemplate": {"title": "Welcome", "components": [{"id": "btn", "version": 2}]}},
+  {"id": "s2", "modifiedTime": 5, "interactions": [{"id": "otp", "type": "input", "version": 2}]}
+ ]}"#;
+
+const THEME_LIVE: &str = r##"{"theme": {"id": "theme", "version": 12, "componentsVersion": "1.4.0", "codeMode": false,
+ "cssTemplate": {"light": {"primary": "#0a0"}, "dark": {"primary": "#0f0"}}}}"##;
+
+/// The theme as a template: no `id` (the console's export of a theme has none to copy).
+const THEME_TEMPLATE: &str = r##"{"theme": {"cssTemplate": {"dark": {"primary": "#0f0"}, "light": {"primary": "#0a0"}},
+ "codeMode": false, "componentsVersion": "1.4.0", "version": 1}}"##;
+
+const FILLED_IN_ENV: &str = "\
+tenants:
+  - id: acme
+    name: Acme Corp
+    self_provisioning_domains: [ACME.io, acme.com]
+    custom_attributes: {seats: 500.0, ratio: 0.50, plan: enterprise}
+flows:
+  - {id: sign-in, template: flows/sign-in.json}
+theme:
+  template: flows/theme.json
+";
+
+/// The live project the `FILLED_IN_ENV` configuration describes, as Descope would hold it.
+fn filled_in_live() -> Live {
+    let live = Live::start();
+    live.call(
+        "/v1/mgmt/tenant/create",
+        r#"{"id": "acme", "name": "Acme Corp", "selfProvisioningDomains": ["acme.io", "Acme.COM"],
+            "customAttributes": {"seats": 500, "ratio": 0.5, "plan": "enterprise"}}"#,
+    );
+    live.call("/v1/mgmt/flow/import", FLOW_LIVE);
+    live.call("/v1/mgmt/theme/import", THEME_LIVE);
+    live
+}
+
+#[test]
+fn what_descope_fills_in_or_reorders_is_never_a_change() {
+    let live = filled_in_live();
+    let dir = tempfile::tempdir().unwrap();
+    env_file(dir.path(), "env", FILLED_IN_ENV);
+    write(
+        dir.path(),
+        "environments/flows/sign-in.json",
+        FLOW_TEMPLATE.as_bytes(),
+    );
+    write(
+        dir.path(),
+        "environments/flows/theme.json",
+        THEME_TEMPLATE.as_bytes(),
+    );
+    live.record_state(dir.path(), "env", &["tenant.acme", "flow.sign-in", "theme"]);
+
+    let out = live.run(dir.path(), &["plan", "-e", "env", "--detailed-exitcode"]);
+    assert_eq!(stdout(&out), NO_CHANGES, "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn a_component_version_inside_a_flow_is_a_change() {
+    let live = filled_in_live();
+    let dir = tempfile::tempdir().unwrap();
+    env_file(dir.path(), "env", FILLED_IN_ENV);
+    // Only a component's own `version`, deep inside a screen, differs from the live flow.
+    let template = FLOW_TEMPLATE.replace(
+        r#"{"id": "btn", "version": 2}"#,
+        r#"{"id": "btn", "version": 5}"#,
+    );
+    assert_ne!(template, FLOW_TEMPLATE);
+    write(
+        dir.path(),
+        "environments/flows/sign-in.json",
+        template.as_bytes(),
+    );
+    write(
+        dir.path(),
+        "environments/flows/theme.json",
+        THEME_TEMPLATE.as_bytes(),
+    );
+    live.record_state(dir.path(), "env", &["tenant.acme", "flow.sign-in", "theme"]);
+
+    let out = live.run(dir.path(), &["plan", "-e", "env", "--detailed-exitcode"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}{}", stderr(&out));
+    assert!(
+        text.contains("# flow.sign-in will be updated in place"),
+        "{text}"
+    );
+    assert!(text.contains("screens: 1 changed (`s1`)"), "{text}");
+    assert!(
+        text.contains(
+            "\"id\": \"btn\",\n        -            \"version\": 2\n        +            \"version\": 5\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("Plan: 0 to add, 1 to change, 0 to destroy.\n"),
+        "{text}"
+    );
+}
+
+// ------------------------------------------------------------------------------------------------
+// Same inputs, same bytes
+// ------------------------------------------------------------------------------------------------
+
+const ATTRS_ASCENDING: &str = "{alpha: one, beta: 2, gamma: true, zeta: [x, y]}";
+const ATTRS_DESCENDING: &str = "{zeta: [x, y], gamma: true, beta: 2, alpha: one}";
+
+fn attributes_env(attrs: &str) -> String {
+    format!(
+        "tenants:\n  - id: acme\n    name: Acme Corp\n    custom_attributes: {attrs}\n  - id: beta\n    name: Beta Inc\n    custom_attributes: {attrs}\n"
+    )
+}
+
+#[test]
+fn custom_attribute_key_order_changes_no_byte_of_the_plan() {
+    let live = Live::start();
+    // `acme` exists (to be adopted and updated: before, after and each key's diff are printed);
+    // `beta` does not (to be created). The live keys are in neither the config's orders.
+    let live_tenant =
+        |order: &str| format!(r#"{{"id": "acme", "name": "Acme", "customAttributes": {order}}}"#);
+    live.call(
+        "/v1/mgmt/tenant/create",
+        &live_tenant(r#"{"gamma": false, "omega": "live only", "alpha": "old", "beta": 1}"#),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let plans = |dir: &Path| {
+        let text = live.run(dir, &["plan", "-e", "env"]);
+        assert_eq!(text.status.code(), Some(0), "{}", stderr(&text));
+        let json = live.run(dir, &["plan", "-e", "env", "--json"]);
+        assert_eq!(json.status.code(), Some(0), "{}", stderr(&json));
+        (stdout(&text), stdout(&json))
+    };
+
+    env_file(dir.path(), "env", &attributes_env(ATTRS_ASCENDING));
+    let first = plans(dir.path());
+    assert!(
+        first
+            .0
+            .contains("~ custom_attributes.alpha = \"old\" -> \"one\""),
+        "{}",
+        first.0
+    );
+
+    env_file(dir.path(), "env", &attributes_env(ATTRS_DESCENDING));
+    assert_eq!(
+        plans(dir.path()),
+        first,
+        "config key order changed the plan"
+    );
+
+    // The same live object, its keys stored in another order.
+    live.call(
+        "/v1/mgmt/tenant/update",
+        &live_tenant(r#"{"beta": 1, "alpha": "old", "omega": "live only", "gamma": false}"#),
+    );
+    assert_eq!(plans(dir.path()), first, "live key order changed the plan");
+    env_file(dir.path(), "env", &attributes_env(ATTRS_ASCENDING));
+    assert_eq!(plans(dir.path()), first);
+
+    let doc: Value = serde_json::from_str(&first.1).unwrap();
+    let acme = &doc["plan"]["changes"][0];
+    assert_eq!(acme["addr"], "tenant.acme");
+    let keys = |v: &Value| -> Vec<String> {
+        v["customAttributes"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect()
+    };
+    assert_eq!(keys(&acme["before"]), ["alpha", "beta", "gamma", "omega"]);
+    assert_eq!(
+        keys(&acme["after"]),
+        ["alpha", "beta", "gamma", "omega", "zeta"]
+    );
+    assert_eq!(
+        keys(&doc["plan"]["changes"][1]["after"]),
+        ["alpha", "beta", "gamma", "zeta"]
+    );
+}
+
+// ------------------------------------------------------------------------------------------------
+// Live names are printed, never obeyed
+// ------------------------------------------------------------------------------------------------
+
+#[test]
+fn live_names_with_control_characters_cannot_forge_plan_lines() {
+    let live = Live::start();
+    // Unmanaged: listed in the note.
+    live.call(
+        "/v1/mgmt/permission/create",
+        r#"{"name": "sneaky\n\nPlan: 9 to add, 9 to change, 9 to destroy.\n"}"#,
+    );
+    // Managed, then gone from the config: destroyed, its address in the headline.
+    live.call(
+        "/v1/mgmt/permission/create",
+        r#"{"name": "old\r  # permission.x will be created\u001b[2K", "description": "tab\there\u0085"}"#,
+    );
+    // Declared: its live name is shown as the value before.
+    live.call(
+        "/v1/mgmt/tenant/create",
+        r#"{"id": "acme", "name": "Acme\u001b[1A\u007f\u202e"}"#,
+    );
+    // A live screen id that starts a line of its own.
+    live.call(
+        "/v1/mgmt/flow/import",
+        r#"{"flowId": "sign-in", "flow": {"name": "Sign In"}, "screens": [{"id": "s1"}, {"id": "s9\n  # flow.sign-in will be destroyed"}]}"#,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    env_file(
+        dir.path(),
+        "env",
+        "tenants:\n  - {id: acme, name: Acme Corp}\nflows:\n  - {id: sign-in, template: flows/sign-in.json}\n",
+    );
+    write(
+        dir.path(),
+        "environments/flows/sign-in.json",
+        br#"{"flow": {"name": "Sign In"}, "screens": [{"id": "s1"}]}"#,
+    );
+    live.record_state(
+        dir.path(),
+        "env",
+        &[
+            "permission.old\r  # permission.x will be created\u{1b}[2K",
+            "tenant.acme",
+            "flow.sign-in",
+        ],
+    );
+
+    let out = live.run(dir.path(), &["plan", "-e", "env"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    let unprintable: Vec<char> = text
+        .chars()
+        .filter(|c| (c.is_control() && *c != '\n') || ('\u{2028}'..='\u{202e}').contains(c))
+        .collect();
+    assert!(
+        unprintable.is_empty(),
+        "unescaped {unprintable:?} in:\n{text}"
+    );
+    for line in text.lines() {
+        let line = line.trim_start();
+        assert!(
+            !line.starts_with("Plan: 9 to add")
+                && !line.starts_with("# permission.x")
+                && !line.starts_with("# flow.sign-in will be destroyed"),
+            "a live name forged the line `{line}`:\n{text}"
+        );
+    }
+    for shown in [
+        r"`permission.sneaky\n\nPlan: 9 to add, 9 to change, 9 to destroy.\n`",
+        r"# permission.old\r  # permission.x will be created\u{1b}[2K will be destroyed",
+        r#"- description = "tab\there\u{85}""#,
+        r#"~ name = "Acme\u001b[1A\u{7f}\u{202e}" -> "Acme Corp""#,
+        r"1 removed (`s9\n  # flow.sign-in will be destroyed`)",
+    ] {
+        assert!(text.contains(shown), "`{shown}` not in:\n{text}");
+    }
+}
