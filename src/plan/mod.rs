@@ -23,4 +23,6 @@ mod tests;
 #[cfg(test)]
 mod tests_cascades;
 #[cfg(test)]
+mod tests_preconfigured;
+#[cfg(test)]
 mod tests_tenant_names;

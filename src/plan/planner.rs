@@ -470,6 +470,11 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         } else {
             Action::Delete
         };
+        if action == Action::Delete && *addr == ResourceAddr::role(None, TENANT_ADMIN_ROLE) {
+            warnings.push(format!(
+                "`{TENANT_ADMIN_ROLE}` is the role Descope creates in every project for its tenant-admin widgets; keep it declared unless nothing uses it"
+            ));
+        }
         let guard = match (&action, prior.prevent_destroy, input.desired.protected) {
             (Action::Delete, true, _) => Some(Guard::PreventDestroy),
             (Action::Delete, false, true) => Some(Guard::Protected),
