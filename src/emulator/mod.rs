@@ -57,22 +57,31 @@ pub async fn start(config: EmulatorConfig) -> Result<EmulatorHandle, StartError>
     server::spawn(config).await
 }
 
-/// Ctrl-C, or SIGTERM on unix (so a test or service manager stops it gracefully too).
-async fn stop_signal() -> crate::Result<()> {
+/// Ctrl-C, or SIGTERM on unix (so a test or service manager stops it gracefully too). Registers
+/// for both before returning, so a signal sent as soon as the address is printed is caught; the
+/// returned future waits for either.
+fn stop_signal() -> crate::Result<impl std::future::Future<Output = ()>> {
     let failed =
         |e: std::io::Error| Error::new(ErrorKind::Io, "cannot wait for Ctrl-C").caused_by(&e);
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .map_err(failed)?;
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => r.map_err(failed),
-            _ = term.recv() => Ok(()),
-        }
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).map_err(failed)?;
+        let mut interrupt = signal(SignalKind::interrupt()).map_err(failed)?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = term.recv() => {}
+            }
+        })
     }
     #[cfg(not(unix))]
     {
-        tokio::signal::ctrl_c().await.map_err(failed)
+        let _ = failed;
+        Ok(async {
+            // Without a handler Ctrl-C ends the process, which is the same stop.
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }
 
@@ -80,12 +89,13 @@ async fn stop_signal() -> crate::Result<()> {
 pub fn run_standalone(args: EmulatorArgs) -> crate::Result<()> {
     let serve = async move {
         let handle = start(args.into()).await?;
+        let stop = stop_signal()?;
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening on {}", handle.base_url())
             .and_then(|()| out.flush())
             .map_err(|e| Error::new(ErrorKind::Io, "cannot write to stdout").caused_by(&e))?;
         drop(out);
-        stop_signal().await?;
+        stop.await;
         handle.shutdown().await.map_err(|e| {
             Error::new(ErrorKind::Io, "the emulator stopped with an error").caused_by(&e)
         })

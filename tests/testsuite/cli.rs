@@ -430,3 +430,32 @@ fn the_emulator_runs_standalone_from_the_cli() {
         "{logged}"
     );
 }
+
+/// A SIGTERM sent the moment the address is printed stops the emulator gracefully: the signal
+/// handlers are in place before the line is written.
+#[test]
+fn the_emulator_stops_cleanly_on_sigterm_sent_as_soon_as_it_listens() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    for _ in 0..5 {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("dmgmt"))
+            .args(["emulator", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        assert!(first.starts_with("listening on "), "{first:?}");
+        std::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status()
+            .unwrap();
+        let exit = child.wait().unwrap();
+        assert!(exit.success(), "{exit:?}");
+    }
+}

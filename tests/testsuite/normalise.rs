@@ -6,109 +6,8 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::support::{dmgmt, stderr, stdout, write};
-use dmgmt::emulator::{EmulatorConfig, EmulatorHandle, LOCAL_MANAGEMENT_KEY, LOCAL_PROJECT_ID};
-use dmgmt::model::ResourceAddr;
-use dmgmt::state::{ResourceState, StateFile, StateStore};
-
-/// An emulator in this test process, on its own runtime, that the real binary talks to.
-struct Live {
-    runtime: tokio::runtime::Runtime,
-    handle: EmulatorHandle,
-}
-
-impl Live {
-    fn start() -> Live {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let handle = runtime
-            .block_on(dmgmt::emulator::start(EmulatorConfig::default()))
-            .unwrap();
-        Live { runtime, handle }
-    }
-
-    /// Posts `body` (JSON text, so its key order is exactly as written).
-    fn call(&self, path: &str, body: &str) {
-        let url = format!("{}{path}", self.handle.base_url());
-        self.runtime.block_on(async {
-            let resp = reqwest::Client::new()
-                .post(url)
-                .header(
-                    "Authorization",
-                    format!("Bearer {LOCAL_PROJECT_ID}:{LOCAL_MANAGEMENT_KEY}"),
-                )
-                .header("Content-Type", "application/json")
-                .body(body.to_owned())
-                .send()
-                .await
-                .unwrap();
-            assert!(resp.status().is_success(), "{path}: {}", resp.status());
-        });
-    }
-
-    /// Records the live objects at `addrs` into the state file as they are now, as an apply
-    /// that just converged would have.
-    fn record_state(&self, root: &Path, env: &str, addrs: &[&str]) {
-        let mut config = dmgmt::api::ClientConfig::new(
-            LOCAL_PROJECT_ID,
-            dmgmt::api::ManagementKey::new(LOCAL_MANAGEMENT_KEY),
-        );
-        config.base_url = Some(self.handle.base_url());
-        let client = dmgmt::api::Client::new(config).unwrap();
-        let scope = dmgmt::ops::live::RefreshScope {
-            flows: addrs
-                .iter()
-                .filter_map(|a| a.strip_prefix("flow."))
-                .map(str::to_owned)
-                .collect(),
-            theme: addrs.contains(&"theme"),
-            parallelism: 2,
-        };
-        let snapshot = self
-            .runtime
-            .block_on(dmgmt::ops::live::refresh(
-                &client,
-                &scope,
-                &dmgmt::ops::live::Quiet,
-            ))
-            .unwrap();
-        let mut state = StateFile::new(env, LOCAL_PROJECT_ID);
-        for a in addrs {
-            let addr: ResourceAddr = a.parse().unwrap();
-            let attrs = snapshot.get(&addr).unwrap().attributes.clone();
-            let fields = attrs.as_object().unwrap().keys().cloned().collect();
-            state
-                .resources
-                .insert(addr.clone(), ResourceState::new(&addr, fields, attrs));
-        }
-        StateStore::new(root.join("state"), env)
-            .write(&mut state)
-            .unwrap();
-    }
-
-    /// `dmgmt --dir DIR ARGS...` with this emulator as the environment's Descope.
-    fn run(&self, dir: &Path, args: &[&str]) -> std::process::Output {
-        dmgmt()
-            .arg("--dir")
-            .arg(dir)
-            .args(args)
-            .env("DMGMT_TEST_KEY", LOCAL_MANAGEMENT_KEY)
-            .env("DMGMT_TEST_URL", self.handle.base_url())
-            .output()
-            .unwrap()
-    }
-}
-
-/// An environment file `env` talking to the test's emulator, declaring `body`.
-fn env_file(dir: &Path, env: &str, body: &str) {
-    let text = format!(
-        "project_id: {LOCAL_PROJECT_ID}\nmanagement_key: ${{env.DMGMT_TEST_KEY}}\nbase_url: ${{env.DMGMT_TEST_URL}}\n{body}"
-    );
-    write(dir, &format!("environments/{env}.yaml"), text.as_bytes());
-}
+use crate::live::{Live, env_file};
+use crate::support::{stderr, stdout, write};
 
 const NO_CHANGES: &str = "No changes. The live project of `env` matches the configuration.\n";
 
@@ -154,13 +53,13 @@ theme:
 /// The live project the `FILLED_IN_ENV` configuration describes, as Descope would hold it.
 fn filled_in_live() -> Live {
     let live = Live::start();
-    live.call(
+    live.call_text(
         "/v1/mgmt/tenant/create",
         r#"{"id": "acme", "name": "Acme Corp", "selfProvisioningDomains": ["acme.io", "Acme.COM"],
             "customAttributes": {"seats": 500, "ratio": 0.5, "plan": "enterprise"}}"#,
     );
-    live.call("/v1/mgmt/flow/import", FLOW_LIVE);
-    live.call("/v1/mgmt/theme/import", THEME_LIVE);
+    live.call_text("/v1/mgmt/flow/import", FLOW_LIVE);
+    live.call_text("/v1/mgmt/theme/import", THEME_LIVE);
     live
 }
 
@@ -179,7 +78,13 @@ fn what_descope_fills_in_or_reorders_is_never_a_change() {
         "environments/flows/theme.json",
         THEME_TEMPLATE.as_bytes(),
     );
-    live.record_state(dir.path(), "env", &["tenant.acme", "flow.sign-in", "theme"]);
+    live.record_state(
+        dir.path(),
+        "env",
+        &["tenant.acme", "flow.sign-in", "theme"],
+        |_, _| {},
+        &[],
+    );
 
     let out = live.run(dir.path(), &["plan", "-e", "env", "--detailed-exitcode"]);
     assert_eq!(stdout(&out), NO_CHANGES, "{}", stderr(&out));
@@ -207,7 +112,13 @@ fn a_component_version_inside_a_flow_is_a_change() {
         "environments/flows/theme.json",
         THEME_TEMPLATE.as_bytes(),
     );
-    live.record_state(dir.path(), "env", &["tenant.acme", "flow.sign-in", "theme"]);
+    live.record_state(
+        dir.path(),
+        "env",
+        &["tenant.acme", "flow.sign-in", "theme"],
+        |_, _| {},
+        &[],
+    );
 
     let out = live.run(dir.path(), &["plan", "-e", "env", "--detailed-exitcode"]);
     let text = stdout(&out);
@@ -249,7 +160,7 @@ fn custom_attribute_key_order_changes_no_byte_of_the_plan() {
     // `beta` does not (to be created). The live keys are in neither the config's orders.
     let live_tenant =
         |order: &str| format!(r#"{{"id": "acme", "name": "Acme", "customAttributes": {order}}}"#);
-    live.call(
+    live.call_text(
         "/v1/mgmt/tenant/create",
         &live_tenant(r#"{"gamma": false, "omega": "live only", "alpha": "old", "beta": 1}"#),
     );
@@ -280,7 +191,7 @@ fn custom_attribute_key_order_changes_no_byte_of_the_plan() {
     );
 
     // The same live object, its keys stored in another order.
-    live.call(
+    live.call_text(
         "/v1/mgmt/tenant/update",
         &live_tenant(r#"{"beta": 1, "alpha": "old", "omega": "live only", "gamma": false}"#),
     );
@@ -318,22 +229,22 @@ fn custom_attribute_key_order_changes_no_byte_of_the_plan() {
 fn live_names_with_control_characters_cannot_forge_plan_lines() {
     let live = Live::start();
     // Unmanaged: listed in the note.
-    live.call(
+    live.call_text(
         "/v1/mgmt/permission/create",
         r#"{"name": "sneaky\n\nPlan: 9 to add, 9 to change, 9 to destroy.\n"}"#,
     );
     // Managed, then gone from the config: destroyed, its address in the headline.
-    live.call(
+    live.call_text(
         "/v1/mgmt/permission/create",
         r#"{"name": "old\r  # permission.x will be created\u001b[2K", "description": "tab\there\u0085"}"#,
     );
     // Declared: its live name is shown as the value before.
-    live.call(
+    live.call_text(
         "/v1/mgmt/tenant/create",
         r#"{"id": "acme", "name": "Acme\u001b[1A\u007f\u202e"}"#,
     );
     // A live screen id that starts a line of its own.
-    live.call(
+    live.call_text(
         "/v1/mgmt/flow/import",
         r#"{"flowId": "sign-in", "flow": {"name": "Sign In"}, "screens": [{"id": "s1"}, {"id": "s9\n  # flow.sign-in will be destroyed"}]}"#,
     );
@@ -356,6 +267,8 @@ fn live_names_with_control_characters_cannot_forge_plan_lines() {
             "tenant.acme",
             "flow.sign-in",
         ],
+        |_, _| {},
+        &[],
     );
 
     let out = live.run(dir.path(), &["plan", "-e", "env"]);

@@ -4,132 +4,13 @@
 //!
 //! Golden files live in `tests/golden/`; re-bless them with `DMGMT_BLESS=1 cargo test`.
 
-use std::path::Path;
-
 use serde_json::{Value, json};
 
+use crate::live::Live;
 use crate::support::{dmgmt, stderr, stdout, write};
-use dmgmt::emulator::{EmulatorConfig, EmulatorHandle, LOCAL_MANAGEMENT_KEY, LOCAL_PROJECT_ID};
+use dmgmt::emulator::LOCAL_PROJECT_ID;
 use dmgmt::model::ResourceAddr;
-use dmgmt::state::{ResourceState, StateFile, StateStore};
-
-/// An emulator in this test process, on its own runtime, that the real binary talks to.
-pub(crate) struct Live {
-    pub(crate) runtime: tokio::runtime::Runtime,
-    pub(crate) handle: EmulatorHandle,
-}
-
-impl Live {
-    pub(crate) fn start() -> Live {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let handle = runtime
-            .block_on(dmgmt::emulator::start(EmulatorConfig::default()))
-            .unwrap();
-        Live { runtime, handle }
-    }
-
-    pub(crate) fn call(&self, path: &str, body: Value) -> Value {
-        let url = format!("{}{path}", self.handle.base_url());
-        self.runtime.block_on(async {
-            let resp = reqwest::Client::new()
-                .post(url)
-                .header(
-                    "Authorization",
-                    format!("Bearer {LOCAL_PROJECT_ID}:{LOCAL_MANAGEMENT_KEY}"),
-                )
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            assert!(resp.status().is_success(), "{path}: {}", resp.status());
-            resp.json().await.unwrap()
-        })
-    }
-
-    /// `GET path` (query included), answered 2xx.
-    pub(crate) fn get(&self, path: &str) -> Value {
-        let url = format!("{}{path}", self.handle.base_url());
-        self.runtime.block_on(async {
-            let resp = reqwest::Client::new()
-                .get(url)
-                .header(
-                    "Authorization",
-                    format!("Bearer {LOCAL_PROJECT_ID}:{LOCAL_MANAGEMENT_KEY}"),
-                )
-                .send()
-                .await
-                .unwrap();
-            assert!(resp.status().is_success(), "{path}: {}", resp.status());
-            resp.json().await.unwrap()
-        })
-    }
-
-    /// Paths of the requests made so far, with their methods.
-    pub(crate) fn requests(&self) -> Vec<String> {
-        self.handle
-            .request_log()
-            .iter()
-            .map(|r| format!("{} {}", r.method, r.path))
-            .collect()
-    }
-
-    /// Records the live objects `addrs` into the state file, as an apply would have.
-    pub(crate) fn record_state(
-        &self,
-        root: &Path,
-        env: &str,
-        addrs: &[&str],
-        edit: impl Fn(&str, &mut Value),
-    ) {
-        let client = {
-            let mut config = dmgmt::api::ClientConfig::new(
-                LOCAL_PROJECT_ID,
-                dmgmt::api::ManagementKey::new(LOCAL_MANAGEMENT_KEY),
-            );
-            config.base_url = Some(self.handle.base_url());
-            dmgmt::api::Client::new(config).unwrap()
-        };
-        let scope = dmgmt::ops::live::RefreshScope {
-            flows: ["sign-in".to_owned()].into(),
-            theme: false,
-            parallelism: 2,
-        };
-        let snapshot = self
-            .runtime
-            .block_on(dmgmt::ops::live::refresh(
-                &client,
-                &scope,
-                &dmgmt::ops::live::Quiet,
-            ))
-            .unwrap();
-        let mut state = StateFile::new(env, LOCAL_PROJECT_ID);
-        for a in addrs {
-            let addr: ResourceAddr = a.parse().unwrap();
-            let mut attrs = snapshot
-                .get(&addr)
-                .map(|o| o.attributes.clone())
-                .unwrap_or_else(|| json!({"id": "gone", "name": "Gone Ltd"}));
-            edit(a, &mut attrs);
-            let fields = attrs
-                .as_object()
-                .unwrap()
-                .keys()
-                .filter(|k| *k != "document")
-                .cloned()
-                .collect();
-            let mut entry = ResourceState::new(&addr, fields, attrs);
-            entry.prevent_destroy = *a == "tenant.old-co";
-            state.resources.insert(addr, entry);
-        }
-        StateStore::new(root.join("state"), env)
-            .write(&mut state)
-            .unwrap();
-    }
-}
+use dmgmt::state::StateStore;
 
 const FLOW_LIVE: &str = r#"{"flow": {"id": "sign-in", "name": "Sign In", "dsl": {"start": "s1"}, "version": 7, "etag": "abc"},
  "screens": [{"id": "s1", "flowId": "sign-in", "htmlTemplate": {"title": "Welcome"}}, {"id": "s2", "flowId": "sign-in", "htmlTemplate": {"title": "Code"}}]}"#;
@@ -225,25 +106,16 @@ fn scenario() -> (tempfile::TempDir, Live) {
             "tenant.gone",
             "flow.sign-in",
         ],
-        // The last apply saw acme without enforced SSO: someone changed it in the console since.
-        |addr, attrs| {
-            if addr == "tenant.acme" {
-                attrs["enforce_sso"] = json!(false);
-            }
+        // The last apply saw acme without enforced SSO: someone changed it in the console since;
+        // and gone-ltd was deleted there.
+        |addr, attrs| match addr {
+            "tenant.acme" => attrs["enforce_sso"] = json!(false),
+            "tenant.gone" => *attrs = json!({"id": "gone", "name": "Gone Ltd"}),
+            _ => {}
         },
+        &["tenant.old-co"],
     );
     (dir, live)
-}
-
-pub(crate) fn run(dir: &Path, live: &Live, args: &[&str]) -> std::process::Output {
-    dmgmt()
-        .arg("--dir")
-        .arg(dir)
-        .args(args)
-        .env("DMGMT_TEST_KEY", LOCAL_MANAGEMENT_KEY)
-        .env("DMGMT_TEST_URL", live.handle.base_url())
-        .output()
-        .unwrap()
 }
 
 /// Compares with `tests/golden/NAME`, or rewrites it when `DMGMT_BLESS` is set.
@@ -299,15 +171,11 @@ fn a_rich_plan_renders_as_the_golden_files_and_makes_no_mutating_call() {
     let (dir, live) = scenario();
     let seeded = live.requests().len();
 
-    let plain = run(
-        dir.path(),
-        &live,
-        &["plan", "-e", "golden", "--detailed-exitcode"],
-    );
+    let plain = live.run(dir.path(), &["plan", "-e", "golden", "--detailed-exitcode"]);
     assert_eq!(plain.status.code(), Some(2), "{}", stderr(&plain));
     golden("plan.txt", &stdout(&plain));
 
-    let json_out = run(dir.path(), &live, &["plan", "-e", "golden", "--json"]);
+    let json_out = live.run(dir.path(), &["plan", "-e", "golden", "--json"]);
     assert_eq!(json_out.status.code(), Some(0), "{}", stderr(&json_out));
     let mut doc: Value = serde_json::from_slice(&json_out.stdout).unwrap();
     assert_eq!(doc["format_version"], 1);
@@ -340,20 +208,20 @@ fn a_rich_plan_renders_as_the_golden_files_and_makes_no_mutating_call() {
 #[test]
 fn plans_are_byte_identical_across_runs_and_input_orders() {
     let (dir, live) = scenario();
-    let first = stdout(&run(dir.path(), &live, &["plan", "-e", "golden", "--json"]));
-    let second = stdout(&run(dir.path(), &live, &["plan", "-e", "golden", "--json"]));
+    let first = stdout(&live.run(dir.path(), &["plan", "-e", "golden", "--json"]));
+    let second = stdout(&live.run(dir.path(), &["plan", "-e", "golden", "--json"]));
     assert_eq!(first, second);
-    let text = stdout(&run(dir.path(), &live, &["plan", "-e", "golden"]));
+    let text = stdout(&live.run(dir.path(), &["plan", "-e", "golden"]));
     write(
         dir.path(),
         "environments/golden.yaml",
         config(true).as_bytes(),
     );
-    let shuffled = run(dir.path(), &live, &["plan", "-e", "golden"]);
+    let shuffled = live.run(dir.path(), &["plan", "-e", "golden"]);
     assert_eq!(stdout(&shuffled), text);
     // The config digest is of the desired state, not of the file's bytes.
     assert_eq!(
-        stdout(&run(dir.path(), &live, &["plan", "-e", "golden", "--json"])),
+        stdout(&live.run(dir.path(), &["plan", "-e", "golden", "--json"])),
         first
     );
 }
@@ -362,9 +230,8 @@ fn plans_are_byte_identical_across_runs_and_input_orders() {
 fn plan_out_saves_the_plan_and_target_limits_it() {
     let (dir, live) = scenario();
     let saved = dir.path().join("golden.plan");
-    let out = run(
+    let out = live.run(
         dir.path(),
-        &live,
         &[
             "plan",
             "-e",
@@ -403,9 +270,8 @@ fn refresh_records_drift_and_a_second_refresh_finds_none() {
     let store = StateStore::new(dir.path().join("state"), "golden");
     let before = store.load().unwrap().unwrap();
 
-    let out = run(
+    let out = live.run(
         dir.path(),
-        &live,
         &["refresh", "-e", "golden", "--detailed-exitcode"],
     );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
@@ -437,9 +303,8 @@ fn refresh_records_drift_and_a_second_refresh_finds_none() {
         "the previous state is kept as .backup"
     );
 
-    let again = run(
+    let again = live.run(
         dir.path(),
-        &live,
         &["refresh", "-e", "golden", "--detailed-exitcode", "--json"],
     );
     assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
@@ -461,7 +326,7 @@ fn a_corrupted_state_is_refused_naming_the_backup() {
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(&path, text.replace("Acme", "Acne")).unwrap();
     let before = live.requests().len();
-    let out = run(dir.path(), &live, &["plan", "-e", "golden"]);
+    let out = live.run(dir.path(), &["plan", "-e", "golden"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stderr(&out).contains("golden.json.backup"),
@@ -475,7 +340,7 @@ fn a_corrupted_state_is_refused_naming_the_backup() {
     );
 
     std::fs::write(&path, &text[..text.len() / 2]).unwrap();
-    let out = run(dir.path(), &live, &["refresh", "-e", "golden"]);
+    let out = live.run(dir.path(), &["refresh", "-e", "golden"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stderr(&out).contains("golden.json.backup"),
@@ -494,7 +359,7 @@ fn a_held_lock_names_its_holder_and_only_its_id_breaks_it() {
     let id = guard.id().to_owned();
     std::mem::forget(guard); // a crashed holder: the lock file stays
 
-    let out = run(dir.path(), &live, &["refresh", "-e", "golden"]);
+    let out = live.run(dir.path(), &["refresh", "-e", "golden"]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(
@@ -508,17 +373,16 @@ fn a_held_lock_names_its_holder_and_only_its_id_breaks_it() {
         "{err}"
     );
 
-    let wrong = run(
+    let wrong = live.run(
         dir.path(),
-        &live,
         &["unlock", "-e", "golden", "0123456789abcdef0123456789abcdef"],
     );
     assert_eq!(wrong.status.code(), Some(1));
     assert!(state_dir.join("golden.lock").exists());
-    let right = run(dir.path(), &live, &["unlock", "-e", "golden", &id]);
+    let right = live.run(dir.path(), &["unlock", "-e", "golden", &id]);
     assert_eq!(right.status.code(), Some(0), "{}", stderr(&right));
     assert_eq!(
-        run(dir.path(), &live, &["refresh", "-e", "golden"])
+        live.run(dir.path(), &["refresh", "-e", "golden"])
             .status
             .code(),
         Some(0)
@@ -528,14 +392,13 @@ fn a_held_lock_names_its_holder_and_only_its_id_breaks_it() {
 #[test]
 fn state_list_show_and_rm() {
     let (dir, live) = scenario();
-    let list = run(dir.path(), &live, &["state", "list", "-e", "golden"]);
+    let list = live.run(dir.path(), &["state", "list", "-e", "golden"]);
     assert_eq!(
         stdout(&list),
         "permission.billing.read\npermission.billing.write\npermission.legacy.perm\nrole.Billing Manager\ntenant.acme\ntenant.gone\ntenant.old-co\nflow.sign-in\n"
     );
-    let show = run(
+    let show = live.run(
         dir.path(),
-        &live,
         &["state", "show", "-e", "golden", "tenant.old-co"],
     );
     let entry: Value = serde_json::from_slice(&show.stdout).unwrap();
@@ -545,30 +408,23 @@ fn state_list_show_and_rm() {
     );
 
     let calls = live.requests().len();
-    let rm = run(
+    let rm = live.run(
         dir.path(),
-        &live,
         &["state", "rm", "-e", "golden", "tenant.old-co"],
     );
     assert_eq!(rm.status.code(), Some(0), "{}", stderr(&rm));
     assert!(stderr(&rm).contains("It still exists in Descope"));
     assert_eq!(live.requests().len(), calls, "forgetting calls nothing");
     assert!(dir.path().join("state/golden.json.backup").exists());
-    assert!(
-        !stdout(&run(dir.path(), &live, &["state", "list", "-e", "golden"])).contains("old-co")
-    );
+    assert!(!stdout(&live.run(dir.path(), &["state", "list", "-e", "golden"])).contains("old-co"));
     // Now unmanaged: the plan lists it as a note instead of a guarded delete.
-    let plan = stdout(&run(dir.path(), &live, &["plan", "-e", "golden"]));
+    let plan = stdout(&live.run(dir.path(), &["plan", "-e", "golden"]));
     assert!(
         plan.contains("`tenant.old-co`") && !plan.contains("tenant.old-co will be destroyed"),
         "{plan}"
     );
 
-    let missing = run(
-        dir.path(),
-        &live,
-        &["state", "rm", "-e", "golden", "tenant.nope"],
-    );
+    let missing = live.run(dir.path(), &["state", "rm", "-e", "golden", "tenant.nope"]);
     assert_eq!(missing.status.code(), Some(1));
     assert!(stderr(&missing).contains("`tenant.nope` is not in the state of `golden`"));
 }
@@ -597,9 +453,8 @@ fn the_main_job_plans_the_local_environment_against_the_embedded_emulator() {
 #[test]
 fn refresh_only_shows_drift_and_plans_nothing() {
     let (dir, live) = scenario();
-    let out = run(
+    let out = live.run(
         dir.path(),
-        &live,
         &[
             "plan",
             "-e",
@@ -645,13 +500,10 @@ fn a_matching_configuration_plans_no_changes() {
         "golden",
         &["permission.billing.read", "tenant.acme"],
         |_, _| {},
+        &[],
     );
     let before = live.requests().len();
-    let out = run(
-        dir.path(),
-        &live,
-        &["plan", "-e", "golden", "--detailed-exitcode"],
-    );
+    let out = live.run(dir.path(), &["plan", "-e", "golden", "--detailed-exitcode"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
@@ -678,7 +530,7 @@ fn tenants_scenario(tenants: &[(&str, &str)], body: &str) -> (tempfile::TempDir,
     );
     write(dir.path(), "environments/golden.yaml", config.as_bytes());
     let managed: Vec<&str> = managed.iter().map(String::as_str).collect();
-    live.record_state(dir.path(), "golden", &managed, |_, _| {});
+    live.record_state(dir.path(), "golden", &managed, |_, _| {}, &[]);
     (dir, live)
 }
 
@@ -689,7 +541,7 @@ fn deleting_a_tenant_shows_the_unmanaged_role_it_takes_along_and_drops_the_no_to
         "/v1/mgmt/role/create",
         json!({"name": "Auditor", "tenantId": "old"}),
     );
-    let out = run(dir.path(), &live, &["plan", "-e", "golden"]);
+    let out = live.run(dir.path(), &["plan", "-e", "golden"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(
@@ -701,7 +553,7 @@ fn deleting_a_tenant_shows_the_unmanaged_role_it_takes_along_and_drops_the_no_to
         "{text}"
     );
 
-    let json_out = run(dir.path(), &live, &["plan", "-e", "golden", "--json"]);
+    let json_out = live.run(dir.path(), &["plan", "-e", "golden", "--json"]);
     let doc: Value = serde_json::from_slice(&json_out.stdout).unwrap();
     assert_eq!(
         doc["plan"]["changes"][0]["cascades"],
@@ -716,7 +568,7 @@ fn a_tenant_name_swap_is_refused_with_the_two_apply_way_out() {
         "tenants:\n  - {id: a, name: Beta}\n  - {id: b, name: Alpha}\n",
     );
     let seeded = live.requests().len();
-    let out = run(dir.path(), &live, &["plan", "-e", "golden"]);
+    let out = live.run(dir.path(), &["plan", "-e", "golden"]);
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     let err = stderr(&out);
     assert!(

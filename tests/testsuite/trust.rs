@@ -7,9 +7,8 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::plan::{Live, run};
-use crate::support::{stderr, stdout, write};
-use dmgmt::emulator::LOCAL_PROJECT_ID;
+use crate::live::{Live, env_file};
+use crate::support::{stderr, stdout};
 
 const ENV: &str = "trust";
 
@@ -21,20 +20,17 @@ fn project(resources: &str) -> tempfile::TempDir {
 }
 
 fn configure(root: &Path, resources: &str) {
-    let text = format!(
-        "project_id: {LOCAL_PROJECT_ID}\nmanagement_key: ${{env.DMGMT_TEST_KEY}}\nbase_url: ${{env.DMGMT_TEST_URL}}\n{resources}"
-    );
-    write(root, &format!("environments/{ENV}.yaml"), text.as_bytes());
+    env_file(root, ENV, resources);
 }
 
 fn plan_json(root: &Path, live: &Live) -> Value {
-    let out = run(root, live, &["plan", "-e", ENV, "--json"]);
+    let out = live.run(root, &["plan", "-e", ENV, "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
 fn plan_text(root: &Path, live: &Live) -> String {
-    let out = run(root, live, &["plan", "-e", ENV]);
+    let out = live.run(root, &["plan", "-e", ENV]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     stdout(&out)
 }
@@ -91,7 +87,13 @@ fn an_update_is_the_raw_live_body_with_only_the_managed_fields_replaced() {
     let dir = project(
         "roles:\n  - {name: Viewer, description: Read-only}\ntenants:\n  - {id: parent-co, name: Parent Co}\n  - {id: acme, name: Acme Corp, custom_attributes: {plan: pro}}\n",
     );
-    live.record_state(dir.path(), ENV, &["tenant.acme", "role.Viewer"], |_, _| {});
+    live.record_state(
+        dir.path(),
+        ENV,
+        &["tenant.acme", "role.Viewer"],
+        |_, _| {},
+        &[],
+    );
 
     let plan = plan_json(dir.path(), &live);
     let mut expected = live.get("/v1/mgmt/tenant?id=acme");
@@ -125,7 +127,7 @@ fn a_change_to_an_unmodelled_field_moves_the_live_digest() {
     let live = Live::start();
     let mut body = seed_rich_tenant(&live);
     let dir = project("tenants:\n  - {id: acme, name: Acme Corp}\n");
-    live.record_state(dir.path(), ENV, &["tenant.acme"], |_, _| {});
+    live.record_state(dir.path(), ENV, &["tenant.acme"], |_, _| {}, &[]);
     let first = plan_json(dir.path(), &live);
 
     body["enforceSSOExclusions"] = json!(["U1", "U2"]);
@@ -153,12 +155,12 @@ fn a_role_renamed_in_the_console_is_recognised_by_its_descope_id() {
     live.call("/v1/mgmt/role/create", json!({"name": "Viewer"}));
     let dir = project("roles:\n  - {name: Viewer}\n");
     // A state written before ids were recorded: refresh fills them in.
-    live.record_state(dir.path(), ENV, &["role.Viewer"], |_, _| {});
+    live.record_state(dir.path(), ENV, &["role.Viewer"], |_, _| {}, &[]);
     assert_eq!(
         state(dir.path())["resources"]["role.Viewer"]["id"],
         Value::Null
     );
-    let out = run(dir.path(), &live, &["refresh", "-e", ENV]);
+    let out = live.run(dir.path(), &["refresh", "-e", ENV]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let id = state(dir.path())["resources"]["role.Viewer"]["id"].clone();
     assert!(id.as_str().unwrap().starts_with("ROL"), "{id}");
@@ -192,7 +194,7 @@ fn a_role_renamed_in_the_console_is_recognised_by_its_descope_id() {
     );
 
     // Refresh keeps the entry under its address, with its id.
-    let out = run(dir.path(), &live, &["refresh", "-e", ENV]);
+    let out = live.run(dir.path(), &["refresh", "-e", ENV]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(state(dir.path())["resources"]["role.Viewer"]["id"], id);
 
@@ -224,8 +226,8 @@ fn a_rename_onto_a_name_that_already_exists_live_is_refused() {
         live.call("/v1/mgmt/role/create", json!({"name": name}));
     }
     let dir = project("roles:\n  - {name: Billing Admin, renamed_from: Billing Manager}\n");
-    live.record_state(dir.path(), ENV, &["role.Billing Manager"], |_, _| {});
-    let out = run(dir.path(), &live, &["plan", "-e", ENV]);
+    live.record_state(dir.path(), ENV, &["role.Billing Manager"], |_, _| {}, &[]);
+    let out = live.run(dir.path(), &["plan", "-e", ENV]);
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     let err = stderr(&out);
     assert!(
@@ -245,7 +247,7 @@ fn system_default_permissions_are_referenced_and_forgotten_never_changed_or_dest
         "roles:\n  - {name: Tenant Admin, description: Admins, permissions: [User Admin]}\n  - {name: Auditor, permissions: [SSO Admin]}\n",
     );
     // An older state that managed a system-default permission, now no longer declared.
-    live.record_state(dir.path(), ENV, &["permission.User Admin"], |_, _| {});
+    live.record_state(dir.path(), ENV, &["permission.User Admin"], |_, _| {}, &[]);
 
     let plan = plan_json(dir.path(), &live);
     let actions: Vec<String> = changes(&plan)
@@ -294,10 +296,10 @@ fn prevent_destroy_added_to_an_in_sync_resource_guards_its_later_removal() {
         json!({"id": "acme", "name": "Acme"}),
     );
     let dir = project("tenants:\n  - {id: acme, name: Acme, prevent_destroy: true}\n");
-    live.record_state(dir.path(), ENV, &["tenant.acme"], |_, _| {});
+    live.record_state(dir.path(), ENV, &["tenant.acme"], |_, _| {}, &[]);
     assert!(plan_text(dir.path(), &live).starts_with("No changes."));
 
-    let out = run(dir.path(), &live, &["refresh", "-e", ENV]);
+    let out = live.run(dir.path(), &["refresh", "-e", ENV]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         state(dir.path())["resources"]["tenant.acme"]["prevent_destroy"],

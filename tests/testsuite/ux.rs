@@ -3,52 +3,13 @@
 //! the state lock is held.
 
 use std::path::Path;
-use std::process::Output;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::support::{dmgmt, stderr, stdout, write};
-use dmgmt::emulator::{EmulatorConfig, EmulatorHandle, LOCAL_MANAGEMENT_KEY, LOCAL_PROJECT_ID};
-
-/// An emulator in this test process, on its own runtime, that the real binary talks to.
-struct Live {
-    runtime: tokio::runtime::Runtime,
-    handle: EmulatorHandle,
-}
-
-impl Live {
-    fn start(latency: Duration) -> Live {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let config = EmulatorConfig {
-            latency,
-            ..EmulatorConfig::default()
-        };
-        let handle = runtime.block_on(dmgmt::emulator::start(config)).unwrap();
-        Live { runtime, handle }
-    }
-
-    fn call(&self, path: &str, body: Value) {
-        let url = format!("{}{path}", self.handle.base_url());
-        self.runtime.block_on(async {
-            let resp = reqwest::Client::new()
-                .post(url)
-                .header(
-                    "Authorization",
-                    format!("Bearer {LOCAL_PROJECT_ID}:{LOCAL_MANAGEMENT_KEY}"),
-                )
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            assert!(resp.status().is_success(), "{path}: {}", resp.status());
-        });
-    }
-}
+use crate::live::{Live, env_file};
+use crate::support::{stderr, stdout};
+use dmgmt::emulator::{EmulatorConfig, LOCAL_MANAGEMENT_KEY, LOCAL_PROJECT_ID};
 
 /// A project whose environment `dev` declares tenant `acme` and points at `live`; live holds an
 /// unmanaged tenant `stranger`.
@@ -58,33 +19,19 @@ fn project(live: &Live) -> tempfile::TempDir {
         json!({"id": "stranger", "name": "Stranger Inc"}),
     );
     let dir = tempfile::tempdir().unwrap();
-    let env = format!(
-        "project_id: {LOCAL_PROJECT_ID}\nmanagement_key: ${{env.DMGMT_TEST_KEY}}\nbase_url: ${{env.DMGMT_TEST_URL}}\npermissions:\n  - {{name: billing.read, description: Read invoices}}\ntenants:\n  - {{id: acme, name: Acme Corp}}\n"
+    env_file(
+        dir.path(),
+        "dev",
+        "permissions:\n  - {name: billing.read, description: Read invoices}\ntenants:\n  - {id: acme, name: Acme Corp}\n",
     );
-    write(dir.path(), "environments/dev.yaml", env.as_bytes());
     dir
-}
-
-fn run(dir: &Path, live: &Live, args: &[&str]) -> Output {
-    dmgmt()
-        .arg("--dir")
-        .arg(dir)
-        .args(args)
-        .env("DMGMT_TEST_KEY", LOCAL_MANAGEMENT_KEY)
-        .env("DMGMT_TEST_URL", live.handle.base_url())
-        .output()
-        .unwrap()
 }
 
 #[test]
 fn a_target_that_names_nothing_is_an_error_with_a_suggestion() {
-    let live = Live::start(Duration::ZERO);
+    let live = Live::start();
     let dir = project(&live);
-    let out = run(
-        dir.path(),
-        &live,
-        &["plan", "-e", "dev", "--target", "tenant.acm"],
-    );
+    let out = live.run(dir.path(), &["plan", "-e", "dev", "--target", "tenant.acm"]);
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     let err = stderr(&out);
     assert!(
@@ -102,20 +49,18 @@ fn a_target_that_names_nothing_is_an_error_with_a_suggestion() {
 
 #[test]
 fn a_target_that_names_a_known_resource_without_changes_plans_no_changes() {
-    let live = Live::start(Duration::ZERO);
+    let live = Live::start();
     let dir = project(&live);
     // Live only (unmanaged): known, and nothing to do.
-    let out = run(
+    let out = live.run(
         dir.path(),
-        &live,
         &["plan", "-e", "dev", "--target", "tenant.stranger"],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).starts_with("No changes."), "{}", stdout(&out));
     // Declared: planned as usual.
-    let out = run(
+    let out = live.run(
         dir.path(),
-        &live,
         &["plan", "-e", "dev", "--target", "tenant.acme"],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -127,11 +72,10 @@ fn a_target_that_names_a_known_resource_without_changes_plans_no_changes() {
 }
 #[test]
 fn a_refresh_only_plan_without_state_says_there_is_no_state_yet() {
-    let live = Live::start(Duration::ZERO);
+    let live = Live::start();
     let dir = project(&live);
-    let out = run(
+    let out = live.run(
         dir.path(),
-        &live,
         &["plan", "-e", "dev", "--refresh-only", "--detailed-exitcode"],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -148,9 +92,9 @@ fn a_refresh_only_plan_without_state_says_there_is_no_state_yet() {
 
 #[test]
 fn a_first_refresh_says_there_was_no_state_to_drift_from() {
-    let live = Live::start(Duration::ZERO);
+    let live = Live::start();
     let dir = project(&live);
-    let out = run(dir.path(), &live, &["refresh", "-e", "dev"]);
+    let out = live.run(dir.path(), &["refresh", "-e", "dev"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(
@@ -165,7 +109,7 @@ fn a_first_refresh_says_there_was_no_state_to_drift_from() {
         "{text}"
     );
     // The second refresh has a state to compare with.
-    let again = stdout(&run(dir.path(), &live, &["refresh", "-e", "dev"]));
+    let again = stdout(&live.run(dir.path(), &["refresh", "-e", "dev"]));
     assert!(
         again.starts_with("No drift: the live project of `dev` matches the last state."),
         "{again}"
@@ -176,18 +120,13 @@ const ESC: &str = "\u{1b}[";
 
 #[test]
 fn color_always_colours_stdout_and_stderr() {
-    let live = Live::start(Duration::ZERO);
+    let live = Live::start();
     let dir = project(&live);
-    let out = run(
-        dir.path(),
-        &live,
-        &["--color", "always", "plan", "-e", "dev"],
-    );
+    let out = live.run(dir.path(), &["--color", "always", "plan", "-e", "dev"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).contains(ESC), "{}", stdout(&out));
-    let out = run(
+    let out = live.run(
         dir.path(),
-        &live,
         &[
             "--color",
             "always",
@@ -203,20 +142,17 @@ fn color_always_colours_stdout_and_stderr() {
 
 #[test]
 fn color_auto_writes_no_escape_codes_into_pipes() {
-    let live = Live::start(Duration::ZERO);
+    let live = Live::start();
     let dir = project(&live);
     for args in [
         &["plan", "-e", "dev"][..],
         &["plan", "-e", "dev", "--target", "tenant.acm"],
     ] {
-        let out = dmgmt()
+        let out = live
+            .command(dir.path())
             .env_remove("NO_COLOR")
-            .arg("--dir")
-            .arg(dir.path())
             .args(["--color", "auto"])
             .args(args)
-            .env("DMGMT_TEST_KEY", LOCAL_MANAGEMENT_KEY)
-            .env("DMGMT_TEST_URL", live.handle.base_url())
             .output()
             .unwrap();
         assert!(!stdout(&out).contains(ESC), "{args:?}: {}", stdout(&out));
@@ -252,7 +188,7 @@ fn plan_redirected_to_a_file_from_a_terminal_has_no_escape_codes() {
         eprintln!("skipped: util-linux `script` is not installed to provide a terminal");
         return;
     }
-    let live = Live::start(Duration::ZERO);
+    let live = Live::start();
     let dir = project(&live);
     let bin = assert_cmd::cargo::cargo_bin("dmgmt");
     let file = dir.path().join("plan.txt");
@@ -348,7 +284,10 @@ fn eventually(limit: Duration, cond: impl Fn() -> bool) -> bool {
 #[test]
 fn ctrl_c_during_refresh_releases_the_lock_and_exits_130() {
     // Every answer takes a second: the refresh is still reading when Ctrl-C arrives.
-    let live = Live::start(Duration::from_millis(1000));
+    let live = Live::with(EmulatorConfig {
+        latency: Duration::from_millis(1000),
+        ..EmulatorConfig::default()
+    });
     let dir = project(&live);
     let store = dmgmt::state::StateStore::new(dir.path().join("state"), "dev");
     store
@@ -379,7 +318,7 @@ fn ctrl_c_during_refresh_releases_the_lock_and_exits_130() {
     assert!(store.load().unwrap().is_some());
     // And the next refresh can take the lock.
     assert_eq!(
-        run(dir.path(), &live, &["refresh", "-e", "dev"])
+        live.run(dir.path(), &["refresh", "-e", "dev"])
             .status
             .code(),
         Some(0)
@@ -388,7 +327,7 @@ fn ctrl_c_during_refresh_releases_the_lock_and_exits_130() {
 
 #[test]
 fn ctrl_c_while_waiting_for_the_lock_exits_130_and_leaves_the_holders_lock() {
-    let live = Live::start(Duration::ZERO);
+    let live = Live::start();
     let dir = project(&live);
     let state_dir = dir.path().join("state");
     let guard = dmgmt::state::Lock::acquire(&state_dir, "dev", "apply", Duration::ZERO).unwrap();

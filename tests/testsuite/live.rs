@@ -1,0 +1,172 @@
+//! An emulator in the test process, on its own runtime, that the real binary talks to: raw calls
+//! to seed and edit it "in the console", its request log, a state recorded from what it holds (as
+//! an apply that just converged would have written), and the `dmgmt` binary pointed at it
+//! through `DMGMT_TEST_KEY` / `DMGMT_TEST_URL`.
+
+use std::path::Path;
+use std::process::Output;
+
+use serde_json::Value;
+
+use crate::support::{dmgmt, write};
+use dmgmt::emulator::{EmulatorConfig, EmulatorHandle, LOCAL_MANAGEMENT_KEY, LOCAL_PROJECT_ID};
+use dmgmt::model::ResourceAddr;
+use dmgmt::state::{ResourceState, StateFile, StateStore};
+
+pub(crate) struct Live {
+    pub(crate) runtime: tokio::runtime::Runtime,
+    pub(crate) handle: EmulatorHandle,
+}
+
+impl Live {
+    pub(crate) fn start() -> Live {
+        Live::with(EmulatorConfig::default())
+    }
+
+    pub(crate) fn with(config: EmulatorConfig) -> Live {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let handle = runtime.block_on(dmgmt::emulator::start(config)).unwrap();
+        Live { runtime, handle }
+    }
+
+    /// `POST path` with `body`, answered 2xx; returns the answer.
+    pub(crate) fn call(&self, path: &str, body: Value) -> Value {
+        self.send(path, body.to_string())
+    }
+
+    /// `POST path` with `body` as written (so its key order is exactly the text's).
+    pub(crate) fn call_text(&self, path: &str, body: &str) -> Value {
+        self.send(path, body.to_owned())
+    }
+
+    fn send(&self, path: &str, body: String) -> Value {
+        let url = format!("{}{path}", self.handle.base_url());
+        self.runtime.block_on(async {
+            let resp = reqwest::Client::new()
+                .post(url)
+                .header("Authorization", auth())
+                .header("Content-Type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            assert!(resp.status().is_success(), "{path}: {}", resp.status());
+            resp.json().await.unwrap()
+        })
+    }
+
+    /// `GET path` (query included), answered 2xx.
+    pub(crate) fn get(&self, path: &str) -> Value {
+        let url = format!("{}{path}", self.handle.base_url());
+        self.runtime.block_on(async {
+            let resp = reqwest::Client::new()
+                .get(url)
+                .header("Authorization", auth())
+                .send()
+                .await
+                .unwrap();
+            assert!(resp.status().is_success(), "{path}: {}", resp.status());
+            resp.json().await.unwrap()
+        })
+    }
+
+    /// Paths of the requests made so far, with their methods.
+    pub(crate) fn requests(&self) -> Vec<String> {
+        self.handle
+            .request_log()
+            .iter()
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect()
+    }
+
+    /// Records the live objects `addrs` into the state file of `env`, every attribute managed, as
+    /// an apply that just converged would have; `edit` may change an entry's attributes first
+    /// (an address not live gets `{}`), and the `guarded` ones get `prevent_destroy`.
+    pub(crate) fn record_state(
+        &self,
+        root: &Path,
+        env: &str,
+        addrs: &[&str],
+        edit: impl Fn(&str, &mut Value),
+        guarded: &[&str],
+    ) {
+        let client = {
+            let mut config = dmgmt::api::ClientConfig::new(
+                LOCAL_PROJECT_ID,
+                dmgmt::api::ManagementKey::new(LOCAL_MANAGEMENT_KEY),
+            );
+            config.base_url = Some(self.handle.base_url());
+            dmgmt::api::Client::new(config).unwrap()
+        };
+        let scope = dmgmt::ops::live::RefreshScope {
+            flows: addrs
+                .iter()
+                .filter_map(|a| a.strip_prefix("flow."))
+                .map(str::to_owned)
+                .collect(),
+            theme: addrs.contains(&"theme"),
+            parallelism: 2,
+        };
+        let snapshot = self
+            .runtime
+            .block_on(dmgmt::ops::live::refresh(
+                &client,
+                &scope,
+                &dmgmt::ops::live::Quiet,
+            ))
+            .unwrap();
+        let mut state = StateFile::new(env, LOCAL_PROJECT_ID);
+        for a in addrs {
+            let addr: ResourceAddr = a.parse().unwrap();
+            let mut attrs = snapshot
+                .get(&addr)
+                .map_or_else(|| serde_json::json!({}), |o| o.attributes.clone());
+            edit(a, &mut attrs);
+            let fields = attrs
+                .as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| *k != "document")
+                .cloned()
+                .collect();
+            let mut entry = ResourceState::new(&addr, fields, attrs);
+            entry.prevent_destroy = guarded.contains(a);
+            state.resources.insert(addr, entry);
+        }
+        StateStore::new(root.join("state"), env)
+            .write(&mut state)
+            .unwrap();
+    }
+
+    /// `dmgmt --dir DIR ARGS...` with this emulator as the environment's Descope.
+    pub(crate) fn run(&self, dir: &Path, args: &[&str]) -> Output {
+        self.command(dir).args(args).output().unwrap()
+    }
+
+    /// The `dmgmt --dir DIR` command with this emulator's key and URL in its environment.
+    pub(crate) fn command(&self, dir: &Path) -> assert_cmd::Command {
+        let mut cmd = dmgmt();
+        cmd.arg("--dir")
+            .arg(dir)
+            .env("DMGMT_TEST_KEY", LOCAL_MANAGEMENT_KEY)
+            .env("DMGMT_TEST_URL", self.handle.base_url());
+        cmd
+    }
+}
+
+fn auth() -> String {
+    format!("Bearer {LOCAL_PROJECT_ID}:{LOCAL_MANAGEMENT_KEY}")
+}
+
+/// Writes `environments/ENV.yaml` talking to the test's emulator (key and URL from
+/// `DMGMT_TEST_KEY` / `DMGMT_TEST_URL`), declaring `body`.
+pub(crate) fn env_file(root: &Path, env: &str, body: &str) {
+    let text = format!(
+        "project_id: {LOCAL_PROJECT_ID}\nmanagement_key: ${{env.DMGMT_TEST_KEY}}\nbase_url: ${{env.DMGMT_TEST_URL}}\n{body}"
+    );
+    write(root, &format!("environments/{env}.yaml"), text.as_bytes());
+}
