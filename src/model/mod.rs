@@ -15,4 +15,4 @@ pub use desired::{
     BackupPolicy, DesiredState, Flow, Permission, RateLimit, RetrySettings, Role, SecretRef,
     Tenant, Theme,
 };
-pub use snapshot::{LiveObject, Snapshot};
+pub use snapshot::{LiveObject, RawBody, Snapshot};

@@ -17,22 +17,49 @@ pub struct LiveObject {
     pub attributes: Value,
     /// The object exactly as Descope sent it (camelCase, fields dmgmt does not model included):
     /// what a read-modify-write update starts from, so that no unmodelled field is ever lost.
-    pub raw: Value,
+    pub raw: RawBody,
+    /// Descope marks it as one of its own (`systemDefault: true`): a preconfigured permission that
+    /// may be referenced but never changed, renamed or deleted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub system_default: bool,
     /// Descope's own id where it differs from the address (roles and permissions: `ROL…`, `PERM…`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    /// sha256 of the canonical raw body: any change to any field of the object changes it, so a
-    /// saved plan goes stale when anything about an object it touches moved.
+    /// sha256 of the raw body: any change to any field of the object changes it, so a saved plan
+    /// goes stale when anything about an object it touches moved.
     pub digest: String,
     /// sha256 of the canonical attributes (compared with the state's to find drift quickly).
     pub attributes_digest: String,
 }
 
 impl LiveObject {
-    /// Whether Descope marks it as one of its own (`systemDefault: true`): a preconfigured
-    /// permission that may be referenced but never changed, renamed or deleted.
     pub fn is_system_default(&self) -> bool {
-        self.raw.get("systemDefault").and_then(Value::as_bool) == Some(true)
+        self.system_default
+    }
+}
+
+/// A body as Descope sent it, kept as compact JSON text with the keys of every object sorted
+/// (Descope gives key order no meaning, so the same object is always the same bytes). Text, not
+/// a parsed value: every live object keeps one, and at scale a parsed tree costs several times
+/// the memory; only the objects a plan changes are ever parsed again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RawBody(String);
+
+impl RawBody {
+    pub fn from_value(mut value: Value) -> Self {
+        super::attrs::sort_keys(&mut value);
+        RawBody(value.to_string())
+    }
+
+    /// The canonical text (what the object's digest is taken of).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The body as JSON (`null` only if the text were not JSON, which `from_value` rules out).
+    pub fn to_value(&self) -> Value {
+        serde_json::from_str(&self.0).unwrap_or(Value::Null)
     }
 }
 

@@ -13,8 +13,8 @@ use serde_json::{Map, Value, json};
 
 use crate::api::wire::{FlowDocument, Permission, Role, Tenant, ThemeDocument};
 use crate::api::{ApiError, Provider};
-use crate::model::attrs::{self, normalize_document, sorted};
-use crate::model::{LiveObject, ResourceAddr, Snapshot};
+use crate::model::attrs::{normalize_document, sorted};
+use crate::model::{LiveObject, RawBody, ResourceAddr, Snapshot};
 use crate::state::canonical::{canonical_json, sha256_hex};
 
 /// Reports refresh progress (the CLI draws it; tests ignore it).
@@ -51,7 +51,10 @@ pub async fn refresh(
     for p in permissions {
         objects.insert(
             ResourceAddr::Permission(p.name.clone()),
-            object(permission(&p), Value::Object(p.body), Some(p.value.id)),
+            LiveObject {
+                system_default: p.system_default,
+                ..object(permission(&p), p.body, Some(p.value.id))
+            },
         );
     }
     for r in roles {
@@ -59,13 +62,13 @@ pub async fn refresh(
         let addr = ResourceAddr::role(tenant, &r.name);
         objects.insert(
             addr,
-            object(role(&r), Value::Object(r.body), Some(r.value.id)),
+            object(role(&r), r.body, Some(r.value.id)),
         );
     }
     for t in tenants {
         objects.insert(
             ResourceAddr::Tenant(t.id.clone()),
-            object(tenant(&t), Value::Object(t.body), None),
+            object(tenant(&t), t.body, None),
         );
     }
 
@@ -77,7 +80,11 @@ pub async fn refresh(
     for summary in unmanaged {
         objects.insert(
             ResourceAddr::Flow(summary.id.clone()),
-            object(json!({"name": summary.id}), json!(summary), None),
+            object(
+                json!({"name": summary.id}),
+                RawBody::from_value(json!(summary)),
+                None,
+            ),
         );
     }
     let total = managed.len();
@@ -90,7 +97,7 @@ pub async fn refresh(
     let mut done = 0;
     while let Some((id, export)) = exports.next().await {
         let export = export?;
-        let raw = json!({"flow": export.flow, "screens": export.screens});
+        let raw = RawBody::from_value(json!({"flow": export.flow, "screens": export.screens}));
         objects.insert(
             ResourceAddr::Flow(id.clone()),
             object(flow(&export), raw, None),
@@ -100,7 +107,7 @@ pub async fn refresh(
     }
     if scope.theme {
         let theme = provider.export_theme().await?;
-        let raw = json!({"theme": theme.theme});
+        let raw = RawBody::from_value(json!({"theme": theme.theme}));
         objects.insert(ResourceAddr::Theme, object(theme_attrs(&theme), raw, None));
     }
     let digest = snapshot_digest(&objects);
@@ -108,13 +115,13 @@ pub async fn refresh(
 }
 
 /// A live object: its modelled attributes, its raw body, and a digest of each.
-pub fn object(attributes: Value, mut raw: Value, id: Option<String>) -> LiveObject {
-    attrs::sort_keys(&mut raw);
+pub fn object(attributes: Value, raw: RawBody, id: Option<String>) -> LiveObject {
     LiveObject {
         attributes_digest: sha256_hex(canonical_json(&attributes)),
-        digest: sha256_hex(canonical_json(&raw)),
+        digest: sha256_hex(raw.as_str()),
         attributes,
         raw,
+        system_default: false,
         id: id.filter(|i| !i.is_empty()),
     }
 }

@@ -115,7 +115,8 @@ mod tests {
                 .map(|a| {
                     let obj = LiveObject {
                         attributes: json!({}),
-                        raw: json!({}),
+                        raw: crate::model::RawBody::from_value(json!({})),
+                        system_default: false,
                         id: None,
                         digest: String::new(),
                         attributes_digest: String::new(),

@@ -391,7 +391,8 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         if let (Some(doc), Some(map)) = (d.document, body.as_object_mut()) {
             map.insert("document".into(), doc.clone());
         }
-        let after = overlay_body(addr.kind(), object.map(|o| &o.raw), &body);
+        let raw = object.map(|o| o.raw.to_value());
+        let after = overlay_body(addr.kind(), raw.as_ref(), &body);
         let mut managed = managed_fields(&d.attrs);
         if d.default_roles.is_some() {
             managed.push("default_roles".into());
@@ -404,7 +405,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
             action: action.clone(),
             live_id: object.and_then(|o| o.id.clone()),
             live_digest: object.map(|o| o.digest.clone()),
-            before: object.map(|o| o.raw.clone()),
+            before: raw,
             after: Some(after),
             diffs,
             managed_fields: managed,
@@ -485,7 +486,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
             action,
             live_id: obj.id.clone(),
             live_digest: Some(obj.digest.clone()),
-            before: Some(obj.raw.clone()),
+            before: Some(obj.raw.to_value()),
             after: None,
             diffs: Vec::new(),
             managed_fields: prior.managed_fields.clone(),

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::model::{DesiredState, LiveObject, ResourceAddr, Snapshot};
+use crate::model::{DesiredState, LiveObject, RawBody, ResourceAddr, Snapshot};
 
 pub fn desired(body: Value) -> DesiredState {
     let mut base = json!({
@@ -34,7 +34,8 @@ pub fn snapshot(objects: &[(&str, Value)]) -> Snapshot {
                 addr(a),
                 LiveObject {
                     attributes: attrs.clone(),
-                    raw: raw_body(&addr(a), attrs),
+                    raw: RawBody::from_value(raw_body(&addr(a), attrs)),
+                    system_default: attrs.get("systemDefault") == Some(&json!(true)),
                     id,
                     digest: format!("digest-of-{a}"),
                     attributes_digest: format!("attributes-digest-of-{a}"),

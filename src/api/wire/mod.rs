@@ -10,6 +10,8 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
+use crate::model::RawBody;
+
 mod flow;
 mod settings;
 
@@ -36,7 +38,7 @@ where
 #[derive(Debug, Clone, PartialEq)]
 pub struct Raw<T> {
     pub value: T,
-    pub body: Map<String, Value>,
+    pub body: RawBody,
 }
 
 impl<T> std::ops::Deref for Raw<T> {
@@ -54,7 +56,10 @@ impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for Raw<T> {
             body.iter().map(|(k, v)| (k.as_str(), v)),
         ))
         .map_err(serde::de::Error::custom)?;
-        Ok(Raw { value, body })
+        Ok(Raw {
+            value,
+            body: RawBody::from_value(Value::Object(body)),
+        })
     }
 }
 
