@@ -28,6 +28,8 @@ pub struct StateStore {
     /// The bytes last read or written and the state they hold. An apply writes after every
     /// change; when the file still holds these bytes, a write need not parse and verify it again.
     known: Mutex<Option<Known>>,
+    /// Set by [`hold_backup`](Self::hold_backup): writes leave `.backup` as it is.
+    backup_held: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Debug)]
@@ -64,7 +66,26 @@ impl StateStore {
             environment: environment.to_owned(),
             path,
             known: Mutex::new(None),
+            backup_held: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Starts a run that writes many times (an apply persists after every change): `.backup`
+    /// gets the state as it is now, and keeps it through every later write of this store, so it
+    /// holds the state from before the run rather than the one before the last change. Without a
+    /// state yet there is nothing to keep.
+    pub fn hold_backup(&self) -> Result<(), StateError> {
+        let known = self.read_current()?;
+        if let Some(Known { bytes, .. }) = known.as_ref() {
+            let permissions = fs::metadata(&self.path).ok().map(|m| m.permissions());
+            let backup = self.backup_path();
+            let staged = self.stage(bytes, permissions, &backup)?;
+            self.commit(staged, &backup)?;
+            self.sync_dir()?;
+        }
+        self.backup_held
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
     }
 
     /// `<state_dir>/<env>.json`.
@@ -160,7 +181,8 @@ impl StateStore {
             .map(|m| m.permissions());
         // The new version is complete on disk before anything else moves.
         let staged = self.stage(text.as_bytes(), permissions.clone(), &self.path)?;
-        if let Some(Known { bytes, .. }) = known.as_ref() {
+        let rotate = !self.backup_held.load(std::sync::atomic::Ordering::SeqCst);
+        if let Some(Known { bytes, .. }) = known.as_ref().filter(|_| rotate) {
             let backup = self.backup_path();
             let staged_backup = self.stage(bytes, permissions, &backup)?;
             self.commit(staged_backup, &backup)?;

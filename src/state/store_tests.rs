@@ -101,6 +101,35 @@ fn backup_holds_the_previous_version_and_unchanged_writes_leave_it() {
 }
 
 #[test]
+fn a_held_backup_keeps_the_state_from_before_the_run_through_every_write() {
+    let (_dir, store, mut state) = written();
+    let before_run = fs::read(store.path()).unwrap();
+    store.hold_backup().unwrap();
+    assert_eq!(fs::read(store.backup_path()).unwrap(), before_run);
+    for name in ["Acme 2", "Acme 3", "Acme 4"] {
+        tenant(&mut state, "acme", name);
+        store.write(&mut state).unwrap();
+        assert_eq!(
+            fs::read(store.backup_path()).unwrap(),
+            before_run,
+            "after writing {name}"
+        );
+    }
+    assert_eq!(state.serial, 4);
+
+    // A store without a state yet has nothing to keep, and its first write makes none.
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = StateStore::new(dir.path().join("state"), "staging");
+    fresh.hold_backup().unwrap();
+    let mut state = StateFile::new("staging", "P2abc");
+    tenant(&mut state, "acme", "Acme");
+    fresh.write(&mut state).unwrap();
+    tenant(&mut state, "acme", "Acme 2");
+    fresh.write(&mut state).unwrap();
+    assert!(!fresh.backup_path().exists());
+}
+
+#[test]
 fn edited_file_is_refused_naming_the_backup() {
     let (_dir, store, mut state) = written();
     tenant(&mut state, "acme", "Acme Corp");
