@@ -6,6 +6,7 @@ pub mod live;
 mod lock;
 mod plan;
 mod refresh;
+mod saved;
 mod targets;
 
 pub use connect::Connection;
@@ -14,6 +15,7 @@ pub use plan::{
     PlanOutcome, SavedPlan, StateRef, config_digest, plan_environment, prior_from_state,
 };
 pub use refresh::{RefreshOutcome, refresh_environment};
+pub use saved::{Now, read_saved_plan, staleness};
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -1,0 +1,268 @@
+//! Saved plans (`plan --out FILE`, then `apply FILE`): reading one back, and refusing it when the
+//! world it was computed from has moved (DESIGN.md §5; terraform's lineage/serial check).
+//!
+//! A saved plan is the user's approval of exactly those changes against exactly that state,
+//! configuration and live project; if any of them changed, applying it would do something nobody
+//! saw. Pure apart from reading the file; never prints.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use super::plan::SavedPlan;
+use crate::error::{Error, Result};
+use crate::model::{LiveObject, Snapshot};
+use crate::state::StateFile;
+
+/// Reads and parses a saved plan, refusing another format version.
+pub fn read_saved_plan(path: &Path) -> Result<SavedPlan> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::new(
+            crate::ErrorKind::Io,
+            format!("cannot read the saved plan `{}`", path.display()),
+        )
+        .caused_by(&e)
+    })?;
+    let saved: SavedPlan = serde_json::from_str(&text).map_err(|e| {
+        Error::config(format!("`{}` is not a saved plan", path.display()))
+            .caused_by(&e)
+            .hint("save one with `dmgmt plan -e ENV --out FILE`")
+    })?;
+    if saved.format_version != SavedPlan::FORMAT_VERSION {
+        return Err(Error::config(format!(
+            "`{}` is a saved plan of format version {}; this dmgmt reads version {}",
+            path.display(),
+            saved.format_version,
+            SavedPlan::FORMAT_VERSION
+        ))
+        .hint("make a new plan with this dmgmt"));
+    }
+    Ok(saved)
+}
+
+/// What a saved plan is checked against: the state, configuration and live project as they are
+/// now.
+pub struct Now<'a> {
+    pub environment: &'a str,
+    pub project_id: &'a str,
+    pub state: Option<&'a StateFile>,
+    pub config_digest: &'a str,
+    pub snapshot: &'a Snapshot,
+}
+
+/// Every reason the saved plan no longer describes what an apply would do; empty when it still
+/// does.
+pub fn staleness(saved: &SavedPlan, now: &Now<'_>) -> Vec<String> {
+    let mut why = Vec::new();
+    if saved.environment != now.environment || saved.project_id != now.project_id {
+        why.push(format!(
+            "it was made for environment `{}` (project {}), not `{}` (project {})",
+            saved.environment, saved.project_id, now.environment, now.project_id
+        ));
+        return why;
+    }
+    if saved.refresh_only {
+        why.push("it is a refresh-only plan: it holds no change to apply".to_owned());
+    }
+    match (&saved.state, now.state) {
+        (None, None) => {}
+        (None, Some(state)) => why.push(format!(
+            "the state was created since (now lineage {}, serial {})",
+            state.lineage, state.serial
+        )),
+        (Some(_), None) => why.push("the state it was made against no longer exists".to_owned()),
+        (Some(then), Some(state)) if then.lineage != state.lineage => why.push(format!(
+            "the state was replaced since (lineage {} then, {} now)",
+            then.lineage, state.lineage
+        )),
+        (Some(then), Some(state)) if then.serial != state.serial => why.push(format!(
+            "the state was written since (serial {} then, {} now)",
+            then.serial, state.serial
+        )),
+        _ => {}
+    }
+    if saved.config_digest != now.config_digest {
+        why.push("the configuration changed since".to_owned());
+    }
+    let by_id: HashMap<&str, &LiveObject> = now
+        .snapshot
+        .objects
+        .values()
+        .filter_map(|o| Some((o.id.as_deref()?, o)))
+        .collect();
+    for change in &saved.plan.changes {
+        let live = change
+            .live_id
+            .as_deref()
+            .and_then(|id| by_id.get(id).copied())
+            .or_else(|| now.snapshot.get(&change.addr));
+        let now_digest = live.map(|o| o.digest.as_str());
+        if now_digest != change.live_digest.as_deref() {
+            why.push(match (change.live_digest.is_some(), live.is_some()) {
+                (false, true) => format!("`{}` was created in Descope since", change.addr),
+                (true, false) => format!("`{}` was deleted in Descope since", change.addr),
+                _ => format!("`{}` changed in Descope since", change.addr),
+            });
+        }
+    }
+    why.dedup();
+    why
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::model::{RawBody, ResourceAddr};
+    use crate::ops::plan::StateRef;
+    use crate::plan::{Action, Change, Plan, Summary};
+
+    fn object(digest: &str, id: Option<&str>) -> LiveObject {
+        LiveObject {
+            attributes: json!({}),
+            raw: RawBody::from_value(json!({})),
+            system_default: false,
+            id: id.map(str::to_owned),
+            digest: digest.to_owned(),
+            attributes_digest: String::new(),
+        }
+    }
+
+    fn change(addr: &str, digest: Option<&str>, id: Option<&str>) -> Change {
+        Change {
+            addr: addr.parse().unwrap(),
+            action: if digest.is_some() {
+                Action::Update
+            } else {
+                Action::Create
+            },
+            live_id: id.map(str::to_owned),
+            live_digest: digest.map(str::to_owned),
+            before: None,
+            after: None,
+            diffs: Vec::new(),
+            managed_fields: Vec::new(),
+            guard: None,
+            prevent_destroy: false,
+            depends_on: Vec::new(),
+            warnings: Vec::new(),
+            moved_from: None,
+            cascades: Vec::new(),
+        }
+    }
+
+    fn saved(state: &StateFile, changes: Vec<Change>) -> SavedPlan {
+        SavedPlan {
+            format_version: SavedPlan::FORMAT_VERSION,
+            dmgmt_version: "0".into(),
+            environment: "prod".into(),
+            project_id: "P1".into(),
+            config_digest: "config".into(),
+            state: Some(StateRef {
+                lineage: state.lineage.clone(),
+                serial: state.serial,
+            }),
+            snapshot_digest: "snap".into(),
+            refresh_only: false,
+            plan: Plan {
+                changes,
+                drift: Vec::new(),
+                unmanaged: Vec::new(),
+                summary: Summary::default(),
+            },
+        }
+    }
+
+    fn snapshot(objects: &[(&str, LiveObject)]) -> Snapshot {
+        let objects: BTreeMap<ResourceAddr, LiveObject> = objects
+            .iter()
+            .map(|(a, o)| (a.parse().unwrap(), o.clone()))
+            .collect();
+        Snapshot {
+            objects,
+            digest: "snap".into(),
+        }
+    }
+
+    #[test]
+    fn a_saved_plan_is_stale_when_state_config_or_a_touched_object_moved() {
+        let state = StateFile::new("prod", "P1");
+        let plan = saved(
+            &state,
+            vec![
+                change("tenant.acme", Some("d1"), None),
+                change("role.Viewer", Some("r1"), Some("ROL1")),
+                change("tenant.new", None, None),
+            ],
+        );
+        // Renamed in the console since: found by id, same body digest — still fresh.
+        let live = snapshot(&[
+            ("tenant.acme", object("d1", None)),
+            ("role.Viewers", object("r1", Some("ROL1"))),
+            ("tenant.other", object("x", None)),
+        ]);
+        let now = |state, config, snapshot| Now {
+            environment: "prod",
+            project_id: "P1",
+            state,
+            config_digest: config,
+            snapshot,
+        };
+        assert_eq!(
+            staleness(&plan, &now(Some(&state), "config", &live)),
+            Vec::<String>::new()
+        );
+
+        let mut written = state.clone();
+        written.serial += 1;
+        assert_eq!(
+            staleness(&plan, &now(Some(&written), "config", &live)),
+            ["the state was written since (serial 0 then, 1 now)"]
+        );
+        let other = StateFile::new("prod", "P1");
+        assert!(staleness(&plan, &now(Some(&other), "config", &live))[0].contains("replaced"));
+        assert_eq!(
+            staleness(&plan, &now(Some(&state), "edited", &live)),
+            ["the configuration changed since"]
+        );
+
+        let moved = snapshot(&[
+            ("tenant.acme", object("d2", None)),
+            ("tenant.new", object("n", None)),
+        ]);
+        assert_eq!(
+            staleness(&plan, &now(Some(&state), "config", &moved)),
+            [
+                "`tenant.acme` changed in Descope since",
+                "`role.Viewer` was deleted in Descope since",
+                "`tenant.new` was created in Descope since",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_plan_for_another_environment_or_a_refresh_only_plan_is_refused() {
+        let state = StateFile::new("prod", "P1");
+        let mut plan = saved(&state, Vec::new());
+        let live = snapshot(&[]);
+        let now = Now {
+            environment: "staging",
+            project_id: "P1",
+            state: Some(&state),
+            config_digest: "config",
+            snapshot: &live,
+        };
+        assert!(staleness(&plan, &now)[0].contains("made for environment `prod`"));
+        plan.refresh_only = true;
+        let now = Now {
+            environment: "prod",
+            ..now
+        };
+        assert_eq!(
+            staleness(&plan, &now),
+            ["it is a refresh-only plan: it holds no change to apply"]
+        );
+    }
+}
