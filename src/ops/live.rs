@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 use crate::api::wire::{FlowDocument, Permission, Role, Tenant, ThemeDocument};
 use crate::api::{ApiError, Provider};
 use crate::model::attrs::{normalize_document, sorted};
-use crate::model::{LiveObject, RawBody, ResourceAddr, Snapshot};
+use crate::model::{LiveObject, RawBody, ResourceAddr, ResourceKind, Snapshot};
 use crate::state::canonical::{canonical_json, sha256_hex};
 
 /// Reports refresh progress (the CLI draws it; tests ignore it).
@@ -60,10 +60,7 @@ pub async fn refresh(
     for r in roles {
         let tenant = (!r.tenant_id.is_empty()).then_some(r.tenant_id.as_str());
         let addr = ResourceAddr::role(tenant, &r.name);
-        objects.insert(
-            addr,
-            object(role(&r), r.body, Some(r.value.id)),
-        );
+        objects.insert(addr, object(role(&r), r.body, Some(r.value.id)));
     }
     for t in tenants {
         objects.insert(
@@ -112,6 +109,21 @@ pub async fn refresh(
     }
     let digest = snapshot_digest(&objects);
     Ok(Snapshot { objects, digest })
+}
+
+/// The attributes (config terms) of a body in Descope's shape — what apply read back or sent —
+/// converted exactly as refresh converts what it reads, so the state after an apply shows no false
+/// drift on the next plan. `None`: the body is not an object of that kind.
+pub fn attributes_of(kind: ResourceKind, body: &Value) -> Option<Value> {
+    use serde_json::from_value;
+    let body = body.clone();
+    Some(match kind {
+        ResourceKind::Tenant => tenant(&from_value(body).ok()?),
+        ResourceKind::Role => role(&from_value(body).ok()?),
+        ResourceKind::Permission => permission(&from_value(body).ok()?),
+        ResourceKind::Flow => flow(&from_value(body).ok()?),
+        ResourceKind::Theme => theme_attrs(&from_value(body).ok()?),
+    })
 }
 
 /// A live object: its modelled attributes, its raw body, and a digest of each.

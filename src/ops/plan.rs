@@ -156,6 +156,45 @@ pub(super) fn scope(desired: &DesiredState, state: Option<&StateFile>) -> Refres
     }
 }
 
+/// The plan of `desired` against the live `snapshot` and the state's view of it (`prior`, made
+/// from the state `state_ref` names), as the document `--out` saves and apply checks.
+pub(super) fn make_plan(
+    desired: &DesiredState,
+    snapshot: &Snapshot,
+    state_ref: Option<StateRef>,
+    prior: &BTreeMap<ResourceAddr, Prior>,
+    targets: &[ResourceAddr],
+    refresh_only: bool,
+) -> Result<SavedPlan> {
+    super::targets::check(targets, desired, prior, snapshot)?;
+    let mut plan = plan::plan(&PlanInput {
+        desired,
+        snapshot,
+        prior,
+        targets,
+    })
+    .map_err(|e| {
+        e.hints()
+            .into_iter()
+            .fold(Error::config(e.to_string()), Error::hint)
+    })?;
+    if refresh_only {
+        plan.changes.clear();
+        plan.summary = plan::summarize(&plan.changes);
+    }
+    Ok(SavedPlan {
+        format_version: SavedPlan::FORMAT_VERSION,
+        dmgmt_version: env!("CARGO_PKG_VERSION").to_owned(),
+        environment: desired.environment.clone(),
+        project_id: desired.project_id.clone(),
+        config_digest: config_digest(desired)?,
+        state: state_ref,
+        snapshot_digest: snapshot.digest.clone(),
+        refresh_only,
+        plan,
+    })
+}
+
 /// Refreshes (reads only; the state is not written) and plans.
 pub async fn plan_environment(
     ctx: &Context<'_>,
@@ -182,35 +221,9 @@ pub async fn plan_environment(
         serial: s.serial,
     });
     let prior = prior_from_state(state.map(|s| s.resources).unwrap_or_default());
-    super::targets::check(targets, desired, &prior, &snapshot)?;
-    let mut plan = plan::plan(&PlanInput {
-        desired,
-        snapshot: &snapshot,
-        prior: &prior,
-        targets,
-    })
-    .map_err(|e| {
-        e.hints()
-            .into_iter()
-            .fold(Error::config(e.to_string()), Error::hint)
-    })?;
-    if refresh_only {
-        plan.changes.clear();
-        plan.summary = plan::summarize(&plan.changes);
-    }
+    let saved = make_plan(desired, &snapshot, state_ref, &prior, targets, refresh_only)?;
     let plan_time = started.elapsed();
 
-    let saved = SavedPlan {
-        format_version: SavedPlan::FORMAT_VERSION,
-        dmgmt_version: env!("CARGO_PKG_VERSION").to_owned(),
-        environment: desired.environment.clone(),
-        project_id: desired.project_id.clone(),
-        config_digest: config_digest(desired)?,
-        state: state_ref,
-        snapshot_digest: snapshot.digest.clone(),
-        refresh_only,
-        plan,
-    };
     Ok(PlanOutcome {
         saved,
         snapshot,

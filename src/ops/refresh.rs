@@ -92,7 +92,7 @@ pub(super) fn record_live(state: &mut StateFile, snapshot: &Snapshot, desired: &
 }
 
 /// `prevent_destroy` of every declared resource, by address.
-fn declared_guards(desired: &DesiredState) -> HashMap<ResourceAddr, bool> {
+pub(super) fn declared_guards(desired: &DesiredState) -> HashMap<ResourceAddr, bool> {
     let mut out = HashMap::new();
     out.extend(
         desired

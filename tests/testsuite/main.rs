@@ -9,6 +9,7 @@ mod emulator;
 mod live;
 mod normalise;
 mod plan;
+mod process;
 mod support;
 mod trust;
 mod ux;

@@ -2,12 +2,12 @@
 //! mistyped `--target`, a refresh-only plan before any state, colour on stdout, and Ctrl-C while
 //! the state lock is held.
 
-use std::path::Path;
 use std::time::Duration;
 
 use serde_json::json;
 
 use crate::live::{Live, env_file};
+use crate::process::{eventually, spawn, wait_bounded};
 use crate::support::{stderr, stdout};
 use dmgmt::emulator::{EmulatorConfig, LOCAL_MANAGEMENT_KEY, LOCAL_PROJECT_ID};
 
@@ -160,22 +160,6 @@ fn color_auto_writes_no_escape_codes_into_pipes() {
     }
 }
 
-/// Waits at most `limit` for `child`; kills it (by its id) and fails if it does not end.
-fn wait_bounded(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
-    let start = std::time::Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("pid {} did not end within {limit:?}", child.id());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// `dmgmt plan > file` with stderr on a real terminal (a pty from util-linux `script`): the file
 /// gets no escape codes, while errors on the terminal are still coloured.
 #[test]
@@ -234,53 +218,6 @@ fn plan_redirected_to_a_file_from_a_terminal_has_no_escape_codes() {
     );
 }
 
-/// The real binary, spawned (not waited for) with its output in files under `dir`.
-fn spawn(dir: &Path, live: &Live, args: &[&str]) -> std::process::Child {
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("dmgmt"));
-    cmd.arg("--dir")
-        .arg(dir)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env("DMGMT_TEST_KEY", LOCAL_MANAGEMENT_KEY)
-        .env("DMGMT_TEST_URL", live.handle.base_url())
-        .stdin(std::process::Stdio::null())
-        .stdout(std::fs::File::create(dir.join("child.out")).unwrap())
-        .stderr(std::fs::File::create(dir.join("child.err")).unwrap());
-    cmd.spawn().unwrap()
-}
-
-/// Kills the child by its id if the test fails before it ended.
-struct Reap(std::process::Child);
-
-impl Drop for Reap {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
-
-fn interrupt(child: &std::process::Child) {
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success(), "kill -INT failed");
-}
-
-/// Polls `cond` every 20 ms for at most `limit`.
-fn eventually(limit: Duration, cond: impl Fn() -> bool) -> bool {
-    let start = std::time::Instant::now();
-    while start.elapsed() < limit {
-        if cond() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    cond()
-}
-
 #[test]
 fn ctrl_c_during_refresh_releases_the_lock_and_exits_130() {
     // Every answer takes a second: the refresh is still reading when Ctrl-C arrives.
@@ -297,15 +234,15 @@ fn ctrl_c_during_refresh_releases_the_lock_and_exits_130() {
     let before = std::fs::read(&state_path).unwrap();
     let lock = dir.path().join("state/dev.lock");
 
-    let mut child = Reap(spawn(dir.path(), &live, &["refresh", "-e", "dev"]));
+    let mut child = spawn(dir.path(), &live, &["refresh", "-e", "dev"]);
     assert!(
         eventually(Duration::from_secs(20), || lock.exists()),
         "the refresh never took the lock"
     );
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(child.0.try_wait().unwrap(), None, "the refresh ended early");
-    interrupt(&child.0);
-    let status = wait_bounded(&mut child.0, Duration::from_secs(10));
+    child.signal("INT");
+    let status = child.wait(Duration::from_secs(10));
     let err = std::fs::read_to_string(dir.path().join("child.err")).unwrap();
     assert_eq!(status.code(), Some(130), "{err}");
     assert!(err.contains("interrupted"), "{err}");
@@ -344,12 +281,12 @@ fn ctrl_c_while_waiting_for_the_lock_exits_130_and_leaves_the_holders_lock() {
             "60s",
         ],
     ] {
-        let mut child = Reap(spawn(dir.path(), &live, args));
+        let mut child = spawn(dir.path(), &live, args);
         // Waiting for the lock writes nothing; give it time to start waiting.
         std::thread::sleep(Duration::from_millis(1500));
         assert_eq!(child.0.try_wait().unwrap(), None, "{args:?} ended early");
-        interrupt(&child.0);
-        let status = wait_bounded(&mut child.0, Duration::from_secs(10));
+        child.signal("INT");
+        let status = child.wait(Duration::from_secs(10));
         let err = std::fs::read_to_string(dir.path().join("child.err")).unwrap();
         assert_eq!(status.code(), Some(130), "{args:?}: {err}");
         assert_eq!(
