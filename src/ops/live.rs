@@ -60,10 +60,7 @@ pub async fn refresh(
     for r in roles {
         let tenant = (!r.tenant_id.is_empty()).then_some(r.tenant_id.as_str());
         let addr = ResourceAddr::role(tenant, &r.name);
-        objects.insert(
-            addr,
-            object(role(&r), r.body, Some(r.value.id)),
-        );
+        objects.insert(addr, object(role(&r), r.body, Some(r.value.id)));
     }
     for t in tenants {
         objects.insert(

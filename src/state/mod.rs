@@ -9,6 +9,7 @@
 //! - [`lock`]: the exclusive `<env>.lock` every writing command holds, and `unlock`.
 //! - [`canonical`]: canonical JSON and sha256, shared with plans and snapshots.
 
+mod atomic;
 pub mod canonical;
 mod error;
 pub mod file;
