@@ -14,7 +14,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs;
 use std::io;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
@@ -22,18 +22,15 @@ use serde::{Deserialize, Serialize};
 use super::atomic;
 pub use super::backup_error::BackupError;
 use super::canonical::sha256_hex;
-use super::file::resource_key;
 use super::system;
 use crate::model::{BackupPolicy, RawBody, ResourceAddr, ResourceKind};
+pub use names::escape_key;
+use names::{FileNames, compact_id, is_object_path, key_of, parse_id};
 
 /// The manifest's file name inside a backup folder.
 pub const MANIFEST: &str = "manifest.json";
 /// The manifest format this dmgmt writes and reads.
 pub const MANIFEST_FORMAT_VERSION: u32 = 1;
-
-/// Escaped file names longer than this are cut and end with a hash of the whole key (file systems
-/// allow 255 bytes; `.json` and a uniqueness suffix must still fit).
-const MAX_NAME_BYTES: usize = 200;
 
 /// Why a backup was taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -535,108 +532,6 @@ fn files_under(dir: &Path) -> Result<Vec<String>, BackupError> {
     Ok(out)
 }
 
-/// `<kind>/<name>.json` with no `.`/`..`, absolute or empty parts: what [`write_backup`] writes,
-/// so a hand-edited manifest cannot point outside its folder.
-fn is_object_path(rel: &str) -> bool {
-    let parts: Vec<&str> = rel.split('/').collect();
-    parts.len() == 2
-        && ResourceKind::ALL.iter().any(|k| k.as_str() == parts[0])
-        && parts[1].len() > ".json".len()
-        && parts[1].ends_with(".json")
-        && Path::new(rel)
-            .components()
-            .all(|c| matches!(c, Component::Normal(_)))
-}
-
-/// The key part of an address (`acme/Viewer` for `role.acme/Viewer`); the theme's is `theme`.
-fn key_of(addr: &ResourceAddr) -> String {
-    match addr {
-        ResourceAddr::Theme => "theme".to_owned(),
-        other => resource_key(other),
-    }
-}
-
-/// A key as a safe file name: the bytes `A`–`Z`, `a`–`z`, `0`–`9`, `-`, `_` and `.` stay, except a
-/// leading `.` (so no name is hidden, `.` or `..`); every other UTF-8 byte becomes `%XX`
-/// (uppercase hex): `acme/Viewer` -> `acme%2FViewer`, `a b` -> `a%20b`, `é` -> `%C3%A9`. A result
-/// longer than [`MAX_NAME_BYTES`] is cut and ends with `~` and 16 hex digits of the key's sha256.
-/// Names are never decoded: the manifest maps each file to its address.
-pub fn escape_key(key: &str) -> String {
-    let mut out = String::with_capacity(key.len());
-    for (i, b) in key.bytes().enumerate() {
-        let keep = b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || (b == b'.' && i > 0);
-        if keep {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    if out.is_empty() {
-        out.push('_');
-    }
-    if out.len() > MAX_NAME_BYTES {
-        let mut cut = MAX_NAME_BYTES - 17;
-        // Never split a `%XX`.
-        while out[..cut].ends_with('%') || out[..cut - 1].ends_with('%') {
-            cut -= 1;
-        }
-        out.truncate(cut);
-        out.push('~');
-        out.push_str(&sha256_hex(key)[..16]);
-    }
-    out
-}
-
-/// Hands out file names within one backup, unique even on a file system that ignores case
-/// (`Viewer` and `viewer` are two roles): a taken name gets `~2`, `~3`… (`~` never occurs in an
-/// escaped key, so a suffixed name cannot meet another key's name).
-#[derive(Default)]
-struct FileNames {
-    taken: HashSet<String>,
-}
-
-impl FileNames {
-    fn claim(&mut self, kind: &str, key: &str) -> String {
-        let base = escape_key(key);
-        let mut name = base.clone();
-        let mut n = 1u32;
-        while !self
-            .taken
-            .insert(format!("{kind}/{name}").to_ascii_lowercase())
-        {
-            n += 1;
-            name = format!("{base}~{n}");
-        }
-        name
-    }
-}
-
-/// `2026-11-29T15:20:00Z` -> `20261129T152000Z`.
-fn compact_id(created_at: &str) -> String {
-    created_at
-        .chars()
-        .filter(|c| *c != '-' && *c != ':')
-        .collect()
-}
-
-/// `(base, number)` of a backup id: `20261129T152000Z` is number 1, `20261129T152000Z-7` number 7.
-fn parse_id(id: &str) -> Option<(&str, u32)> {
-    let (base, number) = match id.split_once('-') {
-        Some((base, n)) => {
-            let digits_only = !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit());
-            if !digits_only || n.starts_with('0') {
-                return None;
-            }
-            (base, n.parse::<u32>().ok().filter(|n| *n >= 2)?)
-        }
-        None => (id, 1),
-    };
-    let b = base.as_bytes();
-    let digits = |range: std::ops::Range<usize>| b[range].iter().all(u8::is_ascii_digit);
-    let shape = b.len() == 16 && b[8] == b'T' && b[15] == b'Z' && digits(0..8) && digits(9..15);
-    shape.then_some((base, number))
-}
-
 fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> BackupError + 'a {
     move |source| BackupError::Io {
         action,
@@ -644,6 +539,9 @@ fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) ->
         source,
     }
 }
+
+#[path = "backup_names.rs"]
+mod names;
 
 #[cfg(test)]
 #[path = "backup_tests.rs"]

@@ -1,3 +1,4 @@
+use super::names::MAX_NAME_BYTES;
 use super::*;
 use serde_json::json;
 use std::time::UNIX_EPOCH;
