@@ -12,8 +12,8 @@
 //!   `Provider` trait; knows HTTP and the wire format, nothing of plans or state.
 //! - [`emulator`]: the local, strict, Descope-compatible server (`dmgmt emulator`, tests, and
 //!   `emulator: true` environments).
-//! - [`state`]: the state file of each environment (atomic writes, `.backup`, digests) and its
-//!   lock. Files only; no network.
+//! - [`state`]: the state file of each environment (atomic writes, `.backup`, digests), its
+//!   lock, backups of live content and the audit trail. Files only; no network.
 //! - [`plan`]: the pure planner: desired vs live vs prior state -> an ordered change graph.
 //! - [`ops`]: one command's orchestration (connect, refresh, plan, write state); never prints.
 //! - [`cli`]: arguments, one file per command, all printing. The only module that writes to the

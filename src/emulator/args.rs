@@ -67,13 +67,17 @@ pub struct EmulatorArgs {
     /// Fraction of mutating calls answered 503 before doing anything.
     #[arg(long, value_name = "F", default_value_t = 0.0, value_parser = parse_fault_rate)]
     pub fault_rate: f64,
-    /// Seed of the fault injection, for reproducible runs.
+    /// Fraction of mutating calls carried out (committed, persisted) and then answered 502: the
+    /// reply is "lost", as after a gateway timeout. Independent of `--fault-rate`.
+    #[arg(long, value_name = "F", default_value_t = 0.0, value_parser = parse_fault_rate)]
+    pub lost_reply_rate: f64,
+    /// Seed of the fault injection (`--fault-rate`, `--lost-reply-rate`), for reproducible runs.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub seed: u64,
     /// Delay added to every answer, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 0)]
     pub latency_ms: u64,
-    /// Append every request (method, path, status) to FILE as JSON lines.
+    /// Append every request (method, path, status, JSON body) to FILE as JSON lines.
     #[arg(long, value_name = "FILE")]
     pub request_log: Option<PathBuf>,
 }
@@ -87,6 +91,8 @@ pub struct EmulatorConfig {
     pub data: Option<PathBuf>,
     pub rate_limit: Option<EmulatorRateLimit>,
     pub fault_rate: f64,
+    /// Fraction of mutating calls done and then answered 502 (the reply "lost").
+    pub lost_reply_rate: f64,
     pub seed: u64,
     pub latency: Duration,
     pub request_log: Option<PathBuf>,
@@ -101,6 +107,7 @@ impl std::fmt::Debug for EmulatorConfig {
             .field("data", &self.data)
             .field("rate_limit", &self.rate_limit)
             .field("fault_rate", &self.fault_rate)
+            .field("lost_reply_rate", &self.lost_reply_rate)
             .field("seed", &self.seed)
             .field("latency", &self.latency)
             .field("request_log", &self.request_log)
@@ -118,6 +125,7 @@ impl Default for EmulatorConfig {
             data: None,
             rate_limit: None,
             fault_rate: 0.0,
+            lost_reply_rate: 0.0,
             seed: 1,
             latency: Duration::ZERO,
             request_log: None,
@@ -134,6 +142,7 @@ impl From<EmulatorArgs> for EmulatorConfig {
             data: a.data,
             rate_limit: a.rate_limit,
             fault_rate: a.fault_rate,
+            lost_reply_rate: a.lost_reply_rate,
             seed: a.seed,
             latency: Duration::from_millis(a.latency_ms),
             request_log: a.request_log,
@@ -158,6 +167,7 @@ mod tests {
         assert!(cli.args.listen.ip().is_loopback());
         assert_eq!(cli.args.project_id, LOCAL_PROJECT_ID);
         assert_eq!(cli.args.fault_rate, 0.0);
+        assert_eq!(cli.args.lost_reply_rate, 0.0);
     }
 
     #[test]
@@ -173,5 +183,8 @@ mod tests {
         assert!(Cli::try_parse_from(["x", "--rate-limit", "5"]).is_err());
         assert!(Cli::try_parse_from(["x", "--rate-limit", "0/1"]).is_err());
         assert!(Cli::try_parse_from(["x", "--fault-rate", "1.5"]).is_err());
+        let cli = Cli::try_parse_from(["x", "--lost-reply-rate", "0.25"]).unwrap();
+        assert_eq!(EmulatorConfig::from(cli.args).lost_reply_rate, 0.25);
+        assert!(Cli::try_parse_from(["x", "--lost-reply-rate", "-0.1"]).is_err());
     }
 }

@@ -35,6 +35,9 @@ pub const METHOD_NOT_ALLOWED: &str = "E011405";
 pub const CONFLICT: &str = "E011409";
 /// An injected fault (emulator's code; HTTP 503, retried by the SDKs).
 pub const FAULT: &str = "E011503";
+/// An injected lost reply: the change was made, the answer says it failed (emulator's code; HTTP
+/// 502, as a gateway that lost the upstream reply).
+pub const LOST_REPLY: &str = "E011502";
 /// Descope's rate-limit code (HTTP 429 with `Retry-After`).
 pub const RATE_LIMITED: &str = "E130429";
 /// The data file could not be written (emulator's code; HTTP 500).
@@ -104,6 +107,15 @@ impl EmuError {
             StatusCode::SERVICE_UNAVAILABLE,
             FAULT,
             "injected fault: service unavailable",
+        )
+    }
+
+    /// The answer to a mutation that was carried out but whose reply is "lost".
+    pub fn lost_reply() -> Self {
+        Self::new(
+            StatusCode::BAD_GATEWAY,
+            LOST_REPLY,
+            "injected fault: bad gateway (the change was made, its reply was lost)",
         )
     }
 

@@ -1,5 +1,6 @@
 //! The emulator's HTTP server: shared state, the gate every request passes (latency, rate limit,
-//! authorization, request log), the router of all areas, and the running server's handle.
+//! authorization, request log), fault injection around mutations (503 before, or a "lost" 502
+//! after the change), the router of all areas, and the running server's handle.
 //!
 //! Request semantics live in the area modules; this module must not know any object's rules.
 
@@ -10,6 +11,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::header;
 use axum::middleware::{self, Next};
@@ -17,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -30,12 +32,17 @@ use super::{flow, permission, role, tenant, theme};
 /// Flows can be large documents; Descope accepts them, so must the emulator.
 const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
-/// One served request, in arrival order of completion.
+/// One served request, in arrival order of completion. The `Authorization` header is never
+/// recorded, so the management key cannot appear in the log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestLogEntry {
     pub method: String,
     pub path: String,
     pub status: u16,
+    /// The request body as JSON: `null` when there was none (or only whitespace), the text as a
+    /// JSON string when it was not JSON.
+    #[serde(default)]
+    pub body: Value,
 }
 
 /// Locks a mutex, ignoring poisoning: every critical section leaves the data consistent.
@@ -89,6 +96,9 @@ pub(crate) struct Shared {
     rate: Option<Mutex<RateWindow>>,
     fault_rate: f64,
     rng: Mutex<XorShift>,
+    lost_reply_rate: f64,
+    /// Its own stream, so turning lost replies on does not move which calls fault.
+    lost_rng: Mutex<XorShift>,
     latency: Duration,
     log: Mutex<Vec<RequestLogEntry>>,
     log_file: Option<Mutex<File>>,
@@ -105,8 +115,11 @@ impl Shared {
         f(&lock(&self.store))
     }
 
-    /// Runs a mutation: maybe an injected fault first (nothing done), then `f`, then persistence.
-    /// `f` must either fail before changing anything or succeed.
+    /// Runs a mutation: maybe an injected fault first (503, nothing done), then `f`, then
+    /// persistence, then maybe a lost reply (502 although the change is committed and persisted).
+    /// `f` must either fail before changing anything or succeed; a failed `f` answers its own
+    /// error. Every call past the fault gate draws once for the lost reply, so with one client
+    /// sending one call at a time a seed always loses the same calls.
     pub(crate) fn mutate<R>(
         &self,
         f: impl FnOnce(&mut Store) -> Result<R, EmuError>,
@@ -114,12 +127,17 @@ impl Shared {
         if self.fault_rate > 0.0 && lock(&self.rng).next_f64() < self.fault_rate {
             return Err(EmuError::fault());
         }
+        let lose_reply =
+            self.lost_reply_rate > 0.0 && lock(&self.lost_rng).next_f64() < self.lost_reply_rate;
         let mut store = lock(&self.store);
         let out = f(&mut store)?;
         if let Some(path) = &self.data {
             store
                 .save(path)
                 .map_err(|e| EmuError::internal(e.to_string()))?;
+        }
+        if lose_reply {
+            return Err(EmuError::lost_reply());
         }
         Ok(out)
     }
@@ -161,16 +179,39 @@ async fn gatekeeper(State(emu): State<Emu>, req: Request, next: Next) -> Respons
     if !emu.latency.is_zero() {
         tokio::time::sleep(emu.latency).await;
     }
-    let response = match emu.admit(&req) {
-        Err(e) => e.into_response(),
-        Ok(()) => next.run(req).await,
+    // The body is read here once, for the log, and handed on unchanged.
+    let (parts, body) = req.into_parts();
+    let (response, logged) = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Err(e) => (
+            EmuError::bad_request(format!("cannot read the request body: {e}")).into_response(),
+            Value::Null,
+        ),
+        Ok(bytes) => {
+            let logged = body_as_json(&bytes);
+            let req = Request::from_parts(parts, Body::from(bytes));
+            let response = match emu.admit(&req) {
+                Err(e) => e.into_response(),
+                Ok(()) => next.run(req).await,
+            };
+            (response, logged)
+        }
     };
     emu.record(RequestLogEntry {
         method,
         path,
         status: response.status().as_u16(),
+        body: logged,
     });
     response
+}
+
+/// A request body for the log: `null` when empty, the JSON it holds, or else its text.
+fn body_as_json(bytes: &[u8]) -> Value {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Value::Null;
+    }
+    serde_json::from_slice(bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()))
 }
 
 async fn unknown_route(req: Request) -> EmuError {
@@ -318,8 +359,10 @@ pub(crate) async fn spawn(config: EmulatorConfig) -> Result<EmulatorHandle, Star
         authorization: format!("Bearer {}:{}", config.project_id, config.management_key),
         rate,
         fault_rate: config.fault_rate,
-        // xorshift must not start at zero.
-        rng: Mutex::new(XorShift(config.seed ^ 0x9E37_79B9_7F4A_7C15)),
+        // xorshift must not start at zero (it would stay there).
+        rng: Mutex::new(XorShift((config.seed ^ 0x9E37_79B9_7F4A_7C15).max(1))),
+        lost_reply_rate: config.lost_reply_rate,
+        lost_rng: Mutex::new(XorShift((config.seed ^ 0xD1B5_4A32_D192_ED03).max(1))),
         latency: config.latency,
         log: Mutex::new(Vec::new()),
         log_file,

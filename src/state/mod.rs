@@ -7,8 +7,15 @@
 //! - [`file`]: the version-1 state document, its digests and its exact bytes.
 //! - [`store`]: loading (refusing what cannot be trusted) and atomic writes with `.backup`.
 //! - [`lock`]: the exclusive `<env>.lock` every writing command holds, and `unlock`.
+//! - [`backup`]: `backups/<env>/<id>/`, the live content saved before an apply or restore,
+//!   pruned by retention and verified against its manifest.
+//! - [`audit`]: `audit.jsonl`, one appended line per command that wrote or read live state.
 //! - [`canonical`]: canonical JSON and sha256, shared with plans and snapshots.
 
+mod atomic;
+pub mod audit;
+pub mod backup;
+mod backup_error;
 pub mod canonical;
 mod error;
 pub mod file;
@@ -17,6 +24,10 @@ mod lock_error;
 pub mod store;
 mod system;
 
+pub use audit::{AuditChange, AuditError, AuditRecord};
+pub use backup::{
+    BackupError, BackupInfo, BackupObject, BackupSummary, Manifest, ManifestFile, Trigger,
+};
 pub use canonical::{canonical_json, sha256_hex};
 pub use error::{Backup, StateError};
 pub use file::{FORMAT_VERSION, Lineage, ResourceState, StateFile, resource_key};

@@ -8,12 +8,13 @@
 //! this module never locks and never decides what the state should contain.
 
 use std::fs;
-use std::io::{self, Write as _};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use serde_json::Value;
 
+use super::atomic;
 use super::canonical::{canonical_json, sha256_hex};
 use super::error::{Backup, StateError, backup_path};
 use super::file::{FORMAT_VERSION, StateFile};
@@ -295,64 +296,31 @@ impl StateStore {
         }
     }
 
-    /// Writes `bytes` to a synced temp file beside `target`, named after it so a leftover from a
-    /// crash is recognisable; the temp file disappears if it is never committed.
+    /// Stages `bytes` for `target` in the state folder (see [`atomic::stage`]).
     fn stage(
         &self,
         bytes: &[u8],
         permissions: Option<fs::Permissions>,
         target: &Path,
     ) -> Result<tempfile::NamedTempFile, StateError> {
-        let write_err = |source| StateError::Write {
+        atomic::stage(&self.dir, target, bytes, permissions).map_err(|source| StateError::Write {
             path: target.to_path_buf(),
             source,
-        };
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let mut tmp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".tmp")
-            .tempfile_in(&self.dir)
-            .map_err(write_err)?;
-        tmp.write_all(bytes).map_err(write_err)?;
-        // The state is meant for version control and holds no secrets: use the usual file mode
-        // rather than the temp file's owner-only one, or keep the mode the file already had.
-        #[cfg(unix)]
-        let permissions = permissions.or_else(|| {
-            use std::os::unix::fs::PermissionsExt;
-            Some(fs::Permissions::from_mode(0o644))
-        });
-        if let Some(permissions) = permissions {
-            tmp.as_file()
-                .set_permissions(permissions)
-                .map_err(write_err)?;
-        }
-        tmp.as_file().sync_all().map_err(write_err)?;
-        Ok(tmp)
+        })
     }
 
     fn commit(&self, staged: tempfile::NamedTempFile, target: &Path) -> Result<(), StateError> {
-        staged
-            .persist(target)
-            .map(drop)
-            .map_err(|e| StateError::Write {
-                path: target.to_path_buf(),
-                source: e.error,
-            })
+        atomic::commit(staged, target).map_err(|source| StateError::Write {
+            path: target.to_path_buf(),
+            source,
+        })
     }
 
-    /// Makes the renames durable. Directories cannot be opened for syncing on every platform.
     fn sync_dir(&self) -> Result<(), StateError> {
-        #[cfg(unix)]
-        fs::File::open(&self.dir)
-            .and_then(|dir| dir.sync_all())
-            .map_err(|source| StateError::Write {
-                path: self.dir.clone(),
-                source,
-            })?;
-        Ok(())
+        atomic::sync_dir(&self.dir).map_err(|source| StateError::Write {
+            path: self.dir.clone(),
+            source,
+        })
     }
 }
 

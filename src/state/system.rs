@@ -35,6 +35,58 @@ pub(crate) fn now_rfc3339() -> String {
     rfc3339_utc(SystemTime::now())
 }
 
+/// Reads back exactly what [`rfc3339_utc`] writes (`YYYY-MM-DDTHH:MM:SSZ`); `None` for anything
+/// else, so a hand-edited time is never guessed at.
+pub(crate) fn parse_rfc3339_utc(text: &str) -> Option<SystemTime> {
+    let b = text.as_bytes();
+    let shape_ok = b.len() == 20
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+        && b[19] == b'Z';
+    if !shape_ok {
+        return None;
+    }
+    let num = |range: std::ops::Range<usize>| -> Option<i64> {
+        let part = text.get(range)?;
+        if !part.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        part.parse().ok()
+    };
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 59
+    {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    // Rejects days a month does not have (2026-02-30) by requiring the round trip.
+    if civil_from_days(days) != (year, month as u32, day as u32) {
+        return None;
+    }
+    let secs = days * 86_400 + hour * 3600 + minute * 60 + second;
+    let secs = u64::try_from(secs).ok()?;
+    Some(UNIX_EPOCH + std::time::Duration::from_secs(secs))
+}
+
+/// Howard Hinnant's `days_from_civil`, the inverse of [`civil_from_days`].
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400); // [0, 399]
+    let mp = (month + 9) % 12; // March-based
+    let doy = (153 * mp + 2) / 5 + day - 1; // [0, 365]
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy; // [0, 146096]
+    era * 146_097 + doe - 719_468
+}
+
 /// Howard Hinnant's `civil_from_days`: days since 1970-01-01 to (year, month, day), proleptic
 /// Gregorian.
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
@@ -150,6 +202,26 @@ mod tests {
             rfc3339_utc(UNIX_EPOCH - Duration::from_millis(1)),
             "1969-12-31T23:59:59Z"
         );
+    }
+
+    #[test]
+    fn parses_what_it_formats_and_nothing_else() {
+        for secs in [0, 951_782_400, 1_709_251_199, 1_795_611_600, 4_102_444_800] {
+            let time = UNIX_EPOCH + Duration::from_secs(secs);
+            assert_eq!(parse_rfc3339_utc(&rfc3339_utc(time)), Some(time), "{secs}");
+        }
+        for bad in [
+            "",
+            "2026-02-30T00:00:00Z",
+            "2026-13-01T00:00:00Z",
+            "2026-11-25T24:00:00Z",
+            "2026-11-25 13:00:00Z",
+            "2026-11-25T13:00:00+00:00",
+            "2026-11-25T13:00:0aZ",
+            "+026-11-25T13:00:00Z",
+        ] {
+            assert_eq!(parse_rfc3339_utc(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

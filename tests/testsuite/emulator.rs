@@ -629,11 +629,11 @@ async fn data_survives_a_restart_and_the_request_log_is_written() {
     assert_eq!(lines.len(), 6);
     assert_eq!(
         lines[0],
-        json!({"method": "POST", "path": "/v1/mgmt/tenant/create", "status": 200})
+        json!({"method": "POST", "path": "/v1/mgmt/tenant/create", "status": 200, "body": {"id": "acme", "name": "Acme"}})
     );
     assert_eq!(
         lines[3],
-        json!({"method": "GET", "path": "/v1/mgmt/tenant", "status": 200})
+        json!({"method": "GET", "path": "/v1/mgmt/tenant", "status": 200, "body": null})
     );
 }
 
