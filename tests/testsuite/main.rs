@@ -6,6 +6,7 @@ mod api_client;
 mod cli;
 mod corpus;
 mod emulator;
+mod executor;
 mod live;
 mod normalise;
 mod plan;
