@@ -20,6 +20,8 @@ mod single;
 #[cfg(test)]
 mod fake;
 #[cfg(test)]
+mod fake_data;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_faults;
