@@ -2,7 +2,7 @@
 //!
 //! Data flows one way (STYLE.md):
 //! `Args -> Project + DesiredState (config) -> Snapshot (ops::live, with digests) -> Plan (pure)
-//! -> next StateFile (serial + 1)`; apply joins this chain in a later layer.
+//! -> ApplyReport (apply) -> next StateFile (serial + 1)`.
 //!
 //! - [`model`]: plain data shared by every layer: resource addresses, the desired state, live
 //!   snapshots and the attributes all three are compared in.
@@ -15,12 +15,16 @@
 //! - [`state`]: the state file of each environment (atomic writes, `.backup`, digests), its
 //!   lock, backups of live content and the audit trail. Files only; no network.
 //! - [`plan`]: the pure planner: desired vs live vs prior state -> an ordered change graph.
+//! - [`apply`]: the executor: runs a plan through the `Provider` trait (dependency order,
+//!   parallelism, batches, read-back of lost replies) and reports each outcome to an observer.
+//!   No files, no printing.
 //! - [`ops`]: one command's orchestration (connect, refresh, plan, write state); never prints.
 //! - [`cli`]: arguments, one file per command, all printing. The only module that writes to the
 //!   terminal.
 //! - [`error`]: the user-facing error (`Caused by:`, `hint:`) and the exit codes.
 
 pub mod api;
+pub mod apply;
 pub mod cli;
 pub mod config;
 pub mod emulator;

@@ -13,42 +13,44 @@ use super::wire::{
     PermissionUpdate, Raw, Role, RoleCreate, RoleDelete, RoleDeleteBatch, RoleUpdate, Tenant,
     TenantCreated, TenantRequest, ThemeDocument,
 };
-use super::{ApiFuture, Provider};
+use super::{ApiFuture, Pause, Provider};
 
-/// Every endpoint the client calls.
+/// Every endpoint the client calls. Those that change the project are `Endpoint::mutation`: the
+/// client never resends them after a 5xx or a transport error (see [`Endpoint::mutating`]).
 pub mod endpoints {
     use super::Endpoint;
 
     pub const LICENSE: Endpoint = Endpoint::get("/v1/mgmt/license");
-    pub const TENANT_CREATE: Endpoint = Endpoint::post("/v1/mgmt/tenant/create");
-    pub const TENANT_UPDATE: Endpoint = Endpoint::post("/v1/mgmt/tenant/update");
-    pub const TENANT_DELETE: Endpoint = Endpoint::post("/v1/mgmt/tenant/delete");
+    pub const TENANT_CREATE: Endpoint = Endpoint::mutation("/v1/mgmt/tenant/create");
+    pub const TENANT_UPDATE: Endpoint = Endpoint::mutation("/v1/mgmt/tenant/update");
+    pub const TENANT_DELETE: Endpoint = Endpoint::mutation("/v1/mgmt/tenant/delete");
     pub const TENANT_LOAD: Endpoint = Endpoint::get("/v1/mgmt/tenant");
     pub const TENANT_LOAD_ALL: Endpoint = Endpoint::get("/v1/mgmt/tenant/all");
-    pub const TENANT_DEFAULT_ROLES: Endpoint = Endpoint::post("/v1/mgmt/tenant/updateDefaultRoles");
-    pub const PERMISSION_CREATE: Endpoint = Endpoint::post("/v1/mgmt/permission/create");
-    pub const PERMISSION_UPDATE: Endpoint = Endpoint::post("/v1/mgmt/permission/update");
-    pub const PERMISSION_DELETE: Endpoint = Endpoint::post("/v1/mgmt/permission/delete");
+    pub const TENANT_DEFAULT_ROLES: Endpoint =
+        Endpoint::mutation("/v1/mgmt/tenant/updateDefaultRoles");
+    pub const PERMISSION_CREATE: Endpoint = Endpoint::mutation("/v1/mgmt/permission/create");
+    pub const PERMISSION_UPDATE: Endpoint = Endpoint::mutation("/v1/mgmt/permission/update");
+    pub const PERMISSION_DELETE: Endpoint = Endpoint::mutation("/v1/mgmt/permission/delete");
     pub const PERMISSION_LOAD_ALL: Endpoint = Endpoint::get("/v1/mgmt/permission/all");
     pub const PERMISSION_CREATE_BATCH: Endpoint =
-        Endpoint::post("/v1/mgmt/permission/create/batch");
+        Endpoint::mutation("/v1/mgmt/permission/create/batch");
     pub const PERMISSION_UPDATE_BATCH: Endpoint =
-        Endpoint::post("/v1/mgmt/permission/update/batch");
+        Endpoint::mutation("/v1/mgmt/permission/update/batch");
     pub const PERMISSION_DELETE_BATCH: Endpoint =
-        Endpoint::post("/v1/mgmt/permission/delete/batch");
-    pub const ROLE_CREATE: Endpoint = Endpoint::post("/v1/mgmt/role/create");
-    pub const ROLE_UPDATE: Endpoint = Endpoint::post("/v1/mgmt/role/update");
-    pub const ROLE_DELETE: Endpoint = Endpoint::post("/v1/mgmt/role/delete");
+        Endpoint::mutation("/v1/mgmt/permission/delete/batch");
+    pub const ROLE_CREATE: Endpoint = Endpoint::mutation("/v1/mgmt/role/create");
+    pub const ROLE_UPDATE: Endpoint = Endpoint::mutation("/v1/mgmt/role/update");
+    pub const ROLE_DELETE: Endpoint = Endpoint::mutation("/v1/mgmt/role/delete");
     pub const ROLE_LOAD_ALL: Endpoint = Endpoint::get("/v1/mgmt/role/all");
-    pub const ROLE_CREATE_BATCH: Endpoint = Endpoint::post("/v1/mgmt/role/create/batch");
-    pub const ROLE_UPDATE_BATCH: Endpoint = Endpoint::post("/v1/mgmt/role/update/batch");
-    pub const ROLE_DELETE_BATCH: Endpoint = Endpoint::post("/v1/mgmt/role/delete/batch");
+    pub const ROLE_CREATE_BATCH: Endpoint = Endpoint::mutation("/v1/mgmt/role/create/batch");
+    pub const ROLE_UPDATE_BATCH: Endpoint = Endpoint::mutation("/v1/mgmt/role/update/batch");
+    pub const ROLE_DELETE_BATCH: Endpoint = Endpoint::mutation("/v1/mgmt/role/delete/batch");
     pub const FLOW_LIST: Endpoint = Endpoint::post("/v1/mgmt/flow/list");
     pub const FLOW_EXPORT: Endpoint = Endpoint::post("/v1/mgmt/flow/export");
-    pub const FLOW_IMPORT: Endpoint = Endpoint::post("/v1/mgmt/flow/import");
-    pub const FLOW_DELETE: Endpoint = Endpoint::post("/v1/mgmt/flow/delete");
+    pub const FLOW_IMPORT: Endpoint = Endpoint::mutation("/v1/mgmt/flow/import");
+    pub const FLOW_DELETE: Endpoint = Endpoint::mutation("/v1/mgmt/flow/delete");
     pub const THEME_EXPORT: Endpoint = Endpoint::post("/v1/mgmt/theme/export");
-    pub const THEME_IMPORT: Endpoint = Endpoint::post("/v1/mgmt/theme/import");
+    pub const THEME_IMPORT: Endpoint = Endpoint::mutation("/v1/mgmt/theme/import");
 }
 
 use endpoints as ep;
@@ -328,6 +330,10 @@ impl Provider for Client {
             self.call(ep::THEME_EXPORT, NO_QUERY, Some(&json!({})))
                 .await
         })
+    }
+
+    fn resend_pause(&self, failures: u32) -> Pause<'_> {
+        Client::resend_pause(self, failures)
     }
 
     fn import_theme<'a>(&'a self, theme: &'a ThemeDocument) -> ApiFuture<'a, ThemeDocument> {

@@ -245,7 +245,9 @@ impl Client {
     }
 
     /// A connection error or timeout: fails for good after `max_attempts`, else backs off (with
-    /// jitter) before the caller tries again.
+    /// jitter) before the caller tries again. A mutation fails at once unless the connection was
+    /// never made (`sent: false` and a connect error): once the request may have reached Descope,
+    /// only its caller can tell, by reading the object back, whether resending is safe.
     async fn after_transport_failure(
         &self,
         endpoint: Endpoint,
@@ -253,7 +255,8 @@ impl Client {
         source: reqwest::Error,
     ) -> Result<(), ApiError> {
         let inner = &*self.inner;
-        if failures >= inner.retry.max_attempts {
+        let maybe_delivered = endpoint.mutating && !source.is_connect();
+        if failures >= inner.retry.max_attempts || maybe_delivered {
             return Err(ApiError::Transport {
                 endpoint,
                 attempts: failures,
@@ -268,7 +271,9 @@ impl Client {
     }
 
     /// Sends one call: waits out any 429 pause, takes a rate-limiter token, sends, and retries
-    /// 429 (after `Retry-After`, pausing every caller), 5xx and transport errors (bounded backoff).
+    /// 429 (after `Retry-After`, pausing every caller; a 429 was not applied, so this holds for
+    /// mutations too). A read is also retried after a 5xx or a transport error (bounded backoff);
+    /// a mutation is not (see [`Endpoint::mutating`]): its error comes back to the caller at once.
     pub(crate) async fn call<B, R>(
         &self,
         endpoint: Endpoint,
@@ -321,6 +326,14 @@ impl Client {
             }
             let bytes = match response.bytes().await {
                 Ok(b) => b,
+                Err(source) if endpoint.mutating => {
+                    // Descope answered: the request was delivered, whatever became of the reply.
+                    return Err(ApiError::Transport {
+                        endpoint,
+                        attempts: failures + 1,
+                        source,
+                    });
+                }
                 Err(source) => {
                     failures += 1;
                     self.after_transport_failure(endpoint, failures, source)
@@ -340,7 +353,7 @@ impl Client {
                     detail: e.to_string(),
                 });
             }
-            if status >= 500 {
+            if status >= 500 && !endpoint.mutating {
                 failures += 1;
                 if failures < inner.retry.max_attempts {
                     inner
@@ -352,6 +365,15 @@ impl Client {
             }
             return Err(self.descope_error(endpoint, status, &bytes));
         }
+    }
+
+    /// The pause before the caller resends a mutation after failure number `failures` (1-based):
+    /// the same backoff with jitter the client uses between its own attempts.
+    pub(crate) fn resend_pause(&self, failures: u32) -> super::Pause<'static> {
+        let inner = &*self.inner;
+        inner
+            .sleeper
+            .sleep(inner.retry.backoff(failures.max(1), inner.jitter.next()))
     }
 
     fn descope_error(&self, endpoint: Endpoint, status: u16, bytes: &[u8]) -> ApiError {

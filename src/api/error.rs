@@ -8,11 +8,15 @@ use std::fmt;
 
 use crate::{Error, ErrorKind};
 
-/// A management API route: method and path (no query).
+/// A management API route: method and path (no query), and whether calling it changes Descope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Endpoint {
     pub method: &'static str,
     pub path: &'static str,
+    /// A call that changes the project. The client never resends one after a 5xx or a transport
+    /// error: Descope may have applied it with only the reply lost, and a blind resend could
+    /// duplicate it. Its caller (the executor) reads the object back and decides.
+    pub mutating: bool,
 }
 
 impl Endpoint {
@@ -20,13 +24,25 @@ impl Endpoint {
         Endpoint {
             method: "GET",
             path,
+            mutating: false,
         }
     }
 
+    /// A POST that only reads (flow list, flow and theme export).
     pub const fn post(path: &'static str) -> Self {
         Endpoint {
             method: "POST",
             path,
+            mutating: false,
+        }
+    }
+
+    /// A POST that changes the project (see [`Endpoint::mutating`]).
+    pub const fn mutation(path: &'static str) -> Self {
+        Endpoint {
+            method: "POST",
+            path,
+            mutating: true,
         }
     }
 }
@@ -123,6 +139,24 @@ impl ApiError {
     /// The id or name is taken (HTTP 409) — after a timed-out create, read the object back.
     pub fn is_conflict(&self) -> bool {
         matches!(self, ApiError::Descope(e) if e.status == 409)
+    }
+
+    /// The request may have reached Descope and been applied with only its reply lost: a 5xx, a
+    /// transport error after connecting, or a 2xx whose body could not be read. A mutation that
+    /// failed so must be read back before it is resent.
+    pub fn may_have_been_applied(&self) -> bool {
+        match self {
+            ApiError::Descope(e) => e.status >= 500,
+            ApiError::Transport { .. } | ApiError::Decode { .. } => true,
+            ApiError::RateLimited { .. } | ApiError::Refused { .. } | ApiError::Config { .. } => {
+                false
+            }
+        }
+    }
+
+    /// Whether the request left the client at all (a refused or unbuildable one did not).
+    pub fn was_sent(&self) -> bool {
+        !matches!(self, ApiError::Refused { .. } | ApiError::Config { .. })
     }
 }
 

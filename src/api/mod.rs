@@ -1,8 +1,9 @@
 //! The Descope management API: wire types, and a client behind the [`Provider`] trait.
 //!
 //! [`Client`] paces every call through one rate limiter, honours 429 `Retry-After` by pausing all of
-//! its callers, retries 5xx and connection errors with bounded jittered backoff, and maps Descope's
-//! error answers to [`ApiError`]. The executor depends on [`Provider`] only, so tests can swap in a
+//! its callers, retries reads after 5xx and connection errors with bounded jittered backoff, and
+//! maps Descope's error answers to [`ApiError`]. It never resends a mutation whose reply may have
+//! been lost: the executor reads the object back first ([`Provider::resend_pause`]). The executor depends on [`Provider`] only, so tests can swap in a
 //! fake. This module knows HTTP and Descope's wire format, nothing about plans, state or files.
 
 mod calls;
@@ -88,4 +89,13 @@ pub trait Provider: Send + Sync {
     fn export_theme(&self) -> ApiFuture<'_, ThemeDocument>;
     /// Overwrites the theme; returns the stored document.
     fn import_theme<'a>(&'a self, theme: &'a ThemeDocument) -> ApiFuture<'a, ThemeDocument>;
+
+    /// Waits before the caller resends a mutation after its `failures`-th failure (1-based): the
+    /// client's backoff with jitter. Fakes need not wait.
+    fn resend_pause(&self, _failures: u32) -> Pause<'_> {
+        Box::pin(std::future::ready(()))
+    }
 }
+
+/// The future of [`Provider::resend_pause`].
+pub type Pause<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;

@@ -48,8 +48,9 @@ impl RateLimit {
 /// Bounds of every retry the client makes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryPolicy {
-    /// Attempts in all (first one included) for 5xx answers and connection errors or timeouts.
-    /// Default 4: the SDKs' 1 + 3 retries.
+    /// Attempts in all (first one included) for 5xx answers and connection errors or timeouts
+    /// of reads (a mutation is resent by the client only when it never left, see
+    /// `Endpoint::mutating`). Default 4: the SDKs' 1 + 3 retries.
     pub max_attempts: u32,
     /// First backoff; doubled each attempt, with jitter. Default 200 ms.
     pub base_delay: Duration,

@@ -1,6 +1,8 @@
 //! The Descope client against the in-process emulator: every call round-trips, errors are typed,
 //! 429 pauses and 5xx retries behave, and the key never leaks.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use dmgmt::api::wire::{
@@ -333,40 +335,9 @@ async fn too_many_429s_fail_as_rate_limited() {
 }
 
 #[tokio::test]
-async fn faults_are_retried_until_success_without_duplicate_creates() {
-    let config = EmulatorConfig {
-        fault_rate: 0.3,
-        seed: 7,
-        ..EmulatorConfig::default()
-    };
-    let emu = start(config).await;
-    let mut client_config = config_for(&emu);
-    client_config.retry.max_attempts = 12;
-    let c = Client::new(client_config).unwrap();
-    for i in 0..15 {
-        c.create_permission(&perm(&format!("p{i}"))).await.unwrap();
-        c.create_tenant(&tenant(Some(&format!("t{i}")), &format!("Tenant {i}")))
-            .await
-            .unwrap();
-    }
-    let log = emu.request_log();
-    assert!(log.iter().any(|e| e.status == 503), "faults were injected");
-    for path in ["/v1/mgmt/permission/create", "/v1/mgmt/tenant/create"] {
-        let created = log
-            .iter()
-            .filter(|e| e.path == path && e.status == 200)
-            .count();
-        assert_eq!(created, 15, "{path}: one successful create per object");
-    }
-    assert_eq!(
-        created_permissions(c.load_all_permissions().await.unwrap()).len(),
-        15
-    );
-    assert_eq!(c.load_all_tenants().await.unwrap().len(), 15);
-}
-
-#[tokio::test]
-async fn server_errors_are_retried_a_bounded_number_of_times() {
+async fn a_mutations_server_error_comes_back_at_once_unresent() {
+    // Every mutation is answered 503: the client must not resend it (Descope may have applied it
+    // with only the reply lost); the executor reads the object back and decides.
     let emu = start(EmulatorConfig {
         fault_rate: 1.0,
         ..EmulatorConfig::default()
@@ -378,8 +349,75 @@ async fn server_errors_are_retried_a_bounded_number_of_times() {
         (err.status(), err.error_code()),
         (Some(503), Some("E011503"))
     );
+    assert!(err.may_have_been_applied(), "{err:?}");
+    let err = c
+        .create_tenant(&tenant(Some("acme"), "Acme"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(503));
+    let log = emu.request_log();
     assert_eq!(
-        emu.request_log().len(),
+        log.iter().map(|e| e.path.as_str()).collect::<Vec<_>>(),
+        ["/v1/mgmt/permission/create", "/v1/mgmt/tenant/create"],
+        "each mutation sent once"
+    );
+    assert!(sleeper.pauses().is_empty(), "{:?}", sleeper.pauses());
+    // Reads are not mutations: they succeed, unaffected.
+    assert!(created_permissions(c.load_all_permissions().await.unwrap()).is_empty());
+}
+
+/// A server answering `GET /v1/mgmt/role/all` with 503 to its first `failures` requests, then an
+/// empty list; its base URL and a count of the requests it served.
+async fn flaky_roles(failures: usize) -> (String, Arc<AtomicUsize>) {
+    use axum::extract::State;
+    use axum::http::StatusCode;
+    use axum::response::{IntoResponse, Response};
+
+    type Served = (Arc<AtomicUsize>, usize);
+    async fn roles(State((served, failures)): State<Served>) -> Response {
+        if served.fetch_add(1, Ordering::SeqCst) < failures {
+            let body = json!({"errorCode": "E011503", "errorDescription": "unavailable"});
+            return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response();
+        }
+        axum::Json(json!({"roles": []})).into_response()
+    }
+    let served = Arc::new(AtomicUsize::new(0));
+    let app = axum::Router::new()
+        .route("/v1/mgmt/role/all", axum::routing::get(roles))
+        .with_state((served.clone(), failures));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}"), served)
+}
+
+fn stub_config(base_url: String) -> ClientConfig {
+    let mut config = ClientConfig::new("P2stub", ManagementKey::new("K2key"));
+    config.base_url = Some(base_url);
+    config.retry = crate::support::fast_retry();
+    config
+}
+
+#[tokio::test]
+async fn reads_are_retried_after_server_errors_until_they_succeed() {
+    let (url, served) = flaky_roles(2).await;
+    let (c, sleeper) = recording_client(stub_config(url));
+    assert!(c.load_all_roles().await.unwrap().is_empty());
+    assert_eq!(served.load(Ordering::SeqCst), 3);
+    assert_eq!(sleeper.pauses().len(), 2, "a backoff before each retry");
+}
+
+#[tokio::test]
+async fn server_errors_on_reads_are_retried_a_bounded_number_of_times() {
+    let (url, served) = flaky_roles(usize::MAX).await;
+    let (c, sleeper) = recording_client(stub_config(url));
+    let err = c.load_all_roles().await.unwrap_err();
+    assert_eq!(
+        (err.status(), err.error_code()),
+        (Some(503), Some("E011503"))
+    );
+    assert_eq!(
+        served.load(Ordering::SeqCst),
         RetryPolicy::default().max_attempts as usize
     );
     assert_eq!(sleeper.pauses().len(), 3, "a backoff between attempts");
@@ -397,6 +435,13 @@ async fn connection_errors_are_retried_then_reported() {
         "{err:?}"
     );
     assert_eq!(sleeper.pauses().len(), 3);
+    // A mutation that could not even connect never left: resending it is safe.
+    let err = c.create_permission(&perm("x")).await.unwrap_err();
+    assert!(
+        matches!(err, ApiError::Transport { attempts: 4, .. }),
+        "{err:?}"
+    );
+    assert_eq!(sleeper.pauses().len(), 6);
 }
 
 #[tokio::test]
@@ -438,7 +483,7 @@ async fn the_key_never_appears_in_debug_or_errors() {
 async fn requests_identify_dmgmt_and_send_the_license_after_the_handshake() {
     use axum::extract::State;
     use axum::http::HeaderMap;
-    use std::sync::{Arc, Mutex};
+    use std::sync::Mutex;
 
     type Seen = Arc<Mutex<Vec<HeaderMap>>>;
     async fn capture(State(seen): State<Seen>, headers: HeaderMap) -> axum::Json<Value> {

@@ -7,6 +7,7 @@ mod cli;
 mod corpus;
 mod emulator;
 mod emulator_faults;
+mod executor;
 mod live;
 mod normalise;
 mod plan;

@@ -1,0 +1,142 @@
+//! Independent role or permission changes of one kind and one action, coalesced into one batch
+//! call (DESIGN.md §6). Creates are read back once per batch for the ids Descope gave.
+//!
+//! A batch that fails is read back once: members Descope already holds are accepted (a batch may
+//! have been applied with its reply lost, or partly applied), and the others go back to the
+//! scheduler to be sent one by one, so that only a member Descope really refuses fails.
+
+use super::readback::{Found, Listing};
+use super::request::{self, BatchKey};
+use super::scheduler::{Ctx, UnitDone};
+use super::single;
+use crate::api::ApiError;
+use crate::plan::{Change, Plan};
+
+/// Sends `members` (indexes into the plan, all of batch `key`) as one call.
+pub(crate) async fn apply(
+    ctx: &Ctx<'_>,
+    plan: &Plan,
+    key: &BatchKey,
+    members: &[usize],
+) -> UnitDone {
+    let mut done = UnitDone::default();
+    let change = |i: usize| &plan.changes[i];
+    // Members whose body cannot be built fail alone; the rest are sent.
+    let mut sent: Vec<usize> = Vec::with_capacity(members.len());
+    macro_rules! bodies {
+        ($build:expr) => {{
+            let mut out = Vec::with_capacity(members.len());
+            for &i in members {
+                match $build(change(i)) {
+                    Ok(body) => {
+                        out.push(body);
+                        sent.push(i);
+                    }
+                    Err(e) => done.results.push((i, Err(e))),
+                }
+            }
+            out
+        }};
+    }
+    macro_rules! call {
+        ($b:ident, $call:expr) => {
+            match $b.is_empty() {
+                true => None,
+                false => Some($call.await),
+            }
+        };
+    }
+    let ok = |c: &Change| Ok::<_, ApiError>(request::current_name(c));
+    let p = ctx.provider;
+    let result = match key {
+        BatchKey::PermissionCreate => {
+            let b = bodies!(request::permission_create);
+            call!(b, p.create_permissions(&b))
+        }
+        BatchKey::PermissionUpdate => {
+            let b = bodies!(request::permission_update);
+            call!(b, p.update_permissions(&b))
+        }
+        BatchKey::PermissionDelete => {
+            let b = bodies!(ok);
+            call!(b, p.delete_permissions(&b))
+        }
+        BatchKey::RoleCreate => {
+            let b = bodies!(request::role_create);
+            call!(b, p.create_roles(&b))
+        }
+        BatchKey::RoleUpdate => {
+            let b = bodies!(request::role_update);
+            call!(b, p.update_roles(&b))
+        }
+        BatchKey::RoleDelete { tenant } => {
+            let b = bodies!(ok);
+            call!(b, p.delete_roles(&b, tenant.as_deref()))
+        }
+    };
+    let Some(result) = result else {
+        return done;
+    };
+    ctx.count(&result);
+    match result {
+        Ok(()) if key.is_create() => match Listing::load(ctx.provider, key.kind()).await {
+            Ok(listing) => done.results.extend(
+                sent.iter()
+                    .map(|&i| (i, Ok(single::created_in(ctx, &listing, change(i))))),
+            ),
+            Err(e) => {
+                ctx.note(format!(
+                    "a batch of {} {} creates succeeded, but reading them back failed: {e}; their Descope ids are recorded at the next refresh",
+                    sent.len(),
+                    key.kind()
+                ));
+                done.results
+                    .extend(sent.iter().map(|&i| (i, Ok(change(i).after.clone()))));
+            }
+        },
+        Ok(()) if key.is_delete() => done.results.extend(sent.iter().map(|&i| (i, Ok(None)))),
+        Ok(()) => done
+            .results
+            .extend(sent.iter().map(|&i| (i, Ok(change(i).after.clone())))),
+        Err(err) => fall_back(ctx, plan, key, &sent, err, &mut done).await,
+    }
+    done
+}
+
+/// After a failed batch: accept the members Descope already holds, send the others alone.
+async fn fall_back(
+    ctx: &Ctx<'_>,
+    plan: &Plan,
+    key: &BatchKey,
+    sent: &[usize],
+    err: ApiError,
+    done: &mut UnitDone,
+) {
+    ctx.note(format!(
+        "a batch of {} {} {}s failed: {err}; reading back which took effect, then sending the rest one by one",
+        sent.len(),
+        key.kind(),
+        key.verb()
+    ));
+    if !err.was_sent() {
+        done.singles.extend_from_slice(sent);
+        return;
+    }
+    if single::resendable(&err) {
+        ctx.provider.resend_pause(1).await;
+    }
+    let listing = match Listing::load(ctx.provider, key.kind()).await {
+        Ok(listing) => listing,
+        Err(read) => {
+            ctx.note(format!("cannot read back the failed batch: {read}"));
+            done.singles.extend_from_slice(sent);
+            return;
+        }
+    };
+    for &i in sent {
+        match listing.check(&plan.changes[i]) {
+            Found::Matches(live) => done.results.push((i, Ok(live))),
+            Found::Differs => done.singles.push(i),
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! The executor: runs a [`Plan`] against Descope through the [`Provider`] trait and reports every
+//! change's outcome through an [`ApplyObserver`] (DESIGN.md §6).
+//!
+//! It makes no choices the plan did not make: it sends what each change says, in dependency order,
+//! up to `parallelism` calls at once (every call paced by the client's one rate limiter), coalesces
+//! independent role and permission changes into batch calls, and skips what depends on a failure
+//! while independent branches go on. Its one judgement is about lost replies: a mutation that
+//! failed in a way that may have been applied is read back before it is resent, and accepted when
+//! Descope already holds what it asked for (see `single.rs`).
+//!
+//! It must not read files, write state or print: the caller persists state in
+//! [`ApplyObserver::applied`] and the CLI draws progress from the same calls.
+
+mod batch;
+mod readback;
+mod request;
+mod scheduler;
+mod single;
+
+#[cfg(test)]
+mod fake;
+#[cfg(test)]
+mod fake_data;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tests_faults;
+
+use std::sync::atomic::AtomicBool;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::api::{ApiError, Provider};
+use crate::plan::{Change, Plan};
+
+/// How the executor runs a plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecuteOptions {
+    /// Calls in flight at once (a batch counts once). At least 1.
+    pub parallelism: usize,
+    /// Most changes coalesced into one batch call. Default 100; 1 turns batching off.
+    pub batch_size: usize,
+    /// Resends of one change after a failure that may have been applied (a 5xx, a lost
+    /// connection), each after reading the object back. Default 4.
+    pub attempts: u32,
+}
+
+impl Default for ExecuteOptions {
+    fn default() -> Self {
+        ExecuteOptions {
+            parallelism: 4,
+            batch_size: 100,
+            attempts: 4,
+        }
+    }
+}
+
+/// What the executor reports while it runs (the orchestration persists state, the CLI draws).
+pub trait ApplyObserver: Sync {
+    /// The change is about to be sent (alone or in a batch).
+    fn started(&self, _index: usize, _change: &Change) {}
+    /// Called once per change that succeeded, as soon as it did (the caller persists state here;
+    /// it may block briefly). `live` is what Descope holds now: the body read back, or the body
+    /// sent when that is provably what Descope holds; `None` for a delete or a forget.
+    fn applied(&self, index: usize, change: &Change, live: Option<&Value>);
+    /// The change failed for good, with Descope's error.
+    fn failed(&self, index: usize, change: &Change, error: &ApiError);
+    /// `blocked_by`: the index of the failed (or skipped) change it depends on.
+    fn skipped(&self, index: usize, change: &Change, blocked_by: usize);
+    /// A 429 pause, a resend after a lost reply, a fallback from a batch to single calls.
+    fn note(&self, _message: &str) {}
+}
+
+/// What became of one change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", content = "detail", rename_all = "snake_case")]
+pub enum Outcome {
+    Applied,
+    /// Failed for good; Descope's error (status, `errorCode`, `errorDescription`).
+    Failed(String),
+    /// Not sent because a change it depends on failed or was skipped.
+    Skipped {
+        blocked_by: usize,
+    },
+    /// Not sent because the run was stopped first.
+    NotStarted,
+}
+
+/// The result of a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApplyReport {
+    /// One per change of the plan, in the same order.
+    pub outcomes: Vec<Outcome>,
+    /// Stopped before every change was started (`stop` was set).
+    pub interrupted: bool,
+    /// Mutating calls sent, resends included; a batch counts once.
+    pub calls: u64,
+}
+
+impl ApplyReport {
+    /// Every change applied.
+    pub fn is_success(&self) -> bool {
+        self.outcomes.iter().all(|o| *o == Outcome::Applied)
+    }
+}
+
+/// Runs `plan` (ordered, `depends_on` filled, guards already checked by the caller).
+///
+/// `stop` set (the first Ctrl-C): nothing new is scheduled, calls in flight finish and are
+/// reported, every change not started is [`Outcome::NotStarted`] and the report is `interrupted`.
+pub async fn execute(
+    provider: &dyn Provider,
+    plan: &Plan,
+    options: &ExecuteOptions,
+    stop: &AtomicBool,
+    observer: &dyn ApplyObserver,
+) -> ApplyReport {
+    scheduler::run(provider, plan, options, stop, observer).await
+}

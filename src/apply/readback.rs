@@ -1,0 +1,185 @@
+//! Reading an object back to learn whether a change already took effect: after a reply was lost,
+//! after a resend met an error (an "already exists" whatever its status), and after a failed batch.
+//!
+//! "Matches" means: the object exists (for a delete: no longer exists) and every managed field
+//! that `after` sets has that value — lists of names compared as sets, custom attributes key by
+//! key for the keys `after` sets, flows and the theme as normalised documents. A rename matches
+//! when the object (found by its Descope id when known) carries the new name.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Value, json};
+
+use super::request::{current_name, new_name, role_scope};
+use crate::api::{ApiError, Provider};
+use crate::model::attrs::{canonical, normalize_document, wire_field};
+use crate::model::{ResourceAddr, ResourceKind};
+use crate::plan::{Action, Change};
+
+/// Config fields holding order-free lists of names.
+const SET_FIELDS: [&str; 3] = ["permissions", "default_roles", "self_provisioning_domains"];
+/// Config fields compared key by key.
+const KEYED_FIELDS: [&str; 1] = ["custom_attributes"];
+
+/// What a read-back found.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Found {
+    /// Descope holds what the change asked for; the live body (`None`: deleted).
+    Matches(Option<Value>),
+    Differs,
+}
+
+/// The roles or the permissions as one load-all returned them (raw bodies), to check many changes
+/// of that kind against one read.
+pub(crate) struct Listing(Vec<Value>);
+
+impl Listing {
+    pub(crate) async fn load(
+        provider: &dyn Provider,
+        kind: ResourceKind,
+    ) -> Result<Listing, ApiError> {
+        let bodies = match kind {
+            ResourceKind::Permission => provider
+                .load_all_permissions()
+                .await?
+                .into_iter()
+                .map(|p| p.body.to_value())
+                .collect(),
+            ResourceKind::Role => provider
+                .load_all_roles()
+                .await?
+                .into_iter()
+                .map(|r| r.body.to_value())
+                .collect(),
+            _ => Vec::new(),
+        };
+        Ok(Listing(bodies))
+    }
+
+    /// The live object `change` is about: by Descope id when known, else by name (and tenant).
+    pub(crate) fn find(&self, change: &Change) -> Option<&Value> {
+        let str_of = |v: &Value, f: &str| v.get(f).and_then(Value::as_str).unwrap_or("").to_owned();
+        if let Some(id) = &change.live_id {
+            return self.0.iter().find(|v| str_of(v, "id") == *id);
+        }
+        let name = match change.action {
+            Action::Delete => current_name(change),
+            _ => new_name(change),
+        };
+        let scope = role_scope(change).unwrap_or_default();
+        self.0.iter().find(|v| {
+            str_of(v, "name") == name
+                && (change.kind() != ResourceKind::Role || str_of(v, "tenantId") == scope)
+        })
+    }
+
+    pub(crate) fn check(&self, change: &Change) -> Found {
+        judge(change, self.find(change))
+    }
+}
+
+/// Reads the object of `change` back and compares it with what the change asked for.
+pub(crate) async fn check(provider: &dyn Provider, change: &Change) -> Result<Found, ApiError> {
+    let live = match &change.addr {
+        ResourceAddr::Permission(_) | ResourceAddr::Role { .. } => {
+            return Ok(Listing::load(provider, change.kind()).await?.check(change));
+        }
+        ResourceAddr::Tenant(id) => match provider.load_tenant(id).await {
+            Ok(tenant) => Some(json!(tenant)),
+            Err(e) if e.is_not_found() => None,
+            Err(e) => return Err(e),
+        },
+        ResourceAddr::Flow(id) => match provider.export_flow(id).await {
+            Ok(doc) => Some(json!({"flow": doc.flow, "screens": doc.screens})),
+            Err(e) if e.is_not_found() => None,
+            Err(e) => return Err(e),
+        },
+        ResourceAddr::Theme => Some(json!({"theme": provider.export_theme().await?.theme})),
+    };
+    Ok(judge(change, live.as_ref()))
+}
+
+fn judge(change: &Change, live: Option<&Value>) -> Found {
+    match (change.action.is_delete(), live) {
+        (true, None) => Found::Matches(None),
+        (true, Some(_)) | (false, None) => Found::Differs,
+        (false, Some(live)) if holds(change, live) => Found::Matches(Some(live.clone())),
+        (false, Some(_)) => Found::Differs,
+    }
+}
+
+/// Whether `live` holds every managed field the change sets.
+fn holds(change: &Change, live: &Value) -> bool {
+    let Some(after) = &change.after else {
+        return true;
+    };
+    let kind = change.kind();
+    if matches!(kind, ResourceKind::Flow | ResourceKind::Theme) {
+        return normalize_document(after) == normalize_document(live);
+    }
+    change.managed_fields.iter().all(|field| {
+        // A tenant's default roles are the separate change that follows its create or update.
+        if kind == ResourceKind::Tenant
+            && field == "default_roles"
+            && change.action != Action::SetDefaultRoles
+        {
+            return true;
+        }
+        let Some(wire) = wire_field(kind, field) else {
+            return true;
+        };
+        let Some(want) = after.get(wire) else {
+            return true;
+        };
+        same(field, want, live.get(wire))
+    })
+}
+
+fn same(field: &str, want: &Value, have: Option<&Value>) -> bool {
+    let have_or_null = have.unwrap_or(&Value::Null);
+    if KEYED_FIELDS.contains(&field) {
+        let Some(want) = want.as_object() else {
+            return canonical(want) == canonical(have_or_null);
+        };
+        return want.iter().all(|(key, value)| {
+            have.and_then(|h| h.get(key)).map(canonical) == Some(canonical(value))
+        });
+    }
+    if SET_FIELDS.contains(&field) {
+        return set(want, field) == set(have_or_null, field);
+    }
+    canonical(want) == canonical(have_or_null) || (is_empty(want) && is_empty(have_or_null))
+}
+
+/// A list of names as a set (domains case-insensitively: Descope compares them so).
+fn set(list: &Value, field: &str) -> BTreeSet<String> {
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(|s| match field {
+            "self_provisioning_domains" => s.to_lowercase(),
+            _ => s.to_owned(),
+        })
+        .collect()
+}
+
+/// What Descope reports for a field it has no value for.
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        Value::Bool(b) => !b,
+        Value::Number(_) => false,
+    }
+}
+
+/// For notes: how a change names its object.
+pub(crate) fn describe(change: &Change) -> String {
+    match &change.action {
+        Action::Rename { from } => format!("`{}` (renamed from `{from}`)", change.addr),
+        _ => format!("`{}`", change.addr),
+    }
+}

@@ -1,0 +1,364 @@
+//! What each change sends: the Descope call of every (kind, action) and its body, built from the
+//! change's `after` (the whole object in Descope's field names) and `before` (the live object).
+//!
+//! Bodies carry every field the request type has, taken from `after`, so that Descope's
+//! replace-everything updates blank nothing the configuration does not manage; fields Descope
+//! computes itself (`createdTime`, `domains`, `successors`, `authType`...) are never sent.
+
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
+
+use crate::api::wire::{
+    FlowDocument, PermissionCreate, PermissionUpdate, RoleCreate, RoleDelete, RoleUpdate,
+    TenantRequest, ThemeDocument,
+};
+use crate::api::{ApiError, Endpoint, Provider, endpoints as ep};
+use crate::model::{ResourceAddr, ResourceKind, attrs};
+use crate::plan::{Action, Change};
+
+/// Fields of a tenant update, in Descope's names: every field `TenantRequest` has except `parent`
+/// (set at create only) and `authType` (Descope's, from the SSO configuration).
+const TENANT_UPDATE_FIELDS: [&str; 9] = [
+    "id",
+    "name",
+    "selfProvisioningDomains",
+    "customAttributes",
+    "enforceSSO",
+    "enforceSSOExclusions",
+    "federatedAppIds",
+    "disabled",
+    "roleInheritance",
+];
+/// Fields of a role that a create or a (replacing) update sets.
+const ROLE_FIELDS: [&str; 5] = [
+    "description",
+    "permissionNames",
+    "tenantId",
+    "default",
+    "private",
+];
+
+/// What a successful call tells about what Descope holds.
+pub(crate) enum Sent {
+    /// This body (`None`: the object is gone).
+    Holds(Option<Value>),
+    /// A created role or permission: read it back for the id Descope gave it.
+    Created,
+}
+
+/// The batch a change can join: one kind, one action (role deletes by tenant scope).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum BatchKey {
+    PermissionCreate,
+    PermissionUpdate,
+    PermissionDelete,
+    RoleCreate,
+    RoleUpdate,
+    RoleDelete { tenant: Option<String> },
+}
+
+impl BatchKey {
+    pub(crate) fn of(change: &Change) -> Option<BatchKey> {
+        if !change.calls_api() {
+            return None;
+        }
+        let kind = change.kind();
+        Some(match (kind, &change.action) {
+            (ResourceKind::Permission, Action::Create) => BatchKey::PermissionCreate,
+            (ResourceKind::Permission, Action::Delete) => BatchKey::PermissionDelete,
+            (ResourceKind::Permission, Action::Update | Action::Rename { .. } | Action::Adopt) => {
+                BatchKey::PermissionUpdate
+            }
+            (ResourceKind::Role, Action::Create) => BatchKey::RoleCreate,
+            (ResourceKind::Role, Action::Delete) => BatchKey::RoleDelete {
+                tenant: role_scope(change),
+            },
+            (ResourceKind::Role, Action::Update | Action::Rename { .. } | Action::Adopt) => {
+                BatchKey::RoleUpdate
+            }
+            _ => return None,
+        })
+    }
+
+    pub(crate) fn kind(&self) -> ResourceKind {
+        match self {
+            BatchKey::PermissionCreate
+            | BatchKey::PermissionUpdate
+            | BatchKey::PermissionDelete => ResourceKind::Permission,
+            _ => ResourceKind::Role,
+        }
+    }
+
+    pub(crate) fn is_create(&self) -> bool {
+        matches!(self, BatchKey::PermissionCreate | BatchKey::RoleCreate)
+    }
+
+    pub(crate) fn is_delete(&self) -> bool {
+        matches!(
+            self,
+            BatchKey::PermissionDelete | BatchKey::RoleDelete { .. }
+        )
+    }
+
+    pub(crate) fn verb(&self) -> &'static str {
+        match (self.is_create(), self.is_delete()) {
+            (true, _) => "create",
+            (_, true) => "delete",
+            _ => "update",
+        }
+    }
+}
+
+/// Sends the one call of `change` (not a batch).
+pub(crate) async fn send(provider: &dyn Provider, change: &Change) -> Result<Sent, ApiError> {
+    let after = || change.after.clone();
+    match (&change.addr, &change.action) {
+        (ResourceAddr::Permission(_), Action::Create) => {
+            provider
+                .create_permission(&permission_create(change)?)
+                .await?;
+            Ok(Sent::Created)
+        }
+        (ResourceAddr::Permission(_), Action::Delete) => {
+            provider
+                .delete_permission(&permission_delete_name(change))
+                .await?;
+            Ok(Sent::Holds(None))
+        }
+        (ResourceAddr::Permission(_), Action::Update | Action::Rename { .. } | Action::Adopt) => {
+            provider
+                .update_permission(&permission_update(change)?)
+                .await?;
+            Ok(Sent::Holds(after()))
+        }
+        (ResourceAddr::Role { .. }, Action::Create) => {
+            provider.create_role(&role_create(change)?).await?;
+            Ok(Sent::Created)
+        }
+        (ResourceAddr::Role { .. }, Action::Delete) => {
+            provider.delete_role(&role_delete(change)).await?;
+            Ok(Sent::Holds(None))
+        }
+        (ResourceAddr::Role { .. }, Action::Update | Action::Rename { .. } | Action::Adopt) => {
+            provider.update_role(&role_update(change)?).await?;
+            Ok(Sent::Holds(after()))
+        }
+        (ResourceAddr::Tenant(_), Action::Create) => {
+            provider
+                .create_tenant(&tenant_request(change, true)?)
+                .await?;
+            Ok(Sent::Holds(after()))
+        }
+        (ResourceAddr::Tenant(id), Action::SetDefaultRoles) => {
+            let wire =
+                attrs::wire_field(ResourceKind::Tenant, "default_roles").unwrap_or("defaultRoles");
+            let roles = strings(change.after.as_ref(), wire);
+            provider.update_tenant_default_roles(id, &roles).await?;
+            Ok(Sent::Holds(after()))
+        }
+        (ResourceAddr::Tenant(id), Action::Delete) => {
+            provider.delete_tenant(id, false).await?;
+            Ok(Sent::Holds(None))
+        }
+        (ResourceAddr::Tenant(_), Action::Update | Action::Adopt) => {
+            provider
+                .update_tenant(&tenant_request(change, false)?)
+                .await?;
+            Ok(Sent::Holds(after()))
+        }
+        (ResourceAddr::Flow(id), Action::Delete) => {
+            provider.delete_flows(std::slice::from_ref(id)).await?;
+            Ok(Sent::Holds(None))
+        }
+        (ResourceAddr::Flow(id), Action::Create | Action::Update | Action::Adopt) => {
+            let document: FlowDocument = document(change, "flow", ep::FLOW_IMPORT)?;
+            let stored = provider.import_flow(id, &document).await?;
+            Ok(Sent::Holds(Some(
+                json!({"flow": stored.flow, "screens": stored.screens}),
+            )))
+        }
+        (ResourceAddr::Theme, Action::Create | Action::Update | Action::Adopt) => {
+            let document: ThemeDocument = document(change, "theme", ep::THEME_IMPORT)?;
+            let stored = provider.import_theme(&document).await?;
+            Ok(Sent::Holds(Some(json!({"theme": stored.theme}))))
+        }
+        (_, Action::Forget) => Ok(Sent::Holds(None)),
+        (addr, action) => Err(ApiError::Refused {
+            endpoint: endpoint_of(addr.kind()),
+            reason: format!("`{addr}` cannot be changed with `{action:?}`"),
+        }),
+    }
+}
+
+/// The endpoint an error about a `kind` change names when no call was made.
+fn endpoint_of(kind: ResourceKind) -> Endpoint {
+    match kind {
+        ResourceKind::Permission => ep::PERMISSION_UPDATE,
+        ResourceKind::Role => ep::ROLE_UPDATE,
+        ResourceKind::Tenant => ep::TENANT_UPDATE,
+        ResourceKind::Flow => ep::FLOW_IMPORT,
+        ResourceKind::Theme => ep::THEME_IMPORT,
+    }
+}
+
+fn refused(endpoint: Endpoint, change: &Change, what: String) -> ApiError {
+    ApiError::Refused {
+        endpoint,
+        reason: format!("the body of `{}` {what}", change.addr),
+    }
+}
+
+/// The `fields` of `from` as a request body of type `T`.
+fn pick<T: DeserializeOwned>(
+    change: &Change,
+    from: Option<&Value>,
+    fields: &[&str],
+    endpoint: Endpoint,
+) -> Result<T, ApiError> {
+    let Some(source) = from.and_then(Value::as_object) else {
+        return Err(refused(endpoint, change, "is missing".into()));
+    };
+    let picked: Map<String, Value> = fields
+        .iter()
+        .filter_map(|f| source.get(*f).map(|v| ((*f).to_owned(), v.clone())))
+        .collect();
+    serde_json::from_value(Value::Object(picked))
+        .map_err(|e| refused(endpoint, change, format!("does not fit the request: {e}")))
+}
+
+fn document<T: DeserializeOwned>(
+    change: &Change,
+    top: &str,
+    endpoint: Endpoint,
+) -> Result<T, ApiError> {
+    let after = change.after.as_ref();
+    if !after.and_then(|a| a.get(top)).is_some_and(Value::is_object) {
+        return Err(refused(endpoint, change, format!("has no `{top}` object")));
+    }
+    pick(change, after, &[top, "screens"], endpoint)
+}
+
+fn string(body: Option<&Value>, field: &str) -> Option<String> {
+    body.and_then(|b| b.get(field))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+fn strings(body: Option<&Value>, field: &str) -> Vec<String> {
+    body.and_then(|b| b.get(field))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect()
+}
+
+/// The name of a role or permission in its address.
+pub(crate) fn addr_name(addr: &ResourceAddr) -> &str {
+    match addr {
+        ResourceAddr::Permission(n) | ResourceAddr::Tenant(n) | ResourceAddr::Flow(n) => n,
+        ResourceAddr::Role { name, .. } => name,
+        ResourceAddr::Theme => "theme",
+    }
+}
+
+/// The name the object has in Descope before the change: the old name of a rename.
+pub(crate) fn current_name(change: &Change) -> String {
+    match &change.action {
+        Action::Rename { from } => from.clone(),
+        _ => string(change.before.as_ref(), "name")
+            .unwrap_or_else(|| addr_name(&change.addr).to_owned()),
+    }
+}
+
+/// The name the object has once the change is done.
+pub(crate) fn new_name(change: &Change) -> String {
+    string(change.after.as_ref(), "name").unwrap_or_else(|| addr_name(&change.addr).to_owned())
+}
+
+/// The tenant of a role (`None`: a project role), as Descope holds it.
+pub(crate) fn role_scope(change: &Change) -> Option<String> {
+    let body = if change.action.is_delete() {
+        change.before.as_ref()
+    } else {
+        change.after.as_ref()
+    };
+    string(body, "tenantId")
+        .or_else(|| match &change.addr {
+            ResourceAddr::Role { tenant, .. } => tenant.clone(),
+            _ => None,
+        })
+        .filter(|t| !t.is_empty())
+}
+
+pub(crate) fn permission_create(change: &Change) -> Result<PermissionCreate, ApiError> {
+    let mut body: PermissionCreate = pick(
+        change,
+        change.after.as_ref(),
+        &["description"],
+        ep::PERMISSION_CREATE,
+    )?;
+    body.name = Some(new_name(change));
+    Ok(body)
+}
+
+pub(crate) fn permission_update(change: &Change) -> Result<PermissionUpdate, ApiError> {
+    let mut body: PermissionUpdate = pick(
+        change,
+        change.after.as_ref(),
+        &["description"],
+        ep::PERMISSION_UPDATE,
+    )?;
+    match &change.live_id {
+        Some(id) => body.id = Some(id.clone()),
+        None => body.name = Some(current_name(change)),
+    }
+    body.new_name = Some(new_name(change));
+    Ok(body)
+}
+
+pub(crate) fn permission_delete_name(change: &Change) -> String {
+    current_name(change)
+}
+
+pub(crate) fn role_create(change: &Change) -> Result<RoleCreate, ApiError> {
+    let mut body: RoleCreate = pick(change, change.after.as_ref(), &ROLE_FIELDS, ep::ROLE_CREATE)?;
+    body.name = Some(new_name(change));
+    Ok(body)
+}
+
+/// A full replacement: every field from `after`; found by id (else by its current name and
+/// tenant); `newName` renames it in place, keeping its id and its users.
+pub(crate) fn role_update(change: &Change) -> Result<RoleUpdate, ApiError> {
+    let mut body: RoleUpdate = pick(change, change.after.as_ref(), &ROLE_FIELDS, ep::ROLE_UPDATE)?;
+    match &change.live_id {
+        Some(id) => body.id = Some(id.clone()),
+        None => body.name = Some(current_name(change)),
+    }
+    body.new_name = Some(new_name(change));
+    Ok(body)
+}
+
+pub(crate) fn role_delete(change: &Change) -> RoleDelete {
+    RoleDelete {
+        id: change.live_id.clone(),
+        name: change.live_id.is_none().then(|| current_name(change)),
+        tenant_id: role_scope(change),
+    }
+}
+
+/// A tenant's create or (replacing) update body: every field `TenantRequest` has, from `after`;
+/// `parent` only on create.
+pub(crate) fn tenant_request(change: &Change, create: bool) -> Result<TenantRequest, ApiError> {
+    let (endpoint, parent) = match create {
+        true => (ep::TENANT_CREATE, &["parent"][..]),
+        false => (ep::TENANT_UPDATE, &[][..]),
+    };
+    let fields: Vec<&str> = TENANT_UPDATE_FIELDS.iter().chain(parent).copied().collect();
+    let mut body: TenantRequest = pick(change, change.after.as_ref(), &fields, endpoint)?;
+    body.id = Some(addr_name(&change.addr).to_owned());
+    if body.parent.as_deref() == Some("") {
+        body.parent = None;
+    }
+    Ok(body)
+}

@@ -1,0 +1,237 @@
+//! The walk over the plan's dependency graph (after cargo's `dependency_queue` and terraform's
+//! `dag/walk.go`): ready changes are dispatched in plan order as their dependencies succeed, up to
+//! `parallelism` units (a single change or a batch) in flight; a failure skips everything that
+//! depends on it, transitively, while independent branches go on; `stop` schedules nothing new.
+
+use std::collections::{BTreeSet, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+use serde_json::Value;
+
+use super::request::BatchKey;
+use super::{ApplyObserver, ApplyReport, ExecuteOptions, Outcome, batch, single};
+use crate::api::{ApiError, Provider};
+use crate::plan::{Action, Plan};
+
+/// What every unit of work shares.
+pub(crate) struct Ctx<'a> {
+    pub(crate) provider: &'a dyn Provider,
+    pub(crate) options: ExecuteOptions,
+    observer: &'a dyn ApplyObserver,
+    calls: AtomicU64,
+}
+
+impl Ctx<'_> {
+    /// Counts a mutating call that left the client.
+    pub(crate) fn count<T>(&self, result: &Result<T, ApiError>) {
+        if result.as_ref().err().is_none_or(ApiError::was_sent) {
+            self.calls.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn note(&self, message: String) {
+        self.observer.note(&message);
+    }
+}
+
+/// What one unit of work reports: the outcome of each change it settled, and the members of a
+/// failed batch that must be sent one by one.
+#[derive(Default)]
+pub(crate) struct UnitDone {
+    pub(crate) results: Vec<(usize, Result<Option<Value>, ApiError>)>,
+    pub(crate) singles: Vec<usize>,
+}
+
+enum Unit {
+    Single(usize),
+    Batch(BatchKey, Vec<usize>),
+}
+
+async fn run_unit(ctx: &Ctx<'_>, plan: &Plan, unit: Unit) -> UnitDone {
+    match unit {
+        Unit::Single(i) => UnitDone {
+            results: vec![(i, single::apply(ctx, &plan.changes[i]).await)],
+            singles: Vec::new(),
+        },
+        Unit::Batch(key, members) => batch::apply(ctx, plan, &key, &members).await,
+    }
+}
+
+/// The scheduler's bookkeeping.
+struct Walk<'a> {
+    plan: &'a Plan,
+    observer: &'a dyn ApplyObserver,
+    outcomes: Vec<Option<Outcome>>,
+    /// Dependencies of each change not yet applied.
+    waiting: Vec<usize>,
+    dependents: Vec<Vec<usize>>,
+    ready: BTreeSet<usize>,
+    /// Members of a failed batch: sent alone from now on.
+    alone: HashSet<usize>,
+    started: Vec<bool>,
+}
+
+impl<'a> Walk<'a> {
+    fn new(plan: &'a Plan, observer: &'a dyn ApplyObserver) -> Self {
+        let n = plan.changes.len();
+        let mut waiting = vec![0; n];
+        let mut dependents = vec![Vec::new(); n];
+        for (i, change) in plan.changes.iter().enumerate() {
+            let deps: BTreeSet<usize> = change
+                .depends_on
+                .iter()
+                .copied()
+                .filter(|&d| d < n && d != i)
+                .collect();
+            waiting[i] = deps.len();
+            for d in deps {
+                dependents[d].push(i);
+            }
+        }
+        let ready = (0..n).filter(|&i| waiting[i] == 0).collect();
+        Walk {
+            plan,
+            observer,
+            outcomes: vec![None; n],
+            waiting,
+            dependents,
+            ready,
+            alone: HashSet::new(),
+            started: vec![false; n],
+        }
+    }
+
+    fn start(&mut self, i: usize) {
+        if !std::mem::replace(&mut self.started[i], true) {
+            self.observer.started(i, &self.plan.changes[i]);
+        }
+    }
+
+    fn applied(&mut self, i: usize, live: Option<&Value>) {
+        self.observer.applied(i, &self.plan.changes[i], live);
+        self.outcomes[i] = Some(Outcome::Applied);
+        for k in 0..self.dependents[i].len() {
+            let d = self.dependents[i][k];
+            self.waiting[d] -= 1;
+            if self.waiting[d] == 0 && self.outcomes[d].is_none() {
+                self.ready.insert(d);
+            }
+        }
+    }
+
+    fn failed(&mut self, i: usize, error: &ApiError) {
+        self.observer.failed(i, &self.plan.changes[i], error);
+        self.outcomes[i] = Some(Outcome::Failed(error.to_string()));
+        let mut blocked = vec![i];
+        while let Some(b) = blocked.pop() {
+            for k in 0..self.dependents[b].len() {
+                let d = self.dependents[b][k];
+                if self.outcomes[d].is_none() {
+                    self.outcomes[d] = Some(Outcome::Skipped { blocked_by: b });
+                    self.ready.remove(&d);
+                    self.observer.skipped(d, &self.plan.changes[d], b);
+                    blocked.push(d);
+                }
+            }
+        }
+    }
+
+    /// The next unit to send, or `None` when nothing that calls Descope is ready. Changes that
+    /// make no call (an adoption without differences, a forget) succeed on the way.
+    fn next_unit(&mut self, batch_size: usize) -> Option<Unit> {
+        loop {
+            let first = self.ready.pop_first()?;
+            let change = &self.plan.changes[first];
+            if !change.calls_api() {
+                self.start(first);
+                let live = match change.action {
+                    Action::Forget => None,
+                    _ => change.before.as_ref(),
+                };
+                self.applied(first, live);
+                continue;
+            }
+            let key =
+                BatchKey::of(change).filter(|_| batch_size > 1 && !self.alone.contains(&first));
+            let Some(key) = key else {
+                self.start(first);
+                return Some(Unit::Single(first));
+            };
+            let mut members = vec![first];
+            members.extend(
+                self.ready
+                    .iter()
+                    .copied()
+                    .filter(|j| {
+                        !self.alone.contains(j)
+                            && BatchKey::of(&self.plan.changes[*j]).as_ref() == Some(&key)
+                    })
+                    .take(batch_size - 1),
+            );
+            for &m in &members {
+                self.ready.remove(&m);
+                self.start(m);
+            }
+            return Some(match members.len() {
+                1 => Unit::Single(first),
+                _ => Unit::Batch(key, members),
+            });
+        }
+    }
+}
+
+pub(crate) async fn run(
+    provider: &dyn Provider,
+    plan: &Plan,
+    options: &ExecuteOptions,
+    stop: &AtomicBool,
+    observer: &dyn ApplyObserver,
+) -> ApplyReport {
+    let options = ExecuteOptions {
+        parallelism: options.parallelism.max(1),
+        batch_size: options.batch_size.max(1),
+        attempts: options.attempts,
+    };
+    let ctx = Ctx {
+        provider,
+        options: options.clone(),
+        observer,
+        calls: AtomicU64::new(0),
+    };
+    let mut walk = Walk::new(plan, observer);
+    let mut in_flight = FuturesUnordered::new();
+    loop {
+        while in_flight.len() < options.parallelism && !stop.load(Ordering::SeqCst) {
+            let Some(unit) = walk.next_unit(options.batch_size) else {
+                break;
+            };
+            in_flight.push(run_unit(&ctx, plan, unit));
+        }
+        let Some(done) = in_flight.next().await else {
+            break;
+        };
+        for (i, result) in done.results {
+            match result {
+                Ok(live) => walk.applied(i, live.as_ref()),
+                Err(error) => walk.failed(i, &error),
+            }
+        }
+        for i in done.singles {
+            walk.alone.insert(i);
+            walk.ready.insert(i);
+        }
+    }
+    let outcomes: Vec<Outcome> = walk
+        .outcomes
+        .into_iter()
+        .map(|o| o.unwrap_or(Outcome::NotStarted))
+        .collect();
+    let interrupted = stop.load(Ordering::SeqCst) && outcomes.contains(&Outcome::NotStarted);
+    ApplyReport {
+        outcomes,
+        interrupted,
+        calls: ctx.calls.load(Ordering::Relaxed),
+    }
+}

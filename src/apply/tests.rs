@@ -1,0 +1,555 @@
+//! The executor against the in-memory fake: what each change sends, batches, dependency skips and
+//! stopping. Lost replies and resends are in `tests_faults.rs`.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde_json::{Value, json};
+
+use super::fake::{Fake, Fault};
+use super::{ApplyObserver, ApplyReport, ExecuteOptions, Outcome, execute};
+use crate::api::ApiError;
+use crate::plan::{Action, Change, Plan, Summary};
+
+/// Records every observer call; sets `stop` when the change `stop_at` starts.
+#[derive(Default)]
+pub(super) struct Recorder {
+    pub(super) events: Mutex<Vec<String>>,
+    pub(super) live: Mutex<Vec<(usize, Option<Value>)>>,
+    pub(super) notes: Mutex<Vec<String>>,
+    pub(super) stop_at: Option<usize>,
+    pub(super) stop: AtomicBool,
+}
+
+impl Recorder {
+    pub(super) fn events(&self) -> Vec<String> {
+        self.events.lock().unwrap().clone()
+    }
+
+    pub(super) fn notes(&self) -> Vec<String> {
+        self.notes.lock().unwrap().clone()
+    }
+
+    pub(super) fn live(&self, index: usize) -> Option<Value> {
+        let live = self.live.lock().unwrap();
+        let found = live.iter().find(|(i, _)| *i == index);
+        found.expect("applied").1.clone()
+    }
+}
+
+impl ApplyObserver for Recorder {
+    fn started(&self, index: usize, _change: &Change) {
+        self.events.lock().unwrap().push(format!("started {index}"));
+        if self.stop_at == Some(index) {
+            self.stop.store(true, Ordering::SeqCst);
+        }
+    }
+
+    fn applied(&self, index: usize, _change: &Change, live: Option<&Value>) {
+        self.events.lock().unwrap().push(format!("applied {index}"));
+        self.live.lock().unwrap().push((index, live.cloned()));
+    }
+
+    fn failed(&self, index: usize, _change: &Change, error: &ApiError) {
+        self.events
+            .lock()
+            .unwrap()
+            .push(format!("failed {index}: {error}"));
+    }
+
+    fn skipped(&self, index: usize, _change: &Change, blocked_by: usize) {
+        self.events
+            .lock()
+            .unwrap()
+            .push(format!("skipped {index} by {blocked_by}"));
+    }
+
+    fn note(&self, message: &str) {
+        self.notes.lock().unwrap().push(message.to_owned());
+    }
+}
+
+pub(super) fn change(
+    addr: &str,
+    action: Action,
+    before: Option<Value>,
+    after: Option<Value>,
+) -> Change {
+    let managed = after
+        .as_ref()
+        .or(before.as_ref())
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.keys()
+                .filter_map(|k| match k.as_str() {
+                    "name" => Some("name"),
+                    "description" => Some("description"),
+                    "permissionNames" => Some("permissions"),
+                    "selfProvisioningDomains" => Some("self_provisioning_domains"),
+                    "customAttributes" => Some("custom_attributes"),
+                    "enforceSSO" => Some("enforce_sso"),
+                    "disabled" => Some("disabled"),
+                    "defaultRoles" => Some("default_roles"),
+                    _ => None,
+                })
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    let diffs = match action {
+        Action::Adopt => Vec::new(),
+        _ => vec![crate::plan::AttrDiff {
+            field: "name".into(),
+            before: None,
+            after: None,
+        }],
+    };
+    Change {
+        addr: addr.parse().unwrap(),
+        action,
+        live_id: before
+            .as_ref()
+            .and_then(|b| b.get("id"))
+            .and_then(Value::as_str)
+            .filter(|id| id.starts_with("ROL") || id.starts_with("PERM"))
+            .map(str::to_owned),
+        live_digest: None,
+        before,
+        after,
+        diffs,
+        managed_fields: managed,
+        guard: None,
+        prevent_destroy: false,
+        depends_on: Vec::new(),
+        warnings: Vec::new(),
+        moved_from: None,
+        cascades: Vec::new(),
+    }
+}
+
+pub(super) fn create_permission(name: &str) -> Change {
+    let after = json!({"name": name, "description": format!("{name} permission")});
+    change(
+        &format!("permission.{name}"),
+        Action::Create,
+        None,
+        Some(after),
+    )
+}
+
+pub(super) fn create_tenant(id: &str) -> Change {
+    let after = json!({"id": id, "name": format!("Tenant {id}"), "selfProvisioningDomains": [format!("{id}.com")]});
+    change(&format!("tenant.{id}"), Action::Create, None, Some(after))
+}
+
+pub(super) fn plan(changes: Vec<Change>) -> Plan {
+    Plan {
+        changes,
+        drift: Vec::new(),
+        unmanaged: Vec::new(),
+        summary: Summary::default(),
+    }
+}
+
+pub(super) async fn run(
+    fake: &Fake,
+    plan: &Plan,
+    options: ExecuteOptions,
+) -> (ApplyReport, Recorder) {
+    let recorder = Recorder::default();
+    let report = execute(fake, plan, &options, &recorder.stop, &recorder).await;
+    (report, recorder)
+}
+
+pub(super) async fn run_default(fake: &Fake, plan: &Plan) -> (ApplyReport, Recorder) {
+    run(fake, plan, ExecuteOptions::default()).await
+}
+
+#[tokio::test]
+async fn independent_permission_creates_go_out_in_batches_of_batch_size() {
+    let fake = Fake::new();
+    let plan = plan(
+        (0..500)
+            .map(|i| create_permission(&format!("p{i:03}")))
+            .collect(),
+    );
+    let (report, rec) = run_default(&fake, &plan).await;
+    assert!(report.is_success(), "{:?}", rec.events());
+    assert_eq!(fake.calls("create_permissions"), 5);
+    assert_eq!(fake.calls("create_permission"), 0);
+    assert_eq!(report.calls, 5, "a batch counts once");
+    assert_eq!(
+        fake.calls("load_all_permissions"),
+        5,
+        "one read-back per batch"
+    );
+    assert_eq!(fake.permissions().len(), 500);
+    // Each is reported with the body Descope holds, its id included (the state needs it).
+    for i in [0, 250, 499] {
+        let live = rec.live(i).unwrap();
+        assert_eq!(live["name"], format!("p{i:03}"));
+        assert!(live["id"].as_str().unwrap().starts_with("PERM"), "{live}");
+    }
+}
+
+#[tokio::test]
+async fn a_failing_batch_falls_back_to_single_calls_and_only_the_bad_member_fails() {
+    let fake = Fake::new();
+    // Descope refuses `bad`, alone or in a batch (batches are atomic: nothing of it applied).
+    fake.fault(
+        None,
+        Some("bad"),
+        Fault::Refuse {
+            status: 400,
+            code: "E011003",
+        },
+        usize::MAX,
+    );
+    let mut changes: Vec<Change> = (0..149)
+        .map(|i| create_permission(&format!("p{i:03}")))
+        .collect();
+    changes.insert(10, create_permission("bad"));
+    let plan = plan(changes);
+    let (report, rec) = run_default(&fake, &plan).await;
+    assert_eq!(
+        fake.calls("create_permissions"),
+        2,
+        "the failed batch and the second one"
+    );
+    assert_eq!(
+        fake.calls("create_permission"),
+        100,
+        "the failed batch's members, one by one"
+    );
+    for (i, outcome) in report.outcomes.iter().enumerate() {
+        match i {
+            10 => assert!(
+                matches!(outcome, Outcome::Failed(e) if e.contains("HTTP 400") && e.contains("E011003")),
+                "{outcome:?}"
+            ),
+            _ => assert_eq!(*outcome, Outcome::Applied, "change {i}"),
+        }
+    }
+    assert_eq!(fake.permissions().len(), 149);
+    assert!(
+        rec.live(0).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .starts_with("PERM")
+    );
+    assert!(
+        rec.notes()
+            .iter()
+            .any(|n| n.contains("a batch of 100 permission creates failed")),
+        "{:?}",
+        rec.notes()
+    );
+}
+
+#[tokio::test]
+async fn a_real_refusal_fails_the_change_skips_its_dependents_and_independent_branches_go_on() {
+    let fake = Fake::new();
+    fake.fault(
+        Some("create_permission"),
+        Some("bad"),
+        Fault::Refuse {
+            status: 400,
+            code: "E011003",
+        },
+        usize::MAX,
+    );
+    let mut role = change(
+        "role.Reader",
+        Action::Create,
+        None,
+        Some(json!({"name": "Reader", "permissionNames": ["bad"]})),
+    );
+    role.depends_on = vec![0];
+    let mut defaults = change(
+        "tenant.acme",
+        Action::SetDefaultRoles,
+        None,
+        Some(json!({"id": "acme", "name": "Tenant acme", "defaultRoles": ["Reader"]})),
+    );
+    defaults.depends_on = vec![1, 3];
+    let plan = plan(vec![
+        create_permission("bad"),
+        role,
+        defaults,
+        create_tenant("acme"),
+        create_permission("good"),
+    ]);
+    let options = ExecuteOptions {
+        batch_size: 1,
+        ..ExecuteOptions::default()
+    };
+    let (report, rec) = run(&fake, &plan, options).await;
+    assert!(matches!(&report.outcomes[0], Outcome::Failed(e)
+        if e == "`POST /v1/mgmt/permission/create` failed with HTTP 400 `E011003`: refused by the test"));
+    assert_eq!(report.outcomes[1], Outcome::Skipped { blocked_by: 0 });
+    assert_eq!(report.outcomes[2], Outcome::Skipped { blocked_by: 1 });
+    assert_eq!(report.outcomes[3], Outcome::Applied);
+    assert_eq!(report.outcomes[4], Outcome::Applied);
+    assert!(!report.interrupted);
+    let events = rec.events();
+    assert!(events.contains(&"skipped 1 by 0".to_owned()), "{events:?}");
+    assert!(events.contains(&"skipped 2 by 1".to_owned()), "{events:?}");
+    assert_eq!(
+        fake.calls("create_role") + fake.calls("update_tenant_default_roles"),
+        0
+    );
+    assert!(fake.tenant("acme").is_some());
+}
+
+#[tokio::test]
+async fn a_rename_is_sent_by_id_and_keeps_it() {
+    let fake = Fake::new();
+    let role = json!({"id": "ROL9", "name": "Billing Manager", "tenantId": "", "description": "d",
+        "permissionNames": [], "default": true, "private": false, "createdTime": 7});
+    let perm =
+        json!({"id": "PERM8", "name": "bill.read", "description": "old", "systemDefault": false});
+    fake.seed("role", role.clone());
+    fake.seed("permission", perm.clone());
+    let mut role_after = role.clone();
+    role_after["name"] = json!("Billing Admin");
+    let mut perm_after = perm.clone();
+    perm_after["name"] = json!("billing.read");
+    perm_after["description"] = json!("new");
+    let plan = plan(vec![
+        change(
+            "permission.billing.read",
+            Action::Rename {
+                from: "bill.read".into(),
+            },
+            Some(perm),
+            Some(perm_after.clone()),
+        ),
+        change(
+            "role.Billing Admin",
+            Action::Rename {
+                from: "Billing Manager".into(),
+            },
+            Some(role),
+            Some(role_after.clone()),
+        ),
+    ]);
+    let (report, rec) = run_default(&fake, &plan).await;
+    assert!(report.is_success(), "{:?}", rec.events());
+    let sent = fake.requests("update_role");
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["id"], "ROL9");
+    assert_eq!(sent[0]["newName"], "Billing Admin");
+    assert!(
+        sent[0].get("name").is_none(),
+        "found by id, not by name: {}",
+        sent[0]
+    );
+    assert_eq!(
+        sent[0]["default"], true,
+        "a full replacement keeps what the config does not manage"
+    );
+    let sent = fake.requests("update_permission");
+    assert_eq!(
+        sent[0],
+        json!({"id": "PERM8", "newName": "billing.read", "description": "new"})
+    );
+    assert_eq!(fake.roles()[0]["id"], "ROL9");
+    assert_eq!(fake.roles()[0]["name"], "Billing Admin");
+    assert_eq!(fake.permissions()[0]["id"], "PERM8");
+    assert_eq!(rec.live(1), Some(role_after));
+    assert_eq!(rec.live(0), Some(perm_after));
+}
+
+#[tokio::test]
+async fn a_tenant_update_sends_every_unmanaged_field_from_after_and_no_read_only_field() {
+    let fake = Fake::new();
+    let live = json!({"id": "acme", "name": "Acme", "selfProvisioningDomains": ["acme.com"],
+        "customAttributes": {"plan": "free", "region": "eu"}, "enforceSSO": true,
+        "enforceSSOExclusions": ["U1", "U2"], "federatedAppIds": ["app1"], "roleInheritance": "userOnly",
+        "disabled": false, "defaultRoles": ["Viewer"], "parent": "root", "successors": ["child"],
+        "domains": ["sso.acme.com"], "authType": "saml", "createdTime": 1700000000});
+    fake.seed("tenant", live.clone());
+    let mut after = live.clone();
+    after["name"] = json!("Acme Corp");
+    after["customAttributes"]["plan"] = json!("pro");
+    let plan = plan(vec![change(
+        "tenant.acme",
+        Action::Update,
+        Some(live.clone()),
+        Some(after.clone()),
+    )]);
+    let (report, rec) = run_default(&fake, &plan).await;
+    assert!(report.is_success(), "{:?}", rec.events());
+    let sent = fake.requests("update_tenant");
+    assert_eq!(
+        sent,
+        [
+            json!({"id": "acme", "name": "Acme Corp", "selfProvisioningDomains": ["acme.com"],
+            "customAttributes": {"plan": "pro", "region": "eu"}, "enforceSSO": true,
+            "enforceSSOExclusions": ["U1", "U2"], "federatedAppIds": ["app1"],
+            "roleInheritance": "userOnly", "disabled": false})
+        ],
+        "every field of the request from `after`; never parent, authType or what Descope computes"
+    );
+    assert_eq!(
+        fake.tenant("acme").unwrap()["enforceSSOExclusions"],
+        json!(["U1", "U2"])
+    );
+    assert_eq!(rec.live(0), Some(after));
+}
+
+#[tokio::test]
+async fn every_kind_and_action_sends_its_call() {
+    let fake = Fake::new();
+    fake.seed("tenant", json!({"id": "old", "name": "Old"}));
+    fake.seed(
+        "role",
+        json!({"id": "ROL1", "name": "Gone", "tenantId": "acme"}),
+    );
+    fake.seed(
+        "role",
+        json!({"id": "ROL2", "name": "Gone too", "tenantId": "acme"}),
+    );
+    fake.seed(
+        "role",
+        json!({"id": "ROL3", "name": "Project gone", "tenantId": ""}),
+    );
+    fake.seed("permission", json!({"id": "PERM1", "name": "gone"}));
+    fake.seed("flow", json!({"flow": {"id": "old-flow"}, "screens": []}));
+    let delete = |addr: &str, before: Value| change(addr, Action::Delete, Some(before), None);
+    let flow = json!({"flow": {"id": "sign-in", "dsl": {"a": 1}}, "screens": [{"id": "s1", "flowId": "sign-in"}]});
+    let theme = json!({"theme": {"cssTemplate": {"primary": "#123"}}});
+    let plan = plan(vec![
+        create_tenant("acme"),
+        change(
+            "role.acme/Admin",
+            Action::Create,
+            None,
+            Some(json!({"name": "Admin", "tenantId": "acme", "permissionNames": []})),
+        ),
+        change(
+            "tenant.acme",
+            Action::SetDefaultRoles,
+            None,
+            Some(json!({"id": "acme", "name": "Tenant acme", "defaultRoles": ["Admin"]})),
+        ),
+        change("flow.sign-in", Action::Create, None, Some(flow.clone())),
+        change(
+            "theme",
+            Action::Update,
+            Some(json!({"theme": {}})),
+            Some(theme.clone()),
+        ),
+        delete(
+            "role.acme/Gone",
+            json!({"id": "ROL1", "name": "Gone", "tenantId": "acme"}),
+        ),
+        delete(
+            "role.acme/Gone too",
+            json!({"id": "ROL2", "name": "Gone too", "tenantId": "acme"}),
+        ),
+        delete(
+            "role.Project gone",
+            json!({"id": "ROL3", "name": "Project gone", "tenantId": ""}),
+        ),
+        delete("permission.gone", json!({"id": "PERM1", "name": "gone"})),
+        delete("tenant.old", json!({"id": "old", "name": "Old"})),
+        delete(
+            "flow.old-flow",
+            json!({"flow": {"id": "old-flow"}, "screens": []}),
+        ),
+        change("theme", Action::Forget, Some(json!({"theme": {}})), None),
+        change(
+            "tenant.seen",
+            Action::Adopt,
+            Some(json!({"id": "seen"})),
+            Some(json!({"id": "seen"})),
+        ),
+    ]);
+    let mut plan = plan;
+    plan.changes[1].depends_on = vec![0];
+    plan.changes[2].depends_on = vec![0, 1];
+    let (report, rec) = run_default(&fake, &plan).await;
+    assert!(report.is_success(), "{:?}", rec.events());
+    assert_eq!(
+        fake.requests("update_tenant_default_roles"),
+        [json!({"id": "acme", "defaultRoles": ["Admin"]})]
+    );
+    assert_eq!(
+        fake.requests("delete_roles"),
+        [json!({"roleNames": ["Gone", "Gone too"], "tenantId": "acme"})],
+        "role deletes batched by tenant scope"
+    );
+    assert_eq!(
+        fake.requests("delete_role"),
+        [json!({"id": "ROL3", "tenantId": null})]
+    );
+    assert_eq!(
+        fake.requests("delete_permission"),
+        [json!({"name": "gone"})]
+    );
+    assert_eq!(
+        fake.requests("delete_tenant"),
+        [json!({"id": "old", "cascade": false})]
+    );
+    assert_eq!(
+        fake.requests("delete_flows"),
+        [json!({"ids": ["old-flow"]})]
+    );
+    assert_eq!(fake.calls("import_theme"), 1);
+    assert_eq!(
+        fake.flow("sign-in").unwrap()["flow"]["dsl"],
+        json!({"a": 1})
+    );
+    // The flow is reported as Descope stored it; deletes and the forget with no body; an adoption
+    // without differences makes no call and reports the live body.
+    assert_eq!(rec.live(3).unwrap()["flow"]["version"], 2);
+    assert_eq!(rec.live(9), None);
+    assert_eq!(rec.live(11), None);
+    assert_eq!(rec.live(12), Some(json!({"id": "seen"})));
+    assert_eq!(report.calls, 10);
+}
+
+#[tokio::test]
+async fn stop_lets_in_flight_changes_finish_and_leaves_the_rest_not_started() {
+    let fake = Fake::new();
+    let plan = plan((0..6).map(|i| create_tenant(&format!("t{i}"))).collect());
+    let recorder = Recorder {
+        stop_at: Some(1),
+        ..Recorder::default()
+    };
+    let options = ExecuteOptions {
+        parallelism: 2,
+        ..ExecuteOptions::default()
+    };
+    let report = execute(&fake, &plan, &options, &recorder.stop, &recorder).await;
+    assert!(report.interrupted);
+    assert_eq!(
+        report.outcomes,
+        [
+            Outcome::Applied,
+            Outcome::Applied,
+            Outcome::NotStarted,
+            Outcome::NotStarted,
+            Outcome::NotStarted,
+            Outcome::NotStarted
+        ]
+    );
+    assert_eq!(
+        recorder.events(),
+        ["started 0", "started 1", "applied 0", "applied 1"]
+    );
+    assert_eq!(fake.calls("create_tenant"), 2);
+    assert_eq!(report.calls, 2);
+}
+
+#[test]
+fn execute_can_run_on_any_runtime_thread() {
+    fn assert_send<T: Send>(_: &T) {}
+    let fake = Fake::new();
+    let plan = plan(Vec::new());
+    let recorder = Recorder::default();
+    let options = ExecuteOptions::default();
+    let future = execute(&fake, &plan, &options, &recorder.stop, &recorder);
+    assert_send(&future);
+}
