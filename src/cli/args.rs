@@ -50,6 +50,8 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Preview every change: refresh live state (without writing it) and diff it against the config
     Plan(PlanArgs),
+    /// Apply the changes a plan shows, after confirmation (or a saved plan, which is its own)
+    Apply(ApplyArgs),
     /// Read live state, report drift since the last state, and record it
     Refresh(RefreshArgs),
     /// Inspect or edit the state file (`list`, `show ADDR`, `rm ADDR`)
@@ -116,6 +118,33 @@ pub struct PlanArgs {
     /// Show the whole diff of flows and the theme, not the first lines
     #[arg(long)]
     pub full_diff: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub env: EnvArg,
+    /// A plan saved with `dmgmt plan --out FILE`: applied exactly, without asking again, and
+    /// refused if anything it was computed from changed since
+    #[arg(value_name = "PLAN_FILE")]
+    pub plan_file: Option<PathBuf>,
+    /// Apply without asking for confirmation
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Allow deletes in a protected environment and of `prevent_destroy` resources
+    #[arg(long)]
+    pub allow_delete: bool,
+    /// Only this change and what it depends on (repeatable), e.g. `tenant.acme`
+    #[arg(long, value_name = "ADDR", conflicts_with = "plan_file")]
+    pub target: Vec<crate::model::ResourceAddr>,
+    /// Calls in flight at once (default: the environment's `parallelism`)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub parallelism: Option<u32>,
+    /// Print what was applied as one versioned JSON document
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub lock: LockArgs,
 }
 
 #[derive(Debug, Args)]

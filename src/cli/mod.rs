@@ -1,6 +1,7 @@
 //! The command line: arguments, one file per command, and all printing. Commands are thin: they
 //! resolve settings, call the layer that does the work, and render its result.
 
+mod apply;
 mod args;
 mod envs;
 mod plan;
@@ -54,6 +55,7 @@ fn execute(cli: Cli, shell: &Shell) -> Result<i32> {
         Command::Envs(args) => envs::run(&project(&cli.global)?, &args, shell),
         Command::Validate(args) => validate::run(&project(&cli.global)?, &args, shell),
         Command::Plan(args) => plan::run(&project(&cli.global)?, &args, shell),
+        Command::Apply(args) => apply::run(&project(&cli.global)?, &args, shell),
         Command::Refresh(args) => refresh::run(&project(&cli.global)?, &args, shell),
         Command::State(command) => state::run(&project(&cli.global)?, &command, shell),
         Command::Unlock(args) => state::unlock_cmd(&project(&cli.global)?, &args, shell),
@@ -162,6 +164,14 @@ fn interruptible<T>(work: impl std::future::Future<Output = Result<T>>) -> Resul
     // A lock wait still running on the blocking pool must not hold up the exit.
     runtime.shutdown_background();
     result
+}
+
+/// Appends the command's line to `state/audit.jsonl`; a failure is reported, not fatal (the
+/// command itself is done).
+fn record_audit(shell: &Shell, state_dir: &std::path::Path, record: &crate::state::AuditRecord) {
+    if let Err(e) = crate::state::audit::append(state_dir, record) {
+        shell.error(&Error::from(e).hint("the command itself is done; its audit line is missing"));
+    }
 }
 
 /// "1 error", "3 errors".

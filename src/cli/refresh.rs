@@ -20,6 +20,7 @@ pub fn run(project: &Project, args: &RefreshArgs, shell: &Shell) -> Result<i32> 
         desired.environment, desired.project_id
     ));
     let progress = Progress::new(shell, "flows");
+    let started = std::time::Instant::now();
     let outcome = interruptible(ops::refresh_environment(&ctx, &desired, &progress));
     progress.finish();
     let outcome = outcome?;
@@ -66,9 +67,16 @@ pub fn run(project: &Project, args: &RefreshArgs, shell: &Shell) -> Result<i32> 
         });
         shell.out(text.trim_end());
     }
-    Ok(if args.detailed_exitcode && !outcome.drift.is_empty() {
+    let code = if args.detailed_exitcode && !outcome.drift.is_empty() {
         exit::CHANGES
     } else {
         exit::SUCCESS
-    })
+    };
+    let mut record =
+        crate::state::AuditRecord::new(&desired.environment, &desired.project_id, "refresh");
+    record.drift = outcome.drift.iter().map(|d| d.addr.to_string()).collect();
+    record.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    record.exit_code = code;
+    super::record_audit(shell, &ctx.state_dir, &record);
+    Ok(code)
 }

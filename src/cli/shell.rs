@@ -37,6 +37,16 @@ impl Shell {
         }
     }
 
+    /// `-q`: status lines are hidden.
+    pub fn quiet(&self) -> bool {
+        self.quiet
+    }
+
+    /// Whether stderr (where progress is drawn) is a terminal.
+    pub fn is_terminal(&self) -> bool {
+        self.terminal
+    }
+
     /// Detail shown with `-v`.
     pub fn verbose(&self, text: impl AsRef<str>) {
         if self.verbose > 0 {

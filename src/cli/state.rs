@@ -5,7 +5,7 @@ use super::shell::Shell;
 use crate::config::Project;
 use crate::error::{Error, Result, exit};
 use crate::ops;
-use crate::state::{StateStore, WriteOutcome, unlock};
+use crate::state::{AuditChange, AuditRecord, StateStore, WriteOutcome, unlock};
 
 fn state_dir(project: &Project) -> std::path::PathBuf {
     project.root().join("state")
@@ -56,9 +56,17 @@ pub fn run(project: &Project, command: &StateCommand, shell: &Shell) -> Result<i
                 if state.resources.remove(addr).is_none() {
                     return Err(not_managed(env, addr));
                 }
-                Ok(store.write(&mut state)?)
+                Ok((store.write(&mut state)?, state.project_id.clone()))
             })?;
-            match written {
+            let mut record = AuditRecord::new(env, &written.1, "state rm");
+            record.changes.push(AuditChange {
+                addr: addr.to_string(),
+                action: "forget".to_owned(),
+                outcome: "applied".to_owned(),
+                error: None,
+            });
+            super::record_audit(shell, &dir, &record);
+            match written.0 {
                 WriteOutcome::Written { serial } => shell.status(format!(
                     "Removed `{addr}` from the state of `{env}` (serial {serial}; the previous state is in `{}`). It still exists in Descope; dmgmt no longer manages it.",
                     store.backup_path().display()
@@ -81,6 +89,14 @@ fn not_managed(env: &str, addr: &crate::model::ResourceAddr) -> Error {
 pub fn unlock_cmd(project: &Project, args: &UnlockArgs, shell: &Shell) -> Result<i32> {
     project.require_environment(&args.env.env)?;
     let info = unlock(&state_dir(project), &args.env.env, &args.lock_id)?;
+    let project_id = StateStore::new(state_dir(project), &args.env.env)
+        .load()
+        .ok()
+        .flatten()
+        .map(|s| s.project_id)
+        .unwrap_or_default();
+    let record = AuditRecord::new(&args.env.env, &project_id, "unlock");
+    super::record_audit(shell, &state_dir(project), &record);
     shell.status(format!(
         "Unlocked the state of `{}` (was held by {}).",
         args.env.env,

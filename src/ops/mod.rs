@@ -1,6 +1,7 @@
 //! Orchestration of one command: load, lock, connect, refresh, plan, write state. Wires the
 //! layers together and returns values; never prints (the CLI renders what it gets back).
 
+pub mod apply;
 mod connect;
 pub mod live;
 mod lock;

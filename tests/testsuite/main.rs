@@ -3,6 +3,8 @@
 //! against an in-process emulator, in temporary folders.
 
 mod api_client;
+mod apply;
+mod apply_faults;
 mod cli;
 mod corpus;
 mod emulator;

@@ -1,0 +1,470 @@
+//! `apply` (DESIGN.md §5): take the lock, refresh, plan — or check a saved plan — and, once the
+//! CLI has shown the plan and had it approved, refuse guarded deletes, write the pre-apply
+//! backup, execute through [`crate::apply`], persist the state after every change, prune old
+//! backups. Never prints; the audit line is [`audit_record`]'s.
+//!
+//! Split in two ([`prepare`] and [`run`]) because the confirmation prompt sits between them, and
+//! the lock must be held from the refresh the plan was computed from to the last state write.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::live::{self, RefreshObserver};
+use super::plan::{SavedPlan, StateRef, make_plan, prior_from_state, scope};
+use super::refresh::declared_guards;
+use super::saved::{Now, staleness};
+use super::{Connection, Context};
+use crate::api::ApiError;
+use crate::apply::{ApplyObserver, ApplyReport, ExecuteOptions, Outcome};
+use crate::error::{Error, ErrorKind, Result, exit};
+use crate::model::{DesiredState, ResourceAddr, Snapshot};
+use crate::plan::{Action, Change};
+use crate::state::audit::{AuditChange, AuditRecord};
+use crate::state::backup::{self, BackupInfo, BackupObject, Trigger};
+use crate::state::{LockGuard, ResourceState, StateFile, StateStore};
+
+/// Everything between the refresh and the approval: the lock, the state and live project the
+/// plan was computed from, and the plan.
+pub struct Prepared {
+    _lock: LockGuard,
+    store: StateStore,
+    state: Option<StateFile>,
+    connection: Connection,
+    snapshot: Snapshot,
+    /// The plan to apply (computed now, or the saved plan, checked fresh).
+    pub saved: SavedPlan,
+    /// Whether the plan came from a `PLAN_FILE` (it is then its own approval).
+    pub from_file: bool,
+    started: Instant,
+}
+
+/// Takes the lock, refreshes and plans; with `saved`, checks that the saved plan still describes
+/// exactly what an apply would do, and refuses it, saying why, when it does not.
+pub async fn prepare(
+    ctx: &Context<'_>,
+    desired: &DesiredState,
+    targets: &[ResourceAddr],
+    saved: Option<SavedPlan>,
+    observer: &dyn RefreshObserver,
+) -> Result<Prepared> {
+    let started = Instant::now();
+    let lock = super::acquire_lock(
+        &ctx.state_dir,
+        &desired.environment,
+        "apply",
+        ctx.lock_timeout,
+    )
+    .await?;
+    let store = StateStore::new(&ctx.state_dir, &desired.environment);
+    let state = store.load_for(&desired.project_id)?;
+    let connection = Connection::open(desired, &ctx.state_dir, ctx.env).await?;
+    let snapshot = live::refresh(
+        &connection.client,
+        &scope(desired, state.as_ref()),
+        observer,
+    )
+    .await?;
+    let from_file = saved.is_some();
+    let saved = match saved {
+        Some(saved) => {
+            let config_digest = super::config_digest(desired)?;
+            let why = staleness(
+                &saved,
+                &Now {
+                    environment: &desired.environment,
+                    project_id: &desired.project_id,
+                    state: state.as_ref(),
+                    config_digest: &config_digest,
+                    snapshot: &snapshot,
+                },
+            );
+            if !why.is_empty() {
+                let error = Error::config(
+                    "the saved plan is stale: applying it would not do what was approved",
+                );
+                return Err(why.into_iter().fold(error, Error::cause).hint(format!(
+                    "make and review a new plan: `dmgmt plan -e {} --out FILE`",
+                    desired.environment
+                )));
+            }
+            saved
+        }
+        None => {
+            let state_ref = state.as_ref().map(|s| StateRef {
+                lineage: s.lineage.clone(),
+                serial: s.serial,
+            });
+            let prior = prior_from_state(
+                state
+                    .as_ref()
+                    .map(|s| s.resources.clone())
+                    .unwrap_or_default(),
+            );
+            make_plan(desired, &snapshot, state_ref, &prior, targets, false)?
+        }
+    };
+    Ok(Prepared {
+        _lock: lock,
+        store,
+        state,
+        connection,
+        snapshot,
+        saved,
+        from_file,
+        started,
+    })
+}
+
+/// Deletes refused without `--allow-delete`: in a protected environment, or of a resource with
+/// `prevent_destroy` (DESIGN.md §5). Checked before anything is asked or applied.
+pub fn check_guards(saved: &SavedPlan, allow_delete: bool) -> Result<()> {
+    if allow_delete {
+        return Ok(());
+    }
+    let guarded: Vec<&Change> = saved
+        .plan
+        .changes
+        .iter()
+        .filter(|c| c.guard.is_some())
+        .collect();
+    if guarded.is_empty() {
+        return Ok(());
+    }
+    let error = Error::config(format!(
+        "refusing to destroy {} guarded resource{} without --allow-delete; nothing was applied",
+        guarded.len(),
+        if guarded.len() == 1 { "" } else { "s" }
+    ));
+    Err(guarded
+        .iter()
+        .fold(error, |e, c| {
+            let why = match c.guard {
+                Some(crate::plan::Guard::Protected) => "the environment is protected",
+                _ => "prevent_destroy is set",
+            };
+            e.cause(format!("`{}`: {why}", c.addr))
+        })
+        .hint("if the deletes are intended, run the apply again with --allow-delete"))
+}
+
+/// How to run an approved plan.
+pub struct ApplyOptions {
+    pub allow_delete: bool,
+    /// Calls in flight at once (default: the environment's `parallelism`).
+    pub parallelism: Option<u32>,
+}
+
+/// What an apply did.
+pub struct ApplyOutcome {
+    pub report: ApplyReport,
+    /// The pre-apply backup (`None`: nothing needed one, e.g. only state-side changes).
+    pub backup: Option<BackupInfo>,
+    /// Backups removed by retention afterwards.
+    pub pruned: Vec<String>,
+    /// The state's serial afterwards.
+    pub serial: u64,
+    pub duration: Duration,
+    /// A state write that failed during the run (the run stopped scheduling at once).
+    pub state_error: Option<Error>,
+}
+
+impl ApplyOutcome {
+    /// 130 when interrupted, 1 when a change failed or the state could not be written, else 0.
+    pub fn exit_code(&self) -> i32 {
+        if self.report.interrupted {
+            exit::INTERRUPTED
+        } else if self.state_error.is_some()
+            || self
+                .report
+                .outcomes
+                .iter()
+                .any(|o| !matches!(o, Outcome::Applied))
+        {
+            exit::FAILURE
+        } else {
+            exit::SUCCESS
+        }
+    }
+}
+
+/// Runs an approved plan: guards, the pre-apply backup (written and synced before the first
+/// mutating call; if it cannot be written, nothing is applied), the executor, the state after
+/// every successful change (`.backup` keeps the state from before the run), retention.
+pub async fn run(
+    prepared: Prepared,
+    desired: &DesiredState,
+    ctx: &Context<'_>,
+    options: &ApplyOptions,
+    stop: &AtomicBool,
+    observer: &dyn ApplyObserver,
+) -> Result<ApplyOutcome> {
+    let Prepared {
+        _lock,
+        store,
+        state,
+        connection,
+        snapshot,
+        saved,
+        started,
+        ..
+    } = prepared;
+    check_guards(&saved, options.allow_delete)?;
+    let plan = &saved.plan;
+    let state = state.unwrap_or_else(|| StateFile::new(&desired.environment, &desired.project_id));
+
+    let backup = if plan.changes.iter().any(Change::calls_api) {
+        let objects = backup_objects(&snapshot, &state, &plan.changes);
+        let info = backup::write_backup(
+            &ctx.state_dir,
+            &desired.environment,
+            &desired.project_id,
+            Trigger::PreApply,
+            &objects,
+        )
+        .map_err(|e| {
+            Error::from(e).hint("nothing was applied: the pre-apply backup must be written first")
+        })?;
+        Some(info)
+    } else {
+        None
+    };
+    store.hold_backup()?;
+
+    let recorder = Recorder {
+        state: Mutex::new(state),
+        store: &store,
+        inner: observer,
+        stop,
+        error: Mutex::new(None),
+    };
+    let parallelism = options.parallelism.unwrap_or(desired.parallelism).max(1) as usize;
+    let report = crate::apply::execute(
+        &connection.client,
+        plan,
+        &ExecuteOptions {
+            parallelism,
+            ..ExecuteOptions::default()
+        },
+        stop,
+        &recorder,
+    )
+    .await;
+
+    // Guards declared now are recorded for every managed resource, changed or not.
+    let mut state = recorder
+        .state
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner());
+    let mut state_error = recorder
+        .error
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner());
+    for (addr, guarded) in declared_guards(desired) {
+        if let Some(entry) = state.resources.get_mut(&addr) {
+            entry.prevent_destroy = guarded;
+        }
+    }
+    if state_error.is_none()
+        && let Err(e) = store.write(&mut state)
+    {
+        state_error = Some(e.into());
+    }
+    let pruned = match &backup {
+        Some(_) => backup::prune(
+            &ctx.state_dir,
+            &desired.environment,
+            desired.backups,
+            std::time::SystemTime::now(),
+        )
+        .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    Ok(ApplyOutcome {
+        report,
+        backup,
+        pruned,
+        serial: state.serial,
+        duration: started.elapsed(),
+        state_error,
+    })
+}
+
+/// The raw live bodies the pre-apply backup holds: every managed object (found by address, or
+/// by Descope id after a rename outside dmgmt) and every object a change touches.
+fn backup_objects<'a>(
+    snapshot: &'a Snapshot,
+    state: &StateFile,
+    changes: &[Change],
+) -> Vec<BackupObject<'a>> {
+    let by_id: HashMap<&str, &ResourceAddr> = snapshot
+        .objects
+        .iter()
+        .filter_map(|(a, o)| Some((o.id.as_deref()?, a)))
+        .collect();
+    let mut wanted: BTreeSet<&ResourceAddr> = BTreeSet::new();
+    let ids = state
+        .resources
+        .values()
+        .filter_map(|r| r.id.as_deref())
+        .chain(changes.iter().filter_map(|c| c.live_id.as_deref()));
+    wanted.extend(ids.filter_map(|id| by_id.get(id).copied()));
+    let addrs = state
+        .resources
+        .keys()
+        .chain(changes.iter().map(|c| &c.addr));
+    wanted.extend(addrs.filter_map(|a| snapshot.objects.get_key_value(a).map(|(k, _)| k)));
+    wanted
+        .into_iter()
+        .filter_map(|addr| {
+            snapshot
+                .objects
+                .get(addr)
+                .map(|o| BackupObject { addr, body: &o.raw })
+        })
+        .collect()
+}
+
+/// Persists the state after every change the executor reports applied, then passes every event
+/// on. A state that cannot be written stops the run (nothing more is scheduled).
+struct Recorder<'a> {
+    state: Mutex<StateFile>,
+    store: &'a StateStore,
+    inner: &'a dyn ApplyObserver,
+    stop: &'a AtomicBool,
+    error: Mutex<Option<Error>>,
+}
+
+impl ApplyObserver for Recorder<'_> {
+    fn started(&self, index: usize, change: &Change) {
+        self.inner.started(index, change);
+    }
+
+    fn applied(&self, index: usize, change: &Change, live: Option<&Value>) {
+        {
+            let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            record(&mut state, change, live);
+            if let Err(e) = self.store.write(&mut state) {
+                self.stop.store(true, Ordering::SeqCst);
+                let mut error = self.error.lock().unwrap_or_else(|p| p.into_inner());
+                error.get_or_insert(
+                    Error::from(e).hint("the change was applied in Descope but is not recorded; run `dmgmt refresh` once the state can be written"),
+                );
+            }
+        }
+        self.inner.applied(index, change, live);
+    }
+
+    fn failed(&self, index: usize, change: &Change, error: &ApiError) {
+        self.inner.failed(index, change, error);
+    }
+
+    fn skipped(&self, index: usize, change: &Change, blocked_by: usize) {
+        self.inner.skipped(index, change, blocked_by);
+    }
+
+    fn note(&self, message: &str) {
+        self.inner.note(message);
+    }
+}
+
+/// What the state records once `change` succeeded: the entry is what Descope holds now (`live`,
+/// read back or the body sent), in the attribute shape plans compare, with the managed fields,
+/// the guard and Descope's id; a delete or forget removes it; a rename moves it.
+pub(super) fn record(state: &mut StateFile, change: &Change, live: Option<&Value>) {
+    if let Some(old) = &change.moved_from {
+        state.resources.remove(old);
+    }
+    if matches!(change.action, Action::Delete | Action::Forget) {
+        state.resources.remove(&change.addr);
+        return;
+    }
+    let Some(body) = live.or(change.after.as_ref()) else {
+        return;
+    };
+    let Some(attributes) = live::attributes_of(change.kind(), body) else {
+        return;
+    };
+    let mut entry = ResourceState::new(&change.addr, change.managed_fields.clone(), attributes);
+    entry.prevent_destroy = change.prevent_destroy;
+    entry.id = body
+        .get("id")
+        .and_then(Value::as_str)
+        .filter(|id| {
+            !id.is_empty()
+                && matches!(
+                    change.kind(),
+                    crate::model::ResourceKind::Role | crate::model::ResourceKind::Permission
+                )
+        })
+        .map(str::to_owned)
+        .or_else(|| change.live_id.clone());
+    state.resources.insert(change.addr.clone(), entry);
+}
+
+/// The audit line of one apply (DESIGN.md §4): who, where, what each change came to, how long,
+/// and the exit code. Never a secret: nothing here can hold the management key.
+pub fn audit_record(
+    desired: &DesiredState,
+    saved: Option<&SavedPlan>,
+    report: Option<&ApplyReport>,
+    duration: Duration,
+    exit_code: i32,
+) -> AuditRecord {
+    let mut record = AuditRecord::new(&desired.environment, &desired.project_id, "apply");
+    if let Some(saved) = saved {
+        record.drift = saved
+            .plan
+            .drift
+            .iter()
+            .map(|d| d.addr.to_string())
+            .collect();
+        record.changes = saved
+            .plan
+            .changes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let (outcome, error) = match report.and_then(|r| r.outcomes.get(i)) {
+                    Some(Outcome::Applied) => ("applied", None),
+                    Some(Outcome::Failed(e)) => ("failed", Some(e.clone())),
+                    Some(Outcome::Skipped { .. }) => ("skipped", None),
+                    Some(Outcome::NotStarted) | None => ("not_started", None),
+                };
+                AuditChange {
+                    addr: c.addr.to_string(),
+                    action: action_name(&c.action).to_owned(),
+                    outcome: outcome.to_owned(),
+                    error,
+                }
+            })
+            .collect();
+    }
+    record.duration_ms = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
+    record.exit_code = exit_code;
+    record
+}
+
+fn action_name(action: &Action) -> &'static str {
+    match action {
+        Action::Create => "create",
+        Action::Update => "update",
+        Action::Rename { .. } => "rename",
+        Action::Delete => "delete",
+        Action::Adopt => "adopt",
+        Action::SetDefaultRoles => "set_default_roles",
+        Action::Forget => "forget",
+    }
+}
+
+/// An interrupted wait before anything was applied (Ctrl-C at the prompt or during the
+/// refresh): nothing changed in Descope.
+pub fn interrupted_before_applying() -> Error {
+    Error::new(
+        ErrorKind::Interrupted,
+        "interrupted by Ctrl-C; nothing was applied",
+    )
+}

@@ -1,0 +1,236 @@
+//! `apply` when things go wrong, through the real binary: an emulator that fails, loses replies and
+//! rate-limits; the process killed or interrupted mid-apply; two applies at once; and the
+//! management key nowhere in `state/` or in any output, `-vv` included.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::apply::{CONFIG, ENV, apply, assert_no_changes, mutations, project, state_text};
+use crate::live::{Live, env_file};
+use crate::process::{eventually, spawn};
+use crate::support::{stderr, stdout};
+use dmgmt::emulator::{EmulatorConfig, EmulatorRateLimit, LOCAL_MANAGEMENT_KEY};
+
+/// Twelve tenants: enough independent changes to be caught in the middle.
+fn many_tenants() -> String {
+    let mut text = String::from("tenants:\n");
+    for i in 0..12 {
+        text.push_str(&format!("  - {{id: t{i:02}, name: Tenant {i:02}}}\n"));
+    }
+    text
+}
+
+fn slow() -> Live {
+    Live::with(EmulatorConfig {
+        latency: Duration::from_millis(250),
+        ..EmulatorConfig::default()
+    })
+}
+
+fn serial(root: &std::path::Path) -> u64 {
+    state_text(root)
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .and_then(|s| s["serial"].as_u64())
+        .unwrap_or(0)
+}
+
+fn remaining_changes(live: &Live, root: &std::path::Path) -> usize {
+    let out = live.run(root, &["plan", "-e", ENV, "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    plan["plan"]["changes"].as_array().unwrap().len()
+}
+
+#[test]
+fn apply_converges_through_faults_lost_replies_and_a_tight_rate_limit() {
+    let live = Live::with(EmulatorConfig {
+        fault_rate: 0.2,
+        lost_reply_rate: 0.1,
+        seed: 7,
+        rate_limit: Some(EmulatorRateLimit {
+            requests: 10,
+            per_seconds: 1,
+        }),
+        ..EmulatorConfig::default()
+    });
+    // The client may go faster than the emulator allows: its 429s must pause, never fail.
+    let dir = project(&format!(
+        "rate_limit: {{requests: 1000, per_seconds: 1}}\n{CONFIG}{}",
+        many_tenants().replace("tenants:\n", "")
+    ));
+    let out = apply(&live, dir.path(), &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("Apply complete! ") && err.contains(" 0 failed, 0 skipped"),
+        "{err}"
+    );
+
+    let log = live.handle.request_log();
+    assert!(log.iter().any(|e| e.status == 503), "faults were injected");
+    assert!(log.iter().any(|e| e.status == 502), "replies were lost");
+    assert!(
+        log.iter().any(|e| e.status == 429),
+        "the rate limit was hit"
+    );
+    let duplicates = log.iter().filter(|e| e.status == 409).count();
+    assert_eq!(duplicates, 0, "no create was sent twice");
+    assert_no_changes(&live, dir.path());
+}
+
+#[test]
+fn a_killed_apply_leaves_a_valid_state_and_a_second_apply_finishes_the_job() {
+    let live = slow();
+    let dir = project(&many_tenants());
+    let mut child = spawn(
+        dir.path(),
+        &live,
+        &["apply", "-e", ENV, "--auto-approve", "--parallelism", "1"],
+    );
+    assert!(
+        eventually(Duration::from_secs(30), || serial(dir.path()) >= 3),
+        "the apply made progress"
+    );
+    child.signal("KILL");
+    child.wait(Duration::from_secs(10));
+
+    // The state is valid and holds what was applied; the plan shows only the rest.
+    let list = live.run(dir.path(), &["state", "list", "-e", ENV]);
+    assert_eq!(list.status.code(), Some(0), "{}", stderr(&list));
+    let recorded = stdout(&list)
+        .lines()
+        .filter(|l| l.contains("tenant."))
+        .count();
+    let remaining = remaining_changes(&live, dir.path());
+    assert!(
+        recorded >= 2 && remaining >= 1,
+        "{recorded} recorded, {remaining} left"
+    );
+    assert_eq!(recorded + remaining, 12);
+
+    // The killed apply could not release its lock: break it by its id, then finish.
+    let lock: Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join(format!("state/{ENV}.lock"))).unwrap(),
+    )
+    .unwrap();
+    let id = lock["id"].as_str().unwrap();
+    assert_eq!(
+        live.run(dir.path(), &["unlock", "-e", ENV, id])
+            .status
+            .code(),
+        Some(0)
+    );
+    let out = apply(&live, dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        live.handle
+            .request_log()
+            .iter()
+            .filter(|e| e.status == 409)
+            .count(),
+        0,
+        "nothing was created twice"
+    );
+    assert_no_changes(&live, dir.path());
+}
+
+#[test]
+fn ctrl_c_mid_apply_finishes_the_calls_in_flight_releases_the_lock_and_exits_130() {
+    let live = slow();
+    let dir = project(&many_tenants());
+    let mut child = spawn(
+        dir.path(),
+        &live,
+        &["apply", "-e", ENV, "--auto-approve", "--parallelism", "1"],
+    );
+    assert!(eventually(Duration::from_secs(30), || serial(dir.path()) >= 2));
+    child.signal("INT");
+    let status = child.wait(Duration::from_secs(20));
+    assert_eq!(status.code(), Some(130));
+    assert!(!dir.path().join(format!("state/{ENV}.lock")).exists());
+    let err = std::fs::read_to_string(dir.path().join("child.err")).unwrap();
+    assert!(err.contains("Apply interrupted!"), "{err}");
+
+    let list = live.run(dir.path(), &["state", "list", "-e", ENV]);
+    let recorded = stdout(&list)
+        .lines()
+        .filter(|l| l.contains("tenant."))
+        .count();
+    let remaining = remaining_changes(&live, dir.path());
+    assert!(remaining >= 1, "stopped before the end");
+    assert_eq!(
+        recorded + remaining,
+        12,
+        "every applied change is in the state"
+    );
+}
+
+#[test]
+fn two_applies_at_once_one_runs_and_the_other_names_the_holder() {
+    let live = slow();
+    let dir = project(&many_tenants());
+    let mut first = spawn(
+        dir.path(),
+        &live,
+        &["apply", "-e", ENV, "--auto-approve", "--parallelism", "1"],
+    );
+    let lock = dir.path().join(format!("state/{ENV}.lock"));
+    assert!(eventually(Duration::from_secs(30), || lock.exists()));
+    let second = apply(&live, dir.path(), &[]);
+    assert_eq!(second.status.code(), Some(1));
+    let err = stderr(&second);
+    assert!(err.contains("apply"), "{err}");
+    assert!(err.contains("lock"), "{err}");
+    let status = first.wait(Duration::from_secs(60));
+    assert_eq!(status.code(), Some(0));
+    assert_no_changes(&live, dir.path());
+}
+
+#[test]
+fn the_management_key_is_in_no_file_under_state_and_in_no_output() {
+    let live = Live::start();
+    let dir = project(CONFIG);
+    let mut outputs = Vec::new();
+    for args in [
+        vec!["-vv", "plan", "-e", ENV],
+        vec!["-vv", "apply", "-e", ENV, "--auto-approve"],
+        vec!["-vv", "refresh", "-e", ENV],
+        vec!["apply", "-e", ENV, "--auto-approve", "--json"],
+    ] {
+        let out = live.run(dir.path(), &args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        outputs.push(format!("{}{}", stdout(&out), stderr(&out)));
+    }
+    env_file(dir.path(), ENV, "tenants: []\n");
+    let out = apply(&live, dir.path(), &["-vv"]);
+    outputs.push(format!("{}{}", stdout(&out), stderr(&out)));
+    for text in &outputs {
+        assert!(!text.contains(LOCAL_MANAGEMENT_KEY), "{text}");
+    }
+    let mut files = 0;
+    let mut stack = vec![dir.path().join("state")];
+    while let Some(path) = stack.pop() {
+        if path.is_dir() {
+            stack.extend(
+                std::fs::read_dir(&path)
+                    .unwrap()
+                    .flatten()
+                    .map(|e| e.path()),
+            );
+        } else {
+            files += 1;
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains(LOCAL_MANAGEMENT_KEY),
+                "{}",
+                path.display()
+            );
+        }
+    }
+    assert!(
+        files >= 4,
+        "state, backup, audit and the backup manifest were checked"
+    );
+    assert!(mutations(&live).len() > 1);
+}
