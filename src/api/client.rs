@@ -33,6 +33,32 @@ pub fn base_url_for_project_id(project_id: &str) -> String {
     }
 }
 
+/// What the client did on the wire, for `-vv` and for the "pausing for a 429" line: method and
+/// path only, never a header or a body, so nothing here can carry the management key.
+#[derive(Debug, Clone, Copy)]
+pub enum HttpEvent {
+    /// One request and its answer (`status: None`: no answer, a transport error).
+    Exchange {
+        endpoint: Endpoint,
+        status: Option<u16>,
+        duration: Duration,
+        /// 1 for the first attempt of this call.
+        attempt: u32,
+    },
+    /// A 429: every caller pauses this long before the next request.
+    RateLimited { endpoint: Endpoint, pause: Duration },
+}
+
+/// Receives every [`HttpEvent`] (the CLI prints them; the client never does).
+#[derive(Clone)]
+pub struct HttpLog(pub Arc<dyn Fn(&HttpEvent) + Send + Sync>);
+
+impl fmt::Debug for HttpLog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("HttpLog")
+    }
+}
+
 /// Everything needed to talk to one environment's project.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
@@ -45,6 +71,8 @@ pub struct ClientConfig {
     pub retry: RetryPolicy,
     /// Name of the env var the key came from; only used in hints.
     pub key_env: Option<String>,
+    /// Told about every request and every 429 pause.
+    pub http_log: Option<HttpLog>,
 }
 
 impl ClientConfig {
@@ -57,6 +85,7 @@ impl ClientConfig {
             rate_limit: RateLimit::default(),
             retry: RetryPolicy::default(),
             key_env: None,
+            http_log: None,
         }
     }
 }
@@ -74,6 +103,7 @@ struct Inner {
     jitter: Jitter,
     license: RwLock<Option<HeaderValue>>,
     key_env: Option<String>,
+    http_log: Option<HttpLog>,
 }
 
 /// A Descope management client for one project. Cheap to clone; clones share the rate limiter and
@@ -187,12 +217,19 @@ impl Client {
                 jitter: Jitter::from_clock(),
                 license: RwLock::new(None),
                 key_env: config.key_env,
+                http_log: config.http_log,
             }),
         })
     }
 
     pub fn base_url(&self) -> &str {
         &self.inner.base_url
+    }
+
+    fn log(&self, event: &HttpEvent) {
+        if let Some(HttpLog(log)) = &self.inner.http_log {
+            log(event);
+        }
     }
 
     pub fn project_id(&self) -> &str {
@@ -298,7 +335,14 @@ impl Client {
             inner.gate.wait(&*inner.sleeper).await;
             inner.limiter.acquire_one().await;
             inner.gate.wait(&*inner.sleeper).await;
+            let started = std::time::Instant::now();
             let sent = self.request(endpoint, query, body.as_deref()).send().await;
+            self.log(&HttpEvent::Exchange {
+                endpoint,
+                status: sent.as_ref().ok().map(|r| r.status().as_u16()),
+                duration: started.elapsed(),
+                attempt: failures + waits + 1,
+            });
             let response = match sent {
                 Ok(r) => r,
                 Err(source) => {
@@ -321,7 +365,9 @@ impl Client {
                     .headers()
                     .get(header::RETRY_AFTER)
                     .and_then(|v| v.to_str().ok());
-                inner.gate.pause_for(inner.retry.retry_after(retry_after));
+                let pause = inner.retry.retry_after(retry_after);
+                self.log(&HttpEvent::RateLimited { endpoint, pause });
+                inner.gate.pause_for(pause);
                 continue;
             }
             let bytes = match response.bytes().await {

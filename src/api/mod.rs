@@ -18,7 +18,8 @@ use std::pin::Pin;
 
 pub use calls::endpoints;
 pub use client::{
-    Client, ClientConfig, DEFAULT_BASE_URL, DEFAULT_TIMEOUT, base_url_for_project_id,
+    Client, ClientConfig, DEFAULT_BASE_URL, DEFAULT_TIMEOUT, HttpEvent, HttpLog,
+    base_url_for_project_id,
 };
 pub use error::{ApiError, DescopeError, Endpoint};
 pub use retry::{RateLimit, RetryPolicy, Sleeper, TokioSleeper};

@@ -33,7 +33,7 @@ pub fn run(project: &Project, args: &ApplyArgs, shell: &Shell) -> Result<i32> {
         .map(ops::read_saved_plan)
         .transpose()?;
     let env_lookup = |v: &str| std::env::var(v).ok();
-    let ctx = context(project, &env_lookup, args.lock.lock_timeout);
+    let ctx = context(project, &env_lookup, args.lock.lock_timeout, shell);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -78,6 +78,7 @@ async fn apply(
         "Refreshing `{}` (project {})...",
         desired.environment, desired.project_id
     ));
+    super::announce_lock_wait(shell, ctx, &desired.environment);
     let progress = Progress::new(shell, "flows");
     let prepared = tokio::select! {
         biased;

@@ -127,11 +127,13 @@ fn context<'a>(
     project: &Project,
     env: &'a (dyn Fn(&str) -> Option<String> + Sync),
     lock_timeout: std::time::Duration,
+    shell: &Shell,
 ) -> crate::ops::Context<'a> {
     crate::ops::Context {
         state_dir: project.root().join("state"),
         env,
         lock_timeout,
+        http_log: Some(shell.http_log()),
     }
 }
 
@@ -164,6 +166,24 @@ fn interruptible<T>(work: impl std::future::Future<Output = Result<T>>) -> Resul
     // A lock wait still running on the blocking pool must not hold up the exit.
     runtime.shutdown_background();
     result
+}
+
+/// Says so on stderr when the command is about to wait (`--lock-timeout`) for a lock someone
+/// holds, so a wait never looks like a hang.
+fn announce_lock_wait(shell: &Shell, ctx: &crate::ops::Context<'_>, environment: &str) {
+    if ctx.lock_timeout.is_zero() {
+        return;
+    }
+    let path = crate::state::lock_path(&ctx.state_dir, environment);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return;
+    };
+    let holder = serde_json::from_str::<crate::state::LockInfo>(&text)
+        .map_or_else(|_| "another process".to_owned(), |info| info.describe());
+    shell.status(format!(
+        "The state of `{environment}` is locked by {holder}; waiting up to {} s for it...",
+        ctx.lock_timeout.as_secs()
+    ));
 }
 
 /// Appends the command's line to `state/audit.jsonl`; a failure is reported, not fatal (the

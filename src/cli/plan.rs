@@ -14,7 +14,7 @@ use crate::ops;
 pub fn run(project: &Project, args: &PlanArgs, shell: &Shell) -> Result<i32> {
     let desired = desired_state(project, &args.env.env, shell)?;
     let env_lookup = |v: &str| std::env::var(v).ok();
-    let ctx = context(project, &env_lookup, std::time::Duration::ZERO);
+    let ctx = context(project, &env_lookup, std::time::Duration::ZERO, shell);
     shell.status(format!(
         "Refreshing `{}` (project {})...",
         desired.environment, desired.project_id

@@ -14,11 +14,12 @@ use crate::state::WriteOutcome;
 pub fn run(project: &Project, args: &RefreshArgs, shell: &Shell) -> Result<i32> {
     let desired = desired_state(project, &args.env.env, shell)?;
     let env_lookup = |v: &str| std::env::var(v).ok();
-    let ctx = context(project, &env_lookup, args.lock.lock_timeout);
+    let ctx = context(project, &env_lookup, args.lock.lock_timeout, shell);
     shell.status(format!(
         "Refreshing `{}` (project {})...",
         desired.environment, desired.project_id
     ));
+    super::announce_lock_wait(shell, &ctx, &desired.environment);
     let progress = Progress::new(shell, "flows");
     let started = std::time::Instant::now();
     let outcome = interruptible(ops::refresh_environment(&ctx, &desired, &progress));

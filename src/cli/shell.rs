@@ -47,6 +47,36 @@ impl Shell {
         self.terminal
     }
 
+    /// What the Descope client reports: every request with `-vv` (method, path, status,
+    /// duration, attempt — never a header or a body), and every 429 pause unless `-q`.
+    pub fn http_log(&self) -> crate::api::HttpLog {
+        use crate::api::HttpEvent;
+        let (verbose, quiet) = (self.verbose, self.quiet);
+        crate::api::HttpLog(std::sync::Arc::new(move |event: &HttpEvent| match event {
+            HttpEvent::Exchange {
+                endpoint,
+                status,
+                duration,
+                attempt,
+            } if verbose >= 2 => {
+                let status = status.map_or_else(|| "no answer".to_owned(), |s| s.to_string());
+                let _ = writeln!(
+                    std::io::stderr().lock(),
+                    "http: {endpoint} -> {status} ({} ms, attempt {attempt})",
+                    duration.as_millis()
+                );
+            }
+            HttpEvent::RateLimited { endpoint, pause } if !quiet => {
+                let _ = writeln!(
+                    std::io::stderr().lock(),
+                    "Descope's rate limit was reached (`{endpoint}`): every call pauses for {:.1} s",
+                    pause.as_secs_f64()
+                );
+            }
+            _ => {}
+        }))
+    }
+
     /// Detail shown with `-v`.
     pub fn verbose(&self, text: impl AsRef<str>) {
         if self.verbose > 0 {

@@ -61,7 +61,7 @@ pub async fn prepare(
     .await?;
     let store = StateStore::new(&ctx.state_dir, &desired.environment);
     let state = store.load_for(&desired.project_id)?;
-    let connection = Connection::open(desired, &ctx.state_dir, ctx.env).await?;
+    let connection = Connection::open(desired, ctx).await?;
     let snapshot = live::refresh(
         &connection.client,
         &scope(desired, state.as_ref()),

@@ -3,8 +3,6 @@
 //! `emulator: true`, the embedded emulator on an ephemeral loopback port with its data in
 //! `state/emulator/<env>.json`.
 
-use std::path::Path;
-
 use crate::api::{Client, ClientConfig, ManagementKey, RateLimit};
 use crate::emulator::{EmulatorConfig, EmulatorHandle, LOCAL_MANAGEMENT_KEY};
 use crate::error::{Error, ErrorKind, Result};
@@ -20,12 +18,10 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// Opens the connection. `state_dir` is the project's `state/`; `env` looks up variables.
-    pub async fn open(
-        desired: &DesiredState,
-        state_dir: &Path,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Connection> {
+    /// Opens the connection: the key from `ctx.env`, the embedded emulator's data in
+    /// `ctx.state_dir`, every request reported to `ctx.http_log`.
+    pub async fn open(desired: &DesiredState, ctx: &super::Context<'_>) -> Result<Connection> {
+        let (state_dir, env) = (ctx.state_dir.as_path(), ctx.env);
         let rate_limit = desired
             .rate_limit
             .map(|r| RateLimit {
@@ -55,6 +51,7 @@ impl Connection {
                 per_seconds: 1,
             };
             apply_retry(&mut client_config, &desired.retry);
+            client_config.http_log = ctx.http_log.clone();
             return Ok(Connection {
                 client: Client::new(client_config)?,
                 _emulator: Some(handle),
@@ -76,6 +73,7 @@ impl Connection {
         config.base_url = desired.base_url.clone();
         config.rate_limit = rate_limit;
         config.key_env = Some(secret.env_var.clone());
+        config.http_log = ctx.http_log.clone();
         apply_retry(&mut config, &desired.retry);
         Ok(Connection {
             client: Client::new(config)?,

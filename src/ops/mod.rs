@@ -29,4 +29,6 @@ pub struct Context<'a> {
     pub env: &'a (dyn Fn(&str) -> Option<String> + Sync),
     /// How long to wait for a held lock.
     pub lock_timeout: Duration,
+    /// Told about every HTTP request and 429 pause (the CLI prints them).
+    pub http_log: Option<crate::api::HttpLog>,
 }

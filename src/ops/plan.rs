@@ -205,7 +205,7 @@ pub async fn plan_environment(
 ) -> Result<PlanOutcome> {
     let store = StateStore::new(&ctx.state_dir, &desired.environment);
     let state = store.load_for(&desired.project_id)?;
-    let connection = Connection::open(desired, &ctx.state_dir, ctx.env).await?;
+    let connection = Connection::open(desired, ctx).await?;
     let started = Instant::now();
     let snapshot = live::refresh(
         &connection.client,

@@ -41,7 +41,7 @@ pub async fn refresh_environment(
     let had_state = loaded.is_some();
     let mut state =
         loaded.unwrap_or_else(|| StateFile::new(&desired.environment, &desired.project_id));
-    let connection = Connection::open(desired, &ctx.state_dir, ctx.env).await?;
+    let connection = Connection::open(desired, ctx).await?;
     let snapshot =
         live::refresh(&connection.client, &scope(desired, Some(&state)), observer).await?;
 

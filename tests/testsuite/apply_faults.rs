@@ -208,6 +208,13 @@ fn the_management_key_is_in_no_file_under_state_and_in_no_output() {
     for text in &outputs {
         assert!(!text.contains(LOCAL_MANAGEMENT_KEY), "{text}");
     }
+    // -vv logs every request: method, path, status, duration, attempt.
+    assert!(
+        outputs[1].contains("http: POST /v1/mgmt/tenant/create -> 200 (")
+            && outputs[1].contains("attempt 1)"),
+        "{}",
+        outputs[1]
+    );
     let mut files = 0;
     let mut stack = vec![dir.path().join("state")];
     while let Some(path) = stack.pop() {
