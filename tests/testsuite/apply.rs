@@ -60,6 +60,7 @@ pub(crate) fn apply(live: &Live, root: &Path, extra: &[&str]) -> std::process::O
     live.run(root, &args)
 }
 
+/// The next plan has no change, and shows no drift: the state recorded what Descope holds.
 pub(crate) fn assert_no_changes(live: &Live, root: &Path) {
     let out = live.run(root, &["plan", "-e", ENV, "--detailed-exitcode"]);
     assert_eq!(
@@ -68,6 +69,11 @@ pub(crate) fn assert_no_changes(live: &Live, root: &Path) {
         "the next plan is not empty:\n{}{}",
         stdout(&out),
         stderr(&out)
+    );
+    assert!(
+        !stdout(&out).contains("changed outside of dmgmt"),
+        "false drift after the apply:\n{}",
+        stdout(&out)
     );
 }
 
@@ -217,6 +223,11 @@ fn guarded_deletes_are_refused_without_allow_delete_and_applied_with_it() {
 fn without_a_terminal_and_without_auto_approve_nothing_is_applied() {
     let live = Live::start();
     let dir = project(CONFIG);
+    assert_eq!(
+        live.run(dir.path(), &["refresh", "-e", ENV]).status.code(),
+        Some(0)
+    );
+    let before = state_text(dir.path()).expect("a state");
     let out = live.run(dir.path(), &["apply", "-e", ENV]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
@@ -225,7 +236,11 @@ fn without_a_terminal_and_without_auto_approve_nothing_is_applied() {
         stderr(&out)
     );
     assert_eq!(mutations(&live), Vec::<String>::new());
-    assert_eq!(state_text(dir.path()), None);
+    assert_eq!(
+        state_text(dir.path()),
+        Some(before),
+        "the state is byte-identical"
+    );
 }
 
 #[test]
@@ -434,6 +449,11 @@ fn answer_prompt(live: &Live, dir: &Path, args: &[&str], answer: &str) -> (Optio
 fn a_declined_prompt_applies_nothing_and_a_protected_environment_wants_its_name() {
     let live = Live::start();
     let dir = project(CONFIG);
+    assert_eq!(
+        live.run(dir.path(), &["refresh", "-e", ENV]).status.code(),
+        Some(0)
+    );
+    let before = state_text(dir.path()).expect("a state");
     let (code, shown) = answer_prompt(&live, dir.path(), &["apply", "-e", ENV], "no");
     assert_eq!(code, Some(1), "{shown}");
     assert!(
@@ -441,7 +461,11 @@ fn a_declined_prompt_applies_nothing_and_a_protected_environment_wants_its_name(
         "{shown}"
     );
     assert_eq!(mutations(&live), Vec::<String>::new());
-    assert_eq!(state_text(dir.path()), None);
+    assert_eq!(
+        state_text(dir.path()),
+        Some(before),
+        "the state is byte-identical"
+    );
 
     env_file(dir.path(), ENV, &format!("protected: true\n{CONFIG}"));
     let (code, shown) = answer_prompt(&live, dir.path(), &["apply", "-e", ENV], "yes");
