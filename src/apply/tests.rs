@@ -105,8 +105,6 @@ pub(super) fn change(
         }],
     };
     Change {
-        addr: addr.parse().unwrap(),
-        action,
         live_id: before
             .as_ref()
             .and_then(|b| b.get("id"))
@@ -118,12 +116,7 @@ pub(super) fn change(
         after,
         diffs,
         managed_fields: managed,
-        guard: None,
-        prevent_destroy: false,
-        depends_on: Vec::new(),
-        warnings: Vec::new(),
-        moved_from: None,
-        cascades: Vec::new(),
+        ..Change::bare(addr, action)
     }
 }
 

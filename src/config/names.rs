@@ -145,14 +145,11 @@ fn check(text: &str, span: Span, key: &str, kind: Kind, out: &mut Vec<Diagnostic
 
 #[cfg(test)]
 mod tests {
-    use super::super::source::SourceMap;
-    use super::super::yaml::parse;
+    use super::super::yaml::parse_test_file;
     use super::*;
 
     fn run(text: &str) -> Vec<Diagnostic> {
-        let mut map = SourceMap::default();
-        let file = map.add("t.yaml".into(), "t.yaml".into(), text.into());
-        let root = parse(file, text).root.unwrap();
+        let root = parse_test_file(text);
         let mut out = Vec::new();
         check_names(&root, &mut out);
         out

@@ -159,6 +159,14 @@ pub fn parse(file: FileId, text: &str) -> Parsed {
     Parsed { root, diagnostics }
 }
 
+/// `text` parsed as the only file of a fresh source map, for the checks' unit tests.
+#[cfg(test)]
+pub(crate) fn parse_test_file(text: &str) -> Node {
+    let mut map = super::source::SourceMap::default();
+    let file = map.add("t.yaml".into(), "t.yaml".into(), text.into());
+    parse(file, text).root.expect("the test YAML parses")
+}
+
 enum Frame {
     Seq {
         items: Vec<Node>,

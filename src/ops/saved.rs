@@ -131,25 +131,14 @@ mod tests {
     }
 
     fn change(addr: &str, digest: Option<&str>, id: Option<&str>) -> Change {
+        let action = match digest {
+            Some(_) => Action::Update,
+            None => Action::Create,
+        };
         Change {
-            addr: addr.parse().unwrap(),
-            action: if digest.is_some() {
-                Action::Update
-            } else {
-                Action::Create
-            },
             live_id: id.map(str::to_owned),
             live_digest: digest.map(str::to_owned),
-            before: None,
-            after: None,
-            diffs: Vec::new(),
-            managed_fields: Vec::new(),
-            guard: None,
-            prevent_destroy: false,
-            depends_on: Vec::new(),
-            warnings: Vec::new(),
-            moved_from: None,
-            cascades: Vec::new(),
+            ..Change::bare(addr, action)
         }
     }
 

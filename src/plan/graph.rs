@@ -286,22 +286,7 @@ mod tests {
     use super::*;
 
     fn change(addr: &str) -> Change {
-        Change {
-            addr: addr.parse().unwrap(),
-            action: Action::Create,
-            live_id: None,
-            live_digest: None,
-            before: None,
-            after: None,
-            diffs: Vec::new(),
-            managed_fields: Vec::new(),
-            guard: None,
-            prevent_destroy: false,
-            depends_on: Vec::new(),
-            warnings: Vec::new(),
-            moved_from: None,
-            cascades: Vec::new(),
-        }
+        Change::bare(addr, Action::Create)
     }
 
     #[test]

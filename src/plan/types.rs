@@ -107,6 +107,27 @@ pub struct Change {
 }
 
 impl Change {
+    /// A change with nothing but its address and action, for tests to fill in.
+    #[cfg(test)]
+    pub(crate) fn bare(addr: &str, action: Action) -> Change {
+        Change {
+            addr: addr.parse().expect("a valid address"),
+            action,
+            live_id: None,
+            live_digest: None,
+            before: None,
+            after: None,
+            diffs: Vec::new(),
+            managed_fields: Vec::new(),
+            guard: None,
+            prevent_destroy: false,
+            depends_on: Vec::new(),
+            warnings: Vec::new(),
+            moved_from: None,
+            cascades: Vec::new(),
+        }
+    }
+
     pub fn kind(&self) -> ResourceKind {
         self.addr.kind()
     }
