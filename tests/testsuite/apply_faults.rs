@@ -28,6 +28,16 @@ fn slow() -> Live {
     })
 }
 
+/// An approved apply in the background, one call at a time against a slow emulator: slow enough
+/// to be caught in the middle.
+fn one_at_a_time(root: &std::path::Path, live: &Live) -> crate::process::Reap {
+    spawn(
+        root,
+        live,
+        &["apply", "-e", ENV, "--auto-approve", "--parallelism", "1"],
+    )
+}
+
 fn serial(root: &std::path::Path) -> u64 {
     state_text(root)
         .and_then(|t| serde_json::from_str::<Value>(&t).ok())
@@ -83,11 +93,7 @@ fn apply_converges_through_faults_lost_replies_and_a_tight_rate_limit() {
 fn a_killed_apply_leaves_a_valid_state_and_a_second_apply_finishes_the_job() {
     let live = slow();
     let dir = project(&many_tenants());
-    let mut child = spawn(
-        dir.path(),
-        &live,
-        &["apply", "-e", ENV, "--auto-approve", "--parallelism", "1"],
-    );
+    let mut child = one_at_a_time(dir.path(), &live);
     assert!(
         eventually(Duration::from_secs(30), || serial(dir.path()) >= 3),
         "the apply made progress"
@@ -139,11 +145,7 @@ fn a_killed_apply_leaves_a_valid_state_and_a_second_apply_finishes_the_job() {
 fn ctrl_c_mid_apply_finishes_the_calls_in_flight_releases_the_lock_and_exits_130() {
     let live = slow();
     let dir = project(&many_tenants());
-    let mut child = spawn(
-        dir.path(),
-        &live,
-        &["apply", "-e", ENV, "--auto-approve", "--parallelism", "1"],
-    );
+    let mut child = one_at_a_time(dir.path(), &live);
     assert!(eventually(Duration::from_secs(30), || serial(dir.path()) >= 2));
     child.signal("INT");
     let status = child.wait(Duration::from_secs(20));
@@ -170,11 +172,7 @@ fn ctrl_c_mid_apply_finishes_the_calls_in_flight_releases_the_lock_and_exits_130
 fn two_applies_at_once_one_runs_and_the_other_names_the_holder() {
     let live = slow();
     let dir = project(&many_tenants());
-    let mut first = spawn(
-        dir.path(),
-        &live,
-        &["apply", "-e", ENV, "--auto-approve", "--parallelism", "1"],
-    );
+    let mut first = one_at_a_time(dir.path(), &live);
     let lock = dir.path().join(format!("state/{ENV}.lock"));
     assert!(eventually(Duration::from_secs(30), || lock.exists()));
     let second = apply(&live, dir.path(), &[]);
