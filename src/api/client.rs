@@ -9,12 +9,12 @@ use std::fmt;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use leaky_bucket::RateLimiter;
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::error::{ApiError, DescopeError, Endpoint};
+use super::limiter::WindowLimiter;
 use super::retry::{Jitter, PauseGate, RateLimit, RetryPolicy, Sleeper, TokioSleeper};
 use super::secret::ManagementKey;
 
@@ -95,7 +95,7 @@ struct Inner {
     base_url: String,
     project_id: String,
     authorization: HeaderValue,
-    limiter: RateLimiter,
+    limiter: WindowLimiter,
     rate_limit: RateLimit,
     gate: PauseGate,
     retry: RetryPolicy,
@@ -307,7 +307,7 @@ impl Client {
         Ok(())
     }
 
-    /// Sends one call: waits out any 429 pause, takes a rate-limiter token, sends, and retries
+    /// Sends one call: waits out any 429 pause, takes a place in the rate window, sends, and retries
     /// 429 (after `Retry-After`, pausing every caller; a 429 was not applied, so this holds for
     /// mutations too). A read is also retried after a 5xx or a transport error (bounded backoff);
     /// a mutation is not (see [`Endpoint::mutating`]): its error comes back to the caller at once.
@@ -333,10 +333,12 @@ impl Client {
         let mut waits = 0u32;
         loop {
             inner.gate.wait(&*inner.sleeper).await;
-            inner.limiter.acquire_one().await;
+            let permit = inner.limiter.acquire().await;
             inner.gate.wait(&*inner.sleeper).await;
             let started = std::time::Instant::now();
             let sent = self.request(endpoint, query, body.as_deref()).send().await;
+            // Answered (or failed): the call's place in the rate window is counted from here.
+            drop(permit);
             self.log(&HttpEvent::Exchange {
                 endpoint,
                 status: sent.as_ref().ok().map(|r| r.status().as_u16()),

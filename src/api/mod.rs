@@ -9,6 +9,7 @@
 mod calls;
 mod client;
 mod error;
+mod limiter;
 mod retry;
 mod secret;
 pub mod wire;

@@ -8,11 +8,13 @@ use std::pin::Pin;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use leaky_bucket::RateLimiter;
 use tokio::time::Instant;
 
-/// Client-side rate limit: at most `requests` calls per `per_seconds`, smoothed (one token every
-/// `per_seconds / requests`) with a burst of `requests`.
+use super::limiter::WindowLimiter;
+
+/// Client-side rate limit: at most `requests` calls in any window of `per_seconds`, counted from
+/// each call's sending to `per_seconds` after its answer (see `limiter.rs`); a fresh window allows
+/// a burst of `requests`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {
     pub requests: u32,
@@ -32,16 +34,11 @@ impl Default for RateLimit {
 }
 
 impl RateLimit {
-    pub(crate) fn limiter(&self) -> RateLimiter {
-        let requests = self.requests.max(1);
-        let period = Duration::from_secs(u64::from(self.per_seconds.max(1)));
-        let interval = (period / requests).max(Duration::from_millis(1));
-        RateLimiter::builder()
-            .max(requests as usize)
-            .initial(requests as usize)
-            .refill(1)
-            .interval(interval)
-            .build()
+    pub(crate) fn limiter(&self) -> WindowLimiter {
+        WindowLimiter::new(
+            self.requests,
+            Duration::from_secs(u64::from(self.per_seconds.max(1))),
+        )
     }
 }
 
