@@ -3,6 +3,8 @@
 
 pub mod apply;
 mod connect;
+pub mod import;
+mod import_files;
 pub mod live;
 mod lock;
 mod plan;
