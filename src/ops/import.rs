@@ -89,13 +89,7 @@ pub async fn import_environment(
     let store = StateStore::new(&ctx.state_dir, env);
     let state = store.load_for(&desired.project_id)?;
     let connection = Connection::open(desired, ctx).await?;
-    let flows = crate::api::Provider::list_flows(&connection.client).await?;
-    let scope = RefreshScope {
-        flows: flows.into_iter().map(|f| f.id).collect(),
-        theme: true,
-        parallelism: desired.parallelism.max(1) as usize,
-    };
-    let snapshot = live::refresh(&connection.client, &scope, observer).await?;
+    let snapshot = read_everything(&connection, desired, observer).await?;
 
     let prior = prior_from_state(
         state
@@ -152,6 +146,22 @@ pub async fn import_environment(
     outcome.state = Some(written);
     outcome.serial = Some(state.serial);
     Ok(outcome)
+}
+
+/// A full refresh: every flow of the flow list exported (not only the managed ones), and the
+/// theme. One more call than a plan's refresh: the flow list is read first to know them all.
+pub(super) async fn read_everything(
+    connection: &Connection,
+    desired: &DesiredState,
+    observer: &dyn RefreshObserver,
+) -> Result<Snapshot> {
+    let flows = crate::api::Provider::list_flows(&connection.client).await?;
+    let scope = RefreshScope {
+        flows: flows.into_iter().map(|f| f.id).collect(),
+        theme: true,
+        parallelism: desired.parallelism.max(1) as usize,
+    };
+    Ok(live::refresh(&connection.client, &scope, observer).await?)
 }
 
 /// The live objects to import (see the module docs), in address order.
@@ -436,6 +446,13 @@ fn verify(
             ));
         }
     }
+    let found: BTreeSet<&ResourceAddr> = adopted.iter().map(|c| &c.addr).collect();
+    wrong.extend(
+        objects
+            .iter()
+            .filter(|a| !found.contains(a))
+            .map(|a| format!("`{a}` is not declared as it is live")),
+    );
     if wrong.is_empty() {
         return Ok(adopted);
     }
