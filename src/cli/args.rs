@@ -54,6 +54,10 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Read live state, report drift since the last state, and record it
     Refresh(RefreshArgs),
+    /// Show what is live but unmanaged; with --write, add it to the configuration and adopt it
+    Import(ImportArgs),
+    /// Compare two environments: their configuration, or with --live their live projects
+    Diff(DiffArgs),
     /// Inspect or edit the state file (`list`, `show ADDR`, `rm ADDR`)
     #[command(subcommand)]
     State(StateCommand),
@@ -159,6 +163,37 @@ pub struct RefreshArgs {
     pub json: bool,
     #[command(flatten)]
     pub lock: LockArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub env: EnvArg,
+    /// Write the configuration (a generated included file and templates) and adopt the objects
+    /// into the state; without it, only show what would be imported
+    #[arg(long)]
+    pub write: bool,
+    #[command(flatten)]
+    pub lock: LockArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The first environment
+    #[arg(value_name = "ENV_A")]
+    pub a: String,
+    /// The second environment
+    #[arg(value_name = "ENV_B")]
+    pub b: String,
+    /// Compare the live projects (each through its own credentials) instead of the configuration
+    #[arg(long)]
+    pub live: bool,
+    /// Exit 2 when the environments differ (0: equal, 1: error)
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Print the differences as one versioned JSON document
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

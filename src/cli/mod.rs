@@ -3,7 +3,9 @@
 
 mod apply;
 mod args;
+mod diff;
 mod envs;
+mod import;
 mod plan;
 mod refresh;
 mod render;
@@ -57,6 +59,8 @@ fn execute(cli: Cli, shell: &Shell) -> Result<i32> {
         Command::Plan(args) => plan::run(&project(&cli.global)?, &args, shell),
         Command::Apply(args) => apply::run(&project(&cli.global)?, &args, shell),
         Command::Refresh(args) => refresh::run(&project(&cli.global)?, &args, shell),
+        Command::Import(args) => import::run(&project(&cli.global)?, &args, shell),
+        Command::Diff(args) => diff::run(&project(&cli.global)?, &args, shell),
         Command::State(command) => state::run(&project(&cli.global)?, &command, shell),
         Command::Unlock(args) => state::unlock_cmd(&project(&cli.global)?, &args, shell),
         Command::Schema(args) => {

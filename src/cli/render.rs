@@ -99,7 +99,7 @@ pub fn summary_line(p: &Plan) -> String {
     )
 }
 
-fn style_for(symbol: &str) -> Style {
+pub(super) fn style_for(symbol: &str) -> Style {
     match symbol {
         "+" => Style::new().green(),
         "-" => Style::new().red(),
@@ -109,7 +109,7 @@ fn style_for(symbol: &str) -> Style {
 }
 
 /// `tenant "acme"`, `role "acme/Auditor"`, `theme`.
-fn block_name(addr: &ResourceAddr) -> String {
+pub(super) fn block_name(addr: &ResourceAddr) -> String {
     let text = shown(addr);
     match text.split_once('.') {
         Some((kind, name)) => format!("{kind} \"{name}\""),
@@ -257,7 +257,7 @@ fn attribute_lines(
 
 /// Values as in Terraform: strings quoted, lists and maps as compact JSON (which escapes C0
 /// controls; `printable` escapes the rest).
-fn value(v: &Value) -> String {
+pub(super) fn value(v: &Value) -> String {
     match v {
         Value::Null => "null".into(),
         other => printable(&other.to_string()).into_owned(),
@@ -332,7 +332,7 @@ fn screens(doc: Option<&Value>) -> BTreeMap<String, &Value> {
         .collect()
 }
 
-fn document_summary(
+pub(super) fn document_summary(
     before: Option<&Value>,
     after: Option<&Value>,
     roles: &BTreeSet<String>,

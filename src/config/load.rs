@@ -65,12 +65,28 @@ impl Loaded {
 
 /// Loads environment `name` of `project`. The caller has checked that the environment exists.
 pub fn load(project: &Project, name: &str, env: EnvLookup<'_>) -> Loaded {
+    load_with(project, name, env, false)
+}
+
+/// Loads environment `name` with every placeholder left as written: each string (and each string
+/// of a template) holds the text the configuration writes, `${var.app_url}/done` rather than what
+/// it renders to. A flow's own `vars` still stand in for their text (`${var.redirect_url}` in a
+/// template reads `${var.app_url}/done`). Resources come in the same order as [`load`] gives them,
+/// so the two can be read side by side (`dmgmt diff` shows what differs only by a variable this
+/// way). References and names are not checked: they are checked on the rendered values.
+pub fn load_unrendered(project: &Project, name: &str) -> Loaded {
+    let placeholder = |var: &str| Some(format!("${{env.{var}}}"));
+    load_with(project, name, &placeholder, true)
+}
+
+fn load_with(project: &Project, name: &str, env: EnvLookup<'_>, unrendered: bool) -> Loaded {
     let mut loader = Loader {
         project,
         env,
         sources: SourceMap::default(),
         diagnostics: Vec::new(),
         templates: HashMap::new(),
+        unrendered,
     };
     let desired = loader.load(name);
     let desired = desired.filter(|_| loader.diagnostics.iter().all(|d| !d.is_error()));
@@ -95,6 +111,8 @@ struct Loader<'a> {
     /// Parsed templates by path and kind: each is read and reported once even if several flows
     /// use it.
     templates: HashMap<(PathBuf, TemplateKind), Option<(FileId, Json)>>,
+    /// Placeholders are kept as written (see [`load_unrendered`]).
+    unrendered: bool,
 }
 
 impl Loader<'_> {
@@ -106,15 +124,22 @@ impl Loader<'_> {
         schema::check_required_root(&root, &mut self.diagnostics);
         self.check_management_key(&root, env_file);
 
-        let vars = self.resolve_vars(&root);
+        let mut vars = self.resolve_vars(&root);
+        if self.unrendered {
+            for (name, value) in vars.iter_mut() {
+                *value = format!("${{var.{name}}}");
+            }
+        }
         let scope_env = self.env;
         let scope = Scope {
             vars: &vars,
             env: scope_env,
         };
         interpolate_tree(&mut root, &scope, "", &mut self.diagnostics);
-        rules::check_references(&root, &mut self.diagnostics);
-        names::check_names(&root, &mut self.diagnostics);
+        if !self.unrendered {
+            rules::check_references(&root, &mut self.diagnostics);
+            names::check_names(&root, &mut self.diagnostics);
+        }
 
         let flows = self.load_flows(&root, &vars);
         let theme = self.load_theme(&root, &vars);

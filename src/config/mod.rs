@@ -10,8 +10,12 @@
 //! - [`rules`]: duplicates and references; [`names`]: names and ids printable and unambiguous;
 //!   [`template`]: flow and theme JSON.
 //! - [`load`]: all of the above for one environment.
+//! - [`emit`]: canonical YAML out; [`include_edit`]: adding an `include:` path in place (both
+//!   for `dmgmt import`).
 
 mod build;
+pub mod emit;
+pub mod include_edit;
 pub mod interpolate;
 pub mod load;
 pub mod merge;
@@ -23,6 +27,6 @@ pub mod source;
 pub mod template;
 pub mod yaml;
 
-pub use load::{EnvLookup, Loaded, load};
+pub use load::{EnvLookup, Loaded, load, load_unrendered};
 pub use project::{Project, ProjectError};
 pub use source::{Diagnostic, Severity, SourceMap, Span};

@@ -3,6 +3,9 @@
 
 pub mod apply;
 mod connect;
+pub mod diff;
+pub mod import;
+mod import_files;
 pub mod live;
 mod lock;
 mod plan;

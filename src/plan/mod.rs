@@ -4,6 +4,7 @@
 //! for byte. Rendering lives in the CLI; execution in `apply`.
 
 mod cascade;
+pub mod compare;
 mod diff;
 mod graph;
 mod planner;

@@ -12,7 +12,7 @@
 //! - [`audit`]: `audit.jsonl`, one appended line per command that wrote or read live state.
 //! - [`canonical`]: canonical JSON and sha256, shared with plans and snapshots.
 
-mod atomic;
+pub(crate) mod atomic;
 pub mod audit;
 pub mod backup;
 mod backup_error;

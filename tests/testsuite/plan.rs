@@ -119,7 +119,7 @@ fn scenario() -> (tempfile::TempDir, Live) {
 }
 
 /// Compares with `tests/golden/NAME`, or rewrites it when `DMGMT_BLESS` is set.
-fn golden(name: &str, actual: &str) {
+pub(crate) fn golden(name: &str, actual: &str) {
     let path = crate::support::repo_root().join("tests/golden").join(name);
     if std::env::var_os("DMGMT_BLESS").is_some() {
         std::fs::write(&path, actual).unwrap();
