@@ -12,6 +12,7 @@
 //! - [`load`]: all of the above for one environment.
 
 mod build;
+pub mod flow_refs;
 pub mod interpolate;
 pub mod load;
 pub mod merge;
