@@ -3,6 +3,7 @@
 
 mod apply;
 mod args;
+mod doc_summary;
 mod envs;
 mod plan;
 mod refresh;

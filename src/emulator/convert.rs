@@ -174,9 +174,13 @@ mod tests {
 
     #[test]
     fn a_theme_maps_its_styles() {
-        let v1 = obj(json!({"id": "theme", "cssTemplate": {"light": {}}, "componentsVersion": "2"}));
+        let v1 =
+            obj(json!({"id": "theme", "cssTemplate": {"light": {}}, "componentsVersion": "2"}));
         let v2 = theme_v1_to_v2(&v1);
         assert_eq!(v2["styles"], json!({"light": {}}));
-        assert_eq!(theme_v2_to_v1(v2.as_object().unwrap(), 4)["cssTemplate"], json!({"light": {}}));
+        assert_eq!(
+            theme_v2_to_v1(v2.as_object().unwrap(), 4)["cssTemplate"],
+            json!({"light": {}})
+        );
     }
 }

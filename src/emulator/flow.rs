@@ -165,8 +165,13 @@ fn check_v2(flow: &Map<String, Value>) -> Result<String, EmuError> {
         Some(_) => return Err(EmuError::validation("`flow.flowId` must be a string")),
     };
     for key in ["metadata", "contents", "references"] {
-        if flow.get(key).is_some_and(|v| !v.is_object() && !v.is_null()) {
-            return Err(EmuError::validation(format!("`flow.{key}` must be an object")));
+        if flow
+            .get(key)
+            .is_some_and(|v| !v.is_object() && !v.is_null())
+        {
+            return Err(EmuError::validation(format!(
+                "`flow.{key}` must be an object"
+            )));
         }
     }
     match flow.get("screens") {

@@ -11,8 +11,8 @@
 //! `E011404`, bad references 400 `E011004`, bad auth 401 `E011401` (see [`errors`]).
 
 mod args;
-pub mod errors;
 mod convert;
+pub mod errors;
 mod flow;
 mod permission;
 mod role;

@@ -15,8 +15,8 @@ use super::convert;
 use super::errors::{Body, EmuError, Reply};
 use super::server::Emu;
 use super::store::Store;
-use crate::model::DocFormat;
 use crate::api::wire::{Empty, ThemeImportRequest};
+use crate::model::DocFormat;
 
 pub(crate) fn routes() -> Router<Emu> {
     Router::new()
@@ -64,7 +64,10 @@ async fn import(State(emu): State<Emu>, Body(req): Body<ThemeImportRequest>) -> 
     let mut theme = req.theme.ok_or_else(|| EmuError::missing("theme"))?;
     emu.mutate(|store| {
         let version = store.theme_version.max(
-            v1(store).get("version").and_then(Value::as_i64).unwrap_or(0),
+            v1(store)
+                .get("version")
+                .and_then(Value::as_i64)
+                .unwrap_or(0),
         ) + 1;
         store.theme_version = version;
         theme.insert("version".to_owned(), json!(version));
