@@ -454,7 +454,7 @@ mod tests {
     fn a_500_kb_flow_renders_quickly_summary_first_and_diff_cut() {
         let before = large_flow(520, "Hello");
         let mut after = before.clone();
-        for i in [3, 150, 519] {
+        for i in [3, 150, 200, 300, 400, 519] {
             after["screens"][i]["htmlTemplate"]["components"][1]["props"]["children"] =
                 json!(format!("Changed {i}"));
         }
@@ -480,7 +480,7 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             lines[2].trim(),
-            "screens: 3 changed (`SC00003`, `SC00150`, `SC00519`)"
+            "screens: 6 changed (`SC00003`, `SC00150`, `SC00200`, `SC00300`, `SC00400`, `SC00519`)"
         );
         assert!(
             text.contains("more diff lines (--full-diff shows them all)"),
@@ -495,7 +495,7 @@ mod tests {
             },
         );
         assert!(
-            full.contains("+                  \"children\": \"Changed 519\","),
+            full.contains("+              \"children\": \"Changed 519\"\n"),
             "{full}"
         );
     }
