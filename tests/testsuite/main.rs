@@ -15,5 +15,6 @@ mod normalise;
 mod plan;
 mod process;
 mod support;
+mod templates;
 mod trust;
 mod ux;
