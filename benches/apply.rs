@@ -314,6 +314,7 @@ async fn plan_for(client: &Client, wanted: &DesiredState) -> Plan {
     let scope = RefreshScope {
         flows: Default::default(),
         theme: false,
+        v2: Default::default(),
         parallelism: 4,
     };
     let snapshot: Snapshot = refresh(client, &scope, &Quiet).await.expect("refresh");

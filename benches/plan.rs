@@ -115,6 +115,7 @@ fn main() {
     let scope = dmgmt::ops::live::RefreshScope {
         flows: desired.flows.iter().map(|f| f.id.clone()).collect(),
         theme: true,
+        v2: Default::default(),
         parallelism: 4,
     };
     let snapshot = runtime
@@ -367,6 +368,7 @@ fn record_state(runtime: &tokio::runtime::Runtime, client: &Client, root: &Path)
             .map(|f| f.id.clone())
             .collect::<BTreeSet<_>>(),
         theme: true,
+        v2: Default::default(),
         parallelism: 8,
     };
     let snapshot = runtime

@@ -9,9 +9,9 @@ use serde_json::{Value, json};
 use super::client::Client;
 use super::error::{ApiError, Endpoint};
 use super::wire::{
-    FlowDocument, FlowListResponse, FlowSummary, License, Permission, PermissionCreate,
-    PermissionUpdate, Raw, Role, RoleCreate, RoleDelete, RoleDeleteBatch, RoleUpdate, Tenant,
-    TenantCreated, TenantRequest, ThemeDocument,
+    FlowDocument, FlowDocumentV2, FlowListResponse, FlowSummary, License, Permission,
+    PermissionCreate, PermissionUpdate, Raw, Role, RoleCreate, RoleDelete, RoleDeleteBatch,
+    RoleUpdate, Tenant, TenantCreated, TenantRequest, ThemeDocument,
 };
 use super::{ApiFuture, Pause, Provider};
 
@@ -51,6 +51,10 @@ pub mod endpoints {
     pub const FLOW_DELETE: Endpoint = Endpoint::mutation("/v1/mgmt/flow/delete");
     pub const THEME_EXPORT: Endpoint = Endpoint::post("/v1/mgmt/theme/export");
     pub const THEME_IMPORT: Endpoint = Endpoint::mutation("/v1/mgmt/theme/import");
+    pub const FLOW_EXPORT_V2: Endpoint = Endpoint::post("/v2/mgmt/flow/export");
+    pub const FLOW_IMPORT_V2: Endpoint = Endpoint::mutation("/v2/mgmt/flow/import");
+    pub const THEME_EXPORT_V2: Endpoint = Endpoint::post("/v2/mgmt/theme/export");
+    pub const THEME_IMPORT_V2: Endpoint = Endpoint::mutation("/v2/mgmt/theme/import");
 }
 
 use endpoints as ep;
@@ -328,6 +332,50 @@ impl Provider for Client {
     fn export_theme(&self) -> ApiFuture<'_, ThemeDocument> {
         Box::pin(async move {
             self.call(ep::THEME_EXPORT, NO_QUERY, Some(&json!({})))
+                .await
+        })
+    }
+
+    fn export_flow_v2<'a>(&'a self, flow_id: &'a str) -> ApiFuture<'a, FlowDocumentV2> {
+        Box::pin(async move {
+            self.call(
+                ep::FLOW_EXPORT_V2,
+                NO_QUERY,
+                Some(&json!({"flowId": flow_id})),
+            )
+            .await
+        })
+    }
+
+    fn import_flow_v2<'a>(
+        &'a self,
+        flow_id: &'a str,
+        document: &'a FlowDocumentV2,
+    ) -> ApiFuture<'a, ()> {
+        Box::pin(async move {
+            let Some(flow) = document.flow.as_object() else {
+                return Err(ApiError::Refused {
+                    endpoint: ep::FLOW_IMPORT_V2,
+                    reason: format!("the v2 document of flow `{flow_id}` has no `flow` object"),
+                });
+            };
+            // As the Go SDK does: the flow id of the call wins over the document's.
+            let mut flow = flow.clone();
+            flow.insert("flowId".to_owned(), json!(flow_id));
+            self.send(ep::FLOW_IMPORT_V2, &json!({"flow": flow})).await
+        })
+    }
+
+    fn export_theme_v2(&self) -> ApiFuture<'_, ThemeDocument> {
+        Box::pin(async move {
+            self.call::<Value, ThemeDocument>(ep::THEME_EXPORT_V2, NO_QUERY, None)
+                .await
+        })
+    }
+
+    fn import_theme_v2<'a>(&'a self, theme: &'a ThemeDocument) -> ApiFuture<'a, ()> {
+        Box::pin(async move {
+            self.send(ep::THEME_IMPORT_V2, &json!({"theme": theme.theme}))
                 .await
         })
     }

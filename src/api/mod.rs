@@ -27,8 +27,9 @@ pub use retry::{RateLimit, RetryPolicy, Sleeper, TokioSleeper};
 pub use secret::ManagementKey;
 
 use wire::{
-    FlowDocument, FlowSummary, License, Permission, PermissionCreate, PermissionUpdate, Raw, Role,
-    RoleCreate, RoleDelete, RoleUpdate, Tenant, TenantRequest, ThemeDocument,
+    FlowDocument, FlowDocumentV2, FlowSummary, License, Permission, PermissionCreate,
+    PermissionUpdate, Raw, Role, RoleCreate, RoleDelete, RoleUpdate, Tenant, TenantRequest,
+    ThemeDocument,
 };
 
 /// The future every [`Provider`] call returns (boxed so `dyn Provider` works and it is `Send`).
@@ -91,6 +92,20 @@ pub trait Provider: Send + Sync {
     fn export_theme(&self) -> ApiFuture<'_, ThemeDocument>;
     /// Overwrites the theme; returns the stored document.
     fn import_theme<'a>(&'a self, theme: &'a ThemeDocument) -> ApiFuture<'a, ThemeDocument>;
+
+    /// `POST /v2/mgmt/flow/export`: the flow as one v2 document.
+    fn export_flow_v2<'a>(&'a self, flow_id: &'a str) -> ApiFuture<'a, FlowDocumentV2>;
+    /// `POST /v2/mgmt/flow/import`: overwrites the flow (its `flowId` set to `flow_id`); Descope
+    /// answers nothing.
+    fn import_flow_v2<'a>(
+        &'a self,
+        flow_id: &'a str,
+        document: &'a FlowDocumentV2,
+    ) -> ApiFuture<'a, ()>;
+    /// `POST /v2/mgmt/theme/export` (no body): `{"theme": {styles, componentsVersion, ...}}`.
+    fn export_theme_v2(&self) -> ApiFuture<'_, ThemeDocument>;
+    /// `POST /v2/mgmt/theme/import`: overwrites the theme; Descope answers nothing.
+    fn import_theme_v2<'a>(&'a self, theme: &'a ThemeDocument) -> ApiFuture<'a, ()>;
 
     /// Waits before the caller resends a mutation after its `failures`-th failure (1-based): the
     /// client's backoff with jitter. Fakes need not wait.

@@ -12,8 +12,9 @@ use serde_json::{Value, json};
 use super::fake_data::{Data, atomic, error, missing, ready, str_of, to};
 
 use crate::api::wire::{
-    FlowDocument, FlowSummary, License, Permission, PermissionCreate, PermissionUpdate, Raw, Role,
-    RoleCreate, RoleDelete, RoleUpdate, Tenant, TenantRequest, ThemeDocument,
+    FlowDocument, FlowDocumentV2, FlowSummary, License, Permission, PermissionCreate,
+    PermissionUpdate, Raw, Role, RoleCreate, RoleDelete, RoleUpdate, Tenant, TenantRequest,
+    ThemeDocument,
 };
 use crate::api::{ApiError, ApiFuture, Endpoint, Provider, endpoints as ep};
 
@@ -498,5 +499,53 @@ impl Provider for Fake {
                 Ok(ThemeDocument { theme: stored })
             }),
         )
+    }
+
+    // v2: stored in the same maps, as sent (the fake converts nothing between generations).
+    fn export_flow_v2<'a>(&'a self, flow_id: &'a str) -> ApiFuture<'a, FlowDocumentV2> {
+        ready(self.read("export_flow_v2", |d| {
+            d.flows
+                .get(flow_id)
+                .map(to)
+                .ok_or_else(|| missing(ep::FLOW_EXPORT_V2, "flow"))
+        }))
+    }
+
+    fn import_flow_v2<'a>(
+        &'a self,
+        flow_id: &'a str,
+        document: &'a FlowDocumentV2,
+    ) -> ApiFuture<'a, ()> {
+        let mut stored = json!({"flow": document.flow});
+        stored["flow"]["flowId"] = json!(flow_id);
+        let id = flow_id.to_owned();
+        let body = stored.clone();
+        ready(
+            self.mutate("import_flow_v2", ep::FLOW_IMPORT_V2, &body, move |d, _| {
+                d.flows.insert(id, stored.clone());
+                Ok(())
+            }),
+        )
+    }
+
+    fn export_theme_v2(&self) -> ApiFuture<'_, ThemeDocument> {
+        ready(self.read("export_theme_v2", |d| {
+            Ok(ThemeDocument {
+                theme: d.theme.clone(),
+            })
+        }))
+    }
+
+    fn import_theme_v2<'a>(&'a self, theme: &'a ThemeDocument) -> ApiFuture<'a, ()> {
+        let stored = theme.theme.clone();
+        ready(self.mutate(
+            "import_theme_v2",
+            ep::THEME_IMPORT_V2,
+            theme,
+            move |d, _| {
+                d.theme = stored.clone();
+                Ok(())
+            },
+        ))
     }
 }

@@ -3,17 +3,18 @@
 //!
 //! "Matches" means: the object exists (for a delete: no longer exists) and every managed field
 //! that `after` sets has that value — lists of names compared as sets, custom attributes key by
-//! key for the keys `after` sets, flows and the theme as normalised documents. A rename matches
+//! key for the keys `after` sets, flows and the theme as normalised documents, read through the
+//! routes of the generation (v1 or v2) the change's document is written in. A rename matches
 //! when the object (found by its Descope id when known) carries the new name.
 
 use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use super::request::{current_name, new_name, role_scope};
+use super::request::{current_name, doc_format, new_name, role_scope};
 use crate::api::{ApiError, Provider};
 use crate::model::attrs::{canonical, normalize_document, wire_field};
-use crate::model::{ResourceAddr, ResourceKind};
+use crate::model::{DocFormat, ResourceAddr, ResourceKind};
 use crate::plan::{Action, Change};
 
 /// Config fields holding order-free lists of names.
@@ -92,12 +93,31 @@ pub(crate) async fn check(provider: &dyn Provider, change: &Change) -> Result<Fo
             .into_iter()
             .find(|t| t.id == *id)
             .map(|t| t.body.to_value()),
-        ResourceAddr::Flow(id) => match provider.export_flow(id).await {
-            Ok(doc) => Some(json!({"flow": doc.flow, "screens": doc.screens})),
-            Err(e) if e.is_not_found() => None,
-            Err(e) => return Err(e),
-        },
-        ResourceAddr::Theme => Some(json!({"theme": provider.export_theme().await?.theme})),
+        // Read back through the routes of the document's own generation: like with like.
+        ResourceAddr::Flow(id) => {
+            let read = match doc_format(change) {
+                DocFormat::V1 => provider
+                    .export_flow(id)
+                    .await
+                    .map(|doc| json!({"flow": doc.flow, "screens": doc.screens})),
+                DocFormat::V2 => provider
+                    .export_flow_v2(id)
+                    .await
+                    .map(|doc| json!({"flow": doc.flow})),
+            };
+            match read {
+                Ok(doc) => Some(doc),
+                Err(e) if e.is_not_found() => None,
+                Err(e) => return Err(e),
+            }
+        }
+        ResourceAddr::Theme => {
+            let theme = match doc_format(change) {
+                DocFormat::V1 => provider.export_theme().await?,
+                DocFormat::V2 => provider.export_theme_v2().await?,
+            };
+            Some(json!({"theme": theme.theme}))
+        }
     };
     Ok(judge(change, live.as_ref()))
 }

@@ -9,11 +9,11 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 use crate::api::wire::{
-    FlowDocument, PermissionCreate, PermissionUpdate, RoleCreate, RoleDelete, RoleUpdate,
-    TenantRequest, ThemeDocument,
+    FlowDocument, FlowDocumentV2, PermissionCreate, PermissionUpdate, RoleCreate, RoleDelete,
+    RoleUpdate, TenantRequest, ThemeDocument,
 };
 use crate::api::{ApiError, Endpoint, Provider, endpoints as ep};
-use crate::model::{ResourceAddr, ResourceKind, attrs};
+use crate::model::{DocFormat, ResourceAddr, ResourceKind, attrs};
 use crate::plan::{Action, Change};
 
 /// Fields of a tenant update, in Descope's names: every field `TenantRequest` has except `parent`
@@ -170,17 +170,37 @@ pub(crate) async fn send(provider: &dyn Provider, change: &Change) -> Result<Sen
             provider.delete_flows(std::slice::from_ref(id)).await?;
             Ok(Sent::Holds(None))
         }
+        // A document goes through the routes of its own generation (`model::document`).
         (ResourceAddr::Flow(id), Action::Create | Action::Update | Action::Adopt) => {
-            let document: FlowDocument = document(change, "flow", ep::FLOW_IMPORT)?;
-            let stored = provider.import_flow(id, &document).await?;
-            Ok(Sent::Holds(Some(
-                json!({"flow": stored.flow, "screens": stored.screens}),
-            )))
+            match doc_format(change) {
+                DocFormat::V1 => {
+                    let document: FlowDocument = document(change, "flow", ep::FLOW_IMPORT)?;
+                    let stored = provider.import_flow(id, &document).await?;
+                    Ok(Sent::Holds(Some(
+                        json!({"flow": stored.flow, "screens": stored.screens}),
+                    )))
+                }
+                DocFormat::V2 => {
+                    let document: FlowDocumentV2 = document(change, "flow", ep::FLOW_IMPORT_V2)?;
+                    provider.import_flow_v2(id, &document).await?;
+                    // v2 answers nothing: Descope holds what was sent.
+                    Ok(Sent::Holds(after()))
+                }
+            }
         }
         (ResourceAddr::Theme, Action::Create | Action::Update | Action::Adopt) => {
-            let document: ThemeDocument = document(change, "theme", ep::THEME_IMPORT)?;
-            let stored = provider.import_theme(&document).await?;
-            Ok(Sent::Holds(Some(json!({"theme": stored.theme}))))
+            match doc_format(change) {
+                DocFormat::V1 => {
+                    let document: ThemeDocument = document(change, "theme", ep::THEME_IMPORT)?;
+                    let stored = provider.import_theme(&document).await?;
+                    Ok(Sent::Holds(Some(json!({"theme": stored.theme}))))
+                }
+                DocFormat::V2 => {
+                    let document: ThemeDocument = document(change, "theme", ep::THEME_IMPORT_V2)?;
+                    provider.import_theme_v2(&document).await?;
+                    Ok(Sent::Holds(after()))
+                }
+            }
         }
         (_, Action::Forget) => Ok(Sent::Holds(None)),
         (addr, action) => Err(ApiError::Refused {
@@ -226,6 +246,14 @@ fn pick<T: DeserializeOwned>(
         .map_err(|e| refused(endpoint, change, format!("does not fit the request: {e}")))
 }
 
+/// The generation of the document a flow or theme change imports.
+pub(crate) fn doc_format(change: &Change) -> DocFormat {
+    change
+        .after
+        .as_ref()
+        .map_or(DocFormat::V1, |doc| DocFormat::of(change.kind(), doc))
+}
+
 fn document<T: DeserializeOwned>(
     change: &Change,
     top: &str,
@@ -235,7 +263,11 @@ fn document<T: DeserializeOwned>(
     if !after.and_then(|a| a.get(top)).is_some_and(Value::is_object) {
         return Err(refused(endpoint, change, format!("has no `{top}` object")));
     }
-    pick(change, after, &[top, "screens"], endpoint)
+    let fields: &[&str] = match (top, doc_format(change)) {
+        ("flow", DocFormat::V1) => &["flow", "screens"],
+        _ => &[top],
+    };
+    pick(change, after, fields, endpoint)
 }
 
 fn string(body: Option<&Value>, field: &str) -> Option<String> {

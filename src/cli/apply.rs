@@ -99,12 +99,11 @@ async fn apply(
     };
 
     if !args.json {
-        let role_names = desired.roles.iter().map(|r| r.name.clone()).collect();
         let text = render::plan(
             &prepared.saved,
             &RenderOptions {
                 full_diff: false,
-                role_names: &role_names,
+                flows: &desired.flows,
             },
         );
         shell.out(text.trim_end());

@@ -1,12 +1,10 @@
 //! `dmgmt diff`: two environments compared, resource by resource — their configuration, or with
 //! `--live` their live projects.
 
-use std::collections::BTreeSet;
-
 use serde_json::{Value, json};
 
 use super::args::DiffArgs;
-use super::render::{block_name, document_summary, style_for, value};
+use super::render::{block_name, style_for, value};
 use super::shell::Shell;
 use super::{context, desired_state, interruptible, plural};
 use crate::config::Project;
@@ -30,17 +28,10 @@ pub fn run(project: &Project, args: &DiffArgs, shell: &Shell) -> Result<i32> {
     } else {
         ops::diff::diff_desired(project, &a, &b)
     };
-    let roles: BTreeSet<String> = a
-        .roles
-        .iter()
-        .chain(&b.roles)
-        .map(|r| r.name.clone())
-        .collect();
     let view = View {
         a: &a,
         b: &b,
         live: args.live,
-        roles: &roles,
     };
     if args.json {
         let doc = view.json(&comparison);
@@ -63,7 +54,6 @@ struct View<'a> {
     a: &'a DesiredState,
     b: &'a DesiredState,
     live: bool,
-    roles: &'a BTreeSet<String>,
 }
 
 impl View<'_> {
@@ -200,7 +190,7 @@ impl View<'_> {
         if d.presence == Presence::Differs && !d.document_changed {
             return Vec::new();
         }
-        let lines = document_summary(x.as_ref(), y.as_ref(), self.roles);
+        let lines = super::doc_summary::summary(x.as_ref(), y.as_ref(), None);
         if lines.is_empty() {
             vec!["document changed".to_owned()]
         } else {

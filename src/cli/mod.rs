@@ -4,6 +4,7 @@
 mod apply;
 mod args;
 mod diff;
+mod doc_summary;
 mod envs;
 mod import;
 mod plan;

@@ -1,6 +1,5 @@
 //! `dmgmt plan`: refresh (read only) and show what an apply would do.
 
-use std::collections::BTreeSet;
 use std::io::Write;
 
 use super::args::PlanArgs;
@@ -45,12 +44,11 @@ pub fn run(project: &Project, args: &PlanArgs, shell: &Shell) -> Result<i32> {
     if args.json {
         shell.out(&json);
     } else {
-        let role_names: BTreeSet<String> = desired.roles.iter().map(|r| r.name.clone()).collect();
         let text = render::plan(
             saved,
             &RenderOptions {
                 full_diff: args.full_diff,
-                role_names: &role_names,
+                flows: &desired.flows,
             },
         );
         shell.out(text.trim_end());

@@ -7,8 +7,9 @@ use console::Style;
 use serde_json::Value;
 use similar::TextDiff;
 
+use super::doc_summary;
 use crate::model::text::printable;
-use crate::model::{ResourceAddr, ResourceKind, attrs};
+use crate::model::{Flow, ResourceAddr, ResourceKind, attrs};
 use crate::ops::SavedPlan;
 use crate::plan::{Action, AttrDiff, Change, Drift, DriftKind, Guard, Plan};
 
@@ -19,8 +20,8 @@ const UNMANAGED_SHOWN: usize = 10;
 
 pub struct RenderOptions<'a> {
     pub full_diff: bool,
-    /// Role names the configuration declares: a flow that names one references it.
-    pub role_names: &'a BTreeSet<String>,
+    /// The declared flows: each one's references (`Flow::refs`) are named in its summary.
+    pub flows: &'a [Flow],
 }
 
 /// The whole human-readable plan.
@@ -264,35 +265,48 @@ pub(super) fn value(v: &Value) -> String {
     }
 }
 
-/// A flow or theme document: a summary (screens added/removed/changed, roles referenced) and a
-/// unified diff of the normalised JSON, cut to a readable length.
+/// A flow or theme document: a summary (what changed, by name), then a unified diff of the
+/// normalised JSON, cut to a readable length. The plan holds each document once: the live one is
+/// the change's `before` (normalised here, as refresh did), the desired one its `after`.
 fn document(c: &Change, opts: &RenderOptions<'_>) -> String {
-    // The planner's `document` diff holds both sides normalised.
-    let diff = c.diffs.iter().find(|d| d.field == "document");
-    let before = diff.and_then(|d| d.before.as_ref());
-    let after = diff.and_then(|d| d.after.as_ref());
+    let before = c.before.as_ref().map(attrs::normalize_document);
+    let after = c.after.as_ref();
+    let refs = match &c.addr {
+        ResourceAddr::Flow(id) => opts.flows.iter().find(|f| &f.id == id).map(|f| &f.refs),
+        _ => None,
+    };
     let mut out = String::new();
-    for line in document_summary(before, after, opts.role_names) {
+    for line in doc_summary::summary(before.as_ref(), after, refs) {
         out.push_str(&format!("      {line}\n"));
     }
-    let (Some(before), Some(after)) = (before, after) else {
+    let (Some(before), Some(after)) = (before.as_ref(), after) else {
         return out;
     };
+    out.push_str(&unified(before, after, opts.full_diff));
+    out
+}
+
+/// The unified diff of two documents, pretty-printed, cut at [`DIFF_LINES`] unless `full`.
+fn unified(before: &Value, after: &Value, full: bool) -> String {
     let old = pretty(before);
     let new = pretty(after);
-    let diff = TextDiff::from_lines(&old, &new);
-    let text = diff
-        .unified_diff()
+    let diff = TextDiff::configure()
+        .algorithm(similar::Algorithm::Patience)
+        .diff_lines(&old, &new);
+    let mut out = String::new();
+    let mut shown = 0;
+    let mut total = 0;
+    let mut unified = diff.unified_diff();
+    let text = unified
         .context_radius(3)
         .header("live", "desired")
         .to_string();
-    let lines: Vec<&str> = text.lines().collect();
-    let shown = if opts.full_diff {
-        lines.len()
-    } else {
-        lines.len().min(DIFF_LINES)
-    };
-    for line in &lines[..shown] {
+    for line in text.lines() {
+        total += 1;
+        if !full && shown >= DIFF_LINES {
+            continue;
+        }
+        shown += 1;
         let style = match line.chars().next() {
             Some('+') => Style::new().green(),
             Some('-') => Style::new().red(),
@@ -301,10 +315,10 @@ fn document(c: &Change, opts: &RenderOptions<'_>) -> String {
         };
         out.push_str(&format!("        {}\n", style.apply_to(printable(line))));
     }
-    if shown < lines.len() {
+    if shown < total {
         out.push_str(&format!(
             "        ... {} more diff lines (--full-diff shows them all)\n",
-            lines.len() - shown
+            total - shown
         ));
     }
     out
@@ -312,114 +326,6 @@ fn document(c: &Change, opts: &RenderOptions<'_>) -> String {
 
 fn pretty(v: &Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_default() + "\n"
-}
-
-/// Screens keyed by id.
-fn screens(doc: Option<&Value>) -> BTreeMap<String, &Value> {
-    doc.and_then(|d| d.get("screens"))
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .enumerate()
-        .map(|(i, s)| {
-            (
-                s.get("id")
-                    .and_then(Value::as_str)
-                    .map_or_else(|| format!("#{i}"), str::to_owned),
-                s,
-            )
-        })
-        .collect()
-}
-
-pub(super) fn document_summary(
-    before: Option<&Value>,
-    after: Option<&Value>,
-    roles: &BTreeSet<String>,
-) -> Vec<String> {
-    let (b, a) = (screens(before), screens(after));
-    let mut out = Vec::new();
-    if before.is_none() || after.is_none() {
-        let doc = after.or(before);
-        if !a.is_empty() || !b.is_empty() {
-            out.push(format!("screens: {}", a.len().max(b.len())));
-        } else if doc.is_some() {
-            out.push("document".to_owned());
-        }
-    } else {
-        let added: Vec<&String> = a.keys().filter(|k| !b.contains_key(*k)).collect();
-        let removed: Vec<&String> = b.keys().filter(|k| !a.contains_key(*k)).collect();
-        let changed: Vec<&String> = a
-            .keys()
-            .filter(|k| b.get(*k).is_some_and(|old| old != &a[*k]))
-            .collect();
-        let list = |v: &[&String]| {
-            v.iter()
-                .map(|s| format!("`{}`", printable(s)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let mut parts = Vec::new();
-        if !added.is_empty() {
-            parts.push(format!("{} added ({})", added.len(), list(&added)));
-        }
-        if !removed.is_empty() {
-            parts.push(format!("{} removed ({})", removed.len(), list(&removed)));
-        }
-        if !changed.is_empty() {
-            parts.push(format!("{} changed ({})", changed.len(), list(&changed)));
-        }
-        if !parts.is_empty() {
-            out.push(format!("screens: {}", parts.join(", ")));
-        }
-        for top in ["flow", "theme"] {
-            if let (Some(x), Some(y)) = (
-                before.and_then(|d| d.get(top)),
-                after.and_then(|d| d.get(top)),
-            ) {
-                let keys: BTreeSet<&String> = x
-                    .as_object()
-                    .into_iter()
-                    .chain(y.as_object())
-                    .flat_map(|m| m.keys())
-                    .collect();
-                let changed: Vec<String> = keys
-                    .into_iter()
-                    .filter(|k| x.get(*k) != y.get(*k))
-                    .map(|k| format!("`{}`", printable(k)))
-                    .collect();
-                if !changed.is_empty() {
-                    out.push(format!("{top}: {} changed", changed.join(", ")));
-                }
-            }
-        }
-    }
-    let mut referenced = BTreeSet::new();
-    if let Some(doc) = after {
-        collect_strings(doc, roles, &mut referenced);
-    }
-    if !referenced.is_empty() {
-        out.push(format!(
-            "references roles: {}",
-            referenced
-                .iter()
-                .map(|r| format!("`{}`", printable(r)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-    }
-    out
-}
-
-fn collect_strings(v: &Value, roles: &BTreeSet<String>, out: &mut BTreeSet<String>) {
-    match v {
-        Value::String(s) if roles.contains(s) => {
-            out.insert(s.clone());
-        }
-        Value::Array(items) => items.iter().for_each(|i| collect_strings(i, roles, out)),
-        Value::Object(m) => m.values().for_each(|i| collect_strings(i, roles, out)),
-        _ => {}
-    }
 }
 
 /// One drift entry, Terraform's "Objects have changed outside of Terraform" shape.
@@ -527,6 +433,72 @@ fn cascaded(p: &Plan) -> BTreeSet<&ResourceAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    /// A v1 flow of `screens` screens, each with a few components, about 1.3 KB per screen.
+    fn large_flow(screens: usize, label: &str) -> Value {
+        let screens: Vec<Value> = (0..screens)
+            .map(|i| {
+                let components: Vec<Value> = (0..8)
+                    .map(|c| json!({"id": format!("c{i}-{c}"), "type": "text", "version": 2,
+                        "props": {"children": format!("{label} screen {i} component {c}"), "align": "center"}}))
+                    .collect();
+                json!({"id": format!("SC{i:05}"), "interactions": [{"id": format!("i{i}"), "label": "Go"}],
+                    "htmlTemplate": {"components": components}})
+            })
+            .collect();
+        json!({"flow": {"id": "big", "name": "Big", "dsl": {}}, "screens": screens})
+    }
+
+    #[test]
+    fn a_500_kb_flow_renders_quickly_summary_first_and_diff_cut() {
+        let before = large_flow(520, "Hello");
+        let mut after = before.clone();
+        for i in [3, 150, 200, 300, 400, 519] {
+            after["screens"][i]["htmlTemplate"]["components"][1]["props"]["children"] =
+                json!(format!("Changed {i}"));
+        }
+        let size = serde_json::to_string(&before).unwrap().len();
+        assert!(size > 500_000, "only {size} bytes");
+        let mut change = Change::bare("flow.big", Action::Update);
+        change.before = Some(before);
+        change.after = Some(attrs::normalize_document(&after));
+        change.diffs = vec![AttrDiff {
+            field: "document".into(),
+            before: None,
+            after: None,
+        }];
+        let opts = RenderOptions {
+            full_diff: false,
+            flows: &[],
+        };
+        let started = std::time::Instant::now();
+        let text = super::change(&change, &opts);
+        let took = started.elapsed();
+        // Generous for a debug build on a busy machine; a quadratic diff takes minutes.
+        assert!(took < std::time::Duration::from_secs(5), "took {took:?}");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[2].trim(),
+            "screens: 6 changed (`SC00003`, `SC00150`, `SC00200`, `SC00300`, `SC00400`, `SC00519`)"
+        );
+        assert!(
+            text.contains("more diff lines (--full-diff shows them all)"),
+            "{text}"
+        );
+        assert!(lines.len() < 60, "{} lines", lines.len());
+        let full = super::change(
+            &change,
+            &RenderOptions {
+                full_diff: true,
+                flows: &[],
+            },
+        );
+        assert!(
+            full.contains("+              \"children\": \"Changed 519\"\n"),
+            "{full}"
+        );
+    }
 
     fn addrs(list: &[&str]) -> Vec<ResourceAddr> {
         list.iter().map(|a| a.parse().unwrap()).collect()

@@ -9,14 +9,14 @@ use super::schema::env_ref_name;
 use super::yaml::Node;
 use crate::model::attrs::normalize_document;
 use crate::model::{
-    BackupPolicy, DesiredState, Flow, Permission, RateLimit, RetrySettings, Role, SecretRef,
-    Tenant, Theme,
+    BackupPolicy, DesiredState, Flow, FlowRefs, Permission, RateLimit, RetrySettings, Role,
+    SecretRef, Tenant, Theme,
 };
 
 pub(super) fn desired_state(
     name: &str,
     root: &Node,
-    flows: Vec<Option<Json>>,
+    flows: Vec<Option<(Json, FlowRefs)>>,
     theme: Option<Json>,
 ) -> Result<DesiredState, serde_json::Error> {
     let file: EnvFile = serde_json::from_value(root.to_json())?;
@@ -51,11 +51,15 @@ pub(super) fn desired_state(
             .flows
             .into_iter()
             .zip(flows)
-            .map(|(f, document)| Flow {
-                document: normalize_document(&with_flow_id(document.unwrap_or(Json::Null), &f.id)),
-                id: f.id,
-                template: f.template,
-                prevent_destroy: f.prevent_destroy,
+            .map(|(f, loaded)| {
+                let (document, refs) = loaded.unwrap_or_default();
+                Flow {
+                    document: normalize_document(&document),
+                    refs,
+                    id: f.id,
+                    template: f.template,
+                    prevent_destroy: f.prevent_destroy,
+                }
             })
             .collect(),
         theme: file.theme.map(|t| Theme {
@@ -63,16 +67,6 @@ pub(super) fn desired_state(
             document: normalize_document(&theme.unwrap_or(Json::Null)),
         }),
     })
-}
-
-/// A template may be shared by several flows: as a Descope import does, the flow id of the
-/// config wins over the one in the template, so the desired document equals what Descope will
-/// export. Normalising then writes it on every screen too (`flowId`).
-fn with_flow_id(mut document: Json, id: &str) -> Json {
-    if let Some(flow) = document.get_mut("flow").and_then(Json::as_object_mut) {
-        flow.insert("id".into(), Json::String(id.to_owned()));
-    }
-    document
 }
 
 /// The checked, merged environment as plain data (the schema guarantees the shape).

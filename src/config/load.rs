@@ -5,22 +5,25 @@
 //! produced only when there is none. Loading never talks to Descope, and never needs the
 //! management key: its `${env.*}` reference is only checked for being set, as a warning.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value as Json;
 
 use super::build;
+use super::flow_refs;
 use super::interpolate::{Scope, interpolate, resolve_vars};
 use super::merge::{merge, take_key};
 use super::names;
 use super::project::Project;
 use super::rules;
 use super::schema::{self, FileRole, env_ref_name};
-use super::source::{Diagnostic, FileId, Severity, SourceMap, Span};
+use super::source::{Diagnostic, FileId, Severity, SourceMap, Span, did_you_mean};
 use super::template::{self, TemplateKind};
 use super::yaml::{self, Node, Value};
-use crate::model::DesiredState;
+use crate::model::document::set_flow_id;
+use crate::model::preconfigured::TENANT_ADMIN_ROLE;
+use crate::model::{DesiredState, FlowRefs};
 
 /// Larger files are refused before parsing (a 25,000-tenant environment is about 5 MiB).
 pub const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
@@ -141,7 +144,7 @@ impl Loader<'_> {
             names::check_names(&root, &mut self.diagnostics);
         }
 
-        let flows = self.load_flows(&root, &vars);
+        let flows = self.load_flows(&root, &vars, name);
         let theme = self.load_theme(&root, &vars);
         if self.diagnostics.iter().any(Diagnostic::is_error) {
             return None;
@@ -323,21 +326,72 @@ impl Loader<'_> {
         vars
     }
 
-    fn load_flows(&mut self, root: &Node, vars: &BTreeMap<String, String>) -> Vec<Option<Json>> {
+    /// Each flow's filled document (its flow id set to the config's) and the roles and tenants
+    /// it names, each checked against what the environment declares.
+    fn load_flows(
+        &mut self,
+        root: &Node,
+        vars: &BTreeMap<String, String>,
+        env: &str,
+    ) -> Vec<Option<(Json, FlowRefs)>> {
         let flows: Vec<Node> = root
             .get("flows")
             .and_then(Node::as_seq)
             .unwrap_or(&[])
             .to_vec();
+        let declared = Declared::of(root);
         flows
             .iter()
-            .map(|flow| self.load_template(flow, vars, TemplateKind::Flow))
+            .map(|flow| {
+                let (file, mut doc) = self.load_template(flow, vars, TemplateKind::Flow)?;
+                if let Some(id) = flow.get("id").and_then(Node::as_str) {
+                    set_flow_id(&mut doc, id);
+                }
+                let refs = flow_refs::find(&doc);
+                self.check_refs(file, &refs, &declared, env);
+                Some((doc, refs))
+            })
             .collect()
+    }
+
+    /// Every role and tenant a flow names must be declared in the environment.
+    fn check_refs(&mut self, file: FileId, refs: &FlowRefs, declared: &Declared, env: &str) {
+        let text = self.sources.text(file);
+        let mut found = Vec::new();
+        for (what, list, known) in [
+            ("role", &refs.roles, &declared.roles),
+            ("tenant", &refs.tenants, &declared.tenants),
+        ] {
+            for r in list.iter().filter(|r| !known.contains(&r.name)) {
+                let suggestion = did_you_mean(&r.name, known.iter().map(String::as_str))
+                    .map(|best| format!(" (did you mean `{best}`?)"))
+                    .unwrap_or_default();
+                let message = format!(
+                    "{}: {what} `{}` is not declared in `{env}`{suggestion}",
+                    r.json_path, r.name
+                );
+                let span = locate_ref(text, &r.json_path, &r.name)
+                    .map_or(Span::file_start(file), |(line, col)| {
+                        Span::new(file, line, col, r.name.chars().count() + 2)
+                    });
+                let hint = match what {
+                    "role" => {
+                        "declare the role under `roles:` of this environment (or a file it includes), or fix the name in the flow"
+                    }
+                    _ => {
+                        "declare the tenant under `tenants:` of this environment (or a file it includes), or fix the id in the flow"
+                    }
+                };
+                found.push(Diagnostic::error(span, message).hint(hint));
+            }
+        }
+        self.diagnostics.extend(found);
     }
 
     fn load_theme(&mut self, root: &Node, vars: &BTreeMap<String, String>) -> Option<Json> {
         let theme = root.get("theme")?.clone();
         self.load_template(&theme, vars, TemplateKind::Theme)
+            .map(|(_, doc)| doc)
     }
 
     /// Reads (once) and fills the template named by a flow or theme entry.
@@ -346,7 +400,7 @@ impl Loader<'_> {
         entry: &Node,
         vars: &BTreeMap<String, String>,
         kind: TemplateKind,
-    ) -> Option<Json> {
+    ) -> Option<(FileId, Json)> {
         let template = entry.get("template")?;
         let written = template.as_str()?;
         let Some(path) = self.project.config_path(written) else {
@@ -390,20 +444,22 @@ impl Loader<'_> {
             vars: &scope_vars,
             env: self.env,
         };
-        Some(template::fill(
+        let filled = template::fill(
             &self.sources,
             file,
             &json,
             &scope,
+            self.unrendered,
             &mut self.diagnostics,
-        ))
+        );
+        Some((file, filled))
     }
 
     fn build(
         &mut self,
         name: &str,
         root: &Node,
-        flows: Vec<Option<Json>>,
+        flows: Vec<Option<(Json, FlowRefs)>>,
         theme: Option<Json>,
     ) -> Option<DesiredState> {
         build::desired_state(name, root, flows, theme)
@@ -415,6 +471,50 @@ impl Loader<'_> {
             })
             .ok()
     }
+}
+
+/// The role names and tenant ids the environment declares (with Descope's preconfigured role).
+struct Declared {
+    roles: BTreeSet<String>,
+    tenants: BTreeSet<String>,
+}
+
+impl Declared {
+    fn of(root: &Node) -> Declared {
+        let names = |list: &str, key: &str| -> BTreeSet<String> {
+            root.get(list)
+                .and_then(Node::as_seq)
+                .unwrap_or(&[])
+                .iter()
+                .filter_map(|n| n.get(key).and_then(Node::as_str).map(str::to_owned))
+                .collect()
+        };
+        let mut roles = names("roles", "name");
+        roles.insert(TENANT_ADMIN_ROLE.to_owned());
+        Declared {
+            roles,
+            tenants: names("tenants", "id"),
+        }
+    }
+}
+
+/// Line and column of a reference's quoted text in the template: the first occurrence after the
+/// last object key of its JSON path, else anywhere (`None` when a placeholder produced it).
+fn locate_ref(text: &str, json_path: &str, name: &str) -> Option<(usize, usize)> {
+    let quoted = Json::String(name.to_owned()).to_string();
+    let key = json_path
+        .rsplit(['.', '['])
+        .find(|part| part.chars().next().is_some_and(|c| c.is_ascii_alphabetic()))
+        .map(|k| format!("\"{k}\""));
+    let start = key.and_then(|k| text.find(&k)).unwrap_or(0);
+    let at = text[start..]
+        .find(&quoted)
+        .map(|i| start + i)
+        .or_else(|| text.find(&quoted))?;
+    let before = &text[..at];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    Some((line, col))
 }
 
 /// The text of a scalar variable value (strings, numbers, booleans).

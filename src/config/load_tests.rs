@@ -145,8 +145,8 @@ fn template_problems_point_at_the_template_or_its_reference() {
         [
             "environments/dev.yaml:4: flow template `flows/missing.json` not found",
             "environments/flows/bad.json:3: flow template is not valid JSON: EOF while parsing a list",
-            "environments/flows/f.json:1: undefined variable `var.redirect`",
-            "environments/flows/f.json:1: undefined variable `var.brand`",
+            "environments/flows/f.json:1: $.flow.url: undefined variable `var.redirect`",
+            "environments/flows/f.json:1: $.flow.brand: undefined variable `var.brand`",
             "environments/flows/f.json:1: theme template must be a Descope theme export: an object with `theme` (an object)",
         ]
     );
@@ -230,4 +230,44 @@ fn ids_and_role_names_are_checked_once_placeholders_are_filled() {
             "environments/dev.yaml:5: `id` may only hold letters, digits, `-`, `_` and `.`: `globex/inc`",
         ]
     );
+}
+
+#[test]
+fn a_role_or_tenant_a_flow_assigns_must_be_declared_and_is_named_by_json_path() {
+    let flow = "{\"flow\": {\"id\": \"f\", \"dsl\": {\"tasks\": {\"3\": {\"arguments\": {\n  \"roles\": {\"type\": \"inline\", \"value\": [\"Admn\", \"Tenant Admin\"]},\n  \"tenantId\": {\"type\": \"inline\", \"value\": \"acme\"}}}}}}, \"screens\": []}";
+    let (_dir, staging) = project(&[
+        (
+            "staging.yaml",
+            &format!(
+                "{HEAD}roles:\n  - name: Admin\nflows:\n  - {{id: sign-up, template: flows/sign-up.json}}\n"
+            ),
+        ),
+        ("flows/sign-up.json", flow),
+    ]);
+    let e = errors(&load(&staging, "staging", &no_env));
+    assert_eq!(
+        e,
+        [
+            "environments/flows/sign-up.json:2: $.flow.dsl.tasks[\"3\"].arguments.roles.value[0]: role `Admn` is not declared in `staging` (did you mean `Admin`?)",
+            "environments/flows/sign-up.json:3: $.flow.dsl.tasks[\"3\"].arguments.tenantId.value: tenant `acme` is not declared in `staging`",
+        ]
+    );
+    // Declared, the same flow loads, its references kept as typed data.
+    let (_dir2, fixed) = project(&[
+        (
+            "staging.yaml",
+            &format!(
+                "{HEAD}roles:\n  - name: Admn\ntenants:\n  - {{id: acme, name: Acme}}\nflows:\n  - {{id: sign-up, template: flows/sign-up.json}}\n"
+            ),
+        ),
+        ("flows/sign-up.json", flow),
+    ]);
+    let loaded = load(&fixed, "staging", &no_env);
+    let desired = loaded.desired.expect("loads");
+    let refs = &desired.flows[0].refs;
+    assert_eq!(
+        refs.role_names().into_iter().collect::<Vec<_>>(),
+        ["Admn", "Tenant Admin"]
+    );
+    assert_eq!(refs.tenants[0].name, "acme");
 }

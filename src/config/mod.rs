@@ -15,6 +15,7 @@
 
 mod build;
 pub mod emit;
+pub mod flow_refs;
 pub mod include_edit;
 pub mod interpolate;
 pub mod load;

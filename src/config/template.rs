@@ -1,21 +1,30 @@
 //! Flow and theme templates: JSON exported from Descope, with `${...}` placeholders.
 //!
-//! A template is parsed as JSON first and placeholders are then filled inside its strings, so a
-//! value holding a quote can never break the JSON. Problems point at the template file's own line.
+//! A template is parsed as JSON first and placeholders are then filled inside its string values,
+//! so a value holding a quote can never break the JSON. Problems point at the template file's own
+//! line and name the JSON path of the value (`$.flow.dsl.tasks["7"].arguments.redirectUrl.value`).
+//!
+//! Rules: a template is a Descope export of either generation (see `model::document`); every
+//! placeholder must be defined; a placeholder in an object key is an error (keys are Descope's
+//! structure — task ids, screen ids, CSS variable names — and two keys filled alike would silently
+//! merge); and no `${` may survive filling (a variable whose value itself holds `${` would send a
+//! placeholder to Descope), except one written as the `$${` escape.
 
 use std::collections::BTreeMap;
 
 use serde_json::Value as Json;
 
+use super::flow_refs::push_key;
 use super::interpolate::{Problem, Scope, interpolate};
 use super::source::{Diagnostic, FileId, SourceMap, Span};
+use crate::model::DocFormat;
 
 /// What a template must contain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TemplateKind {
-    /// A v1 flow export: `{"flow": {...}, "screens": [...]}`.
+    /// A flow export: v1 `{"flow": {...}, "screens": [...]}` or v2 `{"flow": {"flowId", ...}}`.
     Flow,
-    /// A v1 theme export: `{"theme": {...}}`.
+    /// A theme export: v1 `{"theme": {...}}` or v2 `{"theme": {"styles", ...}}`.
     Theme,
 }
 
@@ -43,11 +52,9 @@ pub fn parse(sources: &SourceMap, file: FileId, kind: TemplateKind) -> Result<Js
         .ok_or_else(|| shape_error("a JSON object"))?;
     match kind {
         TemplateKind::Flow => {
-            if !obj.get("flow").is_some_and(Json::is_object)
-                || !obj.get("screens").is_some_and(Json::is_array)
-            {
+            if DocFormat::of_flow(&json).is_none() {
                 return Err(shape_error(
-                    "a Descope flow export: an object with `flow` (an object) and `screens` (a list)",
+                    "a Descope flow export: v1, an object with `flow` (an object) and `screens` (a list), or v2, an object with `flow` holding `flowId`, `metadata` and `contents`",
                 ));
             }
         }
@@ -71,57 +78,136 @@ fn json_reason(e: &serde_json::Error) -> String {
     }
 }
 
-/// Fills every placeholder in the strings (keys and values) of `json`. Each problem points at the
-/// first place the placeholder is written in the template file.
+/// What went wrong at one place of a template.
+enum Defect {
+    Placeholder(String, Problem),
+    InKey(String),
+    /// The placeholder as written, and the `${...}` its value left.
+    Leftover {
+        written: String,
+        survived: String,
+    },
+}
+
+/// Fills every placeholder in the string values of `json`. Each problem names the JSON path of
+/// the value and points at the first place its text is written in the template file.
+/// `keep_placeholders`: the scope maps variables to their own placeholders (an unrendered load,
+/// for `diff`), so a `${` after filling is meant and not a leftover.
 pub fn fill(
     sources: &SourceMap,
     file: FileId,
     json: &Json,
     scope: &Scope<'_>,
+    keep_placeholders: bool,
     out: &mut Vec<Diagnostic>,
 ) -> Json {
-    let mut problems = Vec::new();
-    let filled = fill_value(json, scope, &mut problems);
+    let mut defects = Vec::new();
+    let filled = fill_value(json, scope, &mut "$".to_owned(), &mut defects);
+    if keep_placeholders {
+        defects.retain(|(_, d)| !matches!(d, Defect::Leftover { .. }));
+    }
     let text = sources.text(file);
     let mut reported = std::collections::BTreeSet::new();
-    for (placeholder, problem) in problems {
-        if !reported.insert(placeholder.clone()) {
+    for (path, defect) in defects {
+        let (needle, message, hint) = match defect {
+            Defect::Placeholder(placeholder, problem) => (
+                placeholder,
+                problem.message(),
+                problem.hint(scope.vars),
+            ),
+            Defect::InKey(key) => (
+                key.clone(),
+                format!("placeholder in the object key `{key}`"),
+                "placeholders are filled only in values: keys are Descope's structure (task, screen and style names); write the key literally".to_owned(),
+            ),
+            Defect::Leftover { written, survived } => (
+                written.clone(),
+                format!("`${{` is left after filling `{written}`: `{survived}`"),
+                "a variable's value holds `${`; Descope would receive it as text. Write `$${` in a value for a literal `${`".to_owned(),
+            ),
+        };
+        if !reported.insert((path.clone(), message.clone())) {
             continue;
         }
-        let span = locate(text, &placeholder).map_or(Span::file_start(file), |(line, col)| {
-            Span::new(file, line, col, placeholder.chars().count())
+        let span = locate(text, &needle).map_or(Span::file_start(file), |(line, col)| {
+            Span::new(file, line, col, needle.chars().count())
         });
-        out.push(Diagnostic::error(span, problem.message()).hint(problem.hint(scope.vars)));
+        out.push(Diagnostic::error(span, format!("{path}: {message}")).hint(hint));
     }
     filled
 }
 
-fn fill_value(json: &Json, scope: &Scope<'_>, problems: &mut Vec<(String, Problem)>) -> Json {
+fn fill_value(
+    json: &Json,
+    scope: &Scope<'_>,
+    path: &mut String,
+    defects: &mut Vec<(String, Defect)>,
+) -> Json {
     match json {
-        Json::String(s) => Json::String(fill_str(s, scope, problems)),
+        Json::String(s) => Json::String(fill_str(s, scope, path, defects)),
         Json::Array(items) => Json::Array(
             items
                 .iter()
-                .map(|v| fill_value(v, scope, problems))
+                .enumerate()
+                .map(|(i, v)| {
+                    let len = path.len();
+                    path.push_str(&format!("[{i}]"));
+                    let filled = fill_value(v, scope, path, defects);
+                    path.truncate(len);
+                    filled
+                })
                 .collect(),
         ),
         Json::Object(map) => Json::Object(
             map.iter()
-                .map(|(k, v)| (fill_str(k, scope, problems), fill_value(v, scope, problems)))
+                .map(|(k, v)| {
+                    let len = path.len();
+                    push_key(path, k);
+                    if k.contains("${") && !k.contains("$${") {
+                        defects.push((path.clone(), Defect::InKey(k.clone())));
+                    }
+                    let filled = fill_value(v, scope, path, defects);
+                    path.truncate(len);
+                    (k.clone(), filled)
+                })
                 .collect(),
         ),
         other => other.clone(),
     }
 }
 
-fn fill_str(s: &str, scope: &Scope<'_>, problems: &mut Vec<(String, Problem)>) -> String {
+fn fill_str(s: &str, scope: &Scope<'_>, path: &str, defects: &mut Vec<(String, Defect)>) -> String {
+    if !s.contains('$') {
+        return s.to_owned();
+    }
     match interpolate(s, scope) {
-        Ok(v) => v,
+        Ok(v) => {
+            // What the `$${` escapes produce is meant; any other `${` came from a value.
+            let escaped = s.matches("$${").count();
+            if v.matches("${").count() > escaped {
+                let at = v.find("${").unwrap_or(0);
+                let end = v[at..].find('}').map_or(v.len(), |e| at + e + 1);
+                let survived: String = v[at..end].chars().take(60).collect();
+                // Point at the template's own placeholder: that is what the reader can find.
+                let written = s
+                    .find("${")
+                    .map(|i| {
+                        let e = s[i..].find('}').map_or(s.len(), |e| i + e + 1);
+                        s[i..e].to_owned()
+                    })
+                    .unwrap_or_else(|| survived.clone());
+                defects.push((path.to_owned(), Defect::Leftover { written, survived }));
+            }
+            v
+        }
         Err(ps) => {
             for p in ps {
                 let at = p.offset();
                 let end = s[at..].find('}').map_or(s.len(), |e| at + e + 1);
-                problems.push((s[at..end].to_owned(), p));
+                defects.push((
+                    path.to_owned(),
+                    Defect::Placeholder(s[at..end].to_owned(), p),
+                ));
             }
             s.to_owned()
         }
@@ -165,52 +251,72 @@ mod tests {
         None
     }
 
-    #[test]
-    fn placeholders_are_filled_inside_strings_without_breaking_json() {
-        let (map, file) =
-            source("{\"flow\": {\"url\": \"${var.u}/done\", \"${var.k}\": 1}, \"screens\": []}");
+    fn fill_with(text: &str, vars: &[(&str, &str)]) -> (Json, Vec<Diagnostic>) {
+        let (map, file) = source(text);
         let json = parse(&map, file, TemplateKind::Flow).unwrap();
-        let vars: BTreeMap<_, _> = [
-            ("u".to_owned(), "say \"hi\"".to_owned()),
-            ("k".to_owned(), "key".to_owned()),
-        ]
-        .into();
+        let vars: BTreeMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         let mut out = Vec::new();
-        let filled = fill(
-            &map,
-            file,
-            &json,
-            &Scope {
-                vars: &vars,
-                env: &no_env,
-            },
-            &mut out,
-        );
-        assert!(out.is_empty(), "{out:?}");
-        assert_eq!(filled["flow"]["url"], "say \"hi\"/done");
-        assert_eq!(filled["flow"]["key"], 1);
+        let scope = Scope {
+            vars: &vars,
+            env: &no_env,
+        };
+        let filled = fill(&map, file, &json, &scope, false, &mut out);
+        (filled, out)
     }
 
     #[test]
-    fn undefined_placeholders_point_at_the_template_line() {
-        let (map, file) =
-            source("{\n  \"flow\": {\n    \"a\": \"${var.missing}\"\n  },\n  \"screens\": []\n}\n");
-        let json = parse(&map, file, TemplateKind::Flow).unwrap();
-        let vars = BTreeMap::new();
-        let mut out = Vec::new();
-        fill(
-            &map,
-            file,
-            &json,
-            &Scope {
-                vars: &vars,
-                env: &no_env,
-            },
-            &mut out,
+    fn placeholders_are_filled_inside_strings_without_breaking_json() {
+        let (filled, out) = fill_with(
+            "{\"flow\": {\"url\": \"${var.u}/done\", \"lit\": \"$${x}\"}, \"screens\": []}",
+            &[("u", "say \"hi\"")],
+        );
+        assert!(out.is_empty(), "{out:?}");
+        assert_eq!(filled["flow"]["url"], "say \"hi\"/done");
+        assert_eq!(filled["flow"]["lit"], "${x}");
+    }
+
+    #[test]
+    fn undefined_placeholders_point_at_the_template_line_and_json_path() {
+        let (_, out) = fill_with(
+            "{\n  \"flow\": {\n    \"a\": [\"${var.missing}\"]\n  },\n  \"screens\": []\n}\n",
+            &[],
         );
         assert_eq!(out.len(), 1);
-        assert_eq!(out[0].message, "undefined variable `var.missing`");
-        assert_eq!((out[0].span.line, out[0].span.col), (3, 11));
+        assert_eq!(
+            out[0].message,
+            "$.flow.a[0]: undefined variable `var.missing`"
+        );
+        assert_eq!((out[0].span.line, out[0].span.col), (3, 12));
+    }
+
+    #[test]
+    fn a_placeholder_in_a_key_is_an_error_naming_the_key() {
+        let (_, out) = fill_with(
+            "{\"flow\": {\n \"x\": {\"${var.k}\": 1}}, \"screens\": []}",
+            &[("k", "key")],
+        );
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(
+            out[0].message,
+            "$.flow.x[\"${var.k}\"]: placeholder in the object key `${var.k}`"
+        );
+        assert_eq!(out[0].span.line, 2);
+    }
+
+    #[test]
+    fn a_placeholder_surviving_the_fill_is_an_error() {
+        let (_, out) = fill_with(
+            "{\"flow\": {\"url\": \"${var.u}\"}, \"screens\": []}",
+            &[("u", "${oops}")],
+        );
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(
+            out[0].message,
+            "$.flow.url: `${` is left after filling `${var.u}`: `${oops}`"
+        );
     }
 
     #[test]
@@ -229,6 +335,9 @@ mod tests {
                 .message
                 .contains("`screens`")
         );
+        let (map, file) =
+            source("{\"flow\": {\"flowId\": \"f\", \"metadata\": {}, \"contents\": {}}}");
+        assert!(parse(&map, file, TemplateKind::Flow).is_ok());
         let (map, file) = source("[]");
         assert!(
             parse(&map, file, TemplateKind::Theme)

@@ -1,7 +1,7 @@
 //! The local, stateful, Descope-compatible management API server (DESIGN.md §9).
 //!
 //! Same paths, bodies, answers and error shapes as `descope-api.md` §3–§5 (license, tenants, roles,
-//! permissions, flows v1, theme v1), so dmgmt and the official SDKs work against it unchanged. It is
+//! permissions, flows and theme, v1 and v2), so dmgmt and the official SDKs work against it unchanged. It is
 //! strict: `Authorization` is checked, unknown routes, wrong methods, unknown fields and wrong types
 //! are Descope-shaped errors, and object rules (unique ids and names, existing references, missing
 //! objects) are enforced. It can persist to a file, rate-limit, inject faults and add latency.
@@ -11,6 +11,7 @@
 //! `E011404`, bad references 400 `E011004`, bad auth 401 `E011401` (see [`errors`]).
 
 mod args;
+mod convert;
 pub mod errors;
 mod flow;
 mod permission;

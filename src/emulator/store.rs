@@ -15,14 +15,20 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::api::wire::{Permission, Role, Tenant, TenantSettings};
+use crate::model::DocFormat;
 use crate::model::preconfigured::{SYSTEM_DEFAULT_PERMISSIONS, TENANT_ADMIN_ROLE};
 
 /// Version of the data file format.
 const FORMAT_VERSION: u32 = 1;
 
-/// A stored v1 flow: the document as imported (with `id` forced to the flow id).
+/// A stored flow, as the route that wrote it sent it: v1 keeps `flow` (with `id` forced to the
+/// flow id) and `screens`; v2 keeps the v2 `flow` object (with `flowId` forced) and no screens of
+/// its own. Either is exported through both generations (`super::convert`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct StoredFlow {
+    /// The generation it was written in (data files from before v2 hold v1 flows).
+    #[serde(default)]
+    pub format: DocFormat,
     pub flow: serde_json::Map<String, Value>,
     pub screens: Vec<serde_json::Map<String, Value>>,
 }
@@ -44,6 +50,12 @@ pub struct Store {
     /// By flow id.
     pub flows: IndexMap<String, StoredFlow>,
     pub theme: serde_json::Map<String, Value>,
+    /// The generation the theme was last written in.
+    #[serde(default)]
+    pub theme_format: DocFormat,
+    /// Theme imports so far (the `version` a v1 export of a v2-written theme shows).
+    #[serde(default)]
+    pub theme_version: i64,
 }
 
 /// A new project, as Descope creates it: no tenants or flows, the default theme, and the
@@ -61,6 +73,8 @@ impl Default for Store {
             permissions: IndexMap::new(),
             flows: IndexMap::new(),
             theme: theme.as_object().cloned().unwrap_or_default(),
+            theme_format: DocFormat::V1,
+            theme_version: 1,
         };
         for name in SYSTEM_DEFAULT_PERMISSIONS {
             let id = store.generate_id("PERM");

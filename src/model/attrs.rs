@@ -181,40 +181,47 @@ pub fn attribute_map<'a>(entries: impl IntoIterator<Item = (&'a String, &'a Valu
     )
 }
 
-/// A flow (`{"flow": {...}, "screens": [...]}`) or theme (`{"theme": {...}}`) export as it is
-/// compared, so that two exports of the same content are equal and a diff that an apply cannot
-/// settle never shows:
+/// A flow or theme export, in either generation (see [`super::document`]), as it is compared, so
+/// that two exports of the same content are equal and a diff that an apply cannot settle never
+/// shows:
 ///
-/// - [`VOLATILE_FIELDS`] are dropped from the top level of the `flow` object, of each screen and of
-///   the `theme` object, and nowhere else;
-/// - each screen names its flow: `flowId` is set to the flow's `id` (Descope stores it on every
+/// - [`VOLATILE_FIELDS`] are dropped from a document's own metadata and nowhere else: the top
+///   level of the `flow` object, of its v2 `metadata`, of each screen, and of the `theme` object;
+/// - each v1 screen names its flow: `flowId` is set to the flow's `id` (Descope stores it on every
 ///   screen; a template need not write it);
-/// - screens are sorted by their `id` (Descope does not keep their order);
-/// - the theme's `id` is dropped (a project has one theme; Descope exports it as `"theme"`, and a
-///   template need not write it);
-/// - then [`canonical`]: keys sorted at every depth, equal numbers written alike.
+/// - screens are sorted by their id (`id` in v1, `screenId` in v2: Descope does not keep their
+///   order);
+/// - the theme's `id` is dropped (a project has one theme; Descope's v1 export calls it `"theme"`,
+///   and a template need not write it);
+/// - then [`canonical`]: keys sorted at every depth, equal numbers written alike. Every other list
+///   keeps its order.
 pub fn normalize_document(doc: &Value) -> Value {
     let mut doc = doc.clone();
+    let mut flow_id = None;
     if let Some(top) = doc.as_object_mut() {
-        let mut flow_id = None;
         if let Some(flow) = top.get_mut("flow").and_then(Value::as_object_mut) {
             drop_volatile(flow);
-            flow_id = flow.get("id").filter(|id| id.is_string()).cloned();
-        }
-        if let Some(screens) = top.get_mut("screens").and_then(Value::as_array_mut) {
-            for screen in screens.iter_mut().filter_map(Value::as_object_mut) {
-                drop_volatile(screen);
-                if let Some(id) = &flow_id {
-                    screen.insert("flowId".into(), id.clone());
-                }
+            if let Some(meta) = flow.get_mut("metadata").and_then(Value::as_object_mut) {
+                drop_volatile(meta);
             }
-            // Stable: screens without an id keep their order among themselves.
-            screens.sort_by(|a, b| screen_id(a).cmp(&screen_id(b)));
+            flow_id = flow.get("id").filter(|id| id.is_string()).cloned();
         }
         if let Some(theme) = top.get_mut("theme").and_then(Value::as_object_mut) {
             drop_volatile(theme);
             theme.remove("id");
         }
+    }
+    let (screens, id_key) = super::document::screens_mut(&mut doc);
+    if let Some(screens) = screens {
+        for screen in screens.iter_mut().filter_map(Value::as_object_mut) {
+            drop_volatile(screen);
+            // v1 only: a v2 screen lives inside its flow and names it nowhere.
+            if let (Some(id), "id") = (&flow_id, id_key) {
+                screen.insert("flowId".into(), id.clone());
+            }
+        }
+        // Stable: screens without an id keep their order among themselves.
+        screens.sort_by(|a, b| screen_id(a, id_key).cmp(&screen_id(b, id_key)));
     }
     canonical(&doc)
 }
@@ -223,8 +230,8 @@ fn drop_volatile(object: &mut Map<String, Value>) {
     object.retain(|k, _| !VOLATILE_FIELDS.contains(&k.as_str()));
 }
 
-fn screen_id(screen: &Value) -> Option<&str> {
-    screen.get("id").and_then(Value::as_str)
+fn screen_id<'a>(screen: &'a Value, key: &str) -> Option<&'a str> {
+    screen.get(key).and_then(Value::as_str)
 }
 
 /// `value` with object keys sorted at every depth and every number that equals an integer
@@ -257,6 +264,24 @@ fn integral(n: &Number) -> Option<Number> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn v2_documents_normalise_their_own_metadata_and_screen_order() {
+        let a = json!({"flow": {"flowId": "f", "etag": "1", "metadata": {"name": "F", "fingerprint": "abc"},
+            "contents": {"version": 3}, "screens": [{"screenId": "b", "version": 1}, {"screenId": "a"}]}});
+        let b = json!({"flow": {"flowId": "f", "metadata": {"name": "F", "fingerprint": "def"},
+            "contents": {"version": 3}, "screens": [{"screenId": "a"}, {"screenId": "b", "version": 9}]}});
+        assert_eq!(normalize_document(&a), normalize_document(&b));
+        assert_eq!(
+            serde_json::to_string(&normalize_document(&a)).unwrap(),
+            r#"{"flow":{"contents":{"version":3},"flowId":"f","metadata":{"name":"F"},"screens":[{"screenId":"a"},{"screenId":"b"}]}}"#
+        );
+        let theme = json!({"theme": {"styles": {"light": {"version": 1}}, "version": 4, "componentsVersion": "1.2"}});
+        assert_eq!(
+            normalize_document(&theme),
+            json!({"theme": {"componentsVersion": "1.2", "styles": {"light": {"version": 1}}}})
+        );
+    }
 
     #[test]
     fn only_written_fields_become_attributes() {

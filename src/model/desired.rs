@@ -150,16 +150,66 @@ pub struct Flow {
     /// The template path as written, relative to `environments/`.
     pub template: String,
     /// The template with every placeholder filled and normalised (volatile fields dropped, keys
-    /// sorted, the flow id set): a Descope v1 flow export (`{"flow": {...}, "screens": [...]}`).
+    /// sorted, the flow id set): a Descope flow export in the generation the template is written
+    /// in (v1 `{"flow": {...}, "screens": [...]}` or v2 `{"flow": {"flowId", ...}}`; see
+    /// [`super::DocFormat`]).
     pub document: serde_json::Value,
+    /// The roles and tenants the document names, found once when the template is loaded.
+    #[serde(default)]
+    pub refs: FlowRefs,
     #[serde(default)]
     pub prevent_destroy: bool,
+}
+
+impl Flow {
+    pub fn format(&self) -> super::DocFormat {
+        super::DocFormat::of(super::ResourceKind::Flow, &self.document)
+    }
+}
+
+/// What a flow document refers to by name in the rest of the configuration (how they are found:
+/// `config::flow_refs`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlowRefs {
+    /// Roles the flow assigns, in document order.
+    pub roles: Vec<NamedRef>,
+    /// Tenants the flow names, in document order.
+    pub tenants: Vec<NamedRef>,
+}
+
+impl FlowRefs {
+    /// The distinct role names, sorted.
+    pub fn role_names(&self) -> std::collections::BTreeSet<&str> {
+        self.roles.iter().map(|r| r.name.as_str()).collect()
+    }
+
+    /// The distinct tenant ids, sorted.
+    pub fn tenant_ids(&self) -> std::collections::BTreeSet<&str> {
+        self.tenants.iter().map(|r| r.name.as_str()).collect()
+    }
+}
+
+/// One name in a document and where it is: a JSON path such as
+/// `$.flow.dsl.tasks["7"].arguments.roles.value[0]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NamedRef {
+    pub name: String,
+    pub json_path: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Theme {
     pub template: String,
-    /// The filled, normalised template: a Descope v1 theme export (`{"theme": {...}}`).
+    /// The filled, normalised template: a Descope theme export, v1 (`{"theme": {cssTemplate,
+    /// ...}}`) or v2 (`{"theme": {styles, ...}}`).
     pub document: serde_json::Value,
+}
+
+impl Theme {
+    pub fn format(&self) -> super::DocFormat {
+        super::DocFormat::of(super::ResourceKind::Theme, &self.document)
+    }
 }

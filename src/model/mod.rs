@@ -6,13 +6,15 @@
 mod addr;
 pub mod attrs;
 mod desired;
+pub mod document;
 pub mod preconfigured;
 mod snapshot;
 pub mod text;
 
 pub use addr::{AddrParseError, ResourceAddr, ResourceKind};
 pub use desired::{
-    BackupPolicy, DesiredState, Flow, Permission, RateLimit, RetrySettings, Role, SecretRef,
-    Tenant, Theme,
+    BackupPolicy, DesiredState, Flow, FlowRefs, NamedRef, Permission, RateLimit, RetrySettings,
+    Role, SecretRef, Tenant, Theme,
 };
+pub use document::DocFormat;
 pub use snapshot::{LiveObject, RawBody, Snapshot};

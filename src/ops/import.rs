@@ -160,6 +160,7 @@ pub(super) async fn read_everything(
         flows: flows.into_iter().map(|f| f.id).collect(),
         theme: true,
         parallelism: desired.parallelism.max(1) as usize,
+        v2: Default::default(),
     };
     Ok(live::refresh(&connection.client, &scope, observer).await?)
 }

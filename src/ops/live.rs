@@ -4,14 +4,15 @@
 //! Calls: one load-all each for permissions, roles and tenants, one flow list, one export per
 //! flow that the config or the state names (unmanaged flows are only listed), and the theme if
 //! the config or the state manages it — all through the client's rate limiter, flows
-//! concurrently.
+//! concurrently. Each document is exported through the routes of its template's generation (v1 or
+//! v2), so that the plan compares like with like.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use futures_util::StreamExt;
 use serde_json::{Map, Value, json};
 
-use crate::api::wire::{FlowDocument, Permission, Role, Tenant, ThemeDocument};
+use crate::api::wire::{Permission, Role, Tenant};
 use crate::api::{ApiError, Provider};
 use crate::model::attrs::{normalize_document, sorted};
 use crate::model::{LiveObject, RawBody, ResourceAddr, ResourceKind, Snapshot};
@@ -31,6 +32,10 @@ impl RefreshObserver for Quiet {}
 pub struct RefreshScope {
     pub flows: BTreeSet<String>,
     pub theme: bool,
+    /// The managed documents (flows, the theme) read through the v2 routes, because their
+    /// templates are v2 exports: live and desired are then compared like with like. The rest
+    /// are read through v1.
+    pub v2: BTreeSet<ResourceAddr>,
     /// Flow exports in flight at once.
     pub parallelism: usize,
 }
@@ -88,27 +93,50 @@ pub async fn refresh(
     let mut exports = futures_util::stream::iter(
         managed
             .iter()
-            .map(|id| async move { (id, provider.export_flow(id).await) }),
+            .map(|id| async move { (id, export_flow(provider, scope, id).await) }),
     )
     .buffered(scope.parallelism.max(1));
     let mut done = 0;
-    while let Some((id, export)) = exports.next().await {
-        let export = export?;
-        let raw = RawBody::from_value(json!({"flow": export.flow, "screens": export.screens}));
+    while let Some((id, body)) = exports.next().await {
+        let body = body?;
+        let attrs = document_attrs(&body);
         objects.insert(
             ResourceAddr::Flow(id.clone()),
-            object(flow(&export), raw, None),
+            object(attrs, RawBody::from_value(body), None),
         );
         done += 1;
         observer.flows_progress(done, total);
     }
     if scope.theme {
-        let theme = provider.export_theme().await?;
-        let raw = RawBody::from_value(json!({"theme": theme.theme}));
-        objects.insert(ResourceAddr::Theme, object(theme_attrs(&theme), raw, None));
+        let theme = if scope.v2.contains(&ResourceAddr::Theme) {
+            provider.export_theme_v2().await?
+        } else {
+            provider.export_theme().await?
+        };
+        let body = json!({"theme": theme.theme});
+        let attrs = document_attrs(&body);
+        objects.insert(
+            ResourceAddr::Theme,
+            object(attrs, RawBody::from_value(body), None),
+        );
     }
     let digest = snapshot_digest(&objects);
     Ok(Snapshot { objects, digest })
+}
+
+/// One flow's export, through the routes of its template's generation.
+async fn export_flow(
+    provider: &dyn Provider,
+    scope: &RefreshScope,
+    id: &str,
+) -> Result<Value, ApiError> {
+    if scope.v2.contains(&ResourceAddr::Flow(id.to_owned())) {
+        let doc = provider.export_flow_v2(id).await?;
+        Ok(json!({"flow": doc.flow}))
+    } else {
+        let doc = provider.export_flow(id).await?;
+        Ok(json!({"flow": doc.flow, "screens": doc.screens}))
+    }
 }
 
 /// The attributes (config terms) of a body in Descope's shape — what apply read back or sent —
@@ -121,8 +149,10 @@ pub fn attributes_of(kind: ResourceKind, body: &Value) -> Option<Value> {
         ResourceKind::Tenant => tenant(&from_value(body).ok()?),
         ResourceKind::Role => role(&from_value(body).ok()?),
         ResourceKind::Permission => permission(&from_value(body).ok()?),
-        ResourceKind::Flow => flow(&from_value(body).ok()?),
-        ResourceKind::Theme => theme_attrs(&from_value(body).ok()?),
+        ResourceKind::Flow | ResourceKind::Theme => {
+            body.as_object()?;
+            document_attrs(&body)
+        }
     })
 }
 
@@ -176,10 +206,7 @@ pub fn tenant(t: &Tenant) -> Value {
     })
 }
 
-pub fn flow(doc: &FlowDocument) -> Value {
-    json!({"document": normalize_document(&json!({"flow": doc.flow, "screens": doc.screens}))})
-}
-
-pub fn theme_attrs(doc: &ThemeDocument) -> Value {
-    json!({"document": normalize_document(&json!({"theme": doc.theme}))})
+/// A flow's or the theme's attributes: the whole document (either generation), normalised.
+pub fn document_attrs(doc: &Value) -> Value {
+    json!({"document": normalize_document(doc)})
 }

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::live::{self, RefreshObserver, RefreshScope};
 use super::{Connection, Context};
 use crate::error::{Error, Result};
-use crate::model::{DesiredState, ResourceAddr, Snapshot, attrs};
+use crate::model::{DesiredState, DocFormat, ResourceAddr, Snapshot, attrs};
 use crate::plan::{self, Plan, PlanInput, Prior};
 use crate::state::{Lineage, ResourceState, StateFile, StateStore, canonical_json, sha256_hex};
 
@@ -140,18 +140,41 @@ pub fn prior_from_state(
 pub(super) fn scope(desired: &DesiredState, state: Option<&StateFile>) -> RefreshScope {
     let mut flows: BTreeSet<String> = desired.flows.iter().map(|f| f.id.clone()).collect();
     let mut theme = desired.theme.is_some();
-    for addr in state.iter().flat_map(|s| s.resources.keys()) {
+    // Read each document in its template's generation; one no longer declared in the one its
+    // state entry was last recorded in.
+    let mut v2: BTreeSet<ResourceAddr> = desired
+        .flows
+        .iter()
+        .filter(|f| f.format() == DocFormat::V2)
+        .map(|f| ResourceAddr::Flow(f.id.clone()))
+        .chain(
+            desired
+                .theme
+                .iter()
+                .filter(|t| t.format() == DocFormat::V2)
+                .map(|_| ResourceAddr::Theme),
+        )
+        .collect();
+    let declared: BTreeSet<ResourceAddr> = desired.addresses().into_iter().collect();
+    for (addr, entry) in state.iter().flat_map(|s| s.resources.iter()) {
         match addr {
             ResourceAddr::Flow(id) => {
                 flows.insert(id.clone());
             }
             ResourceAddr::Theme => theme = true,
-            _ => {}
+            _ => continue,
+        }
+        let recorded = entry.attributes.get("document");
+        if !declared.contains(addr)
+            && recorded.is_some_and(|d| DocFormat::of(addr.kind(), d) == DocFormat::V2)
+        {
+            v2.insert(addr.clone());
         }
     }
     RefreshScope {
         flows,
         theme,
+        v2,
         parallelism: desired.parallelism.max(1) as usize,
     }
 }

@@ -10,14 +10,19 @@ use serde_json::Value;
 
 use super::planner::PlanError;
 use super::types::{Action, Change};
-use crate::model::{ResourceAddr, ResourceKind, attrs};
+use crate::model::{FlowRefs, ResourceAddr, ResourceKind, attrs};
 
 /// Orders `changes` so every change comes after those it depends on, filling `depends_on` with
 /// positions in the returned list. `extra` edges (before, after) come from the planner.
-pub fn order(changes: Vec<Change>, extra: &[(usize, usize)]) -> Result<Vec<Change>, PlanError> {
+/// `flow_refs`: what each declared flow references (`Flow::refs`), by address.
+pub fn order(
+    changes: Vec<Change>,
+    extra: &[(usize, usize)],
+    flow_refs: &HashMap<ResourceAddr, &FlowRefs>,
+) -> Result<Vec<Change>, PlanError> {
     let mut graph: DiGraph<usize, ()> = DiGraph::with_capacity(changes.len(), changes.len());
     let nodes: Vec<NodeIndex> = (0..changes.len()).map(|i| graph.add_node(i)).collect();
-    let mut edges: BTreeSet<(usize, usize)> = dependency_edges(&changes);
+    let mut edges: BTreeSet<(usize, usize)> = dependency_edges(&changes, flow_refs);
     edges.extend(extra.iter().copied());
     for &(before, after) in &edges {
         if before != after {
@@ -126,20 +131,11 @@ fn field_str<'a>(v: Option<&'a Value>, field: &str) -> Option<&'a str> {
     v.and_then(|v| v.get(field)).and_then(Value::as_str)
 }
 
-/// Every string value in a document (a flow refers to roles by name).
-fn all_strings<'a>(v: &'a Value, out: &mut BTreeSet<&'a str>) {
-    match v {
-        Value::String(s) => {
-            out.insert(s);
-        }
-        Value::Array(items) => items.iter().for_each(|i| all_strings(i, out)),
-        Value::Object(map) => map.values().for_each(|i| all_strings(i, out)),
-        _ => {}
-    }
-}
-
 /// The edges (before, after) that follow from what changes refer to (DESIGN.md §3, §6).
-fn dependency_edges(changes: &[Change]) -> BTreeSet<(usize, usize)> {
+fn dependency_edges(
+    changes: &[Change],
+    flow_refs: &HashMap<ResourceAddr, &FlowRefs>,
+) -> BTreeSet<(usize, usize)> {
     let mut edges = BTreeSet::new();
     // Indexes: by address, the default-roles step of a tenant apart.
     let mut main: HashMap<&ResourceAddr, usize> = HashMap::new();
@@ -233,14 +229,13 @@ fn dependency_edges(changes: &[Change]) -> BTreeSet<(usize, usize)> {
             }
             (ResourceAddr::Flow(_), action) if !action.is_delete() => {
                 edges.extend(main.get(&ResourceAddr::Theme).map(|&j| (j, i)));
-                let mut referenced = BTreeSet::new();
-                // A flow's `after` is the document it imports.
-                if let Some(doc) = c.after.as_ref() {
-                    all_strings(doc, &mut referenced);
-                }
-                for &(j, name, _) in &new_roles {
-                    if referenced.contains(name) {
-                        edges.insert((j, i));
+                // The roles it assigns exist first (found once, when its template was loaded).
+                if let Some(refs) = flow_refs.get(&c.addr) {
+                    let names = refs.role_names();
+                    for &(j, name, _) in &new_roles {
+                        if names.contains(name) {
+                            edges.insert((j, i));
+                        }
                     }
                 }
             }
@@ -292,7 +287,7 @@ mod tests {
     #[test]
     fn a_cycle_is_named_by_its_members() {
         let changes = vec![change("flow.a"), change("flow.b"), change("tenant.c")];
-        let err = order(changes, &[(0, 1), (1, 0)]).unwrap_err();
+        let err = order(changes, &[(0, 1), (1, 0)], &HashMap::new()).unwrap_err();
         assert_eq!(
             err.to_string(),
             "the changes depend on each other in a cycle: `flow.a` -> `flow.b` -> `flow.a`"
@@ -307,7 +302,7 @@ mod tests {
             change("permission.p"),
             change("tenant.a"),
         ];
-        let ordered: Vec<String> = order(changes, &[])
+        let ordered: Vec<String> = order(changes, &[], &HashMap::new())
             .unwrap()
             .iter()
             .map(|c| c.addr.to_string())

@@ -11,7 +11,7 @@ use super::graph;
 use super::tenant_names::{self, TenantRename, describe_name_cycle};
 use super::types::{Action, AttrDiff, Change, Drift, DriftKind, Guard, Plan, Summary};
 use crate::model::preconfigured::TENANT_ADMIN_ROLE;
-use crate::model::{DesiredState, LiveObject, ResourceAddr, Snapshot, attrs};
+use crate::model::{DesiredState, FlowRefs, LiveObject, ResourceAddr, Snapshot, attrs};
 
 /// What the last state says about a managed object.
 #[derive(Debug, Clone, PartialEq)]
@@ -341,10 +341,12 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         if let Some(doc) = d.document {
             let have = before.and_then(|b| b.get("document"));
             if have != Some(doc) {
+                // No values: the documents are the change's own `before` (the live body) and
+                // `after` (what is imported), so a plan carries each large document once.
                 diffs.push(AttrDiff {
                     field: "document".into(),
-                    before: have.cloned(),
-                    after: Some(doc.clone()),
+                    before: None,
+                    after: None,
                 });
             }
         }
@@ -501,7 +503,13 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
 
     let extra_edges = tenant_names::order(&mut changes, input)?;
     cascade::annotate(&mut changes, input);
-    let changes = graph::order(changes, &extra_edges)?;
+    let flow_refs: HashMap<ResourceAddr, &FlowRefs> = input
+        .desired
+        .flows
+        .iter()
+        .map(|f| (ResourceAddr::Flow(f.id.clone()), &f.refs))
+        .collect();
+    let changes = graph::order(changes, &extra_edges, &flow_refs)?;
     let changes = graph::select_targets(changes, input.targets);
 
     let drift = drift(input.prior, input.snapshot);

@@ -362,10 +362,14 @@ fn targets_keep_what_they_depend_on() {
 
 #[test]
 fn flows_follow_the_theme_and_the_roles_they_name() {
-    let doc = json!({"flow": {"dsl": {"roles": ["Support Agent"]}}, "screens": []});
+    // The label names another role too, but only the typed references (`Flow::refs`, found when
+    // the template was loaded) make an edge.
+    let doc =
+        json!({"flow": {"dsl": {"roles": ["Support Agent"], "label": "Auditor"}}, "screens": []});
+    let refs = json!({"roles": [{"name": "Support Agent", "json_path": "$.flow.dsl.roles[0]"}], "tenants": []});
     let d = desired(json!({
-        "roles": [{"name": "Support Agent"}],
-        "flows": [{"id": "f", "template": "flows/f.json", "document": doc}],
+        "roles": [{"name": "Support Agent"}, {"name": "Auditor"}],
+        "flows": [{"id": "f", "template": "flows/f.json", "document": doc, "refs": refs}],
         "theme": {"template": "flows/theme.json", "document": {"theme": {"x": 1}}}
     }));
     let s = snapshot(&[("theme", json!({"document": {"theme": {"x": 0}}}))]);
@@ -373,9 +377,14 @@ fn flows_follow_the_theme_and_the_roles_they_name() {
     let plan = run(&d, &s, &p, &[]);
     assert_eq!(
         steps(&plan),
-        ["+ role.Support Agent", "~ theme", "+ flow.f"]
+        [
+            "+ role.Auditor",
+            "+ role.Support Agent",
+            "~ theme",
+            "+ flow.f"
+        ]
     );
-    assert_eq!(plan.changes[2].depends_on, [0, 1]);
+    assert_eq!(plan.changes[3].depends_on, [1, 2]);
 }
 
 #[test]

@@ -58,7 +58,9 @@ pub enum Guard {
 /// One managed field that changes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AttrDiff {
-    /// The field (`name`, `custom_attributes.plan`, `document`...).
+    /// The field (`name`, `custom_attributes.plan`, `document`...). A change's `document` diff
+    /// holds no values (both `null`): the two documents are the change's `before` and `after`,
+    /// so a plan carries each once (a drift's `document` diff does hold both).
     pub field: String,
     pub before: Option<Value>,
     pub after: Option<Value>,

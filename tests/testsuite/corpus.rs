@@ -34,6 +34,8 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 const MANAGEMENT_KEY_VAR: &str = "DMGMT_CORPUS_MANAGEMENT_KEY";
 /// Set by the harness for the baseline's `${env.*}` interpolation.
 const OWNER_VAR: &str = "DMGMT_CORPUS_OWNER";
+/// Set by the harness to a value holding `${`: the case of a placeholder left after filling.
+const CALLBACK_VAR: &str = "DMGMT_CORPUS_CALLBACK";
 /// Variables with this prefix are removed from the child's environment: the cases that need an
 /// unset variable use them.
 const UNSET_VAR_PREFIX: &str = "DMGMT_CORPUS_UNSET";
@@ -233,6 +235,7 @@ fn validate(root: &Path, env: &str) -> Result<Run, String> {
         .env("NO_COLOR", "1")
         .env(MANAGEMENT_KEY_VAR, "corpus-dummy-management-key")
         .env(OWNER_VAR, "platform-team")
+        .env(CALLBACK_VAR, "${session.url}")
         .env_remove("RUST_BACKTRACE")
         .timeout(TIMEOUT);
     for (name, _) in std::env::vars_os() {

@@ -684,3 +684,70 @@ async fn a_new_project_holds_descopes_preconfigured_role_and_permissions() {
         3
     );
 }
+
+#[tokio::test]
+async fn v2_flow_and_theme_routes_are_strict_and_share_one_stored_document_with_v1() {
+    let emu = start_default().await;
+    post(
+        &emu,
+        "/v2/mgmt/flow/import",
+        json!({"flow": {"metadata": {}}}),
+    )
+    .await
+    .assert_error(400, "E011002");
+    post(
+        &emu,
+        "/v2/mgmt/flow/import",
+        json!({"flow": {"flowId": "f"}, "x": 1}),
+    )
+    .await
+    .assert_error(400, "E011003");
+    post(
+        &emu,
+        "/v2/mgmt/flow/import",
+        json!({"flow": {"flowId": "f", "screens": [1]}}),
+    )
+    .await
+    .assert_error(400, "E011003");
+    post(&emu, "/v2/mgmt/flow/export", json!({"flowId": "f"}))
+        .await
+        .assert_error(404, "E011404");
+
+    let v2 = json!({"flowId": "f", "metadata": {"name": "F"}, "contents": {"dsl": {}},
+        "screens": [{"screenId": "s", "interactions": [], "contents": {"title": "T"}}], "references": {}});
+    let answer = post(&emu, "/v2/mgmt/flow/import", json!({"flow": v2})).await;
+    assert_eq!(answer.assert_ok(), &json!({}));
+    let back = post(&emu, "/v2/mgmt/flow/export", json!({"flowId": "f"})).await;
+    let back = back.assert_ok();
+    assert_eq!(back["flow"]["contents"], json!({"dsl": {}}));
+    assert!(back["flow"]["metadata"]["fingerprint"].is_string());
+    // The same stored flow, through v1 (converted) and in the v1 list.
+    let v1 = post(&emu, "/v1/mgmt/flow/export", json!({"flowId": "f"})).await;
+    let v1 = v1.assert_ok();
+    assert_eq!(v1["flow"]["name"], "F");
+    assert_eq!(v1["screens"][0]["id"], "s");
+    assert_eq!(v1["screens"][0]["title"], "T");
+    let list = post(&emu, "/v1/mgmt/flow/list", json!({})).await;
+    assert_eq!(list.assert_ok()["flows"][0]["name"], "F");
+
+    // Theme v2: export takes no body; import answers `{}`; v1 sees the styles as `cssTemplate`.
+    let theme = call(&emu, "POST", "/v2/mgmt/theme/export", None).await;
+    assert!(theme.assert_ok()["theme"]["styles"].is_object());
+    let styles = json!({"light": {"button": "#000"}});
+    let answer = post(
+        &emu,
+        "/v2/mgmt/theme/import",
+        json!({"theme": {"styles": styles}}),
+    )
+    .await;
+    assert_eq!(answer.assert_ok(), &json!({}));
+    let v1 = post(&emu, "/v1/mgmt/theme/export", json!({})).await;
+    assert_eq!(v1.assert_ok()["theme"]["cssTemplate"], styles);
+    post(
+        &emu,
+        "/v2/mgmt/theme/import",
+        json!({"theme": {"styles": 1}}),
+    )
+    .await
+    .assert_error(400, "E011003");
+}

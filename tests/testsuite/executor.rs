@@ -68,6 +68,7 @@ async fn snapshot(client: &Client, desired: &DesiredState) -> Snapshot {
     let scope = RefreshScope {
         flows: desired.flows.iter().map(|f| f.id.clone()).collect(),
         theme: desired.theme.is_some(),
+        v2: Default::default(),
         parallelism: 4,
     };
     refresh(client, &scope, &Quiet).await.unwrap()

@@ -109,6 +109,7 @@ impl Live {
                 .map(str::to_owned)
                 .collect(),
             theme: addrs.contains(&"theme"),
+            v2: Default::default(),
             parallelism: 2,
         };
         let snapshot = self

@@ -17,5 +17,6 @@ mod normalise;
 mod plan;
 mod process;
 mod support;
+mod templates;
 mod trust;
 mod ux;

@@ -1,4 +1,4 @@
-//! Flows and the theme on the wire, v1 (`descope-api.md` §5).
+//! Flows and the theme on the wire, v1 and v2 (`descope-api.md` §5).
 //!
 //! Data only. Flow and theme documents stay `serde_json::Value`: dmgmt manages them as whole
 //! documents and never interprets their contents.
@@ -72,7 +72,23 @@ pub struct FlowImportRequest {
     pub screens: Option<Vec<Map<String, Value>>>,
 }
 
-/// `{"theme": {...}}`: the body of theme import and the answer of export and import.
+/// A v2 flow document: `{"flow": {flowId, metadata, contents, screens, references}}`, the answer
+/// of `/v2/mgmt/flow/export`. Kept as JSON, like v1.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct FlowDocumentV2 {
+    #[serde(default, deserialize_with = "nullable")]
+    pub flow: Value,
+}
+
+/// Body of `/v2/mgmt/flow/import`: `{"flow": {<v2 flow>, "flowId": <id>}}`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlowImportV2Request {
+    #[serde(default)]
+    pub flow: Option<Map<String, Value>>,
+}
+
+/// `{"theme": {...}}`: the body of theme import (v1 and v2) and the answer of export and import.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ThemeDocument {
     #[serde(default, deserialize_with = "nullable")]

@@ -16,8 +16,9 @@ mod flow;
 mod settings;
 
 pub use flow::{
-    Empty, FlowDeleteRequest, FlowDocument, FlowExportRequest, FlowImportRequest, FlowListRequest,
-    FlowListResponse, FlowSummary, ThemeDocument, ThemeImportRequest,
+    Empty, FlowDeleteRequest, FlowDocument, FlowDocumentV2, FlowExportRequest, FlowImportRequest,
+    FlowImportV2Request, FlowListRequest, FlowListResponse, FlowSummary, ThemeDocument,
+    ThemeImportRequest,
 };
 pub use settings::{
     SsoSetupSuiteDisabledFeatures, SsoSetupSuiteSettings, TenantSettings, TenantSettingsRequest,
