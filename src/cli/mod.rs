@@ -3,10 +3,14 @@
 
 mod apply;
 mod args;
+mod audit;
+mod backup;
+mod changes;
 mod envs;
 mod plan;
 mod refresh;
 mod render;
+mod restore;
 mod shell;
 mod state;
 mod validate;
@@ -57,6 +61,10 @@ fn execute(cli: Cli, shell: &Shell) -> Result<i32> {
         Command::Plan(args) => plan::run(&project(&cli.global)?, &args, shell),
         Command::Apply(args) => apply::run(&project(&cli.global)?, &args, shell),
         Command::Refresh(args) => refresh::run(&project(&cli.global)?, &args, shell),
+        Command::Backup(args) => backup::backup(&project(&cli.global)?, &args, shell),
+        Command::Backups(args) => backup::backups(&project(&cli.global)?, &args, shell),
+        Command::Restore(args) => restore::run(&project(&cli.global)?, &args, shell),
+        Command::Audit(args) => audit::run(&project(&cli.global)?, &args, shell),
         Command::State(command) => state::run(&project(&cli.global)?, &command, shell),
         Command::Unlock(args) => state::unlock_cmd(&project(&cli.global)?, &args, shell),
         Command::Schema(args) => {

@@ -41,6 +41,28 @@ pub async fn refresh(
     scope: &RefreshScope,
     observer: &dyn RefreshObserver,
 ) -> Result<Snapshot, ApiError> {
+    let managed = |id: &str| scope.flows.contains(id);
+    read(provider, &managed, scope.theme, scope.parallelism, observer).await
+}
+
+/// Reads the whole live project, managed or not: every flow of the flow list exported, and the
+/// theme (what `dmgmt backup` and a restore save).
+pub async fn refresh_everything(
+    provider: &dyn Provider,
+    parallelism: usize,
+    observer: &dyn RefreshObserver,
+) -> Result<Snapshot, ApiError> {
+    read(provider, &|_| true, true, parallelism, observer).await
+}
+
+/// Reads the load-alls, the flow list, exports the flows `export` picks, and the theme.
+async fn read(
+    provider: &dyn Provider,
+    export: &(dyn Fn(&str) -> bool + Sync),
+    theme: bool,
+    parallelism: usize,
+    observer: &dyn RefreshObserver,
+) -> Result<Snapshot, ApiError> {
     let (permissions, roles, tenants, flows) = tokio::try_join!(
         provider.load_all_permissions(),
         provider.load_all_roles(),
@@ -71,8 +93,7 @@ pub async fn refresh(
 
     // Flows: the managed ones are exported (concurrently; the limiter paces them), the others only
     // listed, so an unmanaged flow costs no call of its own.
-    let (managed, unmanaged): (Vec<_>, Vec<_>) =
-        flows.iter().partition(|f| scope.flows.contains(&f.id));
+    let (managed, unmanaged): (Vec<_>, Vec<_>) = flows.iter().partition(|f| export(&f.id));
     let managed: Vec<String> = managed.into_iter().map(|f| f.id.clone()).collect();
     for summary in unmanaged {
         objects.insert(
@@ -90,7 +111,7 @@ pub async fn refresh(
             .iter()
             .map(|id| async move { (id, provider.export_flow(id).await) }),
     )
-    .buffered(scope.parallelism.max(1));
+    .buffered(parallelism.max(1));
     let mut done = 0;
     while let Some((id, export)) = exports.next().await {
         let export = export?;
@@ -102,7 +123,7 @@ pub async fn refresh(
         done += 1;
         observer.flows_progress(done, total);
     }
-    if scope.theme {
+    if theme {
         let theme = provider.export_theme().await?;
         let raw = RawBody::from_value(json!({"theme": theme.theme}));
         objects.insert(ResourceAddr::Theme, object(theme_attrs(&theme), raw, None));

@@ -2,11 +2,13 @@
 //! layers together and returns values; never prints (the CLI renders what it gets back).
 
 pub mod apply;
+pub mod backup;
 mod connect;
 pub mod live;
 mod lock;
 mod plan;
 mod refresh;
+pub mod restore;
 mod saved;
 mod targets;
 
