@@ -3,6 +3,7 @@
 //! against an in-process emulator, in temporary folders.
 
 mod api_client;
+mod audit;
 mod apply;
 mod apply_faults;
 mod cli;
@@ -14,6 +15,7 @@ mod live;
 mod normalise;
 mod plan;
 mod process;
+mod restore;
 mod support;
 mod trust;
 mod ux;
