@@ -25,13 +25,9 @@ fn run(live: &Live, root: &Path, args: &[&str]) -> std::process::Output {
 
 /// Takes a lock as a crashed process would leave it and returns its id.
 fn stale_lock(root: &Path) -> String {
-    let guard = dmgmt::state::Lock::acquire(
-        &root.join("state"),
-        ENV,
-        "apply",
-        std::time::Duration::ZERO,
-    )
-    .unwrap();
+    let guard =
+        dmgmt::state::Lock::acquire(&root.join("state"), ENV, "apply", std::time::Duration::ZERO)
+            .unwrap();
     let id = guard.id().to_owned();
     std::mem::forget(guard);
     id
@@ -51,14 +47,30 @@ fn every_writing_command_leaves_exactly_one_line_and_reading_ones_none() {
     // (args, command recorded, expected exit code); `None`: a reading command, no line.
     let steps: Vec<(Vec<String>, Option<&str>, i32)> = vec![
         (vec!["plan".into()], None, 0),
-        (vec!["apply".into(), "--auto-approve".into()], Some("apply"), 0),
+        (
+            vec!["apply".into(), "--auto-approve".into()],
+            Some("apply"),
+            0,
+        ),
         (vec!["backup".into()], Some("backup"), 0),
         (vec!["backups".into()], None, 0),
         (vec!["refresh".into()], Some("refresh"), 0),
         (vec!["state".into(), "list".into()], None, 0),
-        (vec!["restore".into(), "BACKUP".into(), "--auto-approve".into()], Some("restore"), 0),
-        (vec!["backups".into(), "--prune".into()], Some("backups --prune"), 0),
-        (vec!["state".into(), "rm".into(), "tenant.beta".into()], Some("state rm"), 0),
+        (
+            vec!["restore".into(), "BACKUP".into(), "--auto-approve".into()],
+            Some("restore"),
+            0,
+        ),
+        (
+            vec!["backups".into(), "--prune".into()],
+            Some("backups --prune"),
+            0,
+        ),
+        (
+            vec!["state".into(), "rm".into(), "tenant.beta".into()],
+            Some("state rm"),
+            0,
+        ),
         (vec!["unlock".into(), "LOCK".into()], Some("unlock"), 0),
         (vec!["audit".into()], None, 0),
     ];
@@ -68,7 +80,11 @@ fn every_writing_command_leaves_exactly_one_line_and_reading_ones_none() {
             "audit" => vec!["audit".into()],
             first => vec![first.into(), "-e".into(), ENV.into()],
         };
-        let rest = if args[0] == "state" { &args[2..] } else { &args[1..] };
+        let rest = if args[0] == "state" {
+            &args[2..]
+        } else {
+            &args[1..]
+        };
         for a in rest {
             full.push(match a.as_str() {
                 "BACKUP" => backup_id(),
@@ -99,10 +115,19 @@ fn every_writing_command_leaves_exactly_one_line_and_reading_ones_none() {
     let all = lines(root);
     let apply = &all[0];
     assert!(apply["changes"].as_array().unwrap().len() > 5);
-    assert!(apply["changes"].as_array().unwrap().iter().all(|c| c["outcome"] == "applied"));
+    assert!(
+        apply["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["outcome"] == "applied")
+    );
     assert!(apply["backup"].is_string(), "the pre-apply backup is named");
     assert!(all[1]["backup"].is_string(), "the manual backup is named");
-    assert_eq!(all[3]["backup"], all[1]["backup"], "restore names its backup");
+    assert_eq!(
+        all[3]["backup"], all[1]["backup"],
+        "restore names its backup"
+    );
     assert_eq!(all[5]["changes"][0]["addr"], "tenant.beta");
     let text = std::fs::read_to_string(root.join("state/audit.jsonl")).unwrap();
     assert!(!text.contains(LOCAL_MANAGEMENT_KEY));
@@ -111,16 +136,26 @@ fn every_writing_command_leaves_exactly_one_line_and_reading_ones_none() {
     let out = run(&live, root, &["audit"]);
     let table = stdout(&out);
     let rows: Vec<&str> = table.lines().collect();
-    assert!(rows[0].starts_with("TIME (UTC)") && rows[0].contains("COMMAND"), "{table}");
+    assert!(
+        rows[0].starts_with("TIME (UTC)") && rows[0].contains("COMMAND"),
+        "{table}"
+    );
     assert_eq!(rows.len(), all.len() + 1, "{table}");
     assert!(rows[1].contains(" unlock "), "newest first: {table}");
     assert!(rows.last().unwrap().contains(" apply ("), "{table}");
-    assert!(rows.last().unwrap().contains(" applied, 0 failed"), "{table}");
+    assert!(
+        rows.last().unwrap().contains(" applied, 0 failed"),
+        "{table}"
+    );
 
     let limited = stdout(&run(&live, root, &["audit", "--limit", "2"]));
     assert_eq!(limited.lines().count(), 3, "{limited}");
     let other = run(&live, root, &["audit", "-e", "nowhere"]);
-    assert_eq!(other.status.code(), Some(1), "an unknown environment is an error");
+    assert_eq!(
+        other.status.code(),
+        Some(1),
+        "an unknown environment is an error"
+    );
     let recent: Value =
         serde_json::from_slice(&run(&live, root, &["audit", "--since", "1h", "--json"]).stdout)
             .unwrap();
@@ -133,7 +168,10 @@ fn since_filters_by_age_and_a_damaged_line_is_reported_not_fatal() {
     let live = Live::start();
     let dir = project(CONFIG);
     let root = dir.path();
-    assert_eq!(run(&live, root, &["refresh", "-e", ENV]).status.code(), Some(0));
+    assert_eq!(
+        run(&live, root, &["refresh", "-e", ENV]).status.code(),
+        Some(0)
+    );
     let path = root.join("state/audit.jsonl");
     let fresh = std::fs::read_to_string(&path).unwrap();
     let mut old: Value = serde_json::from_str(fresh.trim()).unwrap();
@@ -146,12 +184,23 @@ fn since_filters_by_age_and_a_damaged_line_is_reported_not_fatal() {
     let table = stdout(&out);
     assert_eq!(table.lines().count(), 2, "only the recent line: {table}");
     assert!(table.contains(" refresh "), "{table}");
-    assert!(stderr(&out).contains("line 2 cannot be read"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("line 2 cannot be read"),
+        "{}",
+        stderr(&out)
+    );
 
     let all = stdout(&run(&live, root, &["audit", "-e", ENV]));
     assert_eq!(all.lines().count(), 3, "{all}");
-    assert!(all.lines().nth(2).unwrap().starts_with("2020-01-01T00:00:00Z"), "{all}");
-    let json: Value = serde_json::from_slice(&run(&live, root, &["audit", "--json"]).stdout).unwrap();
+    assert!(
+        all.lines()
+            .nth(2)
+            .unwrap()
+            .starts_with("2020-01-01T00:00:00Z"),
+        "{all}"
+    );
+    let json: Value =
+        serde_json::from_slice(&run(&live, root, &["audit", "--json"]).stdout).unwrap();
     assert_eq!(json["unreadable_lines"][0]["line"], 2);
 }
 
@@ -165,7 +214,12 @@ fn a_real_looking_management_key_is_in_no_audit_line_and_no_file_under_state() {
     let dir = project(CONFIG);
     let root = dir.path();
     let run_with_key = |args: &[&str]| {
-        let out = live.command(root).env("DMGMT_TEST_KEY", KEY).args(args).output().unwrap();
+        let out = live
+            .command(root)
+            .env("DMGMT_TEST_KEY", KEY)
+            .args(args)
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
         let text = format!("{}{}", stdout(&out), stderr(&out));
         assert!(!text.contains(KEY), "{args:?} printed the key: {text}");
@@ -185,7 +239,12 @@ fn a_real_looking_management_key_is_in_no_audit_line_and_no_file_under_state() {
     let mut files = 0;
     while let Some(path) = stack.pop() {
         if path.is_dir() {
-            stack.extend(std::fs::read_dir(&path).unwrap().flatten().map(|e| e.path()));
+            stack.extend(
+                std::fs::read_dir(&path)
+                    .unwrap()
+                    .flatten()
+                    .map(|e| e.path()),
+            );
         } else {
             files += 1;
             let bytes = std::fs::read(&path).unwrap();

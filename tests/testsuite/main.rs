@@ -3,9 +3,9 @@
 //! against an in-process emulator, in temporary folders.
 
 mod api_client;
-mod audit;
 mod apply;
 mod apply_faults;
+mod audit;
 mod cli;
 mod corpus;
 mod emulator;
