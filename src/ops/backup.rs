@@ -90,7 +90,9 @@ pub async fn prune_now(ctx: &Context<'_>, desired: &DesiredState) -> Result<Vec<
         std::time::SystemTime::now(),
     )
     .map_err(|e| {
-        Error::from(e)
-            .hint("backups already removed stay removed; run `dmgmt backups --prune` again")
+        Error::from(e).hint(format!(
+            "backups already removed stay removed; run `dmgmt backups -e {} --prune` again",
+            desired.environment
+        ))
     })
 }
