@@ -16,27 +16,9 @@ use crate::api::{ApiError, Endpoint, Provider, endpoints as ep};
 use crate::model::{DocFormat, ResourceAddr, ResourceKind, attrs};
 use crate::plan::{Action, Change};
 
-/// Fields of a tenant update, in Descope's names: every field `TenantRequest` has except `parent`
-/// (set at create only) and `authType` (Descope's, from the SSO configuration).
-const TENANT_UPDATE_FIELDS: [&str; 9] = [
-    "id",
-    "name",
-    "selfProvisioningDomains",
-    "customAttributes",
-    "enforceSSO",
-    "enforceSSOExclusions",
-    "federatedAppIds",
-    "disabled",
-    "roleInheritance",
-];
-/// Fields of a role that a create or a (replacing) update sets.
-const ROLE_FIELDS: [&str; 5] = [
-    "description",
-    "permissionNames",
-    "tenantId",
-    "default",
-    "private",
-];
+use crate::model::attrs::{
+    PERMISSION_WRITE_FIELDS, ROLE_WRITE_FIELDS as ROLE_FIELDS, TENANT_UPDATE_FIELDS,
+};
 
 /// What a successful call tells about what Descope holds.
 pub(crate) enum Sent {
@@ -327,7 +309,7 @@ pub(crate) fn permission_create(change: &Change) -> Result<PermissionCreate, Api
     let mut body: PermissionCreate = pick(
         change,
         change.after.as_ref(),
-        &["description"],
+        &PERMISSION_WRITE_FIELDS,
         ep::PERMISSION_CREATE,
     )?;
     body.name = Some(new_name(change));
@@ -338,7 +320,7 @@ pub(crate) fn permission_update(change: &Change) -> Result<PermissionUpdate, Api
     let mut body: PermissionUpdate = pick(
         change,
         change.after.as_ref(),
-        &["description"],
+        &PERMISSION_WRITE_FIELDS,
         ep::PERMISSION_UPDATE,
     )?;
     match &change.live_id {

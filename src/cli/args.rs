@@ -58,6 +58,14 @@ pub enum Command {
     Import(ImportArgs),
     /// Compare two environments: their configuration, or with --live their live projects
     Diff(DiffArgs),
+    /// Back up the whole live project (every object, managed or not) into `state/backups/ENV/`
+    Backup(BackupArgs),
+    /// List an environment's backups, or prune them by its retention policy
+    Backups(BackupsArgs),
+    /// Return the live project to a backup's content, after showing the plan and confirmation
+    Restore(RestoreArgs),
+    /// Show the audit trail (`state/audit.jsonl`), newest first
+    Audit(AuditArgs),
     /// Inspect or edit the state file (`list`, `show ADDR`, `rm ADDR`)
     #[command(subcommand)]
     State(StateCommand),
@@ -194,6 +202,87 @@ pub struct DiffArgs {
     /// Print the differences as one versioned JSON document
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    #[command(flatten)]
+    pub env: EnvArg,
+    #[command(flatten)]
+    pub lock: LockArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupsArgs {
+    #[command(flatten)]
+    pub env: EnvArg,
+    /// Remove the backups the environment's retention policy (`backups:`) no longer keeps
+    #[arg(long)]
+    pub prune: bool,
+    /// Print one versioned JSON document instead of a table
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub lock: LockArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    pub env: EnvArg,
+    /// The backup to restore, as `dmgmt backups -e ENV` lists it (e.g. `20261129T152000Z`)
+    #[arg(value_name = "BACKUP_ID")]
+    pub backup_id: String,
+    /// Restore without asking for confirmation
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Also delete objects created since the backup that dmgmt does not manage, and allow deletes
+    /// in a protected environment and of `prevent_destroy` resources
+    #[arg(long)]
+    pub allow_delete: bool,
+    /// Only this object and what it depends on (repeatable), e.g. `tenant.acme`
+    #[arg(long, value_name = "ADDR")]
+    pub target: Vec<crate::model::ResourceAddr>,
+    /// Calls in flight at once (default: the environment's `parallelism`)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub parallelism: Option<u32>,
+    #[command(flatten)]
+    pub lock: LockArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Only this environment's lines
+    #[arg(short = 'e', long = "env", value_name = "ENV")]
+    pub env: Option<String>,
+    /// Only lines newer than this, e.g. `2h`, `3d`, `1w`
+    #[arg(long, value_name = "DURATION", value_parser = parse_age)]
+    pub since: Option<std::time::Duration>,
+    /// At most N lines (the newest)
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Print one versioned JSON document instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// An age: `90s`, `30m`, `2h`, `3d`, `1w`.
+fn parse_age(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("expected an age like `2h` or `3d`, got `{s}`"))?;
+    let seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        "w" => 604_800,
+        _ => return Err(format!("unknown unit `{unit}`: use s, m, h, d or w")),
+    };
+    Ok(std::time::Duration::from_secs(n.saturating_mul(seconds)))
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,9 @@
 
 mod apply;
 mod args;
+mod audit;
+mod backup;
+mod changes;
 mod diff;
 mod doc_summary;
 mod envs;
@@ -10,6 +13,7 @@ mod import;
 mod plan;
 mod refresh;
 mod render;
+mod restore;
 mod shell;
 mod state;
 mod validate;
@@ -62,6 +66,10 @@ fn execute(cli: Cli, shell: &Shell) -> Result<i32> {
         Command::Refresh(args) => refresh::run(&project(&cli.global)?, &args, shell),
         Command::Import(args) => import::run(&project(&cli.global)?, &args, shell),
         Command::Diff(args) => diff::run(&project(&cli.global)?, &args, shell),
+        Command::Backup(args) => backup::backup(&project(&cli.global)?, &args, shell),
+        Command::Backups(args) => backup::backups(&project(&cli.global)?, &args, shell),
+        Command::Restore(args) => restore::run(&project(&cli.global)?, &args, shell),
+        Command::Audit(args) => audit::run(&project(&cli.global)?, &args, shell),
         Command::State(command) => state::run(&project(&cli.global)?, &command, shell),
         Command::Unlock(args) => state::unlock_cmd(&project(&cli.global)?, &args, shell),
         Command::Schema(args) => {

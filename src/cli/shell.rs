@@ -98,6 +98,16 @@ impl Shell {
         }
     }
 
+    /// A warning on stderr (`warning: ...`), shown even with `-q`.
+    pub fn warn(&self, text: impl AsRef<str>) {
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "{} {}",
+            style().yellow().bold().apply_to("warning:"),
+            text.as_ref()
+        );
+    }
+
     pub fn error(&self, err: &Error) {
         let red = style().red().bold();
         let bold = style().bold();

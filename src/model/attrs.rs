@@ -43,6 +43,31 @@ const ROLE_FIELDS: [(&str, &str); 4] = [
 ];
 const PERMISSION_FIELDS: [(&str, &str); 2] = [("name", "name"), ("description", "description")];
 
+/// Fields of a tenant that Descope's update replaces, in Descope's names: every field of its
+/// request except `parent` (set at create only) and `authType` (Descope's, from the SSO
+/// configuration). `defaultRoles` is set by a call of its own.
+pub const TENANT_UPDATE_FIELDS: [&str; 9] = [
+    "id",
+    "name",
+    "selfProvisioningDomains",
+    "customAttributes",
+    "enforceSSO",
+    "enforceSSOExclusions",
+    "federatedAppIds",
+    "disabled",
+    "roleInheritance",
+];
+/// Fields of a role that a create or a (replacing) update sets, besides its name.
+pub const ROLE_WRITE_FIELDS: [&str; 5] = [
+    "description",
+    "permissionNames",
+    "tenantId",
+    "default",
+    "private",
+];
+/// Fields of a permission that a create or an update sets, besides its name.
+pub const PERMISSION_WRITE_FIELDS: [&str; 1] = ["description"];
+
 /// The name Descope's body gives the config field `field` of a `kind` object (`None`: not a field
 /// of Descope's object, e.g. a flow's `document`, which is the whole body).
 pub fn wire_field(kind: ResourceKind, field: &str) -> Option<&'static str> {

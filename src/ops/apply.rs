@@ -213,20 +213,79 @@ pub async fn run(
         ..
     } = prepared;
     check_guards(&saved, options.allow_delete)?;
-    let plan = &saved.plan;
     let state = state.unwrap_or_else(|| StateFile::new(&desired.environment, &desired.project_id));
+    let backup = backup_objects(&snapshot, &state, &saved.plan.changes);
+    execute_recorded(
+        Run {
+            store: &store,
+            state,
+            client: &connection.client,
+            plan: &saved.plan,
+            trigger: Trigger::PreApply,
+            backup,
+            record: &record,
+            started,
+        },
+        desired,
+        ctx,
+        options,
+        stop,
+        observer,
+    )
+    .await
+}
 
+/// What the state records once a change succeeded (see [`record`]).
+pub(super) type RecordFn<'a> = dyn Fn(&mut StateFile, &Change, Option<&Value>) + Sync + 'a;
+
+/// An approved plan, ready to run: where its state goes, what to back up first and how each
+/// change is recorded. Shared by apply and restore, so both give the same guarantees.
+pub(super) struct Run<'a> {
+    pub store: &'a StateStore,
+    pub state: StateFile,
+    pub client: &'a crate::api::Client,
+    pub plan: &'a crate::plan::Plan,
+    pub trigger: Trigger,
+    /// The live bodies the backup holds (written only when a change calls Descope).
+    pub backup: Vec<BackupObject<'a>>,
+    pub record: &'a RecordFn<'a>,
+    pub started: Instant,
+}
+
+/// Runs an approved plan (guards already checked): the backup (written and synced before the
+/// first mutating call; if it cannot be written, nothing is changed), the executor, the state
+/// after every successful change (`.backup` keeps the state from before the run), the
+/// `prevent_destroy` the configuration declares, retention.
+pub(super) async fn execute_recorded(
+    run: Run<'_>,
+    desired: &DesiredState,
+    ctx: &Context<'_>,
+    options: &ApplyOptions,
+    stop: &AtomicBool,
+    observer: &dyn ApplyObserver,
+) -> Result<ApplyOutcome> {
+    let Run {
+        store,
+        state,
+        client,
+        plan,
+        trigger,
+        backup: objects,
+        record,
+        started,
+    } = run;
     let backup = if plan.changes.iter().any(Change::calls_api) {
-        let objects = backup_objects(&snapshot, &state, &plan.changes);
         let info = backup::write_backup(
             &ctx.state_dir,
             &desired.environment,
             &desired.project_id,
-            Trigger::PreApply,
+            trigger,
             &objects,
         )
         .map_err(|e| {
-            Error::from(e).hint("nothing was applied: the pre-apply backup must be written first")
+            Error::from(e).hint(format!(
+                "nothing was changed: the {trigger} backup must be written first"
+            ))
         })?;
         Some(info)
     } else {
@@ -236,14 +295,15 @@ pub async fn run(
 
     let recorder = Recorder {
         state: Mutex::new(state),
-        store: &store,
+        store,
+        record,
         inner: observer,
         stop,
         error: Mutex::new(None),
     };
     let parallelism = options.parallelism.unwrap_or(desired.parallelism).max(1) as usize;
     let report = crate::apply::execute(
-        &connection.client,
+        client,
         plan,
         &ExecuteOptions {
             parallelism,
@@ -274,13 +334,7 @@ pub async fn run(
         state_error = Some(e.into());
     }
     let pruned = match &backup {
-        Some(_) => backup::prune(
-            &ctx.state_dir,
-            &desired.environment,
-            desired.backups,
-            std::time::SystemTime::now(),
-        )
-        .unwrap_or_default(),
+        Some(_) => prune_backups(ctx, desired),
         None => Vec::new(),
     };
     Ok(ApplyOutcome {
@@ -291,6 +345,17 @@ pub async fn run(
         duration: started.elapsed(),
         state_error,
     })
+}
+
+/// Retention after a new backup: a failure to prune is no failure of the command that backed up.
+pub(super) fn prune_backups(ctx: &Context<'_>, desired: &DesiredState) -> Vec<String> {
+    backup::prune(
+        &ctx.state_dir,
+        &desired.environment,
+        desired.backups,
+        std::time::SystemTime::now(),
+    )
+    .unwrap_or_default()
 }
 
 /// The raw live bodies the pre-apply backup holds: every managed object (found by address, or
@@ -333,6 +398,7 @@ fn backup_objects<'a>(
 struct Recorder<'a> {
     state: Mutex<StateFile>,
     store: &'a StateStore,
+    record: &'a RecordFn<'a>,
     inner: &'a dyn ApplyObserver,
     stop: &'a AtomicBool,
     error: Mutex<Option<Error>>,
@@ -346,7 +412,7 @@ impl ApplyObserver for Recorder<'_> {
     fn applied(&self, index: usize, change: &Change, live: Option<&Value>) {
         {
             let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-            record(&mut state, change, live);
+            (self.record)(&mut state, change, live);
             if let Err(e) = self.store.write(&mut state) {
                 self.stop.store(true, Ordering::SeqCst);
                 let mut error = self.error.lock().unwrap_or_else(|p| p.into_inner());
@@ -405,16 +471,17 @@ pub(super) fn record(state: &mut StateFile, change: &Change, live: Option<&Value
     state.resources.insert(change.addr.clone(), entry);
 }
 
-/// The audit line of one apply (DESIGN.md §4): who, where, what each change came to, how long,
+/// The audit line of one apply or restore (`command`; DESIGN.md §4): who, where, what each change came to, how long,
 /// and the exit code. Never a secret: nothing here can hold the management key.
 pub fn audit_record(
+    command: &str,
     desired: &DesiredState,
     saved: Option<&SavedPlan>,
     report: Option<&ApplyReport>,
     duration: Duration,
     exit_code: i32,
 ) -> AuditRecord {
-    let mut record = AuditRecord::new(&desired.environment, &desired.project_id, "apply");
+    let mut record = AuditRecord::new(&desired.environment, &desired.project_id, command);
     if let Some(saved) = saved {
         record.drift = saved
             .plan

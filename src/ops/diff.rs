@@ -57,7 +57,12 @@ pub async fn diff_live(
         let desired = desired.clone();
         async move {
             let connection = Connection::open(&desired, ctx).await?;
-            let snapshot = super::import::read_everything(&connection, &desired, observer).await?;
+            let snapshot = super::live::refresh_everything(
+                &connection.client,
+                desired.parallelism.max(1) as usize,
+                observer,
+            )
+            .await?;
             Ok::<_, crate::error::Error>(Side {
                 objects: snapshot
                     .objects

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::import_files::{self, Imported};
-use super::live::{self, RefreshObserver, RefreshScope};
+use super::live::{self, RefreshObserver};
 use super::plan::{StateRef, make_plan, prior_from_state};
 use super::{Connection, Context};
 use crate::config::include_edit::{IncludeEdit, add_include};
@@ -89,7 +89,12 @@ pub async fn import_environment(
     let store = StateStore::new(&ctx.state_dir, env);
     let state = store.load_for(&desired.project_id)?;
     let connection = Connection::open(desired, ctx).await?;
-    let snapshot = read_everything(&connection, desired, observer).await?;
+    let snapshot = live::refresh_everything(
+        &connection.client,
+        desired.parallelism.max(1) as usize,
+        observer,
+    )
+    .await?;
 
     let prior = prior_from_state(
         state
@@ -146,23 +151,6 @@ pub async fn import_environment(
     outcome.state = Some(written);
     outcome.serial = Some(state.serial);
     Ok(outcome)
-}
-
-/// A full refresh: every flow of the flow list exported (not only the managed ones), and the
-/// theme. One more call than a plan's refresh: the flow list is read first to know them all.
-pub(super) async fn read_everything(
-    connection: &Connection,
-    desired: &DesiredState,
-    observer: &dyn RefreshObserver,
-) -> Result<Snapshot> {
-    let flows = crate::api::Provider::list_flows(&connection.client).await?;
-    let scope = RefreshScope {
-        flows: flows.into_iter().map(|f| f.id).collect(),
-        theme: true,
-        parallelism: desired.parallelism.max(1) as usize,
-        v2: Default::default(),
-    };
-    Ok(live::refresh(&connection.client, &scope, observer).await?)
 }
 
 /// The live objects to import (see the module docs), in address order.

@@ -46,6 +46,33 @@ pub async fn refresh(
     scope: &RefreshScope,
     observer: &dyn RefreshObserver,
 ) -> Result<Snapshot, ApiError> {
+    read(provider, scope, false, observer).await
+}
+
+/// Reads the whole live project, managed or not: every flow of the flow list exported, and the
+/// theme (what `dmgmt backup` and a restore save).
+pub async fn refresh_everything(
+    provider: &dyn Provider,
+    parallelism: usize,
+    observer: &dyn RefreshObserver,
+) -> Result<Snapshot, ApiError> {
+    let scope = RefreshScope {
+        flows: BTreeSet::new(),
+        theme: true,
+        parallelism,
+        v2: BTreeSet::new(),
+    };
+    read(provider, &scope, true, observer).await
+}
+
+/// Reads the load-alls and the flow list, exports the flows of `scope` (every listed flow with
+/// `everything`), and the theme if `scope` (or `everything`) asks for it.
+async fn read(
+    provider: &dyn Provider,
+    scope: &RefreshScope,
+    everything: bool,
+    observer: &dyn RefreshObserver,
+) -> Result<Snapshot, ApiError> {
     let (permissions, roles, tenants, flows) = tokio::try_join!(
         provider.load_all_permissions(),
         provider.load_all_roles(),
@@ -76,8 +103,9 @@ pub async fn refresh(
 
     // Flows: the managed ones are exported (concurrently; the limiter paces them), the others only
     // listed, so an unmanaged flow costs no call of its own.
-    let (managed, unmanaged): (Vec<_>, Vec<_>) =
-        flows.iter().partition(|f| scope.flows.contains(&f.id));
+    let (managed, unmanaged): (Vec<_>, Vec<_>) = flows
+        .iter()
+        .partition(|f| everything || scope.flows.contains(&f.id));
     let managed: Vec<String> = managed.into_iter().map(|f| f.id.clone()).collect();
     for summary in unmanaged {
         objects.insert(
@@ -107,7 +135,7 @@ pub async fn refresh(
         done += 1;
         observer.flows_progress(done, total);
     }
-    if scope.theme {
+    if scope.theme || everything {
         let theme = if scope.v2.contains(&ResourceAddr::Theme) {
             provider.export_theme_v2().await?
         } else {

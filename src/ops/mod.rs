@@ -2,6 +2,7 @@
 //! layers together and returns values; never prints (the CLI renders what it gets back).
 
 pub mod apply;
+pub mod backup;
 mod connect;
 pub mod diff;
 pub mod import;
@@ -10,6 +11,7 @@ pub mod live;
 mod lock;
 mod plan;
 mod refresh;
+pub mod restore;
 mod saved;
 mod targets;
 

@@ -8,10 +8,12 @@ pub mod compare;
 mod diff;
 mod graph;
 mod planner;
+mod restore;
 mod tenant_names;
 mod types;
 
 pub use planner::{PlanError, PlanInput, Prior, drift, plan, summarize, unmanaged};
+pub use restore::{RestoreInput, modelled_fields, restore};
 pub use tenant_names::TenantRename;
 pub use types::{
     Action, AttrDiff, Cascade, CascadeEffect, Change, Drift, DriftKind, Guard, Plan, Summary,

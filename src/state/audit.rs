@@ -38,6 +38,10 @@ pub struct AuditRecord {
     pub duration_ms: u64,
     pub exit_code: i32,
     pub dmgmt_version: String,
+    /// The backup the command wrote (`backup`, the pre-apply or pre-restore backup) or, for a
+    /// restore, restored from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<String>,
 }
 
 /// One change of an apply or restore and how it ended.
@@ -70,7 +74,13 @@ impl AuditRecord {
             duration_ms: 0,
             exit_code: 0,
             dmgmt_version: env!("CARGO_PKG_VERSION").to_owned(),
+            backup: None,
         }
+    }
+
+    /// When the command started (`None`: a `time` that is not RFC 3339 UTC).
+    pub fn started_at(&self) -> Option<std::time::SystemTime> {
+        system::parse_rfc3339_utc(&self.time)
     }
 }
 

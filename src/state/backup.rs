@@ -409,6 +409,41 @@ pub fn verify(
     }
 }
 
+/// Backup `id` of `environment`, checked with [`verify`] first, then read: its manifest and each
+/// object's body, in the manifest's order. A file that is not a JSON object is a damaged backup.
+pub fn load(
+    state_dir: &Path,
+    environment: &str,
+    id: &str,
+    project_id: &str,
+) -> Result<(Manifest, Vec<(ResourceAddr, RawBody)>), BackupError> {
+    let manifest = verify(state_dir, environment, id, project_id)?;
+    let path = backups_dir(state_dir, environment).join(id);
+    let mut objects = Vec::with_capacity(manifest.files.len());
+    let mut problems = Vec::new();
+    for file in &manifest.files {
+        let file_path = path.join(&file.path);
+        let bytes = fs::read(&file_path).map_err(io_err("read", &file_path))?;
+        match serde_json::from_slice::<serde_json::Value>(&bytes) {
+            Ok(value) if value.is_object() => {
+                objects.push((file.address.clone(), RawBody::from_value(value)));
+            }
+            _ => problems.push(format!(
+                "`{}` ({}) is not a JSON object",
+                file.path, file.address
+            )),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(BackupError::Damaged {
+            id: id.to_owned(),
+            path,
+            problems,
+        });
+    }
+    Ok((manifest, objects))
+}
+
 /// A backup found by [`scan`].
 struct Found {
     summary: BackupSummary,

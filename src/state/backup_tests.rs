@@ -395,3 +395,23 @@ fn verify_refuses_another_project_environment_unknown_ids_and_bad_manifests() {
     let err = verify(dir.path(), ENV, &info.id, PROJECT).unwrap_err();
     assert!(matches!(err, BackupError::Manifest { .. }), "{err:?}");
 }
+
+#[test]
+fn load_returns_every_body_as_written_and_refuses_a_damaged_backup() {
+    let dir = tempfile::tempdir().unwrap();
+    let info = backup_at(dir.path(), 1_795_611_600);
+    let (manifest, bodies) = load(dir.path(), ENV, &info.id, PROJECT).unwrap();
+    let mut expected = sample();
+    expected.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(bodies, expected);
+    assert_eq!(manifest.files.len(), expected.len());
+    for (file, (_, body)) in manifest.files.iter().zip(&bodies) {
+        assert_eq!(file.sha256, sha256_hex(body.as_str().as_bytes()));
+    }
+    let first = info.path.join(&manifest.files[0].path);
+    fs::write(&first, "{}").unwrap();
+    assert!(matches!(
+        load(dir.path(), ENV, &info.id, PROJECT),
+        Err(BackupError::Damaged { .. })
+    ));
+}

@@ -5,6 +5,7 @@
 mod api_client;
 mod apply;
 mod apply_faults;
+mod audit;
 mod cli;
 mod corpus;
 mod diff;
@@ -16,6 +17,7 @@ mod live;
 mod normalise;
 mod plan;
 mod process;
+mod restore;
 mod support;
 mod templates;
 mod trust;

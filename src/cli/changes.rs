@@ -1,0 +1,346 @@
+//! Running approved changes, for every command that changes Descope (`apply`, `restore`): the
+//! confirmation prompt, Ctrl-C while the changes run, progress, and the closing summary.
+//!
+//! Ctrl-C while refreshing or at the prompt ends the command at once (nothing was changed, the
+//! lock is released). Once changes run, the first Ctrl-C stops scheduling and lets the calls in
+//! flight finish (the state is written after each), the second exits at once: every state write
+//! is atomic, so the state is valid either way.
+
+use std::future::Future;
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use super::shell::Shell;
+use crate::api::ApiError;
+use crate::apply::{ApplyObserver, ApplyReport, Outcome};
+use crate::error::{Error, ErrorKind, Result, exit};
+use crate::model::DesiredState;
+use crate::ops;
+use crate::plan::Change;
+use crate::state::AuditRecord;
+
+/// How a changing command ended, and its audit line (`None`: it never got the lock, so there is
+/// nothing to record).
+pub(super) struct Done {
+    pub code: i32,
+    pub record: Option<AuditRecord>,
+}
+
+/// A changing command's error, and its audit line if it got far enough to have one.
+pub(super) type Failed = (Error, Option<AuditRecord>);
+
+/// Runs a changing command's async work on its own runtime, prints its error, and appends its
+/// audit line with the exit code and the whole duration.
+pub(super) fn run_audited(
+    state_dir: &Path,
+    shell: &Shell,
+    work: impl Future<Output = std::result::Result<Done, Failed>>,
+) -> Result<i32> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::internal("cannot start the async runtime").caused_by(&e))?;
+    let started = Instant::now();
+    let result = runtime.block_on(work);
+    // A prompt or lock wait still running on the blocking pool must not hold up the exit.
+    runtime.shutdown_background();
+    let (code, record) = match result {
+        Ok(done) => (done.code, done.record),
+        Err((err, record)) => {
+            let code = err.exit_code();
+            shell.error(&err);
+            (code, record)
+        }
+    };
+    if let Some(mut record) = record {
+        record.exit_code = code;
+        record.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        super::record_audit(shell, state_dir, &record);
+    }
+    Ok(code)
+}
+
+/// What the closing summary is about: `Apply` or `Restore`, and its backup's trigger.
+pub(super) struct Wording {
+    pub title: &'static str,
+    pub backup: &'static str,
+}
+
+pub(super) const APPLY: Wording = Wording {
+    title: "Apply",
+    backup: "Pre-apply",
+};
+
+pub(super) const RESTORE: Wording = Wording {
+    title: "Restore",
+    backup: "Pre-restore",
+};
+
+/// The closing lines: counts, duration, the backup, the backups pruned and the state's serial.
+pub(super) fn summary(
+    outcome: &ops::apply::ApplyOutcome,
+    environment: &str,
+    total: usize,
+    wording: &Wording,
+) -> String {
+    let counts = Counts::of(&outcome.report);
+    let mut text = String::new();
+    let title = wording.title;
+    let head = if outcome.report.interrupted {
+        format!("{title} interrupted!")
+    } else if counts.failed + counts.skipped > 0 {
+        format!("{title} finished with errors.")
+    } else {
+        format!("{title} complete!")
+    };
+    text.push_str(&format!(
+        "\n{head} {} applied, {} failed, {} skipped{} ({} changes, {:.1} s).",
+        counts.applied,
+        counts.failed,
+        counts.skipped,
+        if counts.not_started > 0 {
+            format!(", {} not started", counts.not_started)
+        } else {
+            String::new()
+        },
+        total,
+        outcome.duration.as_secs_f64()
+    ));
+    if let Some(backup) = &outcome.backup {
+        text.push_str(&format!(
+            "\n{} backup: {} ({}).",
+            wording.backup,
+            backup.path.display(),
+            super::plural(backup.files, "object")
+        ));
+    }
+    if !outcome.pruned.is_empty() {
+        text.push_str(&format!(
+            "\nRetention removed {}: {}.",
+            super::plural(outcome.pruned.len(), "old backup"),
+            outcome.pruned.join(", ")
+        ));
+    }
+    text.push_str(&format!(
+        "\nState of `{environment}` at serial {}.",
+        outcome.serial
+    ));
+    if counts.failed + counts.skipped + counts.not_started > 0 {
+        text.push_str(&format!(
+            "\nThe state holds every change that succeeded: `dmgmt plan -e {environment}` shows what remains."
+        ));
+    }
+    text
+}
+
+#[derive(Default)]
+pub(super) struct Counts {
+    pub applied: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    pub not_started: usize,
+}
+
+impl Counts {
+    pub fn of(report: &ApplyReport) -> Self {
+        let mut c = Counts::default();
+        for o in &report.outcomes {
+            match o {
+                Outcome::Applied => c.applied += 1,
+                Outcome::Failed(_) => c.failed += 1,
+                Outcome::Skipped { .. } => c.skipped += 1,
+                Outcome::NotStarted => c.not_started += 1,
+            }
+        }
+        c
+    }
+}
+
+/// How to ask for approval of one command's changes.
+pub(super) struct Approval {
+    /// `apply`, `restore`.
+    pub verb: &'static str,
+    /// What to do instead when there is no terminal.
+    pub no_terminal_hint: String,
+}
+
+/// Asks for approval on the terminal: `yes`, or the environment's name when it is protected.
+/// Without a terminal there is no one to ask: refused.
+pub(super) async fn confirm(desired: &DesiredState, approval: &Approval) -> Result<bool> {
+    let verb = approval.verb;
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        return Err(Error::config(format!(
+            "refusing to {verb} without confirmation: there is no terminal to ask on"
+        ))
+        .hint(approval.no_terminal_hint.clone()));
+    }
+    let (prompt, expected) = if desired.protected {
+        (
+            format!(
+                "`{}` is protected. Type its name to {verb} these changes",
+                desired.environment
+            ),
+            desired.environment.clone(),
+        )
+    } else {
+        (
+            format!("Do you want to {verb} these changes? Only 'yes' will be accepted"),
+            "yes".to_owned(),
+        )
+    };
+    let answer = tokio::task::spawn_blocking(move || {
+        dialoguer::Input::<String>::new()
+            .with_prompt(prompt)
+            .allow_empty(true)
+            .interact_text()
+    })
+    .await
+    .map_err(|e| Error::internal("the confirmation prompt failed").caused_by(&e))?
+    .map_err(|e| Error::new(ErrorKind::Io, "cannot read the confirmation").caused_by(&e))?;
+    Ok(answer.trim() == expected)
+}
+
+/// The approved changes running: Ctrl-C watched (first: stop scheduling; second: exit at once)
+/// and progress drawn. [`Running::finish`] ends both.
+pub(super) struct Running {
+    stop: Arc<AtomicBool>,
+    listener: tokio::task::JoinHandle<()>,
+    pub progress: ApplyProgress,
+}
+
+impl Running {
+    pub fn start(shell: &Shell, total: usize) -> Running {
+        let stop = Arc::new(AtomicBool::new(false));
+        let listener = tokio::spawn(watch_interrupts(stop.clone(), shell.quiet()));
+        Running {
+            stop,
+            listener,
+            progress: ApplyProgress::new(shell, total),
+        }
+    }
+
+    pub fn stop(&self) -> &AtomicBool {
+        &self.stop
+    }
+
+    pub fn finish(self) {
+        self.listener.abort();
+        self.progress.finish();
+    }
+}
+
+/// Ctrl-C as a future that never resolves when no handler can be installed.
+pub(super) async fn ctrl_c() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// First Ctrl-C: stop scheduling (in-flight calls finish, the state is written after each).
+/// Second: exit at once.
+async fn watch_interrupts(stop: Arc<AtomicBool>, quiet: bool) {
+    ctrl_c().await;
+    stop.store(true, Ordering::SeqCst);
+    if !quiet {
+        eprintln!(
+            "\nStopping: no new change will start; waiting for the calls in flight. Press Ctrl-C again to quit at once (the state is saved after every change)."
+        );
+    }
+    ctrl_c().await;
+    std::process::exit(exit::INTERRUPTED);
+}
+
+/// Progress of the changes: a bar (count, rate, ETA) on a terminal, plain lines otherwise; a line
+/// for every failure and skip either way.
+pub(super) struct ApplyProgress {
+    bar: Option<indicatif::ProgressBar>,
+    quiet: bool,
+}
+
+impl ApplyProgress {
+    fn new(shell: &Shell, total: usize) -> Self {
+        let bar = (shell.is_terminal() && !shell.quiet()).then(|| {
+            let bar = indicatif::ProgressBar::with_draw_target(
+                Some(total as u64),
+                indicatif::ProgressDrawTarget::stderr(),
+            );
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "  applying {bar:30} {pos}/{len} ({per_sec}, ETA {eta})",
+            ) {
+                bar.set_style(style);
+            }
+            bar
+        });
+        ApplyProgress {
+            bar,
+            quiet: shell.quiet(),
+        }
+    }
+
+    fn line(&self, text: String) {
+        match &self.bar {
+            Some(bar) => bar.println(text),
+            None if !self.quiet => eprintln!("{text}"),
+            None => {}
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl ApplyObserver for ApplyProgress {
+    fn applied(&self, _index: usize, change: &Change, _live: Option<&serde_json::Value>) {
+        match &self.bar {
+            Some(bar) => bar.inc(1),
+            None => self.line(format!("  {}: {}", change.addr, done_verb(change))),
+        }
+    }
+
+    fn failed(&self, _index: usize, change: &Change, error: &ApiError) {
+        if let Some(bar) = &self.bar {
+            bar.inc(1);
+        }
+        // Errors always show, even with -q.
+        let text = format!("  {}: failed: {error}", change.addr);
+        match &self.bar {
+            Some(bar) => bar.println(text),
+            None => eprintln!("{text}"),
+        }
+    }
+
+    fn skipped(&self, _index: usize, change: &Change, _blocked_by: usize) {
+        if let Some(bar) = &self.bar {
+            bar.inc(1);
+        }
+        self.line(format!(
+            "  {}: skipped (a change it depends on did not succeed)",
+            change.addr
+        ));
+    }
+
+    fn note(&self, message: &str) {
+        self.line(format!("  {message}"));
+    }
+}
+
+fn done_verb(change: &Change) -> &'static str {
+    use crate::plan::Action;
+    match change.action {
+        Action::Create => "created",
+        Action::Update => "updated",
+        Action::Rename { .. } => "renamed",
+        Action::Delete => "destroyed",
+        Action::Adopt if change.calls_api() => "adopted and updated",
+        Action::Adopt => "adopted",
+        Action::SetDefaultRoles => "default roles set",
+        Action::Forget => "no longer managed",
+    }
+}

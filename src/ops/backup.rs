@@ -1,0 +1,98 @@
+//! `backup` and `backups`: an on-demand backup of the whole live project (every tenant, role,
+//! permission and flow, managed or not, and the theme), the list of an environment's backups, and
+//! retention on demand. Never prints.
+
+use std::collections::BTreeMap;
+
+use super::apply::prune_backups;
+use super::live::{self, RefreshObserver};
+use super::{Connection, Context};
+use crate::error::{Error, Result};
+use crate::model::{DesiredState, ResourceKind, Snapshot};
+use crate::state::backup::{self, BackupInfo, BackupObject, BackupSummary, Trigger};
+
+/// What `dmgmt backup` wrote.
+pub struct BackupOutcome {
+    pub info: BackupInfo,
+    /// Objects per kind.
+    pub counts: BTreeMap<ResourceKind, usize>,
+    /// Backups removed by retention afterwards.
+    pub pruned: Vec<String>,
+}
+
+/// The raw body of every object of `snapshot`, for a backup of all of it.
+pub(super) fn everything(snapshot: &Snapshot) -> Vec<BackupObject<'_>> {
+    snapshot
+        .objects
+        .iter()
+        .map(|(addr, o)| BackupObject { addr, body: &o.raw })
+        .collect()
+}
+
+/// Takes the lock, reads the whole live project and writes it as a `manual` backup, then applies
+/// the environment's retention.
+pub async fn backup_environment(
+    ctx: &Context<'_>,
+    desired: &DesiredState,
+    observer: &dyn RefreshObserver,
+) -> Result<BackupOutcome> {
+    let _lock = super::acquire_lock(
+        &ctx.state_dir,
+        &desired.environment,
+        "backup",
+        ctx.lock_timeout,
+    )
+    .await?;
+    let connection = Connection::open(desired, ctx).await?;
+    let snapshot = live::refresh_everything(
+        &connection.client,
+        desired.parallelism.max(1) as usize,
+        observer,
+    )
+    .await?;
+    let info = backup::write_backup(
+        &ctx.state_dir,
+        &desired.environment,
+        &desired.project_id,
+        Trigger::Manual,
+        &everything(&snapshot),
+    )?;
+    let mut counts = BTreeMap::new();
+    for addr in snapshot.objects.keys() {
+        *counts.entry(addr.kind()).or_insert(0) += 1;
+    }
+    let pruned = prune_backups(ctx, desired);
+    Ok(BackupOutcome {
+        info,
+        counts,
+        pruned,
+    })
+}
+
+/// Every backup of `environment`, oldest first.
+pub fn list_backups(ctx: &Context<'_>, environment: &str) -> Result<Vec<BackupSummary>> {
+    Ok(backup::list(&ctx.state_dir, environment)?)
+}
+
+/// Applies the environment's retention now, under the state lock; returns the ids removed.
+pub async fn prune_now(ctx: &Context<'_>, desired: &DesiredState) -> Result<Vec<String>> {
+    let _lock = super::acquire_lock(
+        &ctx.state_dir,
+        &desired.environment,
+        "backups --prune",
+        ctx.lock_timeout,
+    )
+    .await?;
+    backup::prune(
+        &ctx.state_dir,
+        &desired.environment,
+        desired.backups,
+        std::time::SystemTime::now(),
+    )
+    .map_err(|e| {
+        Error::from(e).hint(format!(
+            "backups already removed stay removed; run `dmgmt backups -e {} --prune` again",
+            desired.environment
+        ))
+    })
+}

@@ -1,0 +1,312 @@
+//! The restore planner on small backups and live projects: what it creates, updates, renames back
+//! and deletes, in which order, and what it leaves alone.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use super::*;
+use crate::model::{LiveObject, RawBody, ResourceAddr, Snapshot};
+use crate::ops::live::{attributes_of, object};
+
+fn addr(s: &str) -> ResourceAddr {
+    s.parse().unwrap()
+}
+
+/// Objects as refresh reads them, from Descope's bodies.
+fn objects(list: &[(&str, Value)]) -> BTreeMap<ResourceAddr, LiveObject> {
+    list.iter()
+        .map(|(a, body)| {
+            let a = addr(a);
+            let attributes = attributes_of(a.kind(), body).unwrap();
+            let id = body.get("id").and_then(Value::as_str).map(str::to_owned);
+            let id =
+                id.filter(|_| matches!(a, ResourceAddr::Role { .. } | ResourceAddr::Permission(_)));
+            let mut o = object(attributes, RawBody::from_value(body.clone()), id);
+            o.system_default = body.get("systemDefault") == Some(&json!(true));
+            (a, o)
+        })
+        .collect()
+}
+
+fn snapshot(list: &[(&str, Value)]) -> Snapshot {
+    Snapshot {
+        objects: objects(list),
+        digest: "snap".into(),
+    }
+}
+
+fn prior(addrs: &[&str]) -> BTreeMap<ResourceAddr, Prior> {
+    addrs
+        .iter()
+        .map(|a| {
+            (
+                addr(a),
+                Prior {
+                    attributes: json!({}),
+                    managed_fields: vec!["name".into()],
+                    prevent_destroy: false,
+                    digest: None,
+                    id: None,
+                },
+            )
+        })
+        .collect()
+}
+
+fn tenant(id: &str, name: &str, extra: Value) -> Value {
+    let mut t = json!({"id": id, "name": name, "createdTime": 1, "defaultRoles": [],
+        "customAttributes": {}, "selfProvisioningDomains": [], "enforceSSO": false,
+        "enforceSSOExclusions": [], "federatedAppIds": [], "disabled": false,
+        "roleInheritance": "", "parent": "", "authType": "none", "domains": [], "successors": []});
+    for (k, v) in extra.as_object().unwrap() {
+        t[k] = v.clone();
+    }
+    t
+}
+
+fn role(id: &str, name: &str, tenant: &str, perms: &[&str], extra: Value) -> Value {
+    let mut r = json!({"id": id, "name": name, "tenantId": tenant, "description": "",
+        "permissionNames": perms, "createdTime": 1, "default": false, "private": false});
+    for (k, v) in extra.as_object().unwrap() {
+        r[k] = v.clone();
+    }
+    r
+}
+
+fn permission(id: &str, name: &str, description: &str) -> Value {
+    json!({"id": id, "name": name, "description": description, "systemDefault": false})
+}
+
+struct Case {
+    backup: Vec<(&'static str, Value)>,
+    live: Vec<(&'static str, Value)>,
+    state: Vec<&'static str>,
+    complete: bool,
+    delete_unmanaged: bool,
+    protected: bool,
+    targets: Vec<ResourceAddr>,
+}
+
+impl Case {
+    fn new(backup: Vec<(&'static str, Value)>, live: Vec<(&'static str, Value)>) -> Case {
+        Case {
+            backup,
+            live,
+            state: Vec::new(),
+            complete: true,
+            delete_unmanaged: false,
+            protected: false,
+            targets: Vec::new(),
+        }
+    }
+
+    fn plan(&self) -> Plan {
+        let backup = objects(&self.backup);
+        let snapshot = snapshot(&self.live);
+        let prior = prior(&self.state);
+        restore(&RestoreInput {
+            backup: &backup,
+            complete: self.complete,
+            snapshot: &snapshot,
+            prior: &prior,
+            protected: self.protected,
+            delete_unmanaged: self.delete_unmanaged,
+            targets: &self.targets,
+        })
+        .unwrap()
+    }
+}
+
+/// `symbol addr` per change, in plan order.
+fn steps(plan: &Plan) -> Vec<String> {
+    plan.changes
+        .iter()
+        .map(|c| {
+            let step = match &c.action {
+                Action::SetDefaultRoles => "~roles".to_owned(),
+                Action::Rename { from } => format!("~rename-from-{from}"),
+                a => a.symbol().to_owned(),
+            };
+            format!("{step} {}", c.addr)
+        })
+        .collect()
+}
+
+#[test]
+fn an_unchanged_project_needs_nothing_even_when_descope_computed_fields_differ() {
+    let backup = vec![
+        ("tenant.acme", tenant("acme", "Acme", json!({}))),
+        ("permission.p", permission("PERM1", "p", "read")),
+    ];
+    let mut live = backup.clone();
+    live[0].1["createdTime"] = json!(99);
+    live[1].1["id"] = json!("PERM2");
+    let plan = Case::new(backup, live).plan();
+    assert!(plan.changes.is_empty(), "{:?}", steps(&plan));
+}
+
+#[test]
+fn gone_objects_are_created_in_dependency_order_with_default_roles_last() {
+    let backup = vec![
+        ("permission.p", permission("PERM1", "p", "read")),
+        (
+            "role.acme/Auditor",
+            role("ROL1", "Auditor", "acme", &["p"], json!({"private": true})),
+        ),
+        (
+            "tenant.acme",
+            tenant("acme", "Acme", json!({"defaultRoles": ["Auditor"]})),
+        ),
+    ];
+    let plan = Case::new(backup, vec![]).plan();
+    assert_eq!(
+        steps(&plan),
+        [
+            "+ permission.p",
+            "+ tenant.acme",
+            "+ role.acme/Auditor",
+            "~roles tenant.acme"
+        ]
+    );
+    let role = &plan.changes[2];
+    assert_eq!(role.depends_on, vec![0, 1]);
+    assert_eq!(role.after.as_ref().unwrap()["private"], json!(true));
+    assert_eq!(plan.changes[3].depends_on, vec![1, 2]);
+}
+
+#[test]
+fn a_changed_object_is_updated_with_every_field_of_the_backup_unmodelled_ones_included() {
+    let backup = vec![(
+        "role.Viewer",
+        role(
+            "ROL1",
+            "Viewer",
+            "",
+            &[],
+            json!({"description": "Reads", "private": true}),
+        ),
+    )];
+    let live = vec![(
+        "role.Viewer",
+        role("ROL1", "Viewer", "", &[], json!({"description": "Edited"})),
+    )];
+    let plan = Case::new(backup.clone(), live).plan();
+    assert_eq!(steps(&plan), ["~ role.Viewer"]);
+    let c = &plan.changes[0];
+    assert_eq!(c.after.as_ref(), Some(&backup[0].1));
+    assert_eq!(c.live_id.as_deref(), Some("ROL1"));
+    let fields: Vec<&str> = c.diffs.iter().map(|d| d.field.as_str()).collect();
+    assert_eq!(fields, ["description", "private"]);
+    assert_eq!(c.managed_fields, ["description", "name", "permissions"]);
+
+    // Only an unmodelled field differs: still restored.
+    let live = vec![(
+        "role.Viewer",
+        role("ROL1", "Viewer", "", &[], json!({"description": "Reads"})),
+    )];
+    assert_eq!(steps(&Case::new(backup, live).plan()), ["~ role.Viewer"]);
+}
+
+#[test]
+fn a_role_renamed_since_is_renamed_back_by_its_id() {
+    let backup = vec![("role.Viewer", role("ROL1", "Viewer", "", &[], json!({})))];
+    let live = vec![("role.Reader", role("ROL1", "Reader", "", &[], json!({})))];
+    let mut case = Case::new(backup, live);
+    case.state = vec!["role.Reader"];
+    let plan = case.plan();
+    assert_eq!(steps(&plan), ["~rename-from-Reader role.Viewer"]);
+    assert_eq!(plan.changes[0].moved_from, Some(addr("role.Reader")));
+}
+
+#[test]
+fn objects_created_since_are_deleted_when_managed_and_kept_unless_allowed_otherwise() {
+    let backup = vec![("tenant.acme", tenant("acme", "Acme", json!({})))];
+    let live = vec![
+        ("tenant.acme", tenant("acme", "Acme", json!({}))),
+        ("tenant.managed", tenant("managed", "M", json!({}))),
+        ("tenant.other", tenant("other", "O", json!({}))),
+        // A kind the backup does not hold: never touched.
+        ("permission.p", permission("PERM1", "p", "")),
+    ];
+    let mut case = Case::new(backup, live);
+    case.state = vec!["tenant.managed"];
+    let plan = case.plan();
+    assert_eq!(steps(&plan), ["- tenant.managed"]);
+    assert_eq!(plan.unmanaged, vec![addr("tenant.other")]);
+    assert_eq!(plan.changes[0].guard, None);
+
+    case.delete_unmanaged = true;
+    case.protected = true;
+    let plan = case.plan();
+    assert_eq!(steps(&plan), ["- tenant.managed", "- tenant.other"]);
+    assert!(plan.unmanaged.is_empty());
+    assert!(
+        plan.changes
+            .iter()
+            .all(|c| c.guard == Some(Guard::Protected))
+    );
+}
+
+#[test]
+fn deletes_run_in_reverse_and_a_partial_backup_says_what_it_cannot_know() {
+    let backup = vec![
+        ("tenant.acme", tenant("acme", "Acme", json!({}))),
+        ("permission.keep", permission("PERM0", "keep", "")),
+        ("role.Keep", role("ROL0", "Keep", "", &[], json!({}))),
+    ];
+    let live = vec![
+        ("tenant.acme", tenant("acme", "Acme", json!({}))),
+        ("tenant.new", tenant("new", "New", json!({}))),
+        ("permission.keep", permission("PERM0", "keep", "")),
+        ("permission.p", permission("PERM1", "p", "")),
+        ("role.Keep", role("ROL0", "Keep", "", &[], json!({}))),
+        ("role.new/R", role("ROL1", "R", "new", &["p"], json!({}))),
+    ];
+    let mut case = Case::new(backup, live);
+    case.state = vec!["tenant.new", "permission.p", "role.new/R"];
+    case.complete = false;
+    let plan = case.plan();
+    assert_eq!(
+        steps(&plan),
+        ["- role.new/R", "- tenant.new", "- permission.p"]
+    );
+    assert!(
+        plan.changes
+            .iter()
+            .all(|c| c.warnings[0].contains("may have existed"))
+    );
+}
+
+#[test]
+fn system_default_permissions_and_the_theme_are_never_deleted_and_targets_select() {
+    let backup = vec![
+        ("permission.p", permission("PERM1", "p", "old")),
+        ("tenant.a", tenant("a", "A", json!({}))),
+        ("tenant.b", tenant("b", "B", json!({}))),
+    ];
+    let mut admin = permission("PERM9", "User Admin", "");
+    admin["systemDefault"] = json!(true);
+    let live = vec![
+        ("permission.p", permission("PERM1", "p", "new")),
+        ("permission.User Admin", admin),
+    ];
+    let mut case = Case::new(backup, live);
+    case.delete_unmanaged = true;
+    assert_eq!(
+        steps(&case.plan()),
+        ["~ permission.p", "+ tenant.a", "+ tenant.b"]
+    );
+    case.targets = vec![addr("tenant.b")];
+    assert_eq!(steps(&case.plan()), ["+ tenant.b"]);
+}
+
+#[test]
+fn a_flow_is_compared_as_its_normalised_document() {
+    let doc = |v: i64, title: &str| json!({"flow": {"id": "f", "version": v}, "screens": [{"id": "s", "title": title}]});
+    let plan = Case::new(vec![("flow.f", doc(1, "a"))], vec![("flow.f", doc(7, "a"))]).plan();
+    assert!(plan.changes.is_empty(), "a version bump is no difference");
+    let plan = Case::new(vec![("flow.f", doc(1, "a"))], vec![("flow.f", doc(7, "b"))]).plan();
+    assert_eq!(steps(&plan), ["~ flow.f"]);
+    assert_eq!(plan.changes[0].diffs[0].field, "document");
+}
