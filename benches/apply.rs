@@ -315,6 +315,7 @@ async fn plan_for(client: &Client, wanted: &DesiredState) -> Plan {
         flows: Default::default(),
         theme: false,
         v2: Default::default(),
+        role_tenants: Default::default(),
         parallelism: 4,
     };
     let snapshot: Snapshot = refresh(client, &scope, &Quiet).await.expect("refresh");

@@ -116,6 +116,7 @@ fn main() {
         flows: desired.flows.iter().map(|f| f.id.clone()).collect(),
         theme: true,
         v2: Default::default(),
+        role_tenants: Default::default(),
         parallelism: 4,
     };
     let snapshot = runtime
@@ -369,6 +370,7 @@ fn record_state(runtime: &tokio::runtime::Runtime, client: &Client, root: &Path)
             .collect::<BTreeSet<_>>(),
         theme: true,
         v2: Default::default(),
+        role_tenants: Default::default(),
         parallelism: 8,
     };
     let snapshot = runtime

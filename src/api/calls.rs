@@ -42,6 +42,7 @@ pub mod endpoints {
     pub const ROLE_UPDATE: Endpoint = Endpoint::mutation("/v1/mgmt/role/update");
     pub const ROLE_DELETE: Endpoint = Endpoint::mutation("/v1/mgmt/role/delete");
     pub const ROLE_LOAD_ALL: Endpoint = Endpoint::get("/v1/mgmt/role/all");
+    pub const ROLE_SEARCH: Endpoint = Endpoint::post("/v1/mgmt/role/search");
     pub const ROLE_CREATE_BATCH: Endpoint = Endpoint::mutation("/v1/mgmt/role/create/batch");
     pub const ROLE_UPDATE_BATCH: Endpoint = Endpoint::mutation("/v1/mgmt/role/update/batch");
     pub const ROLE_DELETE_BATCH: Endpoint = Endpoint::mutation("/v1/mgmt/role/delete/batch");
@@ -76,6 +77,37 @@ impl Client {
     ) -> Result<R, ApiError> {
         self.call::<Value, R>(endpoint, query, None).await
     }
+}
+
+/// Every role: `role/all`, completed by [`add_tenant_roles`].
+pub async fn load_roles(
+    provider: &dyn Provider,
+    tenants: &std::collections::BTreeSet<String>,
+) -> Result<Vec<Raw<Role>>, ApiError> {
+    let roles = provider.load_all_roles().await?;
+    add_tenant_roles(provider, roles, tenants).await
+}
+
+/// `roles` as `role/all` answered, plus — when it lists no role scoped to any of `tenants` (the
+/// tenants whose roles the caller cares about) — the roles a `role/search` by those tenants
+/// finds, merged by id. Whether `role/all` includes tenant-scoped roles is undocumented
+/// (`descope-api.md` §4, UNSURE): this way both answers give the same list, and the search costs
+/// calls only when it can matter.
+pub async fn add_tenant_roles(
+    provider: &dyn Provider,
+    mut roles: Vec<Raw<Role>>,
+    tenants: &std::collections::BTreeSet<String>,
+) -> Result<Vec<Raw<Role>>, ApiError> {
+    if tenants.is_empty() || roles.iter().any(|r| tenants.contains(&r.tenant_id)) {
+        return Ok(roles);
+    }
+    let ids: Vec<String> = tenants.iter().cloned().collect();
+    let known: std::collections::HashSet<String> = roles.iter().map(|r| r.id.clone()).collect();
+    for chunk in ids.chunks(100) {
+        let found = provider.search_tenant_roles(chunk).await?;
+        roles.extend(found.into_iter().filter(|r| !known.contains(&r.id)));
+    }
+    Ok(roles)
 }
 
 /// A load-all answer (`{"tenants": [...]}`, `{"roles": [...]}`, ...) with each item's whole body
@@ -254,6 +286,19 @@ impl Provider for Client {
         Box::pin(async move {
             Ok(self
                 .get::<RawList<Role>>(ep::ROLE_LOAD_ALL, NO_QUERY)
+                .await?
+                .0)
+        })
+    }
+
+    fn search_tenant_roles<'a>(
+        &'a self,
+        tenant_ids: &'a [String],
+    ) -> ApiFuture<'a, Vec<Raw<Role>>> {
+        Box::pin(async move {
+            let body = json!({"tenantIds": tenant_ids, "includeProjectRoles": false});
+            Ok(self
+                .call::<Value, RawList<Role>>(ep::ROLE_SEARCH, NO_QUERY, Some(&body))
                 .await?
                 .0)
         })

@@ -17,7 +17,7 @@ pub mod wire;
 use std::future::Future;
 use std::pin::Pin;
 
-pub use calls::endpoints;
+pub use calls::{add_tenant_roles, endpoints, load_roles};
 pub use client::{
     Client, ClientConfig, DEFAULT_BASE_URL, DEFAULT_TIMEOUT, HttpEvent, HttpLog,
     base_url_for_project_id,
@@ -69,6 +69,9 @@ pub trait Provider: Send + Sync {
     fn update_role<'a>(&'a self, role: &'a RoleUpdate) -> ApiFuture<'a, ()>;
     fn delete_role<'a>(&'a self, role: &'a RoleDelete) -> ApiFuture<'a, ()>;
     fn load_all_roles(&self) -> ApiFuture<'_, Vec<Raw<Role>>>;
+    /// `role/search` for the roles of these tenants (`includeProjectRoles: false`).
+    fn search_tenant_roles<'a>(&'a self, tenant_ids: &'a [String])
+    -> ApiFuture<'a, Vec<Raw<Role>>>;
     fn create_roles<'a>(&'a self, roles: &'a [RoleCreate]) -> ApiFuture<'a, ()>;
     fn update_roles<'a>(&'a self, roles: &'a [RoleUpdate]) -> ApiFuture<'a, ()>;
     /// Deletes roles by name within one scope (`tenant_id` `None` = project roles). Refuses an

@@ -79,7 +79,13 @@ pub(crate) async fn apply(
     };
     ctx.count(&result);
     match result {
-        Ok(()) if key.is_create() => match Listing::load(ctx.provider, key.kind()).await {
+        Ok(()) if key.is_create() => match Listing::load(
+            ctx.provider,
+            key.kind(),
+            &sent.iter().map(|&i| change(i)).collect::<Vec<_>>(),
+        )
+        .await
+        {
             Ok(listing) => done.results.extend(
                 sent.iter()
                     .map(|&i| (i, Ok(single::created_in(ctx, &listing, change(i))))),
@@ -125,7 +131,8 @@ async fn fall_back(
     if single::resendable(&err) {
         ctx.provider.resend_pause(1).await;
     }
-    let listing = match Listing::load(ctx.provider, key.kind()).await {
+    let members: Vec<&Change> = sent.iter().map(|&i| &plan.changes[i]).collect();
+    let listing = match Listing::load(ctx.provider, key.kind(), &members).await {
         Ok(listing) => listing,
         Err(read) => {
             ctx.note(format!("cannot read back the failed batch: {read}"));

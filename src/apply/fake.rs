@@ -392,6 +392,22 @@ impl Provider for Fake {
         ready(self.read("load_all_roles", |d| Ok(d.roles.iter().map(to).collect())))
     }
 
+    fn search_tenant_roles<'a>(
+        &'a self,
+        tenant_ids: &'a [String],
+    ) -> ApiFuture<'a, Vec<Raw<Role>>> {
+        ready(self.read("search_tenant_roles", |d| {
+            Ok(d.roles
+                .iter()
+                .filter(|r| {
+                    let tenant = r.get("tenantId").and_then(Value::as_str).unwrap_or("");
+                    tenant_ids.iter().any(|t| t == tenant)
+                })
+                .map(to)
+                .collect())
+        }))
+    }
+
     fn create_roles<'a>(&'a self, roles: &'a [RoleCreate]) -> ApiFuture<'a, ()> {
         let items = roles.to_vec();
         let body = json!({"roles": roles});

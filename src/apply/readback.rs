@@ -35,9 +35,12 @@ pub(crate) enum Found {
 pub(crate) struct Listing(Vec<Value>);
 
 impl Listing {
+    /// Everything of `kind` live; for roles, the scoped roles of the tenants `changes` concern
+    /// are included even if `role/all` leaves tenant roles out (see `api::add_tenant_roles`).
     pub(crate) async fn load(
         provider: &dyn Provider,
         kind: ResourceKind,
+        changes: &[&Change],
     ) -> Result<Listing, ApiError> {
         let bodies = match kind {
             ResourceKind::Permission => provider
@@ -46,12 +49,21 @@ impl Listing {
                 .into_iter()
                 .map(|p| p.body.to_value())
                 .collect(),
-            ResourceKind::Role => provider
-                .load_all_roles()
-                .await?
-                .into_iter()
-                .map(|r| r.body.to_value())
-                .collect(),
+            ResourceKind::Role => {
+                let tenants = changes
+                    .iter()
+                    .filter_map(|c| match &c.addr {
+                        ResourceAddr::Role {
+                            tenant: Some(t), ..
+                        } => Some(t.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                crate::api::load_roles(provider, &tenants).await?
+            }
+            .into_iter()
+            .map(|r| r.body.to_value())
+            .collect(),
             _ => Vec::new(),
         };
         Ok(Listing(bodies))
@@ -83,7 +95,9 @@ impl Listing {
 pub(crate) async fn check(provider: &dyn Provider, change: &Change) -> Result<Found, ApiError> {
     let live = match &change.addr {
         ResourceAddr::Permission(_) | ResourceAddr::Role { .. } => {
-            return Ok(Listing::load(provider, change.kind()).await?.check(change));
+            return Ok(Listing::load(provider, change.kind(), &[change])
+                .await?
+                .check(change));
         }
         // From the list, not `tenant?id=`: whether an object is absent must not hang on the
         // status Descope answers for a missing tenant (undocumented; 404 and 400 both plausible).

@@ -67,7 +67,7 @@ pub(crate) fn resendable(err: &ApiError) -> bool {
 /// it is created, so a failed read-back does not undo that: the sent body is reported instead and
 /// the id arrives with the next refresh.
 pub(crate) async fn created(ctx: &Ctx<'_>, change: &Change) -> Option<Value> {
-    match Listing::load(ctx.provider, change.kind()).await {
+    match Listing::load(ctx.provider, change.kind(), &[change]).await {
         Ok(listing) => created_in(ctx, &listing, change),
         Err(e) => {
             ctx.note(format!(

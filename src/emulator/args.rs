@@ -96,6 +96,10 @@ pub struct EmulatorConfig {
     pub seed: u64,
     pub latency: Duration,
     pub request_log: Option<PathBuf>,
+    /// Answer `role/all` with project roles only, as a Descope that leaves tenant-scoped roles out
+    /// of it would (`descope-api.md` §4: UNSURE); `role/search` still finds them. For tests that
+    /// dmgmt works with either answer.
+    pub role_all_project_only: bool,
 }
 
 impl std::fmt::Debug for EmulatorConfig {
@@ -111,6 +115,7 @@ impl std::fmt::Debug for EmulatorConfig {
             .field("seed", &self.seed)
             .field("latency", &self.latency)
             .field("request_log", &self.request_log)
+            .field("role_all_project_only", &self.role_all_project_only)
             .finish()
     }
 }
@@ -129,6 +134,7 @@ impl Default for EmulatorConfig {
             seed: 1,
             latency: Duration::ZERO,
             request_log: None,
+            role_all_project_only: false,
         }
     }
 }
@@ -146,6 +152,7 @@ impl From<EmulatorArgs> for EmulatorConfig {
             seed: a.seed,
             latency: Duration::from_millis(a.latency_ms),
             request_log: a.request_log,
+            role_all_project_only: false,
         }
     }
 }

@@ -174,9 +174,15 @@ async fn delete(State(emu): State<Emu>, Body(req): Body<RoleDelete>) -> Reply {
 }
 
 async fn load_all(State(emu): State<Emu>) -> Reply {
+    let project_only = emu.role_all_project_only;
     emu.read(|store| {
         Ok(Json(json!(RoleList {
-            roles: store.roles.values().cloned().collect()
+            roles: store
+                .roles
+                .values()
+                .filter(|r| !project_only || r.tenant_id.is_empty())
+                .cloned()
+                .collect()
         })))
     })
 }

@@ -100,6 +100,7 @@ pub(crate) struct Shared {
     /// Its own stream, so turning lost replies on does not move which calls fault.
     lost_rng: Mutex<XorShift>,
     latency: Duration,
+    pub(crate) role_all_project_only: bool,
     log: Mutex<Vec<RequestLogEntry>>,
     log_file: Option<Mutex<File>>,
 }
@@ -364,6 +365,7 @@ pub(crate) async fn spawn(config: EmulatorConfig) -> Result<EmulatorHandle, Star
         lost_reply_rate: config.lost_reply_rate,
         lost_rng: Mutex::new(XorShift((config.seed ^ 0xD1B5_4A32_D192_ED03).max(1))),
         latency: config.latency,
+        role_all_project_only: config.role_all_project_only,
         log: Mutex::new(Vec::new()),
         log_file,
     });

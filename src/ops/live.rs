@@ -36,6 +36,9 @@ pub struct RefreshScope {
     /// templates are v2 exports: live and desired are then compared like with like. The rest
     /// are read through v1.
     pub v2: BTreeSet<ResourceAddr>,
+    /// Tenants whose scoped roles the configuration or the state manages: if `role/all` lists
+    /// none of their roles, they are searched for (see [`crate::api::add_tenant_roles`]).
+    pub role_tenants: BTreeSet<String>,
     /// Flow exports in flight at once.
     pub parallelism: usize,
 }
@@ -61,6 +64,7 @@ pub async fn refresh_everything(
         theme: true,
         parallelism,
         v2: BTreeSet::new(),
+        role_tenants: BTreeSet::new(),
     };
     read(provider, &scope, true, observer).await
 }
@@ -79,6 +83,13 @@ async fn read(
         provider.load_all_tenants(),
         provider.list_flows(),
     )?;
+    // A whole-project read cares about every tenant's roles; a plan's, about the ones it manages.
+    let role_tenants: BTreeSet<String> = tenants
+        .iter()
+        .map(|t| t.id.clone())
+        .filter(|id| everything || scope.role_tenants.contains(id))
+        .collect();
+    let roles = crate::api::add_tenant_roles(provider, roles, &role_tenants).await?;
     let mut objects: BTreeMap<ResourceAddr, LiveObject> = BTreeMap::new();
     for p in permissions {
         objects.insert(

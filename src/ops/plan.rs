@@ -171,11 +171,28 @@ pub(super) fn scope(desired: &DesiredState, state: Option<&StateFile>) -> Refres
             v2.insert(addr.clone());
         }
     }
+    let role_tenants = desired
+        .roles
+        .iter()
+        .filter_map(|r| r.tenant.clone())
+        .chain(
+            state
+                .iter()
+                .flat_map(|s| s.resources.keys())
+                .filter_map(|a| match a {
+                    ResourceAddr::Role {
+                        tenant: Some(t), ..
+                    } => Some(t.clone()),
+                    _ => None,
+                }),
+        )
+        .collect();
     RefreshScope {
         flows,
         theme,
         v2,
         parallelism: desired.parallelism.max(1) as usize,
+        role_tenants,
     }
 }
 

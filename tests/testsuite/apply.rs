@@ -39,9 +39,14 @@ pub(crate) fn mutations(live: &Live) -> Vec<String> {
         .into_iter()
         .filter(|r| {
             !r.starts_with("GET ")
-                && !["/flow/list", "/flow/export", "/theme/export"]
-                    .iter()
-                    .any(|p| r.ends_with(p))
+                && ![
+                    "/flow/list",
+                    "/flow/export",
+                    "/theme/export",
+                    "/role/search",
+                ]
+                .iter()
+                .any(|p| r.ends_with(p))
         })
         .collect()
 }

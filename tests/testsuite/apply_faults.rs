@@ -239,3 +239,28 @@ fn the_management_key_is_in_no_file_under_state_and_in_no_output() {
     );
     assert!(mutations(&live).len() > 1);
 }
+
+/// Whether Descope's `role/all` lists tenant-scoped roles is undocumented: against an emulator
+/// that leaves them out, tenant roles are still found (by `role/search`), so apply converges and
+/// nothing is created twice.
+#[test]
+fn tenant_scoped_roles_converge_when_role_all_leaves_them_out() {
+    let live = Live::with(EmulatorConfig {
+        role_all_project_only: true,
+        ..EmulatorConfig::default()
+    });
+    let dir = project(CONFIG);
+    let out = apply(&live, dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_no_changes(&live, dir.path());
+    let before = mutations(&live).len();
+    let again = apply(&live, dir.path(), &[]);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert_eq!(mutations(&live).len(), before, "no role was created twice");
+    let log = live.requests();
+    assert!(
+        log.iter().any(|r| r == "POST /v1/mgmt/role/search"),
+        "{log:?}"
+    );
+    assert!(!live.handle.request_log().iter().any(|e| e.status == 409));
+}

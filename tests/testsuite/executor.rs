@@ -69,6 +69,7 @@ async fn snapshot(client: &Client, desired: &DesiredState) -> Snapshot {
         flows: desired.flows.iter().map(|f| f.id.clone()).collect(),
         theme: desired.theme.is_some(),
         v2: Default::default(),
+        role_tenants: Default::default(),
         parallelism: 4,
     };
     refresh(client, &scope, &Quiet).await.unwrap()

@@ -110,6 +110,7 @@ impl Live {
                 .collect(),
             theme: addrs.contains(&"theme"),
             v2: Default::default(),
+            role_tenants: Default::default(),
             parallelism: 2,
         };
         let snapshot = self
