@@ -112,7 +112,7 @@ pub struct EnvArg {
 pub struct PlanArgs {
     #[command(flatten)]
     pub env: EnvArg,
-    /// Save the plan to FILE, for `apply` or review
+    /// Save the plan to FILE, for `apply` or review (`-`: print it on stdout, the plan text on stderr)
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Only this change and what it depends on (repeatable), e.g. `tenant.acme`

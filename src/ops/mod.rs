@@ -21,7 +21,7 @@ pub use plan::{
     PlanOutcome, SavedPlan, StateRef, config_digest, plan_environment, prior_from_state,
 };
 pub use refresh::{RefreshOutcome, refresh_environment};
-pub use saved::{Now, read_saved_plan, staleness};
+pub use saved::{Now, read_saved_plan, staleness, write_saved_plan};
 
 use std::path::PathBuf;
 use std::time::Duration;

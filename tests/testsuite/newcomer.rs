@@ -2,6 +2,7 @@
 //! `plan --out -`, settings an emulated environment ignores, `.yml` files, completing `-e`, `--help` headings, the
 //! hint of a refused key, and README references that must exist.
 
+use crate::live::{Live, env_file};
 use crate::support::{dmgmt, project, stderr, stdout, write};
 
 const LOCAL: &str = "project_id: P2testExampleProjectId00001\nemulator: true\n";
@@ -39,4 +40,67 @@ fn a_corrupt_state_hints_at_its_backup_with_the_exact_command_not_at_git() {
         "{err}"
     );
     assert!(!err.contains("git checkout"), "{err}");
+}
+
+#[test]
+fn plan_out_dash_prints_the_saved_plan_on_stdout_and_the_text_on_stderr() {
+    let live = Live::start();
+    let dir = tempfile::tempdir().unwrap();
+    env_file(
+        dir.path(),
+        "dev",
+        "tenants:\n  - {id: acme, name: Acme Corp}\n",
+    );
+    // Run from the project, so a file named `-` would land where the test looks.
+    let out = live
+        .command(dir.path())
+        .current_dir(dir.path())
+        .args(["plan", "-e", "dev", "--out", "-"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let saved: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is the saved plan ({e}): {}", stdout(&out)));
+    assert!(saved["format_version"].is_number(), "{saved}");
+    assert!(stderr(&out).contains("tenant.acme"), "{}", stderr(&out));
+    assert!(
+        !dir.path().join("-").exists(),
+        "`-` means stdout, not a file named `-`"
+    );
+
+    // The saved plan from stdout is one `apply` takes.
+    let file = dir.path().join("plan.json");
+    std::fs::write(&file, &out.stdout).unwrap();
+    let out = live.run(dir.path(), &["apply", "-e", "dev", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn a_failed_plan_out_names_the_real_path_not_a_temp_file() {
+    let live = Live::start();
+    let dir = tempfile::tempdir().unwrap();
+    env_file(
+        dir.path(),
+        "dev",
+        "tenants:\n  - {id: acme, name: Acme Corp}\n",
+    );
+    let target = dir.path().join("no-such-folder/plan.json");
+    let out = live.run(
+        dir.path(),
+        &["plan", "-e", "dev", "--out", target.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("cannot write the plan to `{}`", target.display())),
+        "{err}"
+    );
+    assert!(!err.contains("at path"), "a temp file is named: {err}");
+    assert!(
+        err.contains(&format!(
+            "the folder `{}` does not exist",
+            target.parent().unwrap().display()
+        )),
+        "{err}"
+    );
 }
