@@ -104,3 +104,31 @@ fn a_failed_plan_out_names_the_real_path_not_a_temp_file() {
         "{err}"
     );
 }
+
+#[test]
+fn an_emulated_environment_warns_that_base_url_and_management_key_are_ignored() {
+    let dir = project(&[(
+        "environments/dev.yaml",
+        "project_id: P2testExampleProjectId00001\nemulator: true\nbase_url: https://api.descope.com\nmanagement_key: ${env.DESCOPE_KEY}\n",
+    )]);
+    let out = dmgmt()
+        .arg("--dir")
+        .arg(dir.path())
+        .args(["validate", "-e", "dev"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    for (name, line) in [("base_url", 3), ("management_key", 4)] {
+        assert!(
+            err.contains(&format!(
+                "`{name}` is ignored: this environment runs against the embedded emulator"
+            )),
+            "{err}"
+        );
+        assert!(
+            err.contains(&format!("environments/dev.yaml:{line}:1")),
+            "{err}"
+        );
+    }
+}
