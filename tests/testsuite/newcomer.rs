@@ -132,3 +132,26 @@ fn an_emulated_environment_warns_that_base_url_and_management_key_are_ignored() 
         );
     }
 }
+
+#[test]
+fn a_yml_environment_file_is_named_wherever_environments_are_listed() {
+    let dir = project(&[
+        ("environments/dev.yaml", LOCAL),
+        ("environments/qa.yml", LOCAL),
+    ]);
+    let hint = "`environments/qa.yml` is ignored: only `.yaml` files are environments; rename it to `environments/qa.yaml`";
+    for args in [
+        &["envs"][..],
+        &["validate", "--all"][..],
+        &["validate", "-e", "qa"][..],
+        &["plan", "-e", "qa"][..],
+    ] {
+        let out = dmgmt()
+            .arg("--dir")
+            .arg(dir.path())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(stderr(&out).contains(hint), "{args:?}: {}", stderr(&out));
+    }
+}
