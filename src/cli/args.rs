@@ -75,7 +75,7 @@ pub enum Command {
     Schema(SchemaArgs),
     /// Run the local Descope-compatible management API server
     Emulator(crate::emulator::EmulatorArgs),
-    /// Print a shell completion script
+    /// Print a shell completion script (inside a project, `-e` completes its environments)
     Completions(CompletionsArgs),
 }
 

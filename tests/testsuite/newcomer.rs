@@ -155,3 +155,25 @@ fn a_yml_environment_file_is_named_wherever_environments_are_listed() {
         assert!(stderr(&out).contains(hint), "{args:?}: {}", stderr(&out));
     }
 }
+
+#[test]
+fn completions_made_inside_a_project_offer_its_environments_for_env() {
+    let dir = project(&[
+        ("environments/dev.yaml", LOCAL),
+        ("environments/staging.yaml", LOCAL),
+    ]);
+    for shell in ["bash", "zsh", "fish"] {
+        let out = dmgmt()
+            .arg("--dir")
+            .arg(dir.path())
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let script = stdout(&out);
+        assert!(
+            script.contains("staging"),
+            "{shell}: no environment names in the script"
+        );
+    }
+}
