@@ -19,7 +19,9 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Shown under their own heading in every `--help`, apart from the command's own options.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Project root (default: the current folder or the nearest parent holding `environments/`)
     #[arg(long, global = true, value_name = "PATH")]

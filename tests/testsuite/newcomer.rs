@@ -157,6 +157,22 @@ fn a_yml_environment_file_is_named_wherever_environments_are_listed() {
 }
 
 #[test]
+fn help_shows_global_options_under_their_own_heading() {
+    for args in [&["--help"][..], &["plan", "--help"][..]] {
+        let out = dmgmt().args(args).output().unwrap();
+        let help = stdout(&out);
+        let heading = help
+            .find("Global options:")
+            .unwrap_or_else(|| panic!("{args:?}: {help}"));
+        let color = help.find("--color").unwrap();
+        assert!(color > heading, "{args:?}: {help}");
+    }
+    let help = stdout(&dmgmt().args(["plan", "--help"]).output().unwrap());
+    let own = help.find("--out").unwrap();
+    assert!(own < help.find("Global options:").unwrap(), "{help}");
+}
+
+#[test]
 fn completions_made_inside_a_project_offer_its_environments_for_env() {
     let dir = project(&[
         ("environments/dev.yaml", LOCAL),
