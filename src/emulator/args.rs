@@ -46,11 +46,33 @@ fn parse_fault_rate(s: &str) -> Result<f64, String> {
     }
 }
 
+/// `HOST:PORT`, where HOST may be a name (`localhost:8787`), resolved once at start; an IPv4
+/// address is preferred when the name has both, as the printed URL is what clients copy.
+fn parse_listen(s: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = s.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    if !s.contains(':') {
+        return Err(format!(
+            "expected HOST:PORT (e.g. `127.0.0.1:8787`), got `{s}`"
+        ));
+    }
+    let addrs: Vec<SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(s)
+        .map_err(|e| format!("cannot resolve `{s}`: {e}"))?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or_else(|| addrs.first())
+        .copied()
+        .ok_or_else(|| format!("`{s}` resolves to no address"))
+}
+
 /// `dmgmt emulator` options (flattened into the CLI).
 #[derive(Debug, Clone, clap::Args)]
 pub struct EmulatorArgs {
     /// Address to listen on; loopback by default. Port 0 picks a free port.
-    #[arg(long, value_name = "ADDR", default_value = DEFAULT_LISTEN)]
+    #[arg(long, value_name = "HOST:PORT", default_value = DEFAULT_LISTEN, value_parser = parse_listen)]
     pub listen: SocketAddr,
     /// Project id clients must send in `Authorization: Bearer <project>:<key>`.
     #[arg(long, value_name = "P", default_value = LOCAL_PROJECT_ID)]
@@ -168,6 +190,15 @@ mod tests {
         assert_eq!(cli.args.project_id, LOCAL_PROJECT_ID);
         assert_eq!(cli.args.fault_rate, 0.0);
         assert_eq!(cli.args.lost_reply_rate, 0.0);
+    }
+
+    #[test]
+    fn listen_accepts_a_host_name() {
+        let cli = Cli::try_parse_from(["x", "--listen", "localhost:0"]).unwrap();
+        assert!(cli.args.listen.ip().is_loopback(), "{}", cli.args.listen);
+        let cli = Cli::try_parse_from(["x", "--listen", "127.0.0.1:8787"]).unwrap();
+        assert_eq!(cli.args.listen.port(), 8787);
+        assert!(Cli::try_parse_from(["x", "--listen", "localhost"]).is_err());
     }
 
     #[test]
