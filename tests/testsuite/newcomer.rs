@@ -173,6 +173,29 @@ fn help_shows_global_options_under_their_own_heading() {
 }
 
 #[test]
+fn a_refused_key_hints_at_the_project_id_too() {
+    let live = Live::start();
+    let dir = tempfile::tempdir().unwrap();
+    env_file(dir.path(), "dev", "");
+    let path = dir.path().join("environments/dev.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let first = text.lines().next().unwrap().to_owned();
+    std::fs::write(
+        &path,
+        text.replace(&first, "project_id: P2wrongExampleProjectId0001"),
+    )
+    .unwrap();
+    let out = live.run(dir.path(), &["plan", "-e", "dev"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(err.contains("401"), "{err}");
+    assert!(
+        err.contains("hint: check the management key in env var `DMGMT_TEST_KEY` and the environment's `project_id`"),
+        "{err}"
+    );
+}
+
+#[test]
 fn completions_made_inside_a_project_offer_its_environments_for_env() {
     let dir = project(&[
         ("environments/dev.yaml", LOCAL),
