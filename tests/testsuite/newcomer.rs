@@ -2,8 +2,10 @@
 //! `plan --out -`, settings an emulated environment ignores, `.yml` files, completing `-e`, `--help` headings, the
 //! hint of a refused key, and README references that must exist.
 
+use std::collections::BTreeSet;
+
 use crate::live::{Live, env_file};
-use crate::support::{dmgmt, project, stderr, stdout, write};
+use crate::support::{dmgmt, project, repo_root, stderr, stdout, write};
 
 const LOCAL: &str = "project_id: P2testExampleProjectId00001\nemulator: true\n";
 
@@ -192,6 +194,109 @@ fn a_refused_key_hints_at_the_project_id_too() {
     assert!(
         err.contains("hint: check the management key in env var `DMGMT_TEST_KEY` and the environment's `project_id`"),
         "{err}"
+    );
+}
+
+/// Words in backticks or code blocks that name a path in this repository or a `dmgmt` command,
+/// less the paths the README's own commands create (`> PATH`, `create PATH`, `edit PATH`) and
+/// locations in sample output (`file:line:col`).
+fn readme_references(text: &str) -> (BTreeSet<String>, BTreeSet<String>) {
+    // (text, whether it may hold a command): inline spans and `sh` blocks; other blocks are
+    // sample output ("dmgmt will perform the following actions").
+    let mut code: Vec<(String, bool)> = Vec::new();
+    let mut block: Option<bool> = None;
+    for line in text.lines() {
+        if let Some(fence) = line.trim_start().strip_prefix("```") {
+            block = match block {
+                Some(_) => None,
+                None => Some(fence.trim() == "sh"),
+            };
+            continue;
+        }
+        match block {
+            Some(sh) => code.push((line.to_owned(), sh)),
+            None => code.extend(
+                line.split('`')
+                    .skip(1)
+                    .step_by(2)
+                    .map(|span| (span.to_owned(), true)),
+            ),
+        }
+    }
+    let mut paths = BTreeSet::new();
+    let mut created = BTreeSet::new();
+    let mut commands = BTreeSet::new();
+    for (span, may_command) in &code {
+        let words: Vec<&str> = span.split_whitespace().collect();
+        for (i, word) in words.iter().enumerate() {
+            let word = word.trim_matches(|c: char| matches!(c, '(' | ')' | ',' | ';' | '`'));
+            let repo_path = ["src/", "tests/", "benches/", "environments/", ".ci/"]
+                .iter()
+                .any(|p| word.starts_with(p))
+                || (word.ends_with(".md") && !word.contains('/'));
+            let placeholder = word.contains(['<', '*', '$', '{', ':'])
+                || word
+                    .split(['/', '.', '-'])
+                    .any(|part| part.len() > 1 && part.chars().all(|c| c.is_ascii_uppercase()));
+            if repo_path && !placeholder {
+                let writes = i > 0 && matches!(words[i - 1], ">" | "create" | "edit");
+                if writes {
+                    created.insert(word.to_owned());
+                }
+                paths.insert(word.to_owned());
+            }
+        }
+        // A command is a span or code line that starts with one (not prose in sample output).
+        let after = match words.as_slice() {
+            ["dmgmt", cmd, ..] | ["$", "dmgmt", cmd, ..] => Some(*cmd),
+            ["cargo", "run", "--", cmd, ..] => Some(*cmd),
+            _ => None,
+        };
+        if let Some(cmd) = after
+            && *may_command
+            && cmd.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+            && !cmd.starts_with('-')
+        {
+            commands.insert(cmd.to_owned());
+        }
+    }
+    (&paths - &created, commands)
+}
+
+#[test]
+fn every_path_and_command_the_readme_names_exists() {
+    let root = repo_root();
+    let text = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let (paths, commands) = readme_references(&text);
+    let missing: Vec<&String> = paths
+        .iter()
+        .filter(|p| !root.join(p.trim_end_matches('/')).exists())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "README names missing files: {missing:?}"
+    );
+    // A positive control: the scan sees what it is meant to.
+    assert!(paths.contains("src/lib.rs"), "{paths:?}");
+    assert!(
+        commands.contains("plan") && commands.contains("emulator"),
+        "{commands:?}"
+    );
+
+    let unknown: Vec<&String> = commands
+        .iter()
+        .filter(|cmd| {
+            !dmgmt()
+                .args([cmd.as_str(), "--help"])
+                .output()
+                .unwrap()
+                .status
+                .success()
+        })
+        .collect();
+    assert!(
+        unknown.is_empty(),
+        "README names unknown commands: {unknown:?}"
     );
 }
 
