@@ -177,7 +177,7 @@ fn context<'a>(
     shell: &Shell,
 ) -> crate::ops::Context<'a> {
     crate::ops::Context {
-        state_dir: project.root().join("state"),
+        state_dir: project.state_dir(),
         env,
         lock_timeout,
         http_log: Some(shell.http_log()),

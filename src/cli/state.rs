@@ -7,17 +7,13 @@ use crate::error::{Error, Result, exit};
 use crate::ops;
 use crate::state::{AuditChange, AuditRecord, StateStore, WriteOutcome, unlock};
 
-fn state_dir(project: &Project) -> std::path::PathBuf {
-    project.root().join("state")
-}
-
 pub fn run(project: &Project, command: &StateCommand, shell: &Shell) -> Result<i32> {
     let (env, store) = match command {
         StateCommand::List(e)
         | StateCommand::Show { env: e, .. }
         | StateCommand::Rm { env: e, .. } => {
             project.require_environment(&e.env)?;
-            (&e.env, StateStore::new(state_dir(project), &e.env))
+            (&e.env, StateStore::new(project.state_dir(), &e.env))
         }
     };
     let no_state = || {
@@ -47,7 +43,7 @@ pub fn run(project: &Project, command: &StateCommand, shell: &Shell) -> Result<i
             shell.out(serde_json::to_string_pretty(entry).unwrap_or_default());
         }
         StateCommand::Rm { addr, lock, .. } => {
-            let dir = state_dir(project);
+            let dir = project.state_dir();
             // Interruptible like every command that takes the lock: Ctrl-C while waiting for it
             // (`--lock-timeout`) ends the command; the rest is synchronous and quick.
             let written = super::interruptible(async {
@@ -88,15 +84,15 @@ fn not_managed(env: &str, addr: &crate::model::ResourceAddr) -> Error {
 
 pub fn unlock_cmd(project: &Project, args: &UnlockArgs, shell: &Shell) -> Result<i32> {
     project.require_environment(&args.env.env)?;
-    let info = unlock(&state_dir(project), &args.env.env, &args.lock_id)?;
-    let project_id = StateStore::new(state_dir(project), &args.env.env)
+    let info = unlock(&project.state_dir(), &args.env.env, &args.lock_id)?;
+    let project_id = StateStore::new(project.state_dir(), &args.env.env)
         .load()
         .ok()
         .flatten()
         .map(|s| s.project_id)
         .unwrap_or_default();
     let record = AuditRecord::new(&args.env.env, &project_id, "unlock");
-    super::record_audit(shell, &state_dir(project), &record);
+    super::record_audit(shell, &project.state_dir(), &record);
     shell.status(format!(
         "Unlocked the state of `{}` (was held by {}).",
         args.env.env,

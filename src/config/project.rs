@@ -79,6 +79,7 @@ pub fn yml_hint(file: &str) -> String {
 
 impl Project {
     pub const ENV_DIR: &'static str = "environments";
+    pub const STATE_DIR: &'static str = "state";
 
     /// Uses `dir` if given, else searches upwards from `cwd`.
     pub fn discover(dir: Option<&Path>, cwd: &Path) -> Result<Project, ProjectError> {
@@ -107,6 +108,12 @@ impl Project {
 
     pub fn env_dir(&self) -> PathBuf {
         self.root.join(Self::ENV_DIR)
+    }
+
+    /// `state/`: state files, locks, backups, the audit log and emulator data (DESIGN.md §4).
+    /// The one place its path is built.
+    pub fn state_dir(&self) -> PathBuf {
+        self.root.join(Self::STATE_DIR)
     }
 
     /// The file of environment `name` (which need not exist).
