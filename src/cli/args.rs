@@ -76,7 +76,7 @@ pub enum Command {
     /// Print the JSON Schema of environment files, for editor support
     Schema(SchemaArgs),
     /// Run the local Descope-compatible management API server
-    Emulator(crate::emulator::EmulatorArgs),
+    Emulator(super::emulator::EmulatorArgs),
     /// Print a shell completion script (inside a project, `-e` completes its environments)
     Completions(CompletionsArgs),
 }

@@ -8,6 +8,7 @@ mod backup;
 mod changes;
 mod diff;
 mod doc_summary;
+mod emulator;
 mod envs;
 mod import;
 mod plan;
@@ -85,7 +86,7 @@ fn execute(cli: Cli, shell: &Shell) -> Result<i32> {
             Ok(exit::SUCCESS)
         }
         Command::Emulator(args) => {
-            crate::emulator::run_standalone(args)?;
+            emulator::run(args)?;
             Ok(exit::SUCCESS)
         }
         Command::Completions(args) => {

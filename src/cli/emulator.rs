@@ -1,43 +1,15 @@
-//! Options of the emulator: the `clap` arguments of `dmgmt emulator` and the resolved config that
-//! [`super::start`] takes.
-//!
-//! Parsing and defaults only; nothing here binds, reads files or serves.
+//! `dmgmt emulator`: the emulator's command line, and serving it in the foreground until Ctrl-C
+//! or SIGTERM. The emulator itself (`crate::emulator`) knows no clap, signals or stdout.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::time::Duration;
 
-use super::{LOCAL_MANAGEMENT_KEY, LOCAL_PROJECT_ID};
-
-/// Default address of a standalone emulator: loopback and a fixed port, so an environment file or
-/// an SDK can name it. Embedded use binds an ephemeral port instead.
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:4590";
-
-/// `N/SECONDS`: at most `requests` requests in each window of `per_seconds` seconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EmulatorRateLimit {
-    pub requests: u32,
-    pub per_seconds: u32,
-}
-
-impl FromStr for EmulatorRateLimit {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || format!("expected `N/SECONDS` with both numbers above zero, got `{s}`");
-        let (n, secs) = s.split_once('/').ok_or_else(bad)?;
-        let requests: u32 = n.trim().parse().map_err(|_| bad())?;
-        let per_seconds: u32 = secs.trim().parse().map_err(|_| bad())?;
-        if requests == 0 || per_seconds == 0 {
-            return Err(bad());
-        }
-        Ok(EmulatorRateLimit {
-            requests,
-            per_seconds,
-        })
-    }
-}
+use crate::emulator::{
+    self, DEFAULT_LISTEN, EmulatorConfig, EmulatorRateLimit, LOCAL_MANAGEMENT_KEY, LOCAL_PROJECT_ID,
+};
+use crate::error::{Error, ErrorKind, Result};
 
 fn parse_fault_rate(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
@@ -104,57 +76,6 @@ pub struct EmulatorArgs {
     pub request_log: Option<PathBuf>,
 }
 
-/// Everything [`super::start`] needs.
-#[derive(Clone)]
-pub struct EmulatorConfig {
-    pub listen: SocketAddr,
-    pub project_id: String,
-    pub management_key: String,
-    pub data: Option<PathBuf>,
-    pub rate_limit: Option<EmulatorRateLimit>,
-    pub fault_rate: f64,
-    /// Fraction of mutating calls done and then answered 502 (the reply "lost").
-    pub lost_reply_rate: f64,
-    pub seed: u64,
-    pub latency: Duration,
-    pub request_log: Option<PathBuf>,
-}
-
-impl std::fmt::Debug for EmulatorConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EmulatorConfig")
-            .field("listen", &self.listen)
-            .field("project_id", &self.project_id)
-            .field("management_key", &"***")
-            .field("data", &self.data)
-            .field("rate_limit", &self.rate_limit)
-            .field("fault_rate", &self.fault_rate)
-            .field("lost_reply_rate", &self.lost_reply_rate)
-            .field("seed", &self.seed)
-            .field("latency", &self.latency)
-            .field("request_log", &self.request_log)
-            .finish()
-    }
-}
-
-impl Default for EmulatorConfig {
-    /// The embedded emulator: an ephemeral loopback port, the local project and key, in memory.
-    fn default() -> Self {
-        EmulatorConfig {
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            project_id: LOCAL_PROJECT_ID.to_owned(),
-            management_key: LOCAL_MANAGEMENT_KEY.to_owned(),
-            data: None,
-            rate_limit: None,
-            fault_rate: 0.0,
-            lost_reply_rate: 0.0,
-            seed: 1,
-            latency: Duration::ZERO,
-            request_log: None,
-        }
-    }
-}
-
 impl From<EmulatorArgs> for EmulatorConfig {
     fn from(a: EmulatorArgs) -> Self {
         EmulatorConfig {
@@ -169,6 +90,64 @@ impl From<EmulatorArgs> for EmulatorConfig {
             latency: Duration::from_millis(a.latency_ms),
             request_log: a.request_log,
         }
+    }
+}
+
+/// Ctrl-C, or SIGTERM on unix (so a test or service manager stops it gracefully too). Registers
+/// for both before returning, so a signal sent as soon as the address is printed is caught; the
+/// returned future waits for either.
+fn stop_signal() -> Result<impl std::future::Future<Output = ()>> {
+    let failed =
+        |e: std::io::Error| Error::new(ErrorKind::Io, "cannot wait for Ctrl-C").caused_by(&e);
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).map_err(failed)?;
+        let mut interrupt = signal(SignalKind::interrupt()).map_err(failed)?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = term.recv() => {}
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = failed;
+        Ok(async {
+            // Without a handler Ctrl-C ends the process, which is the same stop.
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
+}
+
+/// `dmgmt emulator`: serves until Ctrl-C (or SIGTERM). The first stdout line is `listening on http://ADDR`.
+pub fn run(args: EmulatorArgs) -> Result<()> {
+    let serve = async move {
+        let handle = emulator::start(args.into()).await?;
+        let stop = stop_signal()?;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening on {}", handle.base_url())
+            .and_then(|()| out.flush())
+            .map_err(|e| Error::new(ErrorKind::Io, "cannot write to stdout").caused_by(&e))?;
+        drop(out);
+        stop.await;
+        handle.shutdown().await.map_err(|e| {
+            Error::new(ErrorKind::Io, "the emulator stopped with an error").caused_by(&e)
+        })
+    };
+    match tokio::runtime::Handle::try_current() {
+        Ok(rt) if rt.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(|| rt.block_on(serve))
+        }
+        Ok(_) => Err(Error::internal(
+            "`dmgmt emulator` needs a multi-thread runtime or none",
+        )),
+        Err(_) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::new(ErrorKind::Io, "cannot start the async runtime").caused_by(&e))?
+            .block_on(serve),
     }
 }
 
