@@ -115,20 +115,44 @@ impl Error {
     }
 }
 
-impl fmt::Display for Error {
-    /// The full report as the CLI prints it (without colour).
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "error: {}", self.message)?;
+/// The parts of a rendered error a terminal may style differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// `error:`
+    ErrorLabel,
+    /// The message after `error:`.
+    Message,
+    /// `hint:`
+    HintLabel,
+    /// Everything else: `Caused by:`, causes, hint texts.
+    Plain,
+}
+
+impl Error {
+    /// The full report, each part passed through `paint`: the renderer works from the error's
+    /// parts, so a message or cause that happens to hold `hint:` is never styled as one.
+    pub fn render(&self, paint: &dyn Fn(Part, &str) -> String) -> String {
+        let mut out = paint(Part::ErrorLabel, "error:");
+        out.push_str(&paint(Part::Message, &format!(" {}", self.message)));
         if !self.causes.is_empty() {
-            write!(f, "\n\nCaused by:")?;
+            out.push_str(&paint(Part::Plain, "\n\nCaused by:"));
             for (i, cause) in self.causes.iter().enumerate() {
-                write!(f, "\n  {i}: {cause}")?;
+                out.push_str(&paint(Part::Plain, &format!("\n  {i}: {cause}")));
             }
         }
         for hint in &self.hints {
-            write!(f, "\nhint: {hint}")?;
+            out.push('\n');
+            out.push_str(&paint(Part::HintLabel, "hint:"));
+            out.push_str(&paint(Part::Plain, &format!(" {hint}")));
         }
-        Ok(())
+        out
+    }
+}
+
+impl fmt::Display for Error {
+    /// The full report as the CLI prints it (without colour).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render(&|_, text| text.to_owned()))
     }
 }
 
@@ -149,6 +173,21 @@ mod tests {
             "error: cannot read `environments/dev.yaml`\n\nCaused by:\n  0: no such file\nhint: create it or pass --dir"
         );
         assert_eq!(err.exit_code(), 1);
+    }
+
+    #[test]
+    fn rendering_styles_the_parts_not_lines_that_look_like_them() {
+        let err = Error::config("bad answer:\nhint: from the server")
+            .cause("error: upstream")
+            .hint("retry");
+        let marked = err.render(&|part, text| match part {
+            Part::ErrorLabel | Part::HintLabel => format!("[{text}]"),
+            Part::Message | Part::Plain => text.to_owned(),
+        });
+        assert_eq!(
+            marked,
+            "[error:] bad answer:\nhint: from the server\n\nCaused by:\n  0: error: upstream\n[hint:] retry"
+        );
     }
 
     #[test]

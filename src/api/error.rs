@@ -164,10 +164,11 @@ impl From<ApiError> for Error {
     fn from(e: ApiError) -> Self {
         let hint: Option<String> = match &e {
             ApiError::Descope(d) if matches!(d.status, 401 | 403) => Some(match &d.key_env {
+                // Descope answers a wrong project id exactly as it answers a wrong key.
                 Some(var) => format!(
-                    "check the management key in env var `{var}` and that it may manage this project"
+                    "check the management key in env var `{var}` and the environment's `project_id`: the key must belong to that project"
                 ),
-                None => "check the management key of this environment and that it may manage this project"
+                None => "check the management key of this environment and its `project_id`: the key must belong to that project"
                     .to_owned(),
             }),
             ApiError::Transport { .. } => {
@@ -213,6 +214,7 @@ mod tests {
             "`POST /v1/mgmt/tenant/create` failed with HTTP 401 `E011401`: bad key"
         );
         assert!(err.hints()[0].contains("`DESCOPE_MANAGEMENT_KEY_DEV`"));
+        assert!(err.hints()[0].contains("`project_id`"), "{:?}", err.hints());
     }
 
     #[test]

@@ -19,7 +19,9 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Shown under their own heading in every `--help`, apart from the command's own options.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Project root (default: the current folder or the nearest parent holding `environments/`)
     #[arg(long, global = true, value_name = "PATH")]
@@ -74,8 +76,8 @@ pub enum Command {
     /// Print the JSON Schema of environment files, for editor support
     Schema(SchemaArgs),
     /// Run the local Descope-compatible management API server
-    Emulator(crate::emulator::EmulatorArgs),
-    /// Print a shell completion script
+    Emulator(super::emulator::EmulatorArgs),
+    /// Print a shell completion script (inside a project, `-e` completes its environments)
     Completions(CompletionsArgs),
 }
 
@@ -112,7 +114,7 @@ pub struct EnvArg {
 pub struct PlanArgs {
     #[command(flatten)]
     pub env: EnvArg,
-    /// Save the plan to FILE, for `apply` or review
+    /// Save the plan to FILE, for `apply` or review (`-`: print it on stdout, the plan text on stderr)
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Only this change and what it depends on (repeatable), e.g. `tenant.acme`

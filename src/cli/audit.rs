@@ -16,7 +16,7 @@ pub fn run(project: &Project, args: &AuditArgs, shell: &Shell) -> Result<i32> {
     if let Some(env) = &args.env {
         project.require_environment(env)?;
     }
-    let state_dir = project.root().join("state");
+    let state_dir = project.state_dir();
     let (records, problems) = audit::read(&state_dir)?;
     let path = audit::audit_path(&state_dir);
     let cutoff = args

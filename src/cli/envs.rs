@@ -11,7 +11,7 @@ use crate::state::StateStore;
 
 /// The last write of an environment's state: `serial N, TIME`, `none`, or `unreadable`.
 fn last_state(project: &Project, env: &str) -> (String, serde_json::Value) {
-    match StateStore::new(project.root().join("state"), env).load() {
+    match StateStore::new(project.state_dir(), env).load() {
         Ok(Some(s)) => (
             format!("serial {}, {}", s.serial, s.updated_at),
             json!({"serial": s.serial, "updated_at": s.updated_at}),
@@ -22,6 +22,9 @@ fn last_state(project: &Project, env: &str) -> (String, serde_json::Value) {
 }
 
 pub fn run(project: &Project, args: &EnvsArgs, shell: &Shell) -> Result<i32> {
+    for file in project.ignored_yml_files() {
+        shell.warn(crate::config::project::yml_hint(&file));
+    }
     let results: Vec<Loaded> = project
         .environments()?
         .iter()

@@ -1,7 +1,5 @@
 //! `dmgmt plan`: refresh (read only) and show what an apply would do.
 
-use std::io::Write;
-
 use super::args::PlanArgs;
 use super::render::{self, RenderOptions};
 use super::shell::{Progress, Shell};
@@ -38,12 +36,19 @@ pub fn run(project: &Project, args: &PlanArgs, shell: &Shell) -> Result<i32> {
     let saved = &outcome.saved;
     let json = serde_json::to_string_pretty(saved)
         .map_err(|e| Error::internal("cannot encode the plan").caused_by(&e))?;
-    if let Some(path) = &args.out {
-        write_atomically(path, &json)?;
+    // `--out -` is the saved plan on stdout, for a pipe; the rendering then goes to stderr.
+    let out_file = args
+        .out
+        .as_deref()
+        .filter(|p| *p != std::path::Path::new("-"));
+    let out_stdout = args.out.is_some() && out_file.is_none();
+    if let Some(path) = out_file {
+        ops::write_saved_plan(path, &json)?;
     }
-    if args.json {
+    if args.json || out_stdout {
         shell.out(&json);
-    } else {
+    }
+    if !args.json {
         let text = render::plan(
             saved,
             &RenderOptions {
@@ -51,12 +56,16 @@ pub fn run(project: &Project, args: &PlanArgs, shell: &Shell) -> Result<i32> {
                 flows: &desired.flows,
             },
         );
-        shell.out(text.trim_end());
+        if out_stdout {
+            shell.status(text.trim_end());
+        } else {
+            shell.out(text.trim_end());
+        }
         if !args.target.is_empty() {
             shell.status("\nNote: this plan is limited by --target; other changes may be pending.");
         }
     }
-    if let Some(path) = &args.out {
+    if let Some(path) = out_file {
         shell.status(format!(
             "\nSaved the plan to `{}`. Apply exactly this plan with:\n  dmgmt apply -e {} {}",
             path.display(),
@@ -74,26 +83,4 @@ pub fn run(project: &Project, args: &PlanArgs, shell: &Shell) -> Result<i32> {
     } else {
         exit::SUCCESS
     })
-}
-
-/// Writes `text` to `path` through a temp file in the same folder, so a reader never sees half.
-fn write_atomically(path: &std::path::Path, text: &str) -> Result<()> {
-    let fail = |e: &dyn std::error::Error| {
-        Error::new(
-            crate::ErrorKind::Io,
-            format!("cannot write the plan to `{}`", path.display()),
-        )
-        .cause(e.to_string())
-    };
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => std::path::Path::new("."),
-    };
-    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(|e| fail(&e))?;
-    file.write_all(text.as_bytes())
-        .and_then(|()| file.write_all(b"\n"))
-        .and_then(|()| file.as_file().sync_all())
-        .map_err(|e| fail(&e))?;
-    file.persist(path).map_err(|e| fail(&e.error))?;
-    Ok(())
 }

@@ -109,28 +109,13 @@ impl Shell {
     }
 
     pub fn error(&self, err: &Error) {
-        let red = style().red().bold();
-        let bold = style().bold();
-        let mut text = String::new();
-        for (i, line) in err.to_string().lines().enumerate() {
-            if i > 0 {
-                text.push('\n');
-            }
-            if let Some(rest) = line.strip_prefix("error:") {
-                text.push_str(&format!(
-                    "{}{}",
-                    red.apply_to("error:"),
-                    bold.apply_to(rest)
-                ));
-            } else if let Some(rest) = line.strip_prefix("hint:") {
-                text.push_str(&format!(
-                    "{}{rest}",
-                    style().cyan().bold().apply_to("hint:")
-                ));
-            } else {
-                text.push_str(line);
-            }
-        }
+        use crate::error::Part;
+        let text = err.render(&|part, text| match part {
+            Part::ErrorLabel => style().red().bold().apply_to(text).to_string(),
+            Part::Message => style().bold().apply_to(text).to_string(),
+            Part::HintLabel => style().cyan().bold().apply_to(text).to_string(),
+            Part::Plain => text.to_owned(),
+        });
         let _ = writeln!(std::io::stderr().lock(), "{text}");
     }
 

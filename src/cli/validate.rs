@@ -15,7 +15,12 @@ pub fn run(project: &Project, args: &ValidateArgs, shell: &Shell) -> Result<i32>
             project.require_environment(name)?;
             vec![name.clone()]
         }
-        None => project.environments()?,
+        None => {
+            for file in project.ignored_yml_files() {
+                shell.warn(crate::config::project::yml_hint(&file));
+            }
+            project.environments()?
+        }
     };
     if names.is_empty() {
         return Err(Error::config(format!(

@@ -290,6 +290,20 @@ impl Loader<'_> {
             root.get("emulator").map(|n| &n.value),
             Some(Value::Bool(true))
         );
+        if emulator {
+            // The embedded emulator has its own address and key: these would silently not apply.
+            for name in ["base_url", "management_key"] {
+                if let Some((key, _)) = root.entry(name) {
+                    self.diagnostics.push(
+                        Diagnostic::warning(
+                            key.span,
+                            format!("`{name}` is ignored: this environment runs against the embedded emulator (`emulator: true`)"),
+                        )
+                        .hint(format!("remove `{name}`, or set `emulator: false` to talk to Descope")),
+                    );
+                }
+            }
+        }
         match root.entry("management_key") {
             None if !emulator => self.diagnostics.push(
                 Diagnostic::error(Span::file_start(env_file), "missing required key `management_key` in environment file")

@@ -27,7 +27,12 @@ pub enum ProjectError {
         source: std::io::Error,
     },
     #[error("unknown environment `{name}`")]
-    UnknownEnvironment { name: String, known: Vec<String> },
+    UnknownEnvironment {
+        name: String,
+        known: Vec<String>,
+        /// `environments/NAME.yml` exists: the right name, the wrong extension.
+        misnamed: Option<String>,
+    },
 }
 
 impl From<ProjectError> for Error {
@@ -41,7 +46,14 @@ impl From<ProjectError> for Error {
                 base.hint("create `environments/<name>.yaml`, or point `--dir` at a project")
             }
             ProjectError::Io { source, .. } => base.caused_by(source),
-            ProjectError::UnknownEnvironment { name, known } => {
+            ProjectError::UnknownEnvironment {
+                name,
+                known,
+                misnamed,
+            } => {
+                if let Some(file) = misnamed {
+                    return base.hint(yml_hint(file));
+                }
                 let base = match super::source::did_you_mean(name, known.iter().map(String::as_str))
                 {
                     Some(best) => base.hint(format!("did you mean `{best}`?")),
@@ -57,8 +69,17 @@ impl From<ProjectError> for Error {
     }
 }
 
+/// What to say about `environments/NAME.yml` (which is never read).
+pub fn yml_hint(file: &str) -> String {
+    let yaml = file.strip_suffix(".yml").unwrap_or(file);
+    format!(
+        "`environments/{file}` is ignored: only `.yaml` files are environments; rename it to `environments/{yaml}.yaml`"
+    )
+}
+
 impl Project {
     pub const ENV_DIR: &'static str = "environments";
+    pub const STATE_DIR: &'static str = "state";
 
     /// Uses `dir` if given, else searches upwards from `cwd`.
     pub fn discover(dir: Option<&Path>, cwd: &Path) -> Result<Project, ProjectError> {
@@ -87,6 +108,12 @@ impl Project {
 
     pub fn env_dir(&self) -> PathBuf {
         self.root.join(Self::ENV_DIR)
+    }
+
+    /// `state/`: state files, locks, backups, the audit log and emulator data (DESIGN.md §4).
+    /// The one place its path is built.
+    pub fn state_dir(&self) -> PathBuf {
+        self.root.join(Self::STATE_DIR)
     }
 
     /// The file of environment `name` (which need not exist).
@@ -127,11 +154,33 @@ impl Project {
         if known.iter().any(|k| k == name) {
             Ok(())
         } else {
+            let yml = format!("{name}.yml");
+            let misnamed = self.env_dir().join(&yml).is_file().then_some(yml);
             Err(ProjectError::UnknownEnvironment {
                 name: name.to_owned(),
                 known,
+                misnamed,
             })
         }
+    }
+
+    /// File names of top-level `environments/*.yml` files, sorted: almost certainly meant as
+    /// environments, but only `.yaml` is read (one rule, so `envs` and `-e` never disagree).
+    pub fn ignored_yml_files(&self) -> Vec<String> {
+        let Ok(read) = std::fs::read_dir(self.env_dir()) else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = read
+            .filter_map(|entry| entry.ok())
+            .map(|entry| entry.path())
+            .filter(|path| {
+                path.is_file() && path.extension().and_then(|e| e.to_str()) == Some("yml")
+            })
+            .filter_map(|path| path.file_name()?.to_str().map(str::to_owned))
+            .filter(|name| !name.starts_with('.'))
+            .collect();
+        names.sort();
+        names
     }
 
     /// Resolves a path written in config (relative to `environments/`), refusing one that leaves
@@ -183,6 +232,21 @@ mod tests {
     fn environments_are_the_top_level_yaml_files() {
         let (_dir, project) = project();
         assert_eq!(project.environments().unwrap(), ["dev", "prod"]);
+    }
+
+    #[test]
+    fn a_yml_file_is_not_an_environment_but_is_named_when_asked_for() {
+        let (dir, project) = project();
+        std::fs::write(dir.path().join("environments/qa.yml"), "").unwrap();
+        assert_eq!(project.environments().unwrap(), ["dev", "prod"]);
+        assert_eq!(project.ignored_yml_files(), ["qa.yml"]);
+        let err = Error::from(project.require_environment("qa").unwrap_err());
+        assert_eq!(
+            err.hints(),
+            [
+                "`environments/qa.yml` is ignored: only `.yaml` files are environments; rename it to `environments/qa.yaml`"
+            ]
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! Errors chosen where Descope's are unknown: duplicates are 409 `E011409`, missing objects 404
 //! `E011404`, bad references 400 `E011004`, bad auth 401 `E011401` (see [`errors`]).
 
-mod args;
+mod config;
 mod convert;
 pub mod errors;
 mod flow;
@@ -21,9 +21,7 @@ mod store;
 mod tenant;
 mod theme;
 
-use std::io::Write;
-
-pub use args::{DEFAULT_LISTEN, EmulatorArgs, EmulatorConfig, EmulatorRateLimit};
+pub use config::{DEFAULT_LISTEN, EmulatorConfig, EmulatorRateLimit};
 pub use server::{EmulatorHandle, RequestLogEntry, StartError};
 pub use store::StoreError;
 
@@ -56,62 +54,4 @@ impl From<StartError> for Error {
 /// Starts an emulator on the current tokio runtime and returns once it is listening.
 pub async fn start(config: EmulatorConfig) -> Result<EmulatorHandle, StartError> {
     server::spawn(config).await
-}
-
-/// Ctrl-C, or SIGTERM on unix (so a test or service manager stops it gracefully too). Registers
-/// for both before returning, so a signal sent as soon as the address is printed is caught; the
-/// returned future waits for either.
-fn stop_signal() -> crate::Result<impl std::future::Future<Output = ()>> {
-    let failed =
-        |e: std::io::Error| Error::new(ErrorKind::Io, "cannot wait for Ctrl-C").caused_by(&e);
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).map_err(failed)?;
-        let mut interrupt = signal(SignalKind::interrupt()).map_err(failed)?;
-        Ok(async move {
-            tokio::select! {
-                _ = interrupt.recv() => {}
-                _ = term.recv() => {}
-            }
-        })
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = failed;
-        Ok(async {
-            // Without a handler Ctrl-C ends the process, which is the same stop.
-            let _ = tokio::signal::ctrl_c().await;
-        })
-    }
-}
-
-/// `dmgmt emulator`: serves until Ctrl-C (or SIGTERM). The first stdout line is `listening on http://ADDR`.
-pub fn run_standalone(args: EmulatorArgs) -> crate::Result<()> {
-    let serve = async move {
-        let handle = start(args.into()).await?;
-        let stop = stop_signal()?;
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "listening on {}", handle.base_url())
-            .and_then(|()| out.flush())
-            .map_err(|e| Error::new(ErrorKind::Io, "cannot write to stdout").caused_by(&e))?;
-        drop(out);
-        stop.await;
-        handle.shutdown().await.map_err(|e| {
-            Error::new(ErrorKind::Io, "the emulator stopped with an error").caused_by(&e)
-        })
-    };
-    match tokio::runtime::Handle::try_current() {
-        Ok(rt) if rt.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
-            tokio::task::block_in_place(|| rt.block_on(serve))
-        }
-        Ok(_) => Err(Error::internal(
-            "`run_standalone` needs a multi-thread runtime or none",
-        )),
-        Err(_) => tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Error::new(ErrorKind::Io, "cannot start the async runtime").caused_by(&e))?
-            .block_on(serve),
-    }
 }

@@ -24,7 +24,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::args::{EmulatorConfig, EmulatorRateLimit};
+use super::config::{EmulatorConfig, EmulatorRateLimit};
 use super::errors::{EmuError, METHOD_NOT_ALLOWED, Reply, UNKNOWN_ROUTE};
 use super::store::Store;
 use super::{flow, permission, role, tenant, theme};

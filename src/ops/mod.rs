@@ -5,6 +5,7 @@ pub mod apply;
 pub mod backup;
 mod connect;
 pub mod diff;
+mod forget;
 pub mod import;
 mod import_files;
 pub mod live;
@@ -16,12 +17,13 @@ mod saved;
 mod targets;
 
 pub use connect::Connection;
+pub use forget::{Forgotten, forget_resource, no_state, not_managed};
 pub use lock::acquire_lock;
 pub use plan::{
     PlanOutcome, SavedPlan, StateRef, config_digest, plan_environment, prior_from_state,
 };
 pub use refresh::{RefreshOutcome, refresh_environment};
-pub use saved::{Now, read_saved_plan, staleness};
+pub use saved::{Now, read_saved_plan, staleness, write_saved_plan};
 
 use std::path::PathBuf;
 use std::time::Duration;

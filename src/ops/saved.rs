@@ -3,7 +3,7 @@
 //!
 //! A saved plan is the user's approval of exactly those changes against exactly that state,
 //! configuration and live project; if any of them changed, applying it would do something nobody
-//! saw. Pure apart from reading the file; never prints.
+//! saw. Pure apart from reading and writing the file; never prints.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -12,6 +12,46 @@ use super::plan::SavedPlan;
 use crate::error::{Error, Result};
 use crate::model::{LiveObject, Snapshot};
 use crate::state::StateFile;
+use crate::state::atomic;
+
+/// Writes `json` (a saved plan) and a final newline to `path` atomically, through the one atomic
+/// write of `state::atomic`: a reader never sees half a plan. Errors name `path` (never the temp
+/// file beside it).
+pub fn write_saved_plan(path: &Path, json: &str) -> Result<()> {
+    let fail = |e: std::io::Error| {
+        Error::new(
+            crate::ErrorKind::Io,
+            format!("cannot write the plan to `{}`", path.display()),
+        )
+        .caused_by(&without_temp_path(e))
+    };
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(Error::new(
+            crate::ErrorKind::Io,
+            format!("cannot write the plan to `{}`", path.display()),
+        )
+        .cause(format!("the folder `{}` does not exist", dir.display())));
+    }
+    let mut bytes = Vec::with_capacity(json.len() + 1);
+    bytes.extend_from_slice(json.as_bytes());
+    bytes.push(b'\n');
+    let staged = atomic::stage(dir, path, &bytes, None).map_err(fail)?;
+    atomic::commit(staged, path).map_err(fail)
+}
+
+/// The temp-file library wraps an error with the temp file's own path, which means nothing to the
+/// user (and is gone by the time they read it): keep only what went wrong.
+fn without_temp_path(e: std::io::Error) -> std::io::Error {
+    if e.get_ref().is_some() {
+        std::io::Error::from(e.kind())
+    } else {
+        e
+    }
+}
 
 /// Reads and parses a saved plan, refusing another format version.
 pub fn read_saved_plan(path: &Path) -> Result<SavedPlan> {

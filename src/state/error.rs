@@ -137,19 +137,21 @@ impl StateError {
     }
 }
 
+/// `state/` is not under version control (see `.gitignore`), so the way back is the `.backup`
+/// copy the last write kept, or, without one, setting the file aside and adopting live again.
 fn restore_hints(err: Error, path: &Path, backup: &Backup) -> Error {
-    let err = if backup.exists {
-        err.hint(format!(
+    if backup.exists {
+        return err.hint(format!(
             "inspect `{}` and, if it is right, restore it: `cp {} {}`",
             backup.path.display(),
             backup.path.display(),
             path.display()
-        ))
-    } else {
-        err
-    };
+        ));
+    }
     err.hint(format!(
-        "or restore `{}` from version control (`git checkout -- {}`)",
+        "there is no `{}` to restore from: move `{}` aside (`mv {} {}.corrupt`) and run `dmgmt import` to adopt the live objects again",
+        backup.path.display(),
+        path.display(),
         path.display(),
         path.display()
     ))

@@ -14,6 +14,7 @@ mod emulator_faults;
 mod executor;
 mod import;
 mod live;
+mod newcomer;
 mod normalise;
 mod plan;
 mod process;

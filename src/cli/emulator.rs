@@ -1,43 +1,15 @@
-//! Options of the emulator: the `clap` arguments of `dmgmt emulator` and the resolved config that
-//! [`super::start`] takes.
-//!
-//! Parsing and defaults only; nothing here binds, reads files or serves.
+//! `dmgmt emulator`: the emulator's command line, and serving it in the foreground until Ctrl-C
+//! or SIGTERM. The emulator itself (`crate::emulator`) knows no clap, signals or stdout.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::time::Duration;
 
-use super::{LOCAL_MANAGEMENT_KEY, LOCAL_PROJECT_ID};
-
-/// Default address of a standalone emulator: loopback and a fixed port, so an environment file or
-/// an SDK can name it. Embedded use binds an ephemeral port instead.
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:4590";
-
-/// `N/SECONDS`: at most `requests` requests in each window of `per_seconds` seconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EmulatorRateLimit {
-    pub requests: u32,
-    pub per_seconds: u32,
-}
-
-impl FromStr for EmulatorRateLimit {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || format!("expected `N/SECONDS` with both numbers above zero, got `{s}`");
-        let (n, secs) = s.split_once('/').ok_or_else(bad)?;
-        let requests: u32 = n.trim().parse().map_err(|_| bad())?;
-        let per_seconds: u32 = secs.trim().parse().map_err(|_| bad())?;
-        if requests == 0 || per_seconds == 0 {
-            return Err(bad());
-        }
-        Ok(EmulatorRateLimit {
-            requests,
-            per_seconds,
-        })
-    }
-}
+use crate::emulator::{
+    self, DEFAULT_LISTEN, EmulatorConfig, EmulatorRateLimit, LOCAL_MANAGEMENT_KEY, LOCAL_PROJECT_ID,
+};
+use crate::error::{Error, ErrorKind, Result};
 
 fn parse_fault_rate(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
@@ -46,11 +18,33 @@ fn parse_fault_rate(s: &str) -> Result<f64, String> {
     }
 }
 
+/// `HOST:PORT`, where HOST may be a name (`localhost:8787`), resolved once at start; an IPv4
+/// address is preferred when the name has both, as the printed URL is what clients copy.
+fn parse_listen(s: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = s.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    if !s.contains(':') {
+        return Err(format!(
+            "expected HOST:PORT (e.g. `127.0.0.1:8787`), got `{s}`"
+        ));
+    }
+    let addrs: Vec<SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(s)
+        .map_err(|e| format!("cannot resolve `{s}`: {e}"))?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or_else(|| addrs.first())
+        .copied()
+        .ok_or_else(|| format!("`{s}` resolves to no address"))
+}
+
 /// `dmgmt emulator` options (flattened into the CLI).
 #[derive(Debug, Clone, clap::Args)]
 pub struct EmulatorArgs {
     /// Address to listen on; loopback by default. Port 0 picks a free port.
-    #[arg(long, value_name = "ADDR", default_value = DEFAULT_LISTEN)]
+    #[arg(long, value_name = "HOST:PORT", default_value = DEFAULT_LISTEN, value_parser = parse_listen)]
     pub listen: SocketAddr,
     /// Project id clients must send in `Authorization: Bearer <project>:<key>`.
     #[arg(long, value_name = "P", default_value = LOCAL_PROJECT_ID)]
@@ -82,63 +76,6 @@ pub struct EmulatorArgs {
     pub request_log: Option<PathBuf>,
 }
 
-/// Everything [`super::start`] needs.
-#[derive(Clone)]
-pub struct EmulatorConfig {
-    pub listen: SocketAddr,
-    pub project_id: String,
-    pub management_key: String,
-    pub data: Option<PathBuf>,
-    pub rate_limit: Option<EmulatorRateLimit>,
-    pub fault_rate: f64,
-    /// Fraction of mutating calls done and then answered 502 (the reply "lost").
-    pub lost_reply_rate: f64,
-    pub seed: u64,
-    pub latency: Duration,
-    pub request_log: Option<PathBuf>,
-    /// Answer `role/all` with project roles only, as a Descope that leaves tenant-scoped roles out
-    /// of it would (`descope-api.md` §4: UNSURE); `role/search` still finds them. For tests that
-    /// dmgmt works with either answer.
-    pub role_all_project_only: bool,
-}
-
-impl std::fmt::Debug for EmulatorConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EmulatorConfig")
-            .field("listen", &self.listen)
-            .field("project_id", &self.project_id)
-            .field("management_key", &"***")
-            .field("data", &self.data)
-            .field("rate_limit", &self.rate_limit)
-            .field("fault_rate", &self.fault_rate)
-            .field("lost_reply_rate", &self.lost_reply_rate)
-            .field("seed", &self.seed)
-            .field("latency", &self.latency)
-            .field("request_log", &self.request_log)
-            .field("role_all_project_only", &self.role_all_project_only)
-            .finish()
-    }
-}
-
-impl Default for EmulatorConfig {
-    /// The embedded emulator: an ephemeral loopback port, the local project and key, in memory.
-    fn default() -> Self {
-        EmulatorConfig {
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            project_id: LOCAL_PROJECT_ID.to_owned(),
-            management_key: LOCAL_MANAGEMENT_KEY.to_owned(),
-            data: None,
-            rate_limit: None,
-            fault_rate: 0.0,
-            lost_reply_rate: 0.0,
-            seed: 1,
-            latency: Duration::ZERO,
-            request_log: None,
-            role_all_project_only: false,
-        }
-    }
-}
-
 impl From<EmulatorArgs> for EmulatorConfig {
     fn from(a: EmulatorArgs) -> Self {
         EmulatorConfig {
@@ -154,6 +91,64 @@ impl From<EmulatorArgs> for EmulatorConfig {
             request_log: a.request_log,
             role_all_project_only: false,
         }
+    }
+}
+
+/// Ctrl-C, or SIGTERM on unix (so a test or service manager stops it gracefully too). Registers
+/// for both before returning, so a signal sent as soon as the address is printed is caught; the
+/// returned future waits for either.
+fn stop_signal() -> Result<impl std::future::Future<Output = ()>> {
+    let failed =
+        |e: std::io::Error| Error::new(ErrorKind::Io, "cannot wait for Ctrl-C").caused_by(&e);
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).map_err(failed)?;
+        let mut interrupt = signal(SignalKind::interrupt()).map_err(failed)?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = term.recv() => {}
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = failed;
+        Ok(async {
+            // Without a handler Ctrl-C ends the process, which is the same stop.
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
+}
+
+/// `dmgmt emulator`: serves until Ctrl-C (or SIGTERM). The first stdout line is `listening on http://ADDR`.
+pub fn run(args: EmulatorArgs) -> Result<()> {
+    let serve = async move {
+        let handle = emulator::start(args.into()).await?;
+        let stop = stop_signal()?;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening on {}", handle.base_url())
+            .and_then(|()| out.flush())
+            .map_err(|e| Error::new(ErrorKind::Io, "cannot write to stdout").caused_by(&e))?;
+        drop(out);
+        stop.await;
+        handle.shutdown().await.map_err(|e| {
+            Error::new(ErrorKind::Io, "the emulator stopped with an error").caused_by(&e)
+        })
+    };
+    match tokio::runtime::Handle::try_current() {
+        Ok(rt) if rt.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(|| rt.block_on(serve))
+        }
+        Ok(_) => Err(Error::internal(
+            "`dmgmt emulator` needs a multi-thread runtime or none",
+        )),
+        Err(_) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::new(ErrorKind::Io, "cannot start the async runtime").caused_by(&e))?
+            .block_on(serve),
     }
 }
 
@@ -175,6 +170,15 @@ mod tests {
         assert_eq!(cli.args.project_id, LOCAL_PROJECT_ID);
         assert_eq!(cli.args.fault_rate, 0.0);
         assert_eq!(cli.args.lost_reply_rate, 0.0);
+    }
+
+    #[test]
+    fn listen_accepts_a_host_name() {
+        let cli = Cli::try_parse_from(["x", "--listen", "localhost:0"]).unwrap();
+        assert!(cli.args.listen.ip().is_loopback(), "{}", cli.args.listen);
+        let cli = Cli::try_parse_from(["x", "--listen", "127.0.0.1:8787"]).unwrap();
+        assert_eq!(cli.args.listen.port(), 8787);
+        assert!(Cli::try_parse_from(["x", "--listen", "localhost"]).is_err());
     }
 
     #[test]

@@ -1,0 +1,323 @@
+//! Small things a new user trips over, through the real binary: how to recover a corrupt state,
+//! `plan --out -`, settings an emulated environment ignores, `.yml` files, completing `-e`, `--help` headings, the
+//! hint of a refused key, and README references that must exist.
+
+use std::collections::BTreeSet;
+
+use crate::live::{Live, env_file};
+use crate::support::{dmgmt, project, repo_root, stderr, stdout, write};
+
+const LOCAL: &str = "project_id: P2testExampleProjectId00001\nemulator: true\n";
+
+#[test]
+fn a_corrupt_state_hints_at_its_backup_with_the_exact_command_not_at_git() {
+    let dir = project(&[("environments/dev.yaml", LOCAL)]);
+    write(dir.path(), "state/dev.json", b"{ not json");
+    let out = dmgmt()
+        .args(["--dir"])
+        .arg(dir.path())
+        .args(["state", "list", "-e", "dev"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(!err.contains("git checkout"), "state/ is not in git: {err}");
+    assert!(
+        err.contains("hint: there is no `") && err.contains("dev.json.backup` to restore from"),
+        "{err}"
+    );
+
+    write(dir.path(), "state/dev.json.backup", b"{}");
+    let out = dmgmt()
+        .args(["--dir"])
+        .arg(dir.path())
+        .args(["state", "list", "-e", "dev"])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    let state = dir.path().join("state/dev.json");
+    let backup = dir.path().join("state/dev.json.backup");
+    assert!(
+        err.contains(&format!("`cp {} {}`", backup.display(), state.display())),
+        "{err}"
+    );
+    assert!(!err.contains("git checkout"), "{err}");
+}
+
+#[test]
+fn plan_out_dash_prints_the_saved_plan_on_stdout_and_the_text_on_stderr() {
+    let live = Live::start();
+    let dir = tempfile::tempdir().unwrap();
+    env_file(
+        dir.path(),
+        "dev",
+        "tenants:\n  - {id: acme, name: Acme Corp}\n",
+    );
+    // Run from the project, so a file named `-` would land where the test looks.
+    let out = live
+        .command(dir.path())
+        .current_dir(dir.path())
+        .args(["plan", "-e", "dev", "--out", "-"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let saved: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is the saved plan ({e}): {}", stdout(&out)));
+    assert!(saved["format_version"].is_number(), "{saved}");
+    assert!(stderr(&out).contains("tenant.acme"), "{}", stderr(&out));
+    assert!(
+        !dir.path().join("-").exists(),
+        "`-` means stdout, not a file named `-`"
+    );
+
+    // The saved plan from stdout is one `apply` takes.
+    let file = dir.path().join("plan.json");
+    std::fs::write(&file, &out.stdout).unwrap();
+    let out = live.run(dir.path(), &["apply", "-e", "dev", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn a_failed_plan_out_names_the_real_path_not_a_temp_file() {
+    let live = Live::start();
+    let dir = tempfile::tempdir().unwrap();
+    env_file(
+        dir.path(),
+        "dev",
+        "tenants:\n  - {id: acme, name: Acme Corp}\n",
+    );
+    let target = dir.path().join("no-such-folder/plan.json");
+    let out = live.run(
+        dir.path(),
+        &["plan", "-e", "dev", "--out", target.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("cannot write the plan to `{}`", target.display())),
+        "{err}"
+    );
+    assert!(!err.contains("at path"), "a temp file is named: {err}");
+    assert!(
+        err.contains(&format!(
+            "the folder `{}` does not exist",
+            target.parent().unwrap().display()
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_emulated_environment_warns_that_base_url_and_management_key_are_ignored() {
+    let dir = project(&[(
+        "environments/dev.yaml",
+        "project_id: P2testExampleProjectId00001\nemulator: true\nbase_url: https://api.descope.com\nmanagement_key: ${env.DESCOPE_KEY}\n",
+    )]);
+    let out = dmgmt()
+        .arg("--dir")
+        .arg(dir.path())
+        .args(["validate", "-e", "dev"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    for (name, line) in [("base_url", 3), ("management_key", 4)] {
+        assert!(
+            err.contains(&format!(
+                "`{name}` is ignored: this environment runs against the embedded emulator"
+            )),
+            "{err}"
+        );
+        assert!(
+            err.contains(&format!("environments/dev.yaml:{line}:1")),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn a_yml_environment_file_is_named_wherever_environments_are_listed() {
+    let dir = project(&[
+        ("environments/dev.yaml", LOCAL),
+        ("environments/qa.yml", LOCAL),
+    ]);
+    let hint = "`environments/qa.yml` is ignored: only `.yaml` files are environments; rename it to `environments/qa.yaml`";
+    for args in [
+        &["envs"][..],
+        &["validate", "--all"][..],
+        &["validate", "-e", "qa"][..],
+        &["plan", "-e", "qa"][..],
+    ] {
+        let out = dmgmt()
+            .arg("--dir")
+            .arg(dir.path())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(stderr(&out).contains(hint), "{args:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn help_shows_global_options_under_their_own_heading() {
+    for args in [&["--help"][..], &["plan", "--help"][..]] {
+        let out = dmgmt().args(args).output().unwrap();
+        let help = stdout(&out);
+        let heading = help
+            .find("Global options:")
+            .unwrap_or_else(|| panic!("{args:?}: {help}"));
+        let color = help.find("--color").unwrap();
+        assert!(color > heading, "{args:?}: {help}");
+    }
+    let help = stdout(&dmgmt().args(["plan", "--help"]).output().unwrap());
+    let own = help.find("--out").unwrap();
+    assert!(own < help.find("Global options:").unwrap(), "{help}");
+}
+
+#[test]
+fn a_refused_key_hints_at_the_project_id_too() {
+    let live = Live::start();
+    let dir = tempfile::tempdir().unwrap();
+    env_file(dir.path(), "dev", "");
+    let path = dir.path().join("environments/dev.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let first = text.lines().next().unwrap().to_owned();
+    std::fs::write(
+        &path,
+        text.replace(&first, "project_id: P2wrongExampleProjectId0001"),
+    )
+    .unwrap();
+    let out = live.run(dir.path(), &["plan", "-e", "dev"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(err.contains("401"), "{err}");
+    assert!(
+        err.contains("hint: check the management key in env var `DMGMT_TEST_KEY` and the environment's `project_id`"),
+        "{err}"
+    );
+}
+
+/// Words in backticks or code blocks that name a path in this repository or a `dmgmt` command,
+/// less the paths the README's own commands create (`> PATH`, `create PATH`, `edit PATH`) and
+/// locations in sample output (`file:line:col`).
+fn readme_references(text: &str) -> (BTreeSet<String>, BTreeSet<String>) {
+    // (text, whether it may hold a command): inline spans and `sh` blocks; other blocks are
+    // sample output ("dmgmt will perform the following actions").
+    let mut code: Vec<(String, bool)> = Vec::new();
+    let mut block: Option<bool> = None;
+    for line in text.lines() {
+        if let Some(fence) = line.trim_start().strip_prefix("```") {
+            block = match block {
+                Some(_) => None,
+                None => Some(fence.trim() == "sh"),
+            };
+            continue;
+        }
+        match block {
+            Some(sh) => code.push((line.to_owned(), sh)),
+            None => code.extend(
+                line.split('`')
+                    .skip(1)
+                    .step_by(2)
+                    .map(|span| (span.to_owned(), true)),
+            ),
+        }
+    }
+    let mut paths = BTreeSet::new();
+    let mut created = BTreeSet::new();
+    let mut commands = BTreeSet::new();
+    for (span, may_command) in &code {
+        let words: Vec<&str> = span.split_whitespace().collect();
+        for (i, word) in words.iter().enumerate() {
+            let word = word.trim_matches(|c: char| matches!(c, '(' | ')' | ',' | ';' | '`'));
+            let repo_path = ["src/", "tests/", "benches/", "environments/", ".ci/"]
+                .iter()
+                .any(|p| word.starts_with(p))
+                || (word.ends_with(".md") && !word.contains('/'));
+            let placeholder = word.contains(['<', '*', '$', '{', ':'])
+                || word
+                    .split(['/', '.', '-'])
+                    .any(|part| part.len() > 1 && part.chars().all(|c| c.is_ascii_uppercase()));
+            if repo_path && !placeholder {
+                let writes = i > 0 && matches!(words[i - 1], ">" | "create" | "edit");
+                if writes {
+                    created.insert(word.to_owned());
+                }
+                paths.insert(word.to_owned());
+            }
+        }
+        // A command is a span or code line that starts with one (not prose in sample output).
+        let after = match words.as_slice() {
+            ["dmgmt", cmd, ..] | ["$", "dmgmt", cmd, ..] => Some(*cmd),
+            ["cargo", "run", "--", cmd, ..] => Some(*cmd),
+            _ => None,
+        };
+        if let Some(cmd) = after
+            && *may_command
+            && cmd.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+            && !cmd.starts_with('-')
+        {
+            commands.insert(cmd.to_owned());
+        }
+    }
+    (&paths - &created, commands)
+}
+
+#[test]
+fn every_path_and_command_the_readme_names_exists() {
+    let root = repo_root();
+    let text = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let (paths, commands) = readme_references(&text);
+    let missing: Vec<&String> = paths
+        .iter()
+        .filter(|p| !root.join(p.trim_end_matches('/')).exists())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "README names missing files: {missing:?}"
+    );
+    // A positive control: the scan sees what it is meant to.
+    assert!(paths.contains("src/lib.rs"), "{paths:?}");
+    assert!(
+        commands.contains("plan") && commands.contains("emulator"),
+        "{commands:?}"
+    );
+
+    let unknown: Vec<&String> = commands
+        .iter()
+        .filter(|cmd| {
+            !dmgmt()
+                .args([cmd.as_str(), "--help"])
+                .output()
+                .unwrap()
+                .status
+                .success()
+        })
+        .collect();
+    assert!(
+        unknown.is_empty(),
+        "README names unknown commands: {unknown:?}"
+    );
+}
+
+#[test]
+fn completions_made_inside_a_project_offer_its_environments_for_env() {
+    let dir = project(&[
+        ("environments/dev.yaml", LOCAL),
+        ("environments/staging.yaml", LOCAL),
+    ]);
+    for shell in ["bash", "zsh", "fish"] {
+        let out = dmgmt()
+            .arg("--dir")
+            .arg(dir.path())
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let script = stdout(&out);
+        assert!(
+            script.contains("staging"),
+            "{shell}: no environment names in the script"
+        );
+    }
+}
