@@ -29,3 +29,5 @@ mod tests_cascades;
 mod tests_preconfigured;
 #[cfg(test)]
 mod tests_tenant_names;
+#[cfg(test)]
+mod tests_props;
