@@ -46,11 +46,7 @@ impl Genes<'_> {
     }
 
     fn subset(&mut self, options: &[String]) -> Vec<String> {
-        options
-            .iter()
-            .filter(|_| self.odds(2))
-            .cloned()
-            .collect()
+        options.iter().filter(|_| self.odds(2)).cloned().collect()
     }
 }
 
@@ -118,14 +114,24 @@ fn config(g: &mut Genes<'_>) -> Value {
         }
         let mut t = Map::new();
         t.insert("id".into(), json!(id));
-        t.insert("name".into(), json!(format!("{id} {}", g.pick(&["A", "B"]))));
+        t.insert(
+            "name".into(),
+            json!(format!("{id} {}", g.pick(&["A", "B"]))),
+        );
         if g.odds(2) {
             let domains = [format!("{id}.example.com"), format!("{id}.test")];
-            t.insert("self_provisioning_domains".into(), json!(g.subset(&domains)));
+            t.insert(
+                "self_provisioning_domains".into(),
+                json!(g.subset(&domains)),
+            );
         }
         if g.odds(2) {
             let mut attrs = Map::new();
-            insert_some(&mut attrs, "plan", g.odds(2).then(|| json!(g.pick(&["free", "pro"]))));
+            insert_some(
+                &mut attrs,
+                "plan",
+                g.odds(2).then(|| json!(g.pick(&["free", "pro"]))),
+            );
             insert_some(&mut attrs, "seats", g.odds(2).then(|| json!(g.byte() % 3)));
             t.insert("custom_attributes".into(), Value::Object(attrs));
         }
@@ -195,7 +201,8 @@ fn case(genes: &[u8]) -> Case {
     let mut live = Vec::new();
     let mut perms: Vec<String> = SYSTEM_DEFAULT_PERMISSIONS.map(String::from).to_vec();
     for p in SYSTEM_DEFAULT_PERMISSIONS {
-        let body = json!({"id": format!("PERM-{p}"), "name": p, "description": "", "systemDefault": true});
+        let body =
+            json!({"id": format!("PERM-{p}"), "name": p, "description": "", "systemDefault": true});
         live.push((ResourceAddr::Permission(p.into()), body));
     }
     let admin = ResourceAddr::role(None, TENANT_ADMIN_ROLE);
@@ -219,7 +226,9 @@ fn case(genes: &[u8]) -> Case {
         let tenant_live = match &addr {
             ResourceAddr::Role {
                 tenant: Some(t), ..
-            } => live.iter().any(|(a, _)| *a == ResourceAddr::Tenant(t.clone())),
+            } => live
+                .iter()
+                .any(|(a, _)| *a == ResourceAddr::Tenant(t.clone())),
             _ => true,
         };
         let is_live = addr == admin || (tenant_live && g.odds(2));
@@ -240,7 +249,10 @@ fn case(genes: &[u8]) -> Case {
                 attributes["description"] = json!("recorded before a change by hand");
             }
             let managed_fields = attributes.as_object().unwrap().keys().cloned().collect();
-            let id = body.as_ref().and_then(|b| b["id"].as_str()).map(str::to_owned);
+            let id = body
+                .as_ref()
+                .and_then(|b| b["id"].as_str())
+                .map(str::to_owned);
             let id = id.filter(|_| addr.kind() != ResourceKind::Tenant && g.odds(2));
             let entry = Prior {
                 attributes,
@@ -450,7 +462,11 @@ fn the_generated_cases_cover_every_kind_of_change() {
     let mut refused = 0;
     for n in 0..400u32 {
         let genes: Vec<u8> = (0..160u32)
-            .map(|i| (i.wrapping_mul(2_654_435_761).wrapping_add(n.wrapping_mul(40_503)) >> 7) as u8)
+            .map(|i| {
+                (i.wrapping_mul(2_654_435_761)
+                    .wrapping_add(n.wrapping_mul(40_503))
+                    >> 7) as u8
+            })
             .collect();
         let c = case(&genes);
         let s = snapshot(&c.live);
@@ -461,7 +477,13 @@ fn the_generated_cases_cover_every_kind_of_change() {
             targets: &[],
         }) {
             Ok(p) => {
-                seen.extend(p.changes.iter().map(|ch| format!("{:?}", ch.action).split([' ', '{']).next().unwrap().to_owned()));
+                seen.extend(p.changes.iter().map(|ch| {
+                    format!("{:?}", ch.action)
+                        .split([' ', '{'])
+                        .next()
+                        .unwrap()
+                        .to_owned()
+                }));
                 if !p.unmanaged.is_empty() {
                     seen.insert("unmanaged".into());
                 }
@@ -472,7 +494,17 @@ fn the_generated_cases_cover_every_kind_of_change() {
             Err(_) => refused += 1,
         }
     }
-    for kind in ["Create", "Update", "Rename", "Delete", "Adopt", "SetDefaultRoles", "Forget", "unmanaged", "drift"] {
+    for kind in [
+        "Create",
+        "Update",
+        "Rename",
+        "Delete",
+        "Adopt",
+        "SetDefaultRoles",
+        "Forget",
+        "unmanaged",
+        "drift",
+    ] {
         assert!(seen.contains(kind), "no `{kind}` in 400 cases: {seen:?}");
     }
     assert!(refused < 200, "{refused} of 400 cases refused");

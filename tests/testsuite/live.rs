@@ -43,6 +43,23 @@ impl Live {
         self.send(path, body.to_owned())
     }
 
+    /// `POST path` with `body`, whatever the answer: its status and body (an emulator injecting
+    /// faults answers some calls 429, 502 or 503).
+    pub(crate) fn try_call(&self, path: &str, body: &Value) -> (u16, Value) {
+        let url = format!("{}{path}", self.handle.base_url());
+        self.runtime.block_on(async {
+            let resp = reqwest::Client::new()
+                .post(url)
+                .header("Authorization", auth())
+                .json(body)
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status().as_u16();
+            (status, resp.json().await.unwrap_or(Value::Null))
+        })
+    }
+
     fn send(&self, path: &str, body: String) -> Value {
         let url = format!("{}{path}", self.handle.base_url());
         self.runtime.block_on(async {
