@@ -9,13 +9,15 @@ use std::process::Output;
 use serde_json::Value;
 
 use crate::support::{dmgmt, write};
-use dmgmt::emulator::{EmulatorConfig, EmulatorHandle, LOCAL_MANAGEMENT_KEY, LOCAL_PROJECT_ID};
+use dmgmt::emulator::{EmulatorConfig, EmulatorHandle, LOCAL_PROJECT_ID};
 use dmgmt::model::ResourceAddr;
 use dmgmt::state::{ResourceState, StateFile, StateStore};
 
 pub(crate) struct Live {
     pub(crate) runtime: tokio::runtime::Runtime,
     pub(crate) handle: EmulatorHandle,
+    /// The management key the emulator accepts (`EmulatorConfig::management_key`).
+    pub(crate) key: String,
 }
 
 impl Live {
@@ -29,8 +31,13 @@ impl Live {
             .enable_all()
             .build()
             .unwrap();
+        let key = config.management_key.clone();
         let handle = runtime.block_on(dmgmt::emulator::start(config)).unwrap();
-        Live { runtime, handle }
+        Live {
+            runtime,
+            handle,
+            key,
+        }
     }
 
     /// `POST path` with `body`, answered 2xx; returns the answer.
@@ -50,7 +57,7 @@ impl Live {
         self.runtime.block_on(async {
             let resp = reqwest::Client::new()
                 .post(url)
-                .header("Authorization", auth())
+                .header("Authorization", self.auth())
                 .json(body)
                 .send()
                 .await
@@ -60,12 +67,16 @@ impl Live {
         })
     }
 
+    fn auth(&self) -> String {
+        format!("Bearer {LOCAL_PROJECT_ID}:{}", self.key)
+    }
+
     fn send(&self, path: &str, body: String) -> Value {
         let url = format!("{}{path}", self.handle.base_url());
         self.runtime.block_on(async {
             let resp = reqwest::Client::new()
                 .post(url)
-                .header("Authorization", auth())
+                .header("Authorization", self.auth())
                 .header("Content-Type", "application/json")
                 .body(body)
                 .send()
@@ -82,7 +93,7 @@ impl Live {
         self.runtime.block_on(async {
             let resp = reqwest::Client::new()
                 .get(url)
-                .header("Authorization", auth())
+                .header("Authorization", self.auth())
                 .send()
                 .await
                 .unwrap();
@@ -114,7 +125,7 @@ impl Live {
         let client = {
             let mut config = dmgmt::api::ClientConfig::new(
                 LOCAL_PROJECT_ID,
-                dmgmt::api::ManagementKey::new(LOCAL_MANAGEMENT_KEY),
+                dmgmt::api::ManagementKey::new(self.key.clone()),
             );
             config.base_url = Some(self.handle.base_url());
             dmgmt::api::Client::new(config).unwrap()
@@ -170,14 +181,10 @@ impl Live {
         let mut cmd = dmgmt();
         cmd.arg("--dir")
             .arg(dir)
-            .env("DMGMT_TEST_KEY", LOCAL_MANAGEMENT_KEY)
+            .env("DMGMT_TEST_KEY", &self.key)
             .env("DMGMT_TEST_URL", self.handle.base_url());
         cmd
     }
-}
-
-fn auth() -> String {
-    format!("Bearer {LOCAL_PROJECT_ID}:{LOCAL_MANAGEMENT_KEY}")
 }
 
 /// Writes `environments/ENV.yaml` talking to the test's emulator (key and URL from

@@ -20,6 +20,7 @@ mod plan;
 mod process;
 mod props;
 mod restore;
+mod secrets;
 mod support;
 mod templates;
 mod trust;
