@@ -28,4 +28,6 @@ mod tests_cascades;
 #[cfg(test)]
 mod tests_preconfigured;
 #[cfg(test)]
+mod tests_props;
+#[cfg(test)]
 mod tests_tenant_names;

@@ -9,13 +9,15 @@ use std::process::Output;
 use serde_json::Value;
 
 use crate::support::{dmgmt, write};
-use dmgmt::emulator::{EmulatorConfig, EmulatorHandle, LOCAL_MANAGEMENT_KEY, LOCAL_PROJECT_ID};
+use dmgmt::emulator::{EmulatorConfig, EmulatorHandle, LOCAL_PROJECT_ID};
 use dmgmt::model::ResourceAddr;
 use dmgmt::state::{ResourceState, StateFile, StateStore};
 
 pub(crate) struct Live {
     pub(crate) runtime: tokio::runtime::Runtime,
     pub(crate) handle: EmulatorHandle,
+    /// The management key the emulator accepts (`EmulatorConfig::management_key`).
+    pub(crate) key: String,
 }
 
 impl Live {
@@ -29,8 +31,13 @@ impl Live {
             .enable_all()
             .build()
             .unwrap();
+        let key = config.management_key.clone();
         let handle = runtime.block_on(dmgmt::emulator::start(config)).unwrap();
-        Live { runtime, handle }
+        Live {
+            runtime,
+            handle,
+            key,
+        }
     }
 
     /// `POST path` with `body`, answered 2xx; returns the answer.
@@ -43,12 +50,33 @@ impl Live {
         self.send(path, body.to_owned())
     }
 
+    /// `POST path` with `body`, whatever the answer: its status and body (an emulator injecting
+    /// faults answers some calls 429, 502 or 503).
+    pub(crate) fn try_call(&self, path: &str, body: &Value) -> (u16, Value) {
+        let url = format!("{}{path}", self.handle.base_url());
+        self.runtime.block_on(async {
+            let resp = reqwest::Client::new()
+                .post(url)
+                .header("Authorization", self.auth())
+                .json(body)
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status().as_u16();
+            (status, resp.json().await.unwrap_or(Value::Null))
+        })
+    }
+
+    fn auth(&self) -> String {
+        format!("Bearer {LOCAL_PROJECT_ID}:{}", self.key)
+    }
+
     fn send(&self, path: &str, body: String) -> Value {
         let url = format!("{}{path}", self.handle.base_url());
         self.runtime.block_on(async {
             let resp = reqwest::Client::new()
                 .post(url)
-                .header("Authorization", auth())
+                .header("Authorization", self.auth())
                 .header("Content-Type", "application/json")
                 .body(body)
                 .send()
@@ -65,7 +93,7 @@ impl Live {
         self.runtime.block_on(async {
             let resp = reqwest::Client::new()
                 .get(url)
-                .header("Authorization", auth())
+                .header("Authorization", self.auth())
                 .send()
                 .await
                 .unwrap();
@@ -97,7 +125,7 @@ impl Live {
         let client = {
             let mut config = dmgmt::api::ClientConfig::new(
                 LOCAL_PROJECT_ID,
-                dmgmt::api::ManagementKey::new(LOCAL_MANAGEMENT_KEY),
+                dmgmt::api::ManagementKey::new(self.key.clone()),
             );
             config.base_url = Some(self.handle.base_url());
             dmgmt::api::Client::new(config).unwrap()
@@ -154,14 +182,10 @@ impl Live {
         let mut cmd = dmgmt();
         cmd.arg("--dir")
             .arg(dir)
-            .env("DMGMT_TEST_KEY", LOCAL_MANAGEMENT_KEY)
+            .env("DMGMT_TEST_KEY", &self.key)
             .env("DMGMT_TEST_URL", self.handle.base_url());
         cmd
     }
-}
-
-fn auth() -> String {
-    format!("Bearer {LOCAL_PROJECT_ID}:{LOCAL_MANAGEMENT_KEY}")
 }
 
 /// Writes `environments/ENV.yaml` talking to the test's emulator (key and URL from
