@@ -213,8 +213,13 @@ pub async fn run(
         ..
     } = prepared;
     check_guards(&saved, options.allow_delete)?;
-    let state = state.unwrap_or_else(|| StateFile::new(&desired.environment, &desired.project_id));
+    let mut state =
+        state.unwrap_or_else(|| StateFile::new(&desired.environment, &desired.project_id));
     let backup = backup_objects(&snapshot, &state, &saved.plan.changes);
+    // The run starts from what it just read, as a refresh would record it: entries whose object
+    // is gone leave the state, the others get their live attributes and ids, so drift already
+    // shown in this plan is not shown again by the next one.
+    super::refresh::record_live(&mut state, &snapshot, desired);
     execute_recorded(
         Run {
             store: &store,

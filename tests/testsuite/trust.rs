@@ -313,3 +313,34 @@ fn prevent_destroy_added_to_an_in_sync_resource_guards_its_later_removal() {
         "{text}"
     );
 }
+
+#[test]
+fn an_apply_records_what_it_read_so_the_next_plan_shows_no_drift_already_seen() {
+    let live = Live::start();
+    let dir = project("tenants:\n  - {id: acme, name: Acme}\n  - {id: gone, name: Gone}\n");
+    let out = live.run(dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // `gone` leaves the configuration and is deleted by hand; `acme` is renamed by hand.
+    configure(
+        dir.path(),
+        "tenants:\n  - {id: acme, name: Acme}\n  - {id: new, name: New}\n",
+    );
+    live.call("/v1/mgmt/tenant/delete", json!({"id": "gone"}));
+    live.call(
+        "/v1/mgmt/tenant/update",
+        json!({"id": "acme", "name": "Acme (console)"}),
+    );
+    let out = live.run(dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("has been deleted outside dmgmt"),
+        "{}",
+        stdout(&out)
+    );
+    let text = plan_text(dir.path(), &live);
+    assert!(
+        text.starts_with("No changes."),
+        "no drift shown twice:\n{text}"
+    );
+    assert!(state(dir.path())["resources"].get("tenant.gone").is_none());
+}
