@@ -51,7 +51,11 @@ fn main() {
     runtime.block_on(drift(&emulator));
     eprintln!("seeded in {:.1} s", seeded.elapsed().as_secs_f64());
 
-    let bin = env!("CARGO_BIN_EXE_dmgmt");
+    // BENCH_BIN=/path/to/dmgmt times another build (e.g. one from before a change).
+    let bin_override = std::env::var("BENCH_BIN").ok();
+    let bin = bin_override
+        .as_deref()
+        .unwrap_or(env!("CARGO_BIN_EXE_dmgmt"));
     // BENCH_PERF=FILE records one extra run with `perf record` (call graphs) for a closer look.
     if let Some(out) = std::env::var_os("BENCH_PERF") {
         let status = Command::new("perf")
