@@ -123,13 +123,13 @@ enum Mutation {
 fn mutation() -> impl Strategy<Value = Mutation> {
     let at = any::<usize>();
     prop_oneof![
-        1 => (at.clone(), 1..64usize).prop_map(|(at, len)| Mutation::Delete { at, len }),
-        1 => (at.clone(), proptest::collection::vec(any::<u8>(), 1..8))
+        1 => (at, 1..64usize).prop_map(|(at, len)| Mutation::Delete { at, len }),
+        1 => (at, proptest::collection::vec(any::<u8>(), 1..8))
             .prop_map(|(at, bytes)| Mutation::Insert { at, bytes }),
-        3 => (at.clone(), 0..TOKENS.len()).prop_map(|(at, token)| Mutation::Token { at, token }),
-        1 => (at.clone(), 1..200usize, any::<usize>())
+        3 => (at, 0..TOKENS.len()).prop_map(|(at, token)| Mutation::Token { at, token }),
+        1 => (at, 1..200usize, any::<usize>())
             .prop_map(|(at, len, to)| Mutation::Duplicate { at, len, to }),
-        1 => (at.clone(), 0..8u8).prop_map(|(at, bit)| Mutation::Flip { at, bit }),
+        1 => (at, 0..8u8).prop_map(|(at, bit)| Mutation::Flip { at, bit }),
         1 => at.prop_map(|at| Mutation::Truncate { at }),
     ]
 }
