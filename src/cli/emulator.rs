@@ -52,7 +52,8 @@ pub struct EmulatorArgs {
     /// Management key clients must send; the default is a fixed local key that needs no set-up.
     #[arg(long, value_name = "K", default_value = LOCAL_MANAGEMENT_KEY, hide_default_value = true)]
     pub management_key: String,
-    /// Persist the data to FILE: loaded on start, atomically rewritten after every change.
+    /// Persist the data to FILE: loaded on start; each change is appended to FILE.journal
+    /// and folded into FILE now and then, atomically.
     #[arg(long, value_name = "FILE")]
     pub data: Option<PathBuf>,
     /// Answer 429 + `Retry-After` once more than N requests arrive within SECONDS.

@@ -16,6 +16,8 @@
 mod build;
 pub mod emit;
 pub mod flow_refs;
+#[cfg(test)]
+mod fuzz_tests;
 pub mod include_edit;
 pub mod interpolate;
 pub mod load;

@@ -14,6 +14,7 @@ mod config;
 mod convert;
 pub mod errors;
 mod flow;
+mod journal;
 mod permission;
 mod role;
 mod server;

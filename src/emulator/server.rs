@@ -26,6 +26,7 @@ use tokio::time::Instant;
 
 use super::config::{EmulatorConfig, EmulatorRateLimit};
 use super::errors::{EmuError, METHOD_NOT_ALLOWED, Reply, UNKNOWN_ROUTE};
+use super::journal::Journal;
 use super::store::Store;
 use super::{flow, permission, role, tenant, theme};
 
@@ -91,7 +92,8 @@ impl RateWindow {
 /// State shared by all handlers.
 pub(crate) struct Shared {
     store: Mutex<Store>,
-    data: Option<PathBuf>,
+    /// With `--data`: locked only while `store` is, after it.
+    journal: Option<Mutex<Journal>>,
     authorization: String,
     rate: Option<Mutex<RateWindow>>,
     fault_rate: f64,
@@ -132,9 +134,9 @@ impl Shared {
             self.lost_reply_rate > 0.0 && lock(&self.lost_rng).next_f64() < self.lost_reply_rate;
         let mut store = lock(&self.store);
         let out = f(&mut store)?;
-        if let Some(path) = &self.data {
-            store
-                .save(path)
+        if let Some(journal) = &self.journal {
+            lock(journal)
+                .record(&store)
                 .map_err(|e| EmuError::internal(e.to_string()))?;
         }
         if lose_reply {
@@ -302,15 +304,22 @@ impl EmulatorHandle {
         lock(&self.shared.log).clone()
     }
 
-    /// Stops accepting, lets in-flight requests finish, and waits for the server to end.
+    /// Stops accepting, lets in-flight requests finish, waits for the server to end, and with
+    /// `--data` folds the journal into the data file (so the file alone holds everything).
     pub async fn shutdown(mut self) -> std::io::Result<()> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        match self.task.take() {
-            Some(task) => task.await.map_err(std::io::Error::other)?,
-            None => Ok(()),
+        if let Some(task) = self.task.take() {
+            task.await.map_err(std::io::Error::other)??;
         }
+        if let Some(journal) = &self.shared.journal {
+            let store = lock(&self.shared.store);
+            lock(journal)
+                .compact(&store)
+                .map_err(std::io::Error::other)?;
+        }
+        Ok(())
     }
 }
 
@@ -324,9 +333,12 @@ impl Drop for EmulatorHandle {
 
 /// Loads the data, binds, and spawns the server on the current tokio runtime.
 pub(crate) async fn spawn(config: EmulatorConfig) -> Result<EmulatorHandle, StartError> {
-    let store = match &config.data {
-        Some(path) => Store::load(path)?,
-        None => Store::default(),
+    let (store, journal) = match &config.data {
+        Some(path) => {
+            let (store, journal) = Journal::open(path)?;
+            (store, Some(Mutex::new(journal)))
+        }
+        None => (Store::default(), None),
     };
     let log_file = match &config.request_log {
         Some(path) => Some(Mutex::new(
@@ -356,7 +368,7 @@ pub(crate) async fn spawn(config: EmulatorConfig) -> Result<EmulatorHandle, Star
     );
     let shared = Arc::new(Shared {
         store: Mutex::new(store),
-        data: config.data.clone(),
+        journal,
         authorization: format!("Bearer {}:{}", config.project_id, config.management_key),
         rate,
         fault_rate: config.fault_rate,

@@ -2,8 +2,9 @@
 //! answers are stable, plus its optional persistence to a JSON file.
 //!
 //! The store knows the objects and their invariants' raw material (lookups, id generation); the
-//! request semantics live in the per-area modules. Persistence is an atomic replace (temp file in the
-//! same folder, fsync, rename) after every mutation, so a killed emulator leaves the last good file.
+//! request semantics live in the per-area modules. [`Store::save`] is an atomic replace (temp file
+//! in the same folder, fsync, rename), so a killed emulator leaves the last good file; a running
+//! emulator writes it only now and then and journals each change in between (`super::journal`).
 //! This module never speaks HTTP.
 
 use std::io::Write;
@@ -159,29 +160,19 @@ impl Store {
         Ok(store)
     }
 
-    /// Atomically replaces `path` with this store.
+    /// Atomically replaces `path` with this store (what a fold of the journal writes).
+    #[cfg(test)]
     pub fn save(&self, path: &Path) -> Result<(), StoreError> {
         let err = |source| StoreError::Write {
             path: path.to_owned(),
             source,
         };
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        std::fs::create_dir_all(dir).map_err(err)?;
-        // Compact: the file is rewritten after every change, so size is time.
-        let bytes = serde_json::to_vec(self).map_err(|e| err(std::io::Error::other(e)))?;
-        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
-        tmp.write_all(&bytes).map_err(err)?;
-        tmp.as_file().sync_all().map_err(err)?;
-        tmp.persist(path).map_err(|e| err(e.error))?;
-        // Make the rename itself durable.
-        #[cfg(unix)]
-        std::fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(err)?;
-        Ok(())
+        write_atomically(path, &self.to_bytes().map_err(err)?).map_err(err)
+    }
+
+    /// The data file's bytes: compact, since they are rewritten whenever the journal is folded.
+    pub(crate) fn to_bytes(&self) -> std::io::Result<Vec<u8>> {
+        serde_json::to_vec(self).map_err(std::io::Error::other)
     }
 
     /// A fresh id such as `ROL0000…0042`: prefix, then digits, unique within this store.
@@ -221,6 +212,24 @@ impl Store {
             .collect();
         t
     }
+}
+
+/// Replaces `path` with `bytes` so that a kill leaves the old file or the new one: a synced temp
+/// file in the same folder, renamed over it, and the folder synced.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    // Make the rename itself durable.
+    #[cfg(unix)]
+    std::fs::File::open(dir)?.sync_all()?;
+    Ok(())
 }
 
 #[cfg(test)]

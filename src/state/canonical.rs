@@ -10,9 +10,10 @@ use sha2::{Digest, Sha256};
 
 /// Compact JSON of `value` with object keys sorted recursively.
 pub fn canonical_json(value: &Value) -> String {
-    let mut out = String::new();
+    let mut out = Vec::new();
     write_canonical(value, &mut out);
-    out
+    // Only serde_json's own output and ASCII punctuation were written: valid UTF-8.
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// Lowercase hex of the sha256 of `bytes`.
@@ -76,39 +77,44 @@ pub(crate) fn settle_floats(value: &mut Value) {
     }
 }
 
-fn write_canonical(value: &Value, out: &mut String) {
+// Hot: the state file's digest, each resource's config digest and the snapshot's bodies go
+// through here (tens of thousands of values per plan), so text is written straight into one
+// buffer instead of a `String` per key and scalar.
+fn write_canonical(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::Object(map) => {
             let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(b.0));
-            out.push('{');
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            out.push(b'{');
             for (i, (k, v)) in entries.into_iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
-                write_scalar(&Value::String(k.clone()), out);
-                out.push(':');
+                write_json(k, out);
+                out.push(b':');
                 write_canonical(v, out);
             }
-            out.push('}');
+            out.push(b'}');
         }
         Value::Array(items) => {
-            out.push('[');
+            out.push(b'[');
             for (i, v) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 write_canonical(v, out);
             }
-            out.push(']');
+            out.push(b']');
         }
-        scalar => write_scalar(scalar, out),
+        scalar => write_json(scalar, out),
     }
 }
 
-fn write_scalar(value: &Value, out: &mut String) {
-    // A scalar's `Display` is its compact JSON text (strings quoted and escaped).
-    out.push_str(&value.to_string());
+/// The compact JSON text of a string or scalar (what its `Display` gives, strings quoted and
+/// escaped), appended to `out`.
+fn write_json<T: serde::Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) {
+    // Writing a string or scalar into a `Vec` cannot fail.
+    let _ = serde_json::to_writer(&mut *out, value);
 }
 
 #[cfg(test)]
