@@ -212,6 +212,12 @@ async fn a_delete_whose_reply_was_lost_is_accepted_once_the_object_is_gone() {
     // (404 and 400 are both plausible), so the read-back never depends on it.
     assert_eq!(fake.calls("load_tenant"), 0);
     assert_eq!(fake.calls("load_all_tenants"), 1);
+    assert_eq!(
+        fake.calls("export_flow"),
+        0,
+        "a missing flow is not exported"
+    );
+    assert_eq!(fake.calls("list_flows"), 1);
 }
 
 #[tokio::test]
