@@ -152,13 +152,19 @@ pub(crate) fn username() -> String {
 
 fn user_from_uid() -> Option<String> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    user_for(&status, &passwd)
+}
+
+/// The user named in `passwd` for the real uid in `status` (`/proc/self/status`), else
+/// `uid<N>`; `None` when `status` holds no uid.
+fn user_for(status: &str, passwd: &str) -> Option<String> {
     let uid = status
         .lines()
         .find_map(|line| line.strip_prefix("Uid:"))?
         .split_whitespace()
         .next()?
         .to_owned();
-    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
     let name = passwd.lines().find_map(|line| {
         let mut fields = line.split(':');
         let name = fields.next()?;
@@ -237,11 +243,28 @@ mod tests {
     }
 
     #[test]
-    fn user_and_host_are_never_empty() {
-        assert!(!username().is_empty());
-        assert!(!hostname().is_empty());
-        if let Some(name) = user_from_uid() {
-            assert!(!name.is_empty() && !name.contains(':'));
+    fn the_user_comes_from_passwd_by_uid_else_the_uid_itself() {
+        let status = "Name:\tdmgmt\nUid:\t1000\t1000\t1000\t1000\nGid:\t1000\n";
+        let passwd = "root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n";
+        assert_eq!(user_for(status, passwd).as_deref(), Some("alice"));
+        assert_eq!(
+            user_for(status, "root:x:0:0::/root:/bin/sh\n").as_deref(),
+            Some("uid1000")
+        );
+        // A name field that is empty, or a uid that only matches another field, is no match.
+        assert_eq!(
+            user_for(status, ":x:1000:1000::/:/bin/sh\nbob:x:1:1000::/:/bin/sh\n").as_deref(),
+            Some("uid1000")
+        );
+        assert_eq!(user_for("Name:\tdmgmt\n", passwd), None);
+    }
+
+    #[test]
+    fn the_host_is_the_kernels_name_when_it_has_one() {
+        if let Ok(name) = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            && !name.trim().is_empty()
+        {
+            assert_eq!(hostname(), name.trim());
         }
     }
 
