@@ -7,6 +7,7 @@ mod cascade;
 pub mod compare;
 mod diff;
 mod graph;
+mod locate;
 mod planner;
 mod restore;
 mod tenant_names;

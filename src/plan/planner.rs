@@ -8,6 +8,7 @@ use serde_json::Value;
 use super::cascade;
 use super::diff::{all_diffs, managed_diffs, managed_fields, overlay_body};
 use super::graph;
+use super::locate::{Ids, Located, locate};
 use super::tenant_names::{self, TenantRename, describe_name_cycle};
 use super::types::{Action, AttrDiff, Change, Drift, DriftKind, Guard, Plan, Summary};
 use crate::model::preconfigured::TENANT_ADMIN_ROLE;
@@ -162,114 +163,6 @@ fn declared(desired: &DesiredState) -> BTreeMap<ResourceAddr, Declared<'_>> {
     out
 }
 
-/// Where the live counterpart of a declared resource is.
-enum Located<'a> {
-    /// Live under its own address. `followed`: the state entry, under another address, that
-    /// managed it before it was renamed outside dmgmt to the name the configuration now uses.
-    Here {
-        object: &'a LiveObject,
-        followed: Option<&'a ResourceAddr>,
-    },
-    /// Live under another name (`renamed_from`, or a rename made outside dmgmt that the state's
-    /// Descope id reveals): renamed in place, which keeps user assignments.
-    Elsewhere {
-        at: &'a ResourceAddr,
-        object: &'a LiveObject,
-        outside: bool,
-    },
-    Missing,
-}
-
-/// The indexes that find live objects by Descope id, and state entries by the id they recorded.
-struct Ids<'a> {
-    live: HashMap<&'a str, (&'a ResourceAddr, &'a LiveObject)>,
-    prior: HashMap<&'a str, &'a ResourceAddr>,
-}
-
-impl<'a> Ids<'a> {
-    fn new(input: &PlanInput<'a>) -> Self {
-        Ids {
-            live: input
-                .snapshot
-                .objects
-                .iter()
-                .filter_map(|(a, o)| Some((o.id.as_deref()?, (a, o))))
-                .collect(),
-            prior: input
-                .prior
-                .iter()
-                .filter_map(|(a, p)| Some((p.id.as_deref()?, a)))
-                .collect(),
-        }
-    }
-
-    /// Where the object that the state entry `state_addr` manages is live now, when that is under
-    /// another address (renamed outside dmgmt).
-    fn moved(
-        &self,
-        input: &PlanInput<'a>,
-        state_addr: &ResourceAddr,
-    ) -> Option<(&'a ResourceAddr, &'a LiveObject)> {
-        let id = input.prior.get(state_addr)?.id.as_deref()?;
-        let (at, object) = self.live.get(id).copied()?;
-        (at != state_addr).then_some((at, object))
-    }
-}
-
-fn locate<'a>(
-    addr: &ResourceAddr,
-    d: &Declared<'_>,
-    input: &PlanInput<'a>,
-    declared: &BTreeMap<ResourceAddr, Declared<'_>>,
-    ids: &Ids<'a>,
-) -> Result<Located<'a>, PlanError> {
-    let live = &input.snapshot.objects;
-    let free = |at: &ResourceAddr| !declared.contains_key(at);
-    if let Some(object) = live.get(addr) {
-        if let Some(old) = &d.renamed_from
-            && live.contains_key(old)
-            // Safe only when the rename was done before (the new name managed) and the old name
-            // is a new object nobody manages.
-            && (!input.prior.contains_key(addr) || input.prior.contains_key(old))
-        {
-            return Err(PlanError::UnsafeRename {
-                addr: addr.clone(),
-                from: old.clone(),
-            });
-        }
-        let followed = object
-            .id
-            .as_deref()
-            .and_then(|id| ids.prior.get(id).copied())
-            .filter(|s| *s != addr && free(s) && !input.prior.contains_key(addr));
-        return Ok(Located::Here { object, followed });
-    }
-    if let Some((at, object)) = ids.moved(input, addr).filter(|(at, _)| free(at)) {
-        return Ok(Located::Elsewhere {
-            at,
-            object,
-            outside: true,
-        });
-    }
-    if let Some(old) = d.renamed_from.as_ref().filter(|old| free(old)) {
-        if let Some((at, object)) = live.get_key_value(old) {
-            return Ok(Located::Elsewhere {
-                at,
-                object,
-                outside: false,
-            });
-        }
-        if let Some((at, object)) = ids.moved(input, old).filter(|(at, _)| free(at)) {
-            return Ok(Located::Elsewhere {
-                at,
-                object,
-                outside: true,
-            });
-        }
-    }
-    Ok(Located::Missing)
-}
-
 /// Computes the plan.
 pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
     let declared = declared(input.desired);
@@ -282,7 +175,13 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
     let mut moved: BTreeSet<ResourceAddr> = BTreeSet::new();
 
     for (addr, d) in &declared {
-        let mut located = locate(addr, d, input, &declared, &ids)?;
+        let mut located = locate(
+            addr,
+            d.renamed_from.as_ref(),
+            input,
+            &|a| declared.contains_key(a),
+            &ids,
+        )?;
         if let Located::Elsewhere { at, .. } = located
             && renamed_away.contains(at)
         {
