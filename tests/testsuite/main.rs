@@ -12,6 +12,7 @@ mod corpus;
 mod diff;
 mod emulator;
 mod emulator_faults;
+mod emulator_service;
 mod executor;
 mod import;
 mod live;
