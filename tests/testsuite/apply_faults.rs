@@ -213,26 +213,8 @@ fn the_management_key_is_in_no_file_under_state_and_in_no_output() {
         "{}",
         outputs[1]
     );
-    let mut files = 0;
-    let mut stack = vec![dir.path().join("state")];
-    while let Some(path) = stack.pop() {
-        if path.is_dir() {
-            stack.extend(
-                std::fs::read_dir(&path)
-                    .unwrap()
-                    .flatten()
-                    .map(|e| e.path()),
-            );
-        } else {
-            files += 1;
-            let bytes = std::fs::read(&path).unwrap();
-            assert!(
-                !String::from_utf8_lossy(&bytes).contains(LOCAL_MANAGEMENT_KEY),
-                "{}",
-                path.display()
-            );
-        }
-    }
+    let files =
+        crate::support::assert_no_file_holds(&dir.path().join("state"), LOCAL_MANAGEMENT_KEY);
     assert!(
         files >= 4,
         "state, backup, audit and the backup manifest were checked"

@@ -235,25 +235,6 @@ fn a_real_looking_management_key_is_in_no_audit_line_and_no_file_under_state() {
     run_with_key(&["audit", "--json"]);
     assert_eq!(lines(root).len(), 4);
 
-    let mut stack = vec![root.join("state")];
-    let mut files = 0;
-    while let Some(path) = stack.pop() {
-        if path.is_dir() {
-            stack.extend(
-                std::fs::read_dir(&path)
-                    .unwrap()
-                    .flatten()
-                    .map(|e| e.path()),
-            );
-        } else {
-            files += 1;
-            let bytes = std::fs::read(&path).unwrap();
-            assert!(
-                !String::from_utf8_lossy(&bytes).contains(KEY),
-                "{}",
-                path.display()
-            );
-        }
-    }
+    let files = crate::support::assert_no_file_holds(&root.join("state"), KEY);
     assert!(files > 10, "state, backups and the audit log were checked");
 }

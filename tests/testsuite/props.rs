@@ -18,10 +18,10 @@ use serde_json::{Map, Value, json};
 use crate::apply::{ENV, apply, assert_no_changes};
 use crate::live::{Live, env_file};
 use crate::support::{stderr, stdout};
+use dmgmt::model::preconfigured::{SYSTEM_DEFAULT_PERMISSIONS, TENANT_ADMIN_ROLE};
 
-const SYSTEM: [&str; 3] = ["User Admin", "SSO Admin", "Impersonate"];
 const PERMISSIONS: [&str; 3] = ["p0", "p1", "p2"];
-const ROLES: [&str; 3] = ["r0", "r1", "Tenant Admin"];
+const ROLES: [&str; 3] = ["r0", "r1", TENANT_ADMIN_ROLE];
 const TENANTS: [&str; 2] = ["t0", "t1"];
 const SCOPED: [&str; 2] = ["s0", "s1"];
 
@@ -69,7 +69,7 @@ fn put(map: &mut Map<String, Value>, key: &str, value: Option<Value>) {
 /// Creates a random project "in the console"; returns the address of every object it holds.
 fn seed(g: &mut Genes<'_>, live: &Live) -> Vec<String> {
     let mut addrs = Vec::new();
-    let mut perms: Vec<String> = SYSTEM.map(String::from).to_vec();
+    let mut perms: Vec<String> = SYSTEM_DEFAULT_PERMISSIONS.map(String::from).to_vec();
     for p in PERMISSIONS {
         if let Some(p) = g.live_name(p) {
             let description = g.description().unwrap_or("");
@@ -87,7 +87,7 @@ fn seed(g: &mut Genes<'_>, live: &Live) -> Vec<String> {
             "default": g.odds(2), "private": g.odds(2)})
     };
     let mut roles = Vec::new();
-    for r in ROLES.iter().filter(|r| **r != "Tenant Admin") {
+    for r in ROLES.iter().filter(|r| **r != TENANT_ADMIN_ROLE) {
         if let Some(name) = g.live_name(r) {
             live.call("/v1/mgmt/role/create", role(g, &name, ""));
             addrs.push(format!("role.{name}"));
@@ -131,7 +131,7 @@ fn seed(g: &mut Genes<'_>, live: &Live) -> Vec<String> {
 /// A random configuration over the same names, as YAML (JSON is YAML's flow style).
 fn config(g: &mut Genes<'_>) -> String {
     let mut permissions = Vec::new();
-    let mut perms: Vec<String> = SYSTEM.map(String::from).to_vec();
+    let mut perms: Vec<String> = SYSTEM_DEFAULT_PERMISSIONS.map(String::from).to_vec();
     for name in PERMISSIONS {
         if g.odds(2) {
             let mut p = Map::new();
@@ -156,7 +156,7 @@ fn config(g: &mut Genes<'_>) -> String {
             "permissions",
             g.odds(2).then(|| json!(g.subset(&perms))),
         );
-        if name != "Tenant Admin" && g.odds(4) {
+        if name != TENANT_ADMIN_ROLE && g.odds(4) {
             r.insert("renamed_from".into(), json!(format!("old-{name}")));
         }
         Value::Object(r)

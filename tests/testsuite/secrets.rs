@@ -5,13 +5,11 @@
 //! of the project: the state, its backup and audit trail, backups, saved plans and generated
 //! configuration.
 
-use std::path::{Path, PathBuf};
-
 use serde_json::json;
 
 use crate::apply::{CONFIG, ENV};
 use crate::live::{Live, env_file};
-use crate::support::{stderr, stdout, write};
+use crate::support::{files_under, stderr, stdout, write};
 use dmgmt::emulator::{EmulatorConfig, LOCAL_PROJECT_ID};
 
 const KEY: &str = "K2FakeKeyForTheSecretsAudit0000000000";
@@ -48,24 +46,6 @@ fn needles() -> Vec<String> {
             .trim_end_matches('=')
             .to_owned(),
     ]
-}
-
-fn files(root: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(path) = stack.pop() {
-        if path.is_dir() {
-            stack.extend(
-                std::fs::read_dir(&path)
-                    .unwrap()
-                    .flatten()
-                    .map(|e| e.path()),
-            );
-        } else {
-            out.push(path);
-        }
-    }
-    out
 }
 
 #[test]
@@ -192,7 +172,7 @@ fn the_management_key_is_in_no_output_and_no_file_after_every_command() {
                 leaks.push(format!("`{needle}` in the output of `{command}`"));
             }
         }
-        for path in files(root) {
+        for path in files_under(root) {
             let bytes = std::fs::read(&path).unwrap();
             if String::from_utf8_lossy(&bytes).contains(&needle) {
                 leaks.push(format!("`{needle}` in {}", path.display()));
@@ -202,7 +182,7 @@ fn the_management_key_is_in_no_output_and_no_file_after_every_command() {
     assert_eq!(leaks, Vec::<String>::new());
 
     // Positive controls: the scan saw what it should have seen.
-    let all = files(root);
+    let all = files_under(root);
     let has = |part: &str| all.iter().any(|p| p.to_string_lossy().contains(part));
     for part in [
         "saved.plan",

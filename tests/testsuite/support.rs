@@ -71,6 +71,40 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// Every file under `root`, at any depth.
+pub fn files_under(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        if path.is_dir() {
+            stack.extend(
+                std::fs::read_dir(&path)
+                    .expect("read dir")
+                    .flatten()
+                    .map(|e| e.path()),
+            );
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// Fails naming the first file under `root` whose bytes hold `needle`; returns how many files
+/// were checked.
+pub fn assert_no_file_holds(root: &Path, needle: &str) -> usize {
+    let files = files_under(root);
+    for path in &files {
+        let bytes = std::fs::read(path).expect("read file");
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(needle),
+            "{} holds it",
+            path.display()
+        );
+    }
+    files.len()
+}
+
 pub fn stdout(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
