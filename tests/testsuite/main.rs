@@ -14,6 +14,7 @@ mod emulator;
 mod emulator_faults;
 mod emulator_service;
 mod executor;
+mod guide;
 mod import;
 mod live;
 mod newcomer;
