@@ -23,6 +23,8 @@
 //!   `127.0.0.1:0` instead, and `127.0.0.1:PORT` in later commands and in outputs stands for the
 //!   address it really got.
 //!
+//! `DMGMT_GUIDE_SHOW=1` prints what every command printed, to write a page's quotes from.
+//!
 //! Each command runs as `sh -c` in the project folder, with the built `dmgmt` first on `PATH`,
 //! `NO_COLOR=1` and no inherited `DESCOPE_*` variable. Every process started here is reaped by a
 //! guard, also when an assertion fails.
@@ -262,8 +264,7 @@ fn line_matches(pattern: &str, line: &str) -> bool {
         return pattern == line;
     }
     let (first, last) = (pieces[0], pieces[pieces.len() - 1]);
-    if !line.starts_with(first) || line.len() < first.len() + last.len() || !line.ends_with(last)
-    {
+    if !line.starts_with(first) || line.len() < first.len() + last.len() || !line.ends_with(last) {
         return false;
     }
     let mut rest = &line[first.len()..line.len() - last.len()];
@@ -397,11 +398,11 @@ impl Session {
 
     fn shell(&self, script: &str) -> Command {
         let bin = PathBuf::from(env!("CARGO_BIN_EXE_dmgmt"));
-        let path = std::env::join_paths(
-            std::iter::once(bin.parent().unwrap().to_path_buf())
-                .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
-        )
-        .unwrap();
+        let path =
+            std::env::join_paths(std::iter::once(bin.parent().unwrap().to_path_buf()).chain(
+                std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+            ))
+            .unwrap();
         let mut cmd = Command::new("sh");
         cmd.arg("-c")
             .arg(script)
@@ -411,7 +412,9 @@ impl Session {
             .envs(&self.env)
             .stdin(Stdio::null());
         for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with("DESCOPE_") && !self.env.contains_key(&*key.to_string_lossy()) {
+            if key.to_string_lossy().starts_with("DESCOPE_")
+                && !self.env.contains_key(&*key.to_string_lossy())
+            {
                 cmd.env_remove(key);
             }
         }
@@ -424,10 +427,13 @@ impl Session {
     }
 
     fn check_output(&self, cmd: &Cmd, raw: &str) {
+        let shown = self.documented(&screen_text(raw));
+        if std::env::var_os("DMGMT_GUIDE_SHOW").is_some() {
+            eprintln!("{}:{}: $ {}\n{shown}", self.name, cmd.line, cmd.text);
+        }
         let Some(expected) = &cmd.expected else {
             return;
         };
-        let shown = self.documented(&screen_text(raw));
         let lines: Vec<&str> = if shown.is_empty() {
             Vec::new()
         } else {
@@ -508,15 +514,17 @@ impl Session {
         let words: Vec<&str> = cmd.text.split_whitespace().collect();
         let listen = match words.as_slice() {
             ["dmgmt", "emulator", rest @ ..] => {
-                let at = rest.iter().position(|w| *w == "--listen").unwrap_or_else(|| {
-                    panic!("{}:{}: give a background emulator `--listen 127.0.0.1:PORT`", self.name, cmd.line)
-                });
+                let at = rest
+                    .iter()
+                    .position(|w| *w == "--listen")
+                    .unwrap_or_else(|| {
+                        panic!(
+                            "{}:{}: give a background emulator `--listen 127.0.0.1:PORT`",
+                            self.name, cmd.line
+                        )
+                    });
                 let documented = rest[at + 1].to_owned();
-                text = text.replacen(
-                    &format!("--listen {documented}"),
-                    "--listen 127.0.0.1:0",
-                    1,
-                );
+                text = text.replacen(&format!("--listen {documented}"), "--listen 127.0.0.1:0", 1);
                 Some(documented)
             }
             _ => None,
@@ -613,7 +621,11 @@ fn run_page(name: &str) {
     for step in &steps {
         session.step(step);
     }
-    let left: Vec<String> = session.jobs.iter().map(|j| format!("%{} `{}`", j.number, j.cmd.text)).collect();
+    let left: Vec<String> = session
+        .jobs
+        .iter()
+        .map(|j| format!("%{} `{}`", j.number, j.cmd.text))
+        .collect();
     assert!(
         left.is_empty(),
         "{name}: the page leaves jobs running; end them with `kill %N`: {left:?}"
@@ -646,15 +658,24 @@ fn every_page_is_linked_from_the_index_and_run_and_the_readme_links_the_guide() 
         .filter(|n| n.ends_with(".md") && n != "README.md")
         .collect();
     let run: BTreeSet<String> = PAGES.iter().map(|p| (*p).to_owned()).collect();
-    assert_eq!(on_disk, run, "every page in docs/ is in PAGES (and run), and no other");
+    assert_eq!(
+        on_disk, run,
+        "every page in docs/ is in PAGES (and run), and no other"
+    );
 
     let index = read_doc("README.md");
     let linked = links(&index);
     let unlinked: Vec<&String> = on_disk.iter().filter(|p| !linked.contains(*p)).collect();
-    assert!(unlinked.is_empty(), "docs/README.md does not link {unlinked:?}");
+    assert!(
+        unlinked.is_empty(),
+        "docs/README.md does not link {unlinked:?}"
+    );
 
     // Every relative link of the guide names a file that exists.
-    for page in on_disk.iter().chain(std::iter::once(&"README.md".to_owned())) {
+    for page in on_disk
+        .iter()
+        .chain(std::iter::once(&"README.md".to_owned()))
+    {
         for target in links(&read_doc(page)) {
             assert!(
                 docs.join(&target).exists(),
@@ -665,7 +686,9 @@ fn every_page_is_linked_from_the_index_and_run_and_the_readme_links_the_guide() 
 
     let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
     assert!(
-        links(&readme).iter().any(|t| t == "docs/README.md" || t == "docs/" || t == "docs"),
+        links(&readme)
+            .iter()
+            .any(|t| t == "docs/README.md" || t == "docs/" || t == "docs"),
         "README.md links the user guide in docs/"
     );
 }
@@ -700,17 +723,27 @@ fn documented_keys(page: &str) -> BTreeMap<String, bool> {
     let mut keys = BTreeMap::new();
     let mut shared_column = None;
     for line in page.lines() {
-        let cells: Vec<&str> = line.trim().trim_matches('|').split('|').map(str::trim).collect();
+        let cells: Vec<&str> = line
+            .trim()
+            .trim_matches('|')
+            .split('|')
+            .map(str::trim)
+            .collect();
         if !line.trim_start().starts_with('|') {
             shared_column = None;
             continue;
         }
         if cells.first() == Some(&"key") {
             shared_column = cells.iter().position(|c| *c == "shared");
-            assert!(shared_column.is_some(), "a key table has a `shared` column: {line}");
+            assert!(
+                shared_column.is_some(),
+                "a key table has a `shared` column: {line}"
+            );
             continue;
         }
-        let Some(column) = shared_column else { continue };
+        let Some(column) = shared_column else {
+            continue;
+        };
         let Some(key) = cells[0].strip_prefix('`').and_then(|k| k.strip_suffix('`')) else {
             continue;
         };
@@ -719,7 +752,10 @@ fn documented_keys(page: &str) -> BTreeMap<String, bool> {
             Some(&"no") => false,
             other => panic!("`{key}`: the shared column says {other:?}, not yes or no"),
         };
-        assert!(keys.insert(key.to_owned(), shared).is_none(), "`{key}` is documented twice");
+        assert!(
+            keys.insert(key.to_owned(), shared).is_none(),
+            "`{key}` is documented twice"
+        );
     }
     keys
 }
@@ -730,7 +766,9 @@ fn the_configuration_reference_documents_exactly_the_schema_keys() {
     let env_keys = schema(&["schema"]);
     let shared_keys = schema(&["schema", "--shared"]);
     // A positive control: the walk sees nested and list keys.
-    assert!(env_keys.contains("tenants[].custom_attributes") && env_keys.contains("retry.attempts"));
+    assert!(
+        env_keys.contains("tenants[].custom_attributes") && env_keys.contains("retry.attempts")
+    );
 
     let names: BTreeSet<String> = documented.keys().cloned().collect();
     let undocumented: Vec<&String> = env_keys.difference(&names).collect();
@@ -777,16 +815,28 @@ $ not: run
 ";
     let steps = parse_page("example.md", page);
     assert_eq!(steps.len(), 5, "{steps:#?}");
-    let Step::Run(plan) = &steps[0] else { panic!("{steps:?}") };
+    let Step::Run(plan) = &steps[0] else {
+        panic!("{steps:?}")
+    };
     assert_eq!(plan.text, "dmgmt plan -e local --detailed-exitcode");
     assert_eq!(plan.exit, 2);
     assert_eq!(plan.line, 3);
-    let Step::Run(emu) = &steps[1] else { panic!("{steps:?}") };
-    assert!(emu.background && emu.text.ends_with("--project-id P"), "{emu:?}");
-    assert_eq!(emu.expected.as_deref(), Some(&["listening on http://127.0.0.1:4591".to_owned()][..]));
+    let Step::Run(emu) = &steps[1] else {
+        panic!("{steps:?}")
+    };
+    assert!(
+        emu.background && emu.text.ends_with("--project-id P"),
+        "{emu:?}"
+    );
+    assert_eq!(
+        emu.expected.as_deref(),
+        Some(&["listening on http://127.0.0.1:4591".to_owned()][..])
+    );
     assert_eq!(steps[2], Step::Kill(1, 8));
     assert_eq!(steps[3], Step::Export("KEY".into(), "a b".into()));
-    let Step::Run(apply) = &steps[4] else { panic!("{steps:?}") };
+    let Step::Run(apply) = &steps[4] else {
+        panic!("{steps:?}")
+    };
     assert_eq!(apply.answer.as_deref(), Some("prod"));
     assert_eq!(apply.expected, None);
 
@@ -794,10 +844,22 @@ $ not: run
     let expected: Vec<String> = ["a", "…", "Plan: … to add, 0 to change."]
         .map(String::from)
         .to_vec();
-    assert!(output_matches(&expected, &["a", "x", "y", "Plan: 3 to add, 0 to change."]));
-    assert!(output_matches(&expected, &["a", "Plan: 3 to add, 0 to change."]));
-    assert!(!output_matches(&expected, &["a", "Plan: 3 to add, 1 to change."]));
-    assert!(!output_matches(&expected, &["a", "Plan: 3 to add, 0 to change.", "more"]));
+    assert!(output_matches(
+        &expected,
+        &["a", "x", "y", "Plan: 3 to add, 0 to change."]
+    ));
+    assert!(output_matches(
+        &expected,
+        &["a", "Plan: 3 to add, 0 to change."]
+    ));
+    assert!(!output_matches(
+        &expected,
+        &["a", "Plan: 3 to add, 1 to change."]
+    ));
+    assert!(!output_matches(
+        &expected,
+        &["a", "Plan: 3 to add, 0 to change.", "more"]
+    ));
     assert!(!output_matches(&["a".to_owned()], &["ab"]));
     assert!(output_matches(&[], &[]));
     assert!(!output_matches(&[], &["something"]));
