@@ -98,7 +98,7 @@ pub(super) fn summary(
         format!("{title} complete!")
     };
     text.push_str(&format!(
-        "\n{head} {} applied, {} failed, {} skipped{} ({} changes, {:.1} s).",
+        "\n{head} {} applied, {} failed, {} skipped{} ({total} change{}, {:.1} s).",
         counts.applied,
         counts.failed,
         counts.skipped,
@@ -107,7 +107,7 @@ pub(super) fn summary(
         } else {
             String::new()
         },
-        total,
+        if total == 1 { "" } else { "s" },
         outcome.duration.as_secs_f64()
     ));
     if let Some(backup) = &outcome.backup {
