@@ -149,7 +149,7 @@ fn restore_hints(err: Error, path: &Path, backup: &Backup) -> Error {
         ));
     }
     err.hint(format!(
-        "there is no `{}` to restore from: move `{}` aside (`mv {} {}.corrupt`) and run `dmgmt import` to adopt the live objects again",
+        "there is no `{}` to restore from: move `{}` aside (`mv {} {}.corrupt`); then `dmgmt apply` adopts the declared objects that are live again, and `dmgmt import --write` the others",
         backup.path.display(),
         path.display(),
         path.display(),

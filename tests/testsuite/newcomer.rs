@@ -26,6 +26,11 @@ fn a_corrupt_state_hints_at_its_backup_with_the_exact_command_not_at_git() {
         err.contains("hint: there is no `") && err.contains("dev.json.backup` to restore from"),
         "{err}"
     );
+    // Declared live objects come back through apply (import finds only undeclared ones).
+    assert!(
+        err.contains("then `dmgmt apply` adopts the declared objects that are live again"),
+        "{err}"
+    );
 
     write(dir.path(), "state/dev.json.backup", b"{}");
     let out = dmgmt()
