@@ -66,10 +66,13 @@ pub fn run(project: &Project, args: &PlanArgs, shell: &Shell) -> Result<i32> {
         }
     }
     if let Some(path) = out_file {
+        // A guarded delete is refused without the flag, so the command offered carries it.
+        let guarded = saved.plan.changes.iter().any(|c| c.guard.is_some());
         shell.status(format!(
-            "\nSaved the plan to `{}`. Apply exactly this plan with:\n  dmgmt apply -e {} {}",
+            "\nSaved the plan to `{}`. Apply exactly this plan with:\n  dmgmt apply -e {}{} {}",
             path.display(),
             desired.environment,
+            if guarded { " --allow-delete" } else { "" },
             path.display()
         ));
     }
