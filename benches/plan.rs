@@ -50,6 +50,17 @@ fn main() {
     record_state(&runtime, &client, root);
     runtime.block_on(drift(&emulator));
     eprintln!("seeded in {:.1} s", seeded.elapsed().as_secs_f64());
+    // BENCH_HOLD=1 keeps the seeded emulator serving (with BENCH_DIR, to profile `dmgmt plan` by
+    // hand against it) until the bench is stopped.
+    if std::env::var_os("BENCH_HOLD").is_some() {
+        eprintln!(
+            "holding: BENCH_URL={} BENCH_KEY={LOCAL_MANAGEMENT_KEY}",
+            emulator.base_url()
+        );
+        loop {
+            std::thread::park();
+        }
+    }
 
     // BENCH_BIN=/path/to/dmgmt times another build (e.g. one from before a change).
     let bin_override = std::env::var("BENCH_BIN").ok();

@@ -9,9 +9,15 @@ use crate::error::{Error, Result, exit};
 use crate::ops;
 
 pub fn run(project: &Project, args: &PlanArgs, shell: &Shell) -> Result<i32> {
-    let desired = desired_state(project, &args.env.env, shell)?;
     let env_lookup = |v: &str| std::env::var(v).ok();
     let ctx = context(project, &env_lookup, std::time::Duration::ZERO, shell);
+    project.require_environment(&args.env.env)?;
+    let (desired, state) = ops::read_state_while(&ctx, &args.env.env, || {
+        desired_state(project, &args.env.env, shell)
+    });
+    // A configuration error comes first: it is what the user has to fix.
+    let desired = desired?;
+    let state = state?;
     shell.status(format!(
         "Refreshing `{}` (project {})...",
         desired.environment, desired.project_id
@@ -20,6 +26,7 @@ pub fn run(project: &Project, args: &PlanArgs, shell: &Shell) -> Result<i32> {
     let outcome = interruptible(ops::plan_environment(
         &ctx,
         &desired,
+        state,
         &args.target,
         args.refresh_only,
         &progress,
@@ -81,6 +88,9 @@ pub fn run(project: &Project, args: &PlanArgs, shell: &Shell) -> Result<i32> {
     } else {
         !saved.plan.changes.is_empty()
     };
+    // At scale, freeing the inputs and the plan value by value takes longer than planning; a
+    // thread frees them while the process exits (it is not waited for).
+    std::thread::spawn(move || drop((outcome, desired)));
     Ok(if args.detailed_exitcode && pending {
         exit::CHANGES
     } else {

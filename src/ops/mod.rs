@@ -21,6 +21,7 @@ pub use forget::{Forgotten, forget_resource, no_state, not_managed};
 pub use lock::acquire_lock;
 pub use plan::{
     PlanOutcome, SavedPlan, StateRef, config_digest, plan_environment, prior_from_state,
+    read_state_while,
 };
 pub use refresh::{RefreshOutcome, refresh_environment};
 pub use saved::{Now, read_saved_plan, staleness, write_saved_plan};

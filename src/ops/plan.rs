@@ -235,16 +235,40 @@ pub(super) fn make_plan(
     })
 }
 
-/// Refreshes (reads only; the state is not written) and plans.
+/// The state of `environment` as a plan reads it (nothing kept for a write), read on a second
+/// thread while `load_config` runs on this one: at scale each takes a good part of a plan's time,
+/// and neither needs the other.
+pub fn read_state_while<T>(
+    ctx: &Context<'_>,
+    environment: &str,
+    load_config: impl FnOnce() -> T,
+) -> (T, Result<Option<StateFile>>) {
+    let store = StateStore::new(&ctx.state_dir, environment);
+    std::thread::scope(|scope| {
+        let state = scope.spawn(|| store.read());
+        let config = load_config();
+        let state = state
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (config, state.map_err(Error::from))
+    })
+}
+
+/// Refreshes (reads only; the state is not written) and plans, against `state` as
+/// [`read_state_while`] read it.
 pub async fn plan_environment(
     ctx: &Context<'_>,
     desired: &DesiredState,
+    state: Option<StateFile>,
     targets: &[ResourceAddr],
     refresh_only: bool,
     observer: &dyn RefreshObserver,
 ) -> Result<PlanOutcome> {
     let store = StateStore::new(&ctx.state_dir, &desired.environment);
-    let state = store.load_for(&desired.project_id)?;
+    let state = match state {
+        Some(state) => Some(store.check_project(state, &desired.project_id)?),
+        None => None,
+    };
     let connection = Connection::open(desired, ctx).await?;
     let started = Instant::now();
     let snapshot = live::refresh(

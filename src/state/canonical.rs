@@ -80,7 +80,7 @@ pub(crate) fn settle_floats(value: &mut Value) {
 // Hot: the state file's digest, each resource's config digest and the snapshot's bodies go
 // through here (tens of thousands of values per plan), so text is written straight into one
 // buffer instead of a `String` per key and scalar.
-fn write_canonical(value: &Value, out: &mut Vec<u8>) {
+pub(crate) fn write_canonical(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::Object(map) => {
             let mut entries: Vec<(&String, &Value)> = map.iter().collect();
@@ -112,7 +112,7 @@ fn write_canonical(value: &Value, out: &mut Vec<u8>) {
 
 /// The compact JSON text of a string or scalar (what its `Display` gives, strings quoted and
 /// escaped), appended to `out`.
-fn write_json<T: serde::Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) {
+pub(crate) fn write_json<T: serde::Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) {
     // Writing a string or scalar into a `Vec` cannot fail.
     let _ = serde_json::to_writer(&mut *out, value);
 }

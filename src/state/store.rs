@@ -110,17 +110,43 @@ impl StateStore {
         Ok(known.as_ref().map(|k| k.state.clone()))
     }
 
+    /// [`load`](Self::load) for a command that will not write: nothing is kept for a later
+    /// write, so a large state is neither copied nor held twice. Check the project with
+    /// [`check_project`](Self::check_project).
+    pub fn read(&self) -> Result<Option<StateFile>, StateError> {
+        let bytes = match fs::read(&self.path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => {
+                return Err(StateError::Read {
+                    path: self.path.clone(),
+                    source,
+                });
+            }
+        };
+        self.parse(&bytes).map(Some)
+    }
+
     /// [`load`](Self::load), and also refuses the state of another project.
     pub fn load_for(&self, project_id: &str) -> Result<Option<StateFile>, StateError> {
-        let state = self.load()?;
-        if let Some(state) = &state
-            && state.project_id != project_id
-        {
+        match self.load()? {
+            Some(state) => self.check_project(state, project_id).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Refuses the state of another project than `project_id`.
+    pub fn check_project(
+        &self,
+        state: StateFile,
+        project_id: &str,
+    ) -> Result<StateFile, StateError> {
+        if state.project_id != project_id {
             return Err(StateError::WrongProject {
                 path: self.path.clone(),
                 environment: self.environment.clone(),
                 expected: project_id.to_owned(),
-                found: state.project_id.clone(),
+                found: state.project_id,
             });
         }
         Ok(state)
@@ -234,6 +260,16 @@ impl StateStore {
     }
 
     fn parse(&self, bytes: &[u8]) -> Result<StateFile, StateError> {
+        // Fast path: read straight into the typed state and hash the typed fields. It is taken
+        // only when that digest matches, which (sha256 aside) means the file holds exactly what
+        // was written; anything else, damage included, goes the whole way below, whose errors
+        // are the ones reported.
+        if let Ok(state) = serde_json::from_slice::<StateFile>(bytes)
+            && state.format_version == FORMAT_VERSION
+            && state.body_digest_typed() == state.digest
+        {
+            return self.accept(state);
+        }
         let backup = || Backup::of(&self.path);
         let invalid = |reason: String| StateError::Invalid {
             path: self.path.clone(),
@@ -278,7 +314,18 @@ impl StateStore {
             map.insert("digest".into(), Value::String(expected));
         }
         let state: StateFile = serde_json::from_value(doc).map_err(|e| invalid(e.to_string()))?;
-        state.check_entries().map_err(invalid)?;
+        self.accept(state)
+    }
+
+    /// The checks after the digest: every entry agrees with itself, and the environment.
+    fn accept(&self, state: StateFile) -> Result<StateFile, StateError> {
+        state
+            .check_entries()
+            .map_err(|reason| StateError::Invalid {
+                path: self.path.clone(),
+                backup: Backup::of(&self.path),
+                reason,
+            })?;
         if state.environment != self.environment {
             return Err(StateError::WrongEnvironment {
                 path: self.path.clone(),
