@@ -13,7 +13,8 @@ use reqwest::header::{self, HeaderMap, HeaderValue};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::error::{ApiError, DescopeError, Endpoint};
+use super::endpoint::Endpoint;
+use super::error::{ApiError, DescopeError};
 use super::limiter::WindowLimiter;
 use super::retry::{Jitter, PauseGate, RateLimit, RetryPolicy, Sleeper, TokioSleeper};
 use super::secret::ManagementKey;
@@ -254,12 +255,10 @@ impl Client {
         body: Option<&[u8]>,
     ) -> reqwest::RequestBuilder {
         let url = format!("{}{}", self.inner.base_url, endpoint.path);
-        let method = reqwest::Method::from_bytes(endpoint.method.as_bytes())
-            .unwrap_or(reqwest::Method::POST);
         let mut req = self
             .inner
             .http
-            .request(method, url)
+            .request(endpoint.method.into(), url)
             .header(header::AUTHORIZATION, self.inner.authorization.clone());
         if !query.is_empty() {
             req = req.query(query);

@@ -9,15 +9,15 @@ use serde_json::{Value, json};
 use super::fake::{Fake, Fault};
 use super::{ApplyObserver, ApplyReport, ExecuteOptions, Outcome, execute};
 use crate::api::ApiError;
-use crate::plan::{Action, Change, Plan, Summary};
+use crate::plan::{Action, Change, ChangeId, Plan, Summary};
 
 /// Records every observer call; sets `stop` when the change `stop_at` starts.
 #[derive(Default)]
 pub(super) struct Recorder {
     pub(super) events: Mutex<Vec<String>>,
-    pub(super) live: Mutex<Vec<(usize, Option<Value>)>>,
+    pub(super) live: Mutex<Vec<(ChangeId, Option<Value>)>>,
     pub(super) notes: Mutex<Vec<String>>,
-    pub(super) stop_at: Option<usize>,
+    pub(super) stop_at: Option<ChangeId>,
     pub(super) stop: AtomicBool,
 }
 
@@ -32,32 +32,32 @@ impl Recorder {
 
     pub(super) fn live(&self, index: usize) -> Option<Value> {
         let live = self.live.lock().unwrap();
-        let found = live.iter().find(|(i, _)| *i == index);
+        let found = live.iter().find(|(id, _)| id.index() == index);
         found.expect("applied").1.clone()
     }
 }
 
 impl ApplyObserver for Recorder {
-    fn started(&self, index: usize, _change: &Change) {
+    fn started(&self, index: ChangeId, _change: &Change) {
         self.events.lock().unwrap().push(format!("started {index}"));
         if self.stop_at == Some(index) {
             self.stop.store(true, Ordering::SeqCst);
         }
     }
 
-    fn applied(&self, index: usize, _change: &Change, live: Option<&Value>) {
+    fn applied(&self, index: ChangeId, _change: &Change, live: Option<&Value>) {
         self.events.lock().unwrap().push(format!("applied {index}"));
         self.live.lock().unwrap().push((index, live.cloned()));
     }
 
-    fn failed(&self, index: usize, _change: &Change, error: &ApiError) {
+    fn failed(&self, index: ChangeId, _change: &Change, error: &ApiError) {
         self.events
             .lock()
             .unwrap()
             .push(format!("failed {index}: {error}"));
     }
 
-    fn skipped(&self, index: usize, _change: &Change, blocked_by: usize) {
+    fn skipped(&self, index: ChangeId, _change: &Change, blocked_by: ChangeId) {
         self.events
             .lock()
             .unwrap()
@@ -257,14 +257,14 @@ async fn a_real_refusal_fails_the_change_skips_its_dependents_and_independent_br
         None,
         Some(json!({"name": "Reader", "permissionNames": ["bad"]})),
     );
-    role.depends_on = vec![0];
+    role.depends_on = ChangeId::list(&[0]);
     let mut defaults = change(
         "tenant.acme",
         Action::SetDefaultRoles,
         None,
         Some(json!({"id": "acme", "name": "Tenant acme", "defaultRoles": ["Reader"]})),
     );
-    defaults.depends_on = vec![1, 3];
+    defaults.depends_on = ChangeId::list(&[1, 3]);
     let plan = plan(vec![
         create_permission("bad"),
         role,
@@ -279,8 +279,18 @@ async fn a_real_refusal_fails_the_change_skips_its_dependents_and_independent_br
     let (report, rec) = run(&fake, &plan, options).await;
     assert!(matches!(&report.outcomes[0], Outcome::Failed(e)
         if e == "`POST /v1/mgmt/permission/create` failed with HTTP 400 `E011003`: refused by the test"));
-    assert_eq!(report.outcomes[1], Outcome::Skipped { blocked_by: 0 });
-    assert_eq!(report.outcomes[2], Outcome::Skipped { blocked_by: 1 });
+    assert_eq!(
+        report.outcomes[1],
+        Outcome::Skipped {
+            blocked_by: ChangeId::new(0)
+        }
+    );
+    assert_eq!(
+        report.outcomes[2],
+        Outcome::Skipped {
+            blocked_by: ChangeId::new(1)
+        }
+    );
     assert_eq!(report.outcomes[3], Outcome::Applied);
     assert_eq!(report.outcomes[4], Outcome::Applied);
     assert!(!report.interrupted);
@@ -460,8 +470,8 @@ async fn every_kind_and_action_sends_its_call() {
         ),
     ]);
     let mut plan = plan;
-    plan.changes[1].depends_on = vec![0];
-    plan.changes[2].depends_on = vec![0, 1];
+    plan.changes[1].depends_on = ChangeId::list(&[0]);
+    plan.changes[2].depends_on = ChangeId::list(&[0, 1]);
     let (report, rec) = run_default(&fake, &plan).await;
     assert!(report.is_success(), "{:?}", rec.events());
     assert_eq!(
@@ -508,7 +518,7 @@ async fn stop_lets_in_flight_changes_finish_and_leaves_the_rest_not_started() {
     let fake = Fake::new();
     let plan = plan((0..6).map(|i| create_tenant(&format!("t{i}"))).collect());
     let recorder = Recorder {
-        stop_at: Some(1),
+        stop_at: Some(ChangeId::new(1)),
         ..Recorder::default()
     };
     let options = ExecuteOptions {

@@ -17,7 +17,8 @@ pub use planner::{PlanError, PlanInput, Prior, drift, plan, summarize, unmanaged
 pub use restore::{RestoreInput, modelled_fields, restore};
 pub use tenant_names::TenantRename;
 pub use types::{
-    Action, AttrDiff, Cascade, CascadeEffect, Change, Drift, DriftKind, Guard, Plan, Summary,
+    Action, AttrDiff, Cascade, CascadeEffect, Change, ChangeId, Drift, DriftKind, Guard, Plan,
+    Summary,
 };
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use dmgmt::emulator::{EmulatorConfig, EmulatorRateLimit, LOCAL_PROJECT_ID};
 use dmgmt::model::attrs::normalize_document;
 use dmgmt::model::{DesiredState, ResourceAddr, Snapshot};
 use dmgmt::ops::live::{Quiet, RefreshScope, refresh};
-use dmgmt::plan::{Action, Change, Plan, PlanInput, Prior, plan};
+use dmgmt::plan::{Action, Change, ChangeId, Plan, PlanInput, Prior, plan};
 use serde_json::{Value, json};
 
 use crate::support::{client_for, start, start_default};
@@ -25,14 +25,14 @@ struct Log {
 }
 
 impl ApplyObserver for Log {
-    fn applied(&self, _: usize, _: &Change, _: Option<&Value>) {}
+    fn applied(&self, _: ChangeId, _: &Change, _: Option<&Value>) {}
 
-    fn failed(&self, _: usize, change: &Change, error: &ApiError) {
+    fn failed(&self, _: ChangeId, change: &Change, error: &ApiError) {
         let line = format!("{}: {error}", change.addr);
         self.failed.lock().unwrap().push(line);
     }
 
-    fn skipped(&self, _: usize, change: &Change, blocked_by: usize) {
+    fn skipped(&self, _: ChangeId, change: &Change, blocked_by: ChangeId) {
         let line = format!("{} skipped (blocked by {blocked_by})", change.addr);
         self.failed.lock().unwrap().push(line);
     }
