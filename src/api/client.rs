@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use super::endpoint::Endpoint;
 use super::error::{ApiError, DescopeError};
 use super::limiter::WindowLimiter;
-use super::retry::{Jitter, PauseGate, RateLimit, RetryPolicy, Sleeper, TokioSleeper};
+use super::retry::{PauseGate, RateLimit, RetryPolicy, Sleeper, TokioSleeper, jitter};
 use super::secret::ManagementKey;
 
 /// Descope's default API host.
@@ -101,7 +101,6 @@ struct Inner {
     gate: PauseGate,
     retry: RetryPolicy,
     sleeper: Arc<dyn Sleeper>,
-    jitter: Jitter,
     license: RwLock<Option<HeaderValue>>,
     key_env: Option<String>,
     http_log: Option<HttpLog>,
@@ -215,7 +214,6 @@ impl Client {
                 gate: PauseGate::default(),
                 retry: config.retry,
                 sleeper,
-                jitter: Jitter::from_clock(),
                 license: RwLock::new(None),
                 key_env: config.key_env,
                 http_log: config.http_log,
@@ -301,7 +299,7 @@ impl Client {
         }
         inner
             .sleeper
-            .sleep(inner.retry.backoff(failures, inner.jitter.next()))
+            .sleep(inner.retry.backoff(failures, jitter()))
             .await;
         Ok(())
     }
@@ -405,7 +403,7 @@ impl Client {
                 if failures < inner.retry.max_attempts {
                     inner
                         .sleeper
-                        .sleep(inner.retry.backoff(failures, inner.jitter.next()))
+                        .sleep(inner.retry.backoff(failures, jitter()))
                         .await;
                     continue;
                 }
@@ -420,7 +418,7 @@ impl Client {
         let inner = &*self.inner;
         inner
             .sleeper
-            .sleep(inner.retry.backoff(failures.max(1), inner.jitter.next()))
+            .sleep(inner.retry.backoff(failures.max(1), jitter()))
     }
 
     fn descope_error(&self, endpoint: Endpoint, status: u16, bytes: &[u8]) -> ApiError {
