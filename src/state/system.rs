@@ -184,15 +184,21 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn the_account_is_the_passwd_name_of_the_effective_uid() {
-        use std::os::unix::fs::MetadataExt;
-        let uid = std::fs::metadata("/proc/self").unwrap().uid();
+        // The effective uid as the kernel reports it (`Uid:` real, effective, saved, fs).
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let uid = status
+            .lines()
+            .find_map(|line| line.strip_prefix("Uid:"))
+            .and_then(|ids| ids.split_whitespace().nth(1))
+            .unwrap()
+            .to_owned();
         let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
         let listed = passwd.lines().find_map(|line| {
             let fields: Vec<&str> = line.split(':').collect();
-            (fields.len() > 2 && fields[2] == uid.to_string()).then(|| fields[0].to_owned())
+            (fields.len() > 2 && fields[2] == uid).then(|| fields[0].to_owned())
         });
-        // Where the uid has a local passwd line, the account name is its name; either way the
-        // fallback names the uid itself.
+        // Where the uid has a local passwd line, the account is its name; either way the last
+        // resort names the uid itself.
         if let Some(name) = listed {
             assert_eq!(account_name().as_deref(), Some(name.as_str()));
         }
