@@ -22,9 +22,13 @@ mod fake;
 #[cfg(test)]
 mod fake_data;
 #[cfg(test)]
+mod fake_provider;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_faults;
+#[cfg(test)]
+mod tests_requests;
 
 use std::sync::atomic::AtomicBool;
 

@@ -34,4 +34,6 @@ mod tests_preconfigured;
 #[cfg(test)]
 mod tests_props;
 #[cfg(test)]
+mod tests_props_gen;
+#[cfg(test)]
 mod tests_tenant_names;
