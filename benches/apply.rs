@@ -22,7 +22,7 @@ use dmgmt::emulator::{
 };
 use dmgmt::model::{DesiredState, Snapshot};
 use dmgmt::ops::live::{Quiet, RefreshScope, refresh};
-use dmgmt::plan::{Change, Plan, PlanInput, plan};
+use dmgmt::plan::{Change, ChangeId, Plan, PlanInput, plan};
 use serde_json::{Value, json};
 
 /// Independent changes of the throughput runs: tenant creates (one call each; tenants have no
@@ -68,14 +68,14 @@ struct Tally {
 }
 
 impl ApplyObserver for Tally {
-    fn applied(&self, _: usize, _: &Change, _: Option<&Value>) {}
+    fn applied(&self, _: ChangeId, _: &Change, _: Option<&Value>) {}
 
-    fn failed(&self, _: usize, change: &Change, error: &ApiError) {
+    fn failed(&self, _: ChangeId, change: &Change, error: &ApiError) {
         let line = format!("{}: {error}", change.addr);
         self.failed.lock().expect("tally").push(line);
     }
 
-    fn skipped(&self, _: usize, change: &Change, blocked_by: usize) {
+    fn skipped(&self, _: ChangeId, change: &Change, blocked_by: ChangeId) {
         let line = format!("{} skipped (blocked by {blocked_by})", change.addr);
         self.failed.lock().expect("tally").push(line);
     }

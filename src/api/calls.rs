@@ -7,7 +7,8 @@
 use serde_json::{Value, json};
 
 use super::client::Client;
-use super::error::{ApiError, Endpoint};
+use super::endpoint::Endpoint;
+use super::error::ApiError;
 use super::wire::{
     FlowDocument, FlowDocumentV2, FlowListResponse, FlowSummary, License, Permission,
     PermissionCreate, PermissionUpdate, Raw, Role, RoleCreate, RoleDelete, RoleDeleteBatch,

@@ -13,9 +13,10 @@ use reqwest::header::{self, HeaderMap, HeaderValue};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::error::{ApiError, DescopeError, Endpoint};
+use super::endpoint::Endpoint;
+use super::error::{ApiError, DescopeError};
 use super::limiter::WindowLimiter;
-use super::retry::{Jitter, PauseGate, RateLimit, RetryPolicy, Sleeper, TokioSleeper};
+use super::retry::{PauseGate, RateLimit, RetryPolicy, Sleeper, TokioSleeper, jitter};
 use super::secret::ManagementKey;
 
 /// Descope's default API host.
@@ -100,7 +101,6 @@ struct Inner {
     gate: PauseGate,
     retry: RetryPolicy,
     sleeper: Arc<dyn Sleeper>,
-    jitter: Jitter,
     license: RwLock<Option<HeaderValue>>,
     key_env: Option<String>,
     http_log: Option<HttpLog>,
@@ -214,7 +214,6 @@ impl Client {
                 gate: PauseGate::default(),
                 retry: config.retry,
                 sleeper,
-                jitter: Jitter::from_clock(),
                 license: RwLock::new(None),
                 key_env: config.key_env,
                 http_log: config.http_log,
@@ -254,12 +253,10 @@ impl Client {
         body: Option<&[u8]>,
     ) -> reqwest::RequestBuilder {
         let url = format!("{}{}", self.inner.base_url, endpoint.path);
-        let method = reqwest::Method::from_bytes(endpoint.method.as_bytes())
-            .unwrap_or(reqwest::Method::POST);
         let mut req = self
             .inner
             .http
-            .request(method, url)
+            .request(endpoint.method.into(), url)
             .header(header::AUTHORIZATION, self.inner.authorization.clone());
         if !query.is_empty() {
             req = req.query(query);
@@ -302,7 +299,7 @@ impl Client {
         }
         inner
             .sleeper
-            .sleep(inner.retry.backoff(failures, inner.jitter.next()))
+            .sleep(inner.retry.backoff(failures, jitter()))
             .await;
         Ok(())
     }
@@ -406,7 +403,7 @@ impl Client {
                 if failures < inner.retry.max_attempts {
                     inner
                         .sleeper
-                        .sleep(inner.retry.backoff(failures, inner.jitter.next()))
+                        .sleep(inner.retry.backoff(failures, jitter()))
                         .await;
                     continue;
                 }
@@ -421,7 +418,7 @@ impl Client {
         let inner = &*self.inner;
         inner
             .sleeper
-            .sleep(inner.retry.backoff(failures.max(1), inner.jitter.next()))
+            .sleep(inner.retry.backoff(failures.max(1), jitter()))
     }
 
     fn descope_error(&self, endpoint: Endpoint, status: u16, bytes: &[u8]) -> ApiError {

@@ -4,54 +4,8 @@
 //! Every variant names the endpoint (method and path). None ever holds the management key: the key
 //! lives only in the `Authorization` header, and URLs and bodies never carry it.
 
-use std::fmt;
-
+use super::endpoint::Endpoint;
 use crate::{Error, ErrorKind};
-
-/// A management API route: method and path (no query), and whether calling it changes Descope.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Endpoint {
-    pub method: &'static str,
-    pub path: &'static str,
-    /// A call that changes the project. The client never resends one after a 5xx or a transport
-    /// error: Descope may have applied it with only the reply lost, and a blind resend could
-    /// duplicate it. Its caller (the executor) reads the object back and decides.
-    pub mutating: bool,
-}
-
-impl Endpoint {
-    pub const fn get(path: &'static str) -> Self {
-        Endpoint {
-            method: "GET",
-            path,
-            mutating: false,
-        }
-    }
-
-    /// A POST that only reads (flow list, flow and theme export).
-    pub const fn post(path: &'static str) -> Self {
-        Endpoint {
-            method: "POST",
-            path,
-            mutating: false,
-        }
-    }
-
-    /// A POST that changes the project (see [`Endpoint::mutating`]).
-    pub const fn mutation(path: &'static str) -> Self {
-        Endpoint {
-            method: "POST",
-            path,
-            mutating: true,
-        }
-    }
-}
-
-impl fmt::Display for Endpoint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.method, self.path)
-    }
-}
 
 /// Descope's error answer: `{"errorCode", "errorDescription", "errorMessage"}` and its status.
 #[derive(Debug, Clone, PartialEq, Eq)]

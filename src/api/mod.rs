@@ -8,6 +8,7 @@
 
 mod calls;
 mod client;
+mod endpoint;
 mod error;
 mod limiter;
 mod retry;
@@ -22,7 +23,8 @@ pub use client::{
     Client, ClientConfig, DEFAULT_BASE_URL, DEFAULT_TIMEOUT, HttpEvent, HttpLog,
     base_url_for_project_id,
 };
-pub use error::{ApiError, DescopeError, Endpoint};
+pub use endpoint::{Endpoint, Method};
+pub use error::{ApiError, DescopeError};
 pub use retry::{RateLimit, RetryPolicy, Sleeper, TokioSleeper};
 pub use secret::ManagementKey;
 

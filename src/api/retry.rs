@@ -146,26 +146,10 @@ impl PauseGate {
     }
 }
 
-/// xorshift64 for jitter: no dependency, seeded from the clock.
-#[derive(Debug)]
-pub(crate) struct Jitter(Mutex<u64>);
-
-impl Jitter {
-    pub(crate) fn from_clock() -> Self {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0x2545_F491, |d| d.as_nanos() as u64);
-        Jitter(Mutex::new(nanos | 1))
-    }
-
-    /// A number in `[0, 1)`.
-    pub(crate) fn next(&self) -> f64 {
-        let mut s = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        *s ^= *s << 13;
-        *s ^= *s >> 7;
-        *s ^= *s << 17;
-        (*s >> 11) as f64 / (1u64 << 53) as f64
-    }
+/// A number in `[0, 1)` for [`RetryPolicy::backoff`]'s jitter (`fastrand`'s thread-local
+/// generator, seeded per process by the OS).
+pub(crate) fn jitter() -> f64 {
+    fastrand::f64()
 }
 
 #[cfg(test)]
@@ -189,8 +173,17 @@ mod tests {
         assert_eq!(p.backoff(1, 1.0), Duration::from_millis(200));
         assert_eq!(p.backoff(3, 1.0), Duration::from_millis(800));
         assert_eq!(p.backoff(30, 1.0), Duration::from_secs(5));
-        let j = Jitter::from_clock();
-        assert!((0.0..1.0).contains(&j.next()));
+    }
+
+    #[test]
+    fn jitter_spreads_over_the_unit_interval() {
+        let draws: Vec<f64> = (0..200).map(|_| jitter()).collect();
+        assert!(draws.iter().all(|j| (0.0..1.0).contains(j)), "{draws:?}");
+        // Parallel callers spread out only if the draws do: both halves are hit, and no value
+        // repeats much (a constant or a stuck generator fails here).
+        assert!(draws.iter().any(|&j| j < 0.5) && draws.iter().any(|&j| j >= 0.5));
+        let distinct: std::collections::BTreeSet<u64> = draws.iter().map(|j| j.to_bits()).collect();
+        assert!(distinct.len() > 190, "{} distinct of 200", distinct.len());
     }
 
     #[tokio::test(start_paused = true)]

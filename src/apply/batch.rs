@@ -10,19 +10,19 @@ use super::request::{self, BatchKey};
 use super::scheduler::{Ctx, UnitDone};
 use super::single;
 use crate::api::ApiError;
-use crate::plan::{Change, Plan};
+use crate::plan::{Change, ChangeId, Plan};
 
-/// Sends `members` (indexes into the plan, all of batch `key`) as one call.
+/// Sends `members` (changes of the plan, all of batch `key`) as one call.
 pub(crate) async fn apply(
     ctx: &Ctx<'_>,
     plan: &Plan,
     key: &BatchKey,
-    members: &[usize],
+    members: &[ChangeId],
 ) -> UnitDone {
     let mut done = UnitDone::default();
-    let change = |i: usize| &plan.changes[i];
+    let change = |id: ChangeId| plan.change(id);
     // Members whose body cannot be built fail alone; the rest are sent.
-    let mut sent: Vec<usize> = Vec::with_capacity(members.len());
+    let mut sent: Vec<ChangeId> = Vec::with_capacity(members.len());
     macro_rules! bodies {
         ($build:expr) => {{
             let mut out = Vec::with_capacity(members.len());
@@ -114,7 +114,7 @@ async fn fall_back(
     ctx: &Ctx<'_>,
     plan: &Plan,
     key: &BatchKey,
-    sent: &[usize],
+    sent: &[ChangeId],
     err: ApiError,
     done: &mut UnitDone,
 ) {
@@ -131,7 +131,7 @@ async fn fall_back(
     if single::resendable(&err) {
         ctx.provider.resend_pause(1).await;
     }
-    let members: Vec<&Change> = sent.iter().map(|&i| &plan.changes[i]).collect();
+    let members: Vec<&Change> = sent.iter().map(|&id| plan.change(id)).collect();
     let listing = match Listing::load(ctx.provider, key.kind(), &members).await {
         Ok(listing) => listing,
         Err(read) => {
@@ -141,7 +141,7 @@ async fn fall_back(
         }
     };
     for &i in sent {
-        match listing.check(&plan.changes[i]) {
+        match listing.check(plan.change(i)) {
             Found::Matches(live) => done.results.push((i, Ok(live))),
             Found::Differs => done.singles.push(i),
         }

@@ -22,9 +22,13 @@ mod fake;
 #[cfg(test)]
 mod fake_data;
 #[cfg(test)]
+mod fake_provider;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_faults;
+#[cfg(test)]
+mod tests_requests;
 
 use std::sync::atomic::AtomicBool;
 
@@ -32,7 +36,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::api::{ApiError, Provider};
-use crate::plan::{Change, Plan};
+use crate::plan::{Change, ChangeId, Plan};
 
 /// How the executor runs a plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,15 +63,15 @@ impl Default for ExecuteOptions {
 /// What the executor reports while it runs (the orchestration persists state, the CLI draws).
 pub trait ApplyObserver: Sync {
     /// The change is about to be sent (alone or in a batch).
-    fn started(&self, _index: usize, _change: &Change) {}
+    fn started(&self, _id: ChangeId, _change: &Change) {}
     /// Called once per change that succeeded, as soon as it did (the caller persists state here;
     /// it may block briefly). `live` is what Descope holds now: the body read back, or the body
     /// sent when that is provably what Descope holds; `None` for a delete or a forget.
-    fn applied(&self, index: usize, change: &Change, live: Option<&Value>);
+    fn applied(&self, id: ChangeId, change: &Change, live: Option<&Value>);
     /// The change failed for good, with Descope's error.
-    fn failed(&self, index: usize, change: &Change, error: &ApiError);
-    /// `blocked_by`: the index of the failed (or skipped) change it depends on.
-    fn skipped(&self, index: usize, change: &Change, blocked_by: usize);
+    fn failed(&self, id: ChangeId, change: &Change, error: &ApiError);
+    /// `blocked_by`: the failed (or skipped) change it depends on.
+    fn skipped(&self, id: ChangeId, change: &Change, blocked_by: ChangeId);
     /// A 429 pause, a resend after a lost reply, a fallback from a batch to single calls.
     fn note(&self, _message: &str) {}
 }
@@ -81,7 +85,7 @@ pub enum Outcome {
     Failed(String),
     /// Not sent because a change it depends on failed or was skipped.
     Skipped {
-        blocked_by: usize,
+        blocked_by: ChangeId,
     },
     /// Not sent because the run was stopped first.
     NotStarted,
@@ -90,7 +94,7 @@ pub enum Outcome {
 /// The result of a run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ApplyReport {
-    /// One per change of the plan, in the same order.
+    /// One per change of the plan, in the same order (see [`ApplyReport::outcome`]).
     pub outcomes: Vec<Outcome>,
     /// Stopped before every change was started (`stop` was set).
     pub interrupted: bool,
@@ -99,6 +103,11 @@ pub struct ApplyReport {
 }
 
 impl ApplyReport {
+    /// What became of change `id` (`None` when the report is of another plan).
+    pub fn outcome(&self, id: ChangeId) -> Option<&Outcome> {
+        self.outcomes.get(id.index())
+    }
+
     /// Every change applied.
     pub fn is_success(&self) -> bool {
         self.outcomes.iter().all(|o| *o == Outcome::Applied)

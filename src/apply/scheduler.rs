@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::request::BatchKey;
 use super::{ApplyObserver, ApplyReport, ExecuteOptions, Outcome, batch, single};
 use crate::api::{ApiError, Provider};
-use crate::plan::{Action, Plan};
+use crate::plan::{Action, ChangeId, Plan};
 
 /// What every unit of work shares.
 pub(crate) struct Ctx<'a> {
@@ -40,36 +40,36 @@ impl Ctx<'_> {
 /// failed batch that must be sent one by one.
 #[derive(Default)]
 pub(crate) struct UnitDone {
-    pub(crate) results: Vec<(usize, Result<Option<Value>, ApiError>)>,
-    pub(crate) singles: Vec<usize>,
+    pub(crate) results: Vec<(ChangeId, Result<Option<Value>, ApiError>)>,
+    pub(crate) singles: Vec<ChangeId>,
 }
 
 enum Unit {
-    Single(usize),
-    Batch(BatchKey, Vec<usize>),
+    Single(ChangeId),
+    Batch(BatchKey, Vec<ChangeId>),
 }
 
 async fn run_unit(ctx: &Ctx<'_>, plan: &Plan, unit: Unit) -> UnitDone {
     match unit {
-        Unit::Single(i) => UnitDone {
-            results: vec![(i, single::apply(ctx, &plan.changes[i]).await)],
+        Unit::Single(id) => UnitDone {
+            results: vec![(id, single::apply(ctx, plan.change(id)).await)],
             singles: Vec::new(),
         },
         Unit::Batch(key, members) => batch::apply(ctx, plan, &key, &members).await,
     }
 }
 
-/// The scheduler's bookkeeping.
+/// The scheduler's bookkeeping, indexed by [`ChangeId::index`].
 struct Walk<'a> {
     plan: &'a Plan,
     observer: &'a dyn ApplyObserver,
     outcomes: Vec<Option<Outcome>>,
     /// Dependencies of each change not yet applied.
     waiting: Vec<usize>,
-    dependents: Vec<Vec<usize>>,
-    ready: BTreeSet<usize>,
+    dependents: Vec<Vec<ChangeId>>,
+    ready: BTreeSet<ChangeId>,
     /// Members of a failed batch: sent alone from now on.
-    alone: HashSet<usize>,
+    alone: HashSet<ChangeId>,
     started: Vec<bool>,
 }
 
@@ -78,19 +78,23 @@ impl<'a> Walk<'a> {
         let n = plan.changes.len();
         let mut waiting = vec![0; n];
         let mut dependents = vec![Vec::new(); n];
-        for (i, change) in plan.changes.iter().enumerate() {
-            let deps: BTreeSet<usize> = change
+        for (id, change) in plan.iter() {
+            let deps: BTreeSet<ChangeId> = change
                 .depends_on
                 .iter()
                 .copied()
-                .filter(|&d| d < n && d != i)
+                .filter(|&d| d.index() < n && d != id)
                 .collect();
-            waiting[i] = deps.len();
+            waiting[id.index()] = deps.len();
             for d in deps {
-                dependents[d].push(i);
+                dependents[d.index()].push(id);
             }
         }
-        let ready = (0..n).filter(|&i| waiting[i] == 0).collect();
+        let ready = plan
+            .iter()
+            .map(|(id, _)| id)
+            .filter(|id| waiting[id.index()] == 0)
+            .collect();
         Walk {
             plan,
             observer,
@@ -103,35 +107,35 @@ impl<'a> Walk<'a> {
         }
     }
 
-    fn start(&mut self, i: usize) {
-        if !std::mem::replace(&mut self.started[i], true) {
-            self.observer.started(i, &self.plan.changes[i]);
+    fn start(&mut self, id: ChangeId) {
+        if !std::mem::replace(&mut self.started[id.index()], true) {
+            self.observer.started(id, self.plan.change(id));
         }
     }
 
-    fn applied(&mut self, i: usize, live: Option<&Value>) {
-        self.observer.applied(i, &self.plan.changes[i], live);
-        self.outcomes[i] = Some(Outcome::Applied);
-        for k in 0..self.dependents[i].len() {
-            let d = self.dependents[i][k];
-            self.waiting[d] -= 1;
-            if self.waiting[d] == 0 && self.outcomes[d].is_none() {
+    fn applied(&mut self, id: ChangeId, live: Option<&Value>) {
+        self.observer.applied(id, self.plan.change(id), live);
+        self.outcomes[id.index()] = Some(Outcome::Applied);
+        for k in 0..self.dependents[id.index()].len() {
+            let d = self.dependents[id.index()][k];
+            self.waiting[d.index()] -= 1;
+            if self.waiting[d.index()] == 0 && self.outcomes[d.index()].is_none() {
                 self.ready.insert(d);
             }
         }
     }
 
-    fn failed(&mut self, i: usize, error: &ApiError) {
-        self.observer.failed(i, &self.plan.changes[i], error);
-        self.outcomes[i] = Some(Outcome::Failed(error.to_string()));
-        let mut blocked = vec![i];
+    fn failed(&mut self, id: ChangeId, error: &ApiError) {
+        self.observer.failed(id, self.plan.change(id), error);
+        self.outcomes[id.index()] = Some(Outcome::Failed(error.to_string()));
+        let mut blocked = vec![id];
         while let Some(b) = blocked.pop() {
-            for k in 0..self.dependents[b].len() {
-                let d = self.dependents[b][k];
-                if self.outcomes[d].is_none() {
-                    self.outcomes[d] = Some(Outcome::Skipped { blocked_by: b });
+            for k in 0..self.dependents[b.index()].len() {
+                let d = self.dependents[b.index()][k];
+                if self.outcomes[d.index()].is_none() {
+                    self.outcomes[d.index()] = Some(Outcome::Skipped { blocked_by: b });
                     self.ready.remove(&d);
-                    self.observer.skipped(d, &self.plan.changes[d], b);
+                    self.observer.skipped(d, self.plan.change(d), b);
                     blocked.push(d);
                 }
             }
@@ -143,7 +147,7 @@ impl<'a> Walk<'a> {
     fn next_unit(&mut self, batch_size: usize) -> Option<Unit> {
         loop {
             let first = self.ready.pop_first()?;
-            let change = &self.plan.changes[first];
+            let change = self.plan.change(first);
             if !change.calls_api() {
                 self.start(first);
                 let live = match change.action {
@@ -166,7 +170,7 @@ impl<'a> Walk<'a> {
                     .copied()
                     .filter(|j| {
                         !self.alone.contains(j)
-                            && BatchKey::of(&self.plan.changes[*j]).as_ref() == Some(&key)
+                            && BatchKey::of(self.plan.change(*j)).as_ref() == Some(&key)
                     })
                     .take(batch_size - 1),
             );
@@ -212,15 +216,15 @@ pub(crate) async fn run(
         let Some(done) = in_flight.next().await else {
             break;
         };
-        for (i, result) in done.results {
+        for (id, result) in done.results {
             match result {
-                Ok(live) => walk.applied(i, live.as_ref()),
-                Err(error) => walk.failed(i, &error),
+                Ok(live) => walk.applied(id, live.as_ref()),
+                Err(error) => walk.failed(id, &error),
             }
         }
-        for i in done.singles {
-            walk.alone.insert(i);
-            walk.ready.insert(i);
+        for id in done.singles {
+            walk.alone.insert(id);
+            walk.ready.insert(id);
         }
     }
     let outcomes: Vec<Outcome> = walk

@@ -19,7 +19,7 @@ use crate::apply::{ApplyObserver, ApplyReport, Outcome};
 use crate::error::{Error, ErrorKind, Result, exit};
 use crate::model::DesiredState;
 use crate::ops;
-use crate::plan::Change;
+use crate::plan::{Change, ChangeId};
 use crate::state::AuditRecord;
 
 /// How a changing command ended, and its audit line (`None`: it never got the lock, so there is
@@ -297,14 +297,14 @@ impl ApplyProgress {
 }
 
 impl ApplyObserver for ApplyProgress {
-    fn applied(&self, _index: usize, change: &Change, _live: Option<&serde_json::Value>) {
+    fn applied(&self, _id: ChangeId, change: &Change, _live: Option<&serde_json::Value>) {
         match &self.bar {
             Some(bar) => bar.inc(1),
             None => self.line(format!("  {}: {}", change.addr, done_verb(change))),
         }
     }
 
-    fn failed(&self, _index: usize, change: &Change, error: &ApiError) {
+    fn failed(&self, _id: ChangeId, change: &Change, error: &ApiError) {
         if let Some(bar) = &self.bar {
             bar.inc(1);
         }
@@ -316,7 +316,7 @@ impl ApplyObserver for ApplyProgress {
         }
     }
 
-    fn skipped(&self, _index: usize, change: &Change, _blocked_by: usize) {
+    fn skipped(&self, _id: ChangeId, change: &Change, _blocked_by: ChangeId) {
         if let Some(bar) = &self.bar {
             bar.inc(1);
         }

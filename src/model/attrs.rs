@@ -86,26 +86,11 @@ pub fn wire_field(kind: ResourceKind, field: &str) -> Option<&'static str> {
 /// Desired attributes of every declared resource.
 pub fn desired(state: &DesiredState) -> Vec<(ResourceAddr, Value)> {
     let mut out = Vec::new();
-    out.extend(
-        state
-            .permissions
-            .iter()
-            .map(|p| (ResourceAddr::Permission(p.name.clone()), permission(p))),
-    );
+    out.extend(state.permissions.iter().map(|p| (p.addr(), permission(p))));
     out.extend(state.roles.iter().map(|r| (r.addr(), role(r))));
-    out.extend(
-        state
-            .tenants
-            .iter()
-            .map(|t| (ResourceAddr::Tenant(t.id.clone()), tenant(t))),
-    );
+    out.extend(state.tenants.iter().map(|t| (t.addr(), tenant(t))));
     out.extend(state.theme.iter().map(|t| (ResourceAddr::Theme, theme(t))));
-    out.extend(
-        state
-            .flows
-            .iter()
-            .map(|f| (ResourceAddr::Flow(f.id.clone()), flow(f))),
-    );
+    out.extend(state.flows.iter().map(|f| (f.addr(), flow(f))));
     out
 }
 

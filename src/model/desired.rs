@@ -4,6 +4,8 @@
 //! Optional fields are `Option` on purpose: only fields written in the config are managed
 //! (DESIGN.md §3), so "not written" must stay distinguishable from "written as the default".
 
+use std::collections::BTreeSet;
+
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
@@ -36,22 +38,15 @@ pub struct DesiredState {
 impl DesiredState {
     pub const DEFAULT_PARALLELISM: u32 = 4;
 
-    /// Addresses of every declared resource, in declaration order per kind.
-    pub fn addresses(&self) -> Vec<ResourceAddr> {
-        let mut out = Vec::new();
-        out.extend(
-            self.permissions
-                .iter()
-                .map(|p| ResourceAddr::Permission(p.name.clone())),
-        );
+    /// Addresses of every declared resource: the one list that decides what the configuration
+    /// declares (plan, refresh, import, `--target` and the state's guards all ask it).
+    pub fn addresses(&self) -> BTreeSet<ResourceAddr> {
+        let mut out = BTreeSet::new();
+        out.extend(self.permissions.iter().map(Permission::addr));
         out.extend(self.roles.iter().map(Role::addr));
-        out.extend(
-            self.tenants
-                .iter()
-                .map(|t| ResourceAddr::Tenant(t.id.clone())),
-        );
+        out.extend(self.tenants.iter().map(Tenant::addr));
         out.extend(self.theme.iter().map(|_| ResourceAddr::Theme));
-        out.extend(self.flows.iter().map(|f| ResourceAddr::Flow(f.id.clone())));
+        out.extend(self.flows.iter().map(Flow::addr));
         out
     }
 }
@@ -120,9 +115,33 @@ pub struct Role {
     pub prevent_destroy: bool,
 }
 
+impl Permission {
+    pub fn addr(&self) -> ResourceAddr {
+        ResourceAddr::Permission(self.name.clone())
+    }
+
+    /// Where the permission was live before its `renamed_from` rename.
+    pub fn renamed_from_addr(&self) -> Option<ResourceAddr> {
+        self.renamed_from.clone().map(ResourceAddr::Permission)
+    }
+}
+
 impl Role {
     pub fn addr(&self) -> ResourceAddr {
         ResourceAddr::role(self.tenant.as_deref(), &self.name)
+    }
+
+    /// Where the role was live before its `renamed_from` rename (in the same scope).
+    pub fn renamed_from_addr(&self) -> Option<ResourceAddr> {
+        self.renamed_from
+            .as_deref()
+            .map(|old| ResourceAddr::role(self.tenant.as_deref(), old))
+    }
+}
+
+impl Tenant {
+    pub fn addr(&self) -> ResourceAddr {
+        ResourceAddr::Tenant(self.id.clone())
     }
 }
 
@@ -141,6 +160,12 @@ pub struct Tenant {
     pub default_roles: Option<Vec<String>>,
     #[serde(default)]
     pub prevent_destroy: bool,
+}
+
+impl Flow {
+    pub fn addr(&self) -> ResourceAddr {
+        ResourceAddr::Flow(self.id.clone())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

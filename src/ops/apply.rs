@@ -22,7 +22,7 @@ use crate::api::ApiError;
 use crate::apply::{ApplyObserver, ApplyReport, ExecuteOptions, Outcome};
 use crate::error::{Error, ErrorKind, Result, exit};
 use crate::model::{DesiredState, ResourceAddr, Snapshot};
-use crate::plan::{Action, Change};
+use crate::plan::{Action, Change, ChangeId};
 use crate::state::audit::{AuditChange, AuditRecord};
 use crate::state::backup::{self, BackupInfo, BackupObject, Trigger};
 use crate::state::{LockGuard, ResourceState, StateFile, StateStore};
@@ -410,11 +410,11 @@ struct Recorder<'a> {
 }
 
 impl ApplyObserver for Recorder<'_> {
-    fn started(&self, index: usize, change: &Change) {
-        self.inner.started(index, change);
+    fn started(&self, id: ChangeId, change: &Change) {
+        self.inner.started(id, change);
     }
 
-    fn applied(&self, index: usize, change: &Change, live: Option<&Value>) {
+    fn applied(&self, id: ChangeId, change: &Change, live: Option<&Value>) {
         {
             let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
             (self.record)(&mut state, change, live);
@@ -426,15 +426,15 @@ impl ApplyObserver for Recorder<'_> {
                 );
             }
         }
-        self.inner.applied(index, change, live);
+        self.inner.applied(id, change, live);
     }
 
-    fn failed(&self, index: usize, change: &Change, error: &ApiError) {
-        self.inner.failed(index, change, error);
+    fn failed(&self, id: ChangeId, change: &Change, error: &ApiError) {
+        self.inner.failed(id, change, error);
     }
 
-    fn skipped(&self, index: usize, change: &Change, blocked_by: usize) {
-        self.inner.skipped(index, change, blocked_by);
+    fn skipped(&self, id: ChangeId, change: &Change, blocked_by: ChangeId) {
+        self.inner.skipped(id, change, blocked_by);
     }
 
     fn note(&self, message: &str) {
@@ -496,11 +496,9 @@ pub fn audit_record(
             .collect();
         record.changes = saved
             .plan
-            .changes
             .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let (outcome, error) = match report.and_then(|r| r.outcomes.get(i)) {
+            .map(|(id, c)| {
+                let (outcome, error) = match report.and_then(|r| r.outcome(id)) {
                     Some(Outcome::Applied) => ("applied", None),
                     Some(Outcome::Failed(e)) => ("failed", Some(e.clone())),
                     Some(Outcome::Skipped { .. }) => ("skipped", None),

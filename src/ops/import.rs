@@ -31,7 +31,7 @@ use crate::config::{Project, Severity};
 use crate::error::{Error, Result};
 use crate::model::preconfigured::{SYSTEM_DEFAULT_PERMISSIONS, TENANT_ADMIN_ROLE};
 use crate::model::{DesiredState, ResourceAddr, Snapshot};
-use crate::plan::{Action, unmanaged};
+use crate::plan::{Action, PlanInput, unmanaged};
 use crate::state::audit::{AuditChange, AuditRecord};
 use crate::state::{StateFile, StateStore, WriteOutcome};
 
@@ -159,11 +159,16 @@ fn to_import(
     snapshot: &Snapshot,
     state: Option<&StateFile>,
 ) -> Vec<ResourceAddr> {
-    let declared: BTreeSet<ResourceAddr> = desired.addresses().into_iter().collect();
+    let declared = desired.addresses();
     let prior = prior_from_state(state.map(|s| s.resources.clone()).unwrap_or_default());
-    let mut out: BTreeSet<ResourceAddr> = unmanaged(snapshot, &prior, |a| declared.contains(a))
-        .into_iter()
-        .collect();
+    let mut out: BTreeSet<ResourceAddr> = unmanaged(&PlanInput {
+        desired,
+        snapshot,
+        prior: &prior,
+        targets: &[],
+    })
+    .into_iter()
+    .collect();
     let managed = |a: &ResourceAddr| declared.contains(a) || prior.contains_key(a);
     if snapshot.get(&ResourceAddr::Theme).is_some() && !managed(&ResourceAddr::Theme) {
         out.insert(ResourceAddr::Theme);

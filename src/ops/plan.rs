@@ -67,7 +67,7 @@ pub fn config_digest(desired: &DesiredState) -> Result<String> {
     let mut entries: Vec<(ResourceAddr, String)> = Vec::new();
     for p in &desired.permissions {
         entries.push(digest(
-            ResourceAddr::Permission(p.name.clone()),
+            p.addr(),
             extra(
                 attrs::permission(p),
                 p.renamed_from.as_ref(),
@@ -83,13 +83,13 @@ pub fn config_digest(desired: &DesiredState) -> Result<String> {
     }
     for t in &desired.tenants {
         entries.push(digest(
-            ResourceAddr::Tenant(t.id.clone()),
+            t.addr(),
             extra(attrs::tenant(t), None, t.prevent_destroy),
         ));
     }
     for f in &desired.flows {
         entries.push(digest(
-            ResourceAddr::Flow(f.id.clone()),
+            f.addr(),
             extra(attrs::flow(f), None, f.prevent_destroy),
         ));
     }
@@ -155,7 +155,7 @@ pub(super) fn scope(desired: &DesiredState, state: Option<&StateFile>) -> Refres
                 .map(|_| ResourceAddr::Theme),
         )
         .collect();
-    let declared: BTreeSet<ResourceAddr> = desired.addresses().into_iter().collect();
+    let declared = desired.addresses();
     for (addr, entry) in state.iter().flat_map(|s| s.resources.iter()) {
         match addr {
             ResourceAddr::Flow(id) => {

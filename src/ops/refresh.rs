@@ -1,13 +1,13 @@
 //! `refresh`: read live state, report drift against the last state, and record it.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use super::live::{self, RefreshObserver};
 use super::plan::{prior_from_state, scope};
 use super::{Connection, Context};
 use crate::error::Result;
 use crate::model::{DesiredState, LiveObject, ResourceAddr, Snapshot};
-use crate::plan::{Drift, drift, unmanaged};
+use crate::plan::{Drift, PlanInput, drift, unmanaged};
 use crate::state::{ResourceState, StateFile, StateStore, WriteOutcome};
 
 /// What a refresh found and wrote.
@@ -47,8 +47,12 @@ pub async fn refresh_environment(
 
     let prior = prior_from_state(state.resources.clone());
     let found = drift(&prior, &snapshot);
-    let declared: BTreeSet<ResourceAddr> = desired.addresses().into_iter().collect();
-    let unmanaged = unmanaged(&snapshot, &prior, |a| declared.contains(a));
+    let unmanaged = unmanaged(&PlanInput {
+        desired,
+        snapshot: &snapshot,
+        prior: &prior,
+        targets: &[],
+    });
 
     record_live(&mut state, &snapshot, desired);
     let written = store.write(&mut state)?;
@@ -98,20 +102,15 @@ pub(super) fn declared_guards(desired: &DesiredState) -> HashMap<ResourceAddr, b
         desired
             .permissions
             .iter()
-            .map(|p| (ResourceAddr::Permission(p.name.clone()), p.prevent_destroy)),
+            .map(|p| (p.addr(), p.prevent_destroy)),
     );
     out.extend(desired.roles.iter().map(|r| (r.addr(), r.prevent_destroy)));
     out.extend(
         desired
             .tenants
             .iter()
-            .map(|t| (ResourceAddr::Tenant(t.id.clone()), t.prevent_destroy)),
+            .map(|t| (t.addr(), t.prevent_destroy)),
     );
-    out.extend(
-        desired
-            .flows
-            .iter()
-            .map(|f| (ResourceAddr::Flow(f.id.clone()), f.prevent_destroy)),
-    );
+    out.extend(desired.flows.iter().map(|f| (f.addr(), f.prevent_destroy)));
     out
 }

@@ -9,11 +9,12 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use serde_json::Value;
 
 use super::planner::PlanError;
-use super::types::{Action, Change};
+use super::types::{Action, Change, ChangeId};
 use crate::model::{FlowRefs, ResourceAddr, ResourceKind, attrs};
 
 /// Orders `changes` so every change comes after those it depends on, filling `depends_on` with
-/// positions in the returned list. `extra` edges (before, after) come from the planner.
+/// the ids of the returned list. `extra` edges (before, after) come from the planner, as
+/// positions in `changes` (which are not ids yet: the order is what assigns those).
 /// `flow_refs`: what each declared flow references (`Flow::refs`), by address.
 pub fn order(
     changes: Vec<Change>,
@@ -68,10 +69,10 @@ pub fn order(
         return Err(PlanError::Cycle(cycle));
     }
 
-    let position: HashMap<usize, usize> = sorted
+    let position: HashMap<usize, ChangeId> = sorted
         .iter()
         .enumerate()
-        .map(|(pos, &i)| (i, pos))
+        .map(|(pos, &i)| (i, ChangeId::new(pos)))
         .collect();
     let mut slots: Vec<Option<Change>> = changes.into_iter().map(Some).collect();
     let mut out = Vec::with_capacity(sorted.len());
@@ -79,7 +80,7 @@ pub fn order(
         let Some(mut change) = slots[i].take() else {
             continue;
         };
-        let mut deps: Vec<usize> = graph
+        let mut deps: Vec<ChangeId> = graph
             .neighbors_directed(nodes[i], petgraph::Incoming)
             .map(|n| position[&graph[n]])
             .collect();
@@ -252,24 +253,29 @@ pub fn select_targets(changes: Vec<Change>, targets: &[ResourceAddr]) -> Vec<Cha
         return changes;
     }
     let mut keep = vec![false; changes.len()];
-    let mut stack: Vec<usize> = changes
+    let mut stack: Vec<ChangeId> = changes
         .iter()
         .enumerate()
         .filter(|(_, c)| targets.contains(&c.addr))
-        .map(|(i, _)| i)
+        .map(|(i, _)| ChangeId::new(i))
         .collect();
-    while let Some(i) = stack.pop() {
-        if std::mem::replace(&mut keep[i], true) {
+    while let Some(id) = stack.pop() {
+        if std::mem::replace(&mut keep[id.index()], true) {
             continue;
         }
-        stack.extend(changes[i].depends_on.iter().copied());
+        stack.extend(changes[id.index()].depends_on.iter().copied());
     }
-    let mut new_pos = vec![usize::MAX; changes.len()];
+    // A change's dependencies come before it, so each is renumbered before it is needed.
+    let mut new_id: Vec<Option<ChangeId>> = vec![None; changes.len()];
     let mut out = Vec::new();
     for (i, mut c) in changes.into_iter().enumerate() {
         if keep[i] {
-            new_pos[i] = out.len();
-            c.depends_on = c.depends_on.iter().map(|d| new_pos[*d]).collect();
+            new_id[i] = Some(ChangeId::new(out.len()));
+            c.depends_on = c
+                .depends_on
+                .iter()
+                .filter_map(|d| new_id[d.index()])
+                .collect();
             out.push(c);
         }
     }

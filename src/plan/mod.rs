@@ -12,13 +12,16 @@ mod planner;
 mod restore;
 mod tenant_names;
 mod types;
+mod unmanaged;
 
-pub use planner::{PlanError, PlanInput, Prior, drift, plan, summarize, unmanaged};
+pub use planner::{PlanError, PlanInput, Prior, drift, plan, summarize};
 pub use restore::{RestoreInput, modelled_fields, restore};
 pub use tenant_names::TenantRename;
 pub use types::{
-    Action, AttrDiff, Cascade, CascadeEffect, Change, Drift, DriftKind, Guard, Plan, Summary,
+    Action, AttrDiff, Cascade, CascadeEffect, Change, ChangeId, Drift, DriftKind, Guard, Plan,
+    Summary,
 };
+pub use unmanaged::unmanaged;
 
 #[cfg(test)]
 mod test_fixtures;
@@ -30,5 +33,7 @@ mod tests_cascades;
 mod tests_preconfigured;
 #[cfg(test)]
 mod tests_props;
+#[cfg(test)]
+mod tests_props_gen;
 #[cfg(test)]
 mod tests_tenant_names;

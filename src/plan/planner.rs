@@ -11,6 +11,7 @@ use super::graph;
 use super::locate::{Ids, Located, locate};
 use super::tenant_names::{self, TenantRename, describe_name_cycle};
 use super::types::{Action, AttrDiff, Change, Drift, DriftKind, Guard, Plan, Summary};
+use super::unmanaged::unmanaged;
 use crate::model::preconfigured::TENANT_ADMIN_ROLE;
 use crate::model::{DesiredState, FlowRefs, LiveObject, ResourceAddr, Snapshot, attrs};
 
@@ -129,25 +130,24 @@ impl<'a> Declared<'a> {
 fn declared(desired: &DesiredState) -> BTreeMap<ResourceAddr, Declared<'_>> {
     let mut out = BTreeMap::new();
     for p in &desired.permissions {
-        let renamed_from = p.renamed_from.clone().map(ResourceAddr::Permission);
         out.insert(
-            ResourceAddr::Permission(p.name.clone()),
-            Declared::new(attrs::permission(p), renamed_from, p.prevent_destroy),
+            p.addr(),
+            Declared::new(
+                attrs::permission(p),
+                p.renamed_from_addr(),
+                p.prevent_destroy,
+            ),
         );
     }
     for r in &desired.roles {
-        let renamed_from = r
-            .renamed_from
-            .as_deref()
-            .map(|old| ResourceAddr::role(r.tenant.as_deref(), old));
         out.insert(
             r.addr(),
-            Declared::new(attrs::role(r), renamed_from, r.prevent_destroy),
+            Declared::new(attrs::role(r), r.renamed_from_addr(), r.prevent_destroy),
         );
     }
     for t in &desired.tenants {
         out.insert(
-            ResourceAddr::Tenant(t.id.clone()),
+            t.addr(),
             Declared::new(attrs::tenant(t), None, t.prevent_destroy),
         );
     }
@@ -155,10 +155,7 @@ fn declared(desired: &DesiredState) -> BTreeMap<ResourceAddr, Declared<'_>> {
         out.insert(ResourceAddr::Theme, Declared::document(&t.document, false));
     }
     for f in &desired.flows {
-        out.insert(
-            ResourceAddr::Flow(f.id.clone()),
-            Declared::document(&f.document, f.prevent_destroy),
-        );
+        out.insert(f.addr(), Declared::document(&f.document, f.prevent_destroy));
     }
     out
 }
@@ -406,15 +403,13 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         .desired
         .flows
         .iter()
-        .map(|f| (ResourceAddr::Flow(f.id.clone()), &f.refs))
+        .map(|f| (f.addr(), &f.refs))
         .collect();
     let changes = graph::order(changes, &extra_edges, &flow_refs)?;
     let changes = graph::select_targets(changes, input.targets);
 
     let drift = drift(input.prior, input.snapshot);
-    let unmanaged = unmanaged(input.snapshot, input.prior, |a| {
-        declared.contains_key(a) || renamed_away.contains(a)
-    });
+    let unmanaged = unmanaged(input);
     let summary = summarize(&changes);
     Ok(Plan {
         changes,
@@ -422,31 +417,6 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         unmanaged,
         summary,
     })
-}
-
-/// Live objects dmgmt does not manage: neither `known` (declared, or taken over by a declared
-/// resource) nor in the state, by address or by Descope id. Not listed: the theme (one per
-/// project), and Descope's preconfigured objects, which every project holds — the system-default
-/// permissions (referenced, never managed) and the `Tenant Admin` role (adopted when declared).
-pub fn unmanaged(
-    snapshot: &Snapshot,
-    prior: &BTreeMap<ResourceAddr, Prior>,
-    known: impl Fn(&ResourceAddr) -> bool,
-) -> Vec<ResourceAddr> {
-    let prior_ids: BTreeSet<&str> = prior.values().filter_map(|p| p.id.as_deref()).collect();
-    snapshot
-        .objects
-        .iter()
-        .filter(|(a, obj)| {
-            **a != ResourceAddr::Theme
-                && !obj.is_system_default()
-                && **a != ResourceAddr::role(None, TENANT_ADMIN_ROLE)
-                && !known(a)
-                && !prior.contains_key(*a)
-                && !obj.id.as_deref().is_some_and(|id| prior_ids.contains(id))
-        })
-        .map(|(a, _)| a.clone())
-        .collect()
 }
 
 /// A warning when the plan takes one of Descope's system-default permissions away from

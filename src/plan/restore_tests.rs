@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use super::*;
 use crate::model::{LiveObject, RawBody, ResourceAddr, Snapshot};
 use crate::ops::live::{attributes_of, object};
+use crate::plan::ChangeId;
 
 fn addr(s: &str) -> ResourceAddr {
     s.parse().unwrap()
@@ -170,9 +171,9 @@ fn gone_objects_are_created_in_dependency_order_with_default_roles_last() {
         ]
     );
     let role = &plan.changes[2];
-    assert_eq!(role.depends_on, vec![0, 1]);
+    assert_eq!(role.depends_on, ChangeId::list(&[0, 1]));
     assert_eq!(role.after.as_ref().unwrap()["private"], json!(true));
-    assert_eq!(plan.changes[3].depends_on, vec![1, 2]);
+    assert_eq!(plan.changes[3].depends_on, ChangeId::list(&[1, 2]));
 }
 
 #[test]

@@ -89,8 +89,8 @@ fn creates_follow_dependencies_permission_role_tenant_default_roles() {
         ]
     );
     // The scoped role waits for its tenant and its permission; default roles wait for both roles.
-    assert_eq!(plan.changes[3].depends_on, [0, 2]);
-    assert_eq!(plan.changes[4].depends_on, [1, 2, 3]);
+    assert_eq!(plan.changes[3].depends_on, ChangeId::list(&[0, 2]));
+    assert_eq!(plan.changes[4].depends_on, ChangeId::list(&[1, 2, 3]));
     assert_eq!(
         plan.summary,
         Summary {
@@ -213,8 +213,8 @@ fn deletes_run_in_reverse_dependency_order() {
         steps(&plan),
         ["- role.acme/R", "- tenant.acme", "- permission.a"]
     );
-    assert_eq!(plan.changes[1].depends_on, [0]);
-    assert_eq!(plan.changes[2].depends_on, [0]);
+    assert_eq!(plan.changes[1].depends_on, ChangeId::list(&[0]));
+    assert_eq!(plan.changes[2].depends_on, ChangeId::list(&[0]));
     assert_eq!(plan.summary.destroy, 3);
 }
 
@@ -239,7 +239,7 @@ fn a_permission_is_deleted_only_after_roles_let_go_of_it() {
     ]);
     let plan = run(&d, &s, &p, &[]);
     assert_eq!(steps(&plan), ["~ role.R", "- permission.a"]);
-    assert_eq!(plan.changes[1].depends_on, [0]);
+    assert_eq!(plan.changes[1].depends_on, ChangeId::list(&[0]));
 }
 
 #[test]
@@ -329,7 +329,7 @@ fn a_changed_tenant_id_is_a_loud_delete_then_create() {
         ["- tenant.acme", "+ tenant.acme-corp"],
         "the name is freed before it is reused"
     );
-    assert_eq!(plan.changes[1].depends_on, [0]);
+    assert_eq!(plan.changes[1].depends_on, ChangeId::list(&[0]));
     assert!(plan.changes[0].warnings[0].contains("delete + create, not a rename"));
     assert_eq!(plan.changes[0].warnings, plan.changes[1].warnings);
 }
@@ -357,7 +357,7 @@ fn targets_keep_what_they_depend_on() {
         &[addr("role.R")],
     );
     assert_eq!(steps(&plan), ["+ permission.a", "+ role.R"]);
-    assert_eq!(plan.changes[1].depends_on, [0]);
+    assert_eq!(plan.changes[1].depends_on, ChangeId::list(&[0]));
 }
 
 #[test]
@@ -384,7 +384,7 @@ fn flows_follow_the_theme_and_the_roles_they_name() {
             "+ flow.f"
         ]
     );
-    assert_eq!(plan.changes[3].depends_on, [1, 2]);
+    assert_eq!(plan.changes[3].depends_on, ChangeId::list(&[1, 2]));
 }
 
 #[test]

@@ -84,7 +84,7 @@ fn a_cycle_of_three_tenant_renames_is_refused_naming_every_step() {
 fn a_rename_into_a_name_another_rename_frees_runs_after_it() {
     let plan = renames(&[("a", "Alpha", "Beta"), ("b", "Beta", "Gamma")]).unwrap();
     assert_eq!(steps(&plan), ["~ tenant.b", "~ tenant.a"]);
-    assert_eq!(plan.changes[1].depends_on, [0]);
+    assert_eq!(plan.changes[1].depends_on, ChangeId::list(&[0]));
     assert!(plan.changes.iter().all(|c| c.warnings.is_empty()));
 }
 
@@ -94,7 +94,7 @@ fn a_new_tenant_takes_a_name_an_update_gives_up_only_after_the_update() {
     let live = [("tenant.z", tenant("z", "Old"))];
     let plan = run(&d, &snapshot(&live), &prior(&live));
     assert_eq!(steps(&plan), ["~ tenant.z", "+ tenant.a-new"]);
-    assert_eq!(plan.changes[1].depends_on, [0]);
+    assert_eq!(plan.changes[1].depends_on, ChangeId::list(&[0]));
 }
 
 #[test]
@@ -106,7 +106,7 @@ fn an_update_takes_a_name_a_deleted_tenant_gives_up_only_after_the_delete() {
     ];
     let plan = run(&d, &snapshot(&live), &prior(&live));
     assert_eq!(steps(&plan), ["- tenant.old", "~ tenant.acme"]);
-    assert_eq!(plan.changes[1].depends_on, [0]);
+    assert_eq!(plan.changes[1].depends_on, ChangeId::list(&[0]));
 }
 
 #[test]

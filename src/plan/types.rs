@@ -2,10 +2,42 @@
 //! which live state it was computed. The executor makes no choices of its own (STYLE.md, after
 //! omicron's blueprints and terraform's `plans/`).
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::model::{ResourceAddr, ResourceKind};
+
+/// A change's position in [`Plan::changes`]: how a change names the changes it depends on, and
+/// how the executor and its observers name a change. Saved plans hold it as the bare number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ChangeId(usize);
+
+impl ChangeId {
+    /// The id of the change at `index` in [`Plan::changes`].
+    pub fn new(index: usize) -> ChangeId {
+        ChangeId(index)
+    }
+
+    /// The ids of the changes at `indexes`, for tests to write dependencies.
+    #[cfg(test)]
+    pub(crate) fn list(indexes: &[usize]) -> Vec<ChangeId> {
+        indexes.iter().copied().map(ChangeId).collect()
+    }
+
+    /// Its position in [`Plan::changes`].
+    pub fn index(self) -> usize {
+        self.0
+    }
+}
+
+impl fmt::Display for ChangeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
 
 /// What one change does.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,8 +125,8 @@ pub struct Change {
     /// Whether `prevent_destroy` is set in config (recorded in state).
     #[serde(default)]
     pub prevent_destroy: bool,
-    /// Positions in [`Plan::changes`] of the changes that must succeed first.
-    pub depends_on: Vec<usize>,
+    /// The changes that must succeed first.
+    pub depends_on: Vec<ChangeId>,
     /// Something the reader must know (a replace, a likely conflict).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
@@ -190,6 +222,23 @@ pub struct Plan {
 impl Plan {
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
+    }
+
+    /// The change `id` names.
+    ///
+    /// # Panics
+    ///
+    /// If `id` is not a position in [`Plan::changes`] (ids come from the plan itself).
+    pub fn change(&self, id: ChangeId) -> &Change {
+        &self.changes[id.0]
+    }
+
+    /// Every change with its id, in plan order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (ChangeId, &Change)> {
+        self.changes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (ChangeId(i), c))
     }
 }
 

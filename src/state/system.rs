@@ -1,34 +1,30 @@
 //! What the running process can say about itself for state and lock files: the time as UTC RFC
 //! 3339, random ids, the host, the user and whether a local pid still runs.
 //!
-//! Only the standard library: `/dev/urandom` and `/proc` where they exist, environment variables
-//! otherwise. Nothing here fails; a missing source degrades to a weaker fallback or `unknown`.
+//! Calendar arithmetic is `jiff`'s, random bytes come from the OS through `getrandom`, user and
+//! host names through `whoami` (the passwd database, NSS included, and `gethostname`). Nothing
+//! here fails; a missing source degrades to a weaker fallback or `unknown`.
 
-use std::io::Read;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use jiff::Timestamp;
+
 use super::canonical::{sha256_hex, to_hex};
 
-/// `time` as `YYYY-MM-DDTHH:MM:SSZ` (UTC, whole seconds).
+/// The one shape dmgmt writes times in: UTC, whole seconds.
+const FORMAT: &str = "%Y-%m-%dT%H:%M:%SZ";
+
+/// `time` as `YYYY-MM-DDTHH:MM:SSZ` (UTC, whole seconds, rounded down); a time beyond years
+/// -9999..=9999 is clamped to the nearest end.
 pub(crate) fn rfc3339_utc(time: SystemTime) -> String {
-    let secs: i64 = match time.duration_since(UNIX_EPOCH) {
-        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 2),
-        Err(e) => {
-            let d = e.duration();
-            let whole = i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 2);
-            -whole - i64::from(d.subsec_nanos() > 0)
-        }
-    };
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    let at = Timestamp::try_from(time).unwrap_or(if time > UNIX_EPOCH {
+        Timestamp::MAX
+    } else {
+        Timestamp::MIN
+    });
+    at.strftime(FORMAT).to_string()
 }
 
 pub(crate) fn now_rfc3339() -> String {
@@ -38,79 +34,19 @@ pub(crate) fn now_rfc3339() -> String {
 /// Reads back exactly what [`rfc3339_utc`] writes (`YYYY-MM-DDTHH:MM:SSZ`); `None` for anything
 /// else, so a hand-edited time is never guessed at.
 pub(crate) fn parse_rfc3339_utc(text: &str) -> Option<SystemTime> {
-    let b = text.as_bytes();
-    let shape_ok = b.len() == 20
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b[10] == b'T'
-        && b[13] == b':'
-        && b[16] == b':'
-        && b[19] == b'Z';
-    if !shape_ok {
+    let at: Timestamp = text.parse().ok()?;
+    // RFC 3339 allows more (offsets, fractions, a leap second): only the written shape is read.
+    if at.strftime(FORMAT).to_string() != text {
         return None;
     }
-    let num = |range: std::ops::Range<usize>| -> Option<i64> {
-        let part = text.get(range)?;
-        if !part.bytes().all(|c| c.is_ascii_digit()) {
-            return None;
-        }
-        part.parse().ok()
-    };
-    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&month)
-        || !(1..=31).contains(&day)
-        || hour > 23
-        || minute > 59
-        || second > 59
-    {
-        return None;
-    }
-    let days = days_from_civil(year, month, day);
-    // Rejects days a month does not have (2026-02-30) by requiring the round trip.
-    if civil_from_days(days) != (year, month as u32, day as u32) {
-        return None;
-    }
-    let secs = days * 86_400 + hour * 3600 + minute * 60 + second;
-    let secs = u64::try_from(secs).ok()?;
-    Some(UNIX_EPOCH + std::time::Duration::from_secs(secs))
+    SystemTime::try_from(at).ok()
 }
 
-/// Howard Hinnant's `days_from_civil`, the inverse of [`civil_from_days`].
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400); // [0, 399]
-    let mp = (month + 9) % 12; // March-based
-    let doy = (153 * mp + 2) / 5 + day - 1; // [0, 365]
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy; // [0, 146096]
-    era * 146_097 + doe - 719_468
-}
-
-/// Howard Hinnant's `civil_from_days`: days since 1970-01-01 to (year, month, day), proleptic
-/// Gregorian.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097); // [0, 146096]
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365; // [0, 399]
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // [0, 365]
-    let mp = (5 * doy + 2) / 153; // [0, 11], March-based
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    // `day` is in [1, 31] and `month` in [1, 12] by construction.
-    (year, month as u32, day as u32)
-}
-
-/// `bytes` random bytes as lowercase hex, from `/dev/urandom`, or, where that cannot be read, a
-/// sha256 of the time, the pid and a per-process counter (unique, not secret).
+/// `bytes` random bytes as lowercase hex, from the OS, or, where it has none to give, a sha256 of
+/// the time, the pid and a per-process counter (unique, not secret).
 pub(crate) fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
-    let from_urandom = std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut buf))
-        .is_ok();
-    if from_urandom {
+    if getrandom::fill(&mut buf).is_ok() {
         return to_hex(&buf);
     }
     static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -131,9 +67,9 @@ pub(crate) fn random_hex(bytes: usize) -> String {
     out
 }
 
-/// This machine's name: `/proc/sys/kernel/hostname`, else `$HOSTNAME`, else `unknown`.
+/// This machine's name (`gethostname`), else `$HOSTNAME`, else `unknown`.
 pub(crate) fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
+    whoami::hostname()
         .ok()
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty())
@@ -141,36 +77,36 @@ pub(crate) fn hostname() -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
-/// The user running dmgmt: `$USER`, else `$LOGNAME`, else the name of the process's uid in
-/// `/etc/passwd` (containers and CI often set neither variable), else `uid<N>`, else `unknown`.
+/// The user running dmgmt: `$USER`, else `$LOGNAME`, else the passwd name of the process's
+/// effective uid (containers and CI often set neither variable), else `uid<N>`, else `unknown`.
 pub(crate) fn username() -> String {
     non_empty_var("USER")
         .or_else(|| non_empty_var("LOGNAME"))
-        .or_else(user_from_uid)
+        .or_else(account_name)
+        .or_else(uid_name)
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
-fn user_from_uid() -> Option<String> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-    user_for(&status, &passwd)
+/// The passwd name of the process's effective uid.
+fn account_name() -> Option<String> {
+    whoami::username()
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
 }
 
-/// The user named in `passwd` for the real uid in `status` (`/proc/self/status`), else
-/// `uid<N>`; `None` when `status` holds no uid.
-fn user_for(status: &str, passwd: &str) -> Option<String> {
-    let uid = status
-        .lines()
-        .find_map(|line| line.strip_prefix("Uid:"))?
-        .split_whitespace()
-        .next()?
-        .to_owned();
-    let name = passwd.lines().find_map(|line| {
-        let mut fields = line.split(':');
-        let name = fields.next()?;
-        (fields.nth(1)? == uid && !name.is_empty()).then(|| name.to_owned())
-    });
-    Some(name.unwrap_or_else(|| format!("uid{uid}")))
+/// `uid<N>` for a uid that has no passwd entry (an arbitrary uid in a container).
+#[cfg(unix)]
+fn uid_name() -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    // `/proc/self` belongs to the process's effective uid.
+    let uid = std::fs::metadata("/proc/self").ok()?.uid();
+    Some(format!("uid{uid}"))
+}
+
+#[cfg(not(unix))]
+fn uid_name() -> Option<String> {
+    None
 }
 
 /// Whether `pid` runs on this machine: `None` when this cannot be told (no `/proc`).
@@ -225,6 +161,9 @@ mod tests {
             "2026-11-25T13:00:00+00:00",
             "2026-11-25T13:00:0aZ",
             "+026-11-25T13:00:00Z",
+            "2026-11-25T13:00:60Z",
+            "2026-11-25T13:00:00.5Z",
+            "2026-11-25t13:00:00z",
         ] {
             assert_eq!(parse_rfc3339_utc(bad), None, "{bad:?}");
         }
@@ -242,21 +181,28 @@ mod tests {
         assert_ne!(a, b);
     }
 
+    #[cfg(unix)]
     #[test]
-    fn the_user_comes_from_passwd_by_uid_else_the_uid_itself() {
-        let status = "Name:\tdmgmt\nUid:\t1000\t1000\t1000\t1000\nGid:\t1000\n";
-        let passwd = "root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n";
-        assert_eq!(user_for(status, passwd).as_deref(), Some("alice"));
-        assert_eq!(
-            user_for(status, "root:x:0:0::/root:/bin/sh\n").as_deref(),
-            Some("uid1000")
-        );
-        // A name field that is empty, or a uid that only matches another field, is no match.
-        assert_eq!(
-            user_for(status, ":x:1000:1000::/:/bin/sh\nbob:x:1:1000::/:/bin/sh\n").as_deref(),
-            Some("uid1000")
-        );
-        assert_eq!(user_for("Name:\tdmgmt\n", passwd), None);
+    fn the_account_is_the_passwd_name_of_the_effective_uid() {
+        // The effective uid as the kernel reports it (`Uid:` real, effective, saved, fs).
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let uid = status
+            .lines()
+            .find_map(|line| line.strip_prefix("Uid:"))
+            .and_then(|ids| ids.split_whitespace().nth(1))
+            .unwrap()
+            .to_owned();
+        let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+        let listed = passwd.lines().find_map(|line| {
+            let fields: Vec<&str> = line.split(':').collect();
+            (fields.len() > 2 && fields[2] == uid).then(|| fields[0].to_owned())
+        });
+        // Where the uid has a local passwd line, the account is its name; either way the last
+        // resort names the uid itself.
+        if let Some(name) = listed {
+            assert_eq!(account_name().as_deref(), Some(name.as_str()));
+        }
+        assert_eq!(uid_name(), Some(format!("uid{uid}")));
     }
 
     #[test]

@@ -1,22 +1,19 @@
 //! The Descope client against the in-process emulator: every call round-trips, errors are typed,
-//! 429 pauses and 5xx retries behave, and the key never leaks.
+//! and the key never leaks. (429 pauses and 5xx retries are in `api_client_retries.rs`.)
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use dmgmt::api::wire::{
     FlowDocument, Permission, PermissionCreate, PermissionUpdate, Raw, Role, RoleCreate,
     RoleDelete, RoleUpdate, TenantRequest, ThemeDocument,
 };
-use dmgmt::api::{ApiError, Client, ClientConfig, ManagementKey, Provider, RateLimit, RetryPolicy};
-use dmgmt::emulator::{EmulatorConfig, EmulatorRateLimit};
+use dmgmt::api::{ApiError, Client, ClientConfig, ManagementKey, Provider, RateLimit};
 use dmgmt::model::preconfigured::TENANT_ADMIN_ROLE;
 use serde_json::{Value, json};
 
-use crate::support::{client_for, config_for, recording_client, start, start_default};
+use crate::support::{client_for, config_for, start_default};
 
-fn tenant(id: Option<&str>, name: &str) -> TenantRequest {
+pub(crate) fn tenant(id: Option<&str>, name: &str) -> TenantRequest {
     TenantRequest {
         id: id.map(str::to_owned),
         name: Some(name.to_owned()),
@@ -34,7 +31,7 @@ fn role(name: &str, permissions: &[&str], tenant_id: Option<&str>) -> RoleCreate
     }
 }
 
-fn perm(name: &str) -> PermissionCreate {
+pub(crate) fn perm(name: &str) -> PermissionCreate {
     PermissionCreate {
         name: Some(name.to_owned()),
         description: Some(format!("{name} permission")),
@@ -277,174 +274,6 @@ async fn flows_and_theme_round_trip() {
 }
 
 #[tokio::test]
-async fn rate_limited_calls_pause_for_retry_after_and_all_succeed() {
-    let rate_limit = Some(EmulatorRateLimit {
-        requests: 2,
-        per_seconds: 1,
-    });
-    let emu = start(EmulatorConfig {
-        rate_limit,
-        ..EmulatorConfig::default()
-    })
-    .await;
-    let (client, sleeper) = recording_client(config_for(&emu));
-    let calls = (0..5).map(|_| {
-        let c = client.clone();
-        tokio::spawn(async move { c.load_all_tenants().await })
-    });
-    for call in calls.collect::<Vec<_>>() {
-        call.await.unwrap().expect("a 429 is never a failure");
-    }
-    let log = emu.request_log();
-    let limited = log.iter().filter(|e| e.status == 429).count();
-    assert!(limited >= 1, "the emulator answered 429: {log:?}");
-    assert_eq!(log.iter().filter(|e| e.status == 200).count(), 5);
-    // Every pause is the Retry-After (1 s) or what remained of it, never a fixed backoff.
-    let pauses = sleeper.pauses();
-    assert!(!pauses.is_empty());
-    assert!(
-        pauses.iter().all(|p| *p <= Duration::from_secs(1)),
-        "{pauses:?}"
-    );
-    assert!(
-        pauses.iter().any(|p| *p >= Duration::from_millis(900)),
-        "{pauses:?}"
-    );
-}
-
-#[tokio::test]
-async fn too_many_429s_fail_as_rate_limited() {
-    let rate_limit = Some(EmulatorRateLimit {
-        requests: 1,
-        per_seconds: 1,
-    });
-    let emu = start(EmulatorConfig {
-        rate_limit,
-        ..EmulatorConfig::default()
-    })
-    .await;
-    let mut config = config_for(&emu);
-    config.retry.max_rate_limit_retries = 0;
-    let c = Client::new(config).unwrap();
-    created_roles(c.load_all_roles().await.unwrap());
-    let err = c.load_all_roles().await.unwrap_err();
-    assert!(
-        matches!(err, ApiError::RateLimited { retries: 0, .. }),
-        "{err:?}"
-    );
-}
-
-#[tokio::test]
-async fn a_mutations_server_error_comes_back_at_once_unresent() {
-    // Every mutation is answered 503: the client must not resend it (Descope may have applied it
-    // with only the reply lost); the executor reads the object back and decides.
-    let emu = start(EmulatorConfig {
-        fault_rate: 1.0,
-        ..EmulatorConfig::default()
-    })
-    .await;
-    let (c, sleeper) = recording_client(config_for(&emu));
-    let err = c.create_permission(&perm("x")).await.unwrap_err();
-    assert_eq!(
-        (err.status(), err.error_code()),
-        (Some(503), Some("E011503"))
-    );
-    assert!(err.may_have_been_applied(), "{err:?}");
-    let err = c
-        .create_tenant(&tenant(Some("acme"), "Acme"))
-        .await
-        .unwrap_err();
-    assert_eq!(err.status(), Some(503));
-    let log = emu.request_log();
-    assert_eq!(
-        log.iter().map(|e| e.path.as_str()).collect::<Vec<_>>(),
-        ["/v1/mgmt/permission/create", "/v1/mgmt/tenant/create"],
-        "each mutation sent once"
-    );
-    assert!(sleeper.pauses().is_empty(), "{:?}", sleeper.pauses());
-    // Reads are not mutations: they succeed, unaffected.
-    assert!(created_permissions(c.load_all_permissions().await.unwrap()).is_empty());
-}
-
-/// A server answering `GET /v1/mgmt/role/all` with 503 to its first `failures` requests, then an
-/// empty list; its base URL and a count of the requests it served.
-async fn flaky_roles(failures: usize) -> (String, Arc<AtomicUsize>) {
-    use axum::extract::State;
-    use axum::http::StatusCode;
-    use axum::response::{IntoResponse, Response};
-
-    type Served = (Arc<AtomicUsize>, usize);
-    async fn roles(State((served, failures)): State<Served>) -> Response {
-        if served.fetch_add(1, Ordering::SeqCst) < failures {
-            let body = json!({"errorCode": "E011503", "errorDescription": "unavailable"});
-            return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response();
-        }
-        axum::Json(json!({"roles": []})).into_response()
-    }
-    let served = Arc::new(AtomicUsize::new(0));
-    let app = axum::Router::new()
-        .route("/v1/mgmt/role/all", axum::routing::get(roles))
-        .with_state((served.clone(), failures));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (format!("http://{addr}"), served)
-}
-
-fn stub_config(base_url: String) -> ClientConfig {
-    let mut config = ClientConfig::new("P2stub", ManagementKey::new("K2key"));
-    config.base_url = Some(base_url);
-    config.retry = crate::support::fast_retry();
-    config
-}
-
-#[tokio::test]
-async fn reads_are_retried_after_server_errors_until_they_succeed() {
-    let (url, served) = flaky_roles(2).await;
-    let (c, sleeper) = recording_client(stub_config(url));
-    assert!(c.load_all_roles().await.unwrap().is_empty());
-    assert_eq!(served.load(Ordering::SeqCst), 3);
-    assert_eq!(sleeper.pauses().len(), 2, "a backoff before each retry");
-}
-
-#[tokio::test]
-async fn server_errors_on_reads_are_retried_a_bounded_number_of_times() {
-    let (url, served) = flaky_roles(usize::MAX).await;
-    let (c, sleeper) = recording_client(stub_config(url));
-    let err = c.load_all_roles().await.unwrap_err();
-    assert_eq!(
-        (err.status(), err.error_code()),
-        (Some(503), Some("E011503"))
-    );
-    assert_eq!(
-        served.load(Ordering::SeqCst),
-        RetryPolicy::default().max_attempts as usize
-    );
-    assert_eq!(sleeper.pauses().len(), 3, "a backoff between attempts");
-}
-
-#[tokio::test]
-async fn connection_errors_are_retried_then_reported() {
-    let emu = start_default().await;
-    let config = config_for(&emu);
-    emu.shutdown().await.unwrap();
-    let (c, sleeper) = recording_client(config);
-    let err = c.load_all_roles().await.unwrap_err();
-    assert!(
-        matches!(err, ApiError::Transport { attempts: 4, .. }),
-        "{err:?}"
-    );
-    assert_eq!(sleeper.pauses().len(), 3);
-    // A mutation that could not even connect never left: resending it is safe.
-    let err = c.create_permission(&perm("x")).await.unwrap_err();
-    assert!(
-        matches!(err, ApiError::Transport { attempts: 4, .. }),
-        "{err:?}"
-    );
-    assert_eq!(sleeper.pauses().len(), 6);
-}
-
-#[tokio::test]
 async fn the_key_never_appears_in_debug_or_errors() {
     let emu = start_default().await;
     let secret = "K2ThisIsAVerySecretManagementKey";
@@ -528,7 +357,7 @@ async fn requests_identify_dmgmt_and_send_the_license_after_the_handshake() {
 }
 
 /// The permissions a test created: Descope's system-default ones left out.
-fn created_permissions(all: Vec<Raw<Permission>>) -> Vec<Permission> {
+pub(crate) fn created_permissions(all: Vec<Raw<Permission>>) -> Vec<Permission> {
     all.into_iter()
         .filter(|p| !p.system_default)
         .map(|p| p.value)
@@ -536,7 +365,7 @@ fn created_permissions(all: Vec<Raw<Permission>>) -> Vec<Permission> {
 }
 
 /// The roles a test created: Descope's preconfigured `Tenant Admin` left out.
-fn created_roles(all: Vec<Raw<Role>>) -> Vec<Role> {
+pub(crate) fn created_roles(all: Vec<Raw<Role>>) -> Vec<Role> {
     all.into_iter()
         .filter(|r| r.name != TENANT_ADMIN_ROLE)
         .map(|r| r.value)

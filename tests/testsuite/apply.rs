@@ -1,8 +1,8 @@
 //! `apply` through the real binary against an in-process emulator: convergence and idempotence,
-//! field ownership, partial failure, guards, confirmation, saved plans, the pre-apply backup, and
-//! Descope's preconfigured objects. Assertions are on the emulator's request log, the live
-//! objects and the state, never on timing. (Faults, crashes, Ctrl-C and concurrency are in
-//! `apply_faults.rs`.)
+//! field ownership, partial failure, guards, saved plans, the pre-apply backup, and Descope's
+//! preconfigured objects. Assertions are on the emulator's request log, the live objects and the
+//! state, never on timing. (Faults, crashes, Ctrl-C and concurrency are in `apply_faults.rs`;
+//! the confirmation prompt in `apply_prompts.rs`.)
 
 use std::path::Path;
 
@@ -225,30 +225,6 @@ fn guarded_deletes_are_refused_without_allow_delete_and_applied_with_it() {
 }
 
 #[test]
-fn without_a_terminal_and_without_auto_approve_nothing_is_applied() {
-    let live = Live::start();
-    let dir = project(CONFIG);
-    assert_eq!(
-        live.run(dir.path(), &["refresh", "-e", ENV]).status.code(),
-        Some(0)
-    );
-    let before = state_text(dir.path()).expect("a state");
-    let out = live.run(dir.path(), &["apply", "-e", ENV]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("no terminal to ask on"),
-        "{}",
-        stderr(&out)
-    );
-    assert_eq!(mutations(&live), Vec::<String>::new());
-    assert_eq!(
-        state_text(dir.path()),
-        Some(before),
-        "the state is byte-identical"
-    );
-}
-
-#[test]
 fn a_saved_plan_applies_as_approved_and_is_refused_once_stale() {
     let live = Live::start();
     let dir = project(CONFIG);
@@ -395,92 +371,6 @@ fn tenant_admin_is_adopted_and_extended_and_no_system_default_permission_is_writ
             }
         }
     }
-}
-
-/// Runs `dmgmt --dir DIR ARGS...` on a pseudo-terminal (util-linux `script`), types `answer` once
-/// the prompt is shown, and returns the exit code and what the terminal showed.
-fn answer_prompt(live: &Live, dir: &Path, args: &[&str], answer: &str) -> (Option<i32>, String) {
-    use std::io::{Read, Write};
-    use std::sync::{Arc, Mutex};
-    let bin = assert_cmd::cargo::cargo_bin("dmgmt");
-    let mut line = format!("'{}' --dir '{}'", bin.display(), dir.display());
-    for arg in args {
-        line.push_str(&format!(" '{arg}'"));
-    }
-    let mut child = std::process::Command::new("script")
-        .args(["-qec", &line, "/dev/null"])
-        .env("NO_COLOR", "1")
-        .env("DMGMT_TEST_KEY", dmgmt::emulator::LOCAL_MANAGEMENT_KEY)
-        .env("DMGMT_TEST_URL", live.handle.base_url())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("util-linux `script` provides the terminal");
-    let shown = Arc::new(Mutex::new(String::new()));
-    let reader = {
-        let shown = shown.clone();
-        let mut out = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = out.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                shown
-                    .lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        })
-    };
-    let asked = crate::process::eventually(std::time::Duration::from_secs(60), || {
-        let text = shown.lock().unwrap();
-        text.contains("Only 'yes' will be accepted") || text.contains("Type its name")
-    });
-    let mut stdin = child.stdin.take().unwrap();
-    if asked {
-        stdin.write_all(format!("{answer}\r").as_bytes()).unwrap();
-    }
-    let status = crate::process::wait_bounded(&mut child, std::time::Duration::from_secs(60));
-    drop(stdin);
-    reader.join().unwrap();
-    let text = shown.lock().unwrap().clone();
-    assert!(asked, "no prompt was shown:\n{text}");
-    (status.code(), text)
-}
-
-#[test]
-fn a_declined_prompt_applies_nothing_and_a_protected_environment_wants_its_name() {
-    let live = Live::start();
-    let dir = project(CONFIG);
-    assert_eq!(
-        live.run(dir.path(), &["refresh", "-e", ENV]).status.code(),
-        Some(0)
-    );
-    let before = state_text(dir.path()).expect("a state");
-    let (code, shown) = answer_prompt(&live, dir.path(), &["apply", "-e", ENV], "no");
-    assert_eq!(code, Some(1), "{shown}");
-    assert!(
-        shown.contains("apply cancelled; nothing was changed"),
-        "{shown}"
-    );
-    assert_eq!(mutations(&live), Vec::<String>::new());
-    assert_eq!(
-        state_text(dir.path()),
-        Some(before),
-        "the state is byte-identical"
-    );
-
-    env_file(dir.path(), ENV, &format!("protected: true\n{CONFIG}"));
-    let (code, shown) = answer_prompt(&live, dir.path(), &["apply", "-e", ENV], "yes");
-    assert_eq!(code, Some(1), "`yes` is not the name: {shown}");
-    assert_eq!(mutations(&live), Vec::<String>::new());
-
-    let (code, shown) = answer_prompt(&live, dir.path(), &["apply", "-e", ENV], ENV);
-    assert_eq!(code, Some(0), "{shown}");
-    assert!(shown.contains("Apply complete!"), "{shown}");
-    assert_no_changes(&live, dir.path());
 }
 
 /// The README's quick start: apply the shipped `local` environment against the embedded

@@ -12,7 +12,7 @@ use dmgmt::emulator::{EmulatorConfig, EmulatorRateLimit, LOCAL_PROJECT_ID};
 use dmgmt::model::attrs::normalize_document;
 use dmgmt::model::{DesiredState, ResourceAddr, Snapshot};
 use dmgmt::ops::live::{Quiet, RefreshScope, refresh};
-use dmgmt::plan::{Action, Change, Plan, PlanInput, Prior, plan};
+use dmgmt::plan::{Action, Change, ChangeId, Plan, PlanInput, Prior, plan};
 use serde_json::{Value, json};
 
 use crate::support::{client_for, start, start_default};
@@ -25,14 +25,14 @@ struct Log {
 }
 
 impl ApplyObserver for Log {
-    fn applied(&self, _: usize, _: &Change, _: Option<&Value>) {}
+    fn applied(&self, _: ChangeId, _: &Change, _: Option<&Value>) {}
 
-    fn failed(&self, _: usize, change: &Change, error: &ApiError) {
+    fn failed(&self, _: ChangeId, change: &Change, error: &ApiError) {
         let line = format!("{}: {error}", change.addr);
         self.failed.lock().unwrap().push(line);
     }
 
-    fn skipped(&self, _: usize, change: &Change, blocked_by: usize) {
+    fn skipped(&self, _: ChangeId, change: &Change, blocked_by: ChangeId) {
         let line = format!("{} skipped (blocked by {blocked_by})", change.addr);
         self.failed.lock().unwrap().push(line);
     }
@@ -227,9 +227,12 @@ async fn creates_then_updates_renames_and_deletes_converge() {
 }
 
 #[tokio::test]
-async fn faults_and_a_tight_rate_limit_still_converge_without_duplicate_creates() {
+async fn faults_lost_replies_and_a_tight_rate_limit_still_converge_without_duplicate_creates() {
+    // Faults (503) are answered before anything is applied, so they alone could never tempt a
+    // resend into a duplicate; lost replies (502 after the change is committed) do.
     let emu = start(EmulatorConfig {
         fault_rate: 0.2,
+        lost_reply_rate: 0.2,
         seed: 11,
         rate_limit: Some(EmulatorRateLimit {
             requests: 10,
@@ -265,20 +268,23 @@ async fn faults_and_a_tight_rate_limit_still_converge_without_duplicate_creates(
     let requests = emu.request_log();
     let count = |status: u16| requests.iter().filter(|r| r.status == status).count();
     assert!(count(503) > 0, "faults were injected");
+    assert!(count(502) > 0, "replies were lost");
     assert!(count(429) > 0, "the rate limit was hit");
-    // A fault is answered before anything is applied, so a resend never meets its own earlier
-    // write: any "already exists" (409 here; 400 is the other status Descope may use) would be a
-    // duplicate create. (404s are read-backs of objects not created yet.)
+    // A change whose reply was lost is in Descope already: only the read-back before a resend
+    // keeps the resend from meeting its own earlier write. Any "already exists" (409 here; 400
+    // is the other status Descope may use) would be a duplicate create. (404s are read-backs of
+    // objects not created yet.)
     let refused: Vec<_> = requests
         .iter()
         .filter(|r| matches!(r.status, 400 | 409))
         .collect();
     assert!(refused.is_empty(), "{refused:?}");
+    // Exactly one create per tenant took effect: answered (200) or with its reply lost (502).
     let created = requests
         .iter()
-        .filter(|r| r.path == "/v1/mgmt/tenant/create" && r.status == 200)
+        .filter(|r| r.path == "/v1/mgmt/tenant/create" && matches!(r.status, 200 | 502))
         .count();
-    assert_eq!(created, 8, "one successful create per tenant");
+    assert_eq!(created, 8, "one applied create per tenant");
     assert!(
         log.notes
             .lock()

@@ -3,15 +3,19 @@
 //! against an in-process emulator, in temporary folders.
 
 mod api_client;
+mod api_client_retries;
 mod apply;
 mod apply_faults;
+mod apply_prompts;
 mod audit;
 mod chaos;
 mod cli;
 mod corpus;
+mod corpus_generated;
 mod diff;
 mod emulator;
 mod emulator_faults;
+mod emulator_roles;
 mod emulator_service;
 mod executor;
 mod guide;
@@ -22,6 +26,7 @@ mod normalise;
 mod plan;
 mod process;
 mod props;
+mod refresh_state;
 mod restore;
 mod secrets;
 mod support;

@@ -1,6 +1,6 @@
-//! `plan`, `refresh` and `state` through the real binary against an emulator: a rich scenario
-//! rendered as golden files, determinism, no mutating call, drift recorded, state and lock
-//! handling.
+//! `plan` through the real binary against an emulator: a rich scenario rendered as golden files,
+//! determinism, no mutating call, `--out` and `--target`, tenant deletes and name swaps. `refresh`,
+//! `state` and the lock on the same scenario are in `refresh_state.rs`.
 //!
 //! Golden files live in `tests/golden/`; re-bless them with `DMGMT_BLESS=1 cargo test`.
 
@@ -9,8 +9,6 @@ use serde_json::{Value, json};
 use crate::live::Live;
 use crate::support::{dmgmt, stderr, stdout, write};
 use dmgmt::emulator::LOCAL_PROJECT_ID;
-use dmgmt::model::ResourceAddr;
-use dmgmt::state::StateStore;
 
 const FLOW_LIVE: &str = r#"{"flow": {"id": "sign-in", "name": "Sign In", "dsl": {"start": "s1"}, "version": 7, "etag": "abc"},
  "screens": [{"id": "s1", "flowId": "sign-in", "htmlTemplate": {"title": "Welcome"}}, {"id": "s2", "flowId": "sign-in", "htmlTemplate": {"title": "Code"}}]}"#;
@@ -47,7 +45,7 @@ fn config(reversed: bool) -> String {
 }
 
 /// The rich scenario: every kind of change, drift and an unmanaged object.
-fn scenario() -> (tempfile::TempDir, Live) {
+pub(crate) fn scenario() -> (tempfile::TempDir, Live) {
     let live = Live::start();
     for (name, description) in [
         ("billing.read", "Read invoices"),
@@ -265,171 +263,6 @@ fn plan_out_saves_the_plan_and_target_limits_it() {
 }
 
 #[test]
-fn refresh_records_drift_and_a_second_refresh_finds_none() {
-    let (dir, live) = scenario();
-    let store = StateStore::new(dir.path().join("state"), "golden");
-    let before = store.load().unwrap().unwrap();
-
-    let out = live.run(
-        dir.path(),
-        &["refresh", "-e", "golden", "--detailed-exitcode"],
-    );
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    let text = stdout(&out);
-    assert!(text.contains("# tenant.acme has changed outside dmgmt\n  ~ tenant \"acme\" {\n      ~ enforce_sso = false -> true"), "{text}");
-    assert!(
-        text.contains("# tenant.gone has been deleted outside dmgmt"),
-        "{text}"
-    );
-    assert!(text.contains("Note: 1 object in Descope is not managed by dmgmt and will not be touched (1 tenant): `tenant.stranger`."), "{text}");
-    assert!(
-        text.ends_with("State of `golden` written (serial 2).\n"),
-        "{text}"
-    );
-
-    let after = store.load().unwrap().unwrap();
-    assert_eq!(after.lineage, before.lineage);
-    assert_eq!(
-        after.resources[&"tenant.acme".parse::<ResourceAddr>().unwrap()].attributes["enforce_sso"],
-        true
-    );
-    assert!(
-        !after
-            .resources
-            .contains_key(&"tenant.gone".parse::<ResourceAddr>().unwrap())
-    );
-    assert!(
-        store.backup_path().exists(),
-        "the previous state is kept as .backup"
-    );
-
-    let again = live.run(
-        dir.path(),
-        &["refresh", "-e", "golden", "--detailed-exitcode", "--json"],
-    );
-    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
-    let doc: Value = serde_json::from_slice(&again.stdout).unwrap();
-    assert_eq!(
-        (
-            doc["drift"].as_array().unwrap().len(),
-            doc["state_written"].as_bool(),
-            doc["serial"].as_u64()
-        ),
-        (0, Some(false), Some(2))
-    );
-}
-
-#[test]
-fn a_corrupted_state_is_refused_naming_the_backup() {
-    let (dir, live) = scenario();
-    let path = dir.path().join("state/golden.json");
-    let text = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(&path, text.replace("Acme", "Acne")).unwrap();
-    let before = live.requests().len();
-    let out = live.run(dir.path(), &["plan", "-e", "golden"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("golden.json.backup"),
-        "{}",
-        stderr(&out)
-    );
-    assert_eq!(
-        live.requests().len(),
-        before,
-        "nothing is called with a state that cannot be trusted"
-    );
-
-    std::fs::write(&path, &text[..text.len() / 2]).unwrap();
-    let out = live.run(dir.path(), &["refresh", "-e", "golden"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("golden.json.backup"),
-        "{}",
-        stderr(&out)
-    );
-}
-
-#[test]
-fn a_held_lock_names_its_holder_and_only_its_id_breaks_it() {
-    let (dir, live) = scenario();
-    let state_dir = dir.path().join("state");
-    let guard =
-        dmgmt::state::Lock::acquire(&state_dir, "golden", "apply", std::time::Duration::ZERO)
-            .unwrap();
-    let id = guard.id().to_owned();
-    std::mem::forget(guard); // a crashed holder: the lock file stays
-
-    let out = live.run(dir.path(), &["refresh", "-e", "golden"]);
-    assert_eq!(out.status.code(), Some(1));
-    let err = stderr(&out);
-    assert!(
-        err.contains("state of `golden` is locked by")
-            && err.contains("apply")
-            && err.contains(&id),
-        "{err}"
-    );
-    assert!(
-        err.contains(&format!("dmgmt unlock -e golden {id}")),
-        "{err}"
-    );
-
-    let wrong = live.run(
-        dir.path(),
-        &["unlock", "-e", "golden", "0123456789abcdef0123456789abcdef"],
-    );
-    assert_eq!(wrong.status.code(), Some(1));
-    assert!(state_dir.join("golden.lock").exists());
-    let right = live.run(dir.path(), &["unlock", "-e", "golden", &id]);
-    assert_eq!(right.status.code(), Some(0), "{}", stderr(&right));
-    assert_eq!(
-        live.run(dir.path(), &["refresh", "-e", "golden"])
-            .status
-            .code(),
-        Some(0)
-    );
-}
-
-#[test]
-fn state_list_show_and_rm() {
-    let (dir, live) = scenario();
-    let list = live.run(dir.path(), &["state", "list", "-e", "golden"]);
-    assert_eq!(
-        stdout(&list),
-        "permission.billing.read\npermission.billing.write\npermission.legacy.perm\nrole.Billing Manager\ntenant.acme\ntenant.gone\ntenant.old-co\nflow.sign-in\n"
-    );
-    let show = live.run(
-        dir.path(),
-        &["state", "show", "-e", "golden", "tenant.old-co"],
-    );
-    let entry: Value = serde_json::from_slice(&show.stdout).unwrap();
-    assert_eq!(
-        (entry["kind"].as_str(), entry["prevent_destroy"].as_bool()),
-        (Some("tenant"), Some(true))
-    );
-
-    let calls = live.requests().len();
-    let rm = live.run(
-        dir.path(),
-        &["state", "rm", "-e", "golden", "tenant.old-co"],
-    );
-    assert_eq!(rm.status.code(), Some(0), "{}", stderr(&rm));
-    assert!(stderr(&rm).contains("It still exists in Descope"));
-    assert_eq!(live.requests().len(), calls, "forgetting calls nothing");
-    assert!(dir.path().join("state/golden.json.backup").exists());
-    assert!(!stdout(&live.run(dir.path(), &["state", "list", "-e", "golden"])).contains("old-co"));
-    // Now unmanaged: the plan lists it as a note instead of a guarded delete.
-    let plan = stdout(&live.run(dir.path(), &["plan", "-e", "golden"]));
-    assert!(
-        plan.contains("`tenant.old-co`") && !plan.contains("tenant.old-co will be destroyed"),
-        "{plan}"
-    );
-
-    let missing = live.run(dir.path(), &["state", "rm", "-e", "golden", "tenant.nope"]);
-    assert_eq!(missing.status.code(), Some(1));
-    assert!(stderr(&missing).contains("`tenant.nope` is not in the state of `golden`"));
-}
-
-#[test]
 fn the_main_job_plans_the_local_environment_against_the_embedded_emulator() {
     let dir = crate::support::shipped_project();
     let out = dmgmt()
@@ -448,35 +281,6 @@ fn the_main_job_plans_the_local_environment_against_the_embedded_emulator() {
     );
     // No credentials anywhere, and nothing written by a plan except the emulator's own data.
     assert!(!dir.path().join("state/local.json").exists());
-}
-
-#[test]
-fn refresh_only_shows_drift_and_plans_nothing() {
-    let (dir, live) = scenario();
-    let out = live.run(
-        dir.path(),
-        &[
-            "plan",
-            "-e",
-            "golden",
-            "--refresh-only",
-            "--detailed-exitcode",
-        ],
-    );
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    let text = stdout(&out);
-    assert!(
-        text.starts_with("Objects have changed outside of dmgmt since the last state:"),
-        "{text}"
-    );
-    assert!(
-        text.contains("This is a refresh-only plan: nothing will change in Descope."),
-        "{text}"
-    );
-    assert!(
-        !text.contains("will be created") && !text.contains("Plan:"),
-        "{text}"
-    );
 }
 
 #[test]

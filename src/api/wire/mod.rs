@@ -155,26 +155,6 @@ pub struct TenantRequest {
     pub auth_type: Option<String>,
 }
 
-impl TenantRequest {
-    /// The full-replacement body for `tenant/update` (or `tenant/create` with this id) that
-    /// reproduces `tenant`.
-    pub fn from_tenant(tenant: &Tenant) -> Self {
-        TenantRequest {
-            id: Some(tenant.id.clone()),
-            name: Some(tenant.name.clone()),
-            self_provisioning_domains: Some(tenant.self_provisioning_domains.clone()),
-            custom_attributes: Some(tenant.custom_attributes.clone()),
-            enforce_sso: Some(tenant.enforce_sso),
-            enforce_sso_exclusions: Some(tenant.enforce_sso_exclusions.clone()),
-            federated_app_ids: Some(tenant.federated_app_ids.clone()),
-            disabled: Some(tenant.disabled),
-            parent: None,
-            role_inheritance: Some(tenant.role_inheritance.clone()),
-            auth_type: None,
-        }
-    }
-}
-
 /// `POST /v1/mgmt/tenant/create` answer.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct TenantCreated {
