@@ -77,11 +77,46 @@ async fn read(
     everything: bool,
     observer: &dyn RefreshObserver,
 ) -> Result<Snapshot, ApiError> {
-    let (permissions, roles, tenants, flows) = tokio::try_join!(
+    // The flow list, then the exports of the flows it holds, and the theme run beside the
+    // load-alls: the documents are on their way while the tenants are decoded.
+    let documents = async {
+        let flows = provider.list_flows().await?;
+        let (managed, unmanaged): (Vec<_>, Vec<_>) = flows
+            .into_iter()
+            .partition(|f| everything || scope.flows.contains(&f.id));
+        // Managed flows are exported (concurrently; the limiter paces them), the others only
+        // listed, so an unmanaged flow costs no call of its own.
+        let total = managed.len();
+        let mut exports = futures_util::stream::iter(
+            managed
+                .iter()
+                .map(|f| async move { (f.id.clone(), export_flow(provider, scope, &f.id).await) }),
+        )
+        .buffered(scope.parallelism.max(1));
+        let mut exported = Vec::with_capacity(total);
+        while let Some((id, body)) = exports.next().await {
+            exported.push((id, body?));
+            observer.flows_progress(exported.len(), total);
+        }
+        Ok::<_, ApiError>((unmanaged, exported))
+    };
+    let theme = async {
+        if !(scope.theme || everything) {
+            return Ok(None);
+        }
+        let theme = if scope.v2.contains(&ResourceAddr::Theme) {
+            provider.export_theme_v2().await?
+        } else {
+            provider.export_theme().await?
+        };
+        Ok::<_, ApiError>(Some(theme.theme))
+    };
+    let (permissions, roles, tenants, (unmanaged, exported), theme) = tokio::try_join!(
         provider.load_all_permissions(),
         provider.load_all_roles(),
         provider.load_all_tenants(),
-        provider.list_flows(),
+        documents,
+        theme,
     )?;
     // A whole-project read cares about every tenant's roles; a plan's, about the ones it manages.
     let role_tenants: BTreeSet<String> = tenants
@@ -111,13 +146,6 @@ async fn read(
             object(tenant(&t), t.body, None),
         );
     }
-
-    // Flows: the managed ones are exported (concurrently; the limiter paces them), the others only
-    // listed, so an unmanaged flow costs no call of its own.
-    let (managed, unmanaged): (Vec<_>, Vec<_>) = flows
-        .iter()
-        .partition(|f| everything || scope.flows.contains(&f.id));
-    let managed: Vec<String> = managed.into_iter().map(|f| f.id.clone()).collect();
     for summary in unmanaged {
         objects.insert(
             ResourceAddr::Flow(summary.id.clone()),
@@ -128,31 +156,15 @@ async fn read(
             ),
         );
     }
-    let total = managed.len();
-    let mut exports = futures_util::stream::iter(
-        managed
-            .iter()
-            .map(|id| async move { (id, export_flow(provider, scope, id).await) }),
-    )
-    .buffered(scope.parallelism.max(1));
-    let mut done = 0;
-    while let Some((id, body)) = exports.next().await {
-        let body = body?;
+    for (id, body) in exported {
         let attrs = document_attrs(&body);
         objects.insert(
-            ResourceAddr::Flow(id.clone()),
+            ResourceAddr::Flow(id),
             object(attrs, RawBody::from_value(body), None),
         );
-        done += 1;
-        observer.flows_progress(done, total);
     }
-    if scope.theme || everything {
-        let theme = if scope.v2.contains(&ResourceAddr::Theme) {
-            provider.export_theme_v2().await?
-        } else {
-            provider.export_theme().await?
-        };
-        let body = json!({"theme": theme.theme});
+    if let Some(theme) = theme {
+        let body = json!({"theme": theme});
         let attrs = document_attrs(&body);
         objects.insert(
             ResourceAddr::Theme,
