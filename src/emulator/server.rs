@@ -103,6 +103,7 @@ pub(crate) struct Shared {
     lost_rng: Mutex<XorShift>,
     latency: Duration,
     pub(crate) role_all_project_only: bool,
+    pub(crate) permission_rename_drops_from_roles: bool,
     log: Mutex<Vec<RequestLogEntry>>,
     log_file: Option<Mutex<File>>,
 }
@@ -378,6 +379,7 @@ pub(crate) async fn spawn(config: EmulatorConfig) -> Result<EmulatorHandle, Star
         lost_rng: Mutex::new(XorShift((config.seed ^ 0xD1B5_4A32_D192_ED03).max(1))),
         latency: config.latency,
         role_all_project_only: config.role_all_project_only,
+        permission_rename_drops_from_roles: config.permission_rename_drops_from_roles,
         log: Mutex::new(Vec::new()),
         log_file,
     });

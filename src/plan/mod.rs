@@ -31,4 +31,6 @@ mod tests_preconfigured;
 #[cfg(test)]
 mod tests_props;
 #[cfg(test)]
+mod tests_renames;
+#[cfg(test)]
 mod tests_tenant_names;

@@ -22,6 +22,7 @@ mod normalise;
 mod plan;
 mod process;
 mod props;
+mod renames;
 mod restore;
 mod secrets;
 mod support;
