@@ -91,6 +91,7 @@ impl From<EmulatorArgs> for EmulatorConfig {
             latency: Duration::from_millis(a.latency_ms),
             request_log: a.request_log,
             role_all_project_only: false,
+            permission_rename_drops_from_roles: false,
         }
     }
 }

@@ -57,6 +57,10 @@ pub struct EmulatorConfig {
     /// of it would (`descope-api.md` §4: UNSURE); `role/search` still finds them. For tests that
     /// dmgmt works with either answer.
     pub role_all_project_only: bool,
+    /// On a permission's rename, remove it from the roles that grant it instead of renaming it
+    /// there, as a Descope that does not carry renames into roles would (`descope-api.md` §4:
+    /// UNSURE). For tests that dmgmt works with either answer.
+    pub permission_rename_drops_from_roles: bool,
 }
 
 impl std::fmt::Debug for EmulatorConfig {
@@ -73,6 +77,10 @@ impl std::fmt::Debug for EmulatorConfig {
             .field("latency", &self.latency)
             .field("request_log", &self.request_log)
             .field("role_all_project_only", &self.role_all_project_only)
+            .field(
+                "permission_rename_drops_from_roles",
+                &self.permission_rename_drops_from_roles,
+            )
             .finish()
     }
 }
@@ -92,6 +100,7 @@ impl Default for EmulatorConfig {
             latency: Duration::ZERO,
             request_log: None,
             role_all_project_only: false,
+            permission_rename_drops_from_roles: false,
         }
     }
 }

@@ -2,9 +2,11 @@
 //! delete, load all, and the batch endpoints.
 //!
 //! A permission is identified by `id`, else by `name`; names are unique (409, renames included); a
-//! missing permission is 404; a system-default one cannot be updated or deleted (400). A rename is carried into the roles that grant it and a delete removes
-//! it from them, so roles never name a permission that does not exist. Batches are atomic. This
-//! module never persists or logs.
+//! missing permission is 404; a system-default one cannot be updated or deleted (400). What a
+//! rename does to the roles that grant the permission is undocumented (descope-api.md §4: UNSURE):
+//! by default it is carried into them, and with `permission_rename_drops_from_roles` it removes
+//! the permission from them instead; a delete removes it from them. Either way roles never name a
+//! permission that does not exist. Batches are atomic. This module never persists or logs.
 
 use axum::extract::State;
 use axum::routing::{get, post};
@@ -75,7 +77,23 @@ fn refuse_system_default(store: &Store, id: &str, verb: &str) -> Result<(), EmuE
     }
 }
 
-fn update_one(store: &mut Store, req: PermissionUpdate) -> Result<(), EmuError> {
+/// What a permission's rename does to the roles that grant it.
+#[derive(Clone, Copy)]
+enum InRoles {
+    Renamed,
+    Dropped,
+}
+
+impl InRoles {
+    fn of(emu: &Emu) -> InRoles {
+        match emu.permission_rename_drops_from_roles {
+            true => InRoles::Dropped,
+            false => InRoles::Renamed,
+        }
+    }
+}
+
+fn update_one(store: &mut Store, req: PermissionUpdate, in_roles: InRoles) -> Result<(), EmuError> {
     let id = find(store, &req.id, &req.name)?;
     refuse_system_default(store, &id, "update")?;
     let new_name = required(&req.new_name, "newName")?.to_owned();
@@ -93,9 +111,16 @@ fn update_one(store: &mut Store, req: PermissionUpdate) -> Result<(), EmuError> 
     };
     let old = std::mem::replace(&mut p.name, new_name.clone());
     p.description = req.description.unwrap_or_default();
-    for role in store.roles.values_mut() {
-        for n in role.permission_names.iter_mut().filter(|n| **n == old) {
-            n.clone_from(&new_name);
+    if old != new_name {
+        for role in store.roles.values_mut() {
+            match in_roles {
+                InRoles::Renamed => {
+                    for n in role.permission_names.iter_mut().filter(|n| **n == old) {
+                        n.clone_from(&new_name);
+                    }
+                }
+                InRoles::Dropped => role.permission_names.retain(|n| *n != old),
+            }
         }
     }
     Ok(())
@@ -122,7 +147,8 @@ async fn create(State(emu): State<Emu>, Body(req): Body<PermissionCreate>) -> Re
 }
 
 async fn update(State(emu): State<Emu>, Body(req): Body<PermissionUpdate>) -> Reply {
-    emu.mutate(|store| update_one(store, req).map(|()| Json(json!({}))))
+    let in_roles = InRoles::of(&emu);
+    emu.mutate(|store| update_one(store, req, in_roles).map(|()| Json(json!({}))))
 }
 
 async fn delete(State(emu): State<Emu>, Body(req): Body<PermissionDelete>) -> Reply {
@@ -152,9 +178,12 @@ async fn create_batch(State(emu): State<Emu>, Body(req): Body<PermissionCreateBa
 
 async fn update_batch(State(emu): State<Emu>, Body(req): Body<PermissionUpdateBatch>) -> Reply {
     let items = req.permissions.unwrap_or_default();
+    let in_roles = InRoles::of(&emu);
     emu.mutate(|store| {
         atomically(store, |d| {
-            items.into_iter().try_for_each(|p| update_one(d, p))
+            items
+                .into_iter()
+                .try_for_each(|p| update_one(d, p, in_roles))
         })
     })
 }

@@ -89,6 +89,7 @@ pub(crate) struct Shared {
     lost_rng: Mutex<fastrand::Rng>,
     latency: Duration,
     pub(crate) role_all_project_only: bool,
+    pub(crate) permission_rename_drops_from_roles: bool,
     log: Mutex<Vec<RequestLogEntry>>,
     log_file: Option<Mutex<File>>,
 }
@@ -369,6 +370,7 @@ pub(crate) async fn spawn(config: EmulatorConfig) -> Result<EmulatorHandle, Star
         )),
         latency: config.latency,
         role_all_project_only: config.role_all_project_only,
+        permission_rename_drops_from_roles: config.permission_rename_drops_from_roles,
         log: Mutex::new(Vec::new()),
         log_file,
     });

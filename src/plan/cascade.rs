@@ -1,8 +1,9 @@
-//! What Descope changes on its own when dmgmt deletes something: a tenant's delete takes its
-//! tenant-scoped roles with it, and a permission's delete removes it from every role that grants
-//! it (the emulator does both; Descope may, descope-api.md §4). Such a side effect is recorded on
-//! the delete ([`Cascade`]) and said in a warning whenever the plan does not already do the same
-//! to that role itself — above all when the role is one dmgmt does not manage, since the plan
+//! What Descope changes on its own when dmgmt deletes or renames something: a tenant's delete
+//! takes its tenant-scoped roles with it, a permission's delete removes it from every role that
+//! grants it, and a permission's rename renames it in those roles or removes it from them (the
+//! emulator does the first two and either of the last; Descope may, descope-api.md §4). Such a
+//! side effect is recorded on the delete or the rename ([`Cascade`]) and said in a warning
+//! whenever the plan does not already do the same to that role itself — above all when the role is one dmgmt does not manage, since the plan
 //! otherwise promises to leave those alone.
 //!
 //! Reads the live snapshot's config-shaped role attributes (`tenant`, `permissions`); adds
@@ -50,6 +51,25 @@ pub(super) fn annotate(changes: &mut [Change], input: &PlanInput<'_>) {
 
     let mut found: Vec<(usize, Cascade)> = Vec::new();
     for (i, c) in changes.iter().enumerate() {
+        if let (Action::Rename { from }, ResourceAddr::Permission(_)) = (&c.action, &c.addr) {
+            // A role the plan writes itself names the new name (the planner maps it); one it
+            // does not write is left to whatever Descope does on a rename.
+            for &(role, attrs) in &roles {
+                let goes_with_tenant =
+                    scope(role, attrs).is_some_and(|t| deleted_tenants.contains(t));
+                if grants(Some(attrs), from) && planned(role).is_none() && !goes_with_tenant {
+                    found.push((
+                        i,
+                        Cascade {
+                            addr: role.clone(),
+                            effect: CascadeEffect::GrantsRenamedPermission,
+                            managed: managed(role),
+                        },
+                    ));
+                }
+            }
+            continue;
+        }
         if c.action != Action::Delete {
             continue;
         }
@@ -96,22 +116,59 @@ pub(super) fn annotate(changes: &mut [Change], input: &PlanInput<'_>) {
         for managed in [false, true] {
             let affected: Vec<&Cascade> =
                 c.cascades.iter().filter(|x| x.managed == managed).collect();
-            if let Some(warning) = warning(&c.addr, &affected, managed) {
+            let said = match &c.action {
+                Action::Rename { from } => rename_warning(from, &c.addr, &affected, managed),
+                _ => warning(&c.addr, &affected, managed),
+            };
+            if let Some(warning) = said {
                 c.warnings.push(warning);
             }
         }
     }
 }
 
+/// `a`, `a` and `b`, `a, b` and `c`, each in backticks.
+fn listed(affected: &[&Cascade]) -> String {
+    let names: Vec<String> = affected.iter().map(|x| format!("`{}`", x.addr)).collect();
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => names.concat(),
+    }
+}
+
+/// `renaming `permission.old` to `new` also changes the role `role.R`, which grants it ...`.
+fn rename_warning(
+    from: &str,
+    renamed: &ResourceAddr,
+    affected: &[&Cascade],
+    managed: bool,
+) -> Option<String> {
+    affected.first()?;
+    let one = affected.len() == 1;
+    let (roles, grant, them) = match one {
+        true => ("role", "grants", "it"),
+        false => ("roles", "grant", "them"),
+    };
+    let to = match renamed {
+        ResourceAddr::Permission(name) => name.as_str(),
+        _ => return None,
+    };
+    let whose = match managed {
+        true => "which dmgmt manages but this plan does not write",
+        false => "which dmgmt does not manage",
+    };
+    Some(format!(
+        "renaming `{}` to `{to}` also changes the {roles} {}, which {grant} it and {whose}: Descope renames the permission there too, or removes it from {them}",
+        ResourceAddr::Permission(from.to_owned()),
+        listed(affected)
+    ))
+}
+
 /// `deleting `tenant.acme` also deletes its roles `role.acme/A` and `role.acme/B`, which ...`.
 fn warning(deleted: &ResourceAddr, affected: &[&Cascade], managed: bool) -> Option<String> {
     let first = affected.first()?;
     let one = affected.len() == 1;
-    let names: Vec<String> = affected.iter().map(|x| format!("`{}`", x.addr)).collect();
-    let names = match names.split_last() {
-        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
-        _ => names.concat(),
-    };
+    let names = listed(affected);
     let roles = if one { "role" } else { "roles" };
     let them = if one { "it" } else { "them" };
     let (what, left, seen) = match first.effect {
@@ -120,7 +177,7 @@ fn warning(deleted: &ResourceAddr, affected: &[&Cascade], managed: bool) -> Opti
             "does not delete",
             "deleted",
         ),
-        CascadeEffect::LosesPermission => (
+        CascadeEffect::LosesPermission | CascadeEffect::GrantsRenamedPermission => (
             format!("removes it from the {roles} {names}"),
             "leaves granting it",
             "changed",

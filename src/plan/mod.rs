@@ -36,4 +36,6 @@ mod tests_props;
 #[cfg(test)]
 mod tests_props_gen;
 #[cfg(test)]
+mod tests_renames;
+#[cfg(test)]
 mod tests_tenant_names;

@@ -170,6 +170,11 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
     // deleted), and state entries whose object now lives under a declared address.
     let mut renamed_away: BTreeSet<ResourceAddr> = BTreeSet::new();
     let mut moved: BTreeSet<ResourceAddr> = BTreeSet::new();
+    // Permissions this plan renames, old name -> new. Every permission comes before every role in
+    // `declared`, so it is complete by the time the roles are planned.
+    let mut permission_renames: BTreeMap<String, String> = BTreeMap::new();
+    // Roles this plan renames, (tenant, old name) -> new; complete before the tenants likewise.
+    let mut role_renames: BTreeMap<(Option<String>, String), String> = BTreeMap::new();
 
     for (addr, d) in &declared {
         let mut located = locate(
@@ -247,10 +252,24 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
             }
         }
         let have_roles = before.and_then(|b| b.get("default_roles"));
-        let roles_change = d.default_roles.as_ref().filter(|want| {
-            have_roles != Some(*want)
-                && !(have_roles.is_none() && want.as_array().is_some_and(Vec::is_empty))
-        });
+        // Default roles the configuration does not write that name a role this plan renames:
+        // set again under the new name, after the rename, whether or not Descope carries a
+        // role's rename into tenants' default roles.
+        let renamed_defaults = match (addr, &d.default_roles) {
+            (ResourceAddr::Tenant(id), None) => {
+                have_roles.and_then(|have| renamed_default_roles(have, id, &role_renames))
+            }
+            _ => None,
+        };
+        let roles_change: Option<Value> = d
+            .default_roles
+            .as_ref()
+            .filter(|want| {
+                have_roles != Some(*want)
+                    && !(have_roles.is_none() && want.as_array().is_some_and(Vec::is_empty))
+            })
+            .cloned()
+            .or(renamed_defaults);
         if object.is_some_and(LiveObject::is_system_default) {
             // Referenced as it is: Descope refuses changes to its own permissions.
             if matches!(action, Action::Rename { .. }) {
@@ -266,6 +285,33 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
                 });
             }
             continue;
+        }
+        match (&action, addr) {
+            (Action::Rename { from }, ResourceAddr::Permission(to)) => {
+                permission_renames.insert(from.clone(), to.clone());
+            }
+            (Action::Rename { from }, ResourceAddr::Role { tenant, name }) => {
+                role_renames.insert((tenant.clone(), from.clone()), name.clone());
+            }
+            _ => {}
+        }
+        // A live role granting a permission this plan renames, under its old name, whose
+        // permissions the configuration does not write: it is written granting the new name,
+        // after the rename. Descope may carry the rename into the role or drop the name from it
+        // (descope-api.md §4: UNSURE); either way the role keeps the grant, and its update never
+        // sends the old name, which no longer exists.
+        let regrant = match addr {
+            ResourceAddr::Role { .. } if d.attrs.get("permissions").is_none() => {
+                before.and_then(|b| renamed_grants(b, &permission_renames))
+            }
+            _ => None,
+        };
+        if let Some((have, want)) = &regrant {
+            diffs.push(AttrDiff {
+                field: "permissions".into(),
+                before: Some(have.clone()),
+                after: Some(want.clone()),
+            });
         }
         // The common case at scale: nothing to do, and nothing allocated for it.
         if action == Action::Update && diffs.is_empty() && roles_change.is_none() {
@@ -288,6 +334,10 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         let mut body = d.attrs.clone();
         if let (Some(doc), Some(map)) = (d.document, body.as_object_mut()) {
             map.insert("document".into(), doc.clone());
+        }
+        if let (Some((_, want)), Some(map)) = (regrant, body.as_object_mut()) {
+            // Written, not managed: `managed` below comes from the configuration alone.
+            map.insert("permissions".into(), want);
         }
         let raw = object.map(|o| o.raw.to_value());
         let after = overlay_body(addr.kind(), raw.as_ref(), &body);
@@ -417,6 +467,47 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         unmanaged,
         summary,
     })
+}
+
+/// The permissions a live role grants (config-shaped `attrs`) and the same list with every name
+/// that `renames` renames replaced by its new name; `None` when it grants none of them.
+fn renamed_grants(attrs: &Value, renames: &BTreeMap<String, String>) -> Option<(Value, Value)> {
+    let have = attrs.get("permissions")?.as_array()?;
+    let renamed = |p: &Value| p.as_str().and_then(|p| renames.get(p));
+    if !have.iter().any(|p| renamed(p).is_some()) {
+        return None;
+    }
+    let mut want: Vec<Value> = have
+        .iter()
+        .map(|p| renamed(p).map_or_else(|| p.clone(), |to| Value::String(to.clone())))
+        .collect();
+    want.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+    want.dedup();
+    Some((Value::Array(have.clone()), Value::Array(want)))
+}
+
+/// A live tenant's default roles (`have`) with every role that `renames` renames replaced by its
+/// new name (a role of the tenant itself first, else a project role); `None` when none is.
+fn renamed_default_roles(
+    have: &Value,
+    tenant: &str,
+    renames: &BTreeMap<(Option<String>, String), String>,
+) -> Option<Value> {
+    let have = have.as_array()?;
+    let renamed = |r: &Value| {
+        let r = r.as_str()?.to_owned();
+        renames
+            .get(&(Some(tenant.to_owned()), r.clone()))
+            .or_else(|| renames.get(&(None, r)))
+    };
+    if !have.iter().any(|r| renamed(r).is_some()) {
+        return None;
+    }
+    let want = have
+        .iter()
+        .map(|r| renamed(r).map_or_else(|| r.clone(), |to| Value::String(to.clone())))
+        .collect();
+    Some(Value::Array(want))
 }
 
 /// A warning when the plan takes one of Descope's system-default permissions away from

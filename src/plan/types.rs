@@ -260,4 +260,7 @@ pub enum CascadeEffect {
     Deleted,
     /// A role that loses the deleted permission.
     LosesPermission,
+    /// A role that grants the renamed permission under its old name: Descope renames it there
+    /// too, or removes it (descope-api.md §4: UNSURE).
+    GrantsRenamedPermission,
 }

@@ -27,6 +27,7 @@ mod plan;
 mod process;
 mod props;
 mod refresh_state;
+mod renames;
 mod restore;
 mod secrets;
 mod support;
