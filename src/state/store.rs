@@ -114,17 +114,22 @@ impl StateStore {
     /// write, so a large state is neither copied nor held twice. Check the project with
     /// [`check_project`](Self::check_project).
     pub fn read(&self) -> Result<Option<StateFile>, StateError> {
-        let bytes = match fs::read(&self.path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => {
-                return Err(StateError::Read {
-                    path: self.path.clone(),
-                    source,
-                });
-            }
-        };
-        self.parse(&bytes).map(Some)
+        match self.read_bytes()? {
+            Some(bytes) => self.parse(&bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The file's bytes, or `None` if there is no file.
+    fn read_bytes(&self) -> Result<Option<Vec<u8>>, StateError> {
+        match fs::read(&self.path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(StateError::Read {
+                path: self.path.clone(),
+                source,
+            }),
+        }
     }
 
     /// [`load`](Self::load), and also refuses the state of another project.
@@ -237,18 +242,9 @@ impl StateStore {
             .known
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let bytes = match fs::read(&self.path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                *known = None;
-                return Ok(known);
-            }
-            Err(source) => {
-                return Err(StateError::Read {
-                    path: self.path.clone(),
-                    source,
-                });
-            }
+        let Some(bytes) = self.read_bytes()? else {
+            *known = None;
+            return Ok(known);
         };
         if known.as_ref().is_some_and(|k| k.bytes == bytes) {
             return Ok(known);
@@ -266,7 +262,7 @@ impl StateStore {
         // are the ones reported.
         if let Ok(state) = serde_json::from_slice::<StateFile>(bytes)
             && state.format_version == FORMAT_VERSION
-            && state.body_digest_typed() == state.digest
+            && state.body_digest() == state.digest
         {
             return self.accept(state);
         }
