@@ -197,11 +197,10 @@ fn dependency_edges(
                 if let Some(t) = tenant {
                     edges.extend(find(ResourceAddr::Tenant(t.clone()), &is_create).map(|j| (j, i)));
                 }
-                // A permission it stops using is deleted only after it lets go.
-                for p in before_perms
-                    .into_iter()
-                    .filter(|p| !after_perms.contains(p))
-                {
+                // A permission it stops using, or still names in what it sends (a grant the
+                // configuration does not write), is deleted only after this change: the body
+                // must not name a permission that no longer exists.
+                for p in before_perms.into_iter().chain(after_perms.iter().cloned()) {
                     edges.extend(find(ResourceAddr::Permission(p), &is_delete).map(|j| (i, j)));
                 }
             }

@@ -243,6 +243,31 @@ fn a_permission_is_deleted_only_after_roles_let_go_of_it() {
 }
 
 #[test]
+fn a_role_update_that_still_sends_a_permission_being_deleted_runs_before_the_delete() {
+    // The configuration writes the role's description, not its permissions: the update sends the
+    // live grants, `a` among them, so `a` may go only after it.
+    let d = desired(json!({"roles": [{"name": "R", "description": "new"}]}));
+    let s = snapshot(&[
+        ("permission.a", json!({"name": "a"})),
+        (
+            "role.R",
+            json!({"name": "R", "description": "old", "permissions": ["a"]}),
+        ),
+    ]);
+    let p = prior(&[
+        ("permission.a", json!({"name": "a"}), false),
+        (
+            "role.R",
+            json!({"name": "R", "description": "old", "permissions": ["a"]}),
+            false,
+        ),
+    ]);
+    let plan = run(&d, &s, &p, &[]);
+    assert_eq!(steps(&plan), ["~ role.R", "- permission.a"]);
+    assert_eq!(plan.changes[1].depends_on, ChangeId::list(&[0]));
+}
+
+#[test]
 fn declared_objects_already_live_are_adopted_and_others_are_unmanaged_notes() {
     let d = desired(
         json!({"tenants": [{"id": "acme", "name": "Acme Corp"}, {"id": "same", "name": "Same"}]}),
