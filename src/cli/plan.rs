@@ -12,12 +12,14 @@ pub fn run(project: &Project, args: &PlanArgs, shell: &Shell) -> Result<i32> {
     let env_lookup = |v: &str| std::env::var(v).ok();
     let ctx = context(project, &env_lookup, std::time::Duration::ZERO, shell);
     project.require_environment(&args.env.env)?;
+    let started = std::time::Instant::now();
     let (desired, state) = ops::read_state_while(&ctx, &args.env.env, || {
         desired_state(project, &args.env.env, shell)
     });
     // A configuration error comes first: it is what the user has to fix.
     let desired = desired?;
     let state = state?;
+    let load_time = started.elapsed();
     shell.status(format!(
         "Refreshing `{}` (project {})...",
         desired.environment, desired.project_id
@@ -34,7 +36,8 @@ pub fn run(project: &Project, args: &PlanArgs, shell: &Shell) -> Result<i32> {
     progress.finish();
     let outcome = outcome?;
     shell.verbose(format!(
-        "refresh {:.0} ms, planning {:.1} ms, {} live objects",
+        "config and state {:.0} ms, refresh {:.0} ms, planning {:.1} ms, {} live objects",
+        load_time.as_secs_f64() * 1000.0,
         outcome.refresh_time.as_secs_f64() * 1000.0,
         outcome.plan_time.as_secs_f64() * 1000.0,
         outcome.snapshot.objects.len()

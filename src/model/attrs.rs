@@ -156,7 +156,10 @@ pub fn theme(t: &Theme) -> Value {
 pub fn sort_keys(value: &mut Value) {
     match value {
         Value::Object(map) => {
-            map.sort_keys();
+            // Sorting rebuilds the map's index even when the keys are in order already.
+            if !map.keys().is_sorted() {
+                map.sort_keys();
+            }
             map.values_mut().for_each(sort_keys);
         }
         Value::Array(items) => items.iter_mut().for_each(sort_keys),

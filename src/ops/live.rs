@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures_util::StreamExt;
 use serde_json::{Map, Value, json};
 
-use crate::api::wire::{Permission, Role, Tenant};
+use crate::api::wire::{Permission, Raw, Role, Tenant};
 use crate::api::{ApiError, Provider};
 use crate::model::attrs::{normalize_document, sorted};
 use crate::model::{LiveObject, RawBody, ResourceAddr, ResourceKind, Snapshot};
@@ -140,12 +140,7 @@ async fn read(
         let addr = ResourceAddr::role(tenant, &r.name);
         objects.insert(addr, object(role(&r), r.body, Some(r.value.id)));
     }
-    for t in tenants {
-        objects.insert(
-            ResourceAddr::Tenant(t.id.clone()),
-            object(tenant(&t), t.body, None),
-        );
-    }
+    objects.extend(tenant_objects(tenants));
     for summary in unmanaged {
         objects.insert(
             ResourceAddr::Flow(summary.id.clone()),
@@ -173,6 +168,38 @@ async fn read(
     }
     let digest = snapshot_digest(&objects);
     Ok(Snapshot { objects, digest })
+}
+
+/// The live objects of `tenants`. At scale (10,000s of tenants) this is most of the work left
+/// once the answers are in, and it is the same for every tenant: two cores share it.
+fn tenant_objects(tenants: Vec<Raw<Tenant>>) -> Vec<(ResourceAddr, LiveObject)> {
+    let convert = |list: Vec<Raw<Tenant>>| -> Vec<(ResourceAddr, LiveObject)> {
+        list.into_iter()
+            .map(|t| {
+                let attributes = tenant(&t);
+                (
+                    ResourceAddr::Tenant(t.value.id),
+                    object(attributes, t.body, None),
+                )
+            })
+            .collect()
+    };
+    const SHARED_FROM: usize = 2_000;
+    if tenants.len() < SHARED_FROM {
+        return convert(tenants);
+    }
+    let mut first = tenants;
+    let second = first.split_off(first.len() / 2);
+    std::thread::scope(|scope| {
+        let second = scope.spawn(|| convert(second));
+        let mut out = convert(first);
+        out.extend(
+            second
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+        );
+        out
+    })
 }
 
 /// One flow's export, through the routes of its template's generation.

@@ -207,13 +207,22 @@ pub(super) fn make_plan(
     refresh_only: bool,
 ) -> Result<SavedPlan> {
     super::targets::check(targets, desired, prior, snapshot)?;
-    let mut plan = plan::plan(&PlanInput {
-        desired,
-        snapshot,
-        prior,
-        targets,
-    })
-    .map_err(|e| {
+    // The config digest hashes every declared resource and needs nothing from the plan: at scale
+    // it takes a good part of the planner's time, so a second core computes it meanwhile.
+    let (plan, config_digest) = std::thread::scope(|scope| {
+        let digest = scope.spawn(|| config_digest(desired));
+        let plan = plan::plan(&PlanInput {
+            desired,
+            snapshot,
+            prior,
+            targets,
+        });
+        let digest = digest
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (plan, digest)
+    });
+    let mut plan = plan.map_err(|e| {
         e.hints()
             .into_iter()
             .fold(Error::config(e.to_string()), Error::hint)
@@ -227,7 +236,7 @@ pub(super) fn make_plan(
         dmgmt_version: env!("CARGO_PKG_VERSION").to_owned(),
         environment: desired.environment.clone(),
         project_id: desired.project_id.clone(),
-        config_digest: config_digest(desired)?,
+        config_digest: config_digest?,
         state: state_ref,
         snapshot_digest: snapshot.digest.clone(),
         refresh_only,

@@ -83,16 +83,15 @@ pub(crate) fn settle_floats(value: &mut Value) {
 pub(crate) fn write_canonical(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::Object(map) => {
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
             out.push(b'{');
-            for (i, (k, v)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_json(k, out);
-                out.push(b':');
-                write_canonical(v, out);
+            // Most objects arrive sorted already (the state file and raw bodies are written
+            // sorted): then no sorted copy of the entries is needed.
+            if map.keys().is_sorted() {
+                write_entries(map.iter(), out);
+            } else {
+                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+                write_entries(entries.into_iter(), out);
             }
             out.push(b'}');
         }
@@ -107,6 +106,17 @@ pub(crate) fn write_canonical(value: &Value, out: &mut Vec<u8>) {
             out.push(b']');
         }
         scalar => write_json(scalar, out),
+    }
+}
+
+fn write_entries<'a>(entries: impl Iterator<Item = (&'a String, &'a Value)>, out: &mut Vec<u8>) {
+    for (i, (k, v)) in entries.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_json(k, out);
+        out.push(b':');
+        write_canonical(v, out);
     }
 }
 
@@ -128,6 +138,15 @@ mod tests {
         assert_eq!(
             canonical_json(&value),
             r#"{"a":{"c":true,"z":[3,{"x":"é\"q","y":null}]},"b":1}"#
+        );
+    }
+
+    #[test]
+    fn sorted_and_unsorted_objects_mix_at_any_depth() {
+        let value = json!({"a": {"z": 1, "b": [{"a": 1, "b": {"d": 2, "c": 3}}]}, "b": {"x": 0}});
+        assert_eq!(
+            canonical_json(&value),
+            r#"{"a":{"b":[{"a":1,"b":{"c":3,"d":2}}],"z":1},"b":{"x":0}}"#
         );
     }
 

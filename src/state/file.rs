@@ -212,6 +212,25 @@ impl StateFile {
     /// and `id` only when set, as serde writes them), a fraction of the allocations. Loading a
     /// large state hashes it.
     pub fn body_digest(&self) -> String {
+        sha256_hex(self.canonical_body(|_, _, _| {}))
+    }
+
+    /// [`body_digest`](Self::body_digest), and the first entry whose attributes do not match its
+    /// own `digest`, hashed from the same canonical text: a state is read with one canonical
+    /// rendering of its attributes, not two.
+    pub(crate) fn verify_digests(&self) -> (String, Option<String>) {
+        let mut mismatch = None;
+        let body = self.canonical_body(|text, entry, attributes| {
+            if mismatch.is_none() && sha256_hex(attributes) != entry.digest {
+                mismatch = Some(format!("resource `{text}` does not match its own `digest`"));
+            }
+        });
+        (sha256_hex(body), mismatch)
+    }
+
+    /// The canonical JSON of the document without `digest`; `attributes` sees each entry (by
+    /// address text) with the canonical text of its attributes.
+    fn canonical_body(&self, mut attributes: impl FnMut(&str, &ResourceState, &[u8])) -> Vec<u8> {
         use super::canonical::{write_canonical, write_json};
         let mut out: Vec<u8> = Vec::with_capacity(256 * self.resources.len() + 256);
         let field = |out: &mut Vec<u8>, name: &str, first: bool| {
@@ -245,7 +264,9 @@ impl StateFile {
             field(&mut out, text, i == 0);
             out.push(b'{');
             field(&mut out, "attributes", true);
+            let start = out.len();
             write_canonical(&r.attributes, &mut out);
+            attributes(text, r, &out[start..]);
             field(&mut out, "digest", false);
             write_json(&r.digest, &mut out);
             if let Some(id) = &r.id {
@@ -270,7 +291,7 @@ impl StateFile {
         field(&mut out, "updated_at", false);
         write_json(&self.updated_at, &mut out);
         out.push(b'}');
-        sha256_hex(out)
+        out
     }
 
     /// Whether `self` and `other` hold the same content: everything but `serial`, `updated_at`,
@@ -312,6 +333,17 @@ impl StateFile {
     /// Checks what the digest of the document cannot: every entry agrees with its address and its
     /// own digest. Returns the first problem found.
     pub(crate) fn check_entries(&self) -> Result<(), String> {
+        self.check_shapes()?;
+        for (addr, resource) in &self.resources {
+            if resource.digest != resource.attributes_digest() {
+                return Err(format!("resource `{addr}` does not match its own `digest`"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The format version, and every entry's kind and key against its address.
+    pub(crate) fn check_shapes(&self) -> Result<(), String> {
         if self.format_version != FORMAT_VERSION {
             return Err(format!("`format_version` is {}", self.format_version));
         }
@@ -329,9 +361,6 @@ impl StateFile {
                     "resource `{addr}` has key `{}`, expected `{key}`",
                     resource.key
                 ));
-            }
-            if resource.digest != resource.attributes_digest() {
-                return Err(format!("resource `{addr}` does not match its own `digest`"));
             }
         }
         Ok(())
@@ -382,17 +411,36 @@ mod resources_by_address {
     pub fn deserialize<'de, D: Deserializer<'de>>(
         d: D,
     ) -> Result<BTreeMap<ResourceAddr, ResourceState>, D::Error> {
-        let by_text = indexmap::IndexMap::<String, ResourceState>::deserialize(d)?;
-        let mut out = BTreeMap::new();
-        for (text, resource) in by_text {
-            let addr: ResourceAddr = text.parse().map_err(serde::de::Error::custom)?;
-            if out.insert(addr, resource).is_some() {
-                return Err(serde::de::Error::custom(format!(
-                    "resource `{text}` is listed twice"
-                )));
+        // Entry by entry into the map, with no intermediate map of address texts (a state holds
+        // tens of thousands of entries).
+        struct Entries;
+
+        impl<'de> serde::de::Visitor<'de> for Entries {
+            type Value = BTreeMap<ResourceAddr, ResourceState>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of resources keyed by address")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut out = BTreeMap::new();
+                while let Some(text) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    let addr: ResourceAddr = text.parse().map_err(serde::de::Error::custom)?;
+                    let resource: ResourceState = map.next_value()?;
+                    if out.insert(addr, resource).is_some() {
+                        return Err(serde::de::Error::custom(format!(
+                            "resource `{text}` is listed twice"
+                        )));
+                    }
+                }
+                Ok(out)
             }
         }
-        Ok(out)
+
+        d.deserialize_map(Entries)
     }
 }
 
@@ -533,6 +581,12 @@ mod tests {
         }
         let err = state.check_entries().unwrap_err();
         assert!(err.contains("own `digest`"), "{err}");
+        // Read with one canonical rendering: the same finding, and the body digest as ever.
+        let (body, mismatch) = state.verify_digests();
+        assert_eq!(body, state.body_digest());
+        assert_eq!(mismatch.as_deref(), Some(err.as_str()));
+        let fresh = sample();
+        assert_eq!(fresh.verify_digests(), (fresh.digest.clone(), None));
     }
 
     #[test]

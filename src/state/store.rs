@@ -262,9 +262,18 @@ impl StateStore {
         // are the ones reported.
         if let Ok(state) = serde_json::from_slice::<StateFile>(bytes)
             && state.format_version == FORMAT_VERSION
-            && state.body_digest() == state.digest
         {
-            return self.accept(state);
+            let (body, mismatch) = state.verify_digests();
+            if body == state.digest {
+                return match mismatch {
+                    Some(reason) => Err(StateError::Invalid {
+                        path: self.path.clone(),
+                        backup: Backup::of(&self.path),
+                        reason,
+                    }),
+                    None => self.accept(state, true),
+                };
+            }
         }
         let backup = || Backup::of(&self.path);
         let invalid = |reason: String| StateError::Invalid {
@@ -310,18 +319,21 @@ impl StateStore {
             map.insert("digest".into(), Value::String(expected));
         }
         let state: StateFile = serde_json::from_value(doc).map_err(|e| invalid(e.to_string()))?;
-        self.accept(state)
+        self.accept(state, false)
     }
 
-    /// The checks after the digest: every entry agrees with itself, and the environment.
-    fn accept(&self, state: StateFile) -> Result<StateFile, StateError> {
-        state
-            .check_entries()
-            .map_err(|reason| StateError::Invalid {
-                path: self.path.clone(),
-                backup: Backup::of(&self.path),
-                reason,
-            })?;
+    /// The checks after the digest: every entry agrees with itself (its digest too, unless
+    /// `digests_checked`), and the environment.
+    fn accept(&self, state: StateFile, digests_checked: bool) -> Result<StateFile, StateError> {
+        match digests_checked {
+            true => state.check_shapes(),
+            false => state.check_entries(),
+        }
+        .map_err(|reason| StateError::Invalid {
+            path: self.path.clone(),
+            backup: Backup::of(&self.path),
+            reason,
+        })?;
         if state.environment != self.environment {
             return Err(StateError::WrongEnvironment {
                 path: self.path.clone(),
