@@ -39,6 +39,8 @@ fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let kept = std::env::var_os("BENCH_DIR").map(std::path::PathBuf::from);
     let root = kept.as_deref().unwrap_or(dir.path());
+    // A kept folder from an earlier run holds a state of another lineage: start afresh.
+    let _ = std::fs::remove_dir_all(root.join("state"));
     eprintln!(
         "seeding the emulator and writing the project in {}",
         root.display()
