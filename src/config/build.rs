@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::Value as Json;
 
 use super::schema::env_ref_name;
-use super::yaml::Node;
+use super::yaml::{Node, NodeDeserializer};
 use crate::model::attrs::normalize_document;
 use crate::model::{
     BackupPolicy, DesiredState, Flow, FlowRefs, Permission, RateLimit, RetrySettings, Role,
@@ -18,8 +18,8 @@ pub(super) fn desired_state(
     root: &Node,
     flows: Vec<Option<(Json, FlowRefs)>>,
     theme: Option<Json>,
-) -> Result<DesiredState, serde_json::Error> {
-    let file: EnvFile = serde_json::from_value(root.to_json())?;
+) -> Result<DesiredState, serde::de::value::Error> {
+    let file = EnvFile::deserialize(NodeDeserializer(root))?;
     let backups = file.backups.unwrap_or_default();
     let defaults = BackupPolicy::default();
     Ok(DesiredState {

@@ -152,3 +152,46 @@ fn a_tab_indented_line_is_reported_on_its_own_line() {
         );
     }
 }
+
+#[test]
+fn typed_data_read_in_place_is_what_the_json_conversion_gives() {
+    use serde::Deserialize;
+
+    #[derive(Debug, PartialEq, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Item {
+        name: String,
+        count: Option<i64>,
+        ratio: Option<f64>,
+        tags: Option<Vec<String>>,
+        extra: Option<serde_json::Value>,
+        #[serde(default)]
+        flag: bool,
+        id: Option<Id>,
+    }
+
+    #[derive(Debug, PartialEq, Deserialize)]
+    struct Id(String);
+
+    let root = parse_ok(
+        "items:\n  - name: a\n    count: 3\n    ratio: 0.5\n    tags: [x, y]\n    extra: {k: [1, null, true], n: .nan}\n    id: one\n  - name: b\n    count: null\n    ratio: .inf\n    flag: true\n",
+    );
+    let typed = |node: &Node| {
+        <std::collections::BTreeMap<String, Vec<Item>>>::deserialize(NodeDeserializer(node))
+            .map_err(|e| e.to_string())
+    };
+    let in_place = typed(&root).unwrap();
+    let via_json: std::collections::BTreeMap<String, Vec<Item>> =
+        serde_json::from_value(root.to_json()).unwrap();
+    assert_eq!(in_place, via_json);
+    assert_eq!(in_place["items"][0].id, Some(Id("one".into())));
+    assert_eq!(
+        in_place["items"][0].extra,
+        Some(serde_json::json!({"k": [1, null, true], "n": null}))
+    );
+    // Unknown fields and wrong types are still errors.
+    let unknown = parse_ok("items:\n  - name: a\n    nope: 1\n");
+    assert!(typed(&unknown).unwrap_err().contains("nope"));
+    let wrong = parse_ok("items:\n  - name: [a]\n");
+    assert!(typed(&wrong).is_err());
+}
