@@ -15,7 +15,6 @@
 pub(crate) mod atomic;
 pub mod audit;
 pub mod backup;
-mod backup_error;
 pub mod canonical;
 mod error;
 pub mod file;
