@@ -25,7 +25,7 @@
 
 pub mod api;
 pub mod apply;
-pub mod cli;
+mod cli;
 pub mod config;
 pub mod emulator;
 pub mod error;
