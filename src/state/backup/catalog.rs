@@ -16,23 +16,23 @@ use crate::state::system;
 
 /// One backup as [`list`] reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BackupSummary {
-    pub id: String,
-    pub path: PathBuf,
-    pub project_id: String,
+pub(crate) struct BackupSummary {
+    pub(crate) id: String,
+    pub(crate) path: PathBuf,
+    pub(crate) project_id: String,
     /// RFC 3339, UTC.
-    pub created_at: String,
-    pub trigger: Trigger,
+    pub(crate) created_at: String,
+    pub(crate) trigger: Trigger,
     /// Objects per kind (kinds without objects are absent).
-    pub counts: BTreeMap<ResourceKind, usize>,
+    pub(crate) counts: BTreeMap<ResourceKind, usize>,
     /// Bytes of the object files, as the manifest records them.
-    pub bytes: u64,
+    pub(crate) bytes: u64,
 }
 
 /// Removes backups older than `policy.retention_days` (by the manifest's `created_at`), never the
 /// newest `policy.keep_min`, and never a folder that is not a backup of `environment`. Returns the
 /// ids removed, oldest first.
-pub fn prune(
+pub(crate) fn prune(
     state_dir: &Path,
     environment: &str,
     policy: BackupPolicy,
@@ -69,7 +69,7 @@ pub fn prune(
 
 /// Every backup of `environment`, oldest first. Folders that are not backups (other names, no or
 /// unreadable manifest, another environment's manifest) are skipped.
-pub fn list(state_dir: &Path, environment: &str) -> Result<Vec<BackupSummary>, BackupError> {
+pub(crate) fn list(state_dir: &Path, environment: &str) -> Result<Vec<BackupSummary>, BackupError> {
     Ok(scan(state_dir, environment)?
         .into_iter()
         .map(|b| b.summary)

@@ -12,14 +12,14 @@ use super::{BackupError, io_err};
 use crate::model::ResourceAddr;
 
 /// The manifest's file name inside a backup folder.
-pub const MANIFEST: &str = "manifest.json";
+pub(crate) const MANIFEST: &str = "manifest.json";
 /// The manifest format this dmgmt writes and reads.
-pub const MANIFEST_FORMAT_VERSION: u32 = 1;
+pub(crate) const MANIFEST_FORMAT_VERSION: u32 = 1;
 
 /// Why a backup was taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Trigger {
+pub(crate) enum Trigger {
     /// `dmgmt backup`.
     Manual,
     /// Before the first mutating call of an apply.
@@ -29,7 +29,7 @@ pub enum Trigger {
 }
 
 impl Trigger {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Trigger::Manual => "manual",
             Trigger::PreApply => "pre-apply",
@@ -47,13 +47,13 @@ impl std::fmt::Display for Trigger {
 /// `manifest.json`: what the backup is of, and every file it holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
-    pub format_version: u32,
-    pub environment: String,
-    pub project_id: String,
-    pub dmgmt_version: String,
+    pub(crate) format_version: u32,
+    pub(crate) environment: String,
+    pub(crate) project_id: String,
+    pub(crate) dmgmt_version: String,
     /// RFC 3339, UTC, whole seconds.
-    pub created_at: String,
-    pub trigger: Trigger,
+    pub(crate) created_at: String,
+    pub(crate) trigger: Trigger,
     /// Ordered by address.
     pub files: Vec<ManifestFile>,
 }
@@ -67,7 +67,7 @@ pub struct ManifestFile {
     /// sha256 of the file's bytes (lowercase hex).
     pub sha256: String,
     /// Size of the file in bytes.
-    pub size: u64,
+    pub(crate) size: u64,
 }
 
 pub(super) fn read_manifest(dir: &Path) -> Result<Manifest, BackupError> {

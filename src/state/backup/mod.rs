@@ -30,15 +30,15 @@ mod tests;
 use std::io;
 use std::path::{Path, PathBuf};
 
-pub use catalog::{BackupSummary, list, prune};
-pub use error::BackupError;
-pub use manifest::{MANIFEST, MANIFEST_FORMAT_VERSION, Manifest, ManifestFile, Trigger};
-pub use names::escape_key;
-pub use verify::{load, verify};
-pub use write::{BackupInfo, BackupObject, write_backup};
+pub(crate) use catalog::{BackupSummary, list, prune};
+pub(crate) use error::BackupError;
+pub(crate) use manifest::{MANIFEST, MANIFEST_FORMAT_VERSION, Manifest, ManifestFile, Trigger};
+pub(crate) use verify::load;
+pub use verify::verify;
+pub(crate) use write::{BackupInfo, BackupObject, write_backup};
 
 /// `<state_dir>/backups/<environment>`.
-pub fn backups_dir(state_dir: &Path, environment: &str) -> PathBuf {
+pub(crate) fn backups_dir(state_dir: &Path, environment: &str) -> PathBuf {
     state_dir.join("backups").join(environment)
 }
 

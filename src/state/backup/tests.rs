@@ -1,4 +1,4 @@
-use super::names::{MAX_NAME_BYTES, compact_id, is_object_path, parse_id};
+use super::names::{MAX_NAME_BYTES, compact_id, escape_key, is_object_path, parse_id};
 use super::write::write_backup_at;
 use super::*;
 use crate::model::{BackupPolicy, RawBody, ResourceAddr, ResourceKind};

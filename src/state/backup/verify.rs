@@ -105,7 +105,7 @@ pub fn verify(
 
 /// Backup `id` of `environment`, checked with [`verify`] first, then read: its manifest and each
 /// object's body, in the manifest's order. A file that is not a JSON object is a damaged backup.
-pub fn load(
+pub(crate) fn load(
     state_dir: &Path,
     environment: &str,
     id: &str,

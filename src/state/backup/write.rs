@@ -18,27 +18,27 @@ use crate::state::system;
 
 /// One live object to back up: its address and its body as refresh read it.
 #[derive(Debug, Clone, Copy)]
-pub struct BackupObject<'a> {
-    pub addr: &'a ResourceAddr,
-    pub body: &'a RawBody,
+pub(crate) struct BackupObject<'a> {
+    pub(crate) addr: &'a ResourceAddr,
+    pub(crate) body: &'a RawBody,
 }
 
 /// What [`write_backup`] wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BackupInfo {
+pub(crate) struct BackupInfo {
     /// The folder name, e.g. `20261129T152000Z` or `20261129T152000Z-2`.
-    pub id: String,
+    pub(crate) id: String,
     /// The backup folder.
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// Object files (the manifest not counted).
-    pub files: usize,
+    pub(crate) files: usize,
     /// Bytes of the object files (the manifest not counted).
-    pub bytes: u64,
+    pub(crate) bytes: u64,
 }
 
 /// Writes a backup of `objects` and returns where it is. Any failure is an error and leaves no
 /// folder that looks like a backup (the caller must then apply nothing).
-pub fn write_backup(
+pub(crate) fn write_backup(
     state_dir: &Path,
     environment: &str,
     project_id: &str,
