@@ -271,7 +271,7 @@ fn window(line: &str, col: usize) -> (String, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Span;
+    use crate::config::source::Span;
 
     #[test]
     fn renders_file_line_caret_and_hint() {
