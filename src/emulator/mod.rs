@@ -24,7 +24,8 @@ mod theme;
 
 pub(crate) use config::DEFAULT_LISTEN;
 pub use config::{EmulatorConfig, EmulatorRateLimit};
-pub use server::{EmulatorHandle, RequestLogEntry, StartError};
+pub(crate) use server::StartError;
+pub use server::{EmulatorHandle, RequestLogEntry};
 pub(crate) use store::StoreError;
 
 use crate::{Error, ErrorKind};

@@ -16,10 +16,10 @@ mod flow;
 mod settings;
 
 pub(crate) use flow::{
-    Empty, FlowDeleteRequest, FlowExportRequest, FlowImportRequest, FlowImportV2Request,
-    FlowListRequest, FlowListResponse, ThemeImportRequest,
+    Empty, FlowDeleteRequest, FlowDocumentV2, FlowExportRequest, FlowImportRequest,
+    FlowImportV2Request, FlowListRequest, FlowListResponse, FlowSummary, ThemeImportRequest,
 };
-pub use flow::{FlowDocument, FlowDocumentV2, FlowSummary, ThemeDocument};
+pub use flow::{FlowDocument, ThemeDocument};
 pub(crate) use settings::{TenantSettings, TenantSettingsRequest};
 
 /// Reads `null` (or a missing key, with `#[serde(default)]`) as `T::default()`.
