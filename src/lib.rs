@@ -22,17 +22,24 @@
 //! - [`cli`]: arguments, one file per command, all printing. The only module that writes to the
 //!   terminal.
 //! - [`error`]: the user-facing error (`Caused by:`, `hint:`) and the exit codes.
+//!
+//! Items are `pub(crate)` unless something outside the library uses them: `src/main.rs` (`run`),
+//! the integration tests in `tests/testsuite`, the benches and the fuzz targets. Those are the
+//! only reason anything here is `pub`; it is not a stable API.
+
+#![warn(unreachable_pub)]
 
 pub mod api;
 pub mod apply;
-pub mod cli;
+mod cli;
 pub mod config;
 pub mod emulator;
-pub mod error;
+mod error;
 pub mod model;
 pub mod ops;
 pub mod plan;
 pub mod state;
 
 pub use cli::run;
-pub use error::{Error, ErrorKind, Result};
+pub use error::Error;
+pub(crate) use error::ErrorKind;

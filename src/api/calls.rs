@@ -81,7 +81,7 @@ impl Client {
 }
 
 /// Every role: `role/all`, completed by [`add_tenant_roles`].
-pub async fn load_roles(
+pub(crate) async fn load_roles(
     provider: &dyn Provider,
     tenants: &std::collections::BTreeSet<String>,
 ) -> Result<Vec<Raw<Role>>, ApiError> {
@@ -94,7 +94,7 @@ pub async fn load_roles(
 /// finds, merged by id. Whether `role/all` includes tenant-scoped roles is undocumented
 /// (`descope-api.md` §4, UNSURE): this way both answers give the same list, and the search costs
 /// calls only when it can matter.
-pub async fn add_tenant_roles(
+pub(crate) async fn add_tenant_roles(
     provider: &dyn Provider,
     mut roles: Vec<Raw<Role>>,
     tenants: &std::collections::BTreeSet<String>,

@@ -20,14 +20,14 @@ use super::retry::{PauseGate, RateLimit, RetryPolicy, Sleeper, TokioSleeper, jit
 use super::secret::ManagementKey;
 
 /// Descope's default API host.
-pub const DEFAULT_BASE_URL: &str = "https://api.descope.com";
+const DEFAULT_BASE_URL: &str = "https://api.descope.com";
 
 /// Per-request timeout, as the SDKs (60 s).
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The base URL Descope's SDKs derive from a project id: ids of 32 characters or more carry their
 /// region in characters 1..5 (`Peuc1…` -> `https://api.euc1.descope.com`).
-pub fn base_url_for_project_id(project_id: &str) -> String {
+fn base_url_for_project_id(project_id: &str) -> String {
     match project_id.get(1..5) {
         Some(region) if project_id.len() >= 32 => format!("https://api.{region}.descope.com"),
         _ => DEFAULT_BASE_URL.to_owned(),
@@ -37,7 +37,7 @@ pub fn base_url_for_project_id(project_id: &str) -> String {
 /// What the client did on the wire, for `-vv` and for the "pausing for a 429" line: method and
 /// path only, never a header or a body, so nothing here can carry the management key.
 #[derive(Debug, Clone, Copy)]
-pub enum HttpEvent {
+pub(crate) enum HttpEvent {
     /// One request and its answer (`status: None`: no answer, a transport error).
     Exchange {
         endpoint: Endpoint,
@@ -52,7 +52,7 @@ pub enum HttpEvent {
 
 /// Receives every [`HttpEvent`] (the CLI prints them; the client never does).
 #[derive(Clone)]
-pub struct HttpLog(pub Arc<dyn Fn(&HttpEvent) + Send + Sync>);
+pub(crate) struct HttpLog(pub(crate) Arc<dyn Fn(&HttpEvent) + Send + Sync>);
 
 impl fmt::Debug for HttpLog {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -63,17 +63,17 @@ impl fmt::Debug for HttpLog {
 /// Everything needed to talk to one environment's project.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
-    pub project_id: String,
+    pub(crate) project_id: String,
     pub management_key: ManagementKey,
     /// Overrides the regional rule (e.g. the emulator's `http://127.0.0.1:PORT`).
     pub base_url: Option<String>,
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
     pub rate_limit: RateLimit,
     pub retry: RetryPolicy,
     /// Name of the env var the key came from; only used in hints.
     pub key_env: Option<String>,
     /// Told about every request and every 429 pause.
-    pub http_log: Option<HttpLog>,
+    pub(crate) http_log: Option<HttpLog>,
 }
 
 impl ClientConfig {
@@ -221,18 +221,10 @@ impl Client {
         })
     }
 
-    pub fn base_url(&self) -> &str {
-        &self.inner.base_url
-    }
-
     fn log(&self, event: &HttpEvent) {
         if let Some(HttpLog(log)) = &self.inner.http_log {
             log(event);
         }
-    }
-
-    pub fn project_id(&self) -> &str {
-        &self.inner.project_id
     }
 
     /// Remembers the licence tier; later requests send it as `x-descope-license`.

@@ -7,13 +7,13 @@ use std::fmt;
 
 /// The HTTP methods Descope's management API uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Method {
+pub(crate) enum Method {
     Get,
     Post,
 }
 
 impl Method {
-    pub const fn as_str(self) -> &'static str {
+    pub(crate) const fn as_str(self) -> &'static str {
         match self {
             Method::Get => "GET",
             Method::Post => "POST",
@@ -39,7 +39,7 @@ impl From<Method> for reqwest::Method {
 /// A management API route: method and path (no query), and whether calling it changes Descope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Endpoint {
-    pub method: Method,
+    pub(crate) method: Method,
     pub path: &'static str,
     /// A call that changes the project. The client never resends one after a 5xx or a transport
     /// error: Descope may have applied it with only the reply lost, and a blind resend could
@@ -48,7 +48,7 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    pub const fn get(path: &'static str) -> Self {
+    pub(crate) const fn get(path: &'static str) -> Self {
         Endpoint {
             method: Method::Get,
             path,
@@ -57,7 +57,7 @@ impl Endpoint {
     }
 
     /// A POST that only reads (flow list, flow and theme export).
-    pub const fn post(path: &'static str) -> Self {
+    pub(crate) const fn post(path: &'static str) -> Self {
         Endpoint {
             method: Method::Post,
             path,
@@ -66,7 +66,7 @@ impl Endpoint {
     }
 
     /// A POST that changes the project (see [`Endpoint::mutating`]).
-    pub const fn mutation(path: &'static str) -> Self {
+    pub(crate) const fn mutation(path: &'static str) -> Self {
         Endpoint {
             method: Method::Post,
             path,

@@ -10,14 +10,14 @@ use crate::{Error, ErrorKind};
 /// Descope's error answer: `{"errorCode", "errorDescription", "errorMessage"}` and its status.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DescopeError {
-    pub endpoint: Endpoint,
-    pub status: u16,
+    pub(crate) endpoint: Endpoint,
+    pub(crate) status: u16,
     /// Descope's code, e.g. `E011003`; empty if the body was not Descope's error JSON.
-    pub error_code: String,
-    pub error_description: String,
-    pub error_message: String,
+    pub(crate) error_code: String,
+    pub(crate) error_description: String,
+    pub(crate) error_message: String,
     /// The environment variable the key came from, for hints.
-    pub key_env: Option<String>,
+    pub(crate) key_env: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -55,18 +55,6 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    /// The endpoint concerned, if any.
-    pub fn endpoint(&self) -> Option<Endpoint> {
-        match self {
-            ApiError::Descope(e) => Some(e.endpoint),
-            ApiError::Transport { endpoint, .. }
-            | ApiError::RateLimited { endpoint, .. }
-            | ApiError::Decode { endpoint, .. }
-            | ApiError::Refused { endpoint, .. } => Some(*endpoint),
-            ApiError::Config { .. } => None,
-        }
-    }
-
     /// The HTTP status of a Descope error answer.
     pub fn status(&self) -> Option<u16> {
         match self {
@@ -109,7 +97,7 @@ impl ApiError {
     }
 
     /// Whether the request left the client at all (a refused or unbuildable one did not).
-    pub fn was_sent(&self) -> bool {
+    pub(crate) fn was_sent(&self) -> bool {
         !matches!(self, ApiError::Refused { .. } | ApiError::Config { .. })
     }
 }

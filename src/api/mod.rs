@@ -18,15 +18,18 @@ pub mod wire;
 use std::future::Future;
 use std::pin::Pin;
 
-pub use calls::{add_tenant_roles, endpoints, load_roles};
-pub use client::{
-    Client, ClientConfig, DEFAULT_BASE_URL, DEFAULT_TIMEOUT, HttpEvent, HttpLog,
-    base_url_for_project_id,
-};
-pub use endpoint::{Endpoint, Method};
-pub use error::{ApiError, DescopeError};
-pub use retry::{RateLimit, RetryPolicy, Sleeper, TokioSleeper};
+pub use calls::endpoints;
+pub(crate) use calls::{add_tenant_roles, load_roles};
+pub use client::{Client, ClientConfig};
+pub(crate) use client::{HttpEvent, HttpLog};
+pub use endpoint::Endpoint;
+pub use error::ApiError;
+pub use retry::{RateLimit, RetryPolicy, Sleeper};
 pub use secret::ManagementKey;
+
+// Named only by unit tests (fake Descope errors); the crate meets it inside `ApiError`.
+#[cfg(test)]
+pub(crate) use error::DescopeError;
 
 use wire::{
     FlowDocument, FlowDocumentV2, FlowSummary, License, Permission, PermissionCreate,

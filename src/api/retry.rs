@@ -77,7 +77,7 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     /// The pause a 429 asks for: `Retry-After` seconds, default if absent or unreadable, capped.
-    pub fn retry_after(&self, header: Option<&str>) -> Duration {
+    pub(crate) fn retry_after(&self, header: Option<&str>) -> Duration {
         header
             .and_then(|h| h.trim().parse::<u64>().ok())
             .map_or(self.default_retry_after, Duration::from_secs)
@@ -86,7 +86,7 @@ impl RetryPolicy {
 
     /// Backoff before attempt `failed + 1` after `failed` failures (1-based): exponential, capped,
     /// with "equal jitter" (half fixed, half random) so parallel callers spread out.
-    pub fn backoff(&self, failed: u32, random: f64) -> Duration {
+    pub(crate) fn backoff(&self, failed: u32, random: f64) -> Duration {
         let exp = self
             .base_delay
             .saturating_mul(1u32 << failed.saturating_sub(1).min(20));
@@ -102,7 +102,7 @@ pub trait Sleeper: Send + Sync + 'static {
 
 /// The real sleeper: `tokio::time::sleep` (so `tokio::time::pause()` works too).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct TokioSleeper;
+pub(crate) struct TokioSleeper;
 
 impl Sleeper for TokioSleeper {
     fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {

@@ -15,12 +15,8 @@ impl ManagementKey {
     }
 
     /// The key itself; only for the `Authorization` header.
-    pub fn expose_secret(&self) -> &str {
+    pub(crate) fn expose_secret(&self) -> &str {
         &self.0
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
     }
 }
 

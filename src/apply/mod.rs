@@ -104,7 +104,7 @@ pub struct ApplyReport {
 
 impl ApplyReport {
     /// What became of change `id` (`None` when the report is of another plan).
-    pub fn outcome(&self, id: ChangeId) -> Option<&Outcome> {
+    pub(crate) fn outcome(&self, id: ChangeId) -> Option<&Outcome> {
         self.outcomes.get(id.index())
     }
 

@@ -268,7 +268,7 @@ fn strings(body: Option<&Value>, field: &str) -> Vec<String> {
 }
 
 /// The name of a role or permission in its address.
-pub(crate) fn addr_name(addr: &ResourceAddr) -> &str {
+fn addr_name(addr: &ResourceAddr) -> &str {
     match addr {
         ResourceAddr::Permission(n) | ResourceAddr::Tenant(n) | ResourceAddr::Flow(n) => n,
         ResourceAddr::Role { name, .. } => name,
@@ -331,7 +331,7 @@ pub(crate) fn permission_update(change: &Change) -> Result<PermissionUpdate, Api
     Ok(body)
 }
 
-pub(crate) fn permission_delete_name(change: &Change) -> String {
+fn permission_delete_name(change: &Change) -> String {
     current_name(change)
 }
 
@@ -353,7 +353,7 @@ pub(crate) fn role_update(change: &Change) -> Result<RoleUpdate, ApiError> {
     Ok(body)
 }
 
-pub(crate) fn role_delete(change: &Change) -> RoleDelete {
+fn role_delete(change: &Change) -> RoleDelete {
     RoleDelete {
         id: change.live_id.clone(),
         name: change.live_id.is_none().then(|| current_name(change)),
@@ -363,7 +363,7 @@ pub(crate) fn role_delete(change: &Change) -> RoleDelete {
 
 /// A tenant's create or (replacing) update body: every field `TenantRequest` has, from `after`;
 /// `parent` only on create.
-pub(crate) fn tenant_request(change: &Change, create: bool) -> Result<TenantRequest, ApiError> {
+fn tenant_request(change: &Change, create: bool) -> Result<TenantRequest, ApiError> {
     let (endpoint, parent) = match create {
         true => (ep::TENANT_CREATE, &["parent"][..]),
         false => (ep::TENANT_UPDATE, &[][..]),

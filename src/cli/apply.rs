@@ -15,7 +15,7 @@ use crate::error::{Error, ErrorKind, Result, exit};
 use crate::model::DesiredState;
 use crate::ops::{self, SavedPlan};
 
-pub fn run(project: &Project, args: &ApplyArgs, shell: &Shell) -> Result<i32> {
+pub(crate) fn run(project: &Project, args: &ApplyArgs, shell: &Shell) -> Result<i32> {
     let desired = desired_state(project, &args.env.env, shell)?;
     let saved = args
         .plan_file

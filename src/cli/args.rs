@@ -12,40 +12,40 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     propagate_version = true,
     disable_help_subcommand = true
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(flatten)]
-    pub global: GlobalArgs,
+    pub(crate) global: GlobalArgs,
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 /// Shown under their own heading in every `--help`, apart from the command's own options.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Global options")]
-pub struct GlobalArgs {
+pub(crate) struct GlobalArgs {
     /// Project root (default: the current folder or the nearest parent holding `environments/`)
     #[arg(long, global = true, value_name = "PATH")]
-    pub dir: Option<PathBuf>,
+    pub(crate) dir: Option<PathBuf>,
     /// When to colour output (`NO_COLOR` is honoured with `auto`)
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
-    pub color: ColorChoice,
+    pub(crate) color: ColorChoice,
     /// More detail on stderr (-vv for even more)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
-    pub verbose: u8,
+    pub(crate) verbose: u8,
     /// Only errors on stderr
     #[arg(short, long, global = true, conflicts_with = "verbose")]
-    pub quiet: bool,
+    pub(crate) quiet: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ColorChoice {
+pub(crate) enum ColorChoice {
     Auto,
     Always,
     Never,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// List the environments, their projects and what they declare
     Envs(EnvsArgs),
     /// Check configuration and templates offline (no credentials needed)
@@ -82,190 +82,190 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
-pub struct EnvsArgs {
+pub(crate) struct EnvsArgs {
     /// Print one versioned JSON document instead of a table
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("target").required(true).args(["env", "all"])))]
-pub struct ValidateArgs {
+pub(crate) struct ValidateArgs {
     /// The environment to check
     #[arg(short = 'e', long = "env", value_name = "ENV")]
-    pub env: Option<String>,
+    pub(crate) env: Option<String>,
     /// Check every environment
     #[arg(long)]
-    pub all: bool,
+    pub(crate) all: bool,
     /// Print one versioned JSON document instead of text
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
 /// `-e ENV`, shared by every command that works on one environment.
 #[derive(Debug, Args)]
-pub struct EnvArg {
+pub(crate) struct EnvArg {
     /// The environment (a file stem in `environments/`)
     #[arg(short = 'e', long = "env", value_name = "ENV")]
-    pub env: String,
+    pub(crate) env: String,
 }
 
 #[derive(Debug, Args)]
-pub struct PlanArgs {
+pub(crate) struct PlanArgs {
     #[command(flatten)]
-    pub env: EnvArg,
+    pub(crate) env: EnvArg,
     /// Save the plan to FILE, for `apply` or review (`-`: print it on stdout, the plan text on stderr)
     #[arg(long, value_name = "FILE")]
-    pub out: Option<PathBuf>,
+    pub(crate) out: Option<PathBuf>,
     /// Only this change and what it depends on (repeatable), e.g. `tenant.acme`
     #[arg(long, value_name = "ADDR")]
-    pub target: Vec<crate::model::ResourceAddr>,
+    pub(crate) target: Vec<crate::model::ResourceAddr>,
     /// Only show drift since the last state; plan no change
     #[arg(long)]
-    pub refresh_only: bool,
+    pub(crate) refresh_only: bool,
     /// Exit 2 when there are changes (0: none, 1: error)
     #[arg(long)]
-    pub detailed_exitcode: bool,
+    pub(crate) detailed_exitcode: bool,
     /// Print the plan as one versioned JSON document
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
     /// Show the whole diff of flows and the theme, not the first lines
     #[arg(long)]
-    pub full_diff: bool,
+    pub(crate) full_diff: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct ApplyArgs {
+pub(crate) struct ApplyArgs {
     #[command(flatten)]
-    pub env: EnvArg,
+    pub(crate) env: EnvArg,
     /// A plan saved with `dmgmt plan --out FILE`: applied exactly, without asking again, and
     /// refused if anything it was computed from changed since
     #[arg(value_name = "PLAN_FILE")]
-    pub plan_file: Option<PathBuf>,
+    pub(crate) plan_file: Option<PathBuf>,
     /// Apply without asking for confirmation
     #[arg(long)]
-    pub auto_approve: bool,
+    pub(crate) auto_approve: bool,
     /// Allow deletes in a protected environment and of `prevent_destroy` resources
     #[arg(long)]
-    pub allow_delete: bool,
+    pub(crate) allow_delete: bool,
     /// Only this change and what it depends on (repeatable), e.g. `tenant.acme`
     #[arg(long, value_name = "ADDR", conflicts_with = "plan_file")]
-    pub target: Vec<crate::model::ResourceAddr>,
+    pub(crate) target: Vec<crate::model::ResourceAddr>,
     /// Calls in flight at once (default: the environment's `parallelism`)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
-    pub parallelism: Option<u32>,
+    pub(crate) parallelism: Option<u32>,
     /// Print what was applied as one versioned JSON document
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
     #[command(flatten)]
-    pub lock: LockArgs,
+    pub(crate) lock: LockArgs,
 }
 
 #[derive(Debug, Args)]
-pub struct RefreshArgs {
+pub(crate) struct RefreshArgs {
     #[command(flatten)]
-    pub env: EnvArg,
+    pub(crate) env: EnvArg,
     /// Exit 2 when drift was found (0: none, 1: error)
     #[arg(long)]
-    pub detailed_exitcode: bool,
+    pub(crate) detailed_exitcode: bool,
     /// Print the drift report as one versioned JSON document
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
     #[command(flatten)]
-    pub lock: LockArgs,
+    pub(crate) lock: LockArgs,
 }
 
 #[derive(Debug, Args)]
-pub struct ImportArgs {
+pub(crate) struct ImportArgs {
     #[command(flatten)]
-    pub env: EnvArg,
+    pub(crate) env: EnvArg,
     /// Write the configuration (a generated included file and templates) and adopt the objects
     /// into the state; without it, only show what would be imported
     #[arg(long)]
-    pub write: bool,
+    pub(crate) write: bool,
     #[command(flatten)]
-    pub lock: LockArgs,
+    pub(crate) lock: LockArgs,
 }
 
 #[derive(Debug, Args)]
-pub struct DiffArgs {
+pub(crate) struct DiffArgs {
     /// The first environment
     #[arg(value_name = "ENV_A")]
-    pub a: String,
+    pub(crate) a: String,
     /// The second environment
     #[arg(value_name = "ENV_B")]
-    pub b: String,
+    pub(crate) b: String,
     /// Compare the live projects (each through its own credentials) instead of the configuration
     #[arg(long)]
-    pub live: bool,
+    pub(crate) live: bool,
     /// Exit 2 when the environments differ (0: equal, 1: error)
     #[arg(long)]
-    pub detailed_exitcode: bool,
+    pub(crate) detailed_exitcode: bool,
     /// Print the differences as one versioned JSON document
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct BackupArgs {
+pub(crate) struct BackupArgs {
     #[command(flatten)]
-    pub env: EnvArg,
+    pub(crate) env: EnvArg,
     #[command(flatten)]
-    pub lock: LockArgs,
+    pub(crate) lock: LockArgs,
 }
 
 #[derive(Debug, Args)]
-pub struct BackupsArgs {
+pub(crate) struct BackupsArgs {
     #[command(flatten)]
-    pub env: EnvArg,
+    pub(crate) env: EnvArg,
     /// Remove the backups the environment's retention policy (`backups:`) no longer keeps
     #[arg(long)]
-    pub prune: bool,
+    pub(crate) prune: bool,
     /// Print one versioned JSON document instead of a table
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
     #[command(flatten)]
-    pub lock: LockArgs,
+    pub(crate) lock: LockArgs,
 }
 
 #[derive(Debug, Args)]
-pub struct RestoreArgs {
+pub(crate) struct RestoreArgs {
     #[command(flatten)]
-    pub env: EnvArg,
+    pub(crate) env: EnvArg,
     /// The backup to restore, as `dmgmt backups -e ENV` lists it (e.g. `20261129T152000Z`)
     #[arg(value_name = "BACKUP_ID")]
-    pub backup_id: String,
+    pub(crate) backup_id: String,
     /// Restore without asking for confirmation
     #[arg(long)]
-    pub auto_approve: bool,
+    pub(crate) auto_approve: bool,
     /// Also delete objects created since the backup that dmgmt does not manage, and allow deletes
     /// in a protected environment and of `prevent_destroy` resources
     #[arg(long)]
-    pub allow_delete: bool,
+    pub(crate) allow_delete: bool,
     /// Only this object and what it depends on (repeatable), e.g. `tenant.acme`
     #[arg(long, value_name = "ADDR")]
-    pub target: Vec<crate::model::ResourceAddr>,
+    pub(crate) target: Vec<crate::model::ResourceAddr>,
     /// Calls in flight at once (default: the environment's `parallelism`)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
-    pub parallelism: Option<u32>,
+    pub(crate) parallelism: Option<u32>,
     #[command(flatten)]
-    pub lock: LockArgs,
+    pub(crate) lock: LockArgs,
 }
 
 #[derive(Debug, Args)]
-pub struct AuditArgs {
+pub(crate) struct AuditArgs {
     /// Only this environment's lines
     #[arg(short = 'e', long = "env", value_name = "ENV")]
-    pub env: Option<String>,
+    pub(crate) env: Option<String>,
     /// Only lines newer than this, e.g. `2h`, `3d`, `1w`
     #[arg(long, value_name = "DURATION", value_parser = parse_age)]
-    pub since: Option<std::time::Duration>,
+    pub(crate) since: Option<std::time::Duration>,
     /// At most N lines (the newest)
     #[arg(long, value_name = "N")]
-    pub limit: Option<usize>,
+    pub(crate) limit: Option<usize>,
     /// Print one versioned JSON document instead of a table
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
 /// An age: `90s`, `30m`, `2h`, `3d`, `1w`.
@@ -288,14 +288,14 @@ fn parse_age(s: &str) -> Result<std::time::Duration, String> {
 }
 
 #[derive(Debug, Args)]
-pub struct LockArgs {
+pub(crate) struct LockArgs {
     /// How long to wait for a held state lock, e.g. `30s`, `2m` (default: fail at once)
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "0s")]
-    pub lock_timeout: std::time::Duration,
+    pub(crate) lock_timeout: std::time::Duration,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum StateCommand {
+pub(crate) enum StateCommand {
     /// List the managed objects
     List(EnvArg),
     /// Show what the state records for one object
@@ -317,11 +317,11 @@ pub enum StateCommand {
 }
 
 #[derive(Debug, Args)]
-pub struct UnlockArgs {
+pub(crate) struct UnlockArgs {
     #[command(flatten)]
-    pub env: EnvArg,
+    pub(crate) env: EnvArg,
     /// The lock id, as the lock error shows it
-    pub lock_id: String,
+    pub(crate) lock_id: String,
 }
 
 /// `30s`, `2m`, `500ms`, `1h`, or plain seconds.
@@ -343,17 +343,17 @@ fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
 }
 
 #[derive(Debug, Args)]
-pub struct SchemaArgs {
+pub(crate) struct SchemaArgs {
     /// The schema of shared (included) files instead of environment files
     #[arg(long)]
-    pub shared: bool,
+    pub(crate) shared: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct CompletionsArgs {
+pub(crate) struct CompletionsArgs {
     /// The shell to generate completions for
     #[arg(value_enum)]
-    pub shell: clap_complete::Shell,
+    pub(crate) shell: clap_complete::Shell,
 }
 
 #[cfg(test)]

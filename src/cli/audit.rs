@@ -12,7 +12,7 @@ use crate::config::Project;
 use crate::error::{Result, exit};
 use crate::state::audit::{self, AuditRecord};
 
-pub fn run(project: &Project, args: &AuditArgs, shell: &Shell) -> Result<i32> {
+pub(crate) fn run(project: &Project, args: &AuditArgs, shell: &Shell) -> Result<i32> {
     if let Some(env) = &args.env {
         project.require_environment(env)?;
     }

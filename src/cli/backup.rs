@@ -14,7 +14,7 @@ use crate::model::ResourceKind;
 use crate::ops;
 use crate::state::{AuditRecord, BackupSummary};
 
-pub fn backup(project: &Project, args: &BackupArgs, shell: &Shell) -> Result<i32> {
+pub(crate) fn backup(project: &Project, args: &BackupArgs, shell: &Shell) -> Result<i32> {
     let desired = desired_state(project, &args.env.env, shell)?;
     let env_lookup = |v: &str| std::env::var(v).ok();
     let ctx = context(project, &env_lookup, args.lock.lock_timeout, shell);
@@ -53,7 +53,7 @@ pub fn backup(project: &Project, args: &BackupArgs, shell: &Shell) -> Result<i32
     Ok(exit::SUCCESS)
 }
 
-pub fn backups(project: &Project, args: &BackupsArgs, shell: &Shell) -> Result<i32> {
+pub(crate) fn backups(project: &Project, args: &BackupsArgs, shell: &Shell) -> Result<i32> {
     let env = &args.env.env;
     let env_lookup = |v: &str| std::env::var(v).ok();
     if args.prune {

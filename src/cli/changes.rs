@@ -25,8 +25,8 @@ use crate::state::AuditRecord;
 /// How a changing command ended, and its audit line (`None`: it never got the lock, so there is
 /// nothing to record).
 pub(super) struct Done {
-    pub code: i32,
-    pub record: Option<AuditRecord>,
+    pub(crate) code: i32,
+    pub(crate) record: Option<AuditRecord>,
 }
 
 /// A changing command's error, and its audit line if it got far enough to have one.
@@ -66,8 +66,8 @@ pub(super) fn run_audited(
 
 /// What the closing summary is about: `Apply` or `Restore`, and its backup's trigger.
 pub(super) struct Wording {
-    pub title: &'static str,
-    pub backup: &'static str,
+    pub(crate) title: &'static str,
+    pub(crate) backup: &'static str,
 }
 
 pub(super) const APPLY: Wording = Wording {
@@ -139,14 +139,14 @@ pub(super) fn summary(
 
 #[derive(Default)]
 pub(super) struct Counts {
-    pub applied: usize,
-    pub failed: usize,
-    pub skipped: usize,
-    pub not_started: usize,
+    pub(crate) applied: usize,
+    pub(crate) failed: usize,
+    pub(crate) skipped: usize,
+    pub(crate) not_started: usize,
 }
 
 impl Counts {
-    pub fn of(report: &ApplyReport) -> Self {
+    pub(crate) fn of(report: &ApplyReport) -> Self {
         let mut c = Counts::default();
         for o in &report.outcomes {
             match o {
@@ -163,9 +163,9 @@ impl Counts {
 /// How to ask for approval of one command's changes.
 pub(super) struct Approval {
     /// `apply`, `restore`.
-    pub verb: &'static str,
+    pub(crate) verb: &'static str,
     /// What to do instead when there is no terminal.
-    pub no_terminal_hint: String,
+    pub(crate) no_terminal_hint: String,
 }
 
 /// Asks for approval on the terminal: `yes`, or the environment's name when it is protected.
@@ -209,11 +209,11 @@ pub(super) async fn confirm(desired: &DesiredState, approval: &Approval) -> Resu
 pub(super) struct Running {
     stop: Arc<AtomicBool>,
     listener: tokio::task::JoinHandle<()>,
-    pub progress: ApplyProgress,
+    pub(crate) progress: ApplyProgress,
 }
 
 impl Running {
-    pub fn start(shell: &Shell, total: usize) -> Running {
+    pub(crate) fn start(shell: &Shell, total: usize) -> Running {
         let stop = Arc::new(AtomicBool::new(false));
         let listener = tokio::spawn(watch_interrupts(stop.clone(), shell.quiet()));
         Running {
@@ -223,11 +223,11 @@ impl Running {
         }
     }
 
-    pub fn stop(&self) -> &AtomicBool {
+    pub(crate) fn stop(&self) -> &AtomicBool {
         &self.stop
     }
 
-    pub fn finish(self) {
+    pub(crate) fn finish(self) {
         self.listener.abort();
         self.progress.finish();
     }

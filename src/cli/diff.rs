@@ -14,7 +14,7 @@ use crate::model::text::printable;
 use crate::ops;
 use crate::plan::compare::{Comparison, Difference, FieldDiff, Presence};
 
-pub fn run(project: &Project, args: &DiffArgs, shell: &Shell) -> Result<i32> {
+pub(crate) fn run(project: &Project, args: &DiffArgs, shell: &Shell) -> Result<i32> {
     let a = desired_state(project, &args.a, shell)?;
     let b = desired_state(project, &args.b, shell)?;
     let comparison = if args.live {

@@ -23,7 +23,7 @@ const CONNECTOR_KEYS: [&str; 2] = ["connector", "connectorId"];
 
 /// The summary lines of a document change (`before` `None`: created; `after` `None`: deleted).
 /// Both documents are normalised.
-pub fn summary(
+pub(crate) fn summary(
     before: Option<&Value>,
     after: Option<&Value>,
     refs: Option<&FlowRefs>,

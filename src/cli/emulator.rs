@@ -42,39 +42,39 @@ fn parse_listen(s: &str) -> Result<SocketAddr, String> {
 
 /// `dmgmt emulator` options (flattened into the CLI).
 #[derive(Debug, Clone, clap::Args)]
-pub struct EmulatorArgs {
+pub(crate) struct EmulatorArgs {
     /// Address to listen on; loopback by default. Port 0 picks a free port.
     #[arg(long, value_name = "HOST:PORT", default_value = DEFAULT_LISTEN, value_parser = parse_listen)]
-    pub listen: SocketAddr,
+    pub(crate) listen: SocketAddr,
     /// Project id clients must send in `Authorization: Bearer <project>:<key>`.
     #[arg(long, value_name = "P", default_value = LOCAL_PROJECT_ID)]
-    pub project_id: String,
+    pub(crate) project_id: String,
     /// Management key clients must send; the default is a fixed local key that needs no set-up.
     #[arg(long, value_name = "K", default_value = LOCAL_MANAGEMENT_KEY, hide_default_value = true)]
-    pub management_key: String,
+    pub(crate) management_key: String,
     /// Persist the data to FILE: loaded on start; each change is appended to FILE.journal
     /// and folded into FILE now and then, atomically.
     #[arg(long, value_name = "FILE")]
-    pub data: Option<PathBuf>,
+    pub(crate) data: Option<PathBuf>,
     /// Answer 429 + `Retry-After` once more than N requests arrive within SECONDS.
     #[arg(long, value_name = "N/SECONDS")]
-    pub rate_limit: Option<EmulatorRateLimit>,
+    pub(crate) rate_limit: Option<EmulatorRateLimit>,
     /// Fraction of mutating calls answered 503 before doing anything.
     #[arg(long, value_name = "F", default_value_t = 0.0, value_parser = parse_fault_rate)]
-    pub fault_rate: f64,
+    pub(crate) fault_rate: f64,
     /// Fraction of mutating calls carried out (committed, persisted) and then answered 502: the
     /// reply is "lost", as after a gateway timeout. Independent of `--fault-rate`.
     #[arg(long, value_name = "F", default_value_t = 0.0, value_parser = parse_fault_rate)]
-    pub lost_reply_rate: f64,
+    pub(crate) lost_reply_rate: f64,
     /// Seed of the fault injection (`--fault-rate`, `--lost-reply-rate`), for reproducible runs.
     #[arg(long, value_name = "N", default_value_t = 1)]
-    pub seed: u64,
+    pub(crate) seed: u64,
     /// Delay added to every answer, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 0)]
-    pub latency_ms: u64,
+    pub(crate) latency_ms: u64,
     /// Append every request (method, path, status, JSON body) to FILE as JSON lines.
     #[arg(long, value_name = "FILE")]
-    pub request_log: Option<PathBuf>,
+    pub(crate) request_log: Option<PathBuf>,
 }
 
 impl From<EmulatorArgs> for EmulatorConfig {
@@ -125,7 +125,7 @@ fn stop_signal() -> Result<impl std::future::Future<Output = ()>> {
 }
 
 /// `dmgmt emulator`: serves until Ctrl-C (or SIGTERM). The first stdout line is `listening on http://ADDR`.
-pub fn run(args: EmulatorArgs) -> Result<()> {
+pub(crate) fn run(args: EmulatorArgs) -> Result<()> {
     let serve = async move {
         let handle = emulator::start(args.into()).await?;
         let stop = stop_signal()?;

@@ -21,7 +21,7 @@ fn last_state(project: &Project, env: &str) -> (String, serde_json::Value) {
     }
 }
 
-pub fn run(project: &Project, args: &EnvsArgs, shell: &Shell) -> Result<i32> {
+pub(crate) fn run(project: &Project, args: &EnvsArgs, shell: &Shell) -> Result<i32> {
     for file in project.ignored_yml_files() {
         shell.warn(crate::config::project::yml_hint(&file));
     }

@@ -23,7 +23,7 @@ use std::ffi::OsString;
 
 use clap::{CommandFactory, Parser};
 
-pub use args::Cli;
+pub(crate) use args::Cli;
 use args::Command;
 use shell::Shell;
 

@@ -8,7 +8,7 @@ use crate::config::Project;
 use crate::error::{Error, Result, exit};
 use crate::ops;
 
-pub fn run(project: &Project, args: &PlanArgs, shell: &Shell) -> Result<i32> {
+pub(crate) fn run(project: &Project, args: &PlanArgs, shell: &Shell) -> Result<i32> {
     let env_lookup = |v: &str| std::env::var(v).ok();
     let ctx = context(project, &env_lookup, std::time::Duration::ZERO, shell);
     project.require_environment(&args.env.env)?;

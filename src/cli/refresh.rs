@@ -11,7 +11,7 @@ use crate::error::{Result, exit};
 use crate::ops;
 use crate::state::WriteOutcome;
 
-pub fn run(project: &Project, args: &RefreshArgs, shell: &Shell) -> Result<i32> {
+pub(crate) fn run(project: &Project, args: &RefreshArgs, shell: &Shell) -> Result<i32> {
     let desired = desired_state(project, &args.env.env, shell)?;
     let env_lookup = |v: &str| std::env::var(v).ok();
     let ctx = context(project, &env_lookup, args.lock.lock_timeout, shell);

@@ -14,18 +14,18 @@ use crate::ops::SavedPlan;
 use crate::plan::{Action, AttrDiff, Change, Drift, DriftKind, Guard, Plan};
 
 /// How much of a flow's unified diff to show unless `--full-diff`.
-pub const DIFF_LINES: usize = 40;
+const DIFF_LINES: usize = 40;
 /// How many unmanaged objects to name before summarising.
 const UNMANAGED_SHOWN: usize = 10;
 
-pub struct RenderOptions<'a> {
-    pub full_diff: bool,
+pub(crate) struct RenderOptions<'a> {
+    pub(crate) full_diff: bool,
     /// The declared flows: each one's references (`Flow::refs`) are named in its summary.
-    pub flows: &'a [Flow],
+    pub(crate) flows: &'a [Flow],
 }
 
 /// The whole human-readable plan.
-pub fn plan(saved: &SavedPlan, opts: &RenderOptions<'_>) -> String {
+pub(crate) fn plan(saved: &SavedPlan, opts: &RenderOptions<'_>) -> String {
     let p = &saved.plan;
     let mut out = String::new();
     if !p.drift.is_empty() {
@@ -81,7 +81,7 @@ fn refresh_only_footer(saved: &SavedPlan) -> String {
 }
 
 /// `Plan: 1 to add, 2 to change, 0 to destroy.` (with adoptions and forgets when there are any).
-pub fn summary_line(p: &Plan) -> String {
+fn summary_line(p: &Plan) -> String {
     let s = &p.summary;
     let mut parts = Vec::new();
     if s.adopt > 0 {
@@ -329,7 +329,7 @@ fn pretty(v: &Value) -> String {
 }
 
 /// One drift entry, Terraform's "Objects have changed outside of Terraform" shape.
-pub fn drift(d: &Drift) -> String {
+pub(crate) fn drift(d: &Drift) -> String {
     match d.kind {
         DriftKind::Deleted => format!(
             "  # {} has been deleted outside dmgmt\n  {} {} {{\n    }}\n\n",
@@ -378,7 +378,7 @@ pub fn drift(d: &Drift) -> String {
 /// The note about unmanaged objects: counted by kind, the first few named. `cascaded` are those
 /// a change of the plan alters as a side effect (its warnings say how): the note then no longer
 /// promises that none of them is touched.
-pub fn unmanaged(addrs: &[ResourceAddr], cascaded: &BTreeSet<&ResourceAddr>) -> String {
+pub(crate) fn unmanaged(addrs: &[ResourceAddr], cascaded: &BTreeSet<&ResourceAddr>) -> String {
     if addrs.is_empty() {
         return String::new();
     }

@@ -13,7 +13,7 @@ use crate::model::DesiredState;
 use crate::ops;
 use crate::ops::restore::RestoreRequest;
 
-pub fn run(project: &Project, args: &RestoreArgs, shell: &Shell) -> Result<i32> {
+pub(crate) fn run(project: &Project, args: &RestoreArgs, shell: &Shell) -> Result<i32> {
     let desired = desired_state(project, &args.env.env, shell)?;
     let env_lookup = |v: &str| std::env::var(v).ok();
     let ctx = context(project, &env_lookup, args.lock.lock_timeout, shell);

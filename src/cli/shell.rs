@@ -13,14 +13,14 @@ use crate::model::text::printable;
 /// Lines longer than this are shown as a window around the problem.
 const MAX_SHOWN_LINE: usize = 160;
 
-pub struct Shell {
+pub(crate) struct Shell {
     quiet: bool,
     verbose: u8,
     terminal: bool,
 }
 
 impl Shell {
-    pub fn new(choice: ColorChoice, quiet: bool, verbose: u8) -> Self {
+    pub(crate) fn new(choice: ColorChoice, quiet: bool, verbose: u8) -> Self {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         // console's switch is per stream: stdout's styles follow stdout, and every style written
         // to stderr is made with `for_stderr` (see `style`).
@@ -38,18 +38,18 @@ impl Shell {
     }
 
     /// `-q`: status lines are hidden.
-    pub fn quiet(&self) -> bool {
+    pub(crate) fn quiet(&self) -> bool {
         self.quiet
     }
 
     /// Whether stderr (where progress is drawn) is a terminal.
-    pub fn is_terminal(&self) -> bool {
+    pub(crate) fn is_terminal(&self) -> bool {
         self.terminal
     }
 
     /// What the Descope client reports: every request with `-vv` (method, path, status,
     /// duration, attempt — never a header or a body), and every 429 pause unless `-q`.
-    pub fn http_log(&self) -> crate::api::HttpLog {
+    pub(crate) fn http_log(&self) -> crate::api::HttpLog {
         use crate::api::HttpEvent;
         let (verbose, quiet) = (self.verbose, self.quiet);
         crate::api::HttpLog(std::sync::Arc::new(move |event: &HttpEvent| match event {
@@ -78,28 +78,28 @@ impl Shell {
     }
 
     /// Detail shown with `-v`.
-    pub fn verbose(&self, text: impl AsRef<str>) {
+    pub(crate) fn verbose(&self, text: impl AsRef<str>) {
         if self.verbose > 0 {
             let _ = writeln!(std::io::stderr().lock(), "{}", text.as_ref());
         }
     }
 
     /// Data: the result of the command, on stdout.
-    pub fn out(&self, text: impl AsRef<str>) {
+    pub(crate) fn out(&self, text: impl AsRef<str>) {
         let mut stdout = std::io::stdout().lock();
         // A closed pipe (`dmgmt schema | head`) is not an error worth reporting.
         let _ = writeln!(stdout, "{}", text.as_ref());
     }
 
     /// A status line on stderr, hidden by `-q`.
-    pub fn status(&self, text: impl AsRef<str>) {
+    pub(crate) fn status(&self, text: impl AsRef<str>) {
         if !self.quiet {
             let _ = writeln!(std::io::stderr().lock(), "{}", text.as_ref());
         }
     }
 
     /// A warning on stderr (`warning: ...`), shown even with `-q`.
-    pub fn warn(&self, text: impl AsRef<str>) {
+    pub(crate) fn warn(&self, text: impl AsRef<str>) {
         let _ = writeln!(
             std::io::stderr().lock(),
             "{} {}",
@@ -108,7 +108,7 @@ impl Shell {
         );
     }
 
-    pub fn error(&self, err: &Error) {
+    pub(crate) fn error(&self, err: &Error) {
         use crate::error::Part;
         let text = err.render(&|part, text| match part {
             Part::ErrorLabel => style().red().bold().apply_to(text).to_string(),
@@ -120,7 +120,7 @@ impl Shell {
     }
 
     /// Prints diagnostics, warnings included unless `-q`.
-    pub fn diagnostics(&self, sources: &SourceMap, diagnostics: &[Diagnostic]) {
+    pub(crate) fn diagnostics(&self, sources: &SourceMap, diagnostics: &[Diagnostic]) {
         let mut stderr = std::io::stderr().lock();
         for d in diagnostics {
             match d.severity {
@@ -159,20 +159,20 @@ fn style() -> Style {
 }
 
 /// A one-line progress counter on stderr, drawn only on a terminal (DESIGN.md §7).
-pub struct Progress {
+pub(crate) struct Progress {
     what: &'static str,
     enabled: bool,
 }
 
 impl Progress {
-    pub fn new(shell: &Shell, what: &'static str) -> Self {
+    pub(crate) fn new(shell: &Shell, what: &'static str) -> Self {
         Progress {
             what,
             enabled: shell.terminal && !shell.quiet,
         }
     }
 
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         if self.enabled {
             let _ = write!(std::io::stderr().lock(), "\r\x1b[2K");
         }
@@ -192,7 +192,7 @@ impl crate::ops::live::RefreshObserver for Progress {
 }
 
 /// Renders one diagnostic rustc-style: message, `--> file:line:col`, the line, a caret, hints.
-pub fn render(sources: &SourceMap, d: &Diagnostic) -> String {
+pub(crate) fn render(sources: &SourceMap, d: &Diagnostic) -> String {
     let (label, label_style) = match d.severity {
         Severity::Error => ("error", style().red().bold()),
         Severity::Warning => ("warning", style().yellow().bold()),
@@ -271,7 +271,7 @@ fn window(line: &str, col: usize) -> (String, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Span;
+    use crate::config::source::Span;
 
     #[test]
     fn renders_file_line_caret_and_hint() {

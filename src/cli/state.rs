@@ -7,7 +7,7 @@ use crate::error::{Result, exit};
 use crate::ops;
 use crate::state::{AuditChange, AuditRecord, StateStore, WriteOutcome, unlock};
 
-pub fn run(project: &Project, command: &StateCommand, shell: &Shell) -> Result<i32> {
+pub(crate) fn run(project: &Project, command: &StateCommand, shell: &Shell) -> Result<i32> {
     let (env, store) = match command {
         StateCommand::List(e)
         | StateCommand::Show { env: e, .. }
@@ -64,7 +64,7 @@ pub fn run(project: &Project, command: &StateCommand, shell: &Shell) -> Result<i
     Ok(exit::SUCCESS)
 }
 
-pub fn unlock_cmd(project: &Project, args: &UnlockArgs, shell: &Shell) -> Result<i32> {
+pub(crate) fn unlock_cmd(project: &Project, args: &UnlockArgs, shell: &Shell) -> Result<i32> {
     project.require_environment(&args.env.env)?;
     let info = unlock(&project.state_dir(), &args.env.env, &args.lock_id)?;
     let project_id = StateStore::new(project.state_dir(), &args.env.env)

@@ -9,7 +9,7 @@ use crate::config::{Loaded, Project, Severity};
 use crate::error::{Error, Result, exit};
 use crate::model::DesiredState;
 
-pub fn run(project: &Project, args: &ValidateArgs, shell: &Shell) -> Result<i32> {
+pub(crate) fn run(project: &Project, args: &ValidateArgs, shell: &Shell) -> Result<i32> {
     let names = match &args.env {
         Some(name) => {
             project.require_environment(name)?;
@@ -79,7 +79,7 @@ pub fn run(project: &Project, args: &ValidateArgs, shell: &Shell) -> Result<i32>
 }
 
 /// "9 permissions, 6 roles, 5 tenants, 2 flows, a theme".
-pub fn summary(d: &DesiredState) -> String {
+pub(crate) fn summary(d: &DesiredState) -> String {
     let mut parts = vec![
         plural(d.permissions.len(), "permission"),
         plural(d.roles.len(), "role"),

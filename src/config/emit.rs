@@ -27,7 +27,7 @@ enum Context {
 
 /// `value` (a JSON object) as a YAML document, keys in the object's order, ending with a newline.
 /// `header` lines are written first as `# ` comments.
-pub fn document(header: &[String], value: &Value) -> String {
+pub(crate) fn document(header: &[String], value: &Value) -> String {
     let mut out = String::new();
     for line in header {
         if line.is_empty() {
@@ -204,7 +204,7 @@ fn reads_back(text: &str, context: Context) -> bool {
 }
 
 /// `text` with every `${` written `$${`, so the loader's interpolation gives `text` back.
-pub fn escape_placeholders(text: &str) -> String {
+pub(crate) fn escape_placeholders(text: &str) -> String {
     text.replace("${", "$${")
 }
 

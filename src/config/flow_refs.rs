@@ -24,7 +24,7 @@ enum Kind {
 }
 
 /// The references of a (filled) flow document, in document order.
-pub fn find(doc: &Value) -> FlowRefs {
+pub(crate) fn find(doc: &Value) -> FlowRefs {
     let mut refs = FlowRefs::default();
     walk(doc, &mut "$".to_owned(), None, &mut refs);
     refs
@@ -80,7 +80,7 @@ fn walk(v: &Value, path: &mut String, under: Option<Kind>, out: &mut FlowRefs) {
 }
 
 /// `.key` for identifier-like keys, `["key"]` otherwise (JSON-escaped).
-pub fn push_key(path: &mut String, key: &str) {
+pub(crate) fn push_key(path: &mut String, key: &str) {
     let plain = key
         .chars()
         .next()

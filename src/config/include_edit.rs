@@ -28,7 +28,7 @@ const IDENTITY_KEYS: [&str; 5] = [
 
 /// What became of the request.
 #[derive(Debug, PartialEq, Eq)]
-pub enum IncludeEdit {
+pub(crate) enum IncludeEdit {
     /// The file already includes `path`.
     AlreadyIncluded,
     /// The edited text.
@@ -36,7 +36,7 @@ pub enum IncludeEdit {
 }
 
 /// `text` (an environment file) with `path` added to its `include:` list.
-pub fn add_include(text: &str, path: &str) -> Result<IncludeEdit, String> {
+pub(crate) fn add_include(text: &str, path: &str) -> Result<IncludeEdit, String> {
     let root = read(text).ok_or("the file is not valid YAML")?;
     if root.as_map().is_none() {
         return Err("the file is not a YAML mapping".into());

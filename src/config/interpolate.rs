@@ -6,14 +6,14 @@
 use std::collections::BTreeMap;
 
 /// Where placeholder values come from.
-pub struct Scope<'a> {
-    pub vars: &'a BTreeMap<String, String>,
-    pub env: &'a dyn Fn(&str) -> Option<String>,
+pub(crate) struct Scope<'a> {
+    pub(crate) vars: &'a BTreeMap<String, String>,
+    pub(crate) env: &'a dyn Fn(&str) -> Option<String>,
 }
 
 /// Why a string could not be filled in. `offset` is the byte offset of the placeholder.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Problem {
+pub(crate) enum Problem {
     UndefinedVar {
         name: String,
         offset: usize,
@@ -34,7 +34,7 @@ pub enum Problem {
 }
 
 impl Problem {
-    pub fn offset(&self) -> usize {
+    pub(crate) fn offset(&self) -> usize {
         match self {
             Problem::UndefinedVar { offset, .. }
             | Problem::UnsetEnv { offset, .. }
@@ -44,7 +44,7 @@ impl Problem {
     }
 
     /// The message, naming the missing name.
-    pub fn message(&self) -> String {
+    pub(crate) fn message(&self) -> String {
         match self {
             Problem::UndefinedVar { name, .. } => format!("undefined variable `var.{name}`"),
             Problem::UnsetEnv { name, .. } => format!("environment variable `{name}` is not set"),
@@ -53,7 +53,7 @@ impl Problem {
         }
     }
 
-    pub fn hint(&self, known: &BTreeMap<String, String>) -> String {
+    pub(crate) fn hint(&self, known: &BTreeMap<String, String>) -> String {
         match self {
             Problem::UndefinedVar { name, .. } => {
                 match super::source::did_you_mean(name, known.keys().map(String::as_str)) {
@@ -133,7 +133,7 @@ fn pieces(s: &str) -> Result<Vec<Piece<'_>>, Problem> {
 }
 
 /// Fills every placeholder of `s`. All problems are returned, not only the first.
-pub fn interpolate(s: &str, scope: &Scope<'_>) -> Result<String, Vec<Problem>> {
+pub(crate) fn interpolate(s: &str, scope: &Scope<'_>) -> Result<String, Vec<Problem>> {
     if !s.contains('$') {
         return Ok(s.to_owned());
     }
@@ -168,7 +168,7 @@ pub fn interpolate(s: &str, scope: &Scope<'_>) -> Result<String, Vec<Problem>> {
 
 /// Resolves `vars` whose values use other `${var.*}` or `${env.*}` placeholders, in dependency
 /// order. A variable that (indirectly) refers to itself is reported.
-pub fn resolve_vars(
+pub(crate) fn resolve_vars(
     raw: &BTreeMap<String, String>,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> (BTreeMap<String, String>, Vec<(String, Problem)>) {

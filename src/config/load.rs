@@ -26,15 +26,15 @@ use crate::model::preconfigured::TENANT_ADMIN_ROLE;
 use crate::model::{DesiredState, FlowRefs};
 
 /// Larger files are refused before parsing (a 25,000-tenant environment is about 5 MiB).
-pub const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
+pub(crate) const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
 
 /// Looks up a process environment variable; injectable so tests do not touch the real one.
-pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+pub(crate) type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// The outcome of loading one environment.
 #[derive(Debug)]
 pub struct Loaded {
-    pub environment: String,
+    pub(crate) environment: String,
     /// Every file read, for showing the lines diagnostics point at.
     pub sources: SourceMap,
     /// Errors and warnings, in the order found.
@@ -44,21 +44,22 @@ pub struct Loaded {
 }
 
 impl Loaded {
-    pub fn error_count(&self) -> usize {
+    pub(crate) fn error_count(&self) -> usize {
         self.diagnostics
             .iter()
             .filter(|d| d.severity == Severity::Error)
             .count()
     }
 
-    pub fn warning_count(&self) -> usize {
+    pub(crate) fn warning_count(&self) -> usize {
         self.diagnostics
             .iter()
             .filter(|d| d.severity == Severity::Warning)
             .count()
     }
 
-    pub fn note_count(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn note_count(&self) -> usize {
         self.diagnostics
             .iter()
             .filter(|d| d.severity == Severity::Note)

@@ -5,7 +5,7 @@
 use super::yaml::{Key, Node, Value};
 
 /// The key that identifies an entry of a resource list, if `list` is one.
-pub fn resource_key(list: &str, entry: &Node) -> Option<String> {
+pub(crate) fn resource_key(list: &str, entry: &Node) -> Option<String> {
     let get = |k: &str| entry.get(k).and_then(Node::as_str);
     match list {
         "permissions" => get("name").map(str::to_owned),
@@ -17,7 +17,7 @@ pub fn resource_key(list: &str, entry: &Node) -> Option<String> {
 }
 
 /// Overlays `top` on `base`. `path` is the dotted location of the two values ("" for the root).
-pub fn merge(base: Node, top: Node, path: &str) -> Node {
+pub(crate) fn merge(base: Node, top: Node, path: &str) -> Node {
     match (base.value, top.value) {
         (Value::Map(base_entries), Value::Map(top_entries)) => {
             let mut entries = base_entries;
@@ -72,7 +72,7 @@ fn merge_by_key(list: &str, base: Vec<Node>, top: Vec<Node>) -> Vec<Node> {
 }
 
 /// Removes `key` from a mapping, returning its value.
-pub fn take_key(node: &mut Node, key: &str) -> Option<(Key, Node)> {
+pub(crate) fn take_key(node: &mut Node, key: &str) -> Option<(Key, Node)> {
     match &mut node.value {
         Value::Map(entries) => {
             let i = entries.iter().position(|(k, _)| k.name == key)?;

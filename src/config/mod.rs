@@ -14,22 +14,24 @@
 //!   for `dmgmt import`).
 
 mod build;
-pub mod emit;
-pub mod flow_refs;
+pub(crate) mod emit;
+pub(crate) mod flow_refs;
 #[cfg(test)]
 mod fuzz_tests;
-pub mod include_edit;
-pub mod interpolate;
-pub mod load;
-pub mod merge;
-pub mod names;
-pub mod project;
-pub mod rules;
-pub mod schema;
-pub mod source;
-pub mod template;
+pub(crate) mod include_edit;
+pub(crate) mod interpolate;
+pub(crate) mod load;
+pub(crate) mod merge;
+pub(crate) mod names;
+pub(crate) mod project;
+pub(crate) mod rules;
+pub(crate) mod schema;
+pub(crate) mod source;
+pub(crate) mod template;
 pub mod yaml;
 
-pub use load::{EnvLookup, Loaded, load, load_unrendered};
-pub use project::{Project, ProjectError};
-pub use source::{Diagnostic, Severity, SourceMap, Span};
+pub(crate) use load::Loaded;
+pub use load::{load, load_unrendered};
+pub use project::Project;
+pub(crate) use source::Diagnostic;
+pub use source::{Severity, SourceMap};

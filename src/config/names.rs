@@ -36,7 +36,7 @@ enum Kind {
 }
 
 /// Checks every name, id and description of the merged, filled environment.
-pub fn check_names(root: &Node, out: &mut Vec<Diagnostic>) {
+pub(crate) fn check_names(root: &Node, out: &mut Vec<Diagnostic>) {
     for (list, rules) in [
         (
             "permissions",

@@ -70,7 +70,7 @@ impl From<ProjectError> for Error {
 }
 
 /// What to say about `environments/NAME.yml` (which is never read).
-pub fn yml_hint(file: &str) -> String {
+pub(crate) fn yml_hint(file: &str) -> String {
     let yaml = file.strip_suffix(".yml").unwrap_or(file);
     format!(
         "`environments/{file}` is ignored: only `.yaml` files are environments; rename it to `environments/{yaml}.yaml`"
@@ -78,8 +78,8 @@ pub fn yml_hint(file: &str) -> String {
 }
 
 impl Project {
-    pub const ENV_DIR: &'static str = "environments";
-    pub const STATE_DIR: &'static str = "state";
+    const ENV_DIR: &'static str = "environments";
+    const STATE_DIR: &'static str = "state";
 
     /// Uses `dir` if given, else searches upwards from `cwd`.
     pub fn discover(dir: Option<&Path>, cwd: &Path) -> Result<Project, ProjectError> {
@@ -102,27 +102,28 @@ impl Project {
             .ok_or_else(|| ProjectError::NotFound(cwd.to_path_buf()))
     }
 
-    pub fn root(&self) -> &Path {
+    #[cfg(test)]
+    pub(crate) fn root(&self) -> &Path {
         &self.root
     }
 
-    pub fn env_dir(&self) -> PathBuf {
+    pub(crate) fn env_dir(&self) -> PathBuf {
         self.root.join(Self::ENV_DIR)
     }
 
     /// `state/`: state files, locks, backups, the audit log and emulator data (DESIGN.md §4).
     /// The one place its path is built.
-    pub fn state_dir(&self) -> PathBuf {
+    pub(crate) fn state_dir(&self) -> PathBuf {
         self.root.join(Self::STATE_DIR)
     }
 
     /// The file of environment `name` (which need not exist).
-    pub fn env_file(&self, name: &str) -> PathBuf {
+    pub(crate) fn env_file(&self, name: &str) -> PathBuf {
         self.env_dir().join(format!("{name}.yaml"))
     }
 
     /// Names of every environment, sorted.
-    pub fn environments(&self) -> Result<Vec<String>, ProjectError> {
+    pub(crate) fn environments(&self) -> Result<Vec<String>, ProjectError> {
         let dir = self.env_dir();
         let read = std::fs::read_dir(&dir).map_err(|source| ProjectError::Io {
             path: dir.clone(),
@@ -149,7 +150,7 @@ impl Project {
     }
 
     /// Checks that `name` is an environment, listing the known ones if not.
-    pub fn require_environment(&self, name: &str) -> Result<(), ProjectError> {
+    pub(crate) fn require_environment(&self, name: &str) -> Result<(), ProjectError> {
         let known = self.environments()?;
         if known.iter().any(|k| k == name) {
             Ok(())
@@ -166,7 +167,7 @@ impl Project {
 
     /// File names of top-level `environments/*.yml` files, sorted: almost certainly meant as
     /// environments, but only `.yaml` is read (one rule, so `envs` and `-e` never disagree).
-    pub fn ignored_yml_files(&self) -> Vec<String> {
+    pub(crate) fn ignored_yml_files(&self) -> Vec<String> {
         let Ok(read) = std::fs::read_dir(self.env_dir()) else {
             return Vec::new();
         };
@@ -185,7 +186,7 @@ impl Project {
 
     /// Resolves a path written in config (relative to `environments/`), refusing one that leaves
     /// the folder or is absolute.
-    pub fn config_path(&self, written: &str) -> Option<PathBuf> {
+    pub(crate) fn config_path(&self, written: &str) -> Option<PathBuf> {
         let rel = Path::new(written);
         let mut out = self.env_dir();
         for part in rel.components() {
@@ -199,7 +200,7 @@ impl Project {
     }
 
     /// How a file is shown in messages: relative to the project root, `/`-separated.
-    pub fn display(&self, path: &Path) -> String {
+    pub(crate) fn display(&self, path: &Path) -> String {
         let rel = path.strip_prefix(&self.root).unwrap_or(path);
         rel.components()
             .map(|c| c.as_os_str().to_string_lossy())

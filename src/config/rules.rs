@@ -23,7 +23,7 @@ fn str_of<'a>(node: &'a Node, key: &str) -> Option<&'a str> {
 }
 
 /// Two entries with the same key in one file's resource list.
-pub fn check_duplicates(root: &Node, out: &mut Vec<Diagnostic>) {
+pub(crate) fn check_duplicates(root: &Node, out: &mut Vec<Diagnostic>) {
     for (list, what) in [
         ("permissions", "permission"),
         ("roles", "role"),
@@ -62,7 +62,7 @@ pub fn check_duplicates(root: &Node, out: &mut Vec<Diagnostic>) {
 
 /// References between resources of the merged environment, and clashes that only show once
 /// everything is merged (two tenants with one name, a rename whose old name is still declared).
-pub fn check_references(root: &Node, out: &mut Vec<Diagnostic>) {
+pub(crate) fn check_references(root: &Node, out: &mut Vec<Diagnostic>) {
     // Descope's system-default permissions exist in every project: referenced, never declared.
     let permissions: BTreeSet<&str> = entries(root, "permissions")
         .filter_map(|p| str_of(p, "name"))

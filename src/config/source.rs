@@ -17,11 +17,11 @@ pub struct Span {
     pub file: FileId,
     pub line: u32,
     pub col: u32,
-    pub len: u32,
+    pub(crate) len: u32,
 }
 
 impl Span {
-    pub fn new(file: FileId, line: usize, col: usize, len: usize) -> Self {
+    pub(crate) fn new(file: FileId, line: usize, col: usize, len: usize) -> Self {
         let clamp = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
         Span {
             file,
@@ -32,7 +32,7 @@ impl Span {
     }
 
     /// The start of a file: used for problems with the file as a whole.
-    pub fn file_start(file: FileId) -> Self {
+    pub(crate) fn file_start(file: FileId) -> Self {
         Span {
             file,
             line: 1,
@@ -44,13 +44,13 @@ impl Span {
 
 /// One file read during loading.
 #[derive(Debug)]
-pub struct SourceFile {
+pub(crate) struct SourceFile {
     /// Absolute (or as given) path, for reading.
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// The path as shown to the user: relative to the project root, `/`-separated.
-    pub display: String,
+    pub(crate) display: String,
     /// The text; invalid UTF-8 is replaced so the offending line can still be shown.
-    pub text: String,
+    pub(crate) text: String,
 }
 
 /// All files read in one run, so diagnostics can show their lines.
@@ -70,11 +70,11 @@ impl SourceMap {
         id
     }
 
-    pub fn get(&self, id: FileId) -> &SourceFile {
+    pub(crate) fn get(&self, id: FileId) -> &SourceFile {
         &self.files[id.0 as usize]
     }
 
-    pub fn text(&self, id: FileId) -> &str {
+    pub(crate) fn text(&self, id: FileId) -> &str {
         &self.get(id).text
     }
 
@@ -82,7 +82,7 @@ impl SourceMap {
         &self.get(id).display
     }
 
-    pub fn find(&self, path: &Path) -> Option<FileId> {
+    pub(crate) fn find(&self, path: &Path) -> Option<FileId> {
         self.files
             .iter()
             .position(|f| f.path == path)
@@ -91,7 +91,7 @@ impl SourceMap {
 
     /// The text of `line` (1-based) of a file, safe to print: a `management_key:` line shows its
     /// value only when it is an `${env.*}` reference.
-    pub fn line(&self, id: FileId, line: u32) -> Option<String> {
+    pub(crate) fn line(&self, id: FileId, line: u32) -> Option<String> {
         let text = self
             .get(id)
             .text
@@ -134,13 +134,13 @@ pub enum Severity {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
     pub severity: Severity,
-    pub message: String,
+    pub(crate) message: String,
     pub span: Span,
-    pub hints: Vec<String>,
+    pub(crate) hints: Vec<String>,
 }
 
 impl Diagnostic {
-    pub fn error(span: Span, message: impl Into<String>) -> Self {
+    pub(crate) fn error(span: Span, message: impl Into<String>) -> Self {
         Diagnostic {
             severity: Severity::Error,
             message: message.into(),
@@ -149,7 +149,7 @@ impl Diagnostic {
         }
     }
 
-    pub fn warning(span: Span, message: impl Into<String>) -> Self {
+    pub(crate) fn warning(span: Span, message: impl Into<String>) -> Self {
         Diagnostic {
             severity: Severity::Warning,
             message: message.into(),
@@ -158,7 +158,7 @@ impl Diagnostic {
         }
     }
 
-    pub fn note(span: Span, message: impl Into<String>) -> Self {
+    pub(crate) fn note(span: Span, message: impl Into<String>) -> Self {
         Diagnostic {
             severity: Severity::Note,
             message: message.into(),
@@ -167,18 +167,18 @@ impl Diagnostic {
         }
     }
 
-    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+    pub(crate) fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hints.push(hint.into());
         self
     }
 
-    pub fn is_error(&self) -> bool {
+    pub(crate) fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
 }
 
 /// Suggests the closest of `candidates` to a misspelt `word`, if one is close enough.
-pub fn did_you_mean<'a>(
+pub(crate) fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {

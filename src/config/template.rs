@@ -21,7 +21,7 @@ use crate::model::DocFormat;
 
 /// What a template must contain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TemplateKind {
+pub(crate) enum TemplateKind {
     /// A flow export: v1 `{"flow": {...}, "screens": [...]}` or v2 `{"flow": {"flowId", ...}}`.
     Flow,
     /// A theme export: v1 `{"theme": {...}}` or v2 `{"theme": {"styles", ...}}`.
@@ -38,7 +38,11 @@ impl TemplateKind {
 }
 
 /// Parses the template text of `file` and checks its shape; the JSON is returned unfilled.
-pub fn parse(sources: &SourceMap, file: FileId, kind: TemplateKind) -> Result<Json, Diagnostic> {
+pub(crate) fn parse(
+    sources: &SourceMap,
+    file: FileId,
+    kind: TemplateKind,
+) -> Result<Json, Diagnostic> {
     let text = sources.text(file);
     let json: Json = serde_json::from_str(text).map_err(|e| {
         Diagnostic::error(Span::new(file, e.line(), e.column(), 1), format!("{} template is not valid JSON: {}", kind.name(), json_reason(&e)))
@@ -93,7 +97,7 @@ enum Defect {
 /// the value and points at the first place its text is written in the template file.
 /// `keep_placeholders`: the scope maps variables to their own placeholders (an unrendered load,
 /// for `diff`), so a `${` after filling is meant and not a leftover.
-pub fn fill(
+pub(crate) fn fill(
     sources: &SourceMap,
     file: FileId,
     json: &Json,
@@ -224,7 +228,7 @@ fn locate(text: &str, needle: &str) -> Option<(usize, usize)> {
 }
 
 /// The variables a template sees: the environment's, overlaid by the flow's own.
-pub fn scope_vars(
+pub(crate) fn scope_vars(
     env_vars: &BTreeMap<String, String>,
     own: &BTreeMap<String, String>,
 ) -> BTreeMap<String, String> {

@@ -12,19 +12,19 @@ use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span as YSpan};
 use super::source::{Diagnostic, FileId, Span};
 
 /// Deeper nesting than this is refused (no real environment file comes close).
-pub const MAX_DEPTH: usize = 64;
+pub(crate) const MAX_DEPTH: usize = 64;
 /// At most this many nodes may be created by expanding aliases in one file.
-pub const MAX_ALIAS_NODES: usize = 10_000;
+pub(crate) const MAX_ALIAS_NODES: usize = 10_000;
 
 /// A YAML value with the place it was written.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
-    pub value: Value,
-    pub span: Span,
+    pub(crate) value: Value,
+    pub(crate) span: Span,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Value {
+pub(crate) enum Value {
     Null,
     Bool(bool),
     Int(i64),
@@ -36,27 +36,27 @@ pub enum Value {
 
 /// A mapping key: always a string, with its own position.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Key {
-    pub name: String,
-    pub span: Span,
+pub(crate) struct Key {
+    pub(crate) name: String,
+    pub(crate) span: Span,
 }
 
 impl Node {
-    pub fn as_str(&self) -> Option<&str> {
+    pub(crate) fn as_str(&self) -> Option<&str> {
         match &self.value {
             Value::Str(s) => Some(s),
             _ => None,
         }
     }
 
-    pub fn as_map(&self) -> Option<&[(Key, Node)]> {
+    pub(crate) fn as_map(&self) -> Option<&[(Key, Node)]> {
         match &self.value {
             Value::Map(entries) => Some(entries),
             _ => None,
         }
     }
 
-    pub fn as_seq(&self) -> Option<&[Node]> {
+    pub(crate) fn as_seq(&self) -> Option<&[Node]> {
         match &self.value {
             Value::Seq(items) => Some(items),
             _ => None,
@@ -64,7 +64,7 @@ impl Node {
     }
 
     /// The value under `key` of a mapping.
-    pub fn get(&self, key: &str) -> Option<&Node> {
+    pub(crate) fn get(&self, key: &str) -> Option<&Node> {
         self.as_map()?
             .iter()
             .find(|(k, _)| k.name == key)
@@ -72,7 +72,7 @@ impl Node {
     }
 
     /// The entry (key and value) under `key` of a mapping.
-    pub fn entry(&self, key: &str) -> Option<(&Key, &Node)> {
+    pub(crate) fn entry(&self, key: &str) -> Option<(&Key, &Node)> {
         self.as_map()?
             .iter()
             .find(|(k, _)| k.name == key)
@@ -80,7 +80,7 @@ impl Node {
     }
 
     /// A short name of this value's type for messages: "a string", "a list", ...
-    pub fn type_name(&self) -> &'static str {
+    pub(crate) fn type_name(&self) -> &'static str {
         match &self.value {
             Value::Null => "nothing (null)",
             Value::Bool(_) => "a boolean",
@@ -125,7 +125,7 @@ impl Node {
 /// much as the conversion itself). It reads what [`Node::to_json`] would give: a float that JSON
 /// cannot hold (NaN, infinite) reads as null.
 #[derive(Clone, Copy)]
-pub struct NodeDeserializer<'a>(pub &'a Node);
+pub(crate) struct NodeDeserializer<'a>(pub &'a Node);
 
 impl<'de> serde::Deserializer<'de> for NodeDeserializer<'_> {
     type Error = serde::de::value::Error;

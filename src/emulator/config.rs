@@ -12,7 +12,7 @@ use super::{LOCAL_MANAGEMENT_KEY, LOCAL_PROJECT_ID};
 
 /// Default address of a standalone emulator: loopback and a fixed port, so an environment file or
 /// an SDK can name it. Embedded use binds an ephemeral port instead.
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:4590";
+pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:4590";
 
 /// `N/SECONDS`: at most `requests` requests in each window of `per_seconds` seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

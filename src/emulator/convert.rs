@@ -28,7 +28,7 @@ type Object = Map<String, Value>;
 const FLOW_METADATA: [&str; 3] = ["name", "description", "disabled"];
 
 /// A v1 flow (`flow`, `screens`) as the `flow` object of a v2 export.
-pub fn flow_v1_to_v2(flow: &Object, screens: &[Object]) -> Value {
+pub(crate) fn flow_v1_to_v2(flow: &Object, screens: &[Object]) -> Value {
     let mut metadata = Object::new();
     for key in FLOW_METADATA {
         if let Some(v) = flow.get(key) {
@@ -75,7 +75,7 @@ pub fn flow_v1_to_v2(flow: &Object, screens: &[Object]) -> Value {
 }
 
 /// The `flow` object of a v2 export as a v1 flow and its screens.
-pub fn flow_v2_to_v1(v2: &Object) -> (Object, Vec<Object>) {
+pub(crate) fn flow_v2_to_v1(v2: &Object) -> (Object, Vec<Object>) {
     let id = v2.get("flowId").cloned().unwrap_or(Value::Null);
     let mut flow = Object::new();
     flow.insert("id".to_owned(), id.clone());
@@ -119,7 +119,7 @@ pub fn flow_v2_to_v1(v2: &Object) -> (Object, Vec<Object>) {
 }
 
 /// A v1 theme object as a v2 one.
-pub fn theme_v1_to_v2(theme: &Object) -> Value {
+pub(crate) fn theme_v1_to_v2(theme: &Object) -> Value {
     json!({
         "styles": theme.get("cssTemplate").cloned().unwrap_or(json!({})),
         "componentsVersion": theme.get("componentsVersion").cloned().unwrap_or(json!("")),
@@ -128,7 +128,7 @@ pub fn theme_v1_to_v2(theme: &Object) -> Value {
 }
 
 /// A v2 theme object as a v1 one (`version` is the emulator's count of imports).
-pub fn theme_v2_to_v1(theme: &Object, version: i64) -> Value {
+pub(crate) fn theme_v2_to_v1(theme: &Object, version: i64) -> Value {
     json!({
         "id": "theme",
         "version": version,

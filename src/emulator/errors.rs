@@ -16,46 +16,50 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 
 /// Malformed JSON, or a body that is not a JSON object (Descope: bad request).
-pub const BAD_REQUEST: &str = "E011001";
+const BAD_REQUEST: &str = "E011001";
 /// A required field is missing or empty (Descope: missing arguments).
-pub const MISSING_ARGUMENTS: &str = "E011002";
+const MISSING_ARGUMENTS: &str = "E011002";
 /// Unknown field or wrong JSON type (Descope: validation failure).
-pub const VALIDATION: &str = "E011003";
+const VALIDATION: &str = "E011003";
 /// A field names something that does not exist or has a bad value (Descope: invalid arguments).
-pub const INVALID_ARGUMENTS: &str = "E011004";
+const INVALID_ARGUMENTS: &str = "E011004";
 /// Missing or wrong `Authorization` (emulator's code; HTTP 401).
-pub const UNAUTHORIZED: &str = "E011401";
+const UNAUTHORIZED: &str = "E011401";
 /// The object to load, update or delete does not exist (emulator's code; HTTP 404).
-pub const NOT_FOUND: &str = "E011404";
+pub(crate) const NOT_FOUND: &str = "E011404";
 /// No such route (emulator's code; HTTP 404).
-pub const UNKNOWN_ROUTE: &str = "E011400";
+pub(crate) const UNKNOWN_ROUTE: &str = "E011400";
 /// The route exists with another method (emulator's code; HTTP 405).
-pub const METHOD_NOT_ALLOWED: &str = "E011405";
+pub(crate) const METHOD_NOT_ALLOWED: &str = "E011405";
 /// The id or name is taken (emulator's code; HTTP 409).
-pub const CONFLICT: &str = "E011409";
+const CONFLICT: &str = "E011409";
 /// An injected fault (emulator's code; HTTP 503, retried by the SDKs).
-pub const FAULT: &str = "E011503";
+const FAULT: &str = "E011503";
 /// An injected lost reply: the change was made, the answer says it failed (emulator's code; HTTP
 /// 502, as a gateway that lost the upstream reply).
-pub const LOST_REPLY: &str = "E011502";
+const LOST_REPLY: &str = "E011502";
 /// Descope's rate-limit code (HTTP 429 with `Retry-After`).
-pub const RATE_LIMITED: &str = "E130429";
+const RATE_LIMITED: &str = "E130429";
 /// The data file could not be written (emulator's code; HTTP 500).
-pub const INTERNAL: &str = "E011500";
+const INTERNAL: &str = "E011500";
 
 /// An error answer in Descope's shape.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EmuError {
-    pub status: StatusCode,
-    pub code: &'static str,
-    pub description: String,
-    pub message: String,
+pub(crate) struct EmuError {
+    pub(crate) status: StatusCode,
+    pub(crate) code: &'static str,
+    pub(crate) description: String,
+    pub(crate) message: String,
     /// Seconds, for 429.
-    pub retry_after: Option<u64>,
+    pub(crate) retry_after: Option<u64>,
 }
 
 impl EmuError {
-    pub fn new(status: StatusCode, code: &'static str, description: impl Into<String>) -> Self {
+    pub(crate) fn new(
+        status: StatusCode,
+        code: &'static str,
+        description: impl Into<String>,
+    ) -> Self {
         let description = description.into();
         EmuError {
             status,
@@ -66,11 +70,11 @@ impl EmuError {
         }
     }
 
-    pub fn bad_request(description: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(description: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, BAD_REQUEST, description)
     }
 
-    pub fn missing(field: &str) -> Self {
+    pub(crate) fn missing(field: &str) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
             MISSING_ARGUMENTS,
@@ -78,31 +82,31 @@ impl EmuError {
         )
     }
 
-    pub fn validation(description: impl Into<String>) -> Self {
+    pub(crate) fn validation(description: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, VALIDATION, description)
     }
 
-    pub fn invalid(description: impl Into<String>) -> Self {
+    pub(crate) fn invalid(description: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, INVALID_ARGUMENTS, description)
     }
 
-    pub fn not_found(description: impl Into<String>) -> Self {
+    pub(crate) fn not_found(description: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, NOT_FOUND, description)
     }
 
-    pub fn conflict(description: impl Into<String>) -> Self {
+    pub(crate) fn conflict(description: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, CONFLICT, description)
     }
 
-    pub fn unauthorized(description: impl Into<String>) -> Self {
+    pub(crate) fn unauthorized(description: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, UNAUTHORIZED, description)
     }
 
-    pub fn internal(description: impl Into<String>) -> Self {
+    pub(crate) fn internal(description: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, INTERNAL, description)
     }
 
-    pub fn fault() -> Self {
+    pub(crate) fn fault() -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             FAULT,
@@ -111,7 +115,7 @@ impl EmuError {
     }
 
     /// The answer to a mutation that was carried out but whose reply is "lost".
-    pub fn lost_reply() -> Self {
+    pub(crate) fn lost_reply() -> Self {
         Self::new(
             StatusCode::BAD_GATEWAY,
             LOST_REPLY,
@@ -120,7 +124,7 @@ impl EmuError {
     }
 
     /// Exactly the body of `descope-api.md` §2.
-    pub fn rate_limited(retry_after: u64) -> Self {
+    pub(crate) fn rate_limited(retry_after: u64) -> Self {
         EmuError {
             status: StatusCode::TOO_MANY_REQUESTS,
             code: RATE_LIMITED,
@@ -149,11 +153,11 @@ impl IntoResponse for EmuError {
 }
 
 /// What every handler returns: a JSON body (at least `{}`) or a Descope error.
-pub type Reply = Result<Json<serde_json::Value>, EmuError>;
+pub(crate) type Reply = Result<Json<serde_json::Value>, EmuError>;
 
 /// A JSON request body parsed strictly into `T`. An empty body reads as `{}` (the Python SDK posts
 /// `flow/list` with no body).
-pub struct Body<T>(pub T);
+pub(crate) struct Body<T>(pub(crate) T);
 
 impl<T, S> FromRequest<S> for Body<T>
 where
@@ -172,7 +176,7 @@ where
 
 /// Parses a body: malformed JSON or a non-object is `E011001`, an unknown field or a wrong type is
 /// `E011003`.
-pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, EmuError> {
+fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, EmuError> {
     let value: serde_json::Value = if bytes.iter().all(u8::is_ascii_whitespace) {
         serde_json::Value::Object(serde_json::Map::new())
     } else {
@@ -189,7 +193,7 @@ pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, EmuError> {
 }
 
 /// Query parameters parsed strictly into `T`.
-pub struct Params<T>(pub T);
+pub(crate) struct Params<T>(pub(crate) T);
 
 impl<T, S> FromRequestParts<S> for Params<T>
 where
@@ -207,12 +211,12 @@ where
 }
 
 /// `Some(s)` when `value` is present and not empty.
-pub fn given(value: &Option<String>) -> Option<&str> {
+pub(crate) fn given(value: &Option<String>) -> Option<&str> {
     value.as_deref().filter(|s| !s.is_empty())
 }
 
 /// The value of a required string field, or `E011002`.
-pub fn required<'a>(value: &'a Option<String>, field: &str) -> Result<&'a str, EmuError> {
+pub(crate) fn required<'a>(value: &'a Option<String>, field: &str) -> Result<&'a str, EmuError> {
     given(value).ok_or_else(|| EmuError::missing(field))
 }
 

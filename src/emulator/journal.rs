@@ -174,7 +174,7 @@ impl Change {
 }
 
 /// The journal path of data file `path`.
-pub fn journal_path(path: &Path) -> PathBuf {
+pub(crate) fn journal_path(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(".journal");
     PathBuf::from(name)
@@ -201,7 +201,7 @@ pub(crate) struct Journal {
 impl Journal {
     /// Loads the snapshot at `data` (an empty store if there is none), replays its journal, and
     /// folds both into a new snapshot with an empty journal.
-    pub fn open(data: &Path) -> Result<(Store, Journal), StoreError> {
+    pub(crate) fn open(data: &Path) -> Result<(Store, Journal), StoreError> {
         let mut store = Store::load(data)?;
         let path = journal_path(data);
         let snapshot = match std::fs::read(data) {
@@ -254,7 +254,7 @@ impl Journal {
 
     /// Persists what changed in `store` since the last call: one journal line, or a new
     /// snapshot when the journal has outgrown the last one (or the change cannot be a line).
-    pub fn record(&mut self, store: &Store) -> Result<(), StoreError> {
+    pub(crate) fn record(&mut self, store: &Store) -> Result<(), StoreError> {
         let Some(change) = Change::between(&self.shadow, store) else {
             return self.compact(store);
         };
@@ -281,7 +281,7 @@ impl Journal {
     }
 
     /// Folds the journal into a new snapshot of `store`.
-    pub fn compact(&mut self, store: &Store) -> Result<(), StoreError> {
+    pub(crate) fn compact(&mut self, store: &Store) -> Result<(), StoreError> {
         *self = Journal::fold(&self.data, store)?;
         Ok(())
     }

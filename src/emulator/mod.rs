@@ -12,7 +12,7 @@
 
 mod config;
 mod convert;
-pub mod errors;
+pub(crate) mod errors;
 mod flow;
 mod journal;
 mod permission;
@@ -22,9 +22,11 @@ mod store;
 mod tenant;
 mod theme;
 
-pub use config::{DEFAULT_LISTEN, EmulatorConfig, EmulatorRateLimit};
-pub use server::{EmulatorHandle, RequestLogEntry, StartError};
-pub use store::StoreError;
+pub(crate) use config::DEFAULT_LISTEN;
+pub use config::{EmulatorConfig, EmulatorRateLimit};
+pub(crate) use server::StartError;
+pub use server::{EmulatorHandle, RequestLogEntry};
+pub(crate) use store::StoreError;
 
 use crate::{Error, ErrorKind};
 

@@ -277,10 +277,6 @@ impl std::fmt::Debug for EmulatorHandle {
 }
 
 impl EmulatorHandle {
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
     /// `http://ADDR`, to use as a client's base URL.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)

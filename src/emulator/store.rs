@@ -26,37 +26,37 @@ const FORMAT_VERSION: u32 = 1;
 /// flow id) and `screens`; v2 keeps the v2 `flow` object (with `flowId` forced) and no screens of
 /// its own. Either is exported through both generations (`super::convert`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct StoredFlow {
+pub(crate) struct StoredFlow {
     /// The generation it was written in (data files from before v2 hold v1 flows).
     #[serde(default)]
-    pub format: DocFormat,
-    pub flow: serde_json::Map<String, Value>,
-    pub screens: Vec<serde_json::Map<String, Value>>,
+    pub(crate) format: DocFormat,
+    pub(crate) flow: serde_json::Map<String, Value>,
+    pub(crate) screens: Vec<serde_json::Map<String, Value>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Store {
-    pub format_version: u32,
+pub(crate) struct Store {
+    pub(crate) format_version: u32,
     /// Feeds generated ids; persisted so ids stay unique across restarts.
-    pub next_id: u64,
+    pub(crate) next_id: u64,
     /// By tenant id.
-    pub tenants: IndexMap<String, Tenant>,
+    pub(crate) tenants: IndexMap<String, Tenant>,
     /// By tenant id; only tenants whose settings were ever set.
-    pub settings: IndexMap<String, TenantSettings>,
+    pub(crate) settings: IndexMap<String, TenantSettings>,
     /// By role id.
-    pub roles: IndexMap<String, Role>,
+    pub(crate) roles: IndexMap<String, Role>,
     /// By permission id.
-    pub permissions: IndexMap<String, Permission>,
+    pub(crate) permissions: IndexMap<String, Permission>,
     /// By flow id.
-    pub flows: IndexMap<String, StoredFlow>,
-    pub theme: serde_json::Map<String, Value>,
+    pub(crate) flows: IndexMap<String, StoredFlow>,
+    pub(crate) theme: serde_json::Map<String, Value>,
     /// The generation the theme was last written in.
     #[serde(default)]
-    pub theme_format: DocFormat,
+    pub(crate) theme_format: DocFormat,
     /// Theme imports so far (the `version` a v1 export of a v2-written theme shows).
     #[serde(default)]
-    pub theme_version: i64,
+    pub(crate) theme_version: i64,
 }
 
 /// A new project, as Descope creates it: no tenants or flows, the default theme, and the
@@ -127,7 +127,7 @@ pub enum StoreError {
 }
 
 /// Seconds since the epoch (0 if the clock is before 1970).
-pub fn now_epoch() -> i64 {
+pub(crate) fn now_epoch() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
@@ -136,7 +136,7 @@ pub fn now_epoch() -> i64 {
 
 impl Store {
     /// Loads `path`, or an empty store if it does not exist yet.
-    pub fn load(path: &Path) -> Result<Store, StoreError> {
+    pub(crate) fn load(path: &Path) -> Result<Store, StoreError> {
         let bytes = match std::fs::read(path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Store::default()),
@@ -162,7 +162,7 @@ impl Store {
 
     /// Atomically replaces `path` with this store (what a fold of the journal writes).
     #[cfg(test)]
-    pub fn save(&self, path: &Path) -> Result<(), StoreError> {
+    pub(crate) fn save(&self, path: &Path) -> Result<(), StoreError> {
         let err = |source| StoreError::Write {
             path: path.to_owned(),
             source,
@@ -176,25 +176,25 @@ impl Store {
     }
 
     /// A fresh id such as `ROL0000…0042`: prefix, then digits, unique within this store.
-    pub fn generate_id(&mut self, prefix: &str) -> String {
+    pub(crate) fn generate_id(&mut self, prefix: &str) -> String {
         let n = self.next_id;
         self.next_id += 1;
         format!("{prefix}2{n:0>26}")
     }
 
-    pub fn tenant_by_name(&self, name: &str) -> Option<&Tenant> {
+    pub(crate) fn tenant_by_name(&self, name: &str) -> Option<&Tenant> {
         self.tenants.values().find(|t| t.name == name)
     }
 
     /// The id of the role named `name` in tenant `tenant_id` (`""` = project role).
-    pub fn role_id_by_name(&self, name: &str, tenant_id: &str) -> Option<String> {
+    pub(crate) fn role_id_by_name(&self, name: &str, tenant_id: &str) -> Option<String> {
         self.roles
             .values()
             .find(|r| r.name == name && r.tenant_id == tenant_id)
             .map(|r| r.id.clone())
     }
 
-    pub fn permission_id_by_name(&self, name: &str) -> Option<String> {
+    pub(crate) fn permission_id_by_name(&self, name: &str) -> Option<String> {
         self.permissions
             .values()
             .find(|p| p.name == name)
@@ -202,7 +202,7 @@ impl Store {
     }
 
     /// A tenant with its derived `successors` filled in.
-    pub fn tenant_view(&self, tenant: &Tenant) -> Tenant {
+    pub(crate) fn tenant_view(&self, tenant: &Tenant) -> Tenant {
         let mut t = tenant.clone();
         t.successors = self
             .tenants

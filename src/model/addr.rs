@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 /// The kinds of resource dmgmt manages, in dependency order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum ResourceKind {
+pub(crate) enum ResourceKind {
     Permission,
     Role,
     Tenant,
@@ -15,7 +15,7 @@ pub enum ResourceKind {
 }
 
 impl ResourceKind {
-    pub const ALL: [ResourceKind; 5] = [
+    pub(crate) const ALL: [ResourceKind; 5] = [
         ResourceKind::Permission,
         ResourceKind::Role,
         ResourceKind::Tenant,
@@ -23,7 +23,7 @@ impl ResourceKind {
         ResourceKind::Flow,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ResourceKind::Permission => "permission",
             ResourceKind::Role => "role",
@@ -55,7 +55,7 @@ pub enum ResourceAddr {
 }
 
 impl ResourceAddr {
-    pub fn kind(&self) -> ResourceKind {
+    pub(crate) fn kind(&self) -> ResourceKind {
         match self {
             ResourceAddr::Permission(_) => ResourceKind::Permission,
             ResourceAddr::Role { .. } => ResourceKind::Role,

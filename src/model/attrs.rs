@@ -17,7 +17,7 @@ use super::{DesiredState, Flow, Permission, ResourceAddr, ResourceKind, Role, Te
 /// Metadata of a flow, of each of its screens and of the theme that changes on every save and
 /// means nothing to a plan. Dropped only there: a component's own `version` deep inside a screen is
 /// content, and a change to it is a change.
-pub const VOLATILE_FIELDS: [&str; 5] = [
+pub(crate) const VOLATILE_FIELDS: [&str; 5] = [
     "version",
     "etag",
     "modifiedTime",
@@ -46,7 +46,7 @@ const PERMISSION_FIELDS: [(&str, &str); 2] = [("name", "name"), ("description", 
 /// Fields of a tenant that Descope's update replaces, in Descope's names: every field of its
 /// request except `parent` (set at create only) and `authType` (Descope's, from the SSO
 /// configuration). `defaultRoles` is set by a call of its own.
-pub const TENANT_UPDATE_FIELDS: [&str; 9] = [
+pub(crate) const TENANT_UPDATE_FIELDS: [&str; 9] = [
     "id",
     "name",
     "selfProvisioningDomains",
@@ -58,7 +58,7 @@ pub const TENANT_UPDATE_FIELDS: [&str; 9] = [
     "roleInheritance",
 ];
 /// Fields of a role that a create or a (replacing) update sets, besides its name.
-pub const ROLE_WRITE_FIELDS: [&str; 5] = [
+pub(crate) const ROLE_WRITE_FIELDS: [&str; 5] = [
     "description",
     "permissionNames",
     "tenantId",
@@ -66,11 +66,11 @@ pub const ROLE_WRITE_FIELDS: [&str; 5] = [
     "private",
 ];
 /// Fields of a permission that a create or an update sets, besides its name.
-pub const PERMISSION_WRITE_FIELDS: [&str; 1] = ["description"];
+pub(crate) const PERMISSION_WRITE_FIELDS: [&str; 1] = ["description"];
 
 /// The name Descope's body gives the config field `field` of a `kind` object (`None`: not a field
 /// of Descope's object, e.g. a flow's `document`, which is the whole body).
-pub fn wire_field(kind: ResourceKind, field: &str) -> Option<&'static str> {
+pub(crate) fn wire_field(kind: ResourceKind, field: &str) -> Option<&'static str> {
     let table: &[(&str, &'static str)] = match kind {
         ResourceKind::Tenant => &TENANT_FIELDS,
         ResourceKind::Role => &ROLE_FIELDS,
@@ -84,7 +84,7 @@ pub fn wire_field(kind: ResourceKind, field: &str) -> Option<&'static str> {
 }
 
 /// Desired attributes of every declared resource.
-pub fn desired(state: &DesiredState) -> Vec<(ResourceAddr, Value)> {
+pub(crate) fn desired(state: &DesiredState) -> Vec<(ResourceAddr, Value)> {
     let mut out = Vec::new();
     out.extend(state.permissions.iter().map(|p| (p.addr(), permission(p))));
     out.extend(state.roles.iter().map(|r| (r.addr(), role(r))));
@@ -100,14 +100,14 @@ fn insert_opt<T: Into<Value>>(map: &mut Map<String, Value>, key: &str, value: Op
     }
 }
 
-pub fn permission(p: &Permission) -> Value {
+pub(crate) fn permission(p: &Permission) -> Value {
     let mut m = Map::new();
     m.insert("name".into(), json!(p.name));
     insert_opt(&mut m, "description", p.description.clone());
     Value::Object(m)
 }
 
-pub fn role(r: &Role) -> Value {
+pub(crate) fn role(r: &Role) -> Value {
     let mut m = Map::new();
     m.insert("name".into(), json!(r.name));
     insert_opt(&mut m, "tenant", r.tenant.clone());
@@ -116,7 +116,7 @@ pub fn role(r: &Role) -> Value {
     Value::Object(m)
 }
 
-pub fn tenant(t: &Tenant) -> Value {
+pub(crate) fn tenant(t: &Tenant) -> Value {
     let mut m = Map::new();
     m.insert("id".into(), json!(t.id));
     m.insert("name".into(), json!(t.name));
@@ -141,19 +141,19 @@ pub fn tenant(t: &Tenant) -> Value {
 }
 
 /// The config loader has already normalised the document.
-pub fn flow(f: &Flow) -> Value {
+pub(crate) fn flow(f: &Flow) -> Value {
     json!({ "document": f.document })
 }
 
 /// The config loader has already normalised the document.
-pub fn theme(t: &Theme) -> Value {
+pub(crate) fn theme(t: &Theme) -> Value {
     json!({ "document": t.document })
 }
 
 /// Sorts the keys of every object in `value`, in place. Descope gives key order no meaning, so raw
 /// bodies are kept key-sorted: the same object is then the same bytes in a plan, whatever order
 /// Descope (or a console edit) happened to list its keys in.
-pub fn sort_keys(value: &mut Value) {
+pub(crate) fn sort_keys(value: &mut Value) {
     match value {
         Value::Object(map) => {
             // Sorting rebuilds the map's index even when the keys are in order already.
@@ -168,7 +168,7 @@ pub fn sort_keys(value: &mut Value) {
 }
 
 /// A sorted, de-duplicated JSON list of strings.
-pub fn sorted(items: &[String]) -> Value {
+pub(crate) fn sorted(items: &[String]) -> Value {
     let mut items: Vec<&String> = items.iter().collect();
     items.sort();
     items.dedup();
@@ -176,14 +176,16 @@ pub fn sorted(items: &[String]) -> Value {
 }
 
 /// Email domains as Descope compares them: case-insensitively. Lowercased, sorted, de-duplicated.
-pub fn domains(items: &[String]) -> Value {
+pub(crate) fn domains(items: &[String]) -> Value {
     let lower: Vec<String> = items.iter().map(|d| d.to_lowercase()).collect();
     sorted(&lower)
 }
 
 /// Custom attributes with their keys sorted and their values normalised (see [`canonical`]), so
 /// neither the order they are written in nor the order Descope keeps them in shows in a plan.
-pub fn attribute_map<'a>(entries: impl IntoIterator<Item = (&'a String, &'a Value)>) -> Value {
+pub(crate) fn attribute_map<'a>(
+    entries: impl IntoIterator<Item = (&'a String, &'a Value)>,
+) -> Value {
     let mut entries: Vec<(&String, &Value)> = entries.into_iter().collect();
     entries.sort_by(|a, b| a.0.cmp(b.0));
     Value::Object(
@@ -249,7 +251,7 @@ fn screen_id<'a>(screen: &'a Value, key: &str) -> Option<&'a str> {
 
 /// `value` with object keys sorted at every depth and every number that equals an integer
 /// written as that integer (`500.0` -> `500`), so equal values are equal as JSON and print alike.
-pub fn canonical(value: &Value) -> Value {
+pub(crate) fn canonical(value: &Value) -> Value {
     match value {
         Value::Object(map) => {
             let mut keys: Vec<&String> = map.keys().collect();

@@ -16,27 +16,27 @@ use super::ResourceAddr;
 #[serde(deny_unknown_fields)]
 pub struct DesiredState {
     /// The environment's name (the file stem of `environments/<name>.yaml`).
-    pub environment: String,
-    pub project_id: String,
+    pub(crate) environment: String,
+    pub(crate) project_id: String,
     /// Where the management key comes from; never the key itself.
-    pub management_key: Option<SecretRef>,
-    pub base_url: Option<String>,
-    pub emulator: bool,
-    pub protected: bool,
-    pub rate_limit: Option<RateLimit>,
+    pub(crate) management_key: Option<SecretRef>,
+    pub(crate) base_url: Option<String>,
+    pub(crate) emulator: bool,
+    pub(crate) protected: bool,
+    pub(crate) rate_limit: Option<RateLimit>,
     #[serde(default)]
-    pub retry: RetrySettings,
-    pub parallelism: u32,
-    pub backups: BackupPolicy,
-    pub permissions: Vec<Permission>,
-    pub roles: Vec<Role>,
-    pub tenants: Vec<Tenant>,
+    pub(crate) retry: RetrySettings,
+    pub(crate) parallelism: u32,
+    pub(crate) backups: BackupPolicy,
+    pub(crate) permissions: Vec<Permission>,
+    pub(crate) roles: Vec<Role>,
+    pub(crate) tenants: Vec<Tenant>,
     pub flows: Vec<Flow>,
     pub theme: Option<Theme>,
 }
 
 impl DesiredState {
-    pub const DEFAULT_PARALLELISM: u32 = 4;
+    pub(crate) const DEFAULT_PARALLELISM: u32 = 4;
 
     /// Addresses of every declared resource: the one list that decides what the configuration
     /// declares (plan, refresh, import, `--target` and the state's guards all ask it).
@@ -54,33 +54,33 @@ impl DesiredState {
 /// A reference to the process environment variable holding a secret (`${env.NAME}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct SecretRef {
-    pub env_var: String,
+pub(crate) struct SecretRef {
+    pub(crate) env_var: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RateLimit {
-    pub requests: u32,
-    pub per_seconds: u32,
+pub(crate) struct RateLimit {
+    pub(crate) requests: u32,
+    pub(crate) per_seconds: u32,
 }
 
 /// Retry bounds written in config; unset fields keep the client's defaults.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RetrySettings {
-    pub attempts: Option<u32>,
-    pub base_delay_ms: Option<u64>,
-    pub max_delay_ms: Option<u64>,
-    pub rate_limit_waits: Option<u32>,
-    pub timeout_seconds: Option<u64>,
+pub(crate) struct RetrySettings {
+    pub(crate) attempts: Option<u32>,
+    pub(crate) base_delay_ms: Option<u64>,
+    pub(crate) max_delay_ms: Option<u64>,
+    pub(crate) rate_limit_waits: Option<u32>,
+    pub(crate) timeout_seconds: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct BackupPolicy {
-    pub retention_days: u32,
-    pub keep_min: u32,
+pub(crate) struct BackupPolicy {
+    pub(crate) retention_days: u32,
+    pub(crate) keep_min: u32,
 }
 
 impl Default for BackupPolicy {
@@ -94,45 +94,45 @@ impl Default for BackupPolicy {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Permission {
-    pub name: String,
-    pub description: Option<String>,
-    pub renamed_from: Option<String>,
+pub(crate) struct Permission {
+    pub(crate) name: String,
+    pub(crate) description: Option<String>,
+    pub(crate) renamed_from: Option<String>,
     #[serde(default)]
-    pub prevent_destroy: bool,
+    pub(crate) prevent_destroy: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Role {
-    pub name: String,
-    pub description: Option<String>,
-    pub permissions: Option<Vec<String>>,
+pub(crate) struct Role {
+    pub(crate) name: String,
+    pub(crate) description: Option<String>,
+    pub(crate) permissions: Option<Vec<String>>,
     /// The tenant a tenant-scoped role belongs to; `None` for a project role.
-    pub tenant: Option<String>,
-    pub renamed_from: Option<String>,
+    pub(crate) tenant: Option<String>,
+    pub(crate) renamed_from: Option<String>,
     #[serde(default)]
-    pub prevent_destroy: bool,
+    pub(crate) prevent_destroy: bool,
 }
 
 impl Permission {
-    pub fn addr(&self) -> ResourceAddr {
+    pub(crate) fn addr(&self) -> ResourceAddr {
         ResourceAddr::Permission(self.name.clone())
     }
 
     /// Where the permission was live before its `renamed_from` rename.
-    pub fn renamed_from_addr(&self) -> Option<ResourceAddr> {
+    pub(crate) fn renamed_from_addr(&self) -> Option<ResourceAddr> {
         self.renamed_from.clone().map(ResourceAddr::Permission)
     }
 }
 
 impl Role {
-    pub fn addr(&self) -> ResourceAddr {
+    pub(crate) fn addr(&self) -> ResourceAddr {
         ResourceAddr::role(self.tenant.as_deref(), &self.name)
     }
 
     /// Where the role was live before its `renamed_from` rename (in the same scope).
-    pub fn renamed_from_addr(&self) -> Option<ResourceAddr> {
+    pub(crate) fn renamed_from_addr(&self) -> Option<ResourceAddr> {
         self.renamed_from
             .as_deref()
             .map(|old| ResourceAddr::role(self.tenant.as_deref(), old))
@@ -140,30 +140,30 @@ impl Role {
 }
 
 impl Tenant {
-    pub fn addr(&self) -> ResourceAddr {
+    pub(crate) fn addr(&self) -> ResourceAddr {
         ResourceAddr::Tenant(self.id.clone())
     }
 }
 
 /// A custom attribute value: Descope accepts strings, numbers, booleans and lists of strings.
-pub type AttributeValue = serde_json::Value;
+type AttributeValue = serde_json::Value;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Tenant {
-    pub id: String,
-    pub name: String,
-    pub self_provisioning_domains: Option<Vec<String>>,
-    pub custom_attributes: Option<IndexMap<String, AttributeValue>>,
-    pub enforce_sso: Option<bool>,
-    pub disabled: Option<bool>,
-    pub default_roles: Option<Vec<String>>,
+pub(crate) struct Tenant {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) self_provisioning_domains: Option<Vec<String>>,
+    pub(crate) custom_attributes: Option<IndexMap<String, AttributeValue>>,
+    pub(crate) enforce_sso: Option<bool>,
+    pub(crate) disabled: Option<bool>,
+    pub(crate) default_roles: Option<Vec<String>>,
     #[serde(default)]
-    pub prevent_destroy: bool,
+    pub(crate) prevent_destroy: bool,
 }
 
 impl Flow {
-    pub fn addr(&self) -> ResourceAddr {
+    pub(crate) fn addr(&self) -> ResourceAddr {
         ResourceAddr::Flow(self.id.clone())
     }
 }
@@ -173,7 +173,7 @@ impl Flow {
 pub struct Flow {
     pub id: String,
     /// The template path as written, relative to `environments/`.
-    pub template: String,
+    pub(crate) template: String,
     /// The template with every placeholder filled and normalised (volatile fields dropped, keys
     /// sorted, the flow id set): a Descope flow export in the generation the template is written
     /// in (v1 `{"flow": {...}, "screens": [...]}` or v2 `{"flow": {"flowId", ...}}`; see
@@ -181,13 +181,13 @@ pub struct Flow {
     pub document: serde_json::Value,
     /// The roles and tenants the document names, found once when the template is loaded.
     #[serde(default)]
-    pub refs: FlowRefs,
+    pub(crate) refs: FlowRefs,
     #[serde(default)]
-    pub prevent_destroy: bool,
+    pub(crate) prevent_destroy: bool,
 }
 
 impl Flow {
-    pub fn format(&self) -> super::DocFormat {
+    pub(crate) fn format(&self) -> super::DocFormat {
         super::DocFormat::of(super::ResourceKind::Flow, &self.document)
     }
 }
@@ -196,21 +196,21 @@ impl Flow {
 /// `config::flow_refs`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FlowRefs {
+pub(crate) struct FlowRefs {
     /// Roles the flow assigns, in document order.
-    pub roles: Vec<NamedRef>,
+    pub(crate) roles: Vec<NamedRef>,
     /// Tenants the flow names, in document order.
-    pub tenants: Vec<NamedRef>,
+    pub(crate) tenants: Vec<NamedRef>,
 }
 
 impl FlowRefs {
     /// The distinct role names, sorted.
-    pub fn role_names(&self) -> std::collections::BTreeSet<&str> {
+    pub(crate) fn role_names(&self) -> std::collections::BTreeSet<&str> {
         self.roles.iter().map(|r| r.name.as_str()).collect()
     }
 
     /// The distinct tenant ids, sorted.
-    pub fn tenant_ids(&self) -> std::collections::BTreeSet<&str> {
+    pub(crate) fn tenant_ids(&self) -> std::collections::BTreeSet<&str> {
         self.tenants.iter().map(|r| r.name.as_str()).collect()
     }
 }
@@ -219,22 +219,22 @@ impl FlowRefs {
 /// `$.flow.dsl.tasks["7"].arguments.roles.value[0]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct NamedRef {
-    pub name: String,
-    pub json_path: String,
+pub(crate) struct NamedRef {
+    pub(crate) name: String,
+    pub(crate) json_path: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Theme {
-    pub template: String,
+    pub(crate) template: String,
     /// The filled, normalised template: a Descope theme export, v1 (`{"theme": {cssTemplate,
     /// ...}}`) or v2 (`{"theme": {styles, ...}}`).
     pub document: serde_json::Value,
 }
 
 impl Theme {
-    pub fn format(&self) -> super::DocFormat {
+    pub(crate) fn format(&self) -> super::DocFormat {
         super::DocFormat::of(super::ResourceKind::Theme, &self.document)
     }
 }

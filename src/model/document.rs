@@ -23,7 +23,7 @@ use super::ResourceKind;
     Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
 )]
 #[serde(rename_all = "lowercase")]
-pub enum DocFormat {
+pub(crate) enum DocFormat {
     #[default]
     V1,
     V2,
@@ -31,7 +31,7 @@ pub enum DocFormat {
 
 impl DocFormat {
     /// The generation of a flow document, `None` if it is neither shape.
-    pub fn of_flow(doc: &Value) -> Option<DocFormat> {
+    pub(crate) fn of_flow(doc: &Value) -> Option<DocFormat> {
         let top = doc.as_object()?;
         let flow = top.get("flow")?.as_object()?;
         if top.get("screens").is_some_and(Value::is_array) {
@@ -43,7 +43,7 @@ impl DocFormat {
     }
 
     /// The generation of a theme document, `None` if it is not `{"theme": {...}}`.
-    pub fn of_theme(doc: &Value) -> Option<DocFormat> {
+    fn of_theme(doc: &Value) -> Option<DocFormat> {
         let theme = doc.as_object()?.get("theme")?.as_object()?;
         Some(if theme.contains_key("styles") {
             DocFormat::V2
@@ -53,7 +53,7 @@ impl DocFormat {
     }
 
     /// The generation of a `kind` document (v1 when it is neither shape, or not a document).
-    pub fn of(kind: ResourceKind, doc: &Value) -> DocFormat {
+    pub(crate) fn of(kind: ResourceKind, doc: &Value) -> DocFormat {
         match kind {
             ResourceKind::Flow => Self::of_flow(doc),
             ResourceKind::Theme => Self::of_theme(doc),
@@ -61,18 +61,11 @@ impl DocFormat {
         }
         .unwrap_or_default()
     }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            DocFormat::V1 => "v1",
-            DocFormat::V2 => "v2",
-        }
-    }
 }
 
 /// The screens of a flow document and the key naming each: `screens` / `id` in v1,
 /// `flow.screens` / `screenId` in v2.
-pub fn screens(doc: &Value) -> (Option<&Vec<Value>>, &'static str) {
+pub(crate) fn screens(doc: &Value) -> (Option<&Vec<Value>>, &'static str) {
     match DocFormat::of_flow(doc) {
         Some(DocFormat::V2) => (
             doc.get("flow")
@@ -85,7 +78,7 @@ pub fn screens(doc: &Value) -> (Option<&Vec<Value>>, &'static str) {
 }
 
 /// Mutable access to the screens list of a flow document (see [`screens`]).
-pub fn screens_mut(doc: &mut Value) -> (Option<&mut Vec<Value>>, &'static str) {
+pub(crate) fn screens_mut(doc: &mut Value) -> (Option<&mut Vec<Value>>, &'static str) {
     match DocFormat::of_flow(doc) {
         Some(DocFormat::V2) => (
             doc.get_mut("flow")
@@ -99,7 +92,7 @@ pub fn screens_mut(doc: &mut Value) -> (Option<&mut Vec<Value>>, &'static str) {
 
 /// Writes the config's flow id into a flow document, as a Descope import does: `flow.id` in v1,
 /// `flow.flowId` in v2.
-pub fn set_flow_id(doc: &mut Value, id: &str) {
+pub(crate) fn set_flow_id(doc: &mut Value, id: &str) {
     let key = match DocFormat::of_flow(doc) {
         Some(DocFormat::V2) => "flowId",
         _ => "id",

@@ -6,15 +6,18 @@
 mod addr;
 pub mod attrs;
 mod desired;
-pub mod document;
+pub(crate) mod document;
 pub mod preconfigured;
 mod snapshot;
-pub mod text;
+pub(crate) mod text;
 
-pub use addr::{AddrParseError, ResourceAddr, ResourceKind};
-pub use desired::{
-    BackupPolicy, DesiredState, Flow, FlowRefs, NamedRef, Permission, RateLimit, RetrySettings,
-    Role, SecretRef, Tenant, Theme,
+pub use addr::ResourceAddr;
+pub(crate) use addr::ResourceKind;
+pub use desired::DesiredState;
+pub(crate) use desired::{
+    BackupPolicy, Flow, FlowRefs, NamedRef, Permission, RateLimit, RetrySettings, Role, SecretRef,
+    Tenant, Theme,
 };
-pub use document::DocFormat;
-pub use snapshot::{LiveObject, RawBody, Snapshot};
+pub(crate) use document::DocFormat;
+pub use snapshot::Snapshot;
+pub(crate) use snapshot::{LiveObject, RawBody};

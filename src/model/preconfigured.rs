@@ -15,6 +15,6 @@ pub const SYSTEM_DEFAULT_PERMISSIONS: [&str; 3] = ["User Admin", "SSO Admin", "I
 pub const TENANT_ADMIN_ROLE: &str = "Tenant Admin";
 
 /// Whether `name` is one of Descope's system-default permissions.
-pub fn is_system_default_permission(name: &str) -> bool {
+pub(crate) fn is_system_default_permission(name: &str) -> bool {
     SYSTEM_DEFAULT_PERMISSIONS.contains(&name)
 }

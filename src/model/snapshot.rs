@@ -21,7 +21,7 @@ pub struct LiveObject {
     /// Descope marks it as one of its own (`systemDefault: true`): a preconfigured permission that
     /// may be referenced but never changed, renamed or deleted.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub system_default: bool,
+    pub(crate) system_default: bool,
     /// Descope's own id where it differs from the address (roles and permissions: `ROL…`, `PERM…`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -29,11 +29,11 @@ pub struct LiveObject {
     /// goes stale when anything about an object it touches moved.
     pub digest: String,
     /// sha256 of the canonical attributes (compared with the state's to find drift quickly).
-    pub attributes_digest: String,
+    pub(crate) attributes_digest: String,
 }
 
 impl LiveObject {
-    pub fn is_system_default(&self) -> bool {
+    pub(crate) fn is_system_default(&self) -> bool {
         self.system_default
     }
 }
@@ -47,13 +47,13 @@ impl LiveObject {
 pub struct RawBody(String);
 
 impl RawBody {
-    pub fn from_value(mut value: Value) -> Self {
+    pub(crate) fn from_value(mut value: Value) -> Self {
         super::attrs::sort_keys(&mut value);
         RawBody(value.to_string())
     }
 
     /// The canonical text (what the object's digest is taken of).
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 
@@ -68,7 +68,7 @@ impl RawBody {
 pub struct Snapshot {
     pub objects: BTreeMap<ResourceAddr, LiveObject>,
     /// sha256 over every object's address and digest.
-    pub digest: String,
+    pub(crate) digest: String,
 }
 
 impl Snapshot {

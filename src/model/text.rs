@@ -8,7 +8,7 @@ use std::borrow::Cow;
 
 /// Whether `c` must never reach a terminal as itself: control characters (C0, DEL, C1), the
 /// Unicode line and paragraph separators, and the bidirectional formatting characters.
-pub fn is_unprintable(c: char) -> bool {
+pub(crate) fn is_unprintable(c: char) -> bool {
     c.is_control()
         || matches!(
             c,
@@ -20,7 +20,7 @@ pub fn is_unprintable(c: char) -> bool {
 
 /// `text` with each unprintable character escaped as Rust writes it (`\n`, `\r`, `\t`,
 /// `\u{1b}`); borrowed when there is none.
-pub fn printable(text: &str) -> Cow<'_, str> {
+pub(crate) fn printable(text: &str) -> Cow<'_, str> {
     if !text.chars().any(is_unprintable) {
         return Cow::Borrowed(text);
     }

@@ -29,22 +29,22 @@ use crate::state::{LockGuard, ResourceState, StateFile, StateStore};
 
 /// Everything between the refresh and the approval: the lock, the state and live project the
 /// plan was computed from, and the plan.
-pub struct Prepared {
+pub(crate) struct Prepared {
     _lock: LockGuard,
     store: StateStore,
     state: Option<StateFile>,
     connection: Connection,
     snapshot: Snapshot,
     /// The plan to apply (computed now, or the saved plan, checked fresh).
-    pub saved: SavedPlan,
+    pub(crate) saved: SavedPlan,
     /// Whether the plan came from a `PLAN_FILE` (it is then its own approval).
-    pub from_file: bool,
+    pub(crate) from_file: bool,
     started: Instant,
 }
 
 /// Takes the lock, refreshes and plans; with `saved`, checks that the saved plan still describes
 /// exactly what an apply would do, and refuses it, saying why, when it does not.
-pub async fn prepare(
+pub(crate) async fn prepare(
     ctx: &Context<'_>,
     desired: &DesiredState,
     targets: &[ResourceAddr],
@@ -121,7 +121,7 @@ pub async fn prepare(
 
 /// Deletes refused without `--allow-delete`: in a protected environment, or of a resource with
 /// `prevent_destroy` (DESIGN.md §5). Checked before anything is asked or applied.
-pub fn check_guards(saved: &SavedPlan, allow_delete: bool) -> Result<()> {
+pub(crate) fn check_guards(saved: &SavedPlan, allow_delete: bool) -> Result<()> {
     if allow_delete {
         return Ok(());
     }
@@ -152,29 +152,29 @@ pub fn check_guards(saved: &SavedPlan, allow_delete: bool) -> Result<()> {
 }
 
 /// How to run an approved plan.
-pub struct ApplyOptions {
-    pub allow_delete: bool,
+pub(crate) struct ApplyOptions {
+    pub(crate) allow_delete: bool,
     /// Calls in flight at once (default: the environment's `parallelism`).
-    pub parallelism: Option<u32>,
+    pub(crate) parallelism: Option<u32>,
 }
 
 /// What an apply did.
-pub struct ApplyOutcome {
-    pub report: ApplyReport,
+pub(crate) struct ApplyOutcome {
+    pub(crate) report: ApplyReport,
     /// The pre-apply backup (`None`: nothing needed one, e.g. only state-side changes).
-    pub backup: Option<BackupInfo>,
+    pub(crate) backup: Option<BackupInfo>,
     /// Backups removed by retention afterwards.
-    pub pruned: Vec<String>,
+    pub(crate) pruned: Vec<String>,
     /// The state's serial afterwards.
-    pub serial: u64,
-    pub duration: Duration,
+    pub(crate) serial: u64,
+    pub(crate) duration: Duration,
     /// A state write that failed during the run (the run stopped scheduling at once).
-    pub state_error: Option<Error>,
+    pub(crate) state_error: Option<Error>,
 }
 
 impl ApplyOutcome {
     /// 130 when interrupted, 1 when a change failed or the state could not be written, else 0.
-    pub fn exit_code(&self) -> i32 {
+    pub(crate) fn exit_code(&self) -> i32 {
         if self.report.interrupted {
             exit::INTERRUPTED
         } else if self.state_error.is_some()
@@ -194,7 +194,7 @@ impl ApplyOutcome {
 /// Runs an approved plan: guards, the pre-apply backup (written and synced before the first
 /// mutating call; if it cannot be written, nothing is applied), the executor, the state after
 /// every successful change (`.backup` keeps the state from before the run), retention.
-pub async fn run(
+pub(crate) async fn run(
     prepared: Prepared,
     desired: &DesiredState,
     ctx: &Context<'_>,
@@ -246,15 +246,15 @@ pub(super) type RecordFn<'a> = dyn Fn(&mut StateFile, &Change, Option<&Value>) +
 /// An approved plan, ready to run: where its state goes, what to back up first and how each
 /// change is recorded. Shared by apply and restore, so both give the same guarantees.
 pub(super) struct Run<'a> {
-    pub store: &'a StateStore,
-    pub state: StateFile,
-    pub client: &'a crate::api::Client,
-    pub plan: &'a crate::plan::Plan,
-    pub trigger: Trigger,
+    pub(crate) store: &'a StateStore,
+    pub(crate) state: StateFile,
+    pub(crate) client: &'a crate::api::Client,
+    pub(crate) plan: &'a crate::plan::Plan,
+    pub(crate) trigger: Trigger,
     /// The live bodies the backup holds (written only when a change calls Descope).
-    pub backup: Vec<BackupObject<'a>>,
-    pub record: &'a RecordFn<'a>,
-    pub started: Instant,
+    pub(crate) backup: Vec<BackupObject<'a>>,
+    pub(crate) record: &'a RecordFn<'a>,
+    pub(crate) started: Instant,
 }
 
 /// Runs an approved plan (guards already checked): the backup (written and synced before the
@@ -478,7 +478,7 @@ pub(super) fn record(state: &mut StateFile, change: &Change, live: Option<&Value
 
 /// The audit line of one apply or restore (`command`; DESIGN.md §4): who, where, what each change came to, how long,
 /// and the exit code. Never a secret: nothing here can hold the management key.
-pub fn audit_record(
+pub(crate) fn audit_record(
     command: &str,
     desired: &DesiredState,
     saved: Option<&SavedPlan>,
@@ -532,7 +532,7 @@ fn action_name(action: &Action) -> &'static str {
 
 /// An interrupted wait before anything was applied (Ctrl-C at the prompt or during the
 /// refresh): nothing changed in Descope.
-pub fn interrupted_before_applying() -> Error {
+pub(crate) fn interrupted_before_applying() -> Error {
     Error::new(
         ErrorKind::Interrupted,
         "interrupted by Ctrl-C; nothing was applied",

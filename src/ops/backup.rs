@@ -12,12 +12,12 @@ use crate::model::{DesiredState, ResourceKind, Snapshot};
 use crate::state::backup::{self, BackupInfo, BackupObject, BackupSummary, Trigger};
 
 /// What `dmgmt backup` wrote.
-pub struct BackupOutcome {
-    pub info: BackupInfo,
+pub(crate) struct BackupOutcome {
+    pub(crate) info: BackupInfo,
     /// Objects per kind.
-    pub counts: BTreeMap<ResourceKind, usize>,
+    pub(crate) counts: BTreeMap<ResourceKind, usize>,
     /// Backups removed by retention afterwards.
-    pub pruned: Vec<String>,
+    pub(crate) pruned: Vec<String>,
 }
 
 /// The raw body of every object of `snapshot`, for a backup of all of it.
@@ -31,7 +31,7 @@ pub(super) fn everything(snapshot: &Snapshot) -> Vec<BackupObject<'_>> {
 
 /// Takes the lock, reads the whole live project and writes it as a `manual` backup, then applies
 /// the environment's retention.
-pub async fn backup_environment(
+pub(crate) async fn backup_environment(
     ctx: &Context<'_>,
     desired: &DesiredState,
     observer: &dyn RefreshObserver,
@@ -70,12 +70,12 @@ pub async fn backup_environment(
 }
 
 /// Every backup of `environment`, oldest first.
-pub fn list_backups(ctx: &Context<'_>, environment: &str) -> Result<Vec<BackupSummary>> {
+pub(crate) fn list_backups(ctx: &Context<'_>, environment: &str) -> Result<Vec<BackupSummary>> {
     Ok(backup::list(&ctx.state_dir, environment)?)
 }
 
 /// Applies the environment's retention now, under the state lock; returns the ids removed.
-pub async fn prune_now(ctx: &Context<'_>, desired: &DesiredState) -> Result<Vec<String>> {
+pub(crate) async fn prune_now(ctx: &Context<'_>, desired: &DesiredState) -> Result<Vec<String>> {
     let _lock = super::acquire_lock(
         &ctx.state_dir,
         &desired.environment,

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 /// A client for one environment, and the embedded emulator behind it if there is one (it stops
 /// when the connection is dropped).
-pub struct Connection {
-    pub client: Client,
+pub(crate) struct Connection {
+    pub(crate) client: Client,
     /// Held for its `Drop`: the embedded emulator stops with the connection.
     _emulator: Option<EmulatorHandle>,
 }
@@ -20,7 +20,10 @@ pub struct Connection {
 impl Connection {
     /// Opens the connection: the key from `ctx.env`, the embedded emulator's data in
     /// `ctx.state_dir`, every request reported to `ctx.http_log`.
-    pub async fn open(desired: &DesiredState, ctx: &super::Context<'_>) -> Result<Connection> {
+    pub(crate) async fn open(
+        desired: &DesiredState,
+        ctx: &super::Context<'_>,
+    ) -> Result<Connection> {
         let (state_dir, env) = (ctx.state_dir.as_path(), ctx.env);
         let rate_limit = desired
             .rate_limit

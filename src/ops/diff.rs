@@ -16,7 +16,7 @@ use crate::plan::compare::{Comparison, Side, compare};
 
 /// The configuration of `a` and `b` compared. Each is also loaded with its placeholders kept as
 /// written, so a value that differs only by what a variable renders to is told apart.
-pub fn diff_desired(project: &Project, a: &DesiredState, b: &DesiredState) -> Comparison {
+pub(crate) fn diff_desired(project: &Project, a: &DesiredState, b: &DesiredState) -> Comparison {
     compare(&desired_side(project, a), &desired_side(project, b))
 }
 
@@ -47,7 +47,7 @@ fn desired_side(project: &Project, desired: &DesiredState) -> Side {
 
 /// The live projects of `a` and `b` compared: every object of each (flows and the theme
 /// included, managed or not).
-pub async fn diff_live(
+pub(crate) async fn diff_live(
     ctx: &Context<'_>,
     a: &DesiredState,
     b: &DesiredState,

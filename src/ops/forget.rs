@@ -12,15 +12,15 @@ use crate::state::{StateStore, WriteOutcome};
 
 /// What [`forget_resource`] did.
 #[derive(Debug)]
-pub struct Forgotten {
-    pub outcome: WriteOutcome,
+pub(crate) struct Forgotten {
+    pub(crate) outcome: WriteOutcome,
     /// The project the state belongs to, for the audit line.
-    pub project_id: String,
+    pub(crate) project_id: String,
 }
 
 /// Removes `addr` from the state of `environment` in `state_dir`, holding the lock (waiting up
 /// to `lock_timeout` for it) from the read to the write.
-pub async fn forget_resource(
+pub(crate) async fn forget_resource(
     state_dir: &Path,
     environment: &str,
     addr: &ResourceAddr,
@@ -40,7 +40,7 @@ pub async fn forget_resource(
 }
 
 /// The environment has no state file yet.
-pub fn no_state(environment: &str) -> Error {
+pub(crate) fn no_state(environment: &str) -> Error {
     Error::new(
         crate::ErrorKind::State,
         format!("`{environment}` has no state yet"),
@@ -51,7 +51,7 @@ pub fn no_state(environment: &str) -> Error {
 }
 
 /// `addr` is not in the state of `environment`.
-pub fn not_managed(environment: &str, addr: &ResourceAddr) -> Error {
+pub(crate) fn not_managed(environment: &str, addr: &ResourceAddr) -> Error {
     Error::new(
         crate::ErrorKind::State,
         format!("`{addr}` is not in the state of `{environment}`"),

@@ -37,7 +37,7 @@ use crate::state::{StateFile, StateStore, WriteOutcome};
 
 /// What happens to one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FileAction {
+pub(crate) enum FileAction {
     Create,
     Update,
     /// The environment file gets the include line.
@@ -46,23 +46,23 @@ pub enum FileAction {
 
 /// One file import writes (or would write), as shown: relative to the project root.
 #[derive(Debug, Clone)]
-pub struct FileChange {
-    pub path: String,
-    pub action: FileAction,
+pub(crate) struct FileChange {
+    pub(crate) path: String,
+    pub(crate) action: FileAction,
 }
 
 /// What an import found and did.
-pub struct ImportOutcome {
+pub(crate) struct ImportOutcome {
     /// The objects imported (or, without `write`, to import), in address order.
-    pub objects: Vec<ResourceAddr>,
-    pub files: Vec<FileChange>,
+    pub(crate) objects: Vec<ResourceAddr>,
+    pub(crate) files: Vec<FileChange>,
     /// Whether the files and the state were written.
-    pub written: bool,
+    pub(crate) written: bool,
     /// The state write, when written.
-    pub state: Option<WriteOutcome>,
-    pub serial: Option<u64>,
+    pub(crate) state: Option<WriteOutcome>,
+    pub(crate) serial: Option<u64>,
     /// The generated file, relative to `environments/`.
-    pub generated: String,
+    pub(crate) generated: String,
 }
 
 /// A file to write: where, what, and what was there (for putting it back).
@@ -74,7 +74,7 @@ struct Planned {
 }
 
 /// Reads the live project and imports what is unmanaged (see the module docs).
-pub async fn import_environment(
+pub(crate) async fn import_environment(
     ctx: &Context<'_>,
     project: &Project,
     desired: &DesiredState,
@@ -457,7 +457,7 @@ fn verify(
 }
 
 /// The audit line of an import that wrote: each imported object adopted.
-pub fn audit_record(desired: &DesiredState, outcome: &ImportOutcome) -> AuditRecord {
+pub(crate) fn audit_record(desired: &DesiredState, outcome: &ImportOutcome) -> AuditRecord {
     let mut record = AuditRecord::new(&desired.environment, &desired.project_id, "import");
     if outcome.written {
         record.changes = outcome

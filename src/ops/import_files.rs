@@ -19,21 +19,21 @@ use crate::model::attrs::VOLATILE_FIELDS;
 use crate::model::{ResourceAddr, ResourceKind};
 
 /// The generated file of `environment`, relative to `environments/`.
-pub fn generated_path(environment: &str) -> String {
+pub(crate) fn generated_path(environment: &str) -> String {
     format!("shared/{environment}-imported.yaml")
 }
 
 /// A live object to import: its address, its attributes (config terms) and raw body.
-pub struct Imported<'a> {
-    pub addr: &'a ResourceAddr,
-    pub attributes: &'a Value,
-    pub raw: Value,
+pub(crate) struct Imported<'a> {
+    pub(crate) addr: &'a ResourceAddr,
+    pub(crate) attributes: &'a Value,
+    pub(crate) raw: Value,
 }
 
 /// The text of a template file for a flow or theme export: the body as Descope gave it (keys
 /// sorted), without the volatile metadata of the flow, its screens and the theme, with `${`
 /// escaped, as indented JSON ending with a newline.
-pub fn template_text(raw: &Value) -> String {
+pub(crate) fn template_text(raw: &Value) -> String {
     let mut doc = raw.clone();
     if let Some(top) = doc.as_object_mut() {
         for key in ["flow", "theme"] {
@@ -72,7 +72,7 @@ fn escape_all(value: &Value) -> Value {
 
 /// A file name for a flow id: letters, digits, `-`, `_` and `.` kept, anything else `_`, never a
 /// leading `.`.
-pub fn file_stem(id: &str) -> String {
+pub(crate) fn file_stem(id: &str) -> String {
     let stem: String = id
         .chars()
         .map(|c| {
@@ -115,7 +115,7 @@ fn non_empty_str(v: Option<&Value>) -> Option<Value> {
 
 /// The configuration entry of an imported permission, role or tenant (flows and the theme name
 /// their template: see [`template_entry`]).
-pub fn entry(object: &Imported<'_>) -> Option<Value> {
+pub(crate) fn entry(object: &Imported<'_>) -> Option<Value> {
     let a = object.attributes;
     let mut m = Map::new();
     let mut put = |key: &str, value: Option<Value>| {
@@ -170,7 +170,7 @@ pub fn entry(object: &Imported<'_>) -> Option<Value> {
 }
 
 /// The configuration entry of an imported flow (`id`, `template`) or the theme (`template`).
-pub fn template_entry(addr: &ResourceAddr, template: &str) -> Value {
+pub(crate) fn template_entry(addr: &ResourceAddr, template: &str) -> Value {
     match addr {
         ResourceAddr::Flow(id) => json!({"id": text(id), "template": template}),
         _ => json!({"template": template}),
@@ -208,7 +208,7 @@ fn entry_key(list: &str, entry: &Value) -> (String, String) {
 
 /// The generated file: what it already declares (`existing`, as read back from it; entries of
 /// the same key are replaced) plus `entries` (address and entry), canonical.
-pub fn generated_file(
+pub(crate) fn generated_file(
     header: &[String],
     existing: Option<&Value>,
     entries: &[(ResourceAddr, Value)],

@@ -220,7 +220,7 @@ async fn export_flow(
 /// The attributes (config terms) of a body in Descope's shape — what apply read back or sent —
 /// converted exactly as refresh converts what it reads, so the state after an apply shows no false
 /// drift on the next plan. `None`: the body is not an object of that kind.
-pub fn attributes_of(kind: ResourceKind, body: &Value) -> Option<Value> {
+pub(crate) fn attributes_of(kind: ResourceKind, body: &Value) -> Option<Value> {
     use serde_json::from_value;
     let body = body.clone();
     Some(match kind {
@@ -235,7 +235,7 @@ pub fn attributes_of(kind: ResourceKind, body: &Value) -> Option<Value> {
 }
 
 /// A live object: its modelled attributes, its raw body, and a digest of each.
-pub fn object(attributes: Value, raw: RawBody, id: Option<String>) -> LiveObject {
+pub(crate) fn object(attributes: Value, raw: RawBody, id: Option<String>) -> LiveObject {
     LiveObject {
         attributes_digest: sha256_hex(canonical_json(&attributes)),
         digest: sha256_hex(raw.as_str()),
@@ -247,7 +247,7 @@ pub fn object(attributes: Value, raw: RawBody, id: Option<String>) -> LiveObject
 }
 
 /// sha256 over every address and raw-body digest, in order.
-pub fn snapshot_digest(objects: &BTreeMap<ResourceAddr, LiveObject>) -> String {
+pub(crate) fn snapshot_digest(objects: &BTreeMap<ResourceAddr, LiveObject>) -> String {
     let mut text = String::new();
     for (addr, obj) in objects {
         text.push_str(&format!("{addr}\t{}\n", obj.digest));
@@ -255,11 +255,11 @@ pub fn snapshot_digest(objects: &BTreeMap<ResourceAddr, LiveObject>) -> String {
     sha256_hex(text)
 }
 
-pub fn permission(p: &Permission) -> Value {
+pub(crate) fn permission(p: &Permission) -> Value {
     json!({"name": p.name, "description": p.description})
 }
 
-pub fn role(r: &Role) -> Value {
+pub(crate) fn role(r: &Role) -> Value {
     let mut m = Map::new();
     m.insert("name".into(), json!(r.name));
     if !r.tenant_id.is_empty() {
@@ -270,7 +270,7 @@ pub fn role(r: &Role) -> Value {
     Value::Object(m)
 }
 
-pub fn tenant(t: &Tenant) -> Value {
+pub(crate) fn tenant(t: &Tenant) -> Value {
     // The same normalisers as the desired side: domains lowercased, attribute keys sorted.
     use crate::model::attrs::{attribute_map, domains};
     json!({
@@ -285,6 +285,6 @@ pub fn tenant(t: &Tenant) -> Value {
 }
 
 /// A flow's or the theme's attributes: the whole document (either generation), normalised.
-pub fn document_attrs(doc: &Value) -> Value {
+fn document_attrs(doc: &Value) -> Value {
     json!({"document": normalize_document(doc)})
 }

@@ -9,7 +9,7 @@ use crate::state::{Lock, LockGuard};
 
 /// [`Lock::acquire`] as a future. Dropped while waiting (Ctrl-C), a lock taken afterwards is
 /// released at once: the guard is dropped with the result nobody awaits.
-pub async fn acquire_lock(
+pub(crate) async fn acquire_lock(
     state_dir: &Path,
     environment: &str,
     operation: &str,

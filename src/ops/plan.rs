@@ -16,46 +16,46 @@ use crate::state::{Lineage, ResourceState, StateFile, StateStore, canonical_json
 
 /// The state a plan was computed against.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StateRef {
-    pub lineage: Lineage,
-    pub serial: u64,
+pub(crate) struct StateRef {
+    pub(crate) lineage: Lineage,
+    pub(crate) serial: u64,
 }
 
 /// A plan as saved with `--out` (and printed with `--json`): everything apply needs to check that
 /// nothing moved since. Deterministic: no timestamps, so the same inputs give the same bytes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SavedPlan {
-    pub format_version: u32,
-    pub dmgmt_version: String,
-    pub environment: String,
-    pub project_id: String,
+pub(crate) struct SavedPlan {
+    pub(crate) format_version: u32,
+    pub(crate) dmgmt_version: String,
+    pub(crate) environment: String,
+    pub(crate) project_id: String,
     /// sha256 of the canonical desired state (config and filled templates).
-    pub config_digest: String,
+    pub(crate) config_digest: String,
     /// `None`: no state existed.
-    pub state: Option<StateRef>,
+    pub(crate) state: Option<StateRef>,
     /// sha256 of the live snapshot the plan was computed from (each change also carries the
     /// digest of its own live object).
-    pub snapshot_digest: String,
-    pub refresh_only: bool,
-    pub plan: Plan,
+    pub(crate) snapshot_digest: String,
+    pub(crate) refresh_only: bool,
+    pub(crate) plan: Plan,
 }
 
 impl SavedPlan {
-    pub const FORMAT_VERSION: u32 = 1;
+    pub(crate) const FORMAT_VERSION: u32 = 1;
 }
 
 /// Everything a plan run produced.
-pub struct PlanOutcome {
-    pub saved: SavedPlan,
-    pub snapshot: Snapshot,
-    pub refresh_time: Duration,
-    pub plan_time: Duration,
+pub(crate) struct PlanOutcome {
+    pub(crate) saved: SavedPlan,
+    pub(crate) snapshot: Snapshot,
+    pub(crate) refresh_time: Duration,
+    pub(crate) plan_time: Duration,
 }
 
 /// sha256 of the canonical desired state: what the config means, not how it is written, so
 /// reordering a list or a map does not change it. Hashed resource by resource, so that even a
 /// large environment needs no second copy of itself in memory.
-pub fn config_digest(desired: &DesiredState) -> Result<String> {
+pub(crate) fn config_digest(desired: &DesiredState) -> Result<String> {
     fn extra(mut attrs: Value, renamed_from: Option<&String>, prevent_destroy: bool) -> Value {
         if let Some(map) = attrs.as_object_mut() {
             map.insert("renamed_from".into(), json!(renamed_from));
@@ -247,7 +247,7 @@ pub(super) fn make_plan(
 /// The state of `environment` as a plan reads it (nothing kept for a write), read on a second
 /// thread while `load_config` runs on this one: at scale each takes a good part of a plan's time,
 /// and neither needs the other.
-pub fn read_state_while<T>(
+pub(crate) fn read_state_while<T>(
     ctx: &Context<'_>,
     environment: &str,
     load_config: impl FnOnce() -> T,
@@ -265,7 +265,7 @@ pub fn read_state_while<T>(
 
 /// Refreshes (reads only; the state is not written) and plans, against `state` as
 /// [`read_state_while`] read it.
-pub async fn plan_environment(
+pub(crate) async fn plan_environment(
     ctx: &Context<'_>,
     desired: &DesiredState,
     state: Option<StateFile>,

@@ -11,20 +11,20 @@ use crate::plan::{Drift, PlanInput, drift, unmanaged};
 use crate::state::{ResourceState, StateFile, StateStore, WriteOutcome};
 
 /// What a refresh found and wrote.
-pub struct RefreshOutcome {
-    pub drift: Vec<Drift>,
+pub(crate) struct RefreshOutcome {
+    pub(crate) drift: Vec<Drift>,
     /// Live objects neither declared nor in state.
-    pub unmanaged: Vec<ResourceAddr>,
-    pub written: WriteOutcome,
-    pub serial: u64,
+    pub(crate) unmanaged: Vec<ResourceAddr>,
+    pub(crate) written: WriteOutcome,
+    pub(crate) serial: u64,
     /// Whether a state existed before (without one there is nothing to have drifted from).
-    pub had_state: bool,
+    pub(crate) had_state: bool,
 }
 
 /// Takes the lock, reads the live project, and writes what it found into the state: managed
 /// objects get their live attributes (see [`record_live`]), objects deleted outside dmgmt leave the
 /// state. Unmanaged objects are reported, never added.
-pub async fn refresh_environment(
+pub(crate) async fn refresh_environment(
     ctx: &Context<'_>,
     desired: &DesiredState,
     observer: &dyn RefreshObserver,

@@ -26,33 +26,33 @@ use crate::state::backup::{self, Manifest, Trigger};
 use crate::state::{LockGuard, ResourceState, StateFile, StateStore};
 
 /// What to restore.
-pub struct RestoreRequest<'a> {
-    pub backup_id: &'a str,
+pub(crate) struct RestoreRequest<'a> {
+    pub(crate) backup_id: &'a str,
     /// `--target`: only these objects and what they depend on.
-    pub targets: &'a [ResourceAddr],
+    pub(crate) targets: &'a [ResourceAddr],
     /// `--allow-delete`: also delete objects created since that dmgmt does not manage, and pass
     /// the deletion guards.
-    pub allow_delete: bool,
+    pub(crate) allow_delete: bool,
 }
 
 /// Everything between the refresh and the approval: the lock, the backup, the live project and
 /// the restore plan.
-pub struct PreparedRestore {
+pub(crate) struct PreparedRestore {
     _lock: LockGuard,
     store: StateStore,
     state: Option<StateFile>,
     connection: Connection,
     snapshot: Snapshot,
     /// The restore plan, in the saved-plan shape every plan is shown in.
-    pub saved: SavedPlan,
+    pub(crate) saved: SavedPlan,
     /// The verified manifest of the backup restored from.
-    pub manifest: Manifest,
+    pub(crate) manifest: Manifest,
     started: Instant,
 }
 
 /// Verifies and reads the backup (no call is made if it cannot be trusted), then takes the
 /// lock, reads the whole live project and plans the restore.
-pub async fn prepare(
+pub(crate) async fn prepare(
     ctx: &Context<'_>,
     desired: &DesiredState,
     request: &RestoreRequest<'_>,
@@ -164,7 +164,7 @@ fn backup_objects(
 
 /// Runs an approved restore plan: the deletion guards, the `pre-restore` backup of the whole live
 /// project, then the same executor, state recording and retention as an apply.
-pub async fn run(
+pub(crate) async fn run(
     prepared: PreparedRestore,
     desired: &DesiredState,
     ctx: &Context<'_>,
@@ -278,7 +278,7 @@ fn record_restored(
 }
 
 /// The audit line of a restore: the apply's, with the backup restored from.
-pub fn audit_record(
+pub(crate) fn audit_record(
     desired: &DesiredState,
     prepared: &SavedPlan,
     backup_id: &str,

@@ -17,7 +17,7 @@ use crate::state::atomic;
 /// Writes `json` (a saved plan) and a final newline to `path` atomically, through the one atomic
 /// write of `state::atomic`: a reader never sees half a plan. Errors name `path` (never the temp
 /// file beside it).
-pub fn write_saved_plan(path: &Path, json: &str) -> Result<()> {
+pub(crate) fn write_saved_plan(path: &Path, json: &str) -> Result<()> {
     let fail = |e: std::io::Error| {
         Error::new(
             crate::ErrorKind::Io,
@@ -54,7 +54,7 @@ fn without_temp_path(e: std::io::Error) -> std::io::Error {
 }
 
 /// Reads and parses a saved plan, refusing another format version.
-pub fn read_saved_plan(path: &Path) -> Result<SavedPlan> {
+pub(crate) fn read_saved_plan(path: &Path) -> Result<SavedPlan> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         Error::new(
             crate::ErrorKind::Io,
@@ -81,17 +81,17 @@ pub fn read_saved_plan(path: &Path) -> Result<SavedPlan> {
 
 /// What a saved plan is checked against: the state, configuration and live project as they are
 /// now.
-pub struct Now<'a> {
-    pub environment: &'a str,
-    pub project_id: &'a str,
-    pub state: Option<&'a StateFile>,
-    pub config_digest: &'a str,
-    pub snapshot: &'a Snapshot,
+pub(crate) struct Now<'a> {
+    pub(crate) environment: &'a str,
+    pub(crate) project_id: &'a str,
+    pub(crate) state: Option<&'a StateFile>,
+    pub(crate) config_digest: &'a str,
+    pub(crate) snapshot: &'a Snapshot,
 }
 
 /// Every reason the saved plan no longer describes what an apply would do; empty when it still
 /// does.
-pub fn staleness(saved: &SavedPlan, now: &Now<'_>) -> Vec<String> {
+pub(crate) fn staleness(saved: &SavedPlan, now: &Now<'_>) -> Vec<String> {
     let mut why = Vec::new();
     if saved.environment != now.environment || saved.project_id != now.project_id {
         why.push(format!(

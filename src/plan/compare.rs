@@ -17,17 +17,17 @@ use serde_json::{Map, Value};
 use crate::model::ResourceAddr;
 
 /// One environment's objects, as attributes in config terms.
-pub struct Side {
-    pub objects: BTreeMap<ResourceAddr, Value>,
+pub(crate) struct Side {
+    pub(crate) objects: BTreeMap<ResourceAddr, Value>,
     /// The same objects with placeholders as written, by the rendered address (desired state
     /// only; `None` for live projects).
-    pub unrendered: Option<BTreeMap<ResourceAddr, Value>>,
+    pub(crate) unrendered: Option<BTreeMap<ResourceAddr, Value>>,
 }
 
 /// Where an object is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Presence {
+pub(crate) enum Presence {
     OnlyInA,
     OnlyInB,
     Differs,
@@ -35,41 +35,41 @@ pub enum Presence {
 
 /// One field (or document leaf) that differs.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FieldDiff {
+pub(crate) struct FieldDiff {
     /// `name`, `custom_attributes.plan`, or a document path: `screens[welcome].title`.
-    pub field: String,
+    pub(crate) field: String,
     /// `None`: not set on that side.
-    pub a: Option<Value>,
-    pub b: Option<Value>,
+    pub(crate) a: Option<Value>,
+    pub(crate) b: Option<Value>,
     /// The text both environments write, when only its rendering differs.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub template: Option<String>,
+    pub(crate) template: Option<String>,
 }
 
 /// One object that is not the same on both sides.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Difference {
-    pub addr: ResourceAddr,
-    pub presence: Presence,
+pub(crate) struct Difference {
+    pub(crate) addr: ResourceAddr,
+    pub(crate) presence: Presence,
     /// Fields that differ, documents excepted (their differences are in `document_leaves`).
-    pub fields: Vec<FieldDiff>,
+    pub(crate) fields: Vec<FieldDiff>,
     /// For flows and the theme: the leaves of the document that differ only by a variable.
-    pub document_leaves: Vec<FieldDiff>,
+    pub(crate) document_leaves: Vec<FieldDiff>,
     /// For flows and the theme: the documents differ beyond what variables render to (or their
     /// written text is not known).
-    pub document_changed: bool,
+    pub(crate) document_changed: bool,
     /// For flows and the theme: the documents (rendered; unrendered when known, so that a
     /// summary shows only what the templates change). Not serialised: summarised instead.
     #[serde(skip)]
-    pub documents: Option<(Option<Value>, Option<Value>)>,
+    pub(crate) documents: Option<(Option<Value>, Option<Value>)>,
     /// The attributes of an object on one side only (documents left out).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub attributes: Option<Value>,
+    pub(crate) attributes: Option<Value>,
 }
 
 impl Difference {
     /// Whether every difference is only what a variable renders to.
-    pub fn only_variables(&self) -> bool {
+    pub(crate) fn only_variables(&self) -> bool {
         self.presence == Presence::Differs
             && !self.document_changed
             && self
@@ -82,14 +82,14 @@ impl Difference {
 
 /// What differs between two sides.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Comparison {
-    pub differences: Vec<Difference>,
+pub(crate) struct Comparison {
+    pub(crate) differences: Vec<Difference>,
     /// Objects equal on both sides.
-    pub identical: usize,
+    pub(crate) identical: usize,
 }
 
 impl Comparison {
-    pub fn count(&self, presence: Presence) -> usize {
+    pub(crate) fn count(&self, presence: Presence) -> usize {
         self.differences
             .iter()
             .filter(|d| d.presence == presence)
@@ -101,7 +101,7 @@ impl Comparison {
 const KEYED: [&str; 1] = ["custom_attributes"];
 
 /// Compares `a` with `b`, in address order.
-pub fn compare(a: &Side, b: &Side) -> Comparison {
+pub(crate) fn compare(a: &Side, b: &Side) -> Comparison {
     let addrs: BTreeSet<&ResourceAddr> = a.objects.keys().chain(b.objects.keys()).collect();
     let mut differences = Vec::new();
     let mut identical = 0;

@@ -11,7 +11,7 @@ use crate::model::{ResourceKind, attrs};
 const KEYED_FIELDS: [&str; 1] = ["custom_attributes"];
 
 /// The managed fields of `desired` that differ from `live` (`None`: not live).
-pub fn managed_diffs(desired: &Value, live: Option<&Value>) -> Vec<AttrDiff> {
+pub(crate) fn managed_diffs(desired: &Value, live: Option<&Value>) -> Vec<AttrDiff> {
     let mut out = Vec::new();
     let empty = Map::new();
     let desired = desired.as_object().unwrap_or(&empty);
@@ -42,7 +42,7 @@ pub fn managed_diffs(desired: &Value, live: Option<&Value>) -> Vec<AttrDiff> {
 }
 
 /// Every field of `before` that differs from `after` (for drift: nothing is "managed" there).
-pub fn all_diffs(before: &Value, after: &Value) -> Vec<AttrDiff> {
+pub(crate) fn all_diffs(before: &Value, after: &Value) -> Vec<AttrDiff> {
     let empty = Map::new();
     let b = before.as_object().unwrap_or(&empty);
     let a = after.as_object().unwrap_or(&empty);
@@ -65,7 +65,7 @@ pub fn all_diffs(before: &Value, after: &Value) -> Vec<AttrDiff> {
 /// Every field the configuration does not manage keeps its live value, unmodelled ones included,
 /// and custom attributes are owned key by key. A flow's or the theme's `document` is the whole
 /// body.
-pub fn overlay_body(kind: ResourceKind, raw: Option<&Value>, desired: &Value) -> Value {
+pub(crate) fn overlay_body(kind: ResourceKind, raw: Option<&Value>, desired: &Value) -> Value {
     if let Some(document) = desired.get("document") {
         return document.clone();
     }
@@ -106,7 +106,7 @@ fn is_empty(v: &Value) -> bool {
 }
 
 /// The managed field names of desired attributes.
-pub fn managed_fields(desired: &Value) -> Vec<String> {
+pub(crate) fn managed_fields(desired: &Value) -> Vec<String> {
     desired
         .as_object()
         .map(|m| m.keys().cloned().collect())

@@ -16,7 +16,7 @@ use crate::model::{FlowRefs, ResourceAddr, ResourceKind, attrs};
 /// the ids of the returned list. `extra` edges (before, after) come from the planner, as
 /// positions in `changes` (which are not ids yet: the order is what assigns those).
 /// `flow_refs`: what each declared flow references (`Flow::refs`), by address.
-pub fn order(
+pub(crate) fn order(
     changes: Vec<Change>,
     extra: &[(usize, usize)],
     flow_refs: &HashMap<ResourceAddr, &FlowRefs>,
@@ -247,7 +247,7 @@ fn dependency_edges(
 
 /// Keeps the changes whose address is targeted, plus everything they depend on, renumbering
 /// `depends_on`. No targets: everything.
-pub fn select_targets(changes: Vec<Change>, targets: &[ResourceAddr]) -> Vec<Change> {
+pub(crate) fn select_targets(changes: Vec<Change>, targets: &[ResourceAddr]) -> Vec<Change> {
     if targets.is_empty() {
         return changes;
     }

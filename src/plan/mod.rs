@@ -4,7 +4,7 @@
 //! for byte. Rendering lives in the CLI; execution in `apply`.
 
 mod cascade;
-pub mod compare;
+pub(crate) mod compare;
 mod diff;
 mod graph;
 mod locate;
@@ -14,14 +14,20 @@ mod tenant_names;
 mod types;
 mod unmanaged;
 
-pub use planner::{PlanError, PlanInput, Prior, drift, plan, summarize};
-pub use restore::{RestoreInput, modelled_fields, restore};
-pub use tenant_names::TenantRename;
-pub use types::{
-    Action, AttrDiff, Cascade, CascadeEffect, Change, ChangeId, Drift, DriftKind, Guard, Plan,
-    Summary,
+pub use planner::{PlanInput, Prior, plan};
+pub(crate) use planner::{drift, summarize};
+pub(crate) use restore::{RestoreInput, restore};
+pub use types::{Action, Change, ChangeId, Plan};
+pub(crate) use types::{AttrDiff, Drift, DriftKind, Guard};
+pub(crate) use unmanaged::unmanaged;
+
+// Named only by unit tests; the rest of the crate meets these types through `plan` and `Plan`.
+#[cfg(test)]
+pub(crate) use {
+    planner::PlanError,
+    tenant_names::TenantRename,
+    types::{Cascade, CascadeEffect, Summary},
 };
-pub use unmanaged::unmanaged;
 
 #[cfg(test)]
 mod test_fixtures;

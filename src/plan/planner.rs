@@ -64,7 +64,7 @@ pub enum PlanError {
 
 impl PlanError {
     /// What the user can do about it.
-    pub fn hints(&self) -> Vec<String> {
+    pub(crate) fn hints(&self) -> Vec<String> {
         match self {
             PlanError::Cycle(_) => vec!["break the cycle in the configuration".into()],
             PlanError::TenantNameCycle(_) => vec![
@@ -556,7 +556,7 @@ fn name_of(addr: &ResourceAddr) -> String {
 
 /// Objects in state that changed, were renamed, or disappeared, outside dmgmt since the state was
 /// written.
-pub fn drift(prior: &BTreeMap<ResourceAddr, Prior>, snapshot: &Snapshot) -> Vec<Drift> {
+pub(crate) fn drift(prior: &BTreeMap<ResourceAddr, Prior>, snapshot: &Snapshot) -> Vec<Drift> {
     let live_by_id: HashMap<&str, (&ResourceAddr, &LiveObject)> = snapshot
         .objects
         .iter()
@@ -606,7 +606,7 @@ pub fn drift(prior: &BTreeMap<ResourceAddr, Prior>, snapshot: &Snapshot) -> Vec<
 /// separate call, also right after the tenant is created), an adoption that changes fields; `-` one
 /// to destroy; `x` one to forget. Every adoption is also one to adopt, so an adoption that changes
 /// nothing is counted there only.
-pub fn summarize(changes: &[Change]) -> Summary {
+pub(crate) fn summarize(changes: &[Change]) -> Summary {
     let mut summary = Summary::default();
     for c in changes {
         match c.action {

@@ -30,27 +30,27 @@ use crate::model::attrs::{
 use crate::model::{LiveObject, ResourceAddr, ResourceKind, Snapshot};
 
 /// Everything a restore plan is computed from.
-pub struct RestoreInput<'a> {
+pub(crate) struct RestoreInput<'a> {
     /// The backup's objects, read as refresh reads live ones (attributes and raw body).
-    pub backup: &'a BTreeMap<ResourceAddr, LiveObject>,
+    pub(crate) backup: &'a BTreeMap<ResourceAddr, LiveObject>,
     /// Whether the backup holds the whole project (`dmgmt backup`, a pre-restore backup) rather
     /// than what dmgmt managed or changed when it was taken (a pre-apply backup): an object it
     /// lacks then did not exist.
-    pub complete: bool,
-    pub snapshot: &'a Snapshot,
+    pub(crate) complete: bool,
+    pub(crate) snapshot: &'a Snapshot,
     /// The state's entries: which live objects dmgmt manages.
-    pub prior: &'a BTreeMap<ResourceAddr, Prior>,
+    pub(crate) prior: &'a BTreeMap<ResourceAddr, Prior>,
     /// The environment is `protected: true`: every delete is guarded.
-    pub protected: bool,
+    pub(crate) protected: bool,
     /// `--allow-delete`: objects created since that dmgmt does not manage are deleted too.
-    pub delete_unmanaged: bool,
+    pub(crate) delete_unmanaged: bool,
     /// `--target`: only these changes and what they depend on (empty: everything).
-    pub targets: &'a [ResourceAddr],
+    pub(crate) targets: &'a [ResourceAddr],
 }
 
 /// The modelled fields of a kind (config names): what a restore change manages, so the
 /// executor's read-back compares every one of them.
-pub fn modelled_fields(kind: ResourceKind) -> Vec<String> {
+fn modelled_fields(kind: ResourceKind) -> Vec<String> {
     let fields: &[&str] = match kind {
         ResourceKind::Tenant => &[
             "custom_attributes",
@@ -85,7 +85,7 @@ fn default_roles_field() -> &'static str {
 }
 
 /// Computes the restore plan.
-pub fn restore(input: &RestoreInput<'_>) -> Result<Plan, PlanError> {
+pub(crate) fn restore(input: &RestoreInput<'_>) -> Result<Plan, PlanError> {
     let live = &input.snapshot.objects;
     let live_by_id: HashMap<&str, (&ResourceAddr, &LiveObject)> = live
         .iter()

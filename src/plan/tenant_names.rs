@@ -18,9 +18,9 @@ use crate::model::ResourceAddr;
 /// One tenant's name change, as named in a refused plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TenantRename {
-    pub tenant: ResourceAddr,
-    pub from: String,
-    pub to: String,
+    pub(crate) tenant: ResourceAddr,
+    pub(crate) from: String,
+    pub(crate) to: String,
 }
 
 /// The message of [`PlanError::TenantNameCycle`].

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::*;
 use crate::model::{DesiredState, LiveObject, RawBody, ResourceAddr, Snapshot};
 
-pub fn desired(body: Value) -> DesiredState {
+pub(crate) fn desired(body: Value) -> DesiredState {
     let mut base = json!({
         "environment": "test", "project_id": "P2testExampleProjectId00001", "management_key": null,
         "base_url": null, "emulator": true, "protected": false, "rate_limit": null, "parallelism": 4,
@@ -21,11 +21,11 @@ pub fn desired(body: Value) -> DesiredState {
     serde_json::from_value(base).unwrap()
 }
 
-pub fn addr(s: &str) -> ResourceAddr {
+pub(crate) fn addr(s: &str) -> ResourceAddr {
     s.parse().unwrap()
 }
 
-pub fn snapshot(objects: &[(&str, Value)]) -> Snapshot {
+pub(crate) fn snapshot(objects: &[(&str, Value)]) -> Snapshot {
     let objects = objects
         .iter()
         .map(|(a, attrs)| {
@@ -50,7 +50,7 @@ pub fn snapshot(objects: &[(&str, Value)]) -> Snapshot {
 }
 
 /// The body Descope would send for an object with these attributes.
-pub fn raw_body(addr: &ResourceAddr, attrs: &Value) -> Value {
+fn raw_body(addr: &ResourceAddr, attrs: &Value) -> Value {
     if let Some(doc) = attrs.get("document") {
         return doc.clone();
     }
@@ -63,7 +63,7 @@ pub fn raw_body(addr: &ResourceAddr, attrs: &Value) -> Value {
 }
 
 /// A prior state holding exactly these objects, every written field managed.
-pub fn prior(entries: &[(&str, Value)]) -> BTreeMap<ResourceAddr, Prior> {
+pub(crate) fn prior(entries: &[(&str, Value)]) -> BTreeMap<ResourceAddr, Prior> {
     entries
         .iter()
         .map(|(a, attrs)| {
@@ -82,7 +82,7 @@ pub fn prior(entries: &[(&str, Value)]) -> BTreeMap<ResourceAddr, Prior> {
         .collect()
 }
 
-pub fn try_run(
+pub(crate) fn try_run(
     d: &DesiredState,
     s: &Snapshot,
     p: &BTreeMap<ResourceAddr, Prior>,
@@ -95,12 +95,12 @@ pub fn try_run(
     })
 }
 
-pub fn run(d: &DesiredState, s: &Snapshot, p: &BTreeMap<ResourceAddr, Prior>) -> Plan {
+pub(crate) fn run(d: &DesiredState, s: &Snapshot, p: &BTreeMap<ResourceAddr, Prior>) -> Plan {
     try_run(d, s, p).unwrap()
 }
 
 /// `symbol addr` per change, in order.
-pub fn steps(plan: &Plan) -> Vec<String> {
+pub(crate) fn steps(plan: &Plan) -> Vec<String> {
     plan.changes
         .iter()
         .map(|c| format!("{} {}", c.action.symbol(), c.addr))
@@ -108,7 +108,7 @@ pub fn steps(plan: &Plan) -> Vec<String> {
 }
 
 /// The change to `addr` (not a default-roles step).
-pub fn change<'a>(plan: &'a Plan, a: &str) -> &'a Change {
+pub(crate) fn change<'a>(plan: &'a Plan, a: &str) -> &'a Change {
     plan.changes
         .iter()
         .find(|c| c.addr == addr(a) && c.action != Action::SetDefaultRoles)

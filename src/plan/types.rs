@@ -17,7 +17,7 @@ pub struct ChangeId(usize);
 
 impl ChangeId {
     /// The id of the change at `index` in [`Plan::changes`].
-    pub fn new(index: usize) -> ChangeId {
+    pub(crate) fn new(index: usize) -> ChangeId {
         ChangeId(index)
     }
 
@@ -28,7 +28,7 @@ impl ChangeId {
     }
 
     /// Its position in [`Plan::changes`].
-    pub fn index(self) -> usize {
+    pub(crate) fn index(self) -> usize {
         self.0
     }
 }
@@ -62,7 +62,7 @@ pub enum Action {
 
 impl Action {
     /// The Terraform-style symbol shown before the address.
-    pub fn symbol(&self) -> &'static str {
+    pub(crate) fn symbol(&self) -> &'static str {
         match self {
             Action::Create => "+",
             Action::Update | Action::Rename { .. } | Action::SetDefaultRoles => "~",
@@ -72,7 +72,7 @@ impl Action {
         }
     }
 
-    pub fn is_delete(&self) -> bool {
+    pub(crate) fn is_delete(&self) -> bool {
         matches!(self, Action::Delete)
     }
 }
@@ -80,7 +80,7 @@ impl Action {
 /// Why a delete will be refused unless `--allow-delete` is given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Guard {
+pub(crate) enum Guard {
     /// The environment is `protected: true`.
     Protected,
     /// The resource was declared with `prevent_destroy: true`.
@@ -89,13 +89,13 @@ pub enum Guard {
 
 /// One managed field that changes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AttrDiff {
+pub(crate) struct AttrDiff {
     /// The field (`name`, `custom_attributes.plan`, `document`...). A change's `document` diff
     /// holds no values (both `null`): the two documents are the change's `before` and `after`,
     /// so a plan carries each once (a drift's `document` diff does hold both).
-    pub field: String,
-    pub before: Option<Value>,
-    pub after: Option<Value>,
+    pub(crate) field: String,
+    pub(crate) before: Option<Value>,
+    pub(crate) after: Option<Value>,
 }
 
 /// One step of a plan.
@@ -105,31 +105,31 @@ pub struct Change {
     pub action: Action,
     /// Descope's id of the live object (roles, permissions), if there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub live_id: Option<String>,
+    pub(crate) live_id: Option<String>,
     /// sha256 of the live object this change was computed from (`None`: it was not live). Apply
     /// refuses a saved plan if it changed since.
-    pub live_digest: Option<String>,
+    pub(crate) live_digest: Option<String>,
     /// The live object as Descope sent it, every field included, in Descope's field names (`None`
     /// for a create).
-    pub before: Option<Value>,
+    pub(crate) before: Option<Value>,
     /// What Descope will hold afterwards, and exactly the body apply sends: the live object with
     /// only the managed fields replaced, in Descope's field names; for a flow or the theme, the
     /// document imported (`None` for a delete).
-    pub after: Option<Value>,
+    pub(crate) after: Option<Value>,
     /// The managed fields that change, in field order.
-    pub diffs: Vec<AttrDiff>,
+    pub(crate) diffs: Vec<AttrDiff>,
     /// Fields the config writes for this resource (recorded in state after apply).
     pub managed_fields: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub guard: Option<Guard>,
+    pub(crate) guard: Option<Guard>,
     /// Whether `prevent_destroy` is set in config (recorded in state).
     #[serde(default)]
     pub prevent_destroy: bool,
     /// The changes that must succeed first.
-    pub depends_on: Vec<ChangeId>,
+    pub(crate) depends_on: Vec<ChangeId>,
     /// Something the reader must know (a replace, a likely conflict).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
     /// The state entry this object was managed under until now, when that is another address (a
     /// rename): apply moves the entry to `addr`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -137,7 +137,7 @@ pub struct Change {
     /// Live objects Descope changes on its own when this change runs, beyond what the plan
     /// changes itself (a tenant's delete takes its roles with it). Each is also in `warnings`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub cascades: Vec<Cascade>,
+    pub(crate) cascades: Vec<Cascade>,
 }
 
 impl Change {
@@ -162,12 +162,12 @@ impl Change {
         }
     }
 
-    pub fn kind(&self) -> ResourceKind {
+    pub(crate) fn kind(&self) -> ResourceKind {
         self.addr.kind()
     }
 
     /// Whether applying it calls Descope (an adoption without differences only updates state).
-    pub fn calls_api(&self) -> bool {
+    pub(crate) fn calls_api(&self) -> bool {
         match self.action {
             Action::Adopt => !self.diffs.is_empty(),
             Action::Forget => false,
@@ -178,19 +178,19 @@ impl Change {
 
 /// A live object that changed outside dmgmt since the state was last written.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Drift {
-    pub addr: ResourceAddr,
+pub(crate) struct Drift {
+    pub(crate) addr: ResourceAddr,
     /// `changed`, `renamed` or `deleted`.
-    pub kind: DriftKind,
+    pub(crate) kind: DriftKind,
     /// Where a role or permission renamed outside dmgmt is live now (found by its Descope id).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub renamed_to: Option<ResourceAddr>,
-    pub diffs: Vec<AttrDiff>,
+    pub(crate) renamed_to: Option<ResourceAddr>,
+    pub(crate) diffs: Vec<AttrDiff>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum DriftKind {
+pub(crate) enum DriftKind {
     Changed,
     /// Renamed outside dmgmt: the same Descope id under another name.
     Renamed,
@@ -199,12 +199,12 @@ pub enum DriftKind {
 
 /// Counts for the closing line.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Summary {
-    pub add: usize,
-    pub change: usize,
-    pub destroy: usize,
-    pub adopt: usize,
-    pub forget: usize,
+pub(crate) struct Summary {
+    pub(crate) add: usize,
+    pub(crate) change: usize,
+    pub(crate) destroy: usize,
+    pub(crate) adopt: usize,
+    pub(crate) forget: usize,
 }
 
 /// The whole plan.
@@ -212,11 +212,11 @@ pub struct Summary {
 pub struct Plan {
     /// In dependency order: creates and updates follow dependencies, deletes run in reverse.
     pub changes: Vec<Change>,
-    pub drift: Vec<Drift>,
+    pub(crate) drift: Vec<Drift>,
     /// Live objects that are neither in config nor in state: no change of the plan is theirs, but
     /// a delete may reach one as a side effect (listed in that change's `cascades`).
-    pub unmanaged: Vec<ResourceAddr>,
-    pub summary: Summary,
+    pub(crate) unmanaged: Vec<ResourceAddr>,
+    pub(crate) summary: Summary,
 }
 
 impl Plan {
@@ -229,12 +229,12 @@ impl Plan {
     /// # Panics
     ///
     /// If `id` is not a position in [`Plan::changes`] (ids come from the plan itself).
-    pub fn change(&self, id: ChangeId) -> &Change {
+    pub(crate) fn change(&self, id: ChangeId) -> &Change {
         &self.changes[id.0]
     }
 
     /// Every change with its id, in plan order.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = (ChangeId, &Change)> {
+    pub(crate) fn iter(&self) -> impl ExactSizeIterator<Item = (ChangeId, &Change)> {
         self.changes
             .iter()
             .enumerate()
@@ -245,17 +245,17 @@ impl Plan {
 /// A live object that a change alters as a side effect in Descope, not through a change of its
 /// own (DESIGN.md §3: the only way dmgmt may touch an unmanaged object).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Cascade {
-    pub addr: ResourceAddr,
-    pub effect: CascadeEffect,
+pub(crate) struct Cascade {
+    pub(crate) addr: ResourceAddr,
+    pub(crate) effect: CascadeEffect,
     /// Whether dmgmt manages the object (in config or state): a managed one will show as drift.
-    pub managed: bool,
+    pub(crate) managed: bool,
 }
 
 /// What a cascade does to the object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum CascadeEffect {
+pub(crate) enum CascadeEffect {
     /// Deleted with its tenant.
     Deleted,
     /// A role that loses the deleted permission.

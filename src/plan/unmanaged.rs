@@ -15,7 +15,7 @@ use crate::model::preconfigured::TENANT_ADMIN_ROLE;
 /// preconfigured objects, which every project holds — the system-default permissions
 /// (referenced, never managed) and the `Tenant Admin` role (adopted when declared).
 /// `input.targets` plays no part.
-pub fn unmanaged(input: &PlanInput<'_>) -> Vec<ResourceAddr> {
+pub(crate) fn unmanaged(input: &PlanInput<'_>) -> Vec<ResourceAddr> {
     let declared = input.desired.addresses();
     let taken_over = taken_over(input, &declared);
     let prior = input.prior;

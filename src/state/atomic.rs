@@ -12,13 +12,13 @@ use std::path::Path;
 /// The mode of everything dmgmt writes under `state/`: the state is meant for version control and
 /// holds no secrets, so the usual mode rather than a temp file's owner-only one.
 #[cfg(unix)]
-pub(crate) fn default_permissions() -> Option<fs::Permissions> {
+fn default_permissions() -> Option<fs::Permissions> {
     use std::os::unix::fs::PermissionsExt;
     Some(fs::Permissions::from_mode(0o644))
 }
 
 #[cfg(not(unix))]
-pub(crate) fn default_permissions() -> Option<fs::Permissions> {
+fn default_permissions() -> Option<fs::Permissions> {
     None
 }
 

@@ -16,52 +16,52 @@ use super::{atomic, system};
 use crate::error::{Error, ErrorKind};
 
 /// The audit file's name in the state folder.
-pub const AUDIT_FILE: &str = "audit.jsonl";
+const AUDIT_FILE: &str = "audit.jsonl";
 
 /// One line of the audit trail.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditRecord {
+pub(crate) struct AuditRecord {
     /// RFC 3339, UTC, when the command started.
-    pub time: String,
-    pub user: String,
-    pub host: String,
-    pub environment: String,
-    pub project_id: String,
+    pub(crate) time: String,
+    pub(crate) user: String,
+    pub(crate) host: String,
+    pub(crate) environment: String,
+    pub(crate) project_id: String,
     /// `apply`, `restore`, `refresh`, `import`, `unlock`, `state rm`, …
-    pub command: String,
+    pub(crate) command: String,
     /// What happened to each planned change (empty for commands that change nothing live).
     #[serde(default)]
-    pub changes: Vec<AuditChange>,
+    pub(crate) changes: Vec<AuditChange>,
     /// Addresses found changed outside dmgmt.
     #[serde(default)]
-    pub drift: Vec<String>,
-    pub duration_ms: u64,
-    pub exit_code: i32,
-    pub dmgmt_version: String,
+    pub(crate) drift: Vec<String>,
+    pub(crate) duration_ms: u64,
+    pub(crate) exit_code: i32,
+    pub(crate) dmgmt_version: String,
     /// The backup the command wrote (`backup`, the pre-apply or pre-restore backup) or, for a
     /// restore, restored from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub backup: Option<String>,
+    pub(crate) backup: Option<String>,
 }
 
 /// One change of an apply or restore and how it ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditChange {
+pub(crate) struct AuditChange {
     /// The resource address, e.g. `role.acme/Viewer`.
-    pub addr: String,
+    pub(crate) addr: String,
     /// The planned action, e.g. `create`, `update`, `delete`.
-    pub action: String,
+    pub(crate) action: String,
     /// `applied`, `failed`, `skipped` (a dependency failed) or `not_started` (interrupted).
-    pub outcome: String,
+    pub(crate) outcome: String,
     /// Why it failed, for `failed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
 }
 
 impl AuditRecord {
     /// A record of `command` starting now, by this user on this host, with no changes or drift,
     /// duration 0 and exit code 0 yet: the caller fills those in when the command ends.
-    pub fn new(environment: &str, project_id: &str, command: &str) -> Self {
+    pub(crate) fn new(environment: &str, project_id: &str, command: &str) -> Self {
         AuditRecord {
             time: system::now_rfc3339(),
             user: system::username(),
@@ -79,14 +79,14 @@ impl AuditRecord {
     }
 
     /// When the command started (`None`: a `time` that is not RFC 3339 UTC).
-    pub fn started_at(&self) -> Option<std::time::SystemTime> {
+    pub(crate) fn started_at(&self) -> Option<std::time::SystemTime> {
         system::parse_rfc3339_utc(&self.time)
     }
 }
 
 /// Why the audit trail could not be written or read.
 #[derive(Debug, thiserror::Error)]
-pub enum AuditError {
+pub(crate) enum AuditError {
     #[error("cannot {action} audit log `{}`", .path.display())]
     Io {
         action: &'static str,
@@ -111,15 +111,15 @@ impl From<AuditError> for Error {
 }
 
 /// A line of the audit file that could not be read: its 1-based number and what is wrong.
-pub type LineProblem = (usize, String);
+type LineProblem = (usize, String);
 
 /// `<state_dir>/audit.jsonl`.
-pub fn audit_path(state_dir: &Path) -> PathBuf {
+pub(crate) fn audit_path(state_dir: &Path) -> PathBuf {
     state_dir.join(AUDIT_FILE)
 }
 
 /// Appends `record` as one line to `<state_dir>/audit.jsonl` (created if missing) and syncs it.
-pub fn append(state_dir: &Path, record: &AuditRecord) -> Result<(), AuditError> {
+pub(crate) fn append(state_dir: &Path, record: &AuditRecord) -> Result<(), AuditError> {
     let path = audit_path(state_dir);
     let io_err = |action| {
         let path = path.clone();
@@ -163,7 +163,7 @@ pub fn append(state_dir: &Path, record: &AuditRecord) -> Result<(), AuditError> 
 /// Every record of `<state_dir>/audit.jsonl` in file order, and the lines that could not be read
 /// (1-based line number, the problem): a damaged line is reported, never fatal. No file is no
 /// records.
-pub fn read(state_dir: &Path) -> Result<(Vec<AuditRecord>, Vec<LineProblem>), AuditError> {
+pub(crate) fn read(state_dir: &Path) -> Result<(Vec<AuditRecord>, Vec<LineProblem>), AuditError> {
     let path = audit_path(state_dir);
     let bytes = match fs::read(&path) {
         Ok(bytes) => bytes,

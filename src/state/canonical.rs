@@ -9,7 +9,7 @@ use serde_json::{Map, Number, Value};
 use sha2::{Digest, Sha256};
 
 /// Compact JSON of `value` with object keys sorted recursively.
-pub fn canonical_json(value: &Value) -> String {
+pub(crate) fn canonical_json(value: &Value) -> String {
     let mut out = Vec::new();
     write_canonical(value, &mut out);
     // Only serde_json's own output and ASCII punctuation were written: valid UTF-8.

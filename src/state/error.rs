@@ -88,8 +88,8 @@ pub enum StateError {
 /// The `.backup` beside a state file, and whether it existed when the error was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Backup {
-    pub path: PathBuf,
-    pub exists: bool,
+    pub(crate) path: PathBuf,
+    pub(crate) exists: bool,
 }
 
 impl Backup {
@@ -115,25 +115,6 @@ fn previous(backup: &Backup) -> String {
             "there is no previous version (`{}` does not exist)",
             backup.path.display()
         )
-    }
-}
-
-impl StateError {
-    /// The state file this error is about, if it is about one.
-    pub fn path(&self) -> Option<&Path> {
-        match self {
-            StateError::Read { path, .. }
-            | StateError::Write { path, .. }
-            | StateError::Encode { path, .. }
-            | StateError::Unparseable { path, .. }
-            | StateError::DigestMismatch { path, .. }
-            | StateError::Invalid { path, .. }
-            | StateError::UnsupportedVersion { path, .. }
-            | StateError::WrongEnvironment { path, .. }
-            | StateError::WrongProject { path, .. }
-            | StateError::Conflict { path, .. } => Some(path),
-            StateError::LineageMismatch { .. } | StateError::SerialMismatch { .. } => None,
-        }
     }
 }
 

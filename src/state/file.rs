@@ -12,35 +12,36 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 use super::canonical::{canonical_json, settle_floats, sha256_hex, sorted};
+#[cfg(test)]
 use super::error::StateError;
 use super::system;
 use crate::model::{ResourceAddr, ResourceKind};
 
 /// The one format this dmgmt reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+pub(crate) const FORMAT_VERSION: u32 = 1;
 
 /// The persisted state of one environment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StateFile {
     /// Always [`FORMAT_VERSION`] once loaded.
-    pub format_version: u32,
+    pub(crate) format_version: u32,
     /// Fixed when the state is created; a saved plan names it, so a plan made against another
     /// state (deleted and recreated, or another environment's) is refused.
     pub lineage: Lineage,
     /// Incremented on every write that changes the content; 0 until first written.
-    pub serial: u64,
-    pub environment: String,
-    pub project_id: String,
+    pub(crate) serial: u64,
+    pub(crate) environment: String,
+    pub(crate) project_id: String,
     /// UTC RFC 3339 time of the last write.
-    pub updated_at: String,
+    pub(crate) updated_at: String,
     /// The dmgmt that wrote it last.
-    pub dmgmt_version: String,
+    pub(crate) dmgmt_version: String,
     /// Every managed object, in address order (kind in dependency order, then name).
     #[serde(with = "resources_by_address")]
     pub resources: BTreeMap<ResourceAddr, ResourceState>,
     /// sha256 of the canonical JSON of the whole document without this field.
-    pub digest: String,
+    pub(crate) digest: String,
 }
 
 /// What dmgmt knows about one managed object.
@@ -48,17 +49,17 @@ pub struct StateFile {
 #[serde(deny_unknown_fields)]
 pub struct ResourceState {
     #[serde(with = "kind_as_str")]
-    pub kind: ResourceKind,
+    pub(crate) kind: ResourceKind,
     /// The address without its kind: a name, `tenant/name` for a tenant role, an id, `""` for the
     /// theme. See [`resource_key`].
-    pub key: String,
+    pub(crate) key: String,
     /// The fields the config manages (sorted, unique); the others only mirror live values.
-    pub managed_fields: Vec<String>,
+    pub(crate) managed_fields: Vec<String>,
     /// The last known live attributes.
     #[serde(serialize_with = "sorted_value")]
     pub attributes: Value,
     /// sha256 of the canonical JSON of `attributes`.
-    pub digest: String,
+    pub(crate) digest: String,
     /// `prevent_destroy` as last declared: it keeps guarding a resource removed from config.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub prevent_destroy: bool,
@@ -66,7 +67,7 @@ pub struct ResourceState {
     /// console keeps it, so the object is recognised under its new name instead of being taken for
     /// deleted. Absent in states written before ids were recorded, and for kinds keyed by id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    pub(crate) id: Option<String>,
 }
 
 /// A state's identity across its serials: 32 lowercase hex digits.
@@ -76,11 +77,11 @@ pub struct Lineage(String);
 
 impl Lineage {
     /// A fresh random lineage.
-    pub fn generate() -> Self {
+    pub(crate) fn generate() -> Self {
         Lineage(system::random_hex(16))
     }
 
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
@@ -120,7 +121,7 @@ impl fmt::Display for Lineage {
 }
 
 /// The `key` stored for `addr`: the address without its `kind.` prefix (`""` for the theme).
-pub fn resource_key(addr: &ResourceAddr) -> String {
+pub(crate) fn resource_key(addr: &ResourceAddr) -> String {
     match addr {
         ResourceAddr::Permission(name) => name.clone(),
         ResourceAddr::Role { tenant: None, name } => name.clone(),
@@ -150,7 +151,7 @@ impl ResourceState {
     }
 
     /// sha256 of the canonical JSON of `attributes`.
-    pub fn attributes_digest(&self) -> String {
+    pub(crate) fn attributes_digest(&self) -> String {
         sha256_hex(canonical_json(&self.attributes))
     }
 
@@ -184,7 +185,8 @@ impl StateFile {
     }
 
     /// Refuses a saved plan made against another state (deleted and recreated, or another one).
-    pub fn check_lineage(&self, expected: &Lineage) -> Result<(), StateError> {
+    #[cfg(test)]
+    pub(crate) fn check_lineage(&self, expected: &Lineage) -> Result<(), StateError> {
         if &self.lineage == expected {
             return Ok(());
         }
@@ -196,7 +198,8 @@ impl StateFile {
     }
 
     /// Refuses a saved plan made before the state was last written.
-    pub fn check_serial(&self, expected: u64) -> Result<(), StateError> {
+    #[cfg(test)]
+    pub(crate) fn check_serial(&self, expected: u64) -> Result<(), StateError> {
         if self.serial == expected {
             return Ok(());
         }
@@ -211,7 +214,7 @@ impl StateFile {
     /// typed fields instead of through a JSON tree: the same bytes (keys sorted, `prevent_destroy`
     /// and `id` only when set, as serde writes them), a fraction of the allocations. Loading a
     /// large state hashes it.
-    pub fn body_digest(&self) -> String {
+    pub(crate) fn body_digest(&self) -> String {
         sha256_hex(self.canonical_body(|_, _, _| {}))
     }
 
@@ -324,7 +327,7 @@ impl StateFile {
     }
 
     /// The file's bytes: pretty JSON and a trailing newline.
-    pub fn render(&self) -> Result<String, serde_json::Error> {
+    pub(crate) fn render(&self) -> Result<String, serde_json::Error> {
         let mut text = serde_json::to_string_pretty(self)?;
         text.push('\n');
         Ok(text)
@@ -375,11 +378,11 @@ fn sorted_value<S: Serializer>(value: &Value, serializer: S) -> Result<S::Ok, S:
 mod kind_as_str {
     use super::*;
 
-    pub fn serialize<S: Serializer>(kind: &ResourceKind, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(kind: &ResourceKind, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(kind.as_str())
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<ResourceKind, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<ResourceKind, D::Error> {
         let text = String::deserialize(d)?;
         ResourceKind::ALL
             .into_iter()
@@ -397,7 +400,7 @@ mod resources_by_address {
     use super::*;
     use serde::ser::SerializeMap;
 
-    pub fn serialize<S: Serializer>(
+    pub(crate) fn serialize<S: Serializer>(
         resources: &BTreeMap<ResourceAddr, ResourceState>,
         s: S,
     ) -> Result<S::Ok, S::Error> {
@@ -408,7 +411,7 @@ mod resources_by_address {
         map.end()
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
         d: D,
     ) -> Result<BTreeMap<ResourceAddr, ResourceState>, D::Error> {
         // Entry by entry into the map, with no intermediate map of address texts (a state holds

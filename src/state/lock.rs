@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-pub use super::lock_error::LockError;
+pub(crate) use super::lock_error::LockError;
 use super::system;
 
 /// How often a waiting [`Lock::acquire`] looks again.
@@ -26,15 +26,15 @@ const POLL: Duration = Duration::from_millis(100);
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LockInfo {
     /// Random, 32 hex digits; `dmgmt unlock` must be given it.
-    pub id: String,
+    pub(crate) id: String,
     /// The command that took the lock (`apply`, `refresh`, ...).
-    pub operation: String,
-    pub user: String,
-    pub host: String,
-    pub pid: u32,
+    pub(crate) operation: String,
+    pub(crate) user: String,
+    pub(crate) host: String,
+    pub(crate) pid: u32,
     /// UTC RFC 3339.
-    pub created_at: String,
-    pub dmgmt_version: String,
+    pub(crate) created_at: String,
+    pub(crate) dmgmt_version: String,
 }
 
 impl LockInfo {
@@ -52,7 +52,7 @@ impl LockInfo {
     }
 
     /// `alice@web1 (pid 123, apply) since 2026-11-25T13:00:00Z, lock id `…``.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         format!(
             "{}@{} (pid {}, {}) since {}, lock id `{}`",
             self.user, self.host, self.pid, self.operation, self.created_at, self.id
@@ -66,7 +66,7 @@ impl LockInfo {
 }
 
 /// `<state_dir>/<env>.lock`.
-pub fn lock_path(state_dir: &Path, environment: &str) -> PathBuf {
+pub(crate) fn lock_path(state_dir: &Path, environment: &str) -> PathBuf {
     state_dir.join(format!("{environment}.lock"))
 }
 
@@ -160,7 +160,8 @@ impl LockGuard {
         &self.info.id
     }
 
-    pub fn info(&self) -> &LockInfo {
+    #[cfg(test)]
+    pub(crate) fn info(&self) -> &LockInfo {
         &self.info
     }
 
@@ -170,7 +171,8 @@ impl LockGuard {
 
     /// Removes the lock file. Fails with [`LockError::Lost`] (removing nothing) if the lock was
     /// broken while held, and with [`LockError::Io`] if the file cannot be removed.
-    pub fn release(mut self) -> Result<(), LockError> {
+    #[cfg(test)]
+    pub(crate) fn release(mut self) -> Result<(), LockError> {
         self.released = true;
         self.remove_if_ours()
     }
@@ -207,7 +209,11 @@ impl Drop for LockGuard {
 }
 
 /// Breaks the lock of `environment`, but only if it holds `lock_id`; returns who held it.
-pub fn unlock(state_dir: &Path, environment: &str, lock_id: &str) -> Result<LockInfo, LockError> {
+pub(crate) fn unlock(
+    state_dir: &Path,
+    environment: &str,
+    lock_id: &str,
+) -> Result<LockInfo, LockError> {
     let path = lock_path(state_dir, environment);
     match read_lock(&path) {
         LockFile::Missing => Err(LockError::NotLocked {

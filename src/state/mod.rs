@@ -13,23 +13,23 @@
 //! - [`canonical`]: canonical JSON and sha256, shared with plans and snapshots.
 
 pub(crate) mod atomic;
-pub mod audit;
+pub(crate) mod audit;
 pub mod backup;
-mod backup_error;
-pub mod canonical;
+pub(crate) mod canonical;
 mod error;
-pub mod file;
-pub mod lock;
+pub(crate) mod file;
+pub(crate) mod lock;
 mod lock_error;
-pub mod store;
+pub(crate) mod store;
 mod system;
 
-pub use audit::{AuditChange, AuditError, AuditRecord};
-pub use backup::{
-    BackupError, BackupInfo, BackupObject, BackupSummary, Manifest, ManifestFile, Trigger,
-};
-pub use canonical::{canonical_json, sha256_hex};
-pub use error::{Backup, StateError};
-pub use file::{FORMAT_VERSION, Lineage, ResourceState, StateFile, resource_key};
-pub use lock::{Lock, LockError, LockGuard, LockInfo, lock_path, unlock};
-pub use store::{StateStore, WriteOutcome};
+pub(crate) use audit::{AuditChange, AuditRecord};
+pub(crate) use backup::BackupSummary;
+pub(crate) use canonical::canonical_json;
+pub use canonical::sha256_hex;
+pub(crate) use file::Lineage;
+pub use file::{ResourceState, StateFile};
+pub use lock::Lock;
+pub(crate) use lock::{LockGuard, LockInfo, lock_path, unlock};
+pub use store::StateStore;
+pub(crate) use store::WriteOutcome;

@@ -75,7 +75,7 @@ impl StateStore {
     /// gets the state as it is now, and keeps it through every later write of this store, so it
     /// holds the state from before the run rather than the one before the last change. Without a
     /// state yet there is nothing to keep.
-    pub fn hold_backup(&self) -> Result<(), StateError> {
+    pub(crate) fn hold_backup(&self) -> Result<(), StateError> {
         let known = self.read_current()?;
         if let Some(Known { bytes, .. }) = known.as_ref() {
             let permissions = fs::metadata(&self.path).ok().map(|m| m.permissions());
@@ -90,17 +90,14 @@ impl StateStore {
     }
 
     /// `<state_dir>/<env>.json`.
-    pub fn path(&self) -> &Path {
+    #[cfg(test)]
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// `<state_dir>/<env>.json.backup`: the version before the last write.
     pub fn backup_path(&self) -> PathBuf {
         backup_path(&self.path)
-    }
-
-    pub fn environment(&self) -> &str {
-        &self.environment
     }
 
     /// The state, or `None` if it was never written. Refuses a file that is not valid JSON, does
@@ -113,7 +110,7 @@ impl StateStore {
     /// [`load`](Self::load) for a command that will not write: nothing is kept for a later
     /// write, so a large state is neither copied nor held twice. Check the project with
     /// [`check_project`](Self::check_project).
-    pub fn read(&self) -> Result<Option<StateFile>, StateError> {
+    pub(crate) fn read(&self) -> Result<Option<StateFile>, StateError> {
         match self.read_bytes()? {
             Some(bytes) => self.parse(&bytes).map(Some),
             None => Ok(None),
@@ -133,7 +130,7 @@ impl StateStore {
     }
 
     /// [`load`](Self::load), and also refuses the state of another project.
-    pub fn load_for(&self, project_id: &str) -> Result<Option<StateFile>, StateError> {
+    pub(crate) fn load_for(&self, project_id: &str) -> Result<Option<StateFile>, StateError> {
         match self.load()? {
             Some(state) => self.check_project(state, project_id).map(Some),
             None => Ok(None),
@@ -141,7 +138,7 @@ impl StateStore {
     }
 
     /// Refuses the state of another project than `project_id`.
-    pub fn check_project(
+    pub(crate) fn check_project(
         &self,
         state: StateFile,
         project_id: &str,

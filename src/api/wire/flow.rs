@@ -17,38 +17,38 @@ pub struct FlowSummary {
     #[serde(default, deserialize_with = "nullable")]
     pub name: String,
     #[serde(default, deserialize_with = "nullable")]
-    pub description: String,
+    pub(crate) description: String,
     #[serde(default, deserialize_with = "nullable")]
-    pub disabled: bool,
+    pub(crate) disabled: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct FlowListResponse {
+pub(crate) struct FlowListResponse {
     #[serde(default, deserialize_with = "nullable")]
-    pub flows: Vec<FlowSummary>,
+    pub(crate) flows: Vec<FlowSummary>,
     #[serde(default, deserialize_with = "nullable")]
-    pub total: u64,
+    pub(crate) total: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FlowListRequest {
+pub(crate) struct FlowListRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ids: Option<Vec<String>>,
+    pub(crate) ids: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FlowDeleteRequest {
+pub(crate) struct FlowDeleteRequest {
     #[serde(default)]
-    pub ids: Option<Vec<String>>,
+    pub(crate) ids: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct FlowExportRequest {
+pub(crate) struct FlowExportRequest {
     #[serde(default)]
-    pub flow_id: Option<String>,
+    pub(crate) flow_id: Option<String>,
 }
 
 /// A v1 flow document: the answer of export and import. Kept as JSON: dmgmt manages flows as
@@ -63,13 +63,13 @@ pub struct FlowDocument {
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct FlowImportRequest {
+pub(crate) struct FlowImportRequest {
     #[serde(default)]
-    pub flow_id: Option<String>,
+    pub(crate) flow_id: Option<String>,
     #[serde(default)]
-    pub flow: Option<Map<String, Value>>,
+    pub(crate) flow: Option<Map<String, Value>>,
     #[serde(default)]
-    pub screens: Option<Vec<Map<String, Value>>>,
+    pub(crate) screens: Option<Vec<Map<String, Value>>>,
 }
 
 /// A v2 flow document: `{"flow": {flowId, metadata, contents, screens, references}}`, the answer
@@ -77,15 +77,15 @@ pub struct FlowImportRequest {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct FlowDocumentV2 {
     #[serde(default, deserialize_with = "nullable")]
-    pub flow: Value,
+    pub(crate) flow: Value,
 }
 
 /// Body of `/v2/mgmt/flow/import`: `{"flow": {<v2 flow>, "flowId": <id>}}`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FlowImportV2Request {
+pub(crate) struct FlowImportV2Request {
     #[serde(default)]
-    pub flow: Option<Map<String, Value>>,
+    pub(crate) flow: Option<Map<String, Value>>,
 }
 
 /// `{"theme": {...}}`: the body of theme import (v1 and v2) and the answer of export and import.
@@ -97,12 +97,12 @@ pub struct ThemeDocument {
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ThemeImportRequest {
+pub(crate) struct ThemeImportRequest {
     #[serde(default)]
-    pub theme: Option<Map<String, Value>>,
+    pub(crate) theme: Option<Map<String, Value>>,
 }
 
 /// Body of `theme/export`: `{}`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Empty {}
+pub(crate) struct Empty {}

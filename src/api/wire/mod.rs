@@ -15,14 +15,12 @@ use crate::model::RawBody;
 mod flow;
 mod settings;
 
-pub use flow::{
-    Empty, FlowDeleteRequest, FlowDocument, FlowDocumentV2, FlowExportRequest, FlowImportRequest,
-    FlowImportV2Request, FlowListRequest, FlowListResponse, FlowSummary, ThemeDocument,
-    ThemeImportRequest,
+pub(crate) use flow::{
+    Empty, FlowDeleteRequest, FlowDocumentV2, FlowExportRequest, FlowImportRequest,
+    FlowImportV2Request, FlowListRequest, FlowListResponse, FlowSummary, ThemeImportRequest,
 };
-pub use settings::{
-    SsoSetupSuiteDisabledFeatures, SsoSetupSuiteSettings, TenantSettings, TenantSettingsRequest,
-};
+pub use flow::{FlowDocument, ThemeDocument};
+pub(crate) use settings::{TenantSettings, TenantSettingsRequest};
 
 /// Reads `null` (or a missing key, with `#[serde(default)]`) as `T::default()`.
 fn nullable<'de, D, T>(de: D) -> Result<T, D::Error>
@@ -39,7 +37,7 @@ where
 #[derive(Debug, Clone, PartialEq)]
 pub struct Raw<T> {
     pub value: T,
-    pub body: RawBody,
+    pub(crate) body: RawBody,
 }
 
 impl<T> std::ops::Deref for Raw<T> {
@@ -87,35 +85,35 @@ pub struct Tenant {
     pub custom_attributes: Map<String, Value>,
     /// `none`, `saml` or `oidc`.
     #[serde(default, deserialize_with = "nullable")]
-    pub auth_type: String,
+    pub(crate) auth_type: String,
     #[serde(default, deserialize_with = "nullable")]
-    pub domains: Vec<String>,
+    pub(crate) domains: Vec<String>,
     /// Epoch seconds.
     #[serde(default, deserialize_with = "nullable")]
     pub created_time: i64,
     #[serde(default, rename = "enforceSSO", deserialize_with = "nullable")]
-    pub enforce_sso: bool,
+    pub(crate) enforce_sso: bool,
     #[serde(
         default,
         rename = "enforceSSOExclusions",
         deserialize_with = "nullable"
     )]
-    pub enforce_sso_exclusions: Vec<String>,
+    pub(crate) enforce_sso_exclusions: Vec<String>,
     #[serde(default, deserialize_with = "nullable")]
-    pub disabled: bool,
+    pub(crate) disabled: bool,
     /// `""`, `none` or `userOnly`.
     #[serde(default, deserialize_with = "nullable")]
-    pub role_inheritance: String,
+    pub(crate) role_inheritance: String,
     /// Role names given to new users of the tenant.
     #[serde(default, deserialize_with = "nullable")]
     pub default_roles: Vec<String>,
     #[serde(default, deserialize_with = "nullable")]
-    pub federated_app_ids: Vec<String>,
+    pub(crate) federated_app_ids: Vec<String>,
     /// Parent tenant id (set at create only); empty for a top-level tenant.
     #[serde(default, deserialize_with = "nullable")]
-    pub parent: String,
+    pub(crate) parent: String,
     #[serde(default, deserialize_with = "nullable")]
-    pub successors: Vec<String>,
+    pub(crate) successors: Vec<String>,
 }
 
 /// Body of tenant create, update and patch. `id` missing, `null` or `""` on create means "generate".
@@ -157,51 +155,51 @@ pub struct TenantRequest {
 
 /// `POST /v1/mgmt/tenant/create` answer.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct TenantCreated {
+pub(crate) struct TenantCreated {
     #[serde(default, deserialize_with = "nullable")]
-    pub id: String,
+    pub(crate) id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct TenantDeleteRequest {
+pub(crate) struct TenantDeleteRequest {
     #[serde(default)]
-    pub id: Option<String>,
+    pub(crate) id: Option<String>,
     #[serde(default)]
-    pub cascade: Option<bool>,
+    pub(crate) cascade: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct TenantSearchRequest {
+pub(crate) struct TenantSearchRequest {
     #[serde(default)]
-    pub tenant_ids: Option<Vec<String>>,
+    pub(crate) tenant_ids: Option<Vec<String>>,
     #[serde(default)]
-    pub tenant_names: Option<Vec<String>>,
+    pub(crate) tenant_names: Option<Vec<String>>,
     #[serde(default)]
-    pub tenant_self_provisioning_domains: Option<Vec<String>>,
+    pub(crate) tenant_self_provisioning_domains: Option<Vec<String>>,
     #[serde(default)]
-    pub custom_attributes: Option<Map<String, Value>>,
+    pub(crate) custom_attributes: Option<Map<String, Value>>,
     #[serde(default)]
-    pub auth_type: Option<String>,
+    pub(crate) auth_type: Option<String>,
     #[serde(default)]
-    pub parent_tenant_id: Option<String>,
+    pub(crate) parent_tenant_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct DefaultRolesRequest {
+pub(crate) struct DefaultRolesRequest {
     #[serde(default)]
-    pub id: Option<String>,
+    pub(crate) id: Option<String>,
     #[serde(default)]
-    pub default_roles: Option<Vec<String>>,
+    pub(crate) default_roles: Option<Vec<String>>,
 }
 
 /// `{"tenants": [...]}` of load all and search.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct TenantList {
+pub(crate) struct TenantList {
     #[serde(default, deserialize_with = "nullable")]
-    pub tenants: Vec<Tenant>,
+    pub(crate) tenants: Vec<Tenant>,
 }
 
 /// A role. Identity is `(name, tenantId)` or `id`; an empty `tenantId` is a project role.
@@ -213,17 +211,17 @@ pub struct Role {
     #[serde(default, deserialize_with = "nullable")]
     pub name: String,
     #[serde(default, deserialize_with = "nullable")]
-    pub description: String,
+    pub(crate) description: String,
     #[serde(default, deserialize_with = "nullable")]
     pub permission_names: Vec<String>,
     #[serde(default, deserialize_with = "nullable")]
-    pub created_time: i64,
+    pub(crate) created_time: i64,
     #[serde(default, deserialize_with = "nullable")]
     pub tenant_id: String,
     #[serde(default, deserialize_with = "nullable")]
-    pub default: bool,
+    pub(crate) default: bool,
     #[serde(default, deserialize_with = "nullable")]
-    pub private: bool,
+    pub(crate) private: bool,
 }
 
 /// Body of `role/create` and an item of `role/create/batch`.
@@ -280,66 +278,66 @@ pub struct RoleDelete {
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RoleCreateBatch {
+pub(crate) struct RoleCreateBatch {
     #[serde(default)]
-    pub roles: Option<Vec<RoleCreate>>,
+    pub(crate) roles: Option<Vec<RoleCreate>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RoleUpdateBatch {
+pub(crate) struct RoleUpdateBatch {
     #[serde(default)]
-    pub roles: Option<Vec<RoleUpdate>>,
+    pub(crate) roles: Option<Vec<RoleUpdate>>,
 }
 
 /// `role/delete/batch`. An empty filter deletes every role (Descope's behaviour), so the client
 /// refuses to send one.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct RoleDeleteBatch {
+pub(crate) struct RoleDeleteBatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role_names: Option<Vec<String>>,
+    pub(crate) role_names: Option<Vec<String>>,
     #[serde(default)]
-    pub tenant_id: Option<String>,
+    pub(crate) tenant_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role_ids: Option<Vec<String>>,
+    pub(crate) role_ids: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SortSpec {
+pub(crate) struct SortSpec {
     #[serde(default)]
-    pub field: Option<String>,
+    pub(crate) field: Option<String>,
     #[serde(default)]
-    pub desc: Option<bool>,
+    pub(crate) desc: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct RoleSearchRequest {
+pub(crate) struct RoleSearchRequest {
     #[serde(default)]
-    pub tenant_ids: Option<Vec<String>>,
+    pub(crate) tenant_ids: Option<Vec<String>>,
     #[serde(default)]
-    pub role_names: Option<Vec<String>>,
+    pub(crate) role_names: Option<Vec<String>>,
     #[serde(default)]
-    pub role_name_like: Option<String>,
+    pub(crate) role_name_like: Option<String>,
     #[serde(default)]
-    pub permission_names: Option<Vec<String>>,
+    pub(crate) permission_names: Option<Vec<String>>,
     #[serde(default)]
-    pub include_project_roles: Option<bool>,
+    pub(crate) include_project_roles: Option<bool>,
     #[serde(default)]
-    pub role_ids: Option<Vec<String>>,
+    pub(crate) role_ids: Option<Vec<String>>,
     #[serde(default)]
-    pub text: Option<String>,
+    pub(crate) text: Option<String>,
     #[serde(default)]
-    pub sort: Option<Vec<SortSpec>>,
+    pub(crate) sort: Option<Vec<SortSpec>>,
 }
 
 /// `{"roles": [...]}` of load all, search and the create/update batch answers.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct RoleList {
+pub(crate) struct RoleList {
     #[serde(default, deserialize_with = "nullable")]
-    pub roles: Vec<Role>,
+    pub(crate) roles: Vec<Role>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -380,40 +378,40 @@ pub struct PermissionUpdate {
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PermissionDelete {
+pub(crate) struct PermissionDelete {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    pub(crate) id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PermissionCreateBatch {
+pub(crate) struct PermissionCreateBatch {
     #[serde(default)]
-    pub permissions: Option<Vec<PermissionCreate>>,
+    pub(crate) permissions: Option<Vec<PermissionCreate>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PermissionUpdateBatch {
+pub(crate) struct PermissionUpdateBatch {
     #[serde(default)]
-    pub permissions: Option<Vec<PermissionUpdate>>,
+    pub(crate) permissions: Option<Vec<PermissionUpdate>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PermissionDeleteBatch {
+pub(crate) struct PermissionDeleteBatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub names: Option<Vec<String>>,
+    pub(crate) names: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ids: Option<Vec<String>>,
+    pub(crate) ids: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct PermissionList {
+pub(crate) struct PermissionList {
     #[serde(default, deserialize_with = "nullable")]
-    pub permissions: Vec<Permission>,
+    pub(crate) permissions: Vec<Permission>,
 }
 
 #[cfg(test)]

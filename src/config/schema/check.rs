@@ -8,7 +8,7 @@ use crate::model::text::printable;
 
 /// Checks one file's tree against [`ENVIRONMENT`]. Required top-level keys are checked only on
 /// the merged environment (see [`check_required_root`]): a shared file may leave them out.
-pub fn check_file(root: &Node, role: FileRole, out: &mut Vec<Diagnostic>) {
+pub(crate) fn check_file(root: &Node, role: FileRole, out: &mut Vec<Diagnostic>) {
     let Some(entries) = root.as_map() else {
         out.push(
             Diagnostic::error(
@@ -43,7 +43,7 @@ pub fn check_file(root: &Node, role: FileRole, out: &mut Vec<Diagnostic>) {
 
 /// Checks the keys every environment must have once its includes are merged: the top-level
 /// required keys and those of top-level mappings.
-pub fn check_required_root(root: &Node, out: &mut Vec<Diagnostic>) {
+pub(crate) fn check_required_root(root: &Node, out: &mut Vec<Diagnostic>) {
     if root.as_map().is_none() {
         return;
     }
@@ -160,12 +160,12 @@ fn check_format(node: &Node, s: &str, format: Format, key: &str, out: &mut Vec<D
 }
 
 /// `NAME` of a string that is exactly `${env.NAME}`.
-pub fn env_ref_name(s: &str) -> Option<&str> {
+pub(crate) fn env_ref_name(s: &str) -> Option<&str> {
     let name = s.trim().strip_prefix("${env.")?.strip_suffix('}')?;
     is_var_name(name).then_some(name)
 }
 
-pub fn is_var_name(s: &str) -> bool {
+pub(crate) fn is_var_name(s: &str) -> bool {
     let mut chars = s.chars();
     chars
         .next()
@@ -180,11 +180,11 @@ fn is_project_id(s: &str) -> bool {
 }
 
 /// What [`is_id`] requires, as messages say it.
-pub const ID_RULE: &str = "may only hold letters, digits, `-`, `_` and `.`";
+pub(crate) const ID_RULE: &str = "may only hold letters, digits, `-`, `_` and `.`";
 
 /// Tenant and flow ids: `/` would make addresses ambiguous (`role.TENANT/NAME`), and other
 /// punctuation or control characters would not survive URLs and plan text.
-pub fn is_id(s: &str) -> bool {
+pub(crate) fn is_id(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 128
         && s.bytes()

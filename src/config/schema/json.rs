@@ -6,7 +6,7 @@ use serde_json::{Map, Value as Json, json};
 use super::{ENVIRONMENT, FileRole, Format, Object, Ty};
 
 /// The JSON Schema (draft 2020-12) of an environment file, or of a shared file.
-pub fn json_schema(role: FileRole) -> Json {
+pub(crate) fn json_schema(role: FileRole) -> Json {
     let mut root = object_schema(&ENVIRONMENT, role, role == FileRole::Environment);
     if let Json::Object(map) = &mut root {
         map.insert(

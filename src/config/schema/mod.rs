@@ -7,12 +7,14 @@
 mod check;
 mod json;
 
-pub use check::{ID_RULE, check_file, check_required_root, env_ref_name, is_id, is_var_name};
-pub use json::json_schema;
+pub(crate) use check::{
+    ID_RULE, check_file, check_required_root, env_ref_name, is_id, is_var_name,
+};
+pub(crate) use json::json_schema;
 
 /// The type of a value.
 #[derive(Debug)]
-pub enum Ty {
+pub(crate) enum Ty {
     Str(Format),
     Bool,
     Int {
@@ -36,7 +38,7 @@ pub enum Ty {
 
 /// Extra rules for strings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+pub(crate) enum Format {
     Any,
     /// Non-empty, without leading or trailing spaces.
     Name,
@@ -56,21 +58,21 @@ pub enum Format {
 
 /// One key of an [`Object`].
 #[derive(Debug)]
-pub struct Field {
-    pub key: &'static str,
-    pub ty: Ty,
-    pub required: bool,
+pub(crate) struct Field {
+    pub(crate) key: &'static str,
+    pub(crate) ty: Ty,
+    pub(crate) required: bool,
     /// Only in environment files, never in shared (included) files.
-    pub env_only: bool,
-    pub doc: &'static str,
+    pub(crate) env_only: bool,
+    pub(crate) doc: &'static str,
 }
 
 /// A mapping with named keys: the environment file itself, a tenant, a role...
 #[derive(Debug)]
-pub struct Object {
+pub(crate) struct Object {
     /// How messages name it: "tenant", "role", "environment file"...
-    pub name: &'static str,
-    pub fields: &'static [Field],
+    pub(crate) name: &'static str,
+    pub(crate) fields: &'static [Field],
 }
 
 const fn field(key: &'static str, ty: Ty, doc: &'static str) -> Field {
@@ -112,7 +114,7 @@ const VARS: Ty = Ty::Dict {
 // The tables below are kept one key per line, as a reader scans them.
 
 #[rustfmt::skip]
-pub static PERMISSION: Object = Object {
+static PERMISSION: Object = Object {
     name: "permission",
     fields: &[
         required("name", Ty::Str(Format::Name), "The permission's name; its identity."),
@@ -123,7 +125,7 @@ pub static PERMISSION: Object = Object {
 };
 
 #[rustfmt::skip]
-pub static ROLE: Object = Object {
+pub(crate) static ROLE: Object = Object {
     name: "role",
     fields: &[
         required("name", Ty::Str(Format::Name), "The role's name; with `tenant`, its identity."),
@@ -136,7 +138,7 @@ pub static ROLE: Object = Object {
 };
 
 #[rustfmt::skip]
-pub static TENANT: Object = Object {
+pub(crate) static TENANT: Object = Object {
     name: "tenant",
     fields: &[
         required("id", Ty::Str(Format::Id), "Descope's tenant id; the stable key. Changing it replaces the tenant."),
@@ -151,7 +153,7 @@ pub static TENANT: Object = Object {
 };
 
 #[rustfmt::skip]
-pub static FLOW: Object = Object {
+pub(crate) static FLOW: Object = Object {
     name: "flow",
     fields: &[
         required("id", Ty::Str(Format::Id), "The flow id in Descope, e.g. `sign-up-or-in`."),
@@ -162,7 +164,7 @@ pub static FLOW: Object = Object {
 };
 
 #[rustfmt::skip]
-pub static THEME: Object = Object {
+pub(crate) static THEME: Object = Object {
     name: "theme",
     fields: &[
         required("template", Ty::Str(Format::Path), "A Descope theme export (JSON), relative to environments/."),
@@ -171,7 +173,7 @@ pub static THEME: Object = Object {
 };
 
 #[rustfmt::skip]
-pub static RATE_LIMIT: Object = Object {
+static RATE_LIMIT: Object = Object {
     name: "rate_limit",
     fields: &[
         required("requests", Ty::Int { min: 1, max: 100_000 }, "Requests allowed per window."),
@@ -180,7 +182,7 @@ pub static RATE_LIMIT: Object = Object {
 };
 
 #[rustfmt::skip]
-pub static BACKUPS: Object = Object {
+static BACKUPS: Object = Object {
     name: "backups",
     fields: &[
         field("retention_days", Ty::Int { min: 0, max: 36_500 }, "Prune backups older than this (default 30)."),
@@ -189,7 +191,7 @@ pub static BACKUPS: Object = Object {
 };
 
 #[rustfmt::skip]
-pub static RETRY: Object = Object {
+static RETRY: Object = Object {
     name: "retry",
     fields: &[
         field("attempts", Ty::Int { min: 1, max: 10 }, "Attempts per call on 5xx and connection errors (default 4)."),
@@ -201,7 +203,7 @@ pub static RETRY: Object = Object {
 };
 
 #[rustfmt::skip]
-pub static ENVIRONMENT: Object = Object {
+pub(crate) static ENVIRONMENT: Object = Object {
     name: "environment file",
     fields: &[
         Field { key: "project_id", ty: Ty::Str(Format::ProjectId), required: true, env_only: true, doc: "The Descope project id (not a secret)." },
@@ -225,7 +227,7 @@ pub static ENVIRONMENT: Object = Object {
 
 /// Which kind of file is being checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FileRole {
+pub(crate) enum FileRole {
     /// `environments/<env>.yaml`.
     Environment,
     /// A file pulled in with `include:`: no identity keys, nothing required.

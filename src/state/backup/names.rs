@@ -39,7 +39,7 @@ pub(super) fn key_of(addr: &ResourceAddr) -> String {
 /// (uppercase hex): `acme/Viewer` -> `acme%2FViewer`, `a b` -> `a%20b`, `é` -> `%C3%A9`. A result
 /// longer than [`MAX_NAME_BYTES`] is cut and ends with `~` and 16 hex digits of the key's sha256.
 /// Names are never decoded: the manifest maps each file to its address.
-pub fn escape_key(key: &str) -> String {
+pub(crate) fn escape_key(key: &str) -> String {
     let mut out = String::with_capacity(key.len());
     for (i, b) in key.bytes().enumerate() {
         let keep = b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || (b == b'.' && i > 0);

@@ -1,7 +1,12 @@
-use super::names::MAX_NAME_BYTES;
+use super::names::{MAX_NAME_BYTES, compact_id, escape_key, is_object_path, parse_id};
+use super::write::write_backup_at;
 use super::*;
+use crate::model::{BackupPolicy, RawBody, ResourceAddr, ResourceKind};
+use crate::state::canonical::sha256_hex;
+use crate::state::system;
 use serde_json::json;
-use std::time::UNIX_EPOCH;
+use std::fs;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const ENV: &str = "prod";
 const PROJECT: &str = "P2proj";

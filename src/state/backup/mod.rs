@@ -1,0 +1,51 @@
+//! Backups of live content (DESIGN.md §4): `state/backups/<env>/<id>/`, written before the first
+//! mutating call of an apply or restore, pruned by a retention policy, listed and verified.
+//!
+//! A backup folder holds one file per object, `<kind>/<name>.json`, with the object's raw body
+//! exactly as refresh read it (so a file's sha256 is the live object's digest), and
+//! `manifest.json`, which maps every file to its address, sha256 and size. The folder is written
+//! under a temporary name and renamed into place only when every file and the manifest are synced,
+//! so a folder named like a backup is always complete. Files only: this module never talks to
+//! Descope, never decides what to back up, and never prints.
+//!
+//! Folder names (ids) are the UTC time of the backup, `20261129T152000Z`, made unique with `-2`,
+//! `-3`…; anything else in `state/backups/<env>/` is not a backup and is left alone.
+//!
+//! - `manifest`: `manifest.json` and why a backup was taken.
+//! - `write`: writing one backup, all or nothing.
+//! - `catalog`: listing an environment's backups and pruning them.
+//! - `verify`: checking a backup against its manifest and reading it back.
+//! - `names`: file names and ids; `error`: what can go wrong.
+
+mod catalog;
+mod error;
+mod manifest;
+mod names;
+mod verify;
+mod write;
+
+#[cfg(test)]
+mod tests;
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+pub(crate) use catalog::{BackupSummary, list, prune};
+pub(crate) use error::BackupError;
+pub(crate) use manifest::{MANIFEST, MANIFEST_FORMAT_VERSION, Manifest, ManifestFile, Trigger};
+pub(crate) use verify::load;
+pub use verify::verify;
+pub(crate) use write::{BackupInfo, BackupObject, write_backup};
+
+/// `<state_dir>/backups/<environment>`.
+pub(crate) fn backups_dir(state_dir: &Path, environment: &str) -> PathBuf {
+    state_dir.join("backups").join(environment)
+}
+
+fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> BackupError + 'a {
+    move |source| BackupError::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    }
+}
