@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::file::{FORMAT_VERSION, Lineage};
+use super::file::FORMAT_VERSION;
 use crate::error::{Error, ErrorKind};
 
 /// A state file problem.
@@ -67,22 +67,6 @@ pub enum StateError {
     /// Someone else wrote the state between our read and our write.
     #[error("state file `{}` changed since it was read ({reason}); refusing to overwrite it", .path.display())]
     Conflict { path: PathBuf, reason: String },
-    #[error(
-        "the saved plan was made against state lineage `{expected}`, but the state of `{environment}` has lineage `{found}`"
-    )]
-    LineageMismatch {
-        environment: String,
-        expected: Lineage,
-        found: Lineage,
-    },
-    #[error(
-        "the saved plan was made against serial {expected} of the state of `{environment}`, which is now at serial {found}"
-    )]
-    SerialMismatch {
-        environment: String,
-        expected: u64,
-        found: u64,
-    },
 }
 
 /// The `.backup` beside a state file, and whether it existed when the error was found.
@@ -178,10 +162,6 @@ impl From<StateError> for Error {
             StateError::Conflict { .. } => {
                 base.hint("another dmgmt run wrote the state without holding its lock; run the command again")
             }
-            StateError::LineageMismatch { environment, .. }
-            | StateError::SerialMismatch { environment, .. } => base.hint(format!(
-                "the plan is stale: make a new one with `dmgmt plan -e {environment}`"
-            )),
         }
     }
 }

@@ -12,8 +12,6 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 use super::canonical::{canonical_json, settle_floats, sha256_hex, sorted};
-#[cfg(test)]
-use super::error::StateError;
 use super::system;
 use crate::model::{ResourceAddr, ResourceKind};
 
@@ -182,32 +180,6 @@ impl StateFile {
         };
         state.normalize();
         state
-    }
-
-    /// Refuses a saved plan made against another state (deleted and recreated, or another one).
-    #[cfg(test)]
-    pub(crate) fn check_lineage(&self, expected: &Lineage) -> Result<(), StateError> {
-        if &self.lineage == expected {
-            return Ok(());
-        }
-        Err(StateError::LineageMismatch {
-            environment: self.environment.clone(),
-            expected: expected.clone(),
-            found: self.lineage.clone(),
-        })
-    }
-
-    /// Refuses a saved plan made before the state was last written.
-    #[cfg(test)]
-    pub(crate) fn check_serial(&self, expected: u64) -> Result<(), StateError> {
-        if self.serial == expected {
-            return Ok(());
-        }
-        Err(StateError::SerialMismatch {
-            environment: self.environment.clone(),
-            expected,
-            found: self.serial,
-        })
     }
 
     /// sha256 of the canonical JSON of the document without `digest`, written straight from the
@@ -548,25 +520,6 @@ mod tests {
         assert!("abc".parse::<Lineage>().is_err());
         let err = serde_json::from_str::<Lineage>("\"zz\"").unwrap_err();
         assert!(err.to_string().contains("lineage `zz`"), "{err}");
-    }
-
-    #[test]
-    fn lineage_and_serial_checks_name_both_sides() {
-        let state = sample();
-        state.check_lineage(&state.lineage.clone()).unwrap();
-        let other = Lineage::generate();
-        let err = state.check_lineage(&other).unwrap_err().to_string();
-        assert!(
-            err.contains(other.as_str()) && err.contains(state.lineage.as_str()),
-            "{err}"
-        );
-        assert!(err.contains("`staging`"), "{err}");
-        state.check_serial(0).unwrap();
-        let err = state.check_serial(4).unwrap_err().to_string();
-        assert!(
-            err.contains("serial 4") && err.contains("serial 0"),
-            "{err}"
-        );
     }
 
     #[test]
