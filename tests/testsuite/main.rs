@@ -12,6 +12,7 @@ mod chaos;
 mod cli;
 mod corpus;
 mod corpus_generated;
+mod descope_variants;
 mod diff;
 mod emulator;
 mod emulator_faults;

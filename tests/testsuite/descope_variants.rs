@@ -1,0 +1,424 @@
+//! dmgmt against Descopes that answer the other plausible way (`emulator::DescopeVariant`): where
+//! `descope-api.md` marks a fact UNSURE, or Descope may shape an answer unlike the SDKs' examples,
+//! the same life of a project — first apply, a no-op apply, renames and deletes with unmanaged
+//! roles in the way, an update of a role whose grants the configuration leaves alone — converges
+//! through the real binary whichever way the emulator answers, with no false drift.
+
+use serde_json::{Value, json};
+
+use crate::apply::{ENV, apply, assert_no_changes, mutations};
+use crate::live::{Live, env_file};
+use crate::support::{stderr, stdout, write};
+use dmgmt::emulator::{DescopeVariant, EmulatorConfig, ErrorBodies, NewTheme};
+
+const FLOW: &str = r#"{"flow": {"id": "sign-in", "name": "Sign In", "dsl": {"start": "s1"}},
+ "screens": [{"id": "s1", "htmlTemplate": {"title": "Welcome"}}]}"#;
+const THEME: &str = r##"{"theme": {"cssTemplate": {"light": {"primary": "#0a0"}}}}"##;
+
+/// The first configuration: permissions, project and tenant roles (one whose grants the
+/// configuration does not write), `Tenant Admin` extended, two tenants, a flow and the theme.
+const FIRST: &str = "\
+permissions:
+  - {name: billing.read, description: Read invoices}
+  - {name: billing.write}
+roles:
+  - {name: Viewer, description: Read-only, permissions: [billing.read]}
+  - {name: Helpdesk, description: Answers the phone}
+  - {name: Auditor, tenant: acme, permissions: [billing.read, billing.write]}
+  - {name: Support, tenant: beta, permissions: [billing.read]}
+  - {name: Tenant Admin, permissions: [User Admin, SSO Admin, Impersonate, billing.write]}
+tenants:
+  - {id: acme, name: Acme Corp, self_provisioning_domains: [acme.com], custom_attributes: {plan: pro}, default_roles: [Viewer]}
+  - {id: beta, name: Beta Inc, enforce_sso: true}
+flows:
+  - {id: sign-in, template: flows/sign-in.json}
+theme:
+  template: flows/theme.json
+";
+
+/// The second: `billing.read` renamed, `billing.write` and tenant `beta` (with its role) deleted,
+/// a tenant renamed, the flow and the theme changed.
+const SECOND: &str = "\
+permissions:
+  - {name: billing.view, description: Read invoices, renamed_from: billing.read}
+roles:
+  - {name: Viewer, description: Read-only, permissions: [billing.view]}
+  - {name: Helpdesk, description: Answers the phone}
+  - {name: Auditor, tenant: acme, permissions: [billing.view]}
+  - {name: Tenant Admin, permissions: [User Admin, SSO Admin, Impersonate]}
+tenants:
+  - {id: acme, name: Acme Corporation, self_provisioning_domains: [acme.com], custom_attributes: {plan: pro}, default_roles: [Viewer]}
+flows:
+  - {id: sign-in, template: flows/sign-in.json}
+theme:
+  template: flows/theme.json
+";
+
+fn run_ok(live: &Live, root: &std::path::Path, step: &str, refresh: bool) {
+    let out = apply(live, root, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{step}: the apply failed:\n{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    if refresh {
+        // What Descope did on its own to a role the plan left alone (a deleted permission taken
+        // out of it) is drift by design — the plan warned of it; a refresh records it.
+        let out = live.run(root, &["refresh", "-e", ENV]);
+        assert_eq!(out.status.code(), Some(0), "{step}: {}", stderr(&out));
+    }
+    assert_no_changes(live, root);
+}
+
+/// The life of a project against `variant`: every apply succeeds and converges.
+fn converges(variant: DescopeVariant, faults: bool) -> Live {
+    let mut config = EmulatorConfig {
+        variant,
+        ..EmulatorConfig::default()
+    };
+    if faults {
+        config.fault_rate = 0.15;
+        config.lost_reply_rate = 0.15;
+        config.seed = 11;
+    }
+    let live = Live::with(config);
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    env_file(root, ENV, FIRST);
+    write(root, "environments/flows/sign-in.json", FLOW.as_bytes());
+    write(root, "environments/flows/theme.json", THEME.as_bytes());
+    run_ok(&live, root, "first apply", false);
+    if !faults {
+        let before = mutations(&live).len();
+        run_ok(&live, root, "second apply", false);
+        assert_eq!(
+            mutations(&live).len(),
+            before,
+            "a no-op apply changed something"
+        );
+    }
+
+    // By hand in the console: the role whose grants the configuration leaves alone is given
+    // `billing.write`; an unmanaged project role grants it too; `beta` gets an unmanaged role.
+    call(
+        &live,
+        "/v1/mgmt/role/update",
+        json!({"name": "Helpdesk", "newName": "Helpdesk", "description": "Answers the phone",
+            "permissionNames": ["billing.write"]}),
+    );
+    call(
+        &live,
+        "/v1/mgmt/role/create",
+        json!({"name": "Legacy", "permissionNames": ["billing.write", "billing.read"]}),
+    );
+    call(
+        &live,
+        "/v1/mgmt/role/create",
+        json!({"name": "Local", "tenantId": "beta"}),
+    );
+    env_file(root, ENV, SECOND);
+    write(
+        root,
+        "environments/flows/sign-in.json",
+        FLOW.replace("Welcome", "Welcome back").as_bytes(),
+    );
+    write(
+        root,
+        "environments/flows/theme.json",
+        THEME.replace("#0a0", "#00a").as_bytes(),
+    );
+    run_ok(&live, root, "renames and deletes", true);
+
+    // The role whose grants the configuration leaves alone is updated once more.
+    env_file(
+        root,
+        ENV,
+        &SECOND.replace("Answers the phone", "Answers the phone and mail"),
+    );
+    run_ok(
+        &live,
+        root,
+        "an update of a role granting what was deleted",
+        false,
+    );
+    live
+}
+
+/// A raw call "in the console", whatever the variant's answers look like: a 503 fault is tried
+/// again, a 502 lost reply was applied.
+fn call(live: &Live, path: &str, body: Value) {
+    for _ in 0..20 {
+        let (status, _) = live.try_call(path, &body);
+        if (200..300).contains(&status) || status == 502 {
+            return;
+        }
+    }
+    panic!("{path} kept failing");
+}
+
+macro_rules! variant_tests {
+    ($($name:ident: $variant:expr;)*) => {$(
+        #[test]
+        fn $name() {
+            converges($variant, false);
+        }
+    )*};
+}
+
+variant_tests! {
+    converges_against_the_default_emulator: DescopeVariant::default();
+    converges_when_role_all_leaves_tenant_roles_out: DescopeVariant {
+        role_all_project_only: true,
+        ..DescopeVariant::default()
+    };
+    converges_when_a_permission_rename_drops_it_from_roles: DescopeVariant {
+        permission_rename_drops_from_roles: true,
+        ..DescopeVariant::default()
+    };
+    converges_when_a_tenant_delete_leaves_its_roles: DescopeVariant {
+        tenant_delete_keeps_roles: true,
+        ..DescopeVariant::default()
+    };
+    converges_when_a_tenant_update_keeps_absent_fields: DescopeVariant {
+        tenant_update_keeps_absent: true,
+        ..DescopeVariant::default()
+    };
+    converges_when_a_tenant_load_is_wrapped: DescopeVariant {
+        tenant_load_wrapped: true,
+        ..DescopeVariant::default()
+    };
+    converges_when_missing_and_existing_objects_are_400: DescopeVariant {
+        missing_is_bad_request: true,
+        exists_is_bad_request: true,
+        ..DescopeVariant::default()
+    };
+    converges_when_errors_are_not_json: DescopeVariant {
+        error_bodies: ErrorBodies::Text,
+        ..DescopeVariant::default()
+    };
+    converges_when_errors_have_no_code: DescopeVariant {
+        error_bodies: ErrorBodies::EmptyCode,
+        ..DescopeVariant::default()
+    };
+    converges_when_listings_are_sparse_and_carry_unknown_fields: DescopeVariant {
+        sparse_replies: true,
+        ..DescopeVariant::default()
+    };
+    converges_when_a_new_projects_theme_export_is_empty: DescopeVariant {
+        new_theme: NewTheme::Empty,
+        ..DescopeVariant::default()
+    };
+    converges_when_a_new_projects_theme_export_has_no_theme: DescopeVariant {
+        new_theme: NewTheme::Absent,
+        ..DescopeVariant::default()
+    };
+}
+
+/// Every other answer at once.
+fn everything_unusual() -> DescopeVariant {
+    DescopeVariant {
+        role_all_project_only: true,
+        permission_rename_drops_from_roles: true,
+        permission_delete_keeps_in_roles: true,
+        tenant_delete_keeps_roles: true,
+        tenant_update_keeps_absent: true,
+        tenant_load_wrapped: true,
+        missing_is_bad_request: true,
+        exists_is_bad_request: true,
+        unauthorized_is_forbidden: true,
+        error_bodies: ErrorBodies::Text,
+        retry_after: dmgmt::emulator::RetryAfter::Zero,
+        empty_replies: true,
+        sparse_replies: true,
+        new_theme: NewTheme::Absent,
+    }
+}
+
+/// One raw exchange: status, `Retry-After`, content type and the body's text.
+async fn exchange(
+    emu: &dmgmt::emulator::EmulatorHandle,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+    key: &str,
+) -> (u16, Option<String>, String, String) {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut req = reqwest::Client::new()
+        .request(method, format!("{}{path}", emu.base_url()))
+        .header(
+            "Authorization",
+            format!("Bearer {}:{key}", dmgmt::emulator::LOCAL_PROJECT_ID),
+        );
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    let header = |name| {
+        resp.headers()
+            .get(name)
+            .map(|v: &reqwest::header::HeaderValue| v.to_str().unwrap().to_owned())
+    };
+    let (retry_after, content_type) = (header("retry-after"), header("content-type"));
+    let status = resp.status().as_u16();
+    (
+        status,
+        retry_after,
+        content_type.unwrap_or_default(),
+        resp.text().await.unwrap(),
+    )
+}
+
+async fn emulator(variant: DescopeVariant) -> dmgmt::emulator::EmulatorHandle {
+    crate::support::start(EmulatorConfig {
+        variant,
+        rate_limit: Some(dmgmt::emulator::EmulatorRateLimit {
+            requests: 6,
+            per_seconds: 60,
+        }),
+        ..EmulatorConfig::default()
+    })
+    .await
+}
+
+#[tokio::test]
+async fn each_variant_answers_as_it_says() {
+    use dmgmt::emulator::{LOCAL_MANAGEMENT_KEY as KEY, RetryAfter};
+    let json = |text: &str| serde_json::from_str::<Value>(text).unwrap();
+
+    let emu = emulator(everything_unusual()).await;
+    let created = json!({"id": "acme", "name": "Acme"});
+    let (status, _, _, body) = exchange(
+        &emu,
+        "POST",
+        "/v1/mgmt/tenant/create",
+        Some(created.clone()),
+        KEY,
+    )
+    .await;
+    assert_eq!((status, body.as_str()), (200, ""), "an empty reply");
+    let (status, _, kind, body) =
+        exchange(&emu, "POST", "/v1/mgmt/tenant/create", Some(created), KEY).await;
+    assert_eq!(status, 400, "already exists: {body}");
+    assert!(
+        kind.starts_with("text/plain") && body.contains("already exists"),
+        "{kind}: {body}"
+    );
+    let (status, _, _, body) = exchange(&emu, "GET", "/v1/mgmt/tenant?id=nope", None, KEY).await;
+    assert_eq!(status, 400, "not found: {body}");
+    let (status, _, _, body) = exchange(&emu, "GET", "/v1/mgmt/tenant?id=acme", None, KEY).await;
+    let loaded = json(&body);
+    assert_eq!(
+        (status, &loaded["tenant"]["name"]),
+        (200, &json!("Acme")),
+        "wrapped"
+    );
+    assert_eq!(
+        loaded["tenant"]["selfProvisioningDomains"],
+        Value::Null,
+        "sparse"
+    );
+    assert!(
+        loaded["tenant"].get("disabled").is_none(),
+        "sparse: {loaded}"
+    );
+    let (status, _, _, body) =
+        exchange(&emu, "POST", "/v1/mgmt/theme/export", Some(json!({})), KEY).await;
+    assert_eq!(
+        (status, json(&body)),
+        (200, json!({})),
+        "a new project's theme"
+    );
+    let (status, ..) = exchange(&emu, "GET", "/v1/mgmt/tenant/all", None, "wrong").await;
+    assert_eq!(status, 403);
+    let (status, retry_after, _, body) =
+        exchange(&emu, "GET", "/v1/mgmt/tenant/all", None, KEY).await;
+    assert_eq!(
+        (status, retry_after.as_deref(), body.as_str()),
+        (429, Some("0"), "error code: 1015")
+    );
+
+    let emu = emulator(DescopeVariant {
+        error_bodies: ErrorBodies::EmptyCode,
+        retry_after: RetryAfter::HttpDate,
+        new_theme: NewTheme::Empty,
+        ..DescopeVariant::default()
+    })
+    .await;
+    let (status, _, _, body) = exchange(&emu, "GET", "/v1/mgmt/tenant?id=nope", None, KEY).await;
+    let error = json(&body);
+    assert_eq!((status, &error["errorCode"]), (404, &json!("")), "{error}");
+    assert!(
+        error["errorDescription"]
+            .as_str()
+            .is_some_and(|d| d.contains("nope"))
+    );
+    let (_, _, _, body) =
+        exchange(&emu, "POST", "/v1/mgmt/theme/export", Some(json!({})), KEY).await;
+    assert_eq!(json(&body), json!({"theme": {}}));
+    for _ in 0..4 {
+        exchange(&emu, "GET", "/v1/mgmt/role/all", None, KEY).await;
+    }
+    let (status, retry_after, _, _) = exchange(&emu, "GET", "/v1/mgmt/role/all", None, KEY).await;
+    assert_eq!(status, 429);
+    assert!(
+        retry_after.as_deref().is_some_and(|d| d.ends_with(" GMT")),
+        "{retry_after:?}"
+    );
+}
+
+#[tokio::test]
+async fn each_rule_variant_does_what_it_says() {
+    use crate::support::{get, post};
+    let emu = crate::support::start(EmulatorConfig {
+        variant: DescopeVariant {
+            permission_delete_keeps_in_roles: true,
+            tenant_delete_keeps_roles: true,
+            tenant_update_keeps_absent: true,
+            ..DescopeVariant::default()
+        },
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let tenant = json!({"id": "acme", "name": "Acme", "selfProvisioningDomains": ["acme.com"]});
+    post(&emu, "/v1/mgmt/tenant/create", tenant)
+        .await
+        .assert_ok();
+    post(&emu, "/v1/mgmt/permission/create", json!({"name": "p"}))
+        .await
+        .assert_ok();
+    let role = json!({"name": "R", "tenantId": "acme", "permissionNames": ["p"]});
+    post(&emu, "/v1/mgmt/role/create", role).await.assert_ok();
+
+    let update = json!({"id": "acme", "name": "Acme Corp"});
+    post(&emu, "/v1/mgmt/tenant/update", update)
+        .await
+        .assert_ok();
+    let loaded = get(&emu, "/v1/mgmt/tenant?id=acme").await;
+    assert_eq!(loaded.body["name"], "Acme Corp");
+    assert_eq!(
+        loaded.body["selfProvisioningDomains"],
+        json!(["acme.com"]),
+        "kept"
+    );
+
+    post(&emu, "/v1/mgmt/permission/delete", json!({"name": "p"}))
+        .await
+        .assert_ok();
+    post(&emu, "/v1/mgmt/tenant/delete", json!({"id": "acme"}))
+        .await
+        .assert_ok();
+    let roles = get(&emu, "/v1/mgmt/role/all").await;
+    let left = roles.body["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "R");
+    let left = left.expect("the role outlives its tenant");
+    assert_eq!(
+        left["permissionNames"],
+        json!(["p"]),
+        "and names the deleted permission"
+    );
+}
