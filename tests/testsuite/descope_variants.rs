@@ -202,6 +202,10 @@ variant_tests! {
         error_bodies: ErrorBodies::EmptyCode,
         ..DescopeVariant::default()
     };
+    converges_when_changes_are_answered_with_empty_bodies: DescopeVariant {
+        empty_replies: true,
+        ..DescopeVariant::default()
+    };
     converges_when_listings_are_sparse_and_carry_unknown_fields: DescopeVariant {
         sparse_replies: true,
         ..DescopeVariant::default()
