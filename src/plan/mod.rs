@@ -6,6 +6,7 @@
 mod cascade;
 pub mod compare;
 mod diff;
+mod grants;
 mod graph;
 mod locate;
 mod planner;

@@ -177,6 +177,10 @@ variant_tests! {
         permission_rename_drops_from_roles: true,
         ..DescopeVariant::default()
     };
+    converges_when_a_permission_delete_leaves_it_in_roles: DescopeVariant {
+        permission_delete_keeps_in_roles: true,
+        ..DescopeVariant::default()
+    };
     converges_when_a_tenant_delete_leaves_its_roles: DescopeVariant {
         tenant_delete_keeps_roles: true,
         ..DescopeVariant::default()
