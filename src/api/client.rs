@@ -364,7 +364,7 @@ impl Client {
                     .headers()
                     .get(header::RETRY_AFTER)
                     .and_then(|v| v.to_str().ok());
-                let pause = inner.retry.retry_after(retry_after);
+                let pause = inner.retry.retry_after(retry_after, waits);
                 self.log(&HttpEvent::RateLimited { endpoint, pause });
                 inner.gate.pause_for(pause);
                 continue;
