@@ -10,7 +10,7 @@ use super::client::Client;
 use super::endpoint::Endpoint;
 use super::error::ApiError;
 use super::wire::{
-    FlowDocument, FlowDocumentV2, FlowListResponse, FlowSummary, License, Permission,
+    FlowDocument, FlowDocumentV2, FlowListResponse, FlowSummary, License, LoadedTenant, Permission,
     PermissionCreate, PermissionUpdate, Raw, Role, RoleCreate, RoleDelete, RoleDeleteBatch,
     RoleUpdate, Tenant, TenantCreated, TenantRequest, ThemeDocument,
 };
@@ -183,7 +183,10 @@ impl Provider for Client {
     }
 
     fn load_tenant<'a>(&'a self, id: &'a str) -> ApiFuture<'a, Tenant> {
-        Box::pin(async move { self.get(ep::TENANT_LOAD, &[("id", id)]).await })
+        Box::pin(async move {
+            let loaded: LoadedTenant = self.get(ep::TENANT_LOAD, &[("id", id)]).await?;
+            Ok(loaded.0)
+        })
     }
 
     fn load_all_tenants(&self) -> ApiFuture<'_, Vec<Raw<Tenant>>> {

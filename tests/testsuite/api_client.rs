@@ -440,3 +440,29 @@ async fn errors_that_are_not_descopes_json_are_shown_readably() {
     let text = shown(400, "text/plain", long).await;
     assert!(text.ends_with("x…") && text.chars().count() < 300, "{text}");
 }
+
+#[tokio::test]
+async fn a_tenant_load_reads_the_same_flat_or_wrapped() {
+    for wrapped in [false, true] {
+        let emu = crate::support::start(dmgmt::emulator::EmulatorConfig {
+            variant: dmgmt::emulator::DescopeVariant {
+                tenant_load_wrapped: wrapped,
+                sparse_replies: wrapped,
+                ..Default::default()
+            },
+            ..Default::default()
+        })
+        .await;
+        let c = client_for(&emu);
+        let mut acme = tenant(Some("acme"), "Acme Corp");
+        acme.self_provisioning_domains = Some(vec!["acme.com".into()]);
+        c.create_tenant(&acme).await.unwrap();
+        let loaded = c.load_tenant("acme").await.unwrap();
+        assert_eq!(
+            (loaded.id.as_str(), loaded.name.as_str()),
+            ("acme", "Acme Corp"),
+            "wrapped: {wrapped}"
+        );
+        assert_eq!(loaded.self_provisioning_domains, ["acme.com"]);
+    }
+}
