@@ -430,3 +430,59 @@ async fn each_rule_variant_does_what_it_says() {
         "and names the deleted permission"
     );
 }
+
+/// A new project, whatever its theme export looks like (`{}`, `{"theme": {}}` or the default
+/// theme): import writes a configuration that plans no change, a backup is taken, and after a
+/// theme is applied, restoring the backup of the new project neither fails nor sends an empty
+/// theme.
+#[test]
+fn a_new_projects_theme_never_trips_import_backup_or_restore() {
+    for new_theme in [NewTheme::Default, NewTheme::Absent, NewTheme::Empty] {
+        let live = Live::with(EmulatorConfig {
+            variant: DescopeVariant {
+                new_theme,
+                ..DescopeVariant::default()
+            },
+            ..EmulatorConfig::default()
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        env_file(root, ENV, "");
+        let ok = |args: &[&str]| {
+            let out = live.run(root, args);
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{new_theme:?}: {args:?}:\n{}{}",
+                stdout(&out),
+                stderr(&out)
+            );
+            stdout(&out)
+        };
+        ok(&["import", "-e", ENV, "--write"]);
+        ok(&["plan", "-e", ENV, "--detailed-exitcode"]);
+        ok(&["backup", "-e", ENV]);
+        let list: Value = serde_json::from_str(&ok(&["backups", "-e", ENV, "--json"])).unwrap();
+        let id = list["backups"][0]["id"].as_str().unwrap().to_owned();
+
+        let env = std::fs::read_to_string(root.join(format!("environments/{ENV}.yaml"))).unwrap();
+        let env = env
+            .lines()
+            .filter(|l| !l.starts_with("theme:") && !l.starts_with("  template: flows/theme.json"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        write(
+            root,
+            &format!("environments/{ENV}.yaml"),
+            format!("{env}\ntheme:\n  template: flows/theme.json\n").as_bytes(),
+        );
+        write(root, "environments/flows/theme.json", THEME.as_bytes());
+        ok(&["apply", "-e", ENV, "--auto-approve"]);
+        ok(&["restore", "-e", ENV, &id, "--auto-approve"]);
+        let sent_empty = live.handle.request_log().iter().any(|e| {
+            e.path.ends_with("/theme/import")
+                && e.body["theme"].as_object().is_none_or(|t| t.is_empty())
+        });
+        assert!(!sent_empty, "{new_theme:?}: an empty theme was imported");
+    }
+}
