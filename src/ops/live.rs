@@ -37,8 +37,9 @@ pub struct RefreshScope {
     /// templates are v2 exports: live and desired are then compared like with like. The rest
     /// are read through v1.
     pub v2: BTreeSet<ResourceAddr>,
-    /// Tenants whose scoped roles the configuration or the state manages: if `role/all` lists
-    /// none of their roles, they are searched for (see [`crate::api::add_tenant_roles`]).
+    /// Tenants whose scoped roles the configuration or the state manages, and tenants the plan
+    /// may delete: if `role/all` lists none of their roles, they are searched for (see
+    /// [`crate::api::add_tenant_roles`]).
     pub role_tenants: BTreeSet<String>,
     /// Flow exports in flight at once.
     pub parallelism: usize,

@@ -486,3 +486,42 @@ fn a_new_projects_theme_never_trips_import_backup_or_restore() {
         assert!(!sent_empty, "{new_theme:?}: an empty theme was imported");
     }
 }
+
+/// Deleting a tenant warns of the unmanaged roles that may go with it, also when `role/all`
+/// leaves tenant-scoped roles out (they are then searched for).
+#[test]
+fn a_tenant_delete_names_its_unmanaged_roles_whether_or_not_role_all_lists_them() {
+    for role_all_project_only in [false, true] {
+        let live = Live::with(EmulatorConfig {
+            variant: DescopeVariant {
+                role_all_project_only,
+                ..DescopeVariant::default()
+            },
+            ..EmulatorConfig::default()
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        env_file(
+            root,
+            ENV,
+            "tenants:\n  - {id: acme, name: Acme}\n  - {id: beta, name: Beta}\n",
+        );
+        let out = apply(&live, root, &[]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        call(
+            &live,
+            "/v1/mgmt/role/create",
+            json!({"name": "Local", "tenantId": "beta"}),
+        );
+        env_file(root, ENV, "tenants:\n  - {id: acme, name: Acme}\n");
+        let out = live.run(root, &["plan", "-e", ENV]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert!(
+            stdout(&out).contains(
+                "deleting `tenant.beta` also deletes its role `role.beta/Local`, which dmgmt does not manage"
+            ),
+            "role/all project only: {role_all_project_only}\n{}",
+            stdout(&out)
+        );
+    }
+}
