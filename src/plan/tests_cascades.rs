@@ -240,3 +240,34 @@ fn a_role_regranted_under_a_renamed_permission_also_leaves_out_a_missing_one() {
     assert_eq!(update.warnings.len(), 1, "{:?}", update.warnings);
     assert!(update.warnings[0].starts_with("grants `gone`, which"));
 }
+
+#[test]
+fn a_role_the_plan_updates_but_leaves_granting_a_deleted_permission_is_a_cascade() {
+    // The role's update (its description) sends its live grants, `p` among them, and runs
+    // before `p`'s delete; the delete then takes `p` from it.
+    let d = desired(json!({"roles": [{"name": "R", "description": "new"}]}));
+    let managed = [
+        ("permission.p", json!({"name": "p"})),
+        ("role.R", json!({"name": "R", "description": "old"})),
+    ];
+    let live = [
+        ("permission.p", json!({"name": "p"})),
+        (
+            "role.R",
+            json!({"name": "R", "description": "old", "permissions": ["p"]}),
+        ),
+    ];
+    let plan = run(&d, &snapshot(&live), &prior(&managed));
+    assert_eq!(steps(&plan), ["~ role.R", "- permission.p"]);
+    let delete = change(&plan, "permission.p");
+    assert_eq!(
+        delete.cascades,
+        [cascade("role.R", CascadeEffect::LosesPermission, true)]
+    );
+    assert_eq!(
+        delete.warnings,
+        [
+            "deleting `permission.p` also removes it from the role `role.R`, which dmgmt manages but this plan leaves granting it: the next plan will show it changed outside dmgmt"
+        ]
+    );
+}
