@@ -23,6 +23,7 @@ use super::atomic;
 pub use super::backup_error::BackupError;
 use super::canonical::sha256_hex;
 use super::system;
+use crate::model::preconfigured::is_system_default_permission;
 use crate::model::{BackupPolicy, RawBody, ResourceAddr, ResourceKind};
 pub use names::escape_key;
 use names::{FileNames, compact_id, is_object_path, key_of, parse_id};
@@ -106,6 +107,33 @@ pub struct ManifestFile {
     pub size: u64,
 }
 
+/// How many objects of each kind a backup holds. Descope's system-default permissions are in it
+/// (a backup holds the whole project as read) but are not the project's own — no configuration
+/// declares them and no restore touches them — so they are counted apart.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BackupCounts {
+    /// Objects per kind, system-default permissions left out (kinds without objects absent).
+    pub by_kind: BTreeMap<ResourceKind, usize>,
+    /// Descope's system-default permissions (`User Admin`, `SSO Admin`, `Impersonate`).
+    pub system_default_permissions: usize,
+}
+
+impl BackupCounts {
+    /// The counts of these addresses.
+    pub fn of<'a>(addrs: impl IntoIterator<Item = &'a ResourceAddr>) -> BackupCounts {
+        let mut counts = BackupCounts::default();
+        for addr in addrs {
+            match addr {
+                ResourceAddr::Permission(name) if is_system_default_permission(name) => {
+                    counts.system_default_permissions += 1;
+                }
+                _ => *counts.by_kind.entry(addr.kind()).or_insert(0) += 1,
+            }
+        }
+        counts
+    }
+}
+
 /// One backup as [`list`] reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BackupSummary {
@@ -115,8 +143,8 @@ pub struct BackupSummary {
     /// RFC 3339, UTC.
     pub created_at: String,
     pub trigger: Trigger,
-    /// Objects per kind (kinds without objects are absent).
-    pub counts: BTreeMap<ResourceKind, usize>,
+    /// Objects per kind, Descope's system-default permissions apart.
+    pub counts: BackupCounts,
     /// Bytes of the object files, as the manifest records them.
     pub bytes: u64,
 }
@@ -481,10 +509,7 @@ fn scan(state_dir: &Path, environment: &str) -> Result<Vec<Found>, BackupError> 
         if manifest.environment != environment {
             continue;
         }
-        let mut counts = BTreeMap::new();
-        for file in &manifest.files {
-            *counts.entry(file.address.kind()).or_insert(0) += 1;
-        }
+        let counts = BackupCounts::of(manifest.files.iter().map(|f| &f.address));
         found.push((
             number,
             Found {

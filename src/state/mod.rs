@@ -26,7 +26,8 @@ mod system;
 
 pub use audit::{AuditChange, AuditError, AuditRecord};
 pub use backup::{
-    BackupError, BackupInfo, BackupObject, BackupSummary, Manifest, ManifestFile, Trigger,
+    BackupCounts, BackupError, BackupInfo, BackupObject, BackupSummary, Manifest, ManifestFile,
+    Trigger,
 };
 pub use canonical::{canonical_json, sha256_hex};
 pub use error::{Backup, StateError};
