@@ -542,3 +542,40 @@ fn a_tenant_delete_names_its_unmanaged_roles_whether_or_not_role_all_lists_them(
         );
     }
 }
+
+/// A wrong key, whether Descope answers 401 or 403, and with or without its JSON: exit 1, the
+/// status, and the hint to check the key and the project id.
+#[test]
+fn a_wrong_key_is_explained_whether_descope_answers_401_or_403() {
+    for (unauthorized_is_forbidden, error_bodies) in [
+        (false, ErrorBodies::Descope),
+        (true, ErrorBodies::Descope),
+        (true, ErrorBodies::Text),
+    ] {
+        let live = Live::with(EmulatorConfig {
+            variant: DescopeVariant {
+                unauthorized_is_forbidden,
+                error_bodies,
+                ..DescopeVariant::default()
+            },
+            ..EmulatorConfig::default()
+        });
+        let dir = tempfile::tempdir().unwrap();
+        env_file(dir.path(), ENV, "");
+        let out = live
+            .command(dir.path())
+            .env("DMGMT_TEST_KEY", "K2wrongKey")
+            .args(["plan", "-e", ENV])
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        let status = if unauthorized_is_forbidden { 403 } else { 401 };
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains(&format!("failed with HTTP {status}")), "{err}");
+        assert!(
+            err.contains("hint: check the management key in env var `DMGMT_TEST_KEY`"),
+            "{err}"
+        );
+        assert!(!err.contains("K2wrongKey"), "{err}");
+    }
+}
