@@ -18,6 +18,7 @@ mod emulator;
 mod emulator_faults;
 mod emulator_roles;
 mod emulator_service;
+mod emulator_variants;
 mod executor;
 mod guide;
 mod import;
