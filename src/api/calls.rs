@@ -10,7 +10,7 @@ use super::client::Client;
 use super::endpoint::Endpoint;
 use super::error::ApiError;
 use super::wire::{
-    FlowDocument, FlowDocumentV2, FlowListResponse, FlowSummary, License, Permission,
+    FlowDocument, FlowDocumentV2, FlowListResponse, FlowSummary, License, LoadedTenant, Permission,
     PermissionCreate, PermissionUpdate, Raw, Role, RoleCreate, RoleDelete, RoleDeleteBatch,
     RoleUpdate, Tenant, TenantCreated, TenantRequest, ThemeDocument,
 };
@@ -89,17 +89,17 @@ pub(crate) async fn load_roles(
     add_tenant_roles(provider, roles, tenants).await
 }
 
-/// `roles` as `role/all` answered, plus — when it lists no role scoped to any of `tenants` (the
-/// tenants whose roles the caller cares about) — the roles a `role/search` by those tenants
-/// finds, merged by id. Whether `role/all` includes tenant-scoped roles is undocumented
-/// (`descope-api.md` §4, UNSURE): this way both answers give the same list, and the search costs
-/// calls only when it can matter.
+/// `roles` as `role/all` answered, plus — when it lists no tenant-scoped role at all — the roles
+/// a `role/search` by `tenants` (the tenants whose roles the caller cares about) finds, merged by
+/// id. Whether `role/all` includes tenant-scoped roles is undocumented (`descope-api.md` §4,
+/// UNSURE): a `role/all` listing one does; one listing none may leave them out. This way both
+/// answers give the same list, and the search costs calls only when it can matter.
 pub(crate) async fn add_tenant_roles(
     provider: &dyn Provider,
     mut roles: Vec<Raw<Role>>,
     tenants: &std::collections::BTreeSet<String>,
 ) -> Result<Vec<Raw<Role>>, ApiError> {
-    if tenants.is_empty() || roles.iter().any(|r| tenants.contains(&r.tenant_id)) {
+    if tenants.is_empty() || roles.iter().any(|r| !r.tenant_id.is_empty()) {
         return Ok(roles);
     }
     let ids: Vec<String> = tenants.iter().cloned().collect();
@@ -206,7 +206,10 @@ impl Provider for Client {
     }
 
     fn load_tenant<'a>(&'a self, id: &'a str) -> ApiFuture<'a, Tenant> {
-        Box::pin(async move { self.get(ep::TENANT_LOAD, &[("id", id)]).await })
+        Box::pin(async move {
+            let loaded: LoadedTenant = self.get(ep::TENANT_LOAD, &[("id", id)]).await?;
+            Ok(loaded.0)
+        })
     }
 
     fn load_all_tenants(&self) -> ApiFuture<'_, Vec<Raw<Tenant>>> {

@@ -125,18 +125,6 @@ impl fmt::Debug for Client {
     }
 }
 
-/// Descope's error body.
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ErrorBody {
-    #[serde(default)]
-    error_code: Option<String>,
-    #[serde(default)]
-    error_description: Option<String>,
-    #[serde(default)]
-    error_message: Option<String>,
-}
-
 fn header_value(name: &str, value: &str) -> Result<HeaderValue, ApiError> {
     HeaderValue::from_str(value).map_err(|_| ApiError::Config {
         reason: format!("`{name}` contains characters not allowed in a header"),
@@ -356,7 +344,7 @@ impl Client {
                     .headers()
                     .get(header::RETRY_AFTER)
                     .and_then(|v| v.to_str().ok());
-                let pause = inner.retry.retry_after(retry_after);
+                let pause = inner.retry.retry_after(retry_after, waits);
                 self.log(&HttpEvent::RateLimited { endpoint, pause });
                 inner.gate.pause_for(pause);
                 continue;
@@ -414,31 +402,10 @@ impl Client {
     }
 
     fn descope_error(&self, endpoint: Endpoint, status: u16, bytes: &[u8]) -> ApiError {
-        let parsed: Option<ErrorBody> = serde_json::from_slice(bytes).ok();
-        let (code, description, message) = match parsed {
-            Some(b) => (
-                b.error_code.unwrap_or_default(),
-                b.error_description.unwrap_or_default(),
-                b.error_message.unwrap_or_default(),
-            ),
-            None => {
-                let text: String = String::from_utf8_lossy(bytes).chars().take(200).collect();
-                (String::new(), text, String::new())
-            }
-        };
-        let description = if description.is_empty() {
-            "server error".to_owned()
-        } else {
-            description
-        };
-        ApiError::Descope(Box::new(DescopeError {
-            endpoint,
-            status,
-            error_code: code,
-            error_description: description,
-            error_message: message,
-            key_env: self.inner.key_env.clone(),
-        }))
+        let key_env = self.inner.key_env.clone();
+        ApiError::Descope(Box::new(DescopeError::from_answer(
+            endpoint, status, bytes, key_env,
+        )))
     }
 }
 

@@ -20,13 +20,110 @@ pub struct DescopeError {
     pub(crate) key_env: Option<String>,
 }
 
+/// Longest error text kept from an answer that is not Descope's error JSON.
+const MAX_TEXT: usize = 200;
+
+impl DescopeError {
+    /// The error an answer with `status` and `body` stands for. Descope's JSON gives the code and
+    /// the texts; anything else — a proxy's HTML page, plain text, JSON of another shape, nothing
+    /// — gives no code and a short readable text (an HTML page's title, whitespace folded).
+    pub(crate) fn from_answer(
+        endpoint: Endpoint,
+        status: u16,
+        body: &[u8],
+        key_env: Option<String>,
+    ) -> DescopeError {
+        let text_of = |v: Option<&serde_json::Value>| match v {
+            Some(serde_json::Value::String(s)) => s.trim().to_owned(),
+            Some(serde_json::Value::Number(n)) => n.to_string(),
+            _ => String::new(),
+        };
+        let (error_code, mut error_description, error_message) =
+            match serde_json::from_slice::<serde_json::Value>(body) {
+                Ok(serde_json::Value::Object(o)) => (
+                    text_of(o.get("errorCode")),
+                    text_of(o.get("errorDescription")),
+                    text_of(o.get("errorMessage")),
+                ),
+                _ => (String::new(), readable(body), String::new()),
+            };
+        if error_description.is_empty() {
+            error_description = if !error_message.is_empty() {
+                error_message.clone()
+            } else if body.iter().all(u8::is_ascii_whitespace) {
+                "no details (the answer was empty)".to_owned()
+            } else if !error_code.is_empty() {
+                "server error".to_owned()
+            } else {
+                readable(body)
+            };
+        }
+        DescopeError {
+            endpoint,
+            status,
+            error_code,
+            error_description,
+            error_message,
+            key_env,
+        }
+    }
+}
+
+/// An answer's text for a message: an HTML page's `<title>` (else its text without tags),
+/// whitespace folded, at most [`MAX_TEXT`] characters.
+fn readable(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let lower = text.to_ascii_lowercase();
+    let html = lower.contains("<html") || lower.trim_start().starts_with("<!doctype");
+    let title = || {
+        let start = lower.find("<title>")? + "<title>".len();
+        let end = start + lower[start..].find("</title>")?;
+        Some(text.get(start..end)?.to_owned())
+    };
+    let picked = match html {
+        true => title().unwrap_or_else(|| without_tags(&text)),
+        false => text.into_owned(),
+    };
+    let folded = picked.split_whitespace().collect::<Vec<_>>().join(" ");
+    match folded.char_indices().nth(MAX_TEXT) {
+        Some((cut, _)) => format!("{}…", &folded[..cut]),
+        None => folded,
+    }
+}
+
+fn without_tags(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                out.push(' ');
+            }
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// `GET /path` failed with HTTP 404 `E011404`: what Descope said (no code when there is none).
+fn failed(e: &DescopeError) -> String {
+    let code = match e.error_code.is_empty() {
+        true => String::new(),
+        false => format!(" `{}`", e.error_code),
+    };
+    format!(
+        "`{}` failed with HTTP {}{code}: {}",
+        e.endpoint, e.status, e.error_description
+    )
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// A non-2xx answer (after retries, for 5xx).
-    #[error(
-        "`{}` failed with HTTP {} `{}`: {}",
-        .0.endpoint, .0.status, .0.error_code, .0.error_description
-    )]
+    #[error("{}", failed(.0))]
     Descope(Box<DescopeError>),
     /// Connection error or timeout on every attempt.
     #[error("cannot reach `{endpoint}` (tried {attempts} times)")]
@@ -157,6 +254,48 @@ mod tests {
         );
         assert!(err.hints()[0].contains("`DESCOPE_MANAGEMENT_KEY_DEV`"));
         assert!(err.hints()[0].contains("`project_id`"), "{:?}", err.hints());
+    }
+
+    #[test]
+    fn a_forbidden_key_gets_the_same_hint_as_an_unauthorized_one() {
+        // Descope's status for a wrong key is undocumented: 401 and 403 are both plausible.
+        let err = Error::from(descope(403));
+        assert!(err.hints()[0].contains("`DESCOPE_MANAGEMENT_KEY_DEV`"));
+    }
+
+    #[test]
+    fn answers_that_are_not_descopes_json_read_as_short_text() {
+        let from = |body: &str| {
+            DescopeError::from_answer(
+                Endpoint::get("/v1/mgmt/role/all"),
+                502,
+                body.as_bytes(),
+                None,
+            )
+        };
+        let page =
+            from("<!DOCTYPE html><html><body><h1>Bad\n gateway</h1><p>try later</p></body></html>");
+        assert_eq!(page.error_description, "Bad gateway try later");
+        assert_eq!(page.error_code, "");
+        let numbered = from(r#"{"errorCode": 11, "errorMessage": " busy "}"#);
+        assert_eq!(
+            (
+                numbered.error_code.as_str(),
+                numbered.error_description.as_str()
+            ),
+            ("11", "busy")
+        );
+        let coded = from(r#"{"errorCode": "E1"}"#);
+        assert_eq!(coded.error_description, "server error");
+        let other = from(r#"{"message": "upstream timeout"}"#);
+        assert_eq!(
+            other.error_description,
+            r#"{"message": "upstream timeout"}"#
+        );
+        let list = from("[1, 2]");
+        assert_eq!(list.error_description, "[1, 2]");
+        let unicode = from(&"é".repeat(300));
+        assert_eq!(unicode.error_description.chars().count(), MAX_TEXT + 1);
     }
 
     #[test]

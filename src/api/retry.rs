@@ -58,6 +58,11 @@ pub struct RetryPolicy {
     pub max_rate_limit_retries: u32,
     /// Wait after a 429 without a readable `Retry-After`. Default 10 s (Descope's usual value).
     pub default_retry_after: Duration,
+    /// Least wait after a 429 whose `Retry-After` asks for less (`0`, or a date already past):
+    /// doubled for each such 429 in a row of one call, up to `default_retry_after`, so a server
+    /// that keeps saying "now" while still limiting is not hammered until the call fails.
+    /// Default 1 s.
+    pub min_retry_after: Duration,
     /// Cap on `Retry-After`. Default 60 s (Descope's longest documented backoff).
     pub max_retry_after: Duration,
 }
@@ -70,17 +75,40 @@ impl Default for RetryPolicy {
             max_delay: Duration::from_secs(5),
             max_rate_limit_retries: 30,
             default_retry_after: Duration::from_secs(10),
+            min_retry_after: Duration::from_secs(1),
             max_retry_after: Duration::from_secs(60),
         }
     }
 }
 
 impl RetryPolicy {
-    /// The pause a 429 asks for: `Retry-After` seconds, default if absent or unreadable, capped.
-    pub(crate) fn retry_after(&self, header: Option<&str>) -> Duration {
+    /// The pause after the `wait`-th 429 in a row of one call (1-based): what `Retry-After` asks
+    /// for (seconds, or an HTTP date), the default if it is absent or unreadable, the growing
+    /// floor of [`RetryPolicy::min_retry_after`] if it asks for less than that, and at most
+    /// `max_retry_after`.
+    pub fn retry_after(&self, header: Option<&str>, wait: u32) -> Duration {
+        self.retry_after_at(header, wait, jiff::Timestamp::now())
+    }
+
+    /// [`RetryPolicy::retry_after`] as if it were `now` (for an HTTP date).
+    pub fn retry_after_at(
+        &self,
+        header: Option<&str>,
+        wait: u32,
+        now: jiff::Timestamp,
+    ) -> Duration {
+        let floor = self
+            .min_retry_after
+            .saturating_mul(1u32 << wait.saturating_sub(1).min(20))
+            .min(self.default_retry_after);
         header
-            .and_then(|h| h.trim().parse::<u64>().ok())
-            .map_or(self.default_retry_after, Duration::from_secs)
+            .and_then(|h| parse_retry_after(h, now))
+            .map_or(self.default_retry_after, |asked| {
+                match asked < self.min_retry_after {
+                    true => floor,
+                    false => asked,
+                }
+            })
             .min(self.max_retry_after)
     }
 
@@ -93,6 +121,23 @@ impl RetryPolicy {
         let full = exp.min(self.max_delay);
         full / 2 + (full / 2).mul_f64(random.clamp(0.0, 1.0))
     }
+}
+
+/// A `Retry-After` value: whole (or decimal) seconds, or an HTTP date (RFC 9110), as the wait
+/// from `now` (zero for a date already past); `None` when it is neither.
+fn parse_retry_after(header: &str, now: jiff::Timestamp) -> Option<Duration> {
+    let text = header.trim();
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    if let Ok(seconds) = text.parse::<f64>() {
+        return Duration::try_from_secs_f64(seconds).ok();
+    }
+    let at = jiff::fmt::rfc2822::DateTimeParser::new()
+        .parse_timestamp(text)
+        .ok()?;
+    let ahead = at.duration_since(now);
+    Some(Duration::try_from(ahead).unwrap_or(Duration::ZERO))
 }
 
 /// Waits for a duration. The client sleeps only through this, so tests can observe every pause.
@@ -160,10 +205,43 @@ mod tests {
     #[test]
     fn retry_after_defaults_and_caps() {
         let p = RetryPolicy::default();
-        assert_eq!(p.retry_after(Some("3")), Duration::from_secs(3));
-        assert_eq!(p.retry_after(Some("soon")), Duration::from_secs(10));
-        assert_eq!(p.retry_after(None), Duration::from_secs(10));
-        assert_eq!(p.retry_after(Some("3600")), Duration::from_secs(60));
+        assert_eq!(p.retry_after(Some("3"), 1), Duration::from_secs(3));
+        assert_eq!(p.retry_after(Some(" 2.5 "), 1), Duration::from_millis(2500));
+        assert_eq!(p.retry_after(Some("soon"), 1), Duration::from_secs(10));
+        assert_eq!(p.retry_after(Some("-1"), 1), Duration::from_secs(10));
+        assert_eq!(p.retry_after(None, 1), Duration::from_secs(10));
+        assert_eq!(p.retry_after(Some("3600"), 1), Duration::from_secs(60));
+    }
+
+    #[test]
+    fn retry_after_as_an_http_date_is_the_wait_until_then() {
+        let p = RetryPolicy::default();
+        let now: jiff::Timestamp = "2026-12-05T10:00:00Z".parse().unwrap();
+        let date = Some("Sat, 05 Dec 2026 10:00:07 GMT");
+        assert_eq!(p.retry_after_at(date, 1, now), Duration::from_secs(7));
+        let past = Some("Sat, 05 Dec 2026 09:59:00 GMT");
+        assert_eq!(p.retry_after_at(past, 1, now), Duration::from_secs(1));
+        let far = Some("Sun, 06 Dec 2026 10:00:00 GMT");
+        assert_eq!(p.retry_after_at(far, 1, now), Duration::from_secs(60));
+    }
+
+    #[test]
+    fn a_retry_after_asking_for_no_wait_gets_a_growing_floor() {
+        let p = RetryPolicy::default();
+        let waits: Vec<u64> = (1..=6)
+            .map(|w| p.retry_after(Some("0"), w).as_secs())
+            .collect();
+        assert_eq!(waits, [1, 2, 4, 8, 10, 10]);
+        assert_eq!(
+            p.retry_after(Some("0.5"), 3),
+            Duration::from_secs(4),
+            "less than the least wait"
+        );
+        assert_eq!(
+            p.retry_after(Some("1"), 4),
+            Duration::from_secs(1),
+            "what a server asks for is what it gets"
+        );
     }
 
     #[test]

@@ -158,9 +158,12 @@ pub(crate) async fn send(provider: &dyn Provider, change: &Change) -> Result<Sen
                 DocFormat::V1 => {
                     let document: FlowDocument = document(change, "flow", ep::FLOW_IMPORT)?;
                     let stored = provider.import_flow(id, &document).await?;
-                    Ok(Sent::Holds(Some(
-                        json!({"flow": stored.flow, "screens": stored.screens}),
-                    )))
+                    // Descope answers the stored document, or nothing (then it holds what was
+                    // sent: recording the empty answer would show as drift on the next plan).
+                    Ok(Sent::Holds(match stored.flow.is_object() {
+                        true => Some(json!({"flow": stored.flow, "screens": stored.screens})),
+                        false => after(),
+                    }))
                 }
                 DocFormat::V2 => {
                     let document: FlowDocumentV2 = document(change, "flow", ep::FLOW_IMPORT_V2)?;
@@ -175,7 +178,10 @@ pub(crate) async fn send(provider: &dyn Provider, change: &Change) -> Result<Sen
                 DocFormat::V1 => {
                     let document: ThemeDocument = document(change, "theme", ep::THEME_IMPORT)?;
                     let stored = provider.import_theme(&document).await?;
-                    Ok(Sent::Holds(Some(json!({"theme": stored.theme}))))
+                    Ok(Sent::Holds(match stored.theme.is_object() {
+                        true => Some(json!({"theme": stored.theme})),
+                        false => after(),
+                    }))
                 }
                 DocFormat::V2 => {
                     let document: ThemeDocument = document(change, "theme", ep::THEME_IMPORT_V2)?;

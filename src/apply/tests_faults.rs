@@ -266,3 +266,72 @@ async fn a_lost_rename_is_accepted_when_the_id_carries_the_new_name() {
     assert_eq!(fake.calls("update_role"), 1);
     assert_eq!(rec.live(0).unwrap()["id"], "ROL9");
 }
+
+#[tokio::test]
+async fn a_delete_of_an_object_already_gone_is_accepted_whatever_status_says_so() {
+    // Deleted in the console between refresh and apply. Descope's status for "not found" is
+    // undocumented (404 or 400 with some code, or no JSON at all): the read-back decides.
+    for (status, code) in [(404, "E011404"), (400, "E011004"), (400, "")] {
+        let fake = Fake::new();
+        for op in ["delete_tenant", "delete_role", "delete_permission"] {
+            fake.fault(Some(op), None, Fault::Refuse { status, code }, 1);
+        }
+        let plan = plan(vec![
+            change(
+                "tenant.acme",
+                Action::Delete,
+                Some(json!({"id": "acme", "name": "Acme"})),
+                None,
+            ),
+            change(
+                "role.R",
+                Action::Delete,
+                Some(json!({"name": "R", "tenantId": ""})),
+                None,
+            ),
+            change(
+                "permission.p",
+                Action::Delete,
+                Some(json!({"name": "p"})),
+                None,
+            ),
+        ]);
+        let options = ExecuteOptions {
+            batch_size: 1,
+            ..ExecuteOptions::default()
+        };
+        let (report, rec) = run(&fake, &plan, options).await;
+        assert!(report.is_success(), "{status} {code:?}: {:?}", rec.events());
+        assert_eq!(fake.calls("delete_tenant"), 1, "not resent");
+    }
+}
+
+#[tokio::test]
+async fn an_update_of_an_object_gone_meanwhile_fails_at_once_whatever_status_says_so() {
+    for status in [404, 400] {
+        let fake = Fake::new();
+        fake.fault(
+            Some("update_tenant"),
+            None,
+            Fault::Refuse {
+                status,
+                code: "E011004",
+            },
+            1,
+        );
+        let before = json!({"id": "acme", "name": "Acme"});
+        let plan = plan(vec![change(
+            "tenant.acme",
+            Action::Update,
+            Some(before),
+            Some(json!({"id": "acme", "name": "Acme Corp"})),
+        )]);
+        let (report, rec) = run_default(&fake, &plan).await;
+        assert!(
+            matches!(&report.outcomes[0], Outcome::Failed(e) if e.contains(&format!("HTTP {status}"))),
+            "{status}: {:?}",
+            rec.events()
+        );
+        assert_eq!(fake.calls("update_tenant"), 1, "{status}: not resent");
+    }
+}

@@ -12,7 +12,7 @@ use crate::config::Project;
 use crate::error::{Result, exit};
 use crate::model::ResourceKind;
 use crate::ops;
-use crate::state::{AuditRecord, BackupSummary};
+use crate::state::{AuditRecord, BackupCounts, BackupSummary};
 
 pub(crate) fn backup(project: &Project, args: &BackupArgs, shell: &Shell) -> Result<i32> {
     let desired = desired_state(project, &args.env.env, shell)?;
@@ -126,28 +126,51 @@ pub(crate) fn backups(project: &Project, args: &BackupsArgs, shell: &Shell) -> R
 }
 
 fn summary_json(b: &BackupSummary) -> serde_json::Value {
-    let counts: BTreeMap<&str, usize> = b.counts.iter().map(|(k, n)| (k.as_str(), *n)).collect();
+    let counts: BTreeMap<&str, usize> = b
+        .counts
+        .by_kind
+        .iter()
+        .map(|(k, n)| (k.as_str(), *n))
+        .collect();
     json!({
         "id": b.id,
         "created_at": b.created_at,
         "trigger": b.trigger,
         "project_id": b.project_id,
         "counts": counts,
+        "system_default_permissions": b.counts.system_default_permissions,
         "bytes": b.bytes,
         "path": b.path,
     })
 }
 
-/// `2 permissions, 5 roles, 1 theme` (kinds without objects left out).
-fn counts_text(counts: &BTreeMap<ResourceKind, usize>) -> String {
-    if counts.is_empty() {
-        return "empty".to_owned();
+/// `2 permissions (+3 system-default), 5 roles, 1 theme` (kinds without objects left out;
+/// Descope's own permissions said apart, as they are not the project's).
+fn counts_text(counts: &BackupCounts) -> String {
+    let system = counts.system_default_permissions;
+    let permissions = counts
+        .by_kind
+        .get(&ResourceKind::Permission)
+        .copied()
+        .unwrap_or(0);
+    let mut parts = Vec::new();
+    match (permissions, system) {
+        (0, 0) => {}
+        (0, s) => parts.push(format!("{} system-default", plural(s, "permission"))),
+        (n, 0) => parts.push(plural(n, "permission")),
+        (n, s) => parts.push(format!("{} (+{s} system-default)", plural(n, "permission"))),
     }
-    counts
-        .iter()
-        .map(|(kind, n)| plural(*n, kind.as_str()))
-        .collect::<Vec<_>>()
-        .join(", ")
+    parts.extend(
+        counts
+            .by_kind
+            .iter()
+            .filter(|(kind, _)| **kind != ResourceKind::Permission)
+            .map(|(kind, n)| plural(*n, kind.as_str())),
+    );
+    match parts.is_empty() {
+        true => "empty".to_owned(),
+        false => parts.join(", "),
+    }
 }
 
 /// `812 B`, `12.3 KB`, `4.1 MB`.

@@ -90,8 +90,7 @@ impl From<EmulatorArgs> for EmulatorConfig {
             seed: a.seed,
             latency: Duration::from_millis(a.latency_ms),
             request_log: a.request_log,
-            role_all_project_only: false,
-            permission_rename_drops_from_roles: false,
+            variant: Default::default(),
         }
     }
 }

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+use super::variant::DescopeVariant;
 use super::{LOCAL_MANAGEMENT_KEY, LOCAL_PROJECT_ID};
 
 /// Default address of a standalone emulator: loopback and a fixed port, so an environment file or
@@ -53,14 +54,9 @@ pub struct EmulatorConfig {
     pub seed: u64,
     pub latency: Duration,
     pub request_log: Option<PathBuf>,
-    /// Answer `role/all` with project roles only, as a Descope that leaves tenant-scoped roles out
-    /// of it would (`descope-api.md` §4: UNSURE); `role/search` still finds them. For tests that
-    /// dmgmt works with either answer.
-    pub role_all_project_only: bool,
-    /// On a permission's rename, remove it from the roles that grant it instead of renaming it
-    /// there, as a Descope that does not carry renames into roles would (`descope-api.md` §4:
-    /// UNSURE). For tests that dmgmt works with either answer.
-    pub permission_rename_drops_from_roles: bool,
+    /// Where Descope's answer is undocumented, the other plausible one (see [`DescopeVariant`]);
+    /// the default is the emulator's normal behaviour. For tests that dmgmt works either way.
+    pub variant: DescopeVariant,
 }
 
 impl std::fmt::Debug for EmulatorConfig {
@@ -76,11 +72,7 @@ impl std::fmt::Debug for EmulatorConfig {
             .field("seed", &self.seed)
             .field("latency", &self.latency)
             .field("request_log", &self.request_log)
-            .field("role_all_project_only", &self.role_all_project_only)
-            .field(
-                "permission_rename_drops_from_roles",
-                &self.permission_rename_drops_from_roles,
-            )
+            .field("variant", &self.variant)
             .finish()
     }
 }
@@ -99,8 +91,7 @@ impl Default for EmulatorConfig {
             seed: 1,
             latency: Duration::ZERO,
             request_log: None,
-            role_all_project_only: false,
-            permission_rename_drops_from_roles: false,
+            variant: DescopeVariant::default(),
         }
     }
 }

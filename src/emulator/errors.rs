@@ -22,9 +22,9 @@ const MISSING_ARGUMENTS: &str = "E011002";
 /// Unknown field or wrong JSON type (Descope: validation failure).
 const VALIDATION: &str = "E011003";
 /// A field names something that does not exist or has a bad value (Descope: invalid arguments).
-const INVALID_ARGUMENTS: &str = "E011004";
+pub(crate) const INVALID_ARGUMENTS: &str = "E011004";
 /// Missing or wrong `Authorization` (emulator's code; HTTP 401).
-const UNAUTHORIZED: &str = "E011401";
+pub(crate) const UNAUTHORIZED: &str = "E011401";
 /// The object to load, update or delete does not exist (emulator's code; HTTP 404).
 pub(crate) const NOT_FOUND: &str = "E011404";
 /// No such route (emulator's code; HTTP 404).
@@ -32,7 +32,7 @@ pub(crate) const UNKNOWN_ROUTE: &str = "E011400";
 /// The route exists with another method (emulator's code; HTTP 405).
 pub(crate) const METHOD_NOT_ALLOWED: &str = "E011405";
 /// The id or name is taken (emulator's code; HTTP 409).
-const CONFLICT: &str = "E011409";
+pub(crate) const CONFLICT: &str = "E011409";
 /// An injected fault (emulator's code; HTTP 503, retried by the SDKs).
 const FAULT: &str = "E011503";
 /// An injected lost reply: the change was made, the answer says it failed (emulator's code; HTTP

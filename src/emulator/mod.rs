@@ -8,7 +8,8 @@
 //! It must not depend on dmgmt's client, plans or state: only on the shared wire types.
 //!
 //! Errors chosen where Descope's are unknown: duplicates are 409 `E011409`, missing objects 404
-//! `E011404`, bad references 400 `E011004`, bad auth 401 `E011401` (see [`errors`]).
+//! `E011404`, bad references 400 `E011004`, bad auth 401 `E011401` (see [`errors`]). Where
+//! Descope may answer otherwise, [`variant`] plays the other answer, for tests only.
 
 mod config;
 mod convert;
@@ -21,12 +22,14 @@ mod server;
 mod store;
 mod tenant;
 mod theme;
+pub mod variant;
 
 pub(crate) use config::DEFAULT_LISTEN;
 pub use config::{EmulatorConfig, EmulatorRateLimit};
 pub(crate) use server::StartError;
 pub use server::{EmulatorHandle, RequestLogEntry};
 pub(crate) use store::StoreError;
+pub use variant::{DescopeVariant, ErrorBodies, NewTheme, RetryAfter};
 
 use crate::{Error, ErrorKind};
 

@@ -3,10 +3,12 @@
 //!
 //! A permission is identified by `id`, else by `name`; names are unique (409, renames included); a
 //! missing permission is 404; a system-default one cannot be updated or deleted (400). What a
-//! rename does to the roles that grant the permission is undocumented (descope-api.md §4: UNSURE):
-//! by default it is carried into them, and with `permission_rename_drops_from_roles` it removes
-//! the permission from them instead; a delete removes it from them. Either way roles never name a
-//! permission that does not exist. Batches are atomic. This module never persists or logs.
+//! rename or a delete does to the roles that grant the permission is undocumented
+//! (descope-api.md §4: UNSURE): by default a rename is carried into them and a delete removes it
+//! from them, so roles never name a permission that does not exist; the variants
+//! `permission_rename_drops_from_roles` and `permission_delete_keeps_in_roles` (see
+//! [`super::variant`]) play the other answers. Batches are atomic. This module never persists or
+//! logs.
 
 use axum::extract::State;
 use axum::routing::{get, post};
@@ -86,7 +88,7 @@ enum InRoles {
 
 impl InRoles {
     fn of(emu: &Emu) -> InRoles {
-        match emu.permission_rename_drops_from_roles {
+        match emu.variant.permission_rename_drops_from_roles {
             true => InRoles::Dropped,
             false => InRoles::Renamed,
         }
@@ -126,8 +128,11 @@ fn update_one(store: &mut Store, req: PermissionUpdate, in_roles: InRoles) -> Re
     Ok(())
 }
 
-fn delete_one(store: &mut Store, id: &str) {
-    if let Some(p) = store.permissions.shift_remove(id) {
+/// Deletes a permission and, unless `keep_in_roles`, removes it from the roles that grant it.
+fn delete_one(store: &mut Store, id: &str, keep_in_roles: bool) {
+    if let Some(p) = store.permissions.shift_remove(id)
+        && !keep_in_roles
+    {
         for role in store.roles.values_mut() {
             role.permission_names.retain(|n| *n != p.name);
         }
@@ -152,10 +157,11 @@ async fn update(State(emu): State<Emu>, Body(req): Body<PermissionUpdate>) -> Re
 }
 
 async fn delete(State(emu): State<Emu>, Body(req): Body<PermissionDelete>) -> Reply {
+    let keep = emu.variant.permission_delete_keeps_in_roles;
     emu.mutate(|store| {
         let id = find(store, &req.id, &req.name)?;
         refuse_system_default(store, &id, "delete")?;
-        delete_one(store, &id);
+        delete_one(store, &id, keep);
         Ok(Json(json!({})))
     })
 }
@@ -194,6 +200,7 @@ async fn delete_batch(State(emu): State<Emu>, Body(req): Body<PermissionDeleteBa
     if names.is_empty() && ids.is_empty() {
         return Err(EmuError::missing("names"));
     }
+    let keep = emu.variant.permission_delete_keeps_in_roles;
     emu.mutate(|store| {
         let mut doomed = Vec::new();
         for name in names {
@@ -205,7 +212,7 @@ async fn delete_batch(State(emu): State<Emu>, Body(req): Body<PermissionDeleteBa
         for id in &doomed {
             refuse_system_default(store, id, "delete")?;
         }
-        doomed.iter().for_each(|id| delete_one(store, id));
+        doomed.iter().for_each(|id| delete_one(store, id, keep));
         Ok(Json(json!({})))
     })
 }

@@ -174,7 +174,7 @@ async fn delete(State(emu): State<Emu>, Body(req): Body<RoleDelete>) -> Reply {
 }
 
 async fn load_all(State(emu): State<Emu>) -> Reply {
-    let project_only = emu.role_all_project_only;
+    let project_only = emu.variant.role_all_project_only;
     emu.read(|store| {
         Ok(Json(json!(RoleList {
             roles: store

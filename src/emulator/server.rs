@@ -28,6 +28,7 @@ use super::config::{EmulatorConfig, EmulatorRateLimit};
 use super::errors::{EmuError, METHOD_NOT_ALLOWED, Reply, UNKNOWN_ROUTE};
 use super::journal::Journal;
 use super::store::Store;
+use super::variant::{self, DescopeVariant};
 use super::{flow, permission, role, tenant, theme};
 
 /// Flows can be large documents; Descope accepts them, so must the emulator.
@@ -88,8 +89,7 @@ pub(crate) struct Shared {
     /// Its own stream, so turning lost replies on does not move which calls fault.
     lost_rng: Mutex<fastrand::Rng>,
     latency: Duration,
-    pub(crate) role_all_project_only: bool,
-    pub(crate) permission_rename_drops_from_roles: bool,
+    pub(crate) variant: DescopeVariant,
     log: Mutex<Vec<RequestLogEntry>>,
     log_file: Option<Mutex<File>>,
 }
@@ -164,7 +164,8 @@ impl Shared {
 }
 
 async fn gatekeeper(State(emu): State<Emu>, req: Request, next: Next) -> Response {
-    let method = req.method().to_string();
+    let verb = req.method().clone();
+    let method = verb.to_string();
     let path = req.uri().path().to_owned();
     if !emu.latency.is_zero() {
         tokio::time::sleep(emu.latency).await;
@@ -183,6 +184,7 @@ async fn gatekeeper(State(emu): State<Emu>, req: Request, next: Next) -> Respons
                 Err(e) => e.into_response(),
                 Ok(()) => next.run(req).await,
             };
+            let response = variant::reshape(&emu.variant, &verb, &path, response).await;
             (response, logged)
         }
     };
@@ -365,8 +367,7 @@ pub(crate) async fn spawn(config: EmulatorConfig) -> Result<EmulatorHandle, Star
             config.seed ^ 0xD1B5_4A32_D192_ED03,
         )),
         latency: config.latency,
-        role_all_project_only: config.role_all_project_only,
-        permission_rename_drops_from_roles: config.permission_rename_drops_from_roles,
+        variant: config.variant,
         log: Mutex::new(Vec::new()),
         log_file,
     });

@@ -4,7 +4,9 @@
 //! Rules enforced: ids and names are unique (409), a caller id is kept and a missing one generated
 //! (`T…`), the parent of a sub-tenant must exist, default roles must name existing roles, and loads,
 //! updates and deletes of a missing tenant are 404. Deleting a tenant removes its tenant-scoped
-//! roles. This module never persists or logs: [`Shared::mutate`](super::server) does.
+//! roles, and an update empties the fields its body leaves out, unless the variants
+//! `tenant_delete_keeps_roles` or `tenant_update_keeps_absent` (see [`super::variant`]) say
+//! otherwise. This module never persists or logs: [`Shared::mutate`](super::server) does.
 
 use axum::extract::State;
 use axum::routing::{get, patch, post};
@@ -140,16 +142,48 @@ async fn update(State(emu): State<Emu>, Body(req): Body<TenantRequest>) -> Reply
     check_values(&req)?;
     let id = required(&req.id, "id")?.to_owned();
     let name = required(&req.name, "name")?.to_owned();
+    let keep_absent = emu.variant.tenant_update_keeps_absent;
     emu.mutate(|store| {
         if !store.tenants.contains_key(&id) {
             return Err(missing(&id));
         }
         check_name_free(store, &name, &id)?;
         if let Some(t) = store.tenants.get_mut(&id) {
-            replace_fields(t, req, name);
+            match keep_absent {
+                true => merge_fields(t, req),
+                false => replace_fields(t, req, name),
+            }
         }
         Ok(Json(json!({})))
     })
+}
+
+/// Overwrites the fields of `t` that `req` holds (not `null`), keeping the others.
+fn merge_fields(t: &mut Tenant, req: TenantRequest) {
+    if let Some(name) = given(&req.name) {
+        t.name = name.to_owned();
+    }
+    if let Some(v) = req.self_provisioning_domains {
+        t.self_provisioning_domains = v;
+    }
+    if let Some(v) = req.custom_attributes {
+        t.custom_attributes = v;
+    }
+    if let Some(v) = req.enforce_sso {
+        t.enforce_sso = v;
+    }
+    if let Some(v) = req.enforce_sso_exclusions {
+        t.enforce_sso_exclusions = v;
+    }
+    if let Some(v) = req.federated_app_ids {
+        t.federated_app_ids = v;
+    }
+    if let Some(v) = req.disabled {
+        t.disabled = v;
+    }
+    if let Some(v) = req.role_inheritance {
+        t.role_inheritance = v;
+    }
 }
 
 async fn patch_tenant(State(emu): State<Emu>, Body(req): Body<TenantRequest>) -> Reply {
@@ -165,36 +199,14 @@ async fn patch_tenant(State(emu): State<Emu>, Body(req): Body<TenantRequest>) ->
         let Some(t) = store.tenants.get_mut(&id) else {
             return Err(missing(&id));
         };
-        if let Some(name) = given(&req.name) {
-            t.name = name.to_owned();
-        }
-        if let Some(v) = req.self_provisioning_domains {
-            t.self_provisioning_domains = v;
-        }
-        if let Some(v) = req.custom_attributes {
-            t.custom_attributes = v;
-        }
-        if let Some(v) = req.enforce_sso {
-            t.enforce_sso = v;
-        }
-        if let Some(v) = req.enforce_sso_exclusions {
-            t.enforce_sso_exclusions = v;
-        }
-        if let Some(v) = req.federated_app_ids {
-            t.federated_app_ids = v;
-        }
-        if let Some(v) = req.disabled {
-            t.disabled = v;
-        }
-        if let Some(v) = req.role_inheritance {
-            t.role_inheritance = v;
-        }
+        merge_fields(t, req);
         Ok(Json(json!({})))
     })
 }
 
 async fn delete(State(emu): State<Emu>, Body(req): Body<TenantDeleteRequest>) -> Reply {
     let id = required(&req.id, "id")?.to_owned();
+    let keep_roles = emu.variant.tenant_delete_keeps_roles;
     emu.mutate(|store| {
         if !store.tenants.contains_key(&id) {
             return Err(missing(&id));
@@ -207,7 +219,9 @@ async fn delete(State(emu): State<Emu>, Body(req): Body<TenantDeleteRequest>) ->
         }
         store.tenants.shift_remove(&id);
         store.settings.shift_remove(&id);
-        store.roles.retain(|_, r| r.tenant_id != id);
+        if !keep_roles {
+            store.roles.retain(|_, r| r.tenant_id != id);
+        }
         Ok(Json(json!({})))
     })
 }

@@ -15,6 +15,7 @@ use super::convert;
 use super::errors::{Body, EmuError, Reply};
 use super::server::Emu;
 use super::store::Store;
+use super::variant::NewTheme;
 use crate::api::wire::{Empty, ThemeImportRequest};
 use crate::model::DocFormat;
 
@@ -33,12 +34,32 @@ fn v1(store: &Store) -> Value {
     }
 }
 
+/// The export of a new project's theme (none imported yet) when the variant answers it otherwise
+/// than with the default theme (see [`super::variant::NewTheme`]).
+fn new_theme(emu: &Emu, store: &Store) -> Option<Value> {
+    if store.theme_version > 1 {
+        return None;
+    }
+    match emu.variant.new_theme {
+        NewTheme::Default => None,
+        NewTheme::Absent => Some(json!({})),
+        NewTheme::Empty => Some(json!({"theme": {}})),
+    }
+}
+
 async fn export(State(emu): State<Emu>, Body(_): Body<Empty>) -> Reply {
-    emu.read(|store| Ok(Json(json!({"theme": v1(store)}))))
+    emu.read(|store| {
+        Ok(Json(
+            new_theme(&emu, store).unwrap_or_else(|| json!({"theme": v1(store)})),
+        ))
+    })
 }
 
 async fn export_v2(State(emu): State<Emu>, Body(_): Body<Empty>) -> Reply {
     emu.read(|store| {
+        if let Some(theme) = new_theme(&emu, store) {
+            return Ok(Json(theme));
+        }
         let theme = match store.theme_format {
             DocFormat::V2 => Value::Object(store.theme.clone()),
             DocFormat::V1 => convert::theme_v1_to_v2(&store.theme),

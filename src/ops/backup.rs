@@ -2,20 +2,19 @@
 //! permission and flow, managed or not, and the theme), the list of an environment's backups, and
 //! retention on demand. Never prints.
 
-use std::collections::BTreeMap;
-
 use super::apply::prune_backups;
 use super::live::{self, RefreshObserver};
 use super::{Connection, Context};
 use crate::error::{Error, Result};
-use crate::model::{DesiredState, ResourceKind, Snapshot};
+use crate::model::{DesiredState, Snapshot};
+use crate::state::BackupCounts;
 use crate::state::backup::{self, BackupInfo, BackupObject, BackupSummary, Trigger};
 
 /// What `dmgmt backup` wrote.
 pub(crate) struct BackupOutcome {
     pub(crate) info: BackupInfo,
-    /// Objects per kind.
-    pub(crate) counts: BTreeMap<ResourceKind, usize>,
+    /// Objects per kind, Descope's system-default permissions apart.
+    pub(crate) counts: BackupCounts,
     /// Backups removed by retention afterwards.
     pub(crate) pruned: Vec<String>,
 }
@@ -57,10 +56,7 @@ pub(crate) async fn backup_environment(
         Trigger::Manual,
         &everything(&snapshot),
     )?;
-    let mut counts = BTreeMap::new();
-    for addr in snapshot.objects.keys() {
-        *counts.entry(addr.kind()).or_insert(0) += 1;
-    }
+    let counts = BackupCounts::of(snapshot.objects.keys());
     let pruned = prune_backups(ctx, desired);
     Ok(BackupOutcome {
         info,

@@ -3,7 +3,8 @@
 //!
 //! Calls: one load-all each for permissions, roles and tenants, one flow list, one export per
 //! flow that the config or the state names (unmanaged flows are only listed), and the theme if
-//! the config or the state manages it — all through the client's rate limiter, flows
+//! the config or the state manages it (an export without a theme, or with an empty one, is no
+//! theme) — all through the client's rate limiter, flows
 //! concurrently. Each document is exported through the routes of its template's generation (v1 or
 //! v2), so that the plan compares like with like.
 
@@ -36,8 +37,9 @@ pub struct RefreshScope {
     /// templates are v2 exports: live and desired are then compared like with like. The rest
     /// are read through v1.
     pub v2: BTreeSet<ResourceAddr>,
-    /// Tenants whose scoped roles the configuration or the state manages: if `role/all` lists
-    /// none of their roles, they are searched for (see [`crate::api::add_tenant_roles`]).
+    /// Tenants whose scoped roles the configuration or the state manages, and tenants the plan
+    /// may delete: if `role/all` lists none of their roles, they are searched for (see
+    /// [`crate::api::add_tenant_roles`]).
     pub role_tenants: BTreeSet<String>,
     /// Flow exports in flight at once.
     pub parallelism: usize,
@@ -109,7 +111,11 @@ async fn read(
         } else {
             provider.export_theme().await?
         };
-        Ok::<_, ApiError>(Some(theme.theme))
+        // `{}` or `{"theme": {}}` (what a new project may answer) is no theme: nothing to
+        // compare, import, back up or restore.
+        let theme = theme.theme;
+        let some = theme.as_object().is_some_and(|t| !t.is_empty());
+        Ok::<_, ApiError>(some.then_some(theme))
     };
     let (permissions, roles, tenants, (unmanaged, exported), theme) = tokio::try_join!(
         provider.load_all_permissions(),

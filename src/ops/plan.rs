@@ -171,6 +171,10 @@ pub(super) fn scope(desired: &DesiredState, state: Option<&StateFile>) -> Refres
             v2.insert(addr.clone());
         }
     }
+    // The tenants whose roles the plan reads: those of managed scoped roles, and the tenants it
+    // deletes (in state, no longer declared), whose unmanaged roles may go with them (the plan
+    // warns of those). Not every tenant: with a `role/all` that leaves tenant roles out, each
+    // hundred tenants would cost a search.
     let role_tenants = desired
         .roles
         .iter()
@@ -183,6 +187,7 @@ pub(super) fn scope(desired: &DesiredState, state: Option<&StateFile>) -> Refres
                     ResourceAddr::Role {
                         tenant: Some(t), ..
                     } => Some(t.clone()),
+                    ResourceAddr::Tenant(t) if !declared.contains(a) => Some(t.clone()),
                     _ => None,
                 }),
         )

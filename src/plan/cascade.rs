@@ -6,8 +6,9 @@
 //! whenever the plan does not already do the same to that role itself — above all when the role is one dmgmt does not manage, since the plan
 //! otherwise promises to leave those alone.
 //!
-//! Reads the live snapshot's config-shaped role attributes (`tenant`, `permissions`); adds
-//! warnings and cascades to the changes, never adds, removes or reorders a change.
+//! Reads the live snapshot's config-shaped role attributes (`tenant`, `permissions`) and the
+//! bodies the changes send (Descope's names: `permissionNames`); adds warnings and cascades to
+//! the changes, never adds, removes or reorders a change.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -15,7 +16,7 @@ use serde_json::Value;
 
 use super::planner::PlanInput;
 use super::types::{Action, Cascade, CascadeEffect, Change};
-use crate::model::{ResourceAddr, Role};
+use crate::model::{ResourceAddr, ResourceKind, Role, attrs};
 
 /// Adds to each delete the live roles it changes as a side effect, and the warnings saying so.
 pub(super) fn annotate(changes: &mut [Change], input: &PlanInput<'_>) {
@@ -98,7 +99,7 @@ pub(super) fn annotate(changes: &mut [Change], input: &PlanInput<'_>) {
                     let goes_with_tenant =
                         scope(role, attrs).is_some_and(|t| deleted_tenants.contains(t));
                     let keeps_it = match planned(role) {
-                        Some(own) => !own.action.is_delete() && grants(own.after.as_ref(), p),
+                        Some(own) => !own.action.is_delete() && sends(own.after.as_ref(), p),
                         None => true,
                     };
                     if grants(Some(attrs), p) && keeps_it && !goes_with_tenant {
@@ -218,9 +219,20 @@ fn scope<'a>(addr: &'a ResourceAddr, attrs: &'a Value) -> Option<&'a str> {
         .filter(|t| !t.is_empty())
 }
 
+/// Whether config-shaped attributes (a live role's) grant `permission`.
 fn grants(attrs: Option<&Value>, permission: &str) -> bool {
-    attrs
-        .and_then(|a| a.get("permissions"))
+    names(attrs, "permissions", permission)
+}
+
+/// Whether a change's body (Descope's field names: `permissionNames`) grants `permission`.
+fn sends(body: Option<&Value>, permission: &str) -> bool {
+    let wire = attrs::wire_field(ResourceKind::Role, "permissions").unwrap_or("permissionNames");
+    names(body, wire, permission)
+}
+
+fn names(object: Option<&Value>, field: &str, permission: &str) -> bool {
+    object
+        .and_then(|a| a.get(field))
         .and_then(Value::as_array)
         .is_some_and(|ps| ps.iter().any(|p| p.as_str() == Some(permission)))
 }

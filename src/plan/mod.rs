@@ -6,6 +6,7 @@
 mod cascade;
 pub(crate) mod compare;
 mod diff;
+mod grants;
 mod graph;
 mod locate;
 mod planner;

@@ -7,12 +7,13 @@ use serde_json::Value;
 
 use super::cascade;
 use super::diff::{all_diffs, managed_diffs, managed_fields, overlay_body};
+use super::grants;
 use super::graph;
 use super::locate::{Ids, Located, locate};
 use super::tenant_names::{self, TenantRename, describe_name_cycle};
 use super::types::{Action, AttrDiff, Change, Drift, DriftKind, Guard, Plan, Summary};
 use super::unmanaged::unmanaged;
-use crate::model::preconfigured::TENANT_ADMIN_ROLE;
+use crate::model::preconfigured::{TENANT_ADMIN_ROLE, is_system_default_permission};
 use crate::model::{DesiredState, FlowRefs, LiveObject, ResourceAddr, Snapshot, attrs};
 
 /// What the last state says about a managed object.
@@ -300,10 +301,20 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         // after the rename. Descope may carry the rename into the role or drop the name from it
         // (descope-api.md §4: UNSURE); either way the role keeps the grant, and its update never
         // sends the old name, which no longer exists.
+        // Does a permission of this name exist once the plan is done (it is live, declared, or
+        // one of Descope's own)?
+        let exists = |name: &str| {
+            let p = ResourceAddr::Permission(name.to_owned());
+            live.contains_key(&p) || declared.contains_key(&p) || is_system_default_permission(name)
+        };
+        let mut dropped_grants = Vec::new();
         let regrant = match addr {
-            ResourceAddr::Role { .. } if d.attrs.get("permissions").is_none() => {
-                before.and_then(|b| renamed_grants(b, &permission_renames))
-            }
+            ResourceAddr::Role { .. } if d.attrs.get("permissions").is_none() => before
+                .and_then(|b| renamed_grants(b, &permission_renames))
+                .map(|(have, mut want)| {
+                    dropped_grants = grants::retain_existing(&mut want, exists);
+                    (have, want)
+                }),
             _ => None,
         };
         if let Some((have, want)) = &regrant {
@@ -340,7 +351,12 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
             map.insert("permissions".into(), want);
         }
         let raw = object.map(|o| o.raw.to_value());
-        let after = overlay_body(addr.kind(), raw.as_ref(), &body);
+        let mut after = overlay_body(addr.kind(), raw.as_ref(), &body);
+        if matches!(addr, ResourceAddr::Role { .. }) && d.attrs.get("permissions").is_none() {
+            // Its live grants are sent back: never one Descope no longer knows (see `grants`).
+            dropped_grants.extend(grants::drop_missing(&mut after, exists));
+            warnings.extend(grants::warning(&dropped_grants));
+        }
         let mut managed = managed_fields(&d.attrs);
         if d.default_roles.is_some() {
             managed.push("default_roles".into());

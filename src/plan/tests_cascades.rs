@@ -174,3 +174,100 @@ fn cascades_are_in_the_plan_json_and_left_out_when_there_are_none() {
     let json = serde_json::to_value(&quiet).unwrap();
     assert!(json["changes"][0].get("cascades").is_none(), "{json}");
 }
+
+#[test]
+fn a_role_update_leaves_out_a_grant_of_a_permission_descope_deleted_but_left_in_the_role() {
+    // Descope may leave a deleted permission's name in the roles that grant it (descope-api.md
+    // §4: UNSURE); sending it back with the role's live grants would be refused.
+    let d = desired(json!({
+        "permissions": [{"name": "new"}],
+        "roles": [{"name": "R", "description": "changed"}]
+    }));
+    let live = [
+        ("permission.kept", json!({"name": "kept"})),
+        (
+            "role.R",
+            json!({"name": "R", "description": "d", "permissions": ["gone", "kept", "new"]}),
+        ),
+    ];
+    let managed = [("role.R", json!({"name": "R", "description": "d"}))];
+    let plan = run(&d, &snapshot(&live), &prior(&managed));
+    let update = change(&plan, "role.R");
+    assert_eq!(
+        update.after.as_ref().unwrap()["permissionNames"],
+        json!(["kept", "new"]),
+        "a permission that exists, or that the plan creates, stays granted"
+    );
+    assert_eq!(
+        update.warnings,
+        [
+            "grants `gone`, which does not exist in Descope (a deleted permission Descope left in the role): the update leaves it out"
+        ]
+    );
+    assert_eq!(
+        update.managed_fields,
+        ["name", "description"],
+        "the grants stay unmanaged"
+    );
+}
+
+#[test]
+fn a_role_regranted_under_a_renamed_permission_also_leaves_out_a_missing_one() {
+    let d = desired(json!({
+        "permissions": [{"name": "p", "renamed_from": "old"}],
+        "roles": [{"name": "R"}]
+    }));
+    let live = [
+        ("permission.old", json!({"name": "old"})),
+        (
+            "role.R",
+            json!({"name": "R", "permissions": ["gone", "old", "User Admin"]}),
+        ),
+    ];
+    let plan = run(&d, &snapshot(&live), &prior(&[]));
+    let update = change(&plan, "role.R");
+    let diff = update
+        .diffs
+        .iter()
+        .find(|d| d.field == "permissions")
+        .unwrap();
+    assert_eq!(diff.after, Some(json!(["User Admin", "p"])));
+    assert_eq!(
+        update.after.as_ref().unwrap()["permissionNames"],
+        json!(["User Admin", "p"]),
+        "a system-default permission always exists"
+    );
+    assert_eq!(update.warnings.len(), 1, "{:?}", update.warnings);
+    assert!(update.warnings[0].starts_with("grants `gone`, which"));
+}
+
+#[test]
+fn a_role_the_plan_updates_but_leaves_granting_a_deleted_permission_is_a_cascade() {
+    // The role's update (its description) sends its live grants, `p` among them, and runs
+    // before `p`'s delete; the delete then takes `p` from it.
+    let d = desired(json!({"roles": [{"name": "R", "description": "new"}]}));
+    let managed = [
+        ("permission.p", json!({"name": "p"})),
+        ("role.R", json!({"name": "R", "description": "old"})),
+    ];
+    let live = [
+        ("permission.p", json!({"name": "p"})),
+        (
+            "role.R",
+            json!({"name": "R", "description": "old", "permissions": ["p"]}),
+        ),
+    ];
+    let plan = run(&d, &snapshot(&live), &prior(&managed));
+    assert_eq!(steps(&plan), ["~ role.R", "- permission.p"]);
+    let delete = change(&plan, "permission.p");
+    assert_eq!(
+        delete.cascades,
+        [cascade("role.R", CascadeEffect::LosesPermission, true)]
+    );
+    assert_eq!(
+        delete.warnings,
+        [
+            "deleting `permission.p` also removes it from the role `role.R`, which dmgmt manages but this plan leaves granting it: the next plan will show it changed outside dmgmt"
+        ]
+    );
+}

@@ -52,10 +52,16 @@ impl LockInfo {
     }
 
     /// `alice@web1 (pid 123, apply) since 2026-11-25T13:00:00Z, lock id `…``.
-    pub(crate) fn describe(&self) -> String {
+    pub fn describe(&self) -> String {
+        format!("{}, lock id `{}`", self.holder(), self.id)
+    }
+
+    /// `alice@web1 (pid 123, apply) since 2026-11-25T13:00:00Z`: who holds it, not the id that
+    /// breaks it.
+    pub fn holder(&self) -> String {
         format!(
-            "{}@{} (pid {}, {}) since {}, lock id `{}`",
-            self.user, self.host, self.pid, self.operation, self.created_at, self.id
+            "{}@{} (pid {}, {}) since {}",
+            self.user, self.host, self.pid, self.operation, self.created_at
         )
     }
 

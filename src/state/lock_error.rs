@@ -26,7 +26,10 @@ pub enum LockError {
     },
     #[error("state of `{environment}` is not locked: `{}` does not exist", .path.display())]
     NotLocked { environment: String, path: PathBuf },
-    #[error("lock id `{given}` does not match the lock of `{environment}`, held by {}; lock file `{}` left in place", .holder.describe(), .path.display())]
+    /// `dmgmt unlock` with an id that is not the lock's. The message names the holder but not
+    /// its id: the id is what makes sure a lock is broken by someone who looked at it, so it is
+    /// read from the lock file, never handed out to whoever guessed wrong.
+    #[error("lock id `{given}` does not match the lock of `{environment}`, held by {}; lock file `{}` left in place", .holder.holder(), .path.display())]
     WrongId {
         environment: String,
         path: PathBuf,
@@ -134,13 +137,9 @@ impl From<LockError> for Error {
                 remove_by_hand(base, environment, path)
             }
             LockError::NotLocked { .. } => base,
-            LockError::WrongId {
-                environment,
-                holder,
-                ..
-            } => base.hint(format!(
-                "make sure that holder is gone, then pass its id: `dmgmt unlock -e {environment} {}`",
-                holder.id
+            LockError::WrongId { path, .. } => base.hint(format!(
+                "make sure that holder is gone, then pass the lock id written in `{}` (its `id` field)",
+                path.display()
             )),
             LockError::Lost { environment, .. } => base.hint(format!(
                 "another run may have changed the state meanwhile: check it with `dmgmt plan -e {environment}`"

@@ -121,9 +121,17 @@ fn unlock_with_a_wrong_id_is_refused_and_the_lock_stays() {
         text.contains("`0123456789abcdef0123456789abcdef` does not match"),
         "{text}"
     );
-    assert!(text.contains(guard.id()), "{text}");
     assert!(
-        text.contains(&lock_file(dir.path()).display().to_string()),
+        !text.contains(guard.id()),
+        "a wrong id is not answered with the right one: {text}"
+    );
+    assert!(
+        text.contains(&guard.info().holder()),
+        "names the holder: {text}"
+    );
+    let path = lock_file(dir.path()).display().to_string();
+    assert!(
+        text.contains(&format!("hint: make sure that holder is gone, then pass the lock id written in `{path}` (its `id` field)")),
         "{text}"
     );
     assert!(lock_file(dir.path()).exists());

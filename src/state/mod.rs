@@ -24,7 +24,7 @@ pub(crate) mod store;
 mod system;
 
 pub(crate) use audit::{AuditChange, AuditRecord};
-pub(crate) use backup::BackupSummary;
+pub(crate) use backup::{BackupCounts, BackupSummary};
 pub(crate) use canonical::canonical_json;
 pub use canonical::sha256_hex;
 pub(crate) use file::Lineage;

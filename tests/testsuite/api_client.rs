@@ -371,3 +371,98 @@ pub(crate) fn created_roles(all: Vec<Raw<Role>>) -> Vec<Role> {
         .map(|r| r.value)
         .collect()
 }
+
+/// A server answering `GET /v1/mgmt/role/all` with `status`, `content_type` and `body`.
+async fn answering(status: u16, content_type: &'static str, body: &'static str) -> String {
+    use axum::http::{StatusCode, header};
+    use axum::response::IntoResponse;
+    let app = axum::Router::new().route(
+        "/v1/mgmt/role/all",
+        axum::routing::get(move || async move {
+            let status = StatusCode::from_u16(status).unwrap();
+            (status, [(header::CONTENT_TYPE, content_type)], body).into_response()
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
+/// The error message dmgmt shows for the answer `status`, `content_type`, `body`.
+async fn shown(status: u16, content_type: &'static str, body: &'static str) -> String {
+    let mut config = ClientConfig::new("P2stub", ManagementKey::new("K2key"));
+    config.base_url = Some(answering(status, content_type, body).await);
+    config.retry = crate::support::fast_retry();
+    let err = Client::new(config)
+        .unwrap()
+        .load_all_roles()
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(status), "{err:?}");
+    dmgmt::Error::from(err).to_string()
+}
+
+#[tokio::test]
+async fn errors_that_are_not_descopes_json_are_shown_readably() {
+    let html = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>cloudflare</center>\r\n</body>\r\n</html>\r\n";
+    assert_eq!(
+        shown(502, "text/html", html).await,
+        "error: `GET /v1/mgmt/role/all` failed with HTTP 502: 502 Bad Gateway"
+    );
+    assert_eq!(
+        shown(403, "text/plain", "Forbidden:\n  bad key\n").await,
+        "error: `GET /v1/mgmt/role/all` failed with HTTP 403: Forbidden: bad key\nhint: check the management key of this environment and its `project_id`: the key must belong to that project"
+    );
+    assert_eq!(
+        shown(
+            400,
+            "application/json",
+            r#"{"errorCode":"","errorDescription":"role not found"}"#
+        )
+        .await,
+        "error: `GET /v1/mgmt/role/all` failed with HTTP 400: role not found"
+    );
+    assert_eq!(
+        shown(
+            404,
+            "application/json",
+            r#"{"errorCode":"E011404","errorMessage":"gone"}"#
+        )
+        .await,
+        "error: `GET /v1/mgmt/role/all` failed with HTTP 404 `E011404`: gone"
+    );
+    assert_eq!(
+        shown(500, "text/plain", "").await,
+        "error: `GET /v1/mgmt/role/all` failed with HTTP 500: no details (the answer was empty)"
+    );
+    let long: &'static str = Box::leak("x".repeat(500).into_boxed_str());
+    let text = shown(400, "text/plain", long).await;
+    assert!(text.ends_with("x…") && text.chars().count() < 300, "{text}");
+}
+
+#[tokio::test]
+async fn a_tenant_load_reads_the_same_flat_or_wrapped() {
+    for wrapped in [false, true] {
+        let emu = crate::support::start(dmgmt::emulator::EmulatorConfig {
+            variant: dmgmt::emulator::DescopeVariant {
+                tenant_load_wrapped: wrapped,
+                sparse_replies: wrapped,
+                ..Default::default()
+            },
+            ..Default::default()
+        })
+        .await;
+        let c = client_for(&emu);
+        let mut acme = tenant(Some("acme"), "Acme Corp");
+        acme.self_provisioning_domains = Some(vec!["acme.com".into()]);
+        c.create_tenant(&acme).await.unwrap();
+        let loaded = c.load_tenant("acme").await.unwrap();
+        assert_eq!(
+            (loaded.id.as_str(), loaded.name.as_str()),
+            ("acme", "Acme Corp"),
+            "wrapped: {wrapped}"
+        );
+        assert_eq!(loaded.self_provisioning_domains, ["acme.com"]);
+    }
+}

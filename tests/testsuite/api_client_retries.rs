@@ -181,3 +181,82 @@ async fn connection_errors_are_retried_then_reported() {
     );
     assert_eq!(sleeper.pauses().len(), 6);
 }
+
+/// An emulator allowing 2 calls a second whose 429s say `retry_after` (see `DescopeVariant`).
+async fn limited(retry_after: dmgmt::emulator::RetryAfter) -> dmgmt::emulator::EmulatorHandle {
+    start(EmulatorConfig {
+        rate_limit: Some(EmulatorRateLimit {
+            requests: 2,
+            per_seconds: 1,
+        }),
+        variant: dmgmt::emulator::DescopeVariant {
+            retry_after,
+            error_bodies: dmgmt::emulator::ErrorBodies::Text,
+            ..Default::default()
+        },
+        ..EmulatorConfig::default()
+    })
+    .await
+}
+
+/// Five calls at once against 2 calls a second: each must end in success, however the 429s
+/// (with a non-JSON body) say when to come back.
+async fn five_calls_succeed(client: &Client) {
+    let calls: Vec<_> = (0..5)
+        .map(|_| {
+            let c = client.clone();
+            tokio::spawn(async move { c.load_all_tenants().await })
+        })
+        .collect();
+    for call in calls {
+        call.await.unwrap().expect("a 429 is never a failure");
+    }
+}
+
+#[tokio::test]
+async fn a_retry_after_of_zero_is_not_taken_as_leave_to_hammer() {
+    // A server that keeps saying `Retry-After: 0` while its window is full: retrying at once
+    // would spend every allowed wait in a few milliseconds and fail the call.
+    let emu = limited(dmgmt::emulator::RetryAfter::Zero).await;
+    let (client, sleeper) = recording_client(config_for(&emu));
+    five_calls_succeed(&client).await;
+    let pauses = sleeper.pauses();
+    // The least wait (1 s), or what remained of it when a caller arrived.
+    assert!(
+        !pauses.is_empty() && pauses.iter().all(|p| *p >= Duration::from_millis(900)),
+        "{pauses:?}"
+    );
+    let limited = emu.request_log().iter().filter(|e| e.status == 429).count();
+    assert!(limited <= 10, "{limited} requests answered 429");
+}
+
+#[tokio::test]
+async fn a_retry_after_given_as_an_http_date_is_waited_out_not_replaced_by_the_default() {
+    let emu = limited(dmgmt::emulator::RetryAfter::HttpDate).await;
+    let (client, sleeper) = recording_client(config_for(&emu));
+    five_calls_succeed(&client).await;
+    let pauses = sleeper.pauses();
+    assert!(!pauses.is_empty());
+    // The date is at most a second ahead (to the whole second): never the 10 s default.
+    assert!(
+        pauses.iter().all(|p| *p <= Duration::from_secs(2)),
+        "{pauses:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_429_without_retry_after_waits_the_default() {
+    let emu = limited(dmgmt::emulator::RetryAfter::Absent).await;
+    let mut config = config_for(&emu);
+    config.retry.default_retry_after = Duration::from_millis(1500);
+    let (client, sleeper) = recording_client(config);
+    five_calls_succeed(&client).await;
+    let pauses = sleeper.pauses();
+    // The pause, or what remained of it when a caller arrived: never a second's guess.
+    assert!(
+        pauses
+            .iter()
+            .all(|p| *p > Duration::from_millis(1000) && *p <= Duration::from_millis(1500)),
+        "{pauses:?}"
+    );
+}

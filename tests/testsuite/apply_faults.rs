@@ -10,7 +10,7 @@ use crate::apply::{CONFIG, ENV, apply, assert_no_changes, mutations, project, st
 use crate::live::{Live, env_file};
 use crate::process::{eventually, spawn};
 use crate::support::{stderr, stdout};
-use dmgmt::emulator::{EmulatorConfig, EmulatorRateLimit, LOCAL_MANAGEMENT_KEY};
+use dmgmt::emulator::{DescopeVariant, EmulatorConfig, EmulatorRateLimit, LOCAL_MANAGEMENT_KEY};
 
 /// Twelve tenants: enough independent changes to be caught in the middle.
 fn many_tenants() -> String {
@@ -228,7 +228,10 @@ fn the_management_key_is_in_no_file_under_state_and_in_no_output() {
 #[test]
 fn tenant_scoped_roles_converge_when_role_all_leaves_them_out() {
     let live = Live::with(EmulatorConfig {
-        role_all_project_only: true,
+        variant: DescopeVariant {
+            role_all_project_only: true,
+            ..DescopeVariant::default()
+        },
         ..EmulatorConfig::default()
     });
     let dir = project(CONFIG);

@@ -155,9 +155,10 @@ fn settle_times(v: &mut Value) {
 }
 
 /// The only calls a plan may make: reads.
-const READS: [&str; 6] = [
+const READS: [&str; 7] = [
     "GET /v1/mgmt/permission/all",
     "GET /v1/mgmt/role/all",
+    "POST /v1/mgmt/role/search",
     "GET /v1/mgmt/tenant/all",
     "POST /v1/mgmt/flow/list",
     "POST /v1/mgmt/flow/export",
@@ -192,8 +193,9 @@ fn a_rich_plan_renders_as_the_golden_files_and_makes_no_mutating_call() {
     let calls = &live.requests()[seeded..];
     assert_eq!(
         calls.len(),
-        2 * 5,
-        "load-alls, flow list and one export per managed flow, twice: {calls:?}"
+        2 * 6,
+        "load-alls, flow list, one export per managed flow, and (role/all lists no tenant-scoped \
+         role) a search for the roles of the tenant the plan deletes, twice: {calls:?}"
     );
     for call in calls {
         assert!(

@@ -123,6 +123,15 @@ fn a_held_lock_names_its_holder_and_only_its_id_breaks_it() {
         &["unlock", "-e", "golden", "0123456789abcdef0123456789abcdef"],
     );
     assert_eq!(wrong.status.code(), Some(1));
+    let refused = format!("{}{}", stdout(&wrong), stderr(&wrong));
+    assert!(
+        !refused.contains(&id),
+        "a wrong id is not answered with the right one: {refused}"
+    );
+    assert!(
+        refused.contains("golden.lock` (its `id` field)"),
+        "{refused}"
+    );
     assert!(state_dir.join("golden.lock").exists());
     let right = live.run(dir.path(), &["unlock", "-e", "golden", &id]);
     assert_eq!(right.status.code(), Some(0), "{}", stderr(&right));

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::apply::{ENV, apply, assert_no_changes};
 use crate::live::{Live, env_file};
 use crate::support::{stderr, stdout};
-use dmgmt::emulator::EmulatorConfig;
+use dmgmt::emulator::{DescopeVariant, EmulatorConfig};
 
 /// `r1` changes its description, `r2` is declared as it is; neither writes its permissions.
 /// `r3` is not declared: dmgmt does not manage it.
@@ -94,7 +94,10 @@ fn a_permission_renamed_while_roles_grant_its_old_name_converges_when_descope_re
 #[test]
 fn a_permission_renamed_while_roles_grant_its_old_name_converges_when_descope_drops_it_from_them() {
     let live = converges(EmulatorConfig {
-        permission_rename_drops_from_roles: true,
+        variant: DescopeVariant {
+            permission_rename_drops_from_roles: true,
+            ..DescopeVariant::default()
+        },
         ..EmulatorConfig::default()
     });
     assert_eq!(

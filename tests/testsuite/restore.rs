@@ -446,3 +446,36 @@ fn retention_prunes_old_backups_but_keeps_the_newest_keep_min() {
     let again = run_ok(&live, dir.path(), &["backups", "-e", ENV, "--prune"]);
     assert!(again.contains("Nothing to prune"), "{again}");
 }
+
+/// Descope's system-default permissions are in a backup (it holds the whole project) but are
+/// not the project's own: `backup` and `backups` count them apart.
+#[test]
+fn backups_count_descopes_system_default_permissions_apart() {
+    let live = Live::start();
+    let dir = project(
+        "permissions:\n  - {name: billing.read}\nroles:\n  - {name: Viewer, permissions: [billing.read]}\n",
+    );
+    run_ok(&live, dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
+    let out = run_ok(&live, dir.path(), &["backup", "-e", ENV]);
+    assert!(
+        out.contains(": 1 permission (+3 system-default), 2 roles, 1 theme ("),
+        "{out}"
+    );
+    let table = run_ok(&live, dir.path(), &["backups", "-e", ENV]);
+    assert!(
+        table.contains("  1 permission (+3 system-default), 2 roles, 1 theme  "),
+        "{table}"
+    );
+    let list: Value = serde_json::from_str(&run_ok(
+        &live,
+        dir.path(),
+        &["backups", "-e", ENV, "--json"],
+    ))
+    .unwrap();
+    let newest = &list["backups"][0];
+    assert_eq!(
+        newest["counts"],
+        json!({"permission": 1, "role": 2, "theme": 1})
+    );
+    assert_eq!(newest["system_default_permissions"], 3);
+}

@@ -116,6 +116,31 @@ pub struct Tenant {
     pub(crate) successors: Vec<String>,
 }
 
+/// The answer of `GET /v1/mgmt/tenant?id=`: the flat tenant object, as the SDKs read it, or the
+/// tenant wrapped as `{"tenant": {...}}`, as Descope's docs show it (`descope-api.md` §3: the two
+/// conflict). Either reads as the tenant.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LoadedTenant(pub Tenant);
+
+impl<'de> Deserialize<'de> for LoadedTenant {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        let mut body = Map::<String, Value>::deserialize(de)?;
+        let wrapped = !body.contains_key("id") && body.get("tenant").is_some_and(Value::is_object);
+        let tenant = match (wrapped, body.remove("tenant")) {
+            (true, Some(inner)) => inner,
+            (_, other) => {
+                if let Some(v) = other {
+                    body.insert("tenant".to_owned(), v);
+                }
+                Value::Object(body)
+            }
+        };
+        Tenant::deserialize(tenant)
+            .map(LoadedTenant)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
 /// Body of tenant create, update and patch. `id` missing, `null` or `""` on create means "generate".
 /// Update replaces the whole tenant; patch merges only the fields present.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -427,6 +452,19 @@ mod tests {
         assert_eq!(t.id, "acme");
         assert!(t.custom_attributes.is_empty());
         assert!(t.enforce_sso);
+    }
+
+    #[test]
+    fn a_loaded_tenant_reads_flat_or_wrapped() {
+        let flat: LoadedTenant = serde_json::from_str(r#"{"id":"acme","name":"Acme"}"#).unwrap();
+        let wrapped: LoadedTenant =
+            serde_json::from_str(r#"{"tenant":{"id":"acme","name":"Acme"},"extra":1}"#).unwrap();
+        assert_eq!(flat, wrapped);
+        assert_eq!(wrapped.0.name, "Acme");
+        // A flat tenant that happens to carry a `tenant` field stays flat.
+        let odd: LoadedTenant =
+            serde_json::from_str(r#"{"id":"acme","name":"Acme","tenant":{"id":"x"}}"#).unwrap();
+        assert_eq!(odd.0.id, "acme");
     }
 
     #[test]

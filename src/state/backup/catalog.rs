@@ -10,9 +10,37 @@ use std::time::{Duration, SystemTime};
 use super::manifest::read_manifest;
 use super::names::parse_id;
 use super::{BackupError, Trigger, backups_dir, io_err};
-use crate::model::{BackupPolicy, ResourceKind};
+use crate::model::preconfigured::is_system_default_permission;
+use crate::model::{BackupPolicy, ResourceAddr, ResourceKind};
 use crate::state::atomic;
 use crate::state::system;
+
+/// How many objects of each kind a backup holds. Descope's system-default permissions are in it
+/// (a backup holds the whole project as read) but are not the project's own — no configuration
+/// declares them and no restore touches them — so they are counted apart.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct BackupCounts {
+    /// Objects per kind, system-default permissions left out (kinds without objects absent).
+    pub(crate) by_kind: BTreeMap<ResourceKind, usize>,
+    /// Descope's system-default permissions (`User Admin`, `SSO Admin`, `Impersonate`).
+    pub(crate) system_default_permissions: usize,
+}
+
+impl BackupCounts {
+    /// The counts of these addresses.
+    pub(crate) fn of<'a>(addrs: impl IntoIterator<Item = &'a ResourceAddr>) -> BackupCounts {
+        let mut counts = BackupCounts::default();
+        for addr in addrs {
+            match addr {
+                ResourceAddr::Permission(name) if is_system_default_permission(name) => {
+                    counts.system_default_permissions += 1;
+                }
+                _ => *counts.by_kind.entry(addr.kind()).or_insert(0) += 1,
+            }
+        }
+        counts
+    }
+}
 
 /// One backup as [`list`] reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,8 +51,8 @@ pub(crate) struct BackupSummary {
     /// RFC 3339, UTC.
     pub(crate) created_at: String,
     pub(crate) trigger: Trigger,
-    /// Objects per kind (kinds without objects are absent).
-    pub(crate) counts: BTreeMap<ResourceKind, usize>,
+    /// Objects per kind, Descope's system-default permissions apart.
+    pub(crate) counts: BackupCounts,
     /// Bytes of the object files, as the manifest records them.
     pub(crate) bytes: u64,
 }
@@ -113,10 +141,7 @@ fn scan(state_dir: &Path, environment: &str) -> Result<Vec<Found>, BackupError> 
         if manifest.environment != environment {
             continue;
         }
-        let mut counts = BTreeMap::new();
-        for file in &manifest.files {
-            *counts.entry(file.address.kind()).or_insert(0) += 1;
-        }
+        let counts = BackupCounts::of(manifest.files.iter().map(|f| &f.address));
         found.push((
             number,
             Found {

@@ -30,7 +30,7 @@ mod tests;
 use std::io;
 use std::path::{Path, PathBuf};
 
-pub(crate) use catalog::{BackupSummary, list, prune};
+pub(crate) use catalog::{BackupCounts, BackupSummary, list, prune};
 pub(crate) use error::BackupError;
 pub(crate) use manifest::{MANIFEST, MANIFEST_FORMAT_VERSION, Manifest, ManifestFile, Trigger};
 pub(crate) use verify::load;

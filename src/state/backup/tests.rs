@@ -250,8 +250,8 @@ fn backups_in_the_same_second_get_distinct_ids_and_list_in_order() {
     let summary = &list(dir.path(), ENV).unwrap()[0];
     assert_eq!(summary.trigger, Trigger::PreApply);
     assert_eq!(summary.project_id, PROJECT);
-    assert_eq!(summary.counts[&ResourceKind::Role], 6);
-    assert_eq!(summary.counts[&ResourceKind::Theme], 1);
+    assert_eq!(summary.counts.by_kind[&ResourceKind::Role], 6);
+    assert_eq!(summary.counts.by_kind[&ResourceKind::Theme], 1);
     assert_eq!(summary.bytes, backup_at(dir.path(), 0).bytes);
 }
 
