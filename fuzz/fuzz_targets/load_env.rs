@@ -21,7 +21,10 @@ fn project() -> &'static (tempfile::TempDir, Project) {
                 if entry.file_type().expect("type").is_file() {
                     std::fs::copy(
                         entry.path(),
-                        dir.path().join("environments").join(sub).join(entry.file_name()),
+                        dir.path()
+                            .join("environments")
+                            .join(sub)
+                            .join(entry.file_name()),
                     )
                     .expect("copy");
                 }
@@ -39,7 +42,10 @@ fn env(name: &str) -> Option<String> {
 fuzz_target!(|data: &[u8]| {
     let (dir, project) = project();
     std::fs::write(dir.path().join("environments/fuzz.yaml"), data).expect("write");
-    for loaded in [load(project, "fuzz", &env), load_unrendered(project, "fuzz")] {
+    for loaded in [
+        load(project, "fuzz", &env),
+        load_unrendered(project, "fuzz"),
+    ] {
         let errors = loaded
             .diagnostics
             .iter()

@@ -4,29 +4,32 @@
 //! Every problem of a run is collected, each naming file, line and column; the desired state is
 //! produced only when there is none. Loading never talks to Descope, and never needs the
 //! management key: its `${env.*}` reference is only checked for being set, as a warning.
+//!
+//! This file holds the entry points and the order of the steps; each step with a concept of its
+//! own lives beside it: [`read`] (one file into the source map), [`include`](mod@include) (a file
+//! and what it includes, merged), [`templates`] (flow and theme templates, filled) and
+//! [`declared`] (the roles and tenants a flow may name).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
 
 use serde_json::Value as Json;
 
 use super::build;
-use super::flow_refs;
 use super::interpolate::{Scope, interpolate, resolve_vars};
-use super::merge::{merge, take_key};
 use super::names;
 use super::project::Project;
 use super::rules;
 use super::schema::{self, FileRole, env_ref_name};
-use super::source::{Diagnostic, FileId, Severity, SourceMap, Span, did_you_mean};
-use super::template::{self, TemplateKind};
-use super::yaml::{self, Node, Value};
-use crate::model::document::set_flow_id;
-use crate::model::preconfigured::TENANT_ADMIN_ROLE;
+use super::source::{Diagnostic, FileId, Severity, SourceMap, Span};
+use super::template::TemplateKind;
+use super::yaml::{Node, Value};
 use crate::model::{DesiredState, FlowRefs};
 
-/// Larger files are refused before parsing (a 25,000-tenant environment is about 5 MiB).
-pub(crate) const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
+mod declared;
+mod include;
+mod read;
+mod templates;
 
 /// Looks up a process environment variable; injectable so tests do not touch the real one.
 pub(crate) type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -153,139 +156,6 @@ impl Loader<'_> {
         self.build(name, &root, flows, theme)
     }
 
-    /// Reads, parses and checks one file, then merges the files it includes under it.
-    fn load_tree(
-        &mut self,
-        path: &Path,
-        role: FileRole,
-        chain: &mut Vec<PathBuf>,
-        from: Option<Span>,
-    ) -> Option<Node> {
-        let file = self.read(path, from, "included file")?;
-        let parsed = yaml::parse(file, self.sources.text(file));
-        self.diagnostics.extend(parsed.diagnostics);
-        // Without a tree (syntax error, empty file) there is nothing more to check in this file.
-        let mut root = parsed.root?;
-        schema::check_file(&root, role, &mut self.diagnostics);
-        root.as_map()?;
-        rules::check_duplicates(&root, &mut self.diagnostics);
-
-        let mut merged: Option<Node> = None;
-        if let Some((_, includes)) = take_key(&mut root, "include") {
-            for item in includes.as_seq().unwrap_or(&[]) {
-                let Some(written) = item.as_str() else {
-                    continue;
-                };
-                let Some(target) = self.project.config_path(written) else {
-                    self.diagnostics.push(
-                        Diagnostic::error(item.span, format!("include path `{written}` leaves the environments/ folder"))
-                            .hint("include paths are relative to environments/, e.g. `shared/common.yaml`"),
-                    );
-                    continue;
-                };
-                if let Some(start) = chain.iter().position(|p| *p == target) {
-                    let cycle: Vec<String> = chain[start..]
-                        .iter()
-                        .chain(std::iter::once(&target))
-                        .map(|p| self.project.display(p))
-                        .collect();
-                    self.diagnostics.push(
-                        Diagnostic::error(
-                            item.span,
-                            format!("include cycle: {}", cycle.join(" -> ")),
-                        )
-                        .hint("remove one of these includes"),
-                    );
-                    continue;
-                }
-                chain.push(target.clone());
-                let included = self.load_tree(&target, FileRole::Shared, chain, Some(item.span));
-                chain.pop();
-                if let Some(included) = included {
-                    merged = Some(match merged {
-                        Some(acc) => merge(acc, included, ""),
-                        None => included,
-                    });
-                }
-            }
-        }
-        Some(match merged {
-            Some(acc) => merge(acc, root, ""),
-            None => root,
-        })
-    }
-
-    /// Reads a file into the source map. `from` is the reference that names it, where a missing
-    /// file is reported; `what` names it in that message.
-    fn read(&mut self, path: &Path, from: Option<Span>, what: &str) -> Option<FileId> {
-        let display = self.project.display(path);
-        if let Some(id) = self.sources.find(path) {
-            return Some(id);
-        }
-        let missing = |diags: &mut Vec<Diagnostic>, message: String, hint: String| {
-            if let Some(span) = from {
-                diags.push(Diagnostic::error(span, message).hint(hint))
-            }
-        };
-        let meta = match std::fs::metadata(path) {
-            Ok(meta) if meta.is_file() => meta,
-            Ok(_) | Err(_) => {
-                let written = display.strip_prefix("environments/").unwrap_or(&display);
-                missing(
-                    &mut self.diagnostics,
-                    format!("{what} `{written}` not found"),
-                    format!("expected at `{display}`"),
-                );
-                return None;
-            }
-        };
-        if meta.len() > MAX_FILE_BYTES {
-            let id = self.sources.add(path.to_path_buf(), display, String::new());
-            self.diagnostics.push(Diagnostic::error(
-                Span::file_start(id),
-                format!(
-                    "file is too large ({} MiB; the limit is {} MiB)",
-                    meta.len() >> 20,
-                    MAX_FILE_BYTES >> 20
-                ),
-            ));
-            return None;
-        }
-        let bytes = match std::fs::read(path) {
-            Ok(b) => b,
-            Err(e) => {
-                let id = self.sources.add(path.to_path_buf(), display, String::new());
-                self.diagnostics.push(Diagnostic::error(
-                    Span::file_start(id),
-                    format!("cannot read the file: {e}"),
-                ));
-                return None;
-            }
-        };
-        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
-        match std::str::from_utf8(bytes) {
-            Ok(text) => Some(
-                self.sources
-                    .add(path.to_path_buf(), display, text.to_owned()),
-            ),
-            Err(e) => {
-                let good = &bytes[..e.valid_up_to()];
-                let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
-                let col = good.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
-                let id = self.sources.add(
-                    path.to_path_buf(),
-                    display,
-                    String::from_utf8_lossy(bytes).into_owned(),
-                );
-                self.diagnostics.push(
-                    Diagnostic::error(Span::new(id, line, col, 1), "file is not valid UTF-8")
-                        .hint("configuration and templates must be UTF-8 text"),
-                );
-                None
-            }
-        }
-    }
-
     fn check_management_key(&mut self, root: &Node, env_file: FileId) {
         let emulator = matches!(
             root.get("emulator").map(|n| &n.value),
@@ -341,135 +211,6 @@ impl Loader<'_> {
         vars
     }
 
-    /// Each flow's filled document (its flow id set to the config's) and the roles and tenants
-    /// it names, each checked against what the environment declares.
-    fn load_flows(
-        &mut self,
-        root: &Node,
-        vars: &BTreeMap<String, String>,
-        env: &str,
-    ) -> Vec<Option<(Json, FlowRefs)>> {
-        let flows: Vec<Node> = root
-            .get("flows")
-            .and_then(Node::as_seq)
-            .unwrap_or(&[])
-            .to_vec();
-        let declared = Declared::of(root);
-        flows
-            .iter()
-            .map(|flow| {
-                let (file, mut doc) = self.load_template(flow, vars, TemplateKind::Flow)?;
-                if let Some(id) = flow.get("id").and_then(Node::as_str) {
-                    set_flow_id(&mut doc, id);
-                }
-                let refs = flow_refs::find(&doc);
-                self.check_refs(file, &refs, &declared, env);
-                Some((doc, refs))
-            })
-            .collect()
-    }
-
-    /// Every role and tenant a flow names must be declared in the environment.
-    fn check_refs(&mut self, file: FileId, refs: &FlowRefs, declared: &Declared, env: &str) {
-        let text = self.sources.text(file);
-        let mut found = Vec::new();
-        for (what, list, known) in [
-            ("role", &refs.roles, &declared.roles),
-            ("tenant", &refs.tenants, &declared.tenants),
-        ] {
-            for r in list.iter().filter(|r| !known.contains(&r.name)) {
-                let suggestion = did_you_mean(&r.name, known.iter().map(String::as_str))
-                    .map(|best| format!(" (did you mean `{best}`?)"))
-                    .unwrap_or_default();
-                let message = format!(
-                    "{}: {what} `{}` is not declared in `{env}`{suggestion}",
-                    r.json_path, r.name
-                );
-                let span = locate_ref(text, &r.json_path, &r.name)
-                    .map_or(Span::file_start(file), |(line, col)| {
-                        Span::new(file, line, col, r.name.chars().count() + 2)
-                    });
-                let hint = match what {
-                    "role" => {
-                        "declare the role under `roles:` of this environment (or a file it includes), or fix the name in the flow"
-                    }
-                    _ => {
-                        "declare the tenant under `tenants:` of this environment (or a file it includes), or fix the id in the flow"
-                    }
-                };
-                found.push(Diagnostic::error(span, message).hint(hint));
-            }
-        }
-        self.diagnostics.extend(found);
-    }
-
-    fn load_theme(&mut self, root: &Node, vars: &BTreeMap<String, String>) -> Option<Json> {
-        let theme = root.get("theme")?.clone();
-        self.load_template(&theme, vars, TemplateKind::Theme)
-            .map(|(_, doc)| doc)
-    }
-
-    /// Reads (once) and fills the template named by a flow or theme entry.
-    fn load_template(
-        &mut self,
-        entry: &Node,
-        vars: &BTreeMap<String, String>,
-        kind: TemplateKind,
-    ) -> Option<(FileId, Json)> {
-        let template = entry.get("template")?;
-        let written = template.as_str()?;
-        let Some(path) = self.project.config_path(written) else {
-            self.diagnostics.push(
-                Diagnostic::error(
-                    template.span,
-                    format!("template path `{written}` leaves the environments/ folder"),
-                )
-                .hint(
-                    "template paths are relative to environments/, e.g. `flows/sign-up-or-in.json`",
-                ),
-            );
-            return None;
-        };
-        let cache_key = (path.clone(), kind);
-        if !self.templates.contains_key(&cache_key) {
-            let what = match kind {
-                TemplateKind::Flow => "flow template",
-                TemplateKind::Theme => "theme template",
-            };
-            let parsed = self
-                .read(&path, Some(template.span), what)
-                .and_then(|file| {
-                    template::parse(&self.sources, file, kind)
-                        .map(|json| (file, json))
-                        .map_err(|d| self.diagnostics.push(d))
-                        .ok()
-                });
-            self.templates.insert(cache_key.clone(), parsed);
-        }
-        let (file, json) = self.templates.get(&cache_key)?.clone()?;
-        let own: BTreeMap<String, String> = entry
-            .get("vars")
-            .and_then(Node::as_map)
-            .unwrap_or(&[])
-            .iter()
-            .filter_map(|(k, v)| Some((k.name.clone(), scalar_text(v)?)))
-            .collect();
-        let scope_vars = template::scope_vars(vars, &own);
-        let scope = Scope {
-            vars: &scope_vars,
-            env: self.env,
-        };
-        let filled = template::fill(
-            &self.sources,
-            file,
-            &json,
-            &scope,
-            self.unrendered,
-            &mut self.diagnostics,
-        );
-        Some((file, filled))
-    }
-
     fn build(
         &mut self,
         name: &str,
@@ -486,50 +227,6 @@ impl Loader<'_> {
             })
             .ok()
     }
-}
-
-/// The role names and tenant ids the environment declares (with Descope's preconfigured role).
-struct Declared {
-    roles: BTreeSet<String>,
-    tenants: BTreeSet<String>,
-}
-
-impl Declared {
-    fn of(root: &Node) -> Declared {
-        let names = |list: &str, key: &str| -> BTreeSet<String> {
-            root.get(list)
-                .and_then(Node::as_seq)
-                .unwrap_or(&[])
-                .iter()
-                .filter_map(|n| n.get(key).and_then(Node::as_str).map(str::to_owned))
-                .collect()
-        };
-        let mut roles = names("roles", "name");
-        roles.insert(TENANT_ADMIN_ROLE.to_owned());
-        Declared {
-            roles,
-            tenants: names("tenants", "id"),
-        }
-    }
-}
-
-/// Line and column of a reference's quoted text in the template: the first occurrence after the
-/// last object key of its JSON path, else anywhere (`None` when a placeholder produced it).
-fn locate_ref(text: &str, json_path: &str, name: &str) -> Option<(usize, usize)> {
-    let quoted = Json::String(name.to_owned()).to_string();
-    let key = json_path
-        .rsplit(['.', '['])
-        .find(|part| part.chars().next().is_some_and(|c| c.is_ascii_alphabetic()))
-        .map(|k| format!("\"{k}\""));
-    let start = key.and_then(|k| text.find(&k)).unwrap_or(0);
-    let at = text[start..]
-        .find(&quoted)
-        .map(|i| start + i)
-        .or_else(|| text.find(&quoted))?;
-    let before = &text[..at];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    Some((line, col))
 }
 
 /// The text of a scalar variable value (strings, numbers, booleans).

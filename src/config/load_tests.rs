@@ -1,5 +1,7 @@
 //! Loading whole environments: merging, filling, references, templates, the management key.
 
+use std::path::Path;
+
 use super::*;
 use crate::model::BackupPolicy;
 
