@@ -221,9 +221,10 @@ async fn a_retry_after_of_zero_is_not_taken_as_leave_to_hammer() {
     let (client, sleeper) = recording_client(config_for(&emu));
     five_calls_succeed(&client).await;
     let pauses = sleeper.pauses();
-    // The least wait (1 s), or what remained of it when a caller arrived.
+    // The least wait (1 s) was kept at least once. (A caller that arrives during a pause sleeps
+    // what remains of it, which under load can be any part of it: only the longest is certain.)
     assert!(
-        !pauses.is_empty() && pauses.iter().all(|p| *p >= Duration::from_millis(900)),
+        pauses.iter().max().is_some_and(|p| *p >= Duration::from_millis(900)),
         "{pauses:?}"
     );
     let limited = emu.request_log().iter().filter(|e| e.status == 429).count();
