@@ -165,7 +165,10 @@ fn rename_warning(
     ))
 }
 
-/// `deleting `tenant.acme` also deletes its roles `role.acme/A` and `role.acme/B`, which ...`.
+/// `deleting `tenant.acme` may also delete its roles `role.acme/A` and `role.acme/B`, which ...`.
+/// "May": whether Descope takes a tenant's roles along, or a deleted permission out of the roles
+/// granting it, is undocumented (descope-api.md §4), so the plan says what can happen, not what
+/// will.
 fn warning(deleted: &ResourceAddr, affected: &[&Cascade], managed: bool) -> Option<String> {
     let first = affected.first()?;
     let one = affected.len() == 1;
@@ -174,24 +177,24 @@ fn warning(deleted: &ResourceAddr, affected: &[&Cascade], managed: bool) -> Opti
     let them = if one { "it" } else { "them" };
     let (what, left, seen) = match first.effect {
         CascadeEffect::Deleted => (
-            format!("deletes its {roles} {names}"),
+            format!("delete its {roles} {names}"),
             "does not delete",
             "deleted",
         ),
         CascadeEffect::LosesPermission | CascadeEffect::GrantsRenamedPermission => (
-            format!("removes it from the {roles} {names}"),
+            format!("remove it from the {roles} {names}"),
             "leaves granting it",
             "changed",
         ),
     };
     let whose = if managed {
         format!(
-            "which dmgmt manages but this plan {left}: the next plan will show {them} {seen} outside dmgmt"
+            "which dmgmt manages but this plan {left}: if Descope does, the next plan will show {them} {seen} outside dmgmt"
         )
     } else {
         "which dmgmt does not manage".to_owned()
     };
-    Some(format!("deleting `{deleted}` also {what}, {whose}"))
+    Some(format!("deleting `{deleted}` may also {what}, {whose}"))
 }
 
 /// The address the object of `c` has live: a rename's old name, else its own.

@@ -49,7 +49,7 @@ fn deleting_a_tenant_names_the_unmanaged_roles_it_takes_with_it() {
     assert_eq!(
         delete.warnings,
         [
-            "deleting `tenant.acme` also deletes its roles `role.acme/Local` and `role.acme/Other`, which dmgmt does not manage"
+            "deleting `tenant.acme` may also delete its roles `role.acme/Local` and `role.acme/Other`, which dmgmt does not manage"
         ]
     );
     assert!(change(&plan, "role.acme/Managed").cascades.is_empty());
@@ -77,7 +77,7 @@ fn deleting_a_permission_names_the_unmanaged_roles_that_lose_it() {
     assert_eq!(
         plan.changes[0].warnings,
         [
-            "deleting `permission.p` also removes it from the roles `role.Other` and `role.acme/Scoped`, which dmgmt does not manage"
+            "deleting `permission.p` may also remove it from the roles `role.Other` and `role.acme/Scoped`, which dmgmt does not manage"
         ]
     );
 }
@@ -107,7 +107,7 @@ fn a_cascade_onto_a_managed_role_the_plan_leaves_alone_is_shown() {
     assert_eq!(
         plan.changes[0].warnings,
         [
-            "deleting `permission.p` also removes it from the role `role.R`, which dmgmt manages but this plan leaves granting it: the next plan will show it changed outside dmgmt"
+            "deleting `permission.p` may also remove it from the role `role.R`, which dmgmt manages but this plan leaves granting it: if Descope does, the next plan will show it changed outside dmgmt"
         ]
     );
     assert!(
@@ -267,7 +267,7 @@ fn a_role_the_plan_updates_but_leaves_granting_a_deleted_permission_is_a_cascade
     assert_eq!(
         delete.warnings,
         [
-            "deleting `permission.p` also removes it from the role `role.R`, which dmgmt manages but this plan leaves granting it: the next plan will show it changed outside dmgmt"
+            "deleting `permission.p` may also remove it from the role `role.R`, which dmgmt manages but this plan leaves granting it: if Descope does, the next plan will show it changed outside dmgmt"
         ]
     );
 }

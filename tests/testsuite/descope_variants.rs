@@ -348,7 +348,7 @@ fn a_tenant_delete_names_its_unmanaged_roles_whether_or_not_role_all_lists_them(
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
         assert!(
             stdout(&out).contains(
-                "deleting `tenant.beta` also deletes its role `role.beta/Local`, which dmgmt does not manage"
+                "deleting `tenant.beta` may also delete its role `role.beta/Local`, which dmgmt does not manage"
             ),
             "role/all project only: {role_all_project_only}\n{}",
             stdout(&out)

@@ -351,7 +351,7 @@ fn deleting_a_tenant_shows_the_unmanaged_role_it_takes_along_and_drops_the_no_to
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(
-        text.contains("  # tenant.old will be destroyed\n  # warning: deleting `tenant.old` also deletes its role `role.old/Auditor`, which dmgmt does not manage\n"),
+        text.contains("  # tenant.old will be destroyed\n  # warning: deleting `tenant.old` may also delete its role `role.old/Auditor`, which dmgmt does not manage\n"),
         "{text}"
     );
     assert!(
