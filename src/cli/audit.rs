@@ -77,6 +77,9 @@ fn row(r: &AuditRecord) -> [String; 6] {
     if let Some(backup) = &r.backup {
         command.push_str(&format!(" ({backup})"));
     }
+    if let Some(holder) = &r.broke_lock {
+        command.push_str(&format!(" (held by {holder})"));
+    }
     [
         r.time.clone(),
         format!("{}@{}", r.user, r.host),

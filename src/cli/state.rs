@@ -73,7 +73,8 @@ pub(crate) fn unlock_cmd(project: &Project, args: &UnlockArgs, shell: &Shell) ->
         .flatten()
         .map(|s| s.project_id)
         .unwrap_or_default();
-    let record = AuditRecord::new(&args.env.env, &project_id, "unlock");
+    let mut record = AuditRecord::new(&args.env.env, &project_id, "unlock");
+    record.broke_lock = Some(info.holder());
     super::record_audit(shell, &project.state_dir(), &record);
     shell.status(format!(
         "Unlocked the state of `{}` (was held by {}).",

@@ -42,6 +42,11 @@ pub(crate) struct AuditRecord {
     /// restore, restored from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) backup: Option<String>,
+    /// For `unlock`: who held the lock it broke (`alice@web1 (pid 123, apply) since …`). A run
+    /// killed while it held the lock (SIGKILL, a lost machine) writes no line of its own; the
+    /// unlock that must follow it says which run that was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) broke_lock: Option<String>,
 }
 
 /// One change of an apply or restore and how it ended.
@@ -75,6 +80,7 @@ impl AuditRecord {
             exit_code: 0,
             dmgmt_version: env!("CARGO_PKG_VERSION").to_owned(),
             backup: None,
+            broke_lock: None,
         }
     }
 

@@ -127,6 +127,17 @@ fn a_killed_apply_leaves_a_valid_state_and_a_second_apply_finishes_the_job() {
             .code(),
         Some(0)
     );
+    // The killed apply wrote no audit line; the unlock's says which run held the lock.
+    let audit = std::fs::read_to_string(dir.path().join("state/audit.jsonl")).unwrap();
+    let last: Value = serde_json::from_str(audit.lines().last().unwrap()).unwrap();
+    let held = format!("(pid {}, apply)", lock["pid"]);
+    assert_eq!(last["command"], "unlock", "{audit}");
+    assert!(
+        last["broke_lock"]
+            .as_str()
+            .is_some_and(|h| h.contains(&held)),
+        "{last}"
+    );
     let out = apply(&live, dir.path(), &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
