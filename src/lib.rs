@@ -28,6 +28,9 @@
 //! only reason anything here is `pub`; it is not a stable API.
 
 #![warn(unreachable_pub)]
+// The docs are for developers of dmgmt, private items included (`cargo doc
+// --document-private-items`): public docs may link to them.
+#![allow(rustdoc::private_intra_doc_links)]
 
 pub mod api;
 pub mod apply;

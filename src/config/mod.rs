@@ -9,7 +9,7 @@
 //! - [`merge`]: `include:` merging; [`interpolate`]: `${var.*}` / `${env.*}`.
 //! - [`rules`]: duplicates and references; [`names`]: names and ids printable and unambiguous;
 //!   [`template`]: flow and theme JSON.
-//! - [`load`]: all of the above for one environment.
+//! - [`load()`]: all of the above for one environment.
 //! - [`emit`]: canonical YAML out; [`include_edit`]: adding an `include:` path in place (both
 //!   for `dmgmt import`).
 

@@ -1,6 +1,6 @@
-//! The emulator's persistence with `--data FILE`: the snapshot `FILE` (what [`Store::save`]
-//! writes) plus an append-only journal `FILE.journal` of the changes made since, so a change costs
-//! what it changed rather than a rewrite of every object.
+//! The emulator's persistence with `--data FILE`: the snapshot `FILE` ([`Store::to_bytes`],
+//! replaced atomically) plus an append-only journal `FILE.journal` of the changes made since, so
+//! a change costs what it changed rather than a rewrite of every object.
 //!
 //! The journal's first line names the snapshot it extends (the SHA-256 of its bytes); each further
 //! line is one mutation: the entries it put or removed, by collection, and the scalars it set. A

@@ -2,9 +2,10 @@
 //! answers are stable, plus its optional persistence to a JSON file.
 //!
 //! The store knows the objects and their invariants' raw material (lookups, id generation); the
-//! request semantics live in the per-area modules. [`Store::save`] is an atomic replace (temp file
-//! in the same folder, fsync, rename), so a killed emulator leaves the last good file; a running
-//! emulator writes it only now and then and journals each change in between (`super::journal`).
+//! request semantics live in the per-area modules. The data file is only ever replaced whole
+//! ([`write_atomically`]: temp file in the same folder, fsync, rename), so a killed emulator
+//! leaves the last good file; a running emulator writes it only now and then and journals each
+//! change in between (`super::journal`).
 //! This module never speaks HTTP.
 
 use std::io::Write;

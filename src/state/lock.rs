@@ -147,10 +147,7 @@ impl Lock {
     }
 }
 
-/// A held state lock. Dropping it releases the lock (if it is still ours); [`release`] does the
-/// same and reports whether the lock was broken meanwhile.
-///
-/// [`release`]: LockGuard::release
+/// A held state lock. Dropping it releases the lock (if it is still ours).
 #[derive(Debug)]
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct LockGuard {

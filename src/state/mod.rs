@@ -4,7 +4,7 @@
 //! This layer owns file formats and file-system safety only. It never talks to Descope, never
 //! decides what the state should contain (the planner and executor do), and never prints.
 //!
-//! - [`file`]: the version-1 state document, its digests and its exact bytes.
+//! - [`file`](mod@file): the version-1 state document, its digests and its exact bytes.
 //! - [`store`]: loading (refusing what cannot be trusted) and atomic writes with `.backup`.
 //! - [`lock`]: the exclusive `<env>.lock` every writing command holds, and `unlock`.
 //! - [`backup`]: `backups/<env>/<id>/`, the live content saved before an apply or restore,
