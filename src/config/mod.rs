@@ -30,7 +30,7 @@ pub(crate) mod source;
 pub(crate) mod template;
 pub mod yaml;
 
-pub(crate) use load::Loaded;
+pub use load::Loaded;
 pub use load::{load, load_unrendered};
 pub use project::Project;
 pub(crate) use source::Diagnostic;

@@ -4,9 +4,9 @@
 //! Calls: one load-all each for permissions, roles and tenants, one flow list, one export per
 //! flow that the config or the state names (unmanaged flows are only listed), and the theme if
 //! the config or the state manages it (an export without a theme, or with an empty one, is no
-//! theme) — all through the client's rate limiter, flows
-//! concurrently. Each document is exported through the routes of its template's generation (v1 or
-//! v2), so that the plan compares like with like.
+//! theme) — all through the client's rate limiter, flows concurrently. Each document is exported
+//! through the routes of its template's generation (v1 or v2), so that the plan compares like
+//! with like.
 
 use std::collections::{BTreeMap, BTreeSet};
 
