@@ -5,8 +5,9 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 use serde_json::Value as Json;
 
+use super::node_deserializer::NodeDeserializer;
 use super::schema::env_ref_name;
-use super::yaml::{Node, NodeDeserializer};
+use super::yaml::Node;
 use crate::model::attrs::normalize_document;
 use crate::model::{
     BackupPolicy, DesiredState, Flow, FlowRefs, Permission, RateLimit, RetrySettings, Role,

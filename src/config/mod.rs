@@ -23,6 +23,7 @@ pub(crate) mod interpolate;
 pub(crate) mod load;
 pub(crate) mod merge;
 pub(crate) mod names;
+pub(crate) mod node_deserializer;
 pub(crate) mod project;
 pub(crate) mod rules;
 pub(crate) mod schema;

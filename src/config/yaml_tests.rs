@@ -155,6 +155,7 @@ fn a_tab_indented_line_is_reported_on_its_own_line() {
 
 #[test]
 fn typed_data_read_in_place_is_what_the_json_conversion_gives() {
+    use super::super::node_deserializer::NodeDeserializer;
     use serde::Deserialize;
 
     #[derive(Debug, PartialEq, Deserialize)]
