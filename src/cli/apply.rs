@@ -16,6 +16,14 @@ use crate::model::DesiredState;
 use crate::ops::{self, SavedPlan};
 
 pub(crate) fn run(project: &Project, args: &ApplyArgs, shell: &Shell) -> Result<i32> {
+    if args.json && !args.auto_approve && args.plan_file.is_none() {
+        // The document is printed after the apply: there would be no plan shown to approve.
+        return Err(Error::new(
+            ErrorKind::Usage,
+            "`--json` cannot show the plan to approve before applying it",
+        )
+        .hint("review `dmgmt plan -e ENV --out FILE`, then `dmgmt apply -e ENV FILE --json`, or add --auto-approve"));
+    }
     let desired = desired_state(project, &args.env.env, shell)?;
     let saved = args
         .plan_file
@@ -74,14 +82,11 @@ async fn apply(
         shell.out(text.trim_end());
     }
     if prepared.saved.plan.changes.is_empty() {
+        if let Err(e) = ops::apply::record_unchanged(prepared, desired) {
+            return Err((e, audit(None)));
+        }
         if args.json {
-            shell.out(report_json(
-                desired,
-                &prepared.saved,
-                None,
-                None,
-                exit::SUCCESS,
-            ));
+            shell.out(report_json(desired, &saved, None, None, exit::SUCCESS));
         }
         return Ok(Done {
             code: exit::SUCCESS,

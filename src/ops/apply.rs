@@ -16,7 +16,7 @@ use serde_json::Value;
 use super::live::{self, RefreshObserver};
 use super::plan::{SavedPlan, StateRef, make_plan, prior_from_state, scope};
 use super::refresh::declared_guards;
-use super::saved::{Now, staleness};
+use super::saved::{Now, departures, staleness};
 use super::{Connection, Context};
 use crate::api::ApiError;
 use crate::apply::{ApplyObserver, ApplyReport, ExecuteOptions, Outcome};
@@ -69,43 +69,30 @@ pub(crate) async fn prepare(
     )
     .await?;
     let from_file = saved.is_some();
+    let state_ref = state.as_ref().map(|s| StateRef {
+        lineage: s.lineage.clone(),
+        serial: s.serial,
+    });
+    let prior = prior_from_state(
+        state
+            .as_ref()
+            .map(|s| s.resources.clone())
+            .unwrap_or_default(),
+    );
     let saved = match saved {
         Some(saved) => {
-            let config_digest = super::config_digest(desired)?;
-            let why = staleness(
-                &saved,
-                &Now {
-                    environment: &desired.environment,
-                    project_id: &desired.project_id,
-                    state: state.as_ref(),
-                    config_digest: &config_digest,
-                    snapshot: &snapshot,
-                },
-            );
-            if !why.is_empty() {
-                let error = Error::config(
-                    "the saved plan is stale: applying it would not do what was approved",
-                );
-                return Err(why.into_iter().fold(error, Error::cause).hint(format!(
-                    "make and review a new plan: `dmgmt plan -e {} --out FILE`",
-                    desired.environment
-                )));
-            }
-            saved
+            let now = Now {
+                environment: &desired.environment,
+                project_id: &desired.project_id,
+                state: state.as_ref(),
+                config_digest: &super::config_digest(desired)?,
+                snapshot: &snapshot,
+            };
+            checked_saved_plan(saved, &now, |targets| {
+                make_plan(desired, &snapshot, state_ref, &prior, targets, false)
+            })?
         }
-        None => {
-            let state_ref = state.as_ref().map(|s| StateRef {
-                lineage: s.lineage.clone(),
-                serial: s.serial,
-            });
-            let prior = prior_from_state(
-                state
-                    .as_ref()
-                    .map(|s| s.resources.clone())
-                    .unwrap_or_default(),
-            );
-            make_plan(desired, &snapshot, state_ref, &prior, targets, false)?
-        }
+        None => make_plan(desired, &snapshot, state_ref, &prior, targets, false)?,
     };
     Ok(Prepared {
         _lock: lock,
@@ -117,6 +104,42 @@ pub(crate) async fn prepare(
         from_file,
         started,
     })
+}
+
+/// A saved plan, once it is known to be neither stale nor anything but what dmgmt plans from its
+/// inputs now: `plan_now` plans again from the same configuration, state and live project
+/// (planning is deterministic), with the saved plan's targets, and every saved change must be
+/// exactly one of that plan's, with the same dependencies. The drift, unmanaged objects and
+/// counts shown are the new plan's.
+fn checked_saved_plan(
+    mut saved: SavedPlan,
+    now: &Now<'_>,
+    plan_now: impl FnOnce(&[ResourceAddr]) -> Result<SavedPlan>,
+) -> Result<SavedPlan> {
+    let hint = || {
+        format!(
+            "make and review a new plan: `dmgmt plan -e {} --out FILE`",
+            now.environment
+        )
+    };
+    let why = staleness(&saved, now);
+    if !why.is_empty() {
+        let error =
+            Error::config("the saved plan is stale: applying it would not do what was approved");
+        return Err(why.into_iter().fold(error, Error::cause).hint(hint()));
+    }
+    let fresh = plan_now(&saved.targets)?;
+    let why = departures(&saved.plan, &fresh.plan);
+    if !why.is_empty() {
+        let error = Error::config(
+            "the saved plan is not what dmgmt plans from its inputs: it was edited, or made by another dmgmt; nothing was applied",
+        );
+        return Err(why.into_iter().fold(error, Error::cause).hint(hint()));
+    }
+    saved.plan.summary = crate::plan::summarize(&saved.plan.changes);
+    saved.plan.drift = fresh.plan.drift;
+    saved.plan.unmanaged = fresh.plan.unmanaged;
+    Ok(saved)
 }
 
 /// Deletes refused without `--allow-delete`: in a protected environment, or of a resource with
@@ -238,6 +261,30 @@ pub(crate) async fn run(
         observer,
     )
     .await
+}
+
+/// An approved plan with no change: the lock is held and the refresh is fresh, so the state still
+/// records what it read — live attributes and ids, objects gone, and the `prevent_destroy` the
+/// configuration declares now (a guard added to a resource already in sync protects it from a
+/// later removal). Nothing is written when nothing moved, nor when no state exists yet. Returns
+/// whether the state was written.
+pub(crate) fn record_unchanged(prepared: Prepared, desired: &DesiredState) -> Result<bool> {
+    let Prepared {
+        _lock,
+        store,
+        state,
+        snapshot,
+        ..
+    } = prepared;
+    let Some(mut state) = state else {
+        return Ok(false);
+    };
+    super::refresh::record_live(&mut state, &snapshot, desired);
+    let written = store.write(&mut state)?;
+    Ok(matches!(
+        written,
+        crate::state::WriteOutcome::Written { .. }
+    ))
 }
 
 /// What the state records once a change succeeded (see [`record`]).

@@ -37,6 +37,10 @@ pub(crate) struct SavedPlan {
     /// digest of its own live object).
     pub(crate) snapshot_digest: String,
     pub(crate) refresh_only: bool,
+    /// `--target`: the addresses the plan was limited to (empty: everything). Apply plans again
+    /// from the same inputs and targets, and refuses a saved plan that is not what that gives.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) targets: Vec<ResourceAddr>,
     pub(crate) plan: Plan,
 }
 
@@ -245,6 +249,7 @@ pub(super) fn make_plan(
         state: state_ref,
         snapshot_digest: snapshot.digest.clone(),
         refresh_only,
+        targets: targets.to_vec(),
         plan,
     })
 }

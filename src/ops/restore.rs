@@ -110,6 +110,7 @@ pub(crate) async fn prepare(
         }),
         snapshot_digest: snapshot.digest.clone(),
         refresh_only: false,
+        targets: Vec::new(),
         plan,
     };
     Ok(PreparedRestore {

@@ -5,12 +5,15 @@
 //! configuration and live project; if any of them changed, applying it would do something nobody
 //! saw. Pure apart from reading and writing the file; never prints.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
+
+use serde_json::Value;
 
 use super::plan::SavedPlan;
 use crate::error::{Error, Result};
-use crate::model::{LiveObject, Snapshot};
+use crate::model::{LiveObject, ResourceAddr, Snapshot};
+use crate::plan::{Action, Change, Plan};
 use crate::state::StateFile;
 use crate::state::atomic;
 
@@ -148,6 +151,97 @@ pub(crate) fn staleness(saved: &SavedPlan, now: &Now<'_>) -> Vec<String> {
     why
 }
 
+/// Every way the saved plan's changes depart from `now`, the plan dmgmt makes now from the same
+/// inputs (configuration, state, live project and targets); empty when each saved change is
+/// exactly one that dmgmt plans, with exactly its dependencies. A saved plan may hold fewer
+/// changes than `now` (objects that changed since without touching it may add changes of their
+/// own, which a new plan will show), but never a change, a body or an order that dmgmt would not
+/// plan: a plan file travels (CI artifacts), and an edited one must not be applied as written.
+pub(crate) fn departures(saved: &Plan, now: &Plan) -> Vec<String> {
+    let key = |c: &Change| (c.addr.clone(), action_key(&c.action));
+    let planned: HashMap<(ResourceAddr, String), usize> = now
+        .changes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (key(c), i))
+        .collect();
+    // Each saved change's position in `now`, when dmgmt plans it.
+    let matched: Vec<Option<usize>> = saved
+        .changes
+        .iter()
+        .map(|c| planned.get(&key(c)).copied())
+        .collect();
+    let mut why = Vec::new();
+    let mut seen = HashSet::new();
+    for (change, at) in saved.changes.iter().zip(&matched) {
+        let action = action_key(&change.action);
+        let Some(at) = *at else {
+            why.push(format!(
+                "`{}`: dmgmt plans no such change ({action})",
+                change.addr
+            ));
+            continue;
+        };
+        if !seen.insert(at) {
+            why.push(format!(
+                "`{}`: the {action} is in the plan twice",
+                change.addr
+            ));
+            continue;
+        }
+        let ours = &now.changes[at];
+        if !same_except_order(change, ours) {
+            why.push(format!(
+                "`{}`: the {action} is not the one dmgmt plans (its body, fields or guard differ)",
+                change.addr
+            ));
+            continue;
+        }
+        let theirs: Option<BTreeSet<usize>> = change
+            .depends_on
+            .iter()
+            .map(|d| matched.get(d.index()).copied().flatten())
+            .collect();
+        let ours: BTreeSet<usize> = ours.depends_on.iter().map(|d| d.index()).collect();
+        if theirs.as_ref() != Some(&ours) {
+            why.push(format!(
+                "`{}`: the {action} does not wait for what dmgmt would wait for",
+                change.addr
+            ));
+        }
+    }
+    why
+}
+
+/// The action as a plan file writes it (`update`, `rename from "old"`...).
+fn action_key(action: &Action) -> String {
+    match action {
+        Action::Rename { from } => format!("rename from `{from}`"),
+        other => serde_json::to_value(other)
+            .ok()
+            .and_then(|v| v.get("type").and_then(Value::as_str).map(str::to_owned))
+            .unwrap_or_else(|| format!("{other:?}")),
+    }
+}
+
+/// Equal in everything but the positions of the changes they depend on, which
+/// [`departures`] compares by what those changes are.
+fn same_except_order(a: &Change, b: &Change) -> bool {
+    a.addr == b.addr
+        && a.action == b.action
+        && a.live_id == b.live_id
+        && a.live_digest == b.live_digest
+        && a.before == b.before
+        && a.after == b.after
+        && a.diffs == b.diffs
+        && a.managed_fields == b.managed_fields
+        && a.guard == b.guard
+        && a.prevent_destroy == b.prevent_destroy
+        && a.warnings == b.warnings
+        && a.moved_from == b.moved_from
+        && a.cascades == b.cascades
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -195,6 +289,7 @@ mod tests {
             }),
             snapshot_digest: "snap".into(),
             refresh_only: false,
+            targets: Vec::new(),
             plan: Plan {
                 changes,
                 drift: Vec::new(),
@@ -293,5 +388,68 @@ mod tests {
             staleness(&plan, &now),
             ["it is a refresh-only plan: it holds no change to apply"]
         );
+    }
+
+    fn plan(changes: Vec<Change>) -> Plan {
+        Plan {
+            changes,
+            drift: Vec::new(),
+            unmanaged: Vec::new(),
+            summary: Summary::default(),
+        }
+    }
+
+    #[test]
+    fn a_saved_plan_departs_when_a_change_or_its_order_is_not_what_dmgmt_plans() {
+        let permission = change("permission.read", None, None);
+        let mut role = change("role.Viewer", None, None);
+        role.depends_on = crate::plan::ChangeId::list(&[0]);
+        let other = change("tenant.other", Some("d"), None);
+        let now = plan(vec![permission.clone(), role.clone(), other.clone()]);
+        assert_eq!(departures(&now, &now), Vec::<String>::new());
+
+        // Another order, its dependencies pointing at the same changes; a subset that keeps
+        // what it needs.
+        let mut moved = role.clone();
+        moved.depends_on = crate::plan::ChangeId::list(&[1]);
+        let reordered = plan(vec![other.clone(), permission.clone(), moved]);
+        assert_eq!(departures(&reordered, &now), Vec::<String>::new());
+        let subset = plan(vec![permission.clone(), role.clone()]);
+        assert_eq!(departures(&subset, &now), Vec::<String>::new());
+
+        // A change whose body was edited, a change dmgmt does not plan, a dependency dropped
+        // or pointing nowhere, a change twice.
+        let mut edited = other.clone();
+        edited.after = Some(json!({"name": "HACKED"}));
+        let mut alone = role.clone();
+        alone.depends_on = Vec::new();
+        let mut dangling = role.clone();
+        dangling.depends_on = crate::plan::ChangeId::list(&[9]);
+        let forged = change("tenant.customer", Some("c"), None);
+        let cases = [
+            (
+                vec![permission.clone(), role.clone(), edited],
+                "`tenant.other`: the update is not the one dmgmt plans (its body, fields or guard differ)",
+            ),
+            (
+                vec![forged],
+                "`tenant.customer`: dmgmt plans no such change (update)",
+            ),
+            (
+                vec![permission.clone(), alone],
+                "`role.Viewer`: the create does not wait for what dmgmt would wait for",
+            ),
+            (
+                vec![dangling],
+                "`role.Viewer`: the create does not wait for what dmgmt would wait for",
+            ),
+            (
+                vec![other.clone(), other.clone()],
+                "`tenant.other`: the update is in the plan twice",
+            ),
+        ];
+        for (changes, why) in cases {
+            assert_eq!(departures(&plan(changes), &now), [why]);
+        }
     }
 }

@@ -7,6 +7,7 @@ mod api_client_retries;
 mod apply;
 mod apply_faults;
 mod apply_prompts;
+mod apply_trust;
 mod audit;
 mod chaos;
 mod cli;

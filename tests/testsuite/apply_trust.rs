@@ -1,0 +1,210 @@
+//! What an apply may be trusted with beyond the plan it shows: a saved plan is applied only when
+//! it is exactly what its inputs produce, a guard added to an in-sync resource is recorded by an
+//! apply that finds nothing to change, `--json` never asks for an approval of a plan it did not
+//! show, and an update does not reset what a colleague changed in the console meanwhile. Through
+//! the real binary against the emulator.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::apply::{CONFIG, ENV, apply, assert_no_changes, mutations, project, state, state_text};
+use crate::live::{Live, env_file};
+use crate::support::{stderr, stdout};
+
+/// `plan --out FILE`, read back as JSON.
+fn saved_plan(live: &Live, root: &Path, file: &str) -> Value {
+    let path = root.join(file);
+    let out = live.run(root, &["plan", "-e", ENV, "--out", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&path).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn at(root: &Path, file: &str) -> String {
+    root.join(file).to_string_lossy().into_owned()
+}
+
+fn write_plan(root: &Path, file: &str, plan: &Value) {
+    std::fs::write(root.join(file), serde_json::to_string_pretty(plan).unwrap()).unwrap();
+}
+
+fn tenant(live: &Live, id: &str) -> Option<Value> {
+    live.get("/v1/mgmt/tenant/all")["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == id)
+        .cloned()
+}
+
+#[test]
+fn an_edited_saved_plan_is_refused_and_nothing_is_changed() {
+    let live = Live::start();
+    let dir = project(CONFIG);
+    let out = apply(&live, dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    env_file(
+        dir.path(),
+        ENV,
+        &CONFIG.replace("Acme Corp", "Acme Corporation"),
+    );
+    let plan = saved_plan(&live, dir.path(), "rename.json");
+    let changes = plan["plan"]["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 1, "{plan:#}");
+    assert_eq!(changes[0]["after"]["name"], "Acme Corporation");
+    let before = state_text(dir.path());
+    let calls = mutations(&live).len();
+
+    // The body an approved update sends, edited.
+    let mut edited = plan.clone();
+    edited["plan"]["changes"][0]["after"]["name"] = json!("HACKED");
+    write_plan(dir.path(), "edited.json", &edited);
+    let out = live.run(
+        dir.path(),
+        &["apply", "-e", ENV, &at(dir.path(), "edited.json")],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("is not what dmgmt plans from its inputs"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("`tenant.acme`"), "{}", stderr(&out));
+
+    // A delete of an object dmgmt does not manage, appended with its live body and digest.
+    live.call(
+        "/v1/mgmt/tenant/create",
+        json!({"id": "customer", "name": "A Customer"}),
+    );
+    let plan = saved_plan(&live, dir.path(), "rename.json");
+    let fresh = saved_plan_of_delete(&live);
+    let mut forged = plan.clone();
+    let mut delete = fresh;
+    delete["depends_on"] = json!([]);
+    forged["plan"]["changes"]
+        .as_array_mut()
+        .unwrap()
+        .push(delete);
+    write_plan(dir.path(), "forged.json", &forged);
+    let out = live.run(
+        dir.path(),
+        &["apply", "-e", ENV, &at(dir.path(), "forged.json")],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("`tenant.customer`: dmgmt plans no such change"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        tenant(&live, "customer").is_some(),
+        "the unmanaged tenant is still there"
+    );
+    assert_eq!(tenant(&live, "acme").unwrap()["name"], "Acme Corp");
+    assert_eq!(mutations(&live).len(), calls + 1, "only the seed was sent");
+    assert_eq!(state_text(dir.path()), before);
+
+    // A dependency that points nowhere is no plan dmgmt made either, and no panic.
+    let mut broken = plan.clone();
+    broken["plan"]["changes"][0]["depends_on"] = json!([7]);
+    write_plan(dir.path(), "broken.json", &broken);
+    let out = live.run(
+        dir.path(),
+        &["apply", "-e", ENV, &at(dir.path(), "broken.json")],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+
+    // The untouched plan still applies, and unrelated live changes since do not stale it.
+    live.call(
+        "/v1/mgmt/tenant/create",
+        json!({"id": "another", "name": "Another Customer"}),
+    );
+    let out = live.run(
+        dir.path(),
+        &["apply", "-e", ENV, &at(dir.path(), "rename.json")],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(tenant(&live, "acme").unwrap()["name"], "Acme Corporation");
+    assert!(tenant(&live, "customer").is_some());
+    assert_no_changes(&live, dir.path());
+}
+
+/// The delete change dmgmt would plan for the live tenant `customer` if it managed it: its real
+/// live body and digest, taken from a plan of a throwaway project that does manage it.
+fn saved_plan_of_delete(live: &Live) -> Value {
+    let other = tempfile::tempdir().unwrap();
+    env_file(other.path(), ENV, CONFIG);
+    live.record_state(other.path(), ENV, &["tenant.customer"], |_, _| {}, &[]);
+    let plan = saved_plan(live, other.path(), "delete.json");
+    plan["plan"]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["addr"] == "tenant.customer")
+        .cloned()
+        .expect("a delete of tenant.customer")
+}
+
+#[test]
+fn a_guard_added_to_an_in_sync_resource_is_recorded_by_an_apply_without_changes() {
+    let live = Live::start();
+    let dir = project(CONFIG);
+    let out = apply(&live, dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let guarded = CONFIG.replace(
+        "{id: beta, name: Beta Inc, enforce_sso: true}",
+        "{id: beta, name: Beta Inc, enforce_sso: true, prevent_destroy: true}",
+    );
+    env_file(dir.path(), ENV, &guarded);
+    let out = apply(&live, dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("No changes."), "{}", stdout(&out));
+    assert_eq!(
+        state(dir.path())["resources"]["tenant.beta"]["prevent_destroy"],
+        true
+    );
+
+    // Removed from the configuration later: the delete is guarded.
+    let removed: String = guarded
+        .lines()
+        .filter(|l| !l.contains("id: beta"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    env_file(dir.path(), ENV, &removed);
+    let calls = mutations(&live).len();
+    let out = apply(&live, dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("`tenant.beta`: prevent_destroy is set"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(mutations(&live).len(), calls);
+    assert!(tenant(&live, "beta").is_some());
+}
+
+#[test]
+fn apply_json_needs_auto_approve_or_a_saved_plan_before_anything_is_read() {
+    let live = Live::start();
+    let dir = project(CONFIG);
+    let out = live.run(dir.path(), &["apply", "-e", ENV, "--json"]);
+    assert_eq!(out.status.code(), Some(64), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("`--json` cannot show the plan to approve"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+    assert!(live.requests().is_empty(), "{:?}", live.requests());
+    assert!(state_text(dir.path()).is_none());
+
+    let out = live.run(
+        dir.path(),
+        &["apply", "-e", ENV, "--json", "--auto-approve"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(doc["format_version"], 1);
+}
