@@ -6,6 +6,7 @@
 //! scheduler to be sent one by one, so that only a member Descope really refuses fails.
 
 use super::readback::{Found, Listing};
+use super::rebase::rebase_role;
 use super::request::{self, BatchKey};
 use super::scheduler::{Ctx, UnitDone};
 use super::single;
@@ -48,6 +49,26 @@ pub(crate) async fn apply(
     }
     let ok = |c: &Change| Ok::<_, ApiError>(request::current_name(c));
     let p = ctx.provider;
+    // Role updates replace the whole role: each is sent against the role as Descope holds it
+    // now (`rebase`), read with one listing for the batch.
+    let current = match key {
+        BatchKey::RoleUpdate => {
+            let changes: Vec<&Change> = members.iter().map(|&i| change(i)).collect();
+            match Listing::load(p, key.kind(), &changes).await {
+                Ok(listing) => Some(listing),
+                Err(e) => {
+                    ctx.note(format!(
+                        "cannot read the roles of a batch of {} updates before sending it: {e}; sending them one by one",
+                        members.len()
+                    ));
+                    done.singles.extend_from_slice(members);
+                    return done;
+                }
+            }
+        }
+        _ => None,
+    };
+    let mut bodies_sent: Vec<Option<serde_json::Value>> = Vec::new();
     let result = match key {
         BatchKey::PermissionCreate => {
             let b = bodies!(request::permission_create);
@@ -66,7 +87,16 @@ pub(crate) async fn apply(
             call!(b, p.create_roles(&b))
         }
         BatchKey::RoleUpdate => {
-            let b = bodies!(request::role_update);
+            let mut against = |c: &Change| {
+                let body = current
+                    .as_ref()
+                    .and_then(|l| l.find(c))
+                    .map(|now| rebase_role(c, now));
+                let request = request::role_update_from(c, body.as_ref().or(c.after.as_ref()))?;
+                bodies_sent.push(body.or_else(|| c.after.clone()));
+                Ok::<_, ApiError>(request)
+            };
+            let b = bodies!(against);
             call!(b, p.update_roles(&b))
         }
         BatchKey::RoleDelete { tenant } => {
@@ -101,6 +131,12 @@ pub(crate) async fn apply(
             }
         },
         Ok(()) if key.is_delete() => done.results.extend(sent.iter().map(|&i| (i, Ok(None)))),
+        Ok(()) if !bodies_sent.is_empty() => done.results.extend(
+            sent.iter()
+                .copied()
+                .zip(bodies_sent)
+                .map(|(i, b)| (i, Ok(b))),
+        ),
         Ok(()) => done
             .results
             .extend(sent.iter().map(|&i| (i, Ok(change(i).after.clone())))),

@@ -13,6 +13,7 @@
 
 mod batch;
 mod readback;
+mod rebase;
 mod request;
 mod scheduler;
 mod single;

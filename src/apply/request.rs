@@ -8,6 +8,7 @@
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
+use super::readback::Listing;
 use crate::api::wire::{
     FlowDocument, FlowDocumentV2, PermissionCreate, PermissionUpdate, RoleCreate, RoleDelete,
     RoleUpdate, TenantRequest, ThemeDocument,
@@ -122,12 +123,19 @@ pub(crate) async fn send(provider: &dyn Provider, change: &Change) -> Result<Sen
             Ok(Sent::Holds(None))
         }
         (ResourceAddr::Role { .. }, Action::Update | Action::Rename { .. } | Action::Adopt) => {
-            provider.update_role(&role_update(change)?).await?;
-            Ok(Sent::Holds(after()))
+            let listing = Listing::load(provider, ResourceKind::Role, &[change]).await?;
+            let body = listing
+                .find(change)
+                .map(|now| super::rebase::rebase_role(change, now))
+                .or_else(after);
+            provider
+                .update_role(&role_update_from(change, body.as_ref())?)
+                .await?;
+            Ok(Sent::Holds(body))
         }
         (ResourceAddr::Tenant(_), Action::Create) => {
             provider
-                .create_tenant(&tenant_request(change, true)?)
+                .create_tenant(&tenant_request(change, change.after.as_ref(), true)?)
                 .await?;
             Ok(Sent::Holds(after()))
         }
@@ -142,11 +150,12 @@ pub(crate) async fn send(provider: &dyn Provider, change: &Change) -> Result<Sen
             provider.delete_tenant(id, false).await?;
             Ok(Sent::Holds(None))
         }
-        (ResourceAddr::Tenant(_), Action::Update | Action::Adopt) => {
+        (ResourceAddr::Tenant(id), Action::Update | Action::Adopt) => {
+            let body = current_tenant_body(provider, change, id).await?;
             provider
-                .update_tenant(&tenant_request(change, false)?)
+                .update_tenant(&tenant_request(change, Some(&body), false)?)
                 .await?;
-            Ok(Sent::Holds(after()))
+            Ok(Sent::Holds(Some(body)))
         }
         (ResourceAddr::Flow(id), Action::Delete) => {
             provider.delete_flows(std::slice::from_ref(id)).await?;
@@ -347,10 +356,14 @@ pub(crate) fn role_create(change: &Change) -> Result<RoleCreate, ApiError> {
     Ok(body)
 }
 
-/// A full replacement: every field from `after`; found by id (else by its current name and
+/// A full replacement: every field from `body` (the plan's `after`, or the role as Descope holds
+/// it now with the plan's changes written over it); found by id (else by its current name and
 /// tenant); `newName` renames it in place, keeping its id and its users.
-pub(crate) fn role_update(change: &Change) -> Result<RoleUpdate, ApiError> {
-    let mut body: RoleUpdate = pick(change, change.after.as_ref(), &ROLE_FIELDS, ep::ROLE_UPDATE)?;
+pub(crate) fn role_update_from(
+    change: &Change,
+    body: Option<&Value>,
+) -> Result<RoleUpdate, ApiError> {
+    let mut body: RoleUpdate = pick(change, body, &ROLE_FIELDS, ep::ROLE_UPDATE)?;
     match &change.live_id {
         Some(id) => body.id = Some(id.clone()),
         None => body.name = Some(current_name(change)),
@@ -367,15 +380,37 @@ fn role_delete(change: &Change) -> RoleDelete {
     }
 }
 
-/// A tenant's create or (replacing) update body: every field `TenantRequest` has, from `after`;
+/// The body of a tenant's (replacing) update: the tenant read again just now with what the plan
+/// changes written over it (`rebase`), so a console edit made since the refresh is not reset. A
+/// tenant gone since is sent the plan's body (Descope then answers that it does not exist).
+async fn current_tenant_body(
+    provider: &dyn Provider,
+    change: &Change,
+    id: &str,
+) -> Result<Value, ApiError> {
+    match provider.load_tenant(id).await {
+        Ok(tenant) => {
+            let current = serde_json::to_value(tenant).unwrap_or(Value::Null);
+            Ok(super::rebase::rebase_tenant(change, &current))
+        }
+        Err(e) if e.is_not_found() => Ok(change.after.clone().unwrap_or(Value::Null)),
+        Err(e) => Err(e),
+    }
+}
+
+/// A tenant's create or (replacing) update body: every field `TenantRequest` has, from `body`;
 /// `parent` only on create.
-fn tenant_request(change: &Change, create: bool) -> Result<TenantRequest, ApiError> {
+fn tenant_request(
+    change: &Change,
+    body: Option<&Value>,
+    create: bool,
+) -> Result<TenantRequest, ApiError> {
     let (endpoint, parent) = match create {
         true => (ep::TENANT_CREATE, &["parent"][..]),
         false => (ep::TENANT_UPDATE, &[][..]),
     };
     let fields: Vec<&str> = TENANT_UPDATE_FIELDS.iter().chain(parent).copied().collect();
-    let mut body: TenantRequest = pick(change, change.after.as_ref(), &fields, endpoint)?;
+    let mut body: TenantRequest = pick(change, body, &fields, endpoint)?;
     body.id = Some(addr_name(&change.addr).to_owned());
     if body.parent.as_deref() == Some("") {
         body.parent = None;

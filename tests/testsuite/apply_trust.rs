@@ -208,3 +208,125 @@ fn apply_json_needs_auto_approve_or_a_saved_plan_before_anything_is_read() {
     let doc: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(doc["format_version"], 1);
 }
+
+#[test]
+fn a_console_edit_made_during_a_long_apply_is_not_reverted() {
+    let live = Live::with(dmgmt::emulator::EmulatorConfig {
+        latency: std::time::Duration::from_millis(150),
+        ..dmgmt::emulator::EmulatorConfig::default()
+    });
+    let tenants = |plan: &str| -> String {
+        let mut text = String::from("tenants:\n");
+        for i in 1..=6 {
+            text.push_str(&format!(
+                "  - {{id: t{i}, name: Tenant {i}, custom_attributes: {{plan: {plan}}}}}\n"
+            ));
+        }
+        text
+    };
+    let dir = project(&tenants("free"));
+    let out = apply(&live, dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    env_file(dir.path(), ENV, &tenants("pro"));
+
+    let updates = || {
+        live.requests()
+            .iter()
+            .filter(|r| r.ends_with("/tenant/update"))
+            .count()
+    };
+    let before = updates();
+    let mut child = crate::process::spawn(
+        dir.path(),
+        &live,
+        &["apply", "-e", ENV, "--auto-approve", "--parallelism", "1"],
+    );
+    let first_update = || updates() > before;
+    assert!(
+        crate::process::eventually(std::time::Duration::from_secs(60), first_update),
+        "the apply never started updating"
+    );
+    // A colleague, in the console, while the apply is still busy with `t1`: SSO enforced on
+    // `t6` and a custom attribute the configuration does not write.
+    live.call(
+        "/v1/mgmt/tenant/update",
+        json!({"id": "t6", "name": "Tenant 6", "enforceSSO": true,
+            "customAttributes": {"plan": "free", "region": "eu"}}),
+    );
+    let status = child.wait(std::time::Duration::from_secs(60));
+    assert!(
+        status.success(),
+        "{}",
+        std::fs::read_to_string(dir.path().join("child.err")).unwrap()
+    );
+    let t6 = tenant(&live, "t6").unwrap();
+    assert_eq!(t6["customAttributes"]["plan"], "pro", "{t6}");
+    assert_eq!(t6["customAttributes"]["region"], "eu", "{t6}");
+    assert_eq!(t6["enforceSSO"], true, "{t6}");
+}
+
+#[test]
+fn a_roles_flag_set_in_the_console_during_an_apply_is_not_reverted() {
+    let live = Live::with(dmgmt::emulator::EmulatorConfig {
+        latency: std::time::Duration::from_millis(200),
+        ..dmgmt::emulator::EmulatorConfig::default()
+    });
+    let config = |permissions: &str| {
+        format!(
+            "permissions:\n  - {{name: read}}\n  - {{name: write}}\nroles:\n  - {{name: Editor, permissions: [{permissions}]}}\n"
+        )
+    };
+    let dir = project(&config("read"));
+    let out = apply(&live, dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // The role gains a permission that must be created first.
+    env_file(
+        dir.path(),
+        ENV,
+        &config("read, audit").replace("- {name: write}", "- {name: write}\n  - {name: audit}"),
+    );
+    let creates = || {
+        live.requests()
+            .iter()
+            .filter(|r| r.contains("/permission/create"))
+            .count()
+    };
+    let before = creates();
+    let mut child = crate::process::spawn(
+        dir.path(),
+        &live,
+        &["apply", "-e", ENV, "--auto-approve", "--parallelism", "1"],
+    );
+    assert!(
+        crate::process::eventually(std::time::Duration::from_secs(60), || creates() > before),
+        "the apply never created the permission"
+    );
+    // Meanwhile, in the console: the role made private.
+    live.call(
+        "/v1/mgmt/role/update",
+        json!({"name": "Editor", "newName": "Editor", "permissionNames": ["read"], "private": true}),
+    );
+    let status = child.wait(std::time::Duration::from_secs(60));
+    assert!(
+        status.success(),
+        "{}",
+        std::fs::read_to_string(dir.path().join("child.err")).unwrap()
+    );
+    let roles = live.get("/v1/mgmt/role/all");
+    let editor = roles["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "Editor")
+        .cloned()
+        .unwrap();
+    assert_eq!(editor["private"], true, "{editor}");
+    let mut granted: Vec<&str> = editor["permissionNames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    granted.sort();
+    assert_eq!(granted, ["audit", "read"]);
+}
