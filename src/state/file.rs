@@ -121,14 +121,13 @@ impl fmt::Display for Lineage {
 /// The `key` stored for `addr`: the address without its `kind.` prefix (`""` for the theme).
 pub(crate) fn resource_key(addr: &ResourceAddr) -> String {
     match addr {
-        ResourceAddr::Permission(name) => name.clone(),
-        ResourceAddr::Role { tenant: None, name } => name.clone(),
-        ResourceAddr::Role {
-            tenant: Some(tenant),
-            name,
-        } => format!("{tenant}/{name}"),
-        ResourceAddr::Tenant(id) | ResourceAddr::Flow(id) => id.clone(),
         ResourceAddr::Theme => String::new(),
+        // Kind names hold no `.`: the first one ends the kind.
+        other => other
+            .to_string()
+            .split_once('.')
+            .map(|(_, key)| key.to_owned())
+            .unwrap_or_default(),
     }
 }
 
