@@ -242,7 +242,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         let mut diffs = managed_diffs(&d.attrs, before);
         if let Some(doc) = d.document {
             let have = before.and_then(|b| b.get("document"));
-            if have != Some(doc) {
+            if !have.is_some_and(|have| attrs::same_document(have, doc)) {
                 // No values: the documents are the change's own `before` (the live body) and
                 // `after` (what is imported), so a plan carries each large document once.
                 diffs.push(AttrDiff {
