@@ -10,6 +10,7 @@ use super::diff::{all_diffs, managed_diffs, managed_fields, overlay_body};
 use super::grants;
 use super::graph;
 use super::locate::{Ids, Located, locate};
+use super::parents;
 use super::tenant_names::{self, TenantRename, describe_name_cycle};
 use super::types::{Action, AttrDiff, Change, Drift, DriftKind, Guard, Plan, Summary};
 use super::unmanaged::unmanaged;
@@ -463,7 +464,9 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         });
     }
 
-    let extra_edges = tenant_names::order(&mut changes, input)?;
+    let mut extra_edges = tenant_names::order(&mut changes, input)?;
+    extra_edges.extend(parents::parent_edges(&changes));
+    parents::warn_kept_sub_tenants(&mut changes, input.snapshot);
     cascade::annotate(&mut changes, input);
     let flow_refs: HashMap<ResourceAddr, &FlowRefs> = input
         .desired

@@ -33,6 +33,7 @@ mod refresh_state;
 mod renames;
 mod restore;
 mod secrets;
+mod sub_tenants;
 mod support;
 mod templates;
 mod trust;
