@@ -93,9 +93,9 @@ impl fmt::Display for ResourceAddr {
             other => write!(f, "{}.", other.kind())?,
         }
         match self {
-            ResourceAddr::Permission(name) | ResourceAddr::Tenant(name) | ResourceAddr::Flow(name) => {
-                part(f, name, plain(name))
-            }
+            ResourceAddr::Permission(name)
+            | ResourceAddr::Tenant(name)
+            | ResourceAddr::Flow(name) => part(f, name, plain(name)),
             ResourceAddr::Role { tenant: None, name } => part(f, name, plain_before_slash(name)),
             ResourceAddr::Role {
                 tenant: Some(tenant),
@@ -148,7 +148,8 @@ pub struct AddrParseError {
     reason: &'static str,
 }
 
-const BAD_QUOTES: &str = "a quoted name must end with `\"` and escape only `\"` and `\\` (as `\\\"`, `\\\\`)";
+const BAD_QUOTES: &str =
+    "a quoted name must end with `\"` and escape only `\"` and `\\` (as `\\\"`, `\\\\`)";
 
 /// A whole component: quoted (nothing may follow the closing quote) or bare.
 fn whole_name(text: &str) -> Result<String, &'static str> {

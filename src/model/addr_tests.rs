@@ -37,7 +37,10 @@ fn a_project_role_with_a_slash_is_not_the_tenant_role() {
 
 #[test]
 fn quoted_components_may_be_written_where_they_are_not_needed() {
-    assert_eq!(parse("tenant.\"acme\""), ResourceAddr::Tenant("acme".into()));
+    assert_eq!(
+        parse("tenant.\"acme\""),
+        ResourceAddr::Tenant("acme".into())
+    );
     assert_eq!(
         parse("role.\"acme\"/\"Admin\""),
         ResourceAddr::role(Some("acme"), "Admin")

@@ -428,8 +428,14 @@ mod tests {
         // v2: the name lives in `metadata`.
         let v2 = |meta: Value| json!({"flow": {"flowId": "f", "metadata": meta, "contents": {}}});
         assert!(same_document(&v2(json!({})), &v2(json!({"name": "f"}))));
-        assert!(!same_document(&v2(json!({"name": "x"})), &v2(json!({"name": "f"}))));
-        assert!(!same_document(&v2(json!({})), &v2(json!({"name": "f", "description": "d"}))));
+        assert!(!same_document(
+            &v2(json!({"name": "x"})),
+            &v2(json!({"name": "f"}))
+        ));
+        assert!(!same_document(
+            &v2(json!({})),
+            &v2(json!({"name": "f", "description": "d"}))
+        ));
     }
 
     #[test]

@@ -15,8 +15,14 @@ fn a_sub_tenant_is_deleted_before_its_parent() {
     // By address alone the parent would go first (`a-parent` < `b-child`).
     let live = [
         ("tenant.a-parent", tenant("a-parent", "", &["b-child"])),
-        ("tenant.b-child", tenant("b-child", "a-parent", &["c-grandchild"])),
-        ("tenant.c-grandchild", tenant("c-grandchild", "b-child", &[])),
+        (
+            "tenant.b-child",
+            tenant("b-child", "a-parent", &["c-grandchild"]),
+        ),
+        (
+            "tenant.c-grandchild",
+            tenant("c-grandchild", "b-child", &[]),
+        ),
     ];
     let plan = run(&desired(json!({})), &snapshot(&live), &prior(&live));
     assert_eq!(

@@ -44,10 +44,7 @@ fn role_description(live: &Live, tenant: Option<&str>, name: &str) -> Value {
         .as_array()
         .unwrap()
         .iter()
-        .find(|r| {
-            r["name"] == name
-                && r["tenantId"].as_str().filter(|t| !t.is_empty()) == tenant
-        })
+        .find(|r| r["name"] == name && r["tenantId"].as_str().filter(|t| !t.is_empty()) == tenant)
         .unwrap_or_else(|| panic!("role {name} of {tenant:?} is live: {roles}"))["description"]
         .clone()
 }
@@ -84,9 +81,12 @@ fn the_plan_notes_the_project_role_under_its_own_address() {
 fn a_manual_backup_of_both_roles_restores() {
     let (live, dir) = both_roles();
     run_ok(&live, dir.path(), &["backup", "-e", ENV]);
-    let list: Value =
-        serde_json::from_str(&run_ok(&live, dir.path(), &["backups", "-e", ENV, "--json"]))
-            .unwrap();
+    let list: Value = serde_json::from_str(&run_ok(
+        &live,
+        dir.path(),
+        &["backups", "-e", ENV, "--json"],
+    ))
+    .unwrap();
     let id = list["backups"][0]["id"].as_str().unwrap().to_owned();
     let manifest = std::fs::read_to_string(
         dir.path()

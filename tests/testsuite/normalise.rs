@@ -328,12 +328,30 @@ fn a_flow_template_without_a_name_is_imported_once() {
         br#"{"flow": {"flowId": "step-up", "metadata": {"description": "More"}, "contents": {"a": 1}, "screens": [], "references": {}}}"#,
     );
     let out = live.run(dir.path(), &["apply", "-e", "env", "--auto-approve"]);
-    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
-    let exported = live.call("/v1/mgmt/flow/export", serde_json::json!({"flowId": "sign-in"}));
-    assert_eq!(exported["flow"]["name"], "sign-in", "Descope named it: {exported}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let exported = live.call(
+        "/v1/mgmt/flow/export",
+        serde_json::json!({"flowId": "sign-in"}),
+    );
+    assert_eq!(
+        exported["flow"]["name"], "sign-in",
+        "Descope named it: {exported}"
+    );
 
     let out = live.run(dir.path(), &["plan", "-e", "env", "--detailed-exitcode"]);
-    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
     assert_eq!(stdout(&out), NO_CHANGES);
 
     // A name written in the template is still managed: changing it is a change.
@@ -343,7 +361,13 @@ fn a_flow_template_without_a_name_is_imported_once() {
         br#"{"flow": {"name": "Sign In", "dsl": {"start": "s1"}}, "screens": [{"id": "s1", "htmlTemplate": {"title": "Hi"}}]}"#,
     );
     let out = live.run(dir.path(), &["plan", "-e", "env", "--detailed-exitcode"]);
-    assert_eq!(out.status.code(), Some(2), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
     assert!(
         stdout(&out).contains("# flow.sign-in will be updated in place"),
         "{}",

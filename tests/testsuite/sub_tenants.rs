@@ -25,7 +25,13 @@ fn family() -> (Live, tempfile::TempDir) {
     }
     let dir = project(FAMILY);
     let out = apply(&live, dir.path(), &[]);
-    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
     (live, dir)
 }
 
@@ -52,7 +58,13 @@ fn one_apply_deletes_the_children_before_their_parent() {
     let (live, dir) = family();
     env_file(dir.path(), ENV, "tenants: []\n");
     let out = apply(&live, dir.path(), &["--parallelism", "4"]);
-    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
     assert!(live_tenants(&live).is_empty(), "{:?}", live_tenants(&live));
     let deletes: Vec<String> = live
         .requests()
@@ -69,13 +81,22 @@ fn deleting_a_tenant_whose_sub_tenant_stays_is_warned() {
     // The grandchild and the child leave the configuration and the state: unmanaged from now on.
     for addr in ["tenant.b-child", "tenant.c-grandchild"] {
         let out = live.run(dir.path(), &["state", "rm", addr, "-e", ENV]);
-        assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}{}",
+            stdout(&out),
+            stderr(&out)
+        );
     }
     env_file(dir.path(), ENV, "tenants: []\n");
     let out = live.run(dir.path(), &["plan", "-e", ENV]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
-    assert!(text.contains("# tenant.a-parent will be destroyed"), "{text}");
+    assert!(
+        text.contains("# tenant.a-parent will be destroyed"),
+        "{text}"
+    );
     assert!(
         text.contains(
             "`tenant.a-parent` has sub-tenant `tenant.b-child`, which this plan does not delete"
