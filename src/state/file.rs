@@ -49,7 +49,8 @@ pub struct ResourceState {
     #[serde(with = "kind_as_str")]
     pub(crate) kind: ResourceKind,
     /// The address without its kind: a name, `tenant/name` for a tenant role, an id, `""` for the
-    /// theme. See [`resource_key`].
+    /// theme, quoted as in the address where the address quotes it (`"acme/Admin"` for the
+    /// project role of that name). See [`resource_key`].
     pub(crate) key: String,
     /// The fields the config manages (sorted, unique); the others only mirror live values.
     pub(crate) managed_fields: Vec<String>,
