@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::request::{current_name, doc_format, new_name, role_scope};
 use crate::api::{ApiError, Provider};
-use crate::model::attrs::{canonical, normalize_document, wire_field};
+use crate::model::attrs::{canonical, normalize_document, same_document, wire_field};
 use crate::model::{DocFormat, ResourceAddr, ResourceKind};
 use crate::plan::{Action, Change};
 
@@ -157,7 +157,7 @@ fn holds(change: &Change, live: &Value) -> bool {
     };
     let kind = change.kind();
     if matches!(kind, ResourceKind::Flow | ResourceKind::Theme) {
-        return normalize_document(after) == normalize_document(live);
+        return same_document(&normalize_document(after), &normalize_document(live));
     }
     change.managed_fields.iter().all(|field| {
         // A tenant's default roles are the separate change that follows its create or update.

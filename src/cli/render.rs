@@ -109,10 +109,17 @@ pub(super) fn style_for(symbol: &str) -> Style {
     }
 }
 
-/// `tenant "acme"`, `role "acme/Auditor"`, `theme`.
+/// `tenant "acme"`, `role "acme/Auditor"`, `theme`: the address's name part as a string, so a
+/// quoted one keeps its quotes (the project role `acme/Admin` is `role "\"acme/Admin\""`).
 pub(super) fn block_name(addr: &ResourceAddr) -> String {
     let text = shown(addr);
     match text.split_once('.') {
+        Some((kind, name)) if name.starts_with('"') => {
+            format!(
+                "{kind} \"{}\"",
+                name.replace('\\', "\\\\").replace('"', "\\\"")
+            )
+        }
         Some((kind, name)) => format!("{kind} \"{name}\""),
         None => text,
     }
@@ -502,6 +509,22 @@ mod tests {
 
     fn addrs(list: &[&str]) -> Vec<ResourceAddr> {
         list.iter().map(|a| a.parse().unwrap()).collect()
+    }
+
+    #[test]
+    fn block_names_tell_a_quoted_project_role_from_a_tenant_role() {
+        let names: Vec<String> = addrs(&["role.acme/Admin", "role.\"acme/Admin\"", "theme"])
+            .iter()
+            .map(block_name)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "role \"acme/Admin\"",
+                "role \"\\\"acme/Admin\\\"\"",
+                "theme"
+            ]
+        );
     }
 
     #[test]

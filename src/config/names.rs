@@ -7,10 +7,8 @@
 //! with the same text at the same place, which the loader folds into one.
 //!
 //! The rules:
-//! - A role name may not hold `/`: in an address it separates a tenant from the name of one of its
-//!   roles (`role.acme/Admin`), so a project role named `acme/Admin` would read back as tenant
-//!   `acme`'s role `Admin` in state, notes and `--target`. `renamed_from` may name such a role:
-//!   it exists only in Descope, and renaming it is the way out.
+//! - A role name may hold `/`: its address quotes it (`role."acme/Admin"`, while tenant `acme`'s
+//!   role `Admin` is `role.acme/Admin`), so neither reads back as the other.
 //! - Tenant and flow ids (and a role's `tenant`) keep to letters, digits, `-`, `_` and `.`.
 //! - Names, ids, domains, references and custom attribute keys may not hold control characters
 //!   (a newline or an escape sequence in a name could forge a plan line or paint the terminal).
@@ -27,8 +25,6 @@ use crate::model::text::{is_unprintable, printable};
 enum Kind {
     /// Any name or reference: printable.
     Name,
-    /// A role's name: printable and without `/`.
-    RoleName,
     /// A tenant or flow id: the id characters only.
     Id,
     /// Free text: printable apart from line breaks and tabs.
@@ -49,7 +45,7 @@ pub(crate) fn check_names(root: &Node, out: &mut Vec<Diagnostic>) {
         (
             "roles",
             &[
-                ("name", Kind::RoleName),
+                ("name", Kind::Name),
                 ("renamed_from", Kind::Name),
                 ("description", Kind::Description),
                 ("tenant", Kind::Id),
@@ -123,24 +119,6 @@ fn check(text: &str, span: Span, key: &str, kind: Kind, out: &mut Vec<Diagnostic
             .hint("plans print names, ids and descriptions; remove the escape (`\\n`, `\\e`, `\\x..`, `\\u....`) from the quoted string"),
         );
     }
-    if kind == Kind::RoleName && text.contains('/') {
-        let hint = match text.split_once('/') {
-            Some((tenant, name)) if !tenant.is_empty() && !name.is_empty() => format!(
-                "`/` separates tenant and role in addresses: `role.{0}` reads as role `{2}` of tenant `{1}`; for that, write `name: {2}` and `tenant: {1}`",
-                printable(text),
-                printable(tenant),
-                printable(name)
-            ),
-            _ => "`/` separates tenant and role in addresses (`role.TENANT/NAME`)".to_owned(),
-        };
-        out.push(
-            Diagnostic::error(
-                span,
-                format!("role name `{}` must not contain `/`", printable(text)),
-            )
-            .hint(hint),
-        );
-    }
 }
 
 #[cfg(test)]
@@ -166,21 +144,12 @@ mod tests {
     }
 
     #[test]
-    fn a_slash_in_a_role_name_is_refused_naming_the_tenant_reading() {
-        let d = run("roles:\n  - name: Viewer\n  - name: acme/Admin\n");
-        assert_eq!(d.len(), 1);
-        assert_eq!(d[0].message, "role name `acme/Admin` must not contain `/`");
-        assert_eq!((d[0].span.line, d[0].span.col), (3, 11));
-        assert!(
-            d[0].hints[0].contains("reads as role `Admin` of tenant `acme`"),
-            "{:?}",
-            d[0].hints
-        );
-        // A permission's name may hold `/`: `permission.a/b` cannot be misread. A role made
-        // outside dmgmt with a `/` can be renamed to a proper name.
+    fn a_slash_in_a_role_or_permission_name_is_allowed() {
+        // Addresses quote such a name (`role."acme/Admin"`), so it cannot be misread as tenant
+        // `acme`'s role `Admin`.
         assert_eq!(
             messages(
-                "permissions:\n  - name: docs/read\nroles:\n  - {name: Admin, renamed_from: acme/Admin}\n"
+                "permissions:\n  - name: docs/read\nroles:\n  - name: acme/Admin\n  - {name: Admin, renamed_from: acme/Old}\n"
             ),
             Vec::<String>::new()
         );

@@ -5,7 +5,8 @@
 //! it: each is kept as written, in its generation, and exported through either (converted by
 //! `super::convert` when the generations differ). v1 import overwrites (forcing `flow.id` and
 //! bumping `flow.version`) and answers the stored document; v2 import overwrites (forcing
-//! `flowId`, setting `metadata.fingerprint` anew) and answers `{}`. Export and delete of a missing
+//! `flowId`, setting `metadata.fingerprint` anew) and answers `{}`. Either names a flow that has
+//! no name after its id. Export and delete of a missing
 //! flow are 404. List accepts no body, `{}` or `{"ids": [...]}`. This module never persists or
 //! logs.
 
@@ -80,6 +81,14 @@ fn summary(id: &str, flow: &StoredFlow) -> FlowSummary {
     }
 }
 
+/// A flow imported without a name is named after its id, as Descope names it: an export then
+/// holds a `name` its template does not.
+fn fill_in_name(metadata: &mut Map<String, Value>, id: &str) {
+    if metadata.get("name").is_none_or(Value::is_null) {
+        metadata.insert("name".to_owned(), json!(id));
+    }
+}
+
 /// How many times flow `id` was imported before (either route).
 fn previous_version(flow: Option<&StoredFlow>) -> Option<i64> {
     let flow = flow?;
@@ -132,6 +141,7 @@ async fn import(State(emu): State<Emu>, Body(req): Body<FlowImportRequest>) -> R
         let version = previous_version(store.flows.get(&id)).map_or(1, |v| v + 1);
         flow.insert("id".to_owned(), json!(id));
         flow.insert("version".to_owned(), json!(version));
+        fill_in_name(&mut flow, &id);
         let stored = StoredFlow {
             format: DocFormat::V1,
             flow,
@@ -197,6 +207,7 @@ async fn import_v2(State(emu): State<Emu>, Body(req): Body<FlowImportV2Request>)
             .cloned()
             .unwrap_or_default();
         metadata.insert("fingerprint".to_owned(), json!(format!("fp{version:x}")));
+        fill_in_name(&mut metadata, &id);
         flow.insert("metadata".to_owned(), Value::Object(metadata));
         let stored = StoredFlow {
             format: DocFormat::V2,

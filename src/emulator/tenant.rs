@@ -2,8 +2,9 @@
 //! delete, load, load all, search, settings and default roles.
 //!
 //! Rules enforced: ids and names are unique (409), a caller id is kept and a missing one generated
-//! (`T…`), the parent of a sub-tenant must exist, default roles must name existing roles, and loads,
-//! updates and deletes of a missing tenant are 404. Deleting a tenant removes its tenant-scoped
+//! (`T…`), the parent of a sub-tenant must exist, a tenant with sub-tenants cannot be deleted (409
+//! "Already exists", message "tenant has sub-tenants", as Descope answers), default roles must
+//! name existing roles, and loads, updates and deletes of a missing tenant are 404. Deleting a tenant removes its tenant-scoped
 //! roles, and an update empties the fields its body leaves out, unless the variants
 //! `tenant_delete_keeps_roles` or `tenant_update_keeps_absent` (see [`super::variant`]) say
 //! otherwise. This module never persists or logs: [`Shared::mutate`](super::server) does.
@@ -211,11 +212,11 @@ async fn delete(State(emu): State<Emu>, Body(req): Body<TenantDeleteRequest>) ->
         if !store.tenants.contains_key(&id) {
             return Err(missing(&id));
         }
-        if let Some(child) = store.tenants.values().find(|t| t.parent == id) {
-            return Err(EmuError::invalid(format!(
-                "tenant `{id}` has sub-tenant `{}`; delete it first",
-                child.id
-            )));
+        if store.tenants.values().any(|t| t.parent == id) {
+            // What Descope answers: "Already exists", its message saying why.
+            let mut refused = EmuError::conflict("Already exists");
+            refused.message = "tenant has sub-tenants".to_owned();
+            return Err(refused);
         }
         store.tenants.shift_remove(&id);
         store.settings.shift_remove(&id);

@@ -1,5 +1,11 @@
 //! Resource addresses (`permission.billing.read`, `role.acme/Auditor`, `tenant.acme`, `flow.x`,
-//! `theme`), the names used by `--target`, `state` commands, plans and JSON output (DESIGN.md §3).
+//! `theme`), the names used by `--target`, `state` commands, plans, saved plans, state files,
+//! backup manifests and JSON output.
+//!
+//! Every object has its own address text: a name that would read back as something else is
+//! quoted (`role."acme/Admin"` is the project role named `acme/Admin`, `role.acme/Admin` tenant
+//! `acme`'s role `Admin`); see [`ResourceAddr::from_str`]. Names that need no quotes are written
+//! bare, as they always were, so state files written before quoting existed read back unchanged.
 
 use std::fmt;
 use std::str::FromStr;
@@ -75,18 +81,63 @@ impl ResourceAddr {
 
 impl fmt::Display for ResourceAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let plain = |name: &str| !name.is_empty() && !name.starts_with('"');
+        // A project role's name and a tenant id before `/` must not hold `/` themselves.
+        let plain_before_slash = |name: &str| plain(name) && !name.contains('/');
+        let part = |f: &mut fmt::Formatter<'_>, name: &str, bare: bool| match bare {
+            true => f.write_str(name),
+            false => write_quoted(f, name),
+        };
         match self {
-            ResourceAddr::Permission(name) => write!(f, "permission.{name}"),
-            ResourceAddr::Role { tenant: None, name } => write!(f, "role.{name}"),
+            ResourceAddr::Theme => return f.write_str("theme"),
+            other => write!(f, "{}.", other.kind())?,
+        }
+        match self {
+            ResourceAddr::Permission(name)
+            | ResourceAddr::Tenant(name)
+            | ResourceAddr::Flow(name) => part(f, name, plain(name)),
+            ResourceAddr::Role { tenant: None, name } => part(f, name, plain_before_slash(name)),
             ResourceAddr::Role {
                 tenant: Some(tenant),
                 name,
-            } => write!(f, "role.{tenant}/{name}"),
-            ResourceAddr::Tenant(id) => write!(f, "tenant.{id}"),
-            ResourceAddr::Theme => f.write_str("theme"),
-            ResourceAddr::Flow(id) => write!(f, "flow.{id}"),
+            } => {
+                part(f, tenant, plain_before_slash(tenant))?;
+                f.write_str("/")?;
+                part(f, name, plain(name))
+            }
+            ResourceAddr::Theme => Ok(()),
         }
     }
+}
+
+/// `"name"`, with `\` before every `"` and `\` of the name.
+fn write_quoted(f: &mut fmt::Formatter<'_>, name: &str) -> fmt::Result {
+    f.write_str("\"")?;
+    for c in name.chars() {
+        if matches!(c, '"' | '\\') {
+            f.write_str("\\")?;
+        }
+        write!(f, "{c}")?;
+    }
+    f.write_str("\"")
+}
+
+/// The name a quoted component holds, and the text after its closing quote; `text` starts with
+/// `"`. `None` when the quote is never closed or `\` escapes anything but `"` or `\`.
+fn read_quoted(text: &str) -> Option<(String, &str)> {
+    let mut name = String::new();
+    let mut chars = text.char_indices().skip(1);
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => return Some((name, &text[i + 1..])),
+            '\\' => match chars.next() {
+                Some((_, c @ ('"' | '\\'))) => name.push(c),
+                _ => return None,
+            },
+            c => name.push(c),
+        }
+    }
+    None
 }
 
 /// Why a string is not a resource address.
@@ -97,9 +148,51 @@ pub struct AddrParseError {
     reason: &'static str,
 }
 
+const BAD_QUOTES: &str =
+    "a quoted name must end with `\"` and escape only `\"` and `\\` (as `\\\"`, `\\\\`)";
+
+/// A whole component: quoted (nothing may follow the closing quote) or bare.
+fn whole_name(text: &str) -> Result<String, &'static str> {
+    if !text.starts_with('"') {
+        return Ok(text.to_owned());
+    }
+    match read_quoted(text) {
+        Some((name, "")) => Ok(name),
+        Some(_) => Err("nothing may follow a quoted name"),
+        None => Err(BAD_QUOTES),
+    }
+}
+
+/// `TENANT/NAME` or `NAME` (a project role); either part may be quoted. A bare tenant id ends at
+/// the first `/`, so a project role's name holding `/` is always quoted.
+fn role(rest: &str) -> Result<ResourceAddr, &'static str> {
+    const SHAPE: &str = "expected `role.TENANT/NAME` or `role.NAME`";
+    let (first, after) = match rest.starts_with('"') {
+        true => {
+            let (name, after) = read_quoted(rest).ok_or(BAD_QUOTES)?;
+            match after {
+                "" => return Ok(ResourceAddr::role(None, &name)),
+                after => (name, after.strip_prefix('/').ok_or(SHAPE)?),
+            }
+        }
+        false => match rest.split_once('/') {
+            None => return Ok(ResourceAddr::role(None, rest)),
+            Some((tenant, after)) => (tenant.to_owned(), after),
+        },
+    };
+    if (first.is_empty() && !rest.starts_with('"')) || after.is_empty() {
+        return Err(SHAPE);
+    }
+    Ok(ResourceAddr::role(Some(&first), &whole_name(after)?))
+}
+
 impl FromStr for ResourceAddr {
     type Err = AddrParseError;
 
+    /// The inverse of `Display`: a name is bare (taken as written) or quoted (`"…"`, with `\"` and
+    /// `\\` inside); `Display` quotes exactly the names that read back otherwise bare: empty
+    /// ones, ones starting with `"`, and a tenant id or project role name holding `/`
+    /// (`role."acme/Admin"` is a project role, `role.acme/Admin` tenant `acme`'s role `Admin`).
     fn from_str(input: &str) -> Result<Self, Self::Err> {
         let err = |reason| AddrParseError {
             input: input.to_owned(),
@@ -115,21 +208,13 @@ impl FromStr for ResourceAddr {
             return Err(err("the name after the kind is empty"));
         }
         match kind {
-            "permission" => Ok(ResourceAddr::Permission(rest.to_owned())),
-            // Tenant ids cannot contain `/`, so the first `/` separates tenant from role name.
-            "role" => Ok(match rest.split_once('/') {
-                Some((tenant, name)) if !tenant.is_empty() && !name.is_empty() => {
-                    ResourceAddr::role(Some(tenant), name)
-                }
-                Some(_) => return Err(err("expected `role.TENANT/NAME` or `role.NAME`")),
-                None => ResourceAddr::role(None, rest),
-            }),
-            "tenant" => Ok(ResourceAddr::Tenant(rest.to_owned())),
-            "flow" => Ok(ResourceAddr::Flow(rest.to_owned())),
-            _ => Err(err(
-                "the kind must be one of permission, role, tenant, flow, theme",
-            )),
+            "permission" => whole_name(rest).map(ResourceAddr::Permission),
+            "role" => role(rest),
+            "tenant" => whole_name(rest).map(ResourceAddr::Tenant),
+            "flow" => whole_name(rest).map(ResourceAddr::Flow),
+            _ => Err("the kind must be one of permission, role, tenant, flow, theme"),
         }
+        .map_err(err)
     }
 }
 
@@ -148,69 +233,5 @@ impl<'de> serde::Deserialize<'de> for ResourceAddr {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn addresses_round_trip_through_display() {
-        for text in [
-            "permission.billing.read",
-            "role.Billing Admin",
-            "role.acme/Auditor",
-            "tenant.acme",
-            "flow.sign-up-or-in",
-            "theme",
-        ] {
-            let addr: ResourceAddr = text.parse().unwrap();
-            assert_eq!(addr.to_string(), text);
-        }
-    }
-
-    #[test]
-    fn permission_names_keep_their_dots() {
-        assert_eq!(
-            "permission.a.b.c".parse::<ResourceAddr>().unwrap(),
-            ResourceAddr::Permission("a.b.c".into())
-        );
-    }
-
-    #[test]
-    fn malformed_addresses_are_rejected_with_a_reason() {
-        for text in ["tenant", "tenant.", "user.bob", "role./x", "role.acme/"] {
-            let err = text.parse::<ResourceAddr>().unwrap_err();
-            assert!(err.to_string().contains(text), "{err}");
-        }
-    }
-
-    #[test]
-    fn addresses_serialise_as_text() {
-        let addr = ResourceAddr::role(Some("acme"), "Auditor");
-        assert_eq!(
-            serde_json::to_string(&addr).unwrap(),
-            "\"role.acme/Auditor\""
-        );
-        assert_eq!(
-            serde_json::from_str::<ResourceAddr>("\"role.acme/Auditor\"").unwrap(),
-            addr
-        );
-        assert!(serde_json::from_str::<ResourceAddr>("\"nope\"").is_err());
-    }
-
-    #[test]
-    fn kinds_sort_in_dependency_order() {
-        let mut kinds = vec![
-            ResourceKind::Flow,
-            ResourceKind::Tenant,
-            ResourceKind::Permission,
-        ];
-        kinds.sort();
-        assert_eq!(
-            kinds,
-            [
-                ResourceKind::Permission,
-                ResourceKind::Tenant,
-                ResourceKind::Flow
-            ]
-        );
-    }
-}
+#[path = "addr_tests.rs"]
+mod tests;

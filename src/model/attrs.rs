@@ -241,6 +241,57 @@ pub fn normalize_document(doc: &Value) -> Value {
     canonical(&doc)
 }
 
+/// Fields of a flow's own metadata (the v1 `flow` object, the v2 `metadata`) that Descope fills in
+/// on import when the document leaves them out: a flow imported without a `name` is exported
+/// with one.
+const FILLED_IN_ON_IMPORT: [&str; 1] = ["name"];
+
+/// Whether two normalised documents (see [`normalize_document`]) hold the same content, a field of
+/// [`FILLED_IN_ON_IMPORT`] that only one of them holds aside: a template that does not write a
+/// flow's name does not manage it, so the name Descope gave the flow on import is no difference
+/// (and re-importing would not remove it). Equal documents are not copied.
+pub(crate) fn same_document(a: &Value, b: &Value) -> bool {
+    if a == b {
+        return true;
+    }
+    let (Some(meta_a), Some(meta_b)) = (flow_metadata(a), flow_metadata(b)) else {
+        return false;
+    };
+    let one_sided: Vec<&str> = FILLED_IN_ON_IMPORT
+        .into_iter()
+        .filter(|f| meta_a.contains_key(*f) != meta_b.contains_key(*f))
+        .collect();
+    if one_sided.is_empty() {
+        return false;
+    }
+    let without = |doc: &Value| {
+        let mut doc = doc.clone();
+        if let Some(meta) = flow_metadata_mut(&mut doc) {
+            meta.retain(|k, _| !one_sided.contains(&k.as_str()));
+        }
+        doc
+    };
+    without(a) == without(b)
+}
+
+/// A flow document's own metadata: `flow.metadata` in v2, the `flow` object otherwise.
+fn flow_metadata(doc: &Value) -> Option<&Map<String, Value>> {
+    let flow = doc.get("flow")?;
+    match super::DocFormat::of_flow(doc) {
+        Some(super::DocFormat::V2) => flow.get("metadata")?.as_object(),
+        _ => flow.as_object(),
+    }
+}
+
+fn flow_metadata_mut(doc: &mut Value) -> Option<&mut Map<String, Value>> {
+    let v2 = super::DocFormat::of_flow(doc) == Some(super::DocFormat::V2);
+    let flow = doc.get_mut("flow")?;
+    match v2 {
+        true => flow.get_mut("metadata")?.as_object_mut(),
+        false => flow.as_object_mut(),
+    }
+}
+
 fn drop_volatile(object: &mut Map<String, Value>) {
     object.retain(|k, _| !VOLATILE_FIELDS.contains(&k.as_str()));
 }
@@ -361,6 +412,30 @@ mod tests {
             normalize_document(&json!({"theme": {"a": 1}})),
             normalize_document(&json!({"theme": {"id": "theme", "a": 1.0}}))
         );
+    }
+
+    #[test]
+    fn a_name_descope_filled_in_is_no_difference() {
+        let named = json!({"flow": {"id": "f", "name": "f", "dsl": {}}, "screens": []});
+        let unnamed = json!({"flow": {"id": "f", "dsl": {}}, "screens": []});
+        assert!(same_document(&unnamed, &named));
+        assert!(same_document(&named, &unnamed));
+        // A name both sides hold is compared; so is everything else.
+        let renamed = json!({"flow": {"id": "f", "name": "g", "dsl": {}}, "screens": []});
+        assert!(!same_document(&renamed, &named));
+        let other = json!({"flow": {"id": "f", "name": "f", "dsl": {"a": 1}}, "screens": []});
+        assert!(!same_document(&unnamed, &other));
+        // v2: the name lives in `metadata`.
+        let v2 = |meta: Value| json!({"flow": {"flowId": "f", "metadata": meta, "contents": {}}});
+        assert!(same_document(&v2(json!({})), &v2(json!({"name": "f"}))));
+        assert!(!same_document(
+            &v2(json!({"name": "x"})),
+            &v2(json!({"name": "f"}))
+        ));
+        assert!(!same_document(
+            &v2(json!({})),
+            &v2(json!({"name": "f", "description": "d"}))
+        ));
     }
 
     #[test]

@@ -42,6 +42,7 @@ pub(crate) fn managed_diffs(desired: &Value, live: Option<&Value>) -> Vec<AttrDi
 }
 
 /// Every field of `before` that differs from `after` (for drift: nothing is "managed" there).
+/// Documents compare with [`attrs::same_document`].
 pub(crate) fn all_diffs(before: &Value, after: &Value) -> Vec<AttrDiff> {
     let empty = Map::new();
     let b = before.as_object().unwrap_or(&empty);
@@ -51,7 +52,11 @@ pub(crate) fn all_diffs(before: &Value, after: &Value) -> Vec<AttrDiff> {
     fields.dedup();
     fields
         .into_iter()
-        .filter(|f| b.get(*f) != a.get(*f))
+        .filter(|f| match (b.get(*f), a.get(*f)) {
+            // What Descope fills in on import is no change (see `attrs::same_document`).
+            (Some(b), Some(a)) if *f == "document" => !attrs::same_document(b, a),
+            (b, a) => b != a,
+        })
         .map(|f| AttrDiff {
             field: f.clone(),
             before: b.get(f).cloned(),

@@ -9,6 +9,7 @@ mod diff;
 mod grants;
 mod graph;
 mod locate;
+mod parents;
 mod planner;
 mod restore;
 mod tenant_names;
@@ -36,6 +37,8 @@ mod test_fixtures;
 mod tests;
 #[cfg(test)]
 mod tests_cascades;
+#[cfg(test)]
+mod tests_parents;
 #[cfg(test)]
 mod tests_preconfigured;
 #[cfg(test)]

@@ -10,6 +10,7 @@ use super::diff::{all_diffs, managed_diffs, managed_fields, overlay_body};
 use super::grants;
 use super::graph;
 use super::locate::{Ids, Located, locate};
+use super::parents;
 use super::tenant_names::{self, TenantRename, describe_name_cycle};
 use super::types::{Action, AttrDiff, Change, Drift, DriftKind, Guard, Plan, Summary};
 use super::unmanaged::unmanaged;
@@ -242,7 +243,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         let mut diffs = managed_diffs(&d.attrs, before);
         if let Some(doc) = d.document {
             let have = before.and_then(|b| b.get("document"));
-            if have != Some(doc) {
+            if !have.is_some_and(|have| attrs::same_document(have, doc)) {
                 // No values: the documents are the change's own `before` (the live body) and
                 // `after` (what is imported), so a plan carries each large document once.
                 diffs.push(AttrDiff {
@@ -463,7 +464,9 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         });
     }
 
-    let extra_edges = tenant_names::order(&mut changes, input)?;
+    let mut extra_edges = tenant_names::order(&mut changes, input)?;
+    extra_edges.extend(parents::parent_edges(&changes));
+    parents::warn_kept_sub_tenants(&mut changes, input.snapshot);
     cascade::annotate(&mut changes, input);
     let flow_refs: HashMap<ResourceAddr, &FlowRefs> = input
         .desired

@@ -22,6 +22,7 @@ use serde_json::{Map, Value};
 
 use super::diff::all_diffs;
 use super::graph;
+use super::parents;
 use super::planner::{PlanError, Prior, summarize};
 use super::types::{Action, AttrDiff, Change, Guard, Plan};
 use crate::model::attrs::{
@@ -174,8 +175,9 @@ pub(crate) fn restore(input: &RestoreInput<'_>) -> Result<Plan, PlanError> {
         });
     }
     warn_tenant_cascades(&mut changes, input.snapshot);
+    parents::warn_kept_sub_tenants(&mut changes, input.snapshot);
 
-    let extra = parent_edges(&changes);
+    let extra = parents::parent_edges(&changes);
     // A restored flow's references are not known from its backed-up document alone.
     let changes = graph::order(changes, &extra, &Default::default())?;
     let changes = graph::select_targets(changes, input.targets);
@@ -352,32 +354,6 @@ fn name_of(body: Option<&Value>, at: &ResourceAddr) -> String {
         ResourceAddr::Role { name, .. } => name.clone(),
         ResourceAddr::Theme => "theme".into(),
     }
-}
-
-/// A sub-tenant is created after its parent.
-fn parent_edges(changes: &[Change]) -> Vec<(usize, usize)> {
-    let creates: HashMap<&ResourceAddr, usize> = changes
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| c.action == Action::Create)
-        .map(|(i, c)| (&c.addr, i))
-        .collect();
-    let mut edges = Vec::new();
-    for (i, c) in changes.iter().enumerate() {
-        if c.kind() != ResourceKind::Tenant || c.action != Action::Create {
-            continue;
-        }
-        let parent = c
-            .after
-            .as_ref()
-            .and_then(|a| a.get("parent"))
-            .and_then(Value::as_str)
-            .filter(|p| !p.is_empty());
-        if let Some(j) = parent.and_then(|p| creates.get(&ResourceAddr::Tenant(p.to_owned()))) {
-            edges.push((*j, i));
-        }
-    }
-    edges
 }
 
 /// A tenant's delete takes its roles with it in Descope: said on the change when a role of it

@@ -49,7 +49,8 @@ pub struct ResourceState {
     #[serde(with = "kind_as_str")]
     pub(crate) kind: ResourceKind,
     /// The address without its kind: a name, `tenant/name` for a tenant role, an id, `""` for the
-    /// theme. See [`resource_key`].
+    /// theme, quoted as in the address where the address quotes it (`"acme/Admin"` for the
+    /// project role of that name). See [`resource_key`].
     pub(crate) key: String,
     /// The fields the config manages (sorted, unique); the others only mirror live values.
     pub(crate) managed_fields: Vec<String>,
@@ -121,14 +122,13 @@ impl fmt::Display for Lineage {
 /// The `key` stored for `addr`: the address without its `kind.` prefix (`""` for the theme).
 pub(crate) fn resource_key(addr: &ResourceAddr) -> String {
     match addr {
-        ResourceAddr::Permission(name) => name.clone(),
-        ResourceAddr::Role { tenant: None, name } => name.clone(),
-        ResourceAddr::Role {
-            tenant: Some(tenant),
-            name,
-        } => format!("{tenant}/{name}"),
-        ResourceAddr::Tenant(id) | ResourceAddr::Flow(id) => id.clone(),
         ResourceAddr::Theme => String::new(),
+        // Kind names hold no `.`: the first one ends the kind.
+        other => other
+            .to_string()
+            .split_once('.')
+            .map(|(_, key)| key.to_owned())
+            .unwrap_or_default(),
     }
 }
 

@@ -304,7 +304,8 @@ async fn patch_merges_settings_round_trip_and_search_filters() {
             .assert_ok()),
         ["beta"]
     );
-    post(&emu, "/v1/mgmt/tenant/delete", json!({"id": "acme"}))
-        .await
-        .assert_error(400, "E011004");
+    // A tenant with a sub-tenant cannot be deleted: Descope's "Already exists".
+    let refused = post(&emu, "/v1/mgmt/tenant/delete", json!({"id": "acme"})).await;
+    refused.assert_error(409, "E011409");
+    assert_eq!(refused.body["errorMessage"], "tenant has sub-tenants");
 }

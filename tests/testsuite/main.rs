@@ -2,6 +2,7 @@
 //! start-up, shared helpers in `support`. Tests drive the real `dmgmt` binary, or the library
 //! against an in-process emulator, in temporary folders.
 
+mod addresses;
 mod api_client;
 mod api_client_retries;
 mod apply;
@@ -33,6 +34,7 @@ mod refresh_state;
 mod renames;
 mod restore;
 mod secrets;
+mod sub_tenants;
 mod support;
 mod templates;
 mod trust;

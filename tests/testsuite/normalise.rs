@@ -301,3 +301,76 @@ fn live_names_with_control_characters_cannot_forge_plan_lines() {
         assert!(text.contains(shown), "`{shown}` not in:\n{text}");
     }
 }
+
+// ------------------------------------------------------------------------------------------------
+// What Descope fills in on import
+// ------------------------------------------------------------------------------------------------
+
+/// Flow templates without a `name` (v1 and v2): Descope names such a flow on import, so an
+/// export holds a name the template does not. Once applied, the plan finds nothing to import again.
+#[test]
+fn a_flow_template_without_a_name_is_imported_once() {
+    let live = Live::start();
+    let dir = tempfile::tempdir().unwrap();
+    env_file(
+        dir.path(),
+        "env",
+        "flows:\n  - {id: sign-in, template: flows/sign-in.json}\n  - {id: step-up, template: flows/step-up.json}\n",
+    );
+    write(
+        dir.path(),
+        "environments/flows/sign-in.json",
+        br#"{"flow": {"dsl": {"start": "s1"}}, "screens": [{"id": "s1", "htmlTemplate": {"title": "Hi"}}]}"#,
+    );
+    write(
+        dir.path(),
+        "environments/flows/step-up.json",
+        br#"{"flow": {"flowId": "step-up", "metadata": {"description": "More"}, "contents": {"a": 1}, "screens": [], "references": {}}}"#,
+    );
+    let out = live.run(dir.path(), &["apply", "-e", "env", "--auto-approve"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let exported = live.call(
+        "/v1/mgmt/flow/export",
+        serde_json::json!({"flowId": "sign-in"}),
+    );
+    assert_eq!(
+        exported["flow"]["name"], "sign-in",
+        "Descope named it: {exported}"
+    );
+
+    let out = live.run(dir.path(), &["plan", "-e", "env", "--detailed-exitcode"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert_eq!(stdout(&out), NO_CHANGES);
+
+    // A name written in the template is still managed: changing it is a change.
+    write(
+        dir.path(),
+        "environments/flows/sign-in.json",
+        br#"{"flow": {"name": "Sign In", "dsl": {"start": "s1"}}, "screens": [{"id": "s1", "htmlTemplate": {"title": "Hi"}}]}"#,
+    );
+    let out = live.run(dir.path(), &["plan", "-e", "env", "--detailed-exitcode"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains("# flow.sign-in will be updated in place"),
+        "{}",
+        stdout(&out)
+    );
+}
