@@ -364,7 +364,10 @@ pub(super) fn prune_backups(ctx: &Context<'_>, desired: &DesiredState) -> Vec<St
 }
 
 /// The raw live bodies the pre-apply backup holds: every managed object (found by address, or
-/// by Descope id after a rename outside dmgmt) and every object a change touches.
+/// by Descope id after a rename outside dmgmt), every object a change touches, and every object
+/// a change's cascades name (a tenant's unmanaged roles, the roles granting a deleted permission,
+/// the tenants naming a deleted role as a default role): what the apply can reach, so that a
+/// restore of this backup can bring it back.
 fn backup_objects<'a>(
     snapshot: &'a Snapshot,
     state: &StateFile,
@@ -385,7 +388,8 @@ fn backup_objects<'a>(
     let addrs = state
         .resources
         .keys()
-        .chain(changes.iter().map(|c| &c.addr));
+        .chain(changes.iter().map(|c| &c.addr))
+        .chain(changes.iter().flat_map(|c| &c.cascades).map(|x| &x.addr));
     wanted.extend(addrs.filter_map(|a| snapshot.objects.get_key_value(a).map(|(k, _)| k)));
     wanted
         .into_iter()

@@ -263,4 +263,6 @@ pub(crate) enum CascadeEffect {
     /// A role that grants the renamed permission under its old name: Descope renames it there
     /// too, or removes it (descope-api.md §4: UNSURE).
     GrantsRenamedPermission,
+    /// A tenant whose default roles name the deleted role.
+    LosesDefaultRole,
 }

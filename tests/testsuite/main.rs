@@ -8,6 +8,7 @@ mod apply;
 mod apply_faults;
 mod apply_prompts;
 mod audit;
+mod backup_contents;
 mod chaos;
 mod cli;
 mod corpus;
