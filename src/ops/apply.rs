@@ -215,7 +215,22 @@ pub(crate) async fn run(
     check_guards(&saved, options.allow_delete)?;
     let mut state =
         state.unwrap_or_else(|| StateFile::new(&desired.environment, &desired.project_id));
-    let backup = backup_objects(&snapshot, &state, &saved.plan.changes);
+    // The settings of the tenants the plan deletes are read now: they are in the backup, and if
+    // they cannot be read, nothing is applied.
+    let settings = super::tenant_settings::bodies_with_settings(
+        &connection.client,
+        &snapshot,
+        &super::tenant_settings::touched(&saved.plan.changes),
+        options.parallelism.unwrap_or(desired.parallelism).max(1) as usize,
+    )
+    .await
+    .map_err(|e| {
+        Error::from(e).hint("nothing was changed: the pre-apply backup must be written first")
+    })?;
+    let backup = super::tenant_settings::with_bodies(
+        backup_objects(&snapshot, &state, &saved.plan.changes),
+        &settings,
+    );
     // The run starts from what it just read, as a refresh would record it: entries whose object
     // is gone leave the state, the others get their live attributes and ids, so drift already
     // shown in this plan is not shown again by the next one.
@@ -457,6 +472,10 @@ pub(super) fn record(state: &mut StateFile, change: &Change, live: Option<&Value
         state.resources.remove(&change.addr);
         return;
     }
+    if change.action == Action::SetSettings {
+        // A settings object is no tenant body: the state does not model settings.
+        return;
+    }
     let Some(body) = live.or(change.after.as_ref()) else {
         return;
     };
@@ -530,6 +549,7 @@ fn action_name(action: &Action) -> &'static str {
         Action::Delete => "delete",
         Action::Adopt => "adopt",
         Action::SetDefaultRoles => "set_default_roles",
+        Action::SetSettings => "set_settings",
         Action::Forget => "forget",
     }
 }

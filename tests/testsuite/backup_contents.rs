@@ -153,3 +153,87 @@ fn keep_min_0_is_refused_with_its_file_and_line() {
     );
     assert!(err.contains(&format!("{ENV}.yaml:4")), "{err}");
 }
+
+/// A tenant's settings as the Node SDK sends them (`InactivityTime` with a capital I).
+fn set_settings(live: &Live, id: &str, session_hours: i64) {
+    live.call(
+        "/v1/mgmt/tenant/settings",
+        json!({
+            "tenantId": id,
+            "selfProvisioningDomains": ["acme.com"],
+            "domains": ["sso.acme.com"],
+            "authType": "saml",
+            "enabled": true,
+            "sessionTokenExpiration": session_hours,
+            "sessionTokenExpirationUnit": "hours",
+            "refreshTokenExpiration": 4,
+            "refreshTokenExpirationUnit": "weeks",
+            "stepupTokenExpiration": 5,
+            "stepupTokenExpirationUnit": "minutes",
+            "enableInactivity": true,
+            "InactivityTime": 30,
+            "InactivityTimeUnit": "minutes",
+            "JITDisabled": true,
+            "ssoSetupSuiteSettings": {"enabled": true, "styleId": "s1",
+                "disabledFeatures": {"saml": false, "oidc": true}}
+        }),
+    );
+}
+
+/// The settings a backup's file of tenant `id` holds.
+fn backed_up_settings(root: &Path, backup_id: &str, id: &str) -> Value {
+    let file = root.join(format!("state/backups/{ENV}/{backup_id}/tenant/{id}.json"));
+    let body: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    body["dmgmt:tenantSettings"].clone()
+}
+
+#[test]
+fn backups_hold_tenant_settings_and_a_restore_puts_them_back() {
+    let live = Live::start();
+    let dir =
+        project("tenants:\n  - {id: acme, name: Acme Corp}\n  - {id: beta, name: Beta Inc}\n");
+    run_ok(&live, dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
+    set_settings(&live, "acme", 3);
+    let original = live.get("/v1/mgmt/tenant/settings?id=acme");
+    assert_eq!(original["inactivityTime"], 30, "{original}");
+    assert_eq!(original["authType"], "saml");
+
+    run_ok(&live, dir.path(), &["backup", "-e", ENV]);
+    let (manual, _) = newest_backup(&live, dir.path());
+    assert_eq!(backed_up_settings(dir.path(), &manual, "acme"), original);
+
+    // In the console, a setting changed; then an apply deletes the tenant: its settings, as they
+    // were just before, are in the pre-apply backup.
+    set_settings(&live, "acme", 10);
+    let edited = live.get("/v1/mgmt/tenant/settings?id=acme");
+    env_file(
+        dir.path(),
+        ENV,
+        "tenants:\n  - {id: beta, name: Beta Inc}\n",
+    );
+    run_ok(&live, dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
+    let (pre_apply, trigger) = newest_backup(&live, dir.path());
+    assert_eq!(trigger, "pre-apply");
+    assert_eq!(backed_up_settings(dir.path(), &pre_apply, "acme"), edited);
+
+    // The manual backup brings the tenant back with every setting it held, not Descope's defaults.
+    let shown = run_ok(
+        &live,
+        dir.path(),
+        &["restore", "-e", ENV, &manual, "--auto-approve"],
+    );
+    assert!(
+        shown.contains("tenant.acme will get its settings back"),
+        "{shown}"
+    );
+    assert_eq!(live.get("/v1/mgmt/tenant/settings?id=acme"), original);
+    let again = run_ok(
+        &live,
+        dir.path(),
+        &["restore", "-e", ENV, &manual, "--auto-approve"],
+    );
+    assert!(
+        !again.contains("settings back"),
+        "a second restore has nothing to do:\n{again}"
+    );
+}
