@@ -237,3 +237,46 @@ fn backups_hold_tenant_settings_and_a_restore_puts_them_back() {
         "a second restore has nothing to do:\n{again}"
     );
 }
+
+/// Whether Descope answers 404 or `{}` for a tenant whose settings were never set is
+/// undocumented: either way backup, apply and restore work, and such a tenant gets no settings
+/// step; a tenant with settings still gets them back.
+#[test]
+fn a_tenant_without_settings_is_backed_up_and_restored_whether_descope_answers_404_or_empty() {
+    use dmgmt::emulator::{DescopeVariant, EmulatorConfig, UnsetSettings};
+    for unset_settings in [UnsetSettings::NotFound, UnsetSettings::Empty] {
+        let live = Live::with(EmulatorConfig {
+            variant: DescopeVariant {
+                unset_settings,
+                ..DescopeVariant::default()
+            },
+            ..EmulatorConfig::default()
+        });
+        let dir =
+            project("tenants:\n  - {id: acme, name: Acme Corp}\n  - {id: plain, name: Plain}\n");
+        run_ok(&live, dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
+        set_settings(&live, "acme", 3);
+        let original = live.get("/v1/mgmt/tenant/settings?id=acme");
+        run_ok(&live, dir.path(), &["backup", "-e", ENV]);
+        let (manual, _) = newest_backup(&live, dir.path());
+        assert_eq!(
+            backed_up_settings(dir.path(), &manual, "plain"),
+            Value::Null
+        );
+
+        env_file(dir.path(), ENV, "tenants: []\n");
+        run_ok(&live, dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
+        let shown = run_ok(
+            &live,
+            dir.path(),
+            &["restore", "-e", ENV, &manual, "--auto-approve"],
+        );
+        assert!(
+            shown.contains("tenant.acme will get its settings back")
+                && !shown.contains("tenant.plain will get its settings back"),
+            "{unset_settings:?}:\n{shown}"
+        );
+        assert_eq!(live.get("/v1/mgmt/tenant/settings?id=acme"), original);
+        assert_eq!(live.get("/v1/mgmt/tenant?id=plain")["name"], "Plain");
+    }
+}
