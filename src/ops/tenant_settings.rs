@@ -36,7 +36,7 @@ pub(super) async fn load(
     provider: &dyn Provider,
     ids: impl IntoIterator<Item = String>,
     parallelism: usize,
-) -> Result<BTreeMap<String, Map<String, Value>>, ApiError> {
+) -> Result<Saved, ApiError> {
     let mut reads = futures_util::stream::iter(ids.into_iter().map(|id| async move {
         let settings = provider.load_tenant_settings(&id).await;
         (id, settings)
@@ -93,14 +93,12 @@ pub(super) fn with_bodies<'a>(
         .collect()
 }
 
+/// Settings objects by tenant id.
+pub(super) type Saved = BTreeMap<String, Map<String, Value>>;
+
 /// Takes the settings out of a backup's tenant bodies: the bodies as Descope sent them, and the
 /// settings by tenant id (a backup written before settings were backed up has none).
-pub(super) fn split(
-    bodies: Vec<(ResourceAddr, RawBody)>,
-) -> (
-    Vec<(ResourceAddr, RawBody)>,
-    BTreeMap<String, Map<String, Value>>,
-) {
+pub(super) fn split(bodies: Vec<(ResourceAddr, RawBody)>) -> (Vec<(ResourceAddr, RawBody)>, Saved) {
     let mut settings = BTreeMap::new();
     let bodies = bodies
         .into_iter()
@@ -122,4 +120,42 @@ pub(super) fn split(
         })
         .collect();
     (bodies, settings)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn split_takes_settings_out_of_tenant_bodies_and_leaves_old_backups_as_they_are() {
+        let tenant = ResourceAddr::Tenant("acme".into());
+        let old = ResourceAddr::Tenant("old".into());
+        let role = ResourceAddr::role(None, "R");
+        let plain = json!({"id": "acme", "name": "Acme"});
+        let mut with = plain.clone();
+        with[TENANT_SETTINGS_KEY] = json!({"authType": "saml"});
+        let (bodies, saved) = split(vec![
+            (tenant.clone(), RawBody::from_value(with)),
+            (old.clone(), RawBody::from_value(json!({"id": "old"}))),
+            (role.clone(), RawBody::from_value(json!({"name": "R"}))),
+        ]);
+        assert_eq!(
+            bodies,
+            [
+                (tenant, RawBody::from_value(plain)),
+                (old, RawBody::from_value(json!({"id": "old"}))),
+                (role, RawBody::from_value(json!({"name": "R"}))),
+            ],
+            "the tenant's body is again exactly what Descope sent"
+        );
+        assert_eq!(
+            saved,
+            BTreeMap::from([(
+                "acme".to_owned(),
+                json!({"authType": "saml"}).as_object().unwrap().clone()
+            )])
+        );
+    }
 }
