@@ -35,9 +35,13 @@ pub(super) fn add_steps(changes: &mut Vec<Change>, input: &RestoreInput<'_>) {
         if !input.backup.contains_key(&addr) {
             continue;
         }
+        let created;
         let live = match input.snapshot.objects.contains_key(&addr) {
             true => input.tenant_settings.live.get(id),
-            false => None,
+            false => {
+                created = new_tenant(input, &addr);
+                Some(&created)
+            }
         };
         let diffs = differences(saved, live);
         if diffs.is_empty() {
@@ -45,6 +49,12 @@ pub(super) fn add_steps(changes: &mut Vec<Change>, input: &RestoreInput<'_>) {
         }
         let mut fields: Vec<String> = saved.keys().cloned().collect();
         fields.sort();
+        let live = input
+            .snapshot
+            .objects
+            .contains_key(&addr)
+            .then_some(live)
+            .flatten();
         changes.push(Change {
             addr: addr.clone(),
             action: Action::SetSettings,
@@ -62,6 +72,21 @@ pub(super) fn add_steps(changes: &mut Vec<Change>, input: &RestoreInput<'_>) {
             cascades: Vec::new(),
         });
     }
+}
+
+/// The settings a tenant the restore creates has at first: Descope's defaults — every value
+/// empty, except `authType` `none` and the self-provisioning domains its create sets. Saved
+/// settings that equal these need no step.
+fn new_tenant(input: &RestoreInput<'_>, addr: &ResourceAddr) -> Map<String, Value> {
+    let domains = input
+        .backup
+        .get(addr)
+        .and_then(|o| o.raw.to_value().get("selfProvisioningDomains").cloned())
+        .unwrap_or(Value::Null);
+    let mut settings = Map::new();
+    settings.insert("authType".to_owned(), Value::String("none".to_owned()));
+    settings.insert("selfProvisioningDomains".to_owned(), domains);
+    settings
 }
 
 /// Whether `live` holds every setting of `want` (what the executor's read-back asks of a
@@ -231,6 +256,19 @@ mod tests {
                 after: Some(json!(3)),
             }]
         );
+    }
+
+    #[test]
+    fn a_recreated_tenant_whose_saved_settings_are_a_new_tenants_gets_no_step() {
+        let defaults = json!({"authType": "none", "domains": [], "selfProvisioningDomains": [],
+            "enabled": false, "sessionTokenExpiration": 0, "sessionTokenExpirationUnit": "",
+            "ssoSetupSuiteSettings": {"enabled": false, "styleId": "",
+                "disabledFeatures": {"saml": false}}});
+        let input = TenantSettings {
+            saved: BTreeMap::from([("acme".to_owned(), settings(defaults))]),
+            live: BTreeMap::new(),
+        };
+        assert_eq!(steps(&plan(&["acme"], &[], &input)), ["Create tenant.acme"]);
     }
 
     #[test]
