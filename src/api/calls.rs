@@ -4,7 +4,7 @@
 //! Thin by design: shaping bodies and unwrapping answers only. Pacing, retries and errors are the
 //! client's; the guards against destructive empty filters are here.
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::client::Client;
 use super::endpoint::Endpoint;
@@ -29,6 +29,8 @@ pub mod endpoints {
     pub const TENANT_LOAD_ALL: Endpoint = Endpoint::get("/v1/mgmt/tenant/all");
     pub const TENANT_DEFAULT_ROLES: Endpoint =
         Endpoint::mutation("/v1/mgmt/tenant/updateDefaultRoles");
+    pub const TENANT_SETTINGS_LOAD: Endpoint = Endpoint::get("/v1/mgmt/tenant/settings");
+    pub const TENANT_SETTINGS_UPDATE: Endpoint = Endpoint::mutation("/v1/mgmt/tenant/settings");
     pub const PERMISSION_CREATE: Endpoint = Endpoint::mutation("/v1/mgmt/permission/create");
     pub const PERMISSION_UPDATE: Endpoint = Endpoint::mutation("/v1/mgmt/permission/update");
     pub const PERMISSION_DELETE: Endpoint = Endpoint::mutation("/v1/mgmt/permission/delete");
@@ -232,6 +234,42 @@ impl Provider for Client {
                 &json!({"id": id, "defaultRoles": roles}),
             )
             .await
+        })
+    }
+
+    fn load_tenant_settings<'a>(&'a self, id: &'a str) -> ApiFuture<'a, Option<Value>> {
+        Box::pin(async move {
+            // Whether Descope answers 404 or an empty object for a tenant without settings is
+            // undocumented: both read as "no settings".
+            match self
+                .get::<Value>(ep::TENANT_SETTINGS_LOAD, &[("id", id)])
+                .await
+            {
+                Ok(Value::Object(settings)) if !settings.is_empty() => {
+                    Ok(Some(Value::Object(settings)))
+                }
+                Ok(Value::Object(_) | Value::Null) => Ok(None),
+                Ok(other) => Err(ApiError::Decode {
+                    endpoint: ep::TENANT_SETTINGS_LOAD,
+                    status: 200,
+                    detail: format!("expected the settings object, found `{other}`"),
+                }),
+                Err(e) if e.is_not_found() => Ok(None),
+                Err(e) => Err(e),
+            }
+        })
+    }
+
+    fn update_tenant_settings<'a>(
+        &'a self,
+        id: &'a str,
+        settings: &'a Map<String, Value>,
+    ) -> ApiFuture<'a, ()> {
+        Box::pin(async move {
+            let mut body = settings.clone();
+            body.insert("tenantId".to_owned(), json!(id));
+            self.send(ep::TENANT_SETTINGS_UPDATE, &Value::Object(body))
+                .await
         })
     }
 

@@ -58,6 +58,16 @@ pub trait Provider: Send + Sync {
         id: &'a str,
         roles: &'a [String],
     ) -> ApiFuture<'a, ()>;
+    /// `GET /v1/mgmt/tenant/settings?id=`: the tenant's settings object as Descope sent it (every
+    /// key kept), `None` when Descope has none for it (a 404, or an empty answer).
+    fn load_tenant_settings<'a>(&'a self, id: &'a str) -> ApiFuture<'a, Option<serde_json::Value>>;
+    /// `POST /v1/mgmt/tenant/settings`: `settings` (a whole settings object as loaded, so that
+    /// nothing is reset) with `tenantId` set to `id`.
+    fn update_tenant_settings<'a>(
+        &'a self,
+        id: &'a str,
+        settings: &'a serde_json::Map<String, serde_json::Value>,
+    ) -> ApiFuture<'a, ()>;
 
     fn create_permission<'a>(&'a self, permission: &'a PermissionCreate) -> ApiFuture<'a, ()>;
     /// Replaces the description and renames via `new_name` (set it to the current name to keep it).

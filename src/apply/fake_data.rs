@@ -13,6 +13,8 @@ use crate::api::{ApiError, ApiFuture, DescopeError, Endpoint, endpoints as ep};
 #[derive(Clone, Default)]
 pub(super) struct Data {
     pub(super) tenants: BTreeMap<String, Value>,
+    /// Tenant settings by tenant id; a tenant never given any has none (answered 404).
+    pub(super) settings: BTreeMap<String, Value>,
     pub(super) roles: Vec<Value>,
     pub(super) permissions: Vec<Value>,
     pub(super) flows: BTreeMap<String, Value>,

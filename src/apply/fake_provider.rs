@@ -1,7 +1,7 @@
 //! The fake's [`Provider`] calls: each one logged, passed through the fault rules when it
 //! mutates (`Fake::mutate`), and answered from the fake's project (`fake_data.rs`).
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::fake::Fake;
 use super::fake_data::{atomic, error, missing, ready, str_of, to};
@@ -58,6 +58,7 @@ impl Provider for Fake {
         let body = json!({"id": id, "cascade": cascade});
         ready(
             self.mutate("delete_tenant", ep::TENANT_DELETE, &body, move |d, _| {
+                d.settings.remove(&owned);
                 d.tenants
                     .remove(&owned)
                     .map(drop)
@@ -73,6 +74,39 @@ impl Provider for Fake {
                 .map(to)
                 .ok_or_else(|| missing(ep::TENANT_LOAD, "tenant"))
         }))
+    }
+
+    fn load_tenant_settings<'a>(&'a self, id: &'a str) -> ApiFuture<'a, Option<Value>> {
+        ready(self.read("load_tenant_settings", |d| {
+            if !d.tenants.contains_key(id) {
+                return Err(missing(ep::TENANT_SETTINGS_LOAD, "tenant"));
+            }
+            Ok(d.settings.get(id).cloned())
+        }))
+    }
+
+    fn update_tenant_settings<'a>(
+        &'a self,
+        id: &'a str,
+        settings: &'a Map<String, Value>,
+    ) -> ApiFuture<'a, ()> {
+        let owned = id.to_owned();
+        let mut body = settings.clone();
+        body.insert("tenantId".to_owned(), json!(id));
+        let stored = settings.clone();
+        ready(self.mutate(
+            "update_tenant_settings",
+            ep::TENANT_SETTINGS_UPDATE,
+            &Value::Object(body),
+            move |d, _| {
+                if !d.tenants.contains_key(&owned) {
+                    return Err(missing(ep::TENANT_SETTINGS_UPDATE, "tenant"));
+                }
+                d.settings
+                    .insert(owned.clone(), Value::Object(stored.clone()));
+                Ok(())
+            },
+        ))
     }
 
     fn load_all_tenants(&self) -> ApiFuture<'_, Vec<Raw<Tenant>>> {

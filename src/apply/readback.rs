@@ -15,7 +15,7 @@ use super::request::{current_name, doc_format, new_name, role_scope};
 use crate::api::{ApiError, Provider};
 use crate::model::attrs::{canonical, normalize_document, same_document, wire_field};
 use crate::model::{DocFormat, ResourceAddr, ResourceKind};
-use crate::plan::{Action, Change};
+use crate::plan::{Action, Change, settings_hold};
 
 /// Config fields holding order-free lists of names.
 const SET_FIELDS: [&str; 3] = ["permissions", "default_roles", "self_provisioning_domains"];
@@ -93,6 +93,17 @@ impl Listing {
 
 /// Reads the object of `change` back and compares it with what the change asked for.
 pub(crate) async fn check(provider: &dyn Provider, change: &Change) -> Result<Found, ApiError> {
+    if let (ResourceAddr::Tenant(id), Action::SetSettings) = (&change.addr, &change.action) {
+        // Every setting the change sends must be live; a tenant without settings holds none.
+        let live = provider.load_tenant_settings(id).await?;
+        let want = change.after.as_ref().and_then(Value::as_object);
+        return Ok(
+            match want.is_some_and(|w| settings_hold(w, live.as_ref())) {
+                true => Found::Matches(live),
+                false => Found::Differs,
+            },
+        );
+    }
     let live = match &change.addr {
         ResourceAddr::Permission(_) | ResourceAddr::Role { .. } => {
             return Ok(Listing::load(provider, change.kind(), &[change])

@@ -146,6 +146,9 @@ pub(crate) async fn send(provider: &dyn Provider, change: &Change) -> Result<Sen
             provider.update_tenant_default_roles(id, &roles).await?;
             Ok(Sent::Holds(after()))
         }
+        (ResourceAddr::Tenant(id), Action::SetSettings) => {
+            tenant_settings(provider, id, change).await
+        }
         (ResourceAddr::Tenant(id), Action::Delete) => {
             provider.delete_tenant(id, false).await?;
             Ok(Sent::Holds(None))
@@ -205,6 +208,24 @@ pub(crate) async fn send(provider: &dyn Provider, change: &Change) -> Result<Sen
             reason: format!("`{addr}` cannot be changed with `{action:?}`"),
         }),
     }
+}
+
+/// Puts a tenant's settings back: the whole settings object `after` holds, as a backup read it, so
+/// that no setting is reset to a default.
+async fn tenant_settings(
+    provider: &dyn Provider,
+    id: &str,
+    change: &Change,
+) -> Result<Sent, ApiError> {
+    let Some(settings) = change.after.as_ref().and_then(Value::as_object) else {
+        return Err(refused(
+            ep::TENANT_SETTINGS_UPDATE,
+            change,
+            "has no settings object".into(),
+        ));
+    };
+    provider.update_tenant_settings(id, settings).await?;
+    Ok(Sent::Holds(change.after.clone()))
 }
 
 /// The endpoint an error about a `kind` change names when no call was made.

@@ -341,6 +341,7 @@ fn done_verb(change: &Change) -> &'static str {
         Action::Adopt if change.calls_api() => "adopted and updated",
         Action::Adopt => "adopted",
         Action::SetDefaultRoles => "default roles set",
+        Action::SetSettings => "settings set",
         Action::Forget => "no longer managed",
     }
 }

@@ -147,6 +147,7 @@ fn headline(c: &Change) -> String {
             format!("{addr} will be adopted (it already exists in Descope) and updated in place")
         }
         Action::SetDefaultRoles => format!("{addr} will get its default roles"),
+        Action::SetSettings => format!("{addr} will get its settings back"),
         Action::Forget => {
             format!("{addr} will no longer be managed by dmgmt (it stays in Descope)")
         }

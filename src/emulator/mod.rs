@@ -29,7 +29,7 @@ pub use config::{EmulatorConfig, EmulatorRateLimit};
 pub(crate) use server::StartError;
 pub use server::{EmulatorHandle, RequestLogEntry};
 pub(crate) use store::StoreError;
-pub use variant::{DescopeVariant, ErrorBodies, NewTheme, RetryAfter};
+pub use variant::{DescopeVariant, ErrorBodies, NewTheme, RetryAfter, UnsetSettings};
 
 use crate::{Error, ErrorKind};
 

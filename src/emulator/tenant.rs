@@ -18,9 +18,10 @@ use serde_json::{Value, json};
 use super::errors::{Body, EmuError, Params, Reply, given, required};
 use super::server::Emu;
 use super::store::{Store, now_epoch};
+use super::variant::UnsetSettings;
 use crate::api::wire::{
     DefaultRolesRequest, Tenant, TenantDeleteRequest, TenantList, TenantRequest,
-    TenantSearchRequest, TenantSettingsRequest,
+    TenantSearchRequest, TenantSettings, TenantSettingsRequest,
 };
 
 pub(crate) fn routes() -> Router<Emu> {
@@ -278,9 +279,19 @@ async fn search(State(emu): State<Emu>, Body(req): Body<TenantSearchRequest>) ->
 
 async fn load_settings(State(emu): State<Emu>, Params(q): Params<IdQuery>) -> Reply {
     let id = required(&q.id, "id")?.to_owned();
+    let unset = emu.variant.unset_settings;
     emu.read(|store| {
         let t = store.tenants.get(&id).ok_or_else(|| missing(&id))?;
-        let mut settings = store.settings.get(&id).cloned().unwrap_or_default();
+        let mut settings = match (store.settings.get(&id), unset) {
+            (Some(settings), _) => settings.clone(),
+            (None, UnsetSettings::Defaults) => TenantSettings::default(),
+            (None, UnsetSettings::NotFound) => {
+                return Err(EmuError::not_found(format!(
+                    "tenant `{id}` has no settings"
+                )));
+            }
+            (None, UnsetSettings::Empty) => return Ok(Json(json!({}))),
+        };
         settings.domains = t.domains.clone();
         settings.self_provisioning_domains = t.self_provisioning_domains.clone();
         settings.auth_type = t.auth_type.clone();

@@ -56,6 +56,21 @@ pub struct DescopeVariant {
     pub sparse_replies: bool,
     /// What the theme export of a new project (no theme imported yet) answers.
     pub new_theme: NewTheme,
+    /// What `GET /v1/mgmt/tenant/settings` answers for a tenant whose settings were never set
+    /// (undocumented).
+    pub unset_settings: UnsetSettings,
+}
+
+/// The settings answer for a tenant whose settings were never set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum UnsetSettings {
+    /// The whole settings object with every value at its default.
+    #[default]
+    Defaults,
+    /// 404, as for a missing object.
+    NotFound,
+    /// `{}`.
+    Empty,
 }
 
 /// The body of an error answer.

@@ -238,7 +238,22 @@ pub(crate) async fn run(
     check_guards(&saved, options.allow_delete)?;
     let mut state =
         state.unwrap_or_else(|| StateFile::new(&desired.environment, &desired.project_id));
-    let backup = backup_objects(&snapshot, &state, &saved.plan.changes);
+    // The settings of the tenants the plan deletes are read now: they are in the backup, and if
+    // they cannot be read, nothing is applied.
+    let settings = super::tenant_settings::bodies_with_settings(
+        &connection.client,
+        &snapshot,
+        &super::tenant_settings::touched(&saved.plan.changes),
+        options.parallelism.unwrap_or(desired.parallelism).max(1) as usize,
+    )
+    .await
+    .map_err(|e| {
+        Error::from(e).hint("nothing was changed: the pre-apply backup must be written first")
+    })?;
+    let backup = super::tenant_settings::with_bodies(
+        backup_objects(&snapshot, &state, &saved.plan.changes),
+        &settings,
+    );
     // The run starts from what it just read, as a refresh would record it: entries whose object
     // is gone leave the state, the others get their live attributes and ids, so drift already
     // shown in this plan is not shown again by the next one.
@@ -411,7 +426,10 @@ pub(super) fn prune_backups(ctx: &Context<'_>, desired: &DesiredState) -> Vec<St
 }
 
 /// The raw live bodies the pre-apply backup holds: every managed object (found by address, or
-/// by Descope id after a rename outside dmgmt) and every object a change touches.
+/// by Descope id after a rename outside dmgmt), every object a change touches, and every object
+/// a change's cascades name (a tenant's unmanaged roles, the roles granting a deleted permission,
+/// the tenants naming a deleted role as a default role): what the apply can reach, so that a
+/// restore of this backup can bring it back.
 fn backup_objects<'a>(
     snapshot: &'a Snapshot,
     state: &StateFile,
@@ -432,7 +450,8 @@ fn backup_objects<'a>(
     let addrs = state
         .resources
         .keys()
-        .chain(changes.iter().map(|c| &c.addr));
+        .chain(changes.iter().map(|c| &c.addr))
+        .chain(changes.iter().flat_map(|c| &c.cascades).map(|x| &x.addr));
     wanted.extend(addrs.filter_map(|a| snapshot.objects.get_key_value(a).map(|(k, _)| k)));
     wanted
         .into_iter()
@@ -498,6 +517,10 @@ pub(super) fn record(state: &mut StateFile, change: &Change, live: Option<&Value
     }
     if matches!(change.action, Action::Delete | Action::Forget) {
         state.resources.remove(&change.addr);
+        return;
+    }
+    if change.action == Action::SetSettings {
+        // A settings object is no tenant body: the state does not model settings.
         return;
     }
     let Some(body) = live.or(change.after.as_ref()) else {
@@ -573,6 +596,7 @@ fn action_name(action: &Action) -> &'static str {
         Action::Delete => "delete",
         Action::Adopt => "adopt",
         Action::SetDefaultRoles => "set_default_roles",
+        Action::SetSettings => "set_settings",
         Action::Forget => "forget",
     }
 }

@@ -1,12 +1,12 @@
-//! `backup` and `backups`: an on-demand backup of the whole live project (every tenant, role,
-//! permission and flow, managed or not, and the theme), the list of an environment's backups, and
+//! `backup` and `backups`: an on-demand backup of the whole live project (every tenant with its
+//! settings, role, permission and flow, managed or not, and the theme), the list of an environment's backups, and
 //! retention on demand. Never prints.
 
 use super::apply::prune_backups;
 use super::live::{self, RefreshObserver};
-use super::{Connection, Context};
+use super::{Connection, Context, tenant_settings};
 use crate::error::{Error, Result};
-use crate::model::{DesiredState, Snapshot};
+use crate::model::{DesiredState, ResourceAddr, Snapshot};
 use crate::state::BackupCounts;
 use crate::state::backup::{self, BackupInfo, BackupObject, BackupSummary, Trigger};
 
@@ -49,12 +49,26 @@ pub(crate) async fn backup_environment(
         observer,
     )
     .await?;
+    // Every tenant's settings too: a manual backup holds the whole project.
+    let tenants = snapshot
+        .objects
+        .keys()
+        .filter(|a| matches!(a, ResourceAddr::Tenant(_)))
+        .cloned()
+        .collect();
+    let bodies = tenant_settings::bodies_with_settings(
+        &connection.client,
+        &snapshot,
+        &tenants,
+        desired.parallelism.max(1) as usize,
+    )
+    .await?;
     let info = backup::write_backup(
         &ctx.state_dir,
         &desired.environment,
         &desired.project_id,
         Trigger::Manual,
-        &everything(&snapshot),
+        &tenant_settings::with_bodies(everything(&snapshot), &bodies),
     )?;
     let counts = BackupCounts::of(snapshot.objects.keys());
     let pruned = prune_backups(ctx, desired);

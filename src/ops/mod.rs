@@ -15,6 +15,7 @@ mod refresh;
 pub(crate) mod restore;
 mod saved;
 mod targets;
+mod tenant_settings;
 
 pub(crate) use connect::Connection;
 pub(crate) use forget::{forget_resource, no_state, not_managed};

@@ -17,11 +17,11 @@ use super::backup::everything;
 use super::live::{self, RefreshObserver};
 use super::plan::{SavedPlan, StateRef, prior_from_state};
 use super::refresh::declared_guards;
-use super::{Connection, Context};
+use super::{Connection, Context, tenant_settings};
 use crate::apply::ApplyObserver;
 use crate::error::{Error, Result};
 use crate::model::{DesiredState, LiveObject, ResourceAddr, ResourceKind, Snapshot, attrs};
-use crate::plan::{self, Action, Change, RestoreInput};
+use crate::plan::{self, Action, Change, RestoreInput, TenantSettings};
 use crate::state::backup::{self, Manifest, Trigger};
 use crate::state::{LockGuard, ResourceState, StateFile, StateStore};
 
@@ -65,6 +65,7 @@ pub(crate) async fn prepare(
         request.backup_id,
         &desired.project_id,
     )?;
+    let (bodies, saved_settings) = tenant_settings::split(bodies);
     let saved_objects = backup_objects(request.backup_id, bodies)?;
     let lock = super::acquire_lock(
         &ctx.state_dir,
@@ -82,6 +83,21 @@ pub(crate) async fn prepare(
         observer,
     )
     .await?;
+    // The live settings of the backup's tenants that hold settings and exist, to compare.
+    let live_ids = saved_settings
+        .keys()
+        .filter(|id| snapshot.get(&ResourceAddr::Tenant((*id).clone())).is_some())
+        .cloned();
+    let live_settings = tenant_settings::load(
+        &connection.client,
+        live_ids.collect::<Vec<_>>(),
+        desired.parallelism.max(1) as usize,
+    )
+    .await?;
+    let settings = TenantSettings {
+        saved: saved_settings,
+        live: live_settings,
+    };
     let prior = prior_from_state(
         state
             .as_ref()
@@ -96,6 +112,7 @@ pub(crate) async fn prepare(
         protected: desired.protected,
         delete_unmanaged: request.allow_delete,
         targets: request.targets,
+        tenant_settings: &settings,
     })
     .map_err(|e| Error::config(e.to_string()))?;
     let saved = SavedPlan {
@@ -184,6 +201,17 @@ pub(crate) async fn run(
         ..
     } = prepared;
     check_guards(&saved, options.allow_delete)?;
+    // The settings of the tenants the restore deletes or sets go into the pre-restore backup.
+    let settings = tenant_settings::bodies_with_settings(
+        &connection.client,
+        &snapshot,
+        &tenant_settings::touched(&saved.plan.changes),
+        options.parallelism.unwrap_or(desired.parallelism).max(1) as usize,
+    )
+    .await
+    .map_err(|e| {
+        Error::from(e).hint("nothing was changed: the pre-restore backup must be written first")
+    })?;
     let state = state.unwrap_or_else(|| StateFile::new(&desired.environment, &desired.project_id));
     let managed = declared_fields(desired);
     let record = |state: &mut StateFile, change: &Change, live: Option<&Value>| {
@@ -196,7 +224,7 @@ pub(crate) async fn run(
             client: &connection.client,
             plan: &saved.plan,
             trigger: Trigger::PreRestore,
-            backup: everything(&snapshot),
+            backup: tenant_settings::with_bodies(everything(&snapshot), &settings),
             record: &record,
             started,
         },
@@ -242,6 +270,10 @@ fn record_restored(
         .or_else(|| state.resources.get(&change.addr).cloned());
     if change.action.is_delete() {
         state.resources.remove(&change.addr);
+        return;
+    }
+    if change.action == Action::SetSettings {
+        // A settings object is no tenant body: the state does not model settings.
         return;
     }
     let (fields, guarded, old_id) = match (&previous, declared.get(&change.addr)) {

@@ -1,13 +1,16 @@
 //! What Descope changes on its own when dmgmt deletes or renames something: a tenant's delete
-//! takes its tenant-scoped roles with it, a permission's delete removes it from every role that
-//! grants it, and a permission's rename renames it in those roles or removes it from them (the
-//! emulator does the first two and either of the last; Descope may, descope-api.md §4). Such a
-//! side effect is recorded on the delete or the rename ([`Cascade`]) and said in a warning
-//! whenever the plan does not already do the same to that role itself — above all when the role is one dmgmt does not manage, since the plan
-//! otherwise promises to leave those alone.
+//! takes its tenant-scoped roles with it; a permission's delete removes it from every role that
+//! grants it; a role's delete removes it from the default roles of the tenants that name it (every
+//! tenant for a project role, its own tenant for a tenant role); and a permission's rename renames
+//! it in the roles that grant it or removes it from them. The emulator does all of these (either
+//! of the last); whether Descope does is undocumented, so the plan says "may". Such a side effect
+//! is recorded on the delete or the rename ([`Cascade`]) and said in a warning whenever the plan
+//! does not already do the same to that object itself — above all when the object is one dmgmt
+//! does not manage, since the plan otherwise promises to leave those alone. Every object a cascade
+//! names is in the pre-apply backup, so a restore of it can bring the object back.
 //!
-//! Reads the live snapshot's config-shaped role attributes (`tenant`, `permissions`) and the
-//! bodies the changes send (Descope's names: `permissionNames`); adds warnings and cascades to
+//! Reads the live snapshot's config-shaped attributes (a role's `tenant` and `permissions`, a
+//! tenant's `default_roles`) and the bodies the changes send (Descope's names: `permissionNames`); adds warnings and cascades to
 //! the changes, never adds, removes or reorders a change.
 
 use std::collections::{BTreeSet, HashMap};
@@ -107,6 +110,11 @@ pub(super) fn annotate(changes: &mut [Change], input: &PlanInput<'_>) {
                     }
                 }
             }
+            ResourceAddr::Role { tenant, name } => {
+                for t in lost_default_role(changes, input, tenant.as_deref(), name) {
+                    note(t, CascadeEffect::LosesDefaultRole);
+                }
+            }
             _ => {}
         }
     }
@@ -126,6 +134,39 @@ pub(super) fn annotate(changes: &mut [Change], input: &PlanInput<'_>) {
             }
         }
     }
+}
+
+/// The live tenants whose default roles name a deleted role (a tenant role: only its own
+/// tenant), leaving out what the plan does itself: a tenant it deletes, or one whose default roles
+/// it sets without the role.
+fn lost_default_role<'a>(
+    changes: &[Change],
+    input: &'a PlanInput<'_>,
+    scope: Option<&str>,
+    role: &str,
+) -> Vec<&'a ResourceAddr> {
+    let wire = attrs::wire_field(ResourceKind::Tenant, "default_roles").unwrap_or("defaultRoles");
+    let rewritten_without = |tenant: &ResourceAddr| {
+        changes.iter().any(|c| {
+            c.addr == *tenant
+                && (c.action.is_delete()
+                    || (c.action == Action::SetDefaultRoles
+                        && !names(c.after.as_ref(), wire, role)))
+        })
+    };
+    input
+        .snapshot
+        .objects
+        .iter()
+        .filter(|(a, obj)| match a {
+            ResourceAddr::Tenant(id) => {
+                scope.is_none_or(|s| s == id) && names(Some(&obj.attributes), "default_roles", role)
+            }
+            _ => false,
+        })
+        .map(|(a, _)| a)
+        .filter(|a| !rewritten_without(a))
+        .collect()
 }
 
 /// `a`, `a` and `b`, `a, b` and `c`, each in backticks.
@@ -174,8 +215,14 @@ fn warning(deleted: &ResourceAddr, affected: &[&Cascade], managed: bool) -> Opti
     let one = affected.len() == 1;
     let names = listed(affected);
     let roles = if one { "role" } else { "roles" };
+    let tenants = if one { "tenant" } else { "tenants" };
     let them = if one { "it" } else { "them" };
     let (what, left, seen) = match first.effect {
+        CascadeEffect::LosesDefaultRole => (
+            format!("remove it from the default roles of the {tenants} {names}"),
+            "leaves naming it",
+            "changed",
+        ),
         CascadeEffect::Deleted => (
             format!("delete its {roles} {names}"),
             "does not delete",

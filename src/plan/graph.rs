@@ -105,7 +105,11 @@ fn sort_key(c: &Change) -> SortKey {
         ResourceKind::Flow => 4,
     };
     let delete = c.action.is_delete();
-    let sub = u8::from(c.action == Action::SetDefaultRoles);
+    let sub = match c.action {
+        Action::SetDefaultRoles => 1,
+        Action::SetSettings => 2,
+        _ => 0,
+    };
     (
         delete,
         if delete { 4 - rank } else { rank },
@@ -138,10 +142,10 @@ fn dependency_edges(
     flow_refs: &HashMap<ResourceAddr, &FlowRefs>,
 ) -> BTreeSet<(usize, usize)> {
     let mut edges = BTreeSet::new();
-    // Indexes: by address, the default-roles step of a tenant apart.
+    // Indexes: by address, the default-roles and settings steps of a tenant apart.
     let mut main: HashMap<&ResourceAddr, usize> = HashMap::new();
     for (i, c) in changes.iter().enumerate() {
-        if c.action != Action::SetDefaultRoles {
+        if !matches!(c.action, Action::SetDefaultRoles | Action::SetSettings) {
             main.insert(&c.addr, i);
         }
     }
@@ -203,6 +207,10 @@ fn dependency_edges(
                 for p in before_perms.into_iter().chain(after_perms.iter().cloned()) {
                     edges.extend(find(ResourceAddr::Permission(p), &is_delete).map(|j| (i, j)));
                 }
+            }
+            // A tenant's settings are set once it exists.
+            (ResourceAddr::Tenant(_), Action::SetSettings) => {
+                edges.extend(main.get(&c.addr).map(|&j| (j, i)));
             }
             (ResourceAddr::Tenant(id), Action::SetDefaultRoles) => {
                 edges.extend(main.get(&c.addr).map(|&j| (j, i)));

@@ -630,7 +630,10 @@ pub(crate) fn summarize(changes: &[Change]) -> Summary {
     for c in changes {
         match c.action {
             Action::Create => summary.add += 1,
-            Action::Update | Action::Rename { .. } | Action::SetDefaultRoles => summary.change += 1,
+            Action::Update
+            | Action::Rename { .. }
+            | Action::SetDefaultRoles
+            | Action::SetSettings => summary.change += 1,
             Action::Delete => summary.destroy += 1,
             Action::Forget => summary.forget += 1,
             Action::Adopt => {

@@ -47,6 +47,8 @@ pub(crate) struct RestoreInput<'a> {
     pub(crate) delete_unmanaged: bool,
     /// `--target`: only these changes and what they depend on (empty: everything).
     pub(crate) targets: &'a [ResourceAddr],
+    /// The tenant settings the backup holds and the live ones (see `restore_settings`).
+    pub(crate) tenant_settings: &'a super::TenantSettings,
 }
 
 /// The modelled fields of a kind (config names): what a restore change manages, so the
@@ -176,6 +178,7 @@ pub(crate) fn restore(input: &RestoreInput<'_>) -> Result<Plan, PlanError> {
     }
     warn_tenant_cascades(&mut changes, input.snapshot);
     parents::warn_kept_sub_tenants(&mut changes, input.snapshot);
+    super::restore_settings::add_steps(&mut changes, input);
 
     let extra = parents::parent_edges(&changes);
     // A restored flow's references are not known from its backed-up document alone.

@@ -114,6 +114,7 @@ impl Case {
             protected: self.protected,
             delete_unmanaged: self.delete_unmanaged,
             targets: &self.targets,
+            tenant_settings: &Default::default(),
         })
         .unwrap()
     }

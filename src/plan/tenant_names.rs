@@ -104,7 +104,8 @@ pub(super) fn order(
         .iter()
         .enumerate()
         .filter(|(_, c)| {
-            matches!(c.addr, ResourceAddr::Tenant(_)) && c.action != Action::SetDefaultRoles
+            matches!(c.addr, ResourceAddr::Tenant(_))
+                && !matches!(c.action, Action::SetDefaultRoles | Action::SetSettings)
         })
         .map(|(i, c)| (&c.addr, i))
         .collect();

@@ -271,3 +271,94 @@ fn a_role_the_plan_updates_but_leaves_granting_a_deleted_permission_is_a_cascade
         ]
     );
 }
+
+fn tenant(id: &str, default_roles: &[&str]) -> Value {
+    json!({"id": id, "name": id, "default_roles": default_roles})
+}
+
+#[test]
+fn deleting_a_project_role_names_the_tenants_that_lose_it_as_a_default_role() {
+    let managed = [("role.Viewer", role("Viewer", None, &[]))];
+    let mut live = managed.to_vec();
+    live.extend([
+        ("tenant.stranger", tenant("stranger", &["Other", "Viewer"])),
+        ("tenant.plain", tenant("plain", &["Other"])),
+        ("role.Other", role("Other", None, &[])),
+    ]);
+    let plan = run(&desired(json!({})), &snapshot(&live), &prior(&managed));
+    assert_eq!(steps(&plan), ["- role.Viewer"]);
+    assert_eq!(
+        plan.changes[0].cascades,
+        [cascade(
+            "tenant.stranger",
+            CascadeEffect::LosesDefaultRole,
+            false
+        )]
+    );
+    assert_eq!(
+        plan.changes[0].warnings,
+        [
+            "deleting `role.Viewer` may also remove it from the default roles of the tenant `tenant.stranger`, which dmgmt does not manage"
+        ]
+    );
+}
+
+#[test]
+fn deleting_a_tenant_role_reaches_only_its_own_tenants_default_roles() {
+    let managed = [("role.acme/Local", role("Local", Some("acme"), &[]))];
+    let mut live = managed.to_vec();
+    live.extend([
+        ("tenant.acme", tenant("acme", &["Local"])),
+        ("tenant.beta", tenant("beta", &["Local"])),
+        ("role.beta/Local", role("Local", Some("beta"), &[])),
+    ]);
+    let plan = run(&desired(json!({})), &snapshot(&live), &prior(&managed));
+    assert_eq!(
+        change(&plan, "role.acme/Local").cascades,
+        [cascade(
+            "tenant.acme",
+            CascadeEffect::LosesDefaultRole,
+            false
+        )]
+    );
+}
+
+#[test]
+fn a_managed_tenant_that_keeps_a_deleted_default_role_is_warned_and_one_the_plan_rewrites_is_not() {
+    // `kept` does not declare its default roles: the plan leaves them, Descope may not.
+    // `rewritten` declares them without `Viewer`: the plan's own change. `gone` is deleted.
+    let d = desired(json!({"tenants": [
+        {"id": "kept", "name": "kept"},
+        {"id": "rewritten", "name": "rewritten", "default_roles": []},
+    ]}));
+    let managed = [
+        ("role.Viewer", role("Viewer", None, &[])),
+        ("tenant.kept", json!({"id": "kept", "name": "kept"})),
+        ("tenant.rewritten", tenant("rewritten", &["Viewer"])),
+        ("tenant.gone", tenant("gone", &["Viewer"])),
+    ];
+    let live = [
+        ("role.Viewer", role("Viewer", None, &[])),
+        ("tenant.kept", tenant("kept", &["Viewer"])),
+        ("tenant.rewritten", tenant("rewritten", &["Viewer"])),
+        ("tenant.gone", tenant("gone", &["Viewer"])),
+    ];
+    let plan = run(&d, &snapshot(&live), &prior(&managed));
+    let delete = change(&plan, "role.Viewer");
+    assert_eq!(
+        delete.cascades,
+        [cascade(
+            "tenant.kept",
+            CascadeEffect::LosesDefaultRole,
+            true
+        )],
+        "{:?}",
+        steps(&plan)
+    );
+    assert_eq!(
+        delete.warnings,
+        [
+            "deleting `role.Viewer` may also remove it from the default roles of the tenant `tenant.kept`, which dmgmt manages but this plan leaves naming it: if Descope does, the next plan will show it changed outside dmgmt"
+        ]
+    );
+}

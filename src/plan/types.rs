@@ -56,6 +56,10 @@ pub enum Action {
     Adopt,
     /// A tenant's default roles, set once the roles exist (a separate Descope call).
     SetDefaultRoles,
+    /// A tenant's settings (session and token expirations, inactivity, JIT, SSO setup suite,
+    /// `authType`, SSO `domains`), put back by a restore once the tenant exists: `after` is the
+    /// whole settings object the backup holds (a separate Descope call).
+    SetSettings,
     /// In state but no longer in config and cannot be deleted (the theme): stop managing it.
     Forget,
 }
@@ -65,7 +69,10 @@ impl Action {
     pub(crate) fn symbol(&self) -> &'static str {
         match self {
             Action::Create => "+",
-            Action::Update | Action::Rename { .. } | Action::SetDefaultRoles => "~",
+            Action::Update
+            | Action::Rename { .. }
+            | Action::SetDefaultRoles
+            | Action::SetSettings => "~",
             Action::Delete => "-",
             Action::Adopt => "=",
             Action::Forget => "x",
@@ -263,4 +270,6 @@ pub(crate) enum CascadeEffect {
     /// A role that grants the renamed permission under its old name: Descope renames it there
     /// too, or removes it (descope-api.md §4: UNSURE).
     GrantsRenamedPermission,
+    /// A tenant whose default roles name the deleted role.
+    LosesDefaultRole,
 }

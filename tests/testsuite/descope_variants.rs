@@ -258,6 +258,9 @@ pub(crate) fn everything_unusual() -> DescopeVariant {
         empty_replies: true,
         sparse_replies: true,
         new_theme: NewTheme::Absent,
+        // Not `NotFound`: with `missing_is_bad_request` that would be a 400, which no client can
+        // tell from a refused read.
+        unset_settings: dmgmt::emulator::UnsetSettings::Empty,
     }
 }
 

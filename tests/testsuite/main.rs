@@ -10,6 +10,7 @@ mod apply_faults;
 mod apply_prompts;
 mod apply_trust;
 mod audit;
+mod backup_contents;
 mod chaos;
 mod cli;
 mod corpus;

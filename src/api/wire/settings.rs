@@ -71,7 +71,8 @@ pub(crate) struct TenantSettings {
     pub(crate) sso_setup_suite_settings: SsoSetupSuiteSettings,
 }
 
-/// The POST body.
+/// The POST body. The SDKs disagree on a few keys' spelling (the Node SDK sends `InactivityTime`
+/// and `InactivityTimeUnit`, and names the session flag `sessionSettingsEnabled`); both are read.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct TenantSettingsRequest {
@@ -83,7 +84,7 @@ pub(crate) struct TenantSettingsRequest {
     pub(crate) self_provisioning_domains: Option<Vec<String>>,
     #[serde(default)]
     pub(crate) auth_type: Option<String>,
-    #[serde(default)]
+    #[serde(default, alias = "sessionSettingsEnabled")]
     pub(crate) enabled: Option<bool>,
     #[serde(default)]
     pub(crate) refresh_token_expiration: Option<i64>,
@@ -99,9 +100,9 @@ pub(crate) struct TenantSettingsRequest {
     pub(crate) stepup_token_expiration_unit: Option<String>,
     #[serde(default)]
     pub(crate) enable_inactivity: Option<bool>,
-    #[serde(default)]
+    #[serde(default, alias = "InactivityTime")]
     pub(crate) inactivity_time: Option<i64>,
-    #[serde(default)]
+    #[serde(default, alias = "InactivityTimeUnit")]
     pub(crate) inactivity_time_unit: Option<String>,
     #[serde(default, rename = "JITDisabled")]
     pub(crate) jit_disabled: Option<bool>,

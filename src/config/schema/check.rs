@@ -376,6 +376,20 @@ mod tests {
     }
 
     #[test]
+    fn keep_min_must_keep_at_least_the_newest_backup() {
+        let d = diags(
+            &format!("{OK}backups:\n  retention_days: 0\n  keep_min: 0\n"),
+            FileRole::Environment,
+        );
+        let messages: Vec<_> = d.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            ["`keep_min` must be between 1 and 100000, found 0"]
+        );
+        assert_eq!(d[0].span.line, 5, "{d:?}");
+    }
+
+    #[test]
     fn top_level_mappings_are_completed_by_merging() {
         let partial = "vars: {}\nrate_limit: {requests: 5}\n";
         let mut map = SourceMap::default();

@@ -106,6 +106,10 @@ mod tests {
             tenant["properties"]["enforce_sso"]["type"],
             json!("boolean")
         );
+        // Retention never prunes the newest backup: the schema refuses `keep_min: 0` as
+        // validation does.
+        let keep_min = &schema["properties"]["backups"]["properties"]["keep_min"];
+        assert_eq!(keep_min["minimum"], json!(1), "{keep_min}");
         let shared = json_schema(FileRole::Shared);
         assert!(shared["properties"].get("project_id").is_none());
         assert_eq!(shared["required"], json!([]));

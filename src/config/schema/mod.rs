@@ -186,7 +186,7 @@ static BACKUPS: Object = Object {
     name: "backups",
     fields: &[
         field("retention_days", Ty::Int { min: 0, max: 36_500 }, "Prune backups older than this (default 30)."),
-        field("keep_min", Ty::Int { min: 0, max: 100_000 }, "Never prune the newest N backups (default 5)."),
+        field("keep_min", Ty::Int { min: 1, max: 100_000 }, "Never prune the newest N backups, at least 1 (default 5)."),
     ],
 };
 

@@ -58,8 +58,9 @@ pub(crate) struct BackupSummary {
 }
 
 /// Removes backups older than `policy.retention_days` (by the manifest's `created_at`), never the
-/// newest `policy.keep_min`, and never a folder that is not a backup of `environment`. Returns the
-/// ids removed, oldest first.
+/// newest `policy.keep_min` — and never the newest backup, whatever the policy says: it is the one
+/// the command that prunes has just written, the way back from what that command is about to do.
+/// Never a folder that is not a backup of `environment`. Returns the ids removed, oldest first.
 pub(crate) fn prune(
     state_dir: &Path,
     environment: &str,
@@ -70,7 +71,9 @@ pub(crate) fn prune(
     // Newest first.
     found.reverse();
     let max_age = Duration::from_secs(u64::from(policy.retention_days) * 86_400);
-    let keep_min = usize::try_from(policy.keep_min).unwrap_or(usize::MAX);
+    let keep_min = usize::try_from(policy.keep_min)
+        .unwrap_or(usize::MAX)
+        .max(1);
     let mut removed = Vec::new();
     for backup in found.into_iter().skip(keep_min) {
         let expired = now

@@ -2,7 +2,8 @@
 //! mutating call of an apply or restore, pruned by a retention policy, listed and verified.
 //!
 //! A backup folder holds one file per object, `<kind>/<name>.json`, with the object's raw body
-//! exactly as refresh read it (so a file's sha256 is the live object's digest), and
+//! exactly as refresh read it (a tenant's also holds its settings, under [`TENANT_SETTINGS_KEY`]),
+//! and
 //! `manifest.json`, which maps every file to its address, sha256 and size. The folder is written
 //! under a temporary name and renamed into place only when every file and the manifest are synced,
 //! so a folder named like a backup is always complete. Files only: this module never talks to
@@ -36,6 +37,13 @@ pub(crate) use manifest::{MANIFEST, MANIFEST_FORMAT_VERSION, Manifest, ManifestF
 pub(crate) use verify::load;
 pub use verify::verify;
 pub(crate) use write::{BackupInfo, BackupObject, write_backup};
+
+/// The key under which a tenant's file also holds the tenant's settings object, as `GET
+/// /v1/mgmt/tenant/settings` answered it (session and token expirations, inactivity, JIT, the SSO
+/// setup suite, `authType`, SSO `domains`). Descope's keys are camelCase words, so this one cannot
+/// clash with a field of the tenant; a tenant file without it (a backup written before settings
+/// were backed up, or a tenant Descope answered no settings for) restores no settings.
+pub(crate) const TENANT_SETTINGS_KEY: &str = "dmgmt:tenantSettings";
 
 /// `<state_dir>/backups/<environment>`.
 pub(crate) fn backups_dir(state_dir: &Path, environment: &str) -> PathBuf {

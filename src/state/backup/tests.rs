@@ -420,3 +420,27 @@ fn load_returns_every_body_as_written_and_refuses_a_damaged_backup() {
         Err(BackupError::Damaged { .. })
     ));
 }
+
+#[test]
+fn prune_never_removes_the_newest_backup_even_with_keep_min_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = 1_795_611_600;
+    let ids: Vec<String> = [3, 2, 1]
+        .iter()
+        .map(|secs| backup_at(dir.path(), now - secs).id)
+        .collect();
+    // `retention_days: 0, keep_min: 0`: every backup is past retention, yet the one just written
+    // (what a restore of this apply needs) stays.
+    let policy = BackupPolicy {
+        retention_days: 0,
+        keep_min: 0,
+    };
+    let removed = prune(dir.path(), ENV, policy, at(now)).unwrap();
+    assert_eq!(removed, ids[..2].to_vec());
+    let left: Vec<String> = list(dir.path(), ENV)
+        .unwrap()
+        .into_iter()
+        .map(|b| b.id)
+        .collect();
+    assert_eq!(left, ids[2..].to_vec());
+}
