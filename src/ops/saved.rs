@@ -225,21 +225,38 @@ fn action_key(action: &Action) -> String {
 }
 
 /// Equal in everything but the positions of the changes they depend on, which
-/// [`departures`] compares by what those changes are.
+/// [`departures`] compares by what those changes are. Every field is named, so that a field
+/// added to [`Change`] cannot be left out of the comparison unnoticed.
 fn same_except_order(a: &Change, b: &Change) -> bool {
-    a.addr == b.addr
-        && a.action == b.action
-        && a.live_id == b.live_id
-        && a.live_digest == b.live_digest
-        && a.before == b.before
-        && a.after == b.after
-        && a.diffs == b.diffs
-        && a.managed_fields == b.managed_fields
-        && a.guard == b.guard
-        && a.prevent_destroy == b.prevent_destroy
-        && a.warnings == b.warnings
-        && a.moved_from == b.moved_from
-        && a.cascades == b.cascades
+    let Change {
+        addr,
+        action,
+        live_id,
+        live_digest,
+        before,
+        after,
+        diffs,
+        managed_fields,
+        guard,
+        prevent_destroy,
+        depends_on: _,
+        warnings,
+        moved_from,
+        cascades,
+    } = a;
+    *addr == b.addr
+        && *action == b.action
+        && *live_id == b.live_id
+        && *live_digest == b.live_digest
+        && *before == b.before
+        && *after == b.after
+        && *diffs == b.diffs
+        && *managed_fields == b.managed_fields
+        && *guard == b.guard
+        && *prevent_destroy == b.prevent_destroy
+        && *warnings == b.warnings
+        && *moved_from == b.moved_from
+        && *cascades == b.cascades
 }
 
 #[cfg(test)]
