@@ -27,10 +27,8 @@ pub(crate) enum ErrorKind {
     State,
     /// Reading or writing a file outside the configuration.
     Io,
-    /// Wrong flags or arguments that clap could not catch. No command raises it yet (clap's own
-    /// usage errors exit with [`exit::USAGE`] in `cli::run`); only the exit-code table's test
-    /// names it.
-    #[cfg(test)]
+    /// Wrong flags or arguments that clap could not catch (`restore --delete-unmanaged` of a
+    /// pre-apply backup); clap's own usage errors exit with [`exit::USAGE`] in `cli::run`.
     Usage,
     /// Ctrl-C.
     Interrupted,
@@ -41,7 +39,6 @@ pub(crate) enum ErrorKind {
 impl ErrorKind {
     pub(crate) fn exit_code(self) -> i32 {
         match self {
-            #[cfg(test)]
             ErrorKind::Usage => exit::USAGE,
             ErrorKind::Interrupted => exit::INTERRUPTED,
             _ => exit::FAILURE,

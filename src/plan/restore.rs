@@ -11,7 +11,9 @@
 //! - one live that differs in a field Descope's update sets: updated with the backup's body; a
 //!   role or permission renamed since (found by its Descope id) is renamed back in place;
 //! - a live object the backup does not hold, of a kind it holds: deleted when dmgmt manages it, or
-//!   when `delete_unmanaged`; otherwise left alone and listed in [`Plan::unmanaged`].
+//!   when `delete_unmanaged` and the backup is complete; otherwise left alone and listed in
+//!   [`Plan::unmanaged`]. A pre-apply backup holds only what dmgmt managed or changed when it was
+//!   taken, so an unmanaged object it lacks may well have existed then: never deleted.
 //!
 //! Descope's system-default permissions and the theme are never deleted; fields Descope computes
 //! (`createdTime`, ids, a flow's `version`) cannot be put back and are not compared.
@@ -42,7 +44,8 @@ pub(crate) struct RestoreInput<'a> {
     pub(crate) prior: &'a BTreeMap<ResourceAddr, Prior>,
     /// The environment is `protected: true`: every delete is guarded.
     pub(crate) protected: bool,
-    /// `--allow-delete`: objects created since that dmgmt does not manage are deleted too.
+    /// `--delete-unmanaged`: objects created since that dmgmt does not manage are deleted too;
+    /// ignored unless the backup is `complete` (the operation refuses the request before that).
     pub(crate) delete_unmanaged: bool,
     /// `--target`: only these changes and what they depend on (empty: everything).
     pub(crate) targets: &'a [ResourceAddr],
@@ -137,7 +140,7 @@ pub(crate) fn restore(input: &RestoreInput<'_>) -> Result<Plan, PlanError> {
             let at = prior_ids.get(object.id.as_deref()?)?;
             input.prior.get(*at)
         });
-        if state_entry.is_none() && !input.delete_unmanaged {
+        if state_entry.is_none() && !(input.delete_unmanaged && input.complete) {
             kept.push(addr.clone());
             continue;
         }

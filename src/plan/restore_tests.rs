@@ -311,3 +311,47 @@ fn a_flow_is_compared_as_its_normalised_document() {
     assert_eq!(steps(&plan), ["~ flow.f"]);
     assert_eq!(plan.changes[0].diffs[0].field, "document");
 }
+
+/// A pre-apply backup holds only what dmgmt managed or changed: an object it lacks that dmgmt does
+/// not manage may well have existed then, so it is never deleted, whatever the request says.
+#[test]
+fn a_pre_apply_backup_never_deletes_an_unmanaged_object_even_when_asked_to() {
+    let backup = vec![("tenant.acme", tenant("acme", "Acme", json!({})))];
+    let live = vec![
+        ("tenant.acme", tenant("acme", "Acme", json!({}))),
+        (
+            "tenant.made",
+            tenant("made", "Made by the apply", json!({})),
+        ),
+        ("tenant.customer", tenant("customer", "Customer", json!({}))),
+        (
+            "role.customer/Local",
+            role("ROL1", "Local", "customer", &[], json!({})),
+        ),
+        ("role.Support", role("ROL2", "Support", "", &[], json!({}))),
+        (
+            "role.Tenant Admin",
+            role("ROL3", "Tenant Admin", "", &[], json!({})),
+        ),
+    ];
+    let mut case = Case::new(backup, live);
+    case.backup
+        .push(("role.Viewer", role("ROL4", "Viewer", "", &[], json!({}))));
+    case.live
+        .push(("role.Viewer", role("ROL4", "Viewer", "", &[], json!({}))));
+    case.state = vec!["tenant.made"];
+    case.complete = false;
+    case.protected = true;
+    case.delete_unmanaged = true;
+    let plan = case.plan();
+    assert_eq!(steps(&plan), ["- tenant.made"]);
+    assert_eq!(
+        plan.unmanaged,
+        [
+            addr("role.Support"),
+            addr("role.Tenant Admin"),
+            addr("role.customer/Local"),
+            addr("tenant.customer"),
+        ]
+    );
+}

@@ -31,6 +31,7 @@ mod props;
 mod refresh_state;
 mod renames;
 mod restore;
+mod restore_safety;
 mod secrets;
 mod support;
 mod templates;

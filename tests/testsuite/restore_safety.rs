@@ -1,0 +1,191 @@
+//! `restore` never destroys what it cannot know about: a pre-apply backup holds only what dmgmt
+//! managed or changed when it was taken, so restoring one deletes nothing dmgmt does not manage,
+//! whatever `--allow-delete` lifts; deleting unmanaged objects created since a complete backup
+//! is its own flag.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::apply::{ENV, assert_no_changes, project};
+use crate::live::{Live, env_file};
+use crate::support::{stderr, stdout};
+
+/// A small project dmgmt manages; `Tenant Admin` is left to Descope (not declared).
+const SMALL: &str = "\
+permissions:
+  - {name: billing.read}
+roles:
+  - {name: Viewer, permissions: [billing.read]}
+tenants:
+  - {id: acme, name: Acme Corp}
+";
+
+fn run_ok(live: &Live, root: &Path, args: &[&str]) -> String {
+    let out = live.run(root, args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{args:?}:\n{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    stdout(&out)
+}
+
+/// The newest backup's id with the trigger it was taken for.
+fn newest_backup(live: &Live, root: &Path, trigger: &str) -> String {
+    let list: Value =
+        serde_json::from_str(&run_ok(live, root, &["backups", "-e", ENV, "--json"])).unwrap();
+    let newest = &list["backups"][0];
+    assert_eq!(newest["trigger"], trigger, "{list}");
+    newest["id"].as_str().unwrap().to_owned()
+}
+
+fn tenant_ids(live: &Live) -> Vec<String> {
+    let mut ids: Vec<String> = live.get("/v1/mgmt/tenant/all")["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Every role as `tenant/name` (`/name` for a project role).
+fn role_names(live: &Live) -> Vec<String> {
+    let all = live.call("/v1/mgmt/role/search", json!({}));
+    let mut names: Vec<String> = all["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{}/{}",
+                r["tenantId"].as_str().unwrap_or(""),
+                r["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// Customers' objects dmgmt does not manage: a tenant with its own role, and a project role.
+fn add_customer_objects(live: &Live) {
+    live.call(
+        "/v1/mgmt/tenant/create",
+        json!({"id": "customer", "name": "Customer"}),
+    );
+    live.call(
+        "/v1/mgmt/role/create",
+        json!({"name": "Local", "tenantId": "customer"}),
+    );
+    live.call("/v1/mgmt/role/create", json!({"name": "Support"}));
+}
+
+/// Undoing a bad apply in a protected environment needs `--allow-delete` to delete what the
+/// apply created; before, the same flag also deleted every unmanaged tenant, tenant role, role
+/// and `Tenant Admin`, none of which a pre-apply backup could have held.
+#[test]
+fn restoring_a_pre_apply_backup_with_allow_delete_keeps_every_unmanaged_object() {
+    let live = Live::start();
+    let dir = project(&format!("protected: true\n{SMALL}"));
+    run_ok(&live, dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
+    add_customer_objects(&live);
+    let roles_before = role_names(&live);
+    assert!(roles_before.contains(&"/Tenant Admin".to_owned()));
+
+    // The bad apply: a tenant that should not exist.
+    env_file(
+        dir.path(),
+        ENV,
+        &format!("protected: true\n{SMALL}  - {{id: oops, name: Oops}}\n"),
+    );
+    run_ok(&live, dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
+    let id = newest_backup(&live, dir.path(), "pre-apply");
+    env_file(dir.path(), ENV, &format!("protected: true\n{SMALL}"));
+
+    let text = run_ok(
+        &live,
+        dir.path(),
+        &[
+            "restore",
+            "-e",
+            ENV,
+            &id,
+            "--auto-approve",
+            "--allow-delete",
+        ],
+    );
+    assert!(text.contains("# tenant.oops will be destroyed"), "{text}");
+    assert!(
+        text.contains("Objects dmgmt does not manage are kept"),
+        "{text}"
+    );
+    assert_eq!(tenant_ids(&live), ["acme", "customer"]);
+    assert_eq!(role_names(&live), roles_before);
+    assert_no_changes(&live, dir.path());
+}
+
+/// `--delete-unmanaged` is refused for a pre-apply backup before anything is called, and
+/// deletes the unmanaged objects created since a complete backup.
+#[test]
+fn delete_unmanaged_is_refused_for_a_pre_apply_backup_and_works_for_a_complete_one() {
+    let live = Live::start();
+    let dir = project(SMALL);
+    run_ok(&live, dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
+    run_ok(&live, dir.path(), &["backup", "-e", ENV]);
+    let complete = newest_backup(&live, dir.path(), "manual");
+    add_customer_objects(&live);
+    env_file(
+        dir.path(),
+        ENV,
+        &format!("{SMALL}  - {{id: oops, name: Oops}}\n"),
+    );
+    run_ok(&live, dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
+    let pre_apply = newest_backup(&live, dir.path(), "pre-apply");
+    env_file(dir.path(), ENV, SMALL);
+
+    let before = live.requests().len();
+    let out = live.run(
+        dir.path(),
+        &[
+            "restore",
+            "-e",
+            ENV,
+            &pre_apply,
+            "--auto-approve",
+            "--delete-unmanaged",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(64), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("`--delete-unmanaged` cannot be used with backup"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(live.requests().len(), before, "no call was made");
+
+    let text = run_ok(
+        &live,
+        dir.path(),
+        &[
+            "restore",
+            "-e",
+            ENV,
+            &complete,
+            "--auto-approve",
+            "--delete-unmanaged",
+        ],
+    );
+    assert!(
+        text.contains("# tenant.customer will be destroyed"),
+        "{text}"
+    );
+    assert!(text.contains("# tenant.oops will be destroyed"), "{text}");
+    assert_eq!(tenant_ids(&live), ["acme"]);
+    assert_eq!(role_names(&live), ["/Tenant Admin", "/Viewer"]);
+    assert_no_changes(&live, dir.path());
+}
