@@ -229,7 +229,10 @@ fn objects_created_since_that_dmgmt_does_not_manage_are_kept_without_delete_unma
     );
     assert!(text.contains("# tenant.gamma will be destroyed"), "{text}");
     assert!(text.contains("`tenant.stray`"), "{text}");
-    assert!(text.contains("--delete-unmanaged deletes them too"), "{text}");
+    assert!(
+        text.contains("--delete-unmanaged deletes them too"),
+        "{text}"
+    );
     assert!(
         live.get("/v1/mgmt/tenant/all")["tenants"]
             .as_array()

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use crate::apply::{ENV, assert_no_changes, project};
 use crate::live::{Live, env_file};
 use crate::support::{stderr, stdout};
+use dmgmt::emulator::EmulatorConfig;
 
 /// A small project dmgmt manages; `Tenant Admin` is left to Descope (not declared).
 const SMALL: &str = "\
@@ -188,4 +189,100 @@ fn delete_unmanaged_is_refused_for_a_pre_apply_backup_and_works_for_a_complete_o
     assert_eq!(tenant_ids(&live), ["acme"]);
     assert_eq!(role_names(&live), ["/Tenant Admin", "/Viewer"]);
     assert_no_changes(&live, dir.path());
+}
+
+/// The live role and tenant, with the fields no configuration models that a restore puts back.
+fn unmodelled(live: &Live) -> (Value, Value, Value) {
+    let roles = live.call("/v1/mgmt/role/search", json!({}));
+    let viewer = roles["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "Viewer")
+        .unwrap()
+        .clone();
+    let acme = live.get("/v1/mgmt/tenant?id=acme");
+    (
+        viewer["private"].clone(),
+        acme["enforceSSOExclusions"].clone(),
+        acme["federatedAppIds"].clone(),
+    )
+}
+
+/// Restore's read-back after a failed call compared only the modelled fields: when only
+/// unmodelled ones (a role's `private`, a tenant's `enforceSSOExclusions`/`federatedAppIds`)
+/// differed, a change that never reached Descope was taken as done ("2 applied", every rerun
+/// alike). With every write failing, nothing is applied and the restore says so.
+#[test]
+fn a_restore_whose_writes_all_fail_applies_nothing_even_when_only_unmodelled_fields_differ() {
+    let dir = project(SMALL);
+    let data = dir.path().join("emulator.json");
+    let live = Live::with(EmulatorConfig {
+        data: Some(data.clone()),
+        ..EmulatorConfig::default()
+    });
+    run_ok(&live, dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
+    let viewer =
+        json!({"name": "Viewer", "newName": "Viewer", "permissionNames": ["billing.read"]});
+    let mut private = viewer.clone();
+    private["private"] = json!(true);
+    live.call("/v1/mgmt/role/update", private);
+    live.call(
+        "/v1/mgmt/tenant/update",
+        json!({"id": "acme", "name": "Acme Corp", "enforceSSOExclusions": ["U1"],
+            "federatedAppIds": ["app1"]}),
+    );
+    let saved = unmodelled(&live);
+    assert_eq!(saved, (json!(true), json!(["U1"]), json!(["app1"])));
+    run_ok(&live, dir.path(), &["backup", "-e", ENV]);
+    let id = newest_backup(&live, dir.path(), "manual");
+    // Changed in the console since: only fields no configuration models.
+    live.call("/v1/mgmt/role/update", viewer);
+    live.call(
+        "/v1/mgmt/tenant/update",
+        json!({"id": "acme", "name": "Acme Corp"}),
+    );
+    let changed = unmodelled(&live);
+    assert_ne!(changed, saved);
+    let Live {
+        runtime, handle, ..
+    } = live;
+    runtime.block_on(handle.shutdown()).unwrap();
+
+    // Every write now fails (503, nothing done).
+    let live = Live::with(EmulatorConfig {
+        data: Some(data.clone()),
+        fault_rate: 1.0,
+        ..EmulatorConfig::default()
+    });
+    for _ in 0..2 {
+        let out = live.run(dir.path(), &["restore", "-e", ENV, &id, "--auto-approve"]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{}{err}", stdout(&out));
+        assert!(err.contains("0 applied"), "{err}");
+        assert!(!err.contains("Restore complete"), "{err}");
+        assert_eq!(unmodelled(&live), changed);
+    }
+    let Live {
+        runtime, handle, ..
+    } = live;
+    runtime.block_on(handle.shutdown()).unwrap();
+
+    // Without faults the same restore puts them back, and a second one has nothing to do.
+    let live = Live::with(EmulatorConfig {
+        data: Some(data),
+        ..EmulatorConfig::default()
+    });
+    run_ok(
+        &live,
+        dir.path(),
+        &["restore", "-e", ENV, &id, "--auto-approve"],
+    );
+    assert_eq!(unmodelled(&live), saved);
+    let again = run_ok(
+        &live,
+        dir.path(),
+        &["restore", "-e", ENV, &id, "--auto-approve"],
+    );
+    assert!(again.contains("No changes."), "{again}");
 }
