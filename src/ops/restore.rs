@@ -110,7 +110,11 @@ pub(crate) async fn prepare(
         delete_unmanaged: request.delete_unmanaged,
         targets: request.targets,
     })
-    .map_err(|e| Error::config(e.to_string()))?;
+    .map_err(|e| {
+        e.hints()
+            .into_iter()
+            .fold(Error::config(e.to_string()), Error::hint)
+    })?;
     let saved = SavedPlan {
         format_version: SavedPlan::FORMAT_VERSION,
         dmgmt_version: env!("CARGO_PKG_VERSION").to_owned(),

@@ -10,7 +10,7 @@ use super::diff::{all_diffs, managed_diffs, managed_fields, overlay_body};
 use super::grants;
 use super::graph;
 use super::locate::{Ids, Located, locate};
-use super::tenant_names::{self, TenantRename, describe_name_cycle};
+use super::tenant_names::{self, TenantRename, describe_name_cycle, describe_restore_name_cycle};
 use super::types::{Action, AttrDiff, Change, Drift, DriftKind, Guard, Plan, Summary};
 use super::unmanaged::unmanaged;
 use crate::model::preconfigured::{TENANT_ADMIN_ROLE, is_system_default_permission};
@@ -61,6 +61,9 @@ pub enum PlanError {
     /// Tenants that would take each other's names: no order of updates works.
     #[error("{}", describe_name_cycle(.0))]
     TenantNameCycle(Vec<TenantRename>),
+    /// The same, in a restore: tenants that swapped names since the backup.
+    #[error("{}", describe_restore_name_cycle(.0))]
+    RestoreNameCycle(Vec<TenantRename>),
 }
 
 impl PlanError {
@@ -68,7 +71,7 @@ impl PlanError {
     pub(crate) fn hints(&self) -> Vec<String> {
         match self {
             PlanError::Cycle(_) => vec!["break the cycle in the configuration".into()],
-            PlanError::TenantNameCycle(_) => vec![
+            PlanError::TenantNameCycle(_) | PlanError::RestoreNameCycle(_) => vec![
                 "Descope refuses a second tenant with a name already taken, even for a moment"
                     .into(),
             ],
@@ -463,7 +466,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         });
     }
 
-    let extra_edges = tenant_names::order(&mut changes, input)?;
+    let extra_edges = tenant_names::order(&mut changes, input.snapshot, input.prior)?;
     cascade::annotate(&mut changes, input);
     let flow_refs: HashMap<ResourceAddr, &FlowRefs> = input
         .desired

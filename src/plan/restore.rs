@@ -25,6 +25,7 @@ use serde_json::{Map, Value};
 use super::diff::all_diffs;
 use super::graph;
 use super::planner::{PlanError, Prior, summarize};
+use super::tenant_names;
 use super::types::{Action, AttrDiff, Change, Guard, Plan};
 use crate::model::attrs::{
     PERMISSION_WRITE_FIELDS, ROLE_WRITE_FIELDS, TENANT_UPDATE_FIELDS, canonical, wire_field,
@@ -178,7 +179,8 @@ pub(crate) fn restore(input: &RestoreInput<'_>) -> Result<Plan, PlanError> {
     }
     warn_tenant_cascades(&mut changes, input.snapshot);
 
-    let extra = parent_edges(&changes);
+    let mut extra = parent_edges(&changes);
+    extra.extend(tenant_name_edges(&mut changes, input)?);
     // A restored flow's references are not known from its backed-up document alone.
     let changes = graph::order(changes, &extra, &Default::default())?;
     let changes = graph::select_targets(changes, input.targets);
@@ -355,6 +357,19 @@ fn name_of(body: Option<&Value>, at: &ResourceAddr) -> String {
         ResourceAddr::Role { name, .. } => name.clone(),
         ResourceAddr::Theme => "theme".into(),
     }
+}
+
+/// Tenant names are unique in Descope: the planner's rules (`tenant_names`) order a name the
+/// restore hands from one tenant to another (freed first), warn where a tenant the restore does
+/// not change keeps it, and refuse tenants that swapped names since the backup.
+fn tenant_name_edges(
+    changes: &mut [Change],
+    input: &RestoreInput<'_>,
+) -> Result<Vec<(usize, usize)>, PlanError> {
+    tenant_names::order(changes, input.snapshot, input.prior).map_err(|e| match e {
+        PlanError::TenantNameCycle(renames) => PlanError::RestoreNameCycle(renames),
+        other => other,
+    })
 }
 
 /// A sub-tenant is created after its parent.

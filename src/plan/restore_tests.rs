@@ -103,6 +103,10 @@ impl Case {
     }
 
     fn plan(&self) -> Plan {
+        self.try_plan().unwrap()
+    }
+
+    fn try_plan(&self) -> Result<Plan, PlanError> {
         let backup = objects(&self.backup);
         let snapshot = snapshot(&self.live);
         let prior = prior(&self.state);
@@ -115,7 +119,6 @@ impl Case {
             delete_unmanaged: self.delete_unmanaged,
             targets: &self.targets,
         })
-        .unwrap()
     }
 }
 
@@ -353,5 +356,56 @@ fn a_pre_apply_backup_never_deletes_an_unmanaged_object_even_when_asked_to() {
             addr("role.customer/Local"),
             addr("tenant.customer"),
         ]
+    );
+}
+
+/// Two tenants that swapped names since the backup: Descope keeps tenant names unique, so the two
+/// updates that swap them back would both fail. Refused, saying how to get there.
+#[test]
+fn tenants_that_swapped_names_since_the_backup_are_refused_with_the_way_out() {
+    let backup = vec![
+        ("tenant.a", tenant("a", "Alpha", json!({}))),
+        ("tenant.b", tenant("b", "Beta", json!({}))),
+    ];
+    let live = vec![
+        ("tenant.a", tenant("a", "Beta", json!({}))),
+        ("tenant.b", tenant("b", "Alpha", json!({}))),
+    ];
+    let err = Case::new(backup, live).try_plan().unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("`tenant.a` from `Beta` to `Alpha`, `tenant.b` from `Alpha` to `Beta`"),
+        "{text}"
+    );
+    assert!(text.contains("run the restore again"), "{text}");
+    assert!(!err.hints().is_empty());
+}
+
+/// A name handed from one tenant to another within the restore: the tenant giving it up (here
+/// deleted, as dmgmt created it since) goes first; a name kept by a tenant the restore does not
+/// change is said on the change Descope will refuse.
+#[test]
+fn a_tenant_name_freed_by_the_restore_is_taken_only_after_it_is_freed() {
+    let backup = vec![("tenant.a", tenant("a", "Alpha", json!({})))];
+    let live = vec![
+        ("tenant.a", tenant("a", "Old", json!({}))),
+        ("tenant.new", tenant("new", "Alpha", json!({}))),
+    ];
+    let mut case = Case::new(backup.clone(), live);
+    case.state = vec!["tenant.new"];
+    let plan = case.plan();
+    assert_eq!(steps(&plan), ["- tenant.new", "~ tenant.a"]);
+    assert_eq!(plan.changes[1].depends_on, ChangeId::list(&[0]));
+
+    let live = vec![
+        ("tenant.a", tenant("a", "Old", json!({}))),
+        ("tenant.other", tenant("other", "Alpha", json!({}))),
+    ];
+    let plan = Case::new(backup, live).plan();
+    assert_eq!(steps(&plan), ["~ tenant.a"]);
+    assert!(
+        plan.changes[0].warnings[0].contains("`tenant.other` already has the name `Alpha`"),
+        "{:?}",
+        plan.changes[0].warnings
     );
 }
