@@ -85,6 +85,17 @@ pub(super) fn locate<'a>(
                 from: old.clone(),
             });
         }
+        if let Some((at, moved)) = ids.moved(input, addr).filter(|(at, _)| free(at)) {
+            // The state's object (by its Descope id) is live under another name, and this is
+            // another object that took its old name since.
+            return Err(PlanError::NameHeld {
+                addr: addr.clone(),
+                id: moved.id.clone().unwrap_or_default(),
+                now_named: super::planner::name_of(at),
+                other: object.id.clone().unwrap_or_default(),
+                restore: false,
+            });
+        }
         let followed = object
             .id
             .as_deref()

@@ -61,6 +61,19 @@ pub enum PlanError {
     /// Tenants that would take each other's names: no order of updates works.
     #[error("{}", describe_name_cycle(.0))]
     TenantNameCycle(Vec<TenantRename>),
+    /// A role or permission that dmgmt manages (or a backup holds) as Descope id `id` was renamed
+    /// outside dmgmt to `now_named`, and another object (`other`) took its old name since:
+    /// renaming it back would clash, and taking the other over would leave `id` and its users'
+    /// assignments behind (a restore would even destroy it).
+    #[error("{}", describe_name_held(.addr, .id, .now_named, .other, *.restore))]
+    NameHeld {
+        addr: ResourceAddr,
+        id: String,
+        now_named: String,
+        other: String,
+        /// Raised by the restore planner (the way out differs).
+        restore: bool,
+    },
     /// The same, in a restore: tenants that swapped names since the backup.
     #[error("{}", describe_restore_name_cycle(.0))]
     RestoreNameCycle(Vec<TenantRename>),
@@ -87,11 +100,59 @@ impl PlanError {
                     name_of(from)
                 ),
             ],
+            PlanError::NameHeld {
+                addr,
+                id,
+                now_named,
+                other,
+                restore,
+            } => {
+                let name = name_of(addr);
+                let again = if *restore {
+                    "run the restore again: it renames"
+                } else {
+                    "plan again: dmgmt renames"
+                };
+                let mut hints = vec![format!(
+                    "to keep `{id}` (and its users' assignments) as `{name}`: rename or delete the other `{name}` (id `{other}`) in Descope, then {again} `{now_named}` back to `{name}`"
+                )];
+                if !*restore {
+                    hints.push(format!(
+                        "to manage `{id}` under its new name: declare it as `{now_named}` instead of `{name}`"
+                    ));
+                    hints.push(format!(
+                        "to manage the other `{name}` (id `{other}`) instead: `dmgmt state rm {addr}`, then plan again; `{now_named}` is then left alone"
+                    ));
+                }
+                hints
+            }
             PlanError::SystemDefault { .. } => vec![
                 "reference system-default permissions from roles without declaring them".into(),
             ],
         }
     }
+}
+
+/// The message of [`PlanError::NameHeld`].
+fn describe_name_held(
+    addr: &ResourceAddr,
+    id: &str,
+    now_named: &str,
+    other: &str,
+    restore: bool,
+) -> String {
+    let kind = addr.kind();
+    let consequence = if restore {
+        format!(
+            "renaming it back would clash, and writing the backup over the other would leave `{id}` behind"
+        )
+    } else {
+        "renaming it back would clash, and taking the other over would leave it and its users' assignments unmanaged".to_owned()
+    };
+    format!(
+        "`{addr}` is the {kind} with Descope id `{id}`, now named `{now_named}`; another {kind} (id `{other}`) has taken the name `{}` since: {consequence}",
+        name_of(addr)
+    )
 }
 
 /// One declared resource with what the planner needs beyond its attributes.
@@ -565,7 +626,7 @@ fn tenant_admin_loses_system_permissions(
     })
 }
 
-fn name_of(addr: &ResourceAddr) -> String {
+pub(super) fn name_of(addr: &ResourceAddr) -> String {
     match addr {
         ResourceAddr::Permission(n) | ResourceAddr::Tenant(n) | ResourceAddr::Flow(n) => n.clone(),
         ResourceAddr::Role { name, .. } => name.clone(),

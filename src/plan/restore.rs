@@ -111,13 +111,9 @@ pub(crate) fn restore(input: &RestoreInput<'_>) -> Result<Plan, PlanError> {
             claimed.insert(addr);
             continue;
         }
-        let found = match live.get_key_value(addr) {
-            Some((at, object)) => Some((at, object)),
-            None => saved
-                .id
-                .as_deref()
-                .and_then(|id| live_by_id.get(id).copied())
-                .filter(|(at, _)| !input.backup.contains_key(*at) && !claimed.contains(at)),
+        let found = match by_id(addr, saved, input, &live_by_id, &claimed)? {
+            Some(found) => Some(found),
+            None => live.get_key_value(addr),
         };
         if let Some((at, _)) = found {
             claimed.insert(at);
@@ -191,6 +187,40 @@ pub(crate) fn restore(input: &RestoreInput<'_>) -> Result<Plan, PlanError> {
         unmanaged: kept,
         summary,
     })
+}
+
+/// The live object a backup object is restored onto when its Descope id finds it: under its own
+/// address, or renamed since (to an address the backup does not hold, not yet claimed). Matching
+/// by id first keeps a role renamed in the console, then its name reused by a new role, from
+/// being destroyed while the new one is overwritten; that case is refused, as the rename back
+/// would clash with the new one (which the restore never deletes or writes over).
+fn by_id<'a>(
+    addr: &ResourceAddr,
+    saved: &LiveObject,
+    input: &RestoreInput<'a>,
+    live_by_id: &HashMap<&str, (&'a ResourceAddr, &'a LiveObject)>,
+    claimed: &BTreeSet<&ResourceAddr>,
+) -> Result<Option<(&'a ResourceAddr, &'a LiveObject)>, PlanError> {
+    let Some(id) = saved.id.as_deref() else {
+        return Ok(None);
+    };
+    let Some((at, object)) = live_by_id
+        .get(id)
+        .copied()
+        .filter(|(at, _)| *at == addr || !(input.backup.contains_key(*at) || claimed.contains(at)))
+    else {
+        return Ok(None);
+    };
+    if let Some(other) = input.snapshot.objects.get(addr).filter(|_| at != addr) {
+        return Err(PlanError::NameHeld {
+            addr: addr.clone(),
+            id: id.to_owned(),
+            now_named: name_of(Some(&object.raw.to_value()), at),
+            other: other.id.clone().unwrap_or_default(),
+            restore: true,
+        });
+    }
+    Ok(Some((at, object)))
 }
 
 /// The changes that put one backup object back: nothing when the live one already holds it.

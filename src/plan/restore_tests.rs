@@ -409,3 +409,98 @@ fn a_tenant_name_freed_by_the_restore_is_taken_only_after_it_is_freed() {
         plan.changes[0].warnings
     );
 }
+
+/// State entries that record Descope ids.
+fn prior_with_ids(entries: &[(&str, &str)]) -> BTreeMap<ResourceAddr, Prior> {
+    let mut out = prior(&entries.iter().map(|(a, _)| *a).collect::<Vec<_>>());
+    for (a, id) in entries {
+        if let Some(p) = out.get_mut(&addr(a)) {
+            p.id = Some((*id).to_owned());
+        }
+    }
+    out
+}
+
+/// Role `Viewer` (id `ROL1`, a tenant's default role) renamed to `Reader` in the console and a
+/// new `Viewer` (`ROL2`) created; the same for a permission. Before, restore updated the new one
+/// with the backup's body and destroyed `ROL1` (users' assignments gone). The backup's object is
+/// `ROL1`: it is renamed back, never destroyed; the new one, which dmgmt does not manage, holds
+/// the name, so the restore is refused naming both ids.
+#[test]
+fn an_object_renamed_since_whose_name_was_reused_is_matched_by_id_and_never_destroyed() {
+    let backup = vec![
+        ("permission.p", permission("PERM1", "p", "read")),
+        ("role.Viewer", role("ROL1", "Viewer", "", &["p"], json!({}))),
+        (
+            "tenant.acme",
+            tenant("acme", "Acme", json!({"defaultRoles": ["Viewer"]})),
+        ),
+    ];
+    let live = vec![
+        ("permission.q", permission("PERM1", "q", "read")),
+        ("permission.p", permission("PERM2", "p", "new")),
+        ("role.Reader", role("ROL1", "Reader", "", &["q"], json!({}))),
+        ("role.Viewer", role("ROL2", "Viewer", "", &[], json!({}))),
+        (
+            "tenant.acme",
+            tenant("acme", "Acme", json!({"defaultRoles": ["Reader"]})),
+        ),
+    ];
+    let mut case = Case::new(backup, live);
+    case.state = vec!["permission.p", "role.Viewer", "tenant.acme"];
+    let prior = prior_with_ids(&[
+        ("permission.p", "PERM1"),
+        ("role.Viewer", "ROL1"),
+        ("tenant.acme", "acme"),
+    ]);
+    let plan_with = |case: &Case, prior: &BTreeMap<ResourceAddr, Prior>| {
+        restore(&RestoreInput {
+            backup: &objects(&case.backup),
+            complete: true,
+            snapshot: &snapshot(&case.live),
+            prior,
+            protected: false,
+            delete_unmanaged: false,
+            targets: &[],
+        })
+    };
+    let err = plan_with(&case, &prior).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("`permission.p`"), "{text}");
+    assert!(
+        text.contains("`PERM1`") && text.contains("`PERM2`"),
+        "{text}"
+    );
+    assert!(text.contains("now named `q`"), "{text}");
+    assert!(
+        err.hints().join("\n").contains("rename or delete"),
+        "{err:?}"
+    );
+
+    // Refused too when the new objects are dmgmt's (a plain apply took them over): the restore
+    // neither destroys `ROL1` nor writes over the new one.
+    let prior = prior_with_ids(&[
+        ("permission.p", "PERM2"),
+        ("role.Viewer", "ROL2"),
+        ("tenant.acme", "acme"),
+    ]);
+    let err = plan_with(&case, &prior).unwrap_err();
+    assert!(err.to_string().contains("`PERM2`"), "{err}");
+
+    // Once the new objects are out of the way, the backup's are renamed back by their ids.
+    case.live
+        .retain(|(a, _)| !matches!(*a, "permission.p" | "role.Viewer"));
+    let plan = plan_with(&case, &prior).unwrap();
+    let renamed: Vec<_> = plan
+        .changes
+        .iter()
+        .filter(|c| matches!(c.action, Action::Rename { .. }))
+        .map(|c| c.live_id.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(renamed, ["PERM1", "ROL1"]);
+    assert!(
+        plan.changes.iter().all(|c| !c.action.is_delete()),
+        "{:?}",
+        steps(&plan)
+    );
+}
