@@ -286,3 +286,105 @@ fn a_restore_whose_writes_all_fail_applies_nothing_even_when_only_unmodelled_fie
     );
     assert!(again.contains("No changes."), "{again}");
 }
+
+const DEFAULT_ROLE: &str = "\
+permissions:
+  - {name: billing.read}
+roles:
+  - {name: Viewer, permissions: [billing.read]}
+tenants:
+  - {id: acme, name: Acme Corp, default_roles: [Viewer]}
+";
+
+/// The Descope id of the role or permission named `name`.
+fn id_of(live: &Live, kind: &str, name: &str) -> Option<String> {
+    let all = live.get(&format!("/v1/mgmt/{kind}/all"));
+    all[format!("{kind}s")]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == name)
+        .map(|o| o["id"].as_str().unwrap().to_owned())
+}
+
+/// Role `Viewer` (a tenant's default role) and permission `billing.read` renamed in the console,
+/// and new ones created under the old names. Before, `apply` silently took the new ones over
+/// (the renamed ones left unlisted) and `restore` overwrote the new ones and destroyed the
+/// renamed ones with their users' assignments. Now both refuse, naming both ids, and change
+/// nothing; once the new ones are out of the way, restore renames the old ones back by id.
+#[test]
+fn an_object_renamed_in_the_console_whose_name_was_reused_is_never_destroyed_or_rebound() {
+    let live = Live::start();
+    let dir = project(DEFAULT_ROLE);
+    run_ok(&live, dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
+    run_ok(&live, dir.path(), &["backup", "-e", ENV]);
+    let backup = newest_backup(&live, dir.path(), "manual");
+    let role1 = id_of(&live, "role", "Viewer").unwrap();
+    let perm1 = id_of(&live, "permission", "billing.read").unwrap();
+
+    live.call(
+        "/v1/mgmt/permission/update",
+        json!({"name": "billing.read", "newName": "billing.old"}),
+    );
+    live.call(
+        "/v1/mgmt/role/update",
+        json!({"name": "Viewer", "newName": "Reader", "permissionNames": ["billing.old"]}),
+    );
+    live.call(
+        "/v1/mgmt/permission/create",
+        json!({"name": "billing.read"}),
+    );
+    live.call("/v1/mgmt/role/create", json!({"name": "Viewer"}));
+    let role2 = id_of(&live, "role", "Viewer").unwrap();
+    let perm2 = id_of(&live, "permission", "billing.read").unwrap();
+    assert_ne!(role1, role2);
+
+    let calls = crate::apply::mutations(&live).len();
+    for args in [
+        vec!["apply", "-e", ENV, "--auto-approve"],
+        vec!["restore", "-e", ENV, &backup, "--auto-approve"],
+    ] {
+        let out = live.run(dir.path(), &args);
+        let err = stderr(&out);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{args:?}: {}{err}",
+            stdout(&out)
+        );
+        assert!(
+            err.contains(&format!("`{perm1}`")) && err.contains(&format!("`{perm2}`")),
+            "{args:?}: {err}"
+        );
+        assert!(err.contains("rename or delete"), "{args:?}: {err}");
+        assert_eq!(
+            crate::apply::mutations(&live).len(),
+            calls,
+            "{args:?}: no call"
+        );
+    }
+    assert_eq!(id_of(&live, "role", "Reader"), Some(role1.clone()));
+    assert_eq!(
+        id_of(&live, "permission", "billing.old"),
+        Some(perm1.clone())
+    );
+
+    // The way out: the new ones deleted in the console, then the restore renames back by id.
+    live.call("/v1/mgmt/role/delete", json!({"name": "Viewer"}));
+    live.call(
+        "/v1/mgmt/permission/delete",
+        json!({"name": "billing.read"}),
+    );
+    run_ok(
+        &live,
+        dir.path(),
+        &["restore", "-e", ENV, &backup, "--auto-approve"],
+    );
+    assert_eq!(id_of(&live, "role", "Viewer"), Some(role1));
+    assert_eq!(id_of(&live, "permission", "billing.read"), Some(perm1));
+    assert_eq!(
+        live.get("/v1/mgmt/tenant?id=acme")["defaultRoles"],
+        json!(["Viewer"])
+    );
+    assert_no_changes(&live, dir.path());
+}
