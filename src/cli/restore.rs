@@ -43,7 +43,6 @@ async fn restore(
     let request = RestoreRequest {
         backup_id: &args.backup_id,
         targets: &args.target,
-        allow_delete: args.allow_delete,
         delete_unmanaged: args.delete_unmanaged,
     };
     let prepared = tokio::select! {
@@ -91,7 +90,7 @@ async fn restore(
             flows: &desired.flows,
         },
     ));
-    text.push_str(&kept_note(&saved.plan, manifest, args));
+    text.push_str(kept_note(&saved.plan, manifest, args));
     shell.out(text.trim_end());
 
     if let Err(e) = ops::apply::check_guards(&saved, args.allow_delete) {

@@ -30,8 +30,6 @@ pub(crate) struct RestoreRequest<'a> {
     pub(crate) backup_id: &'a str,
     /// `--target`: only these objects and what they depend on.
     pub(crate) targets: &'a [ResourceAddr],
-    /// `--allow-delete`: pass the deletion guards (a protected environment, `prevent_destroy`).
-    pub(crate) allow_delete: bool,
     /// `--delete-unmanaged`: also delete objects created since a complete backup that dmgmt does
     /// not manage. Refused for a pre-apply backup, which cannot tell them apart from objects
     /// that existed when it was taken.

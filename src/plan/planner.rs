@@ -9,7 +9,7 @@ use super::cascade;
 use super::diff::{all_diffs, managed_diffs, managed_fields, overlay_body};
 use super::grants;
 use super::graph;
-use super::locate::{Ids, Located, locate};
+use super::locate::{Ids, Located, describe_name_held, locate, name_held_hints};
 use super::tenant_names::{self, TenantRename, describe_name_cycle, describe_restore_name_cycle};
 use super::types::{Action, AttrDiff, Change, Drift, DriftKind, Guard, Plan, Summary};
 use super::unmanaged::unmanaged;
@@ -106,53 +106,12 @@ impl PlanError {
                 now_named,
                 other,
                 restore,
-            } => {
-                let name = name_of(addr);
-                let again = if *restore {
-                    "run the restore again: it renames"
-                } else {
-                    "plan again: dmgmt renames"
-                };
-                let mut hints = vec![format!(
-                    "to keep `{id}` (and its users' assignments) as `{name}`: rename or delete the other `{name}` (id `{other}`) in Descope, then {again} `{now_named}` back to `{name}`"
-                )];
-                if !*restore {
-                    hints.push(format!(
-                        "to manage `{id}` under its new name: declare it as `{now_named}` instead of `{name}`"
-                    ));
-                    hints.push(format!(
-                        "to manage the other `{name}` (id `{other}`) instead: `dmgmt state rm {addr}`, then plan again; `{now_named}` is then left alone"
-                    ));
-                }
-                hints
-            }
+            } => name_held_hints(addr, id, now_named, other, *restore),
             PlanError::SystemDefault { .. } => vec![
                 "reference system-default permissions from roles without declaring them".into(),
             ],
         }
     }
-}
-
-/// The message of [`PlanError::NameHeld`].
-fn describe_name_held(
-    addr: &ResourceAddr,
-    id: &str,
-    now_named: &str,
-    other: &str,
-    restore: bool,
-) -> String {
-    let kind = addr.kind();
-    let consequence = if restore {
-        format!(
-            "renaming it back would clash, and writing the backup over the other would leave `{id}` behind"
-        )
-    } else {
-        "renaming it back would clash, and taking the other over would leave it and its users' assignments unmanaged".to_owned()
-    };
-    format!(
-        "`{addr}` is the {kind} with Descope id `{id}`, now named `{now_named}`; another {kind} (id `{other}`) has taken the name `{}` since: {consequence}",
-        name_of(addr)
-    )
 }
 
 /// One declared resource with what the planner needs beyond its attributes.

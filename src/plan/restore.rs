@@ -9,13 +9,17 @@
 //! - an object of the backup that is gone: created from the backup's body (a tenant's default
 //!   roles set once its roles exist);
 //! - one live that differs in a field Descope's update sets: updated with the backup's body; a
-//!   role or permission renamed since (found by its Descope id) is renamed back in place;
+//!   role or permission is found by its Descope id before its address, so one renamed since is
+//!   renamed back in place — refused when another object took its old name meanwhile (the
+//!   restore never destroys the renamed one nor writes over the other);
 //! - a live object the backup does not hold, of a kind it holds: deleted when dmgmt manages it, or
 //!   when `delete_unmanaged` and the backup is complete; otherwise left alone and listed in
 //!   [`Plan::unmanaged`]. A pre-apply backup holds only what dmgmt managed or changed when it was
 //!   taken, so an unmanaged object it lacks may well have existed then: never deleted.
 //!
-//! Descope's system-default permissions and the theme are never deleted; fields Descope computes
+//! Tenant names are unique in Descope: the planner's rules (`tenant_names`) order names handed
+//! from one tenant to another and refuse tenants that swapped names since the backup. Descope's
+//! system-default permissions and the theme are never deleted; fields Descope computes
 //! (`createdTime`, ids, a flow's `version`) cannot be put back and are not compared.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
