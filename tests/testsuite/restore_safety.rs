@@ -388,3 +388,61 @@ fn an_object_renamed_in_the_console_whose_name_was_reused_is_never_destroyed_or_
     );
     assert_no_changes(&live, dir.path());
 }
+
+/// Two tenants that swapped names since the backup: Descope keeps tenant names unique, so the two
+/// updates that swap them back would both fail (before, the restore planned exactly those). The
+/// restore is refused before any write, saying how to get there; after the way out it succeeds.
+#[test]
+fn tenants_that_swapped_names_since_the_backup_are_refused_with_the_way_out() {
+    let config = "tenants:\n  - {id: a, name: Alpha}\n  - {id: b, name: Beta}\n";
+    let live = Live::start();
+    let dir = project(config);
+    run_ok(&live, dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
+    run_ok(&live, dir.path(), &["backup", "-e", ENV]);
+    let backup = newest_backup(&live, dir.path(), "manual");
+    for (id, name) in [("a", "Temp"), ("b", "Alpha"), ("a", "Beta")] {
+        live.call("/v1/mgmt/tenant/update", json!({"id": id, "name": name}));
+    }
+
+    let calls = crate::apply::mutations(&live).len();
+    let out = live.run(
+        dir.path(),
+        &["restore", "-e", ENV, &backup, "--auto-approve"],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{}{err}", stdout(&out));
+    assert!(
+        err.contains("`tenant.a` from `Beta` to `Alpha`, `tenant.b` from `Alpha` to `Beta`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: Descope refuses a second tenant"),
+        "{err}"
+    );
+    assert_eq!(crate::apply::mutations(&live).len(), calls, "no call");
+
+    // The way out the error gives: one of them to a temporary name, then restore again.
+    live.call(
+        "/v1/mgmt/tenant/update",
+        json!({"id": "a", "name": "Beta (restoring)"}),
+    );
+    run_ok(
+        &live,
+        dir.path(),
+        &["restore", "-e", ENV, &backup, "--auto-approve"],
+    );
+    let names: Vec<(String, String)> = live.get("/v1/mgmt/tenant/all")["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["id"].as_str().unwrap().into(),
+                t["name"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert!(names.contains(&("a".into(), "Alpha".into())), "{names:?}");
+    assert!(names.contains(&("b".into(), "Beta".into())), "{names:?}");
+    assert_no_changes(&live, dir.path());
+}
