@@ -27,8 +27,9 @@ pub(crate) enum ErrorKind {
     State,
     /// Reading or writing a file outside the configuration.
     Io,
-    /// Wrong flags or arguments that clap could not catch (clap's own usage errors exit with
-    /// [`exit::USAGE`] in `cli::run`), such as `apply --json` with nothing to approve it.
+    /// Wrong flags or arguments that clap could not catch (`apply --json` with nothing to approve
+    /// it, `restore --delete-unmanaged` of a pre-apply backup); clap's own usage errors exit with
+    /// [`exit::USAGE`] in `cli::run`.
     Usage,
     /// Ctrl-C.
     Interrupted,

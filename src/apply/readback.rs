@@ -5,13 +5,17 @@
 //! that `after` sets has that value — lists of names compared as sets, custom attributes key by
 //! key for the keys `after` sets, flows and the theme as normalised documents, read through the
 //! routes of the generation (v1 or v2) the change's document is written in. A rename matches
-//! when the object (found by its Descope id when known) carries the new name.
+//! when the object (found by its Descope id when known) carries the new name. Every other field
+//! the change's call writes (`request::written_fields`: a restore writes a backup's whole body,
+//! a role's `private` or a tenant's `federatedAppIds` included) must hold its value too: a
+//! change whose call failed is never taken as done because the fields it does not manage
+//! happened to match already.
 
 use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use super::request::{current_name, doc_format, new_name, role_scope};
+use super::request::{current_name, doc_format, new_name, role_scope, written_fields};
 use crate::api::{ApiError, Provider};
 use crate::model::attrs::{canonical, normalize_document, same_document, wire_field};
 use crate::model::{DocFormat, ResourceAddr, ResourceKind};
@@ -185,7 +189,42 @@ fn holds(change: &Change, live: &Value) -> bool {
             return true;
         };
         same(field, want, live.get(wire))
-    })
+    }) && written_fields(change)
+        .into_iter()
+        .all(|wire| match after.get(wire) {
+            // A field the plan leaves as it was is sent as Descope holds it when the update goes
+            // out (`rebase`): a colleague may have changed it since, and that is not this change.
+            Some(want) if changes(change, kind, wire, want) => {
+                same_written(kind, wire, want, live.get(wire))
+            }
+            _ => true,
+        })
+}
+
+/// Whether the change sets the written field `wire` to something other than what the object held
+/// when the plan was made (every field, for an object that did not exist).
+fn changes(change: &Change, kind: ResourceKind, wire: &str, want: &Value) -> bool {
+    match &change.before {
+        None => true,
+        Some(before) => !same_written(kind, wire, want, before.get(wire)),
+    }
+}
+
+/// A written field (Descope's name) compared as its config field is when it is one, else as a
+/// value, a list of strings being order-free (ids of users or apps).
+fn same_written(kind: ResourceKind, wire: &str, want: &Value, have: Option<&Value>) -> bool {
+    let modelled = SET_FIELDS
+        .iter()
+        .chain(&KEYED_FIELDS)
+        .find(|f| wire_field(kind, f) == Some(wire));
+    if let Some(field) = modelled {
+        return same(field, want, have);
+    }
+    let strings = |v: &Value| v.as_array().is_some_and(|a| a.iter().all(Value::is_string));
+    match (want, have) {
+        (w, Some(h)) if strings(w) && strings(h) => set(w, wire) == set(h, wire),
+        _ => same(wire, want, have),
+    }
 }
 
 fn same(field: &str, want: &Value, have: Option<&Value>) -> bool {
@@ -234,5 +273,72 @@ pub(crate) fn describe(change: &Change) -> String {
     match &change.action {
         Action::Rename { from } => format!("`{}` (renamed from `{from}`)", change.addr),
         _ => format!("`{}`", change.addr),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn change(addr: &str, action: Action, managed: &[&str], after: Value) -> Change {
+        let mut c = Change::bare(addr, action);
+        c.managed_fields = managed.iter().map(|f| (*f).to_owned()).collect();
+        c.after = Some(after);
+        c
+    }
+
+    /// A restore writes the backup's whole body: a field it writes that no configuration models
+    /// (a role's `private`, a tenant's `federatedAppIds`) must be found in Descope too before the
+    /// change counts as done; before, only the modelled fields were compared.
+    #[test]
+    fn every_field_the_change_writes_is_compared_not_only_the_managed_ones() {
+        let role = json!({"name": "Viewer", "description": "", "permissionNames": ["p"],
+            "tenantId": "", "default": false, "private": true});
+        let c = change(
+            "role.Viewer",
+            Action::Update,
+            &["description", "name", "permissions"],
+            role.clone(),
+        );
+        assert_eq!(judge(&c, Some(&role)), Found::Matches(Some(role.clone())));
+        let mut live = role.clone();
+        live["private"] = json!(false);
+        assert_eq!(judge(&c, Some(&live)), Found::Differs);
+
+        let tenant = json!({"id": "acme", "name": "Acme", "selfProvisioningDomains": [],
+            "customAttributes": {}, "enforceSSO": false, "enforceSSOExclusions": ["U1", "U2"],
+            "federatedAppIds": ["app"], "disabled": false, "roleInheritance": "userOnly"});
+        let c = change("tenant.acme", Action::Update, &["name"], tenant.clone());
+        let mut live = tenant.clone();
+        live["enforceSSOExclusions"] = json!(["U2", "U1"]);
+        live["createdTime"] = json!(5);
+        assert!(
+            matches!(judge(&c, Some(&live)), Found::Matches(_)),
+            "order-free lists"
+        );
+        for (field, other) in [
+            ("enforceSSOExclusions", json!([])),
+            ("federatedAppIds", json!(null)),
+            ("roleInheritance", json!("")),
+        ] {
+            let mut live = tenant.clone();
+            live[field] = other;
+            assert_eq!(judge(&c, Some(&live)), Found::Differs, "{field}");
+        }
+        // Absent and empty are the same to Descope.
+        let mut sparse = tenant.clone();
+        sparse["federatedAppIds"] = json!([]);
+        let c = change("tenant.acme", Action::Update, &["name"], sparse);
+        let mut live = tenant.clone();
+        live.as_object_mut().unwrap().remove("federatedAppIds");
+        assert!(matches!(judge(&c, Some(&live)), Found::Matches(_)));
+
+        // A tenant's default roles are their own call: its update is not judged by them.
+        let mut with_roles = tenant.clone();
+        with_roles["defaultRoles"] = json!(["Viewer"]);
+        let c = change("tenant.acme", Action::Update, &["name"], with_roles);
+        assert!(matches!(judge(&c, Some(&tenant)), Found::Matches(_)));
     }
 }

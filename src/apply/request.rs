@@ -228,6 +228,25 @@ async fn tenant_settings(
     Ok(Sent::Holds(change.after.clone()))
 }
 
+/// The fields of `after` (Descope's names) that the call of `change` writes, besides the name:
+/// what a read-back must find in Descope before it takes the change as done. Keep it in step
+/// with the bodies built below.
+pub(crate) fn written_fields(change: &Change) -> Vec<&'static str> {
+    match (change.kind(), &change.action) {
+        (_, Action::Delete | Action::Forget) => Vec::new(),
+        (ResourceKind::Tenant, Action::SetDefaultRoles) => vec!["defaultRoles"],
+        (ResourceKind::Tenant, Action::Create) => TENANT_UPDATE_FIELDS
+            .iter()
+            .chain(&["parent"])
+            .copied()
+            .collect(),
+        (ResourceKind::Tenant, _) => TENANT_UPDATE_FIELDS.to_vec(),
+        (ResourceKind::Role, _) => ROLE_FIELDS.to_vec(),
+        (ResourceKind::Permission, _) => PERMISSION_WRITE_FIELDS.to_vec(),
+        (ResourceKind::Flow | ResourceKind::Theme, _) => Vec::new(),
+    }
+}
+
 /// The endpoint an error about a `kind` change names when no call was made.
 fn endpoint_of(kind: ResourceKind) -> Endpoint {
     match kind {

@@ -238,10 +238,13 @@ pub(crate) struct RestoreArgs {
     /// Restore without asking for confirmation
     #[arg(long)]
     pub(crate) auto_approve: bool,
-    /// Also delete objects created since the backup that dmgmt does not manage, and allow deletes
-    /// in a protected environment and of `prevent_destroy` resources
+    /// Allow deletes in a protected environment and of `prevent_destroy` resources
     #[arg(long)]
     pub(crate) allow_delete: bool,
+    /// Also delete objects created since the backup that dmgmt does not manage (complete backups
+    /// only: `dmgmt backup` or `pre-restore`, never a `pre-apply` one)
+    #[arg(long)]
+    pub(crate) delete_unmanaged: bool,
     /// Only this object and what it depends on (repeatable), e.g. `tenant.acme`
     #[arg(long, value_name = "ADDR")]
     pub(crate) target: Vec<crate::model::ResourceAddr>,

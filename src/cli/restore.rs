@@ -12,6 +12,7 @@ use crate::error::{Error, ErrorKind, Result, exit};
 use crate::model::DesiredState;
 use crate::ops;
 use crate::ops::restore::RestoreRequest;
+use crate::state::backup::{Manifest, Trigger};
 
 pub(crate) fn run(project: &Project, args: &RestoreArgs, shell: &Shell) -> Result<i32> {
     let desired = desired_state(project, &args.env.env, shell)?;
@@ -42,7 +43,7 @@ async fn restore(
     let request = RestoreRequest {
         backup_id: &args.backup_id,
         targets: &args.target,
-        allow_delete: args.allow_delete,
+        delete_unmanaged: args.delete_unmanaged,
     };
     let prepared = tokio::select! {
         biased;
@@ -89,11 +90,7 @@ async fn restore(
             flows: &desired.flows,
         },
     ));
-    if !saved.plan.unmanaged.is_empty() && !args.allow_delete {
-        text.push_str(
-            "Objects created since the backup that dmgmt does not manage are kept; --allow-delete deletes them too.\n",
-        );
-    }
+    text.push_str(kept_note(&saved.plan, manifest, args));
     shell.out(text.trim_end());
 
     if let Err(e) = ops::apply::check_guards(&saved, args.allow_delete) {
@@ -155,4 +152,19 @@ async fn restore(
         shell.error(&e);
     }
     Ok(Done { code, record })
+}
+
+/// What the restore does with the live objects dmgmt does not manage that the backup lacks.
+fn kept_note(plan: &crate::plan::Plan, manifest: &Manifest, args: &RestoreArgs) -> &'static str {
+    if plan.unmanaged.is_empty() || args.delete_unmanaged {
+        return "";
+    }
+    match manifest.trigger {
+        Trigger::PreApply => {
+            "Objects dmgmt does not manage are kept: a pre-apply backup holds only what dmgmt managed or changed when it was taken.\n"
+        }
+        _ => {
+            "Objects created since the backup that dmgmt does not manage are kept; --delete-unmanaged deletes them too.\n"
+        }
+    }
 }

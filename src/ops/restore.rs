@@ -19,7 +19,7 @@ use super::plan::{SavedPlan, StateRef, prior_from_state};
 use super::refresh::declared_guards;
 use super::{Connection, Context, tenant_settings};
 use crate::apply::ApplyObserver;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::model::{DesiredState, LiveObject, ResourceAddr, ResourceKind, Snapshot, attrs};
 use crate::plan::{self, Action, Change, RestoreInput, TenantSettings};
 use crate::state::backup::{self, Manifest, Trigger};
@@ -30,9 +30,10 @@ pub(crate) struct RestoreRequest<'a> {
     pub(crate) backup_id: &'a str,
     /// `--target`: only these objects and what they depend on.
     pub(crate) targets: &'a [ResourceAddr],
-    /// `--allow-delete`: also delete objects created since that dmgmt does not manage, and pass
-    /// the deletion guards.
-    pub(crate) allow_delete: bool,
+    /// `--delete-unmanaged`: also delete objects created since a complete backup that dmgmt does
+    /// not manage. Refused for a pre-apply backup, which cannot tell them apart from objects
+    /// that existed when it was taken.
+    pub(crate) delete_unmanaged: bool,
 }
 
 /// Everything between the refresh and the approval: the lock, the backup, the live project and
@@ -67,6 +68,16 @@ pub(crate) async fn prepare(
     )?;
     let (bodies, saved_settings) = tenant_settings::split(bodies);
     let saved_objects = backup_objects(request.backup_id, bodies)?;
+    if request.delete_unmanaged && manifest.trigger == Trigger::PreApply {
+        return Err(Error::new(
+            ErrorKind::Usage,
+            format!(
+            "`--delete-unmanaged` cannot be used with backup `{}`: a pre-apply backup holds only what dmgmt managed or changed when it was taken, so an object it lacks may have existed then",
+            request.backup_id
+        ))
+        .hint("run the restore without `--delete-unmanaged`: objects dmgmt does not manage are kept, objects dmgmt created since are deleted")
+        .hint("to delete objects created since, restore a complete backup (`dmgmt backup`, or the `pre-restore` one)"));
+    }
     let lock = super::acquire_lock(
         &ctx.state_dir,
         &desired.environment,
@@ -110,11 +121,15 @@ pub(crate) async fn prepare(
         snapshot: &snapshot,
         prior: &prior,
         protected: desired.protected,
-        delete_unmanaged: request.allow_delete,
+        delete_unmanaged: request.delete_unmanaged,
         targets: request.targets,
         tenant_settings: &settings,
     })
-    .map_err(|e| Error::config(e.to_string()))?;
+    .map_err(|e| {
+        e.hints()
+            .into_iter()
+            .fold(Error::config(e.to_string()), Error::hint)
+    })?;
     let saved = SavedPlan {
         format_version: SavedPlan::FORMAT_VERSION,
         dmgmt_version: env!("CARGO_PKG_VERSION").to_owned(),

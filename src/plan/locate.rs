@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::planner::{PlanError, PlanInput};
+use super::planner::{PlanError, PlanInput, name_of};
 use crate::model::{LiveObject, ResourceAddr};
 
 /// Where the live counterpart of a declared resource is.
@@ -85,6 +85,17 @@ pub(super) fn locate<'a>(
                 from: old.clone(),
             });
         }
+        if let Some((at, moved)) = ids.moved(input, addr).filter(|(at, _)| free(at)) {
+            // The state's object (by its Descope id) is live under another name, and this is
+            // another object that took its old name since.
+            return Err(PlanError::NameHeld {
+                addr: addr.clone(),
+                id: moved.id.clone().unwrap_or_default(),
+                now_named: name_of(at),
+                other: object.id.clone().unwrap_or_default(),
+                restore: false,
+            });
+        }
         let followed = object
             .id
             .as_deref()
@@ -116,4 +127,54 @@ pub(super) fn locate<'a>(
         }
     }
     Ok(Located::Missing)
+}
+
+/// The message of [`PlanError::NameHeld`].
+pub(super) fn describe_name_held(
+    addr: &ResourceAddr,
+    id: &str,
+    now_named: &str,
+    other: &str,
+    restore: bool,
+) -> String {
+    let kind = addr.kind();
+    let consequence = if restore {
+        format!(
+            "renaming it back would clash, and writing the backup over the other would leave `{id}` behind"
+        )
+    } else {
+        "renaming it back would clash, and taking the other over would leave it and its users' assignments unmanaged".to_owned()
+    };
+    format!(
+        "`{addr}` is the {kind} with Descope id `{id}`, now named `{now_named}`; another {kind} (id `{other}`) has taken the name `{}` since: {consequence}",
+        name_of(addr)
+    )
+}
+
+/// What to do about [`PlanError::NameHeld`].
+pub(super) fn name_held_hints(
+    addr: &ResourceAddr,
+    id: &str,
+    now_named: &str,
+    other: &str,
+    restore: bool,
+) -> Vec<String> {
+    let name = name_of(addr);
+    let again = if restore {
+        "run the restore again: it renames"
+    } else {
+        "plan again: dmgmt renames"
+    };
+    let mut hints = vec![format!(
+        "to keep `{id}` (and its users' assignments) as `{name}`: rename or delete the other `{name}` (id `{other}`) in Descope, then {again} `{now_named}` back to `{name}`"
+    )];
+    if !restore {
+        hints.push(format!(
+            "to manage `{id}` under its new name: declare it as `{now_named}` instead of `{name}`"
+        ));
+        hints.push(format!(
+            "to manage the other `{name}` (id `{other}`) instead: `dmgmt state rm {addr}`, then plan again; `{now_named}` is then left alone"
+        ));
+    }
+    hints
 }

@@ -9,9 +9,9 @@ use super::cascade;
 use super::diff::{all_diffs, managed_diffs, managed_fields, overlay_body};
 use super::grants;
 use super::graph;
-use super::locate::{Ids, Located, locate};
+use super::locate::{Ids, Located, describe_name_held, locate, name_held_hints};
 use super::parents;
-use super::tenant_names::{self, TenantRename, describe_name_cycle};
+use super::tenant_names::{self, TenantRename, describe_name_cycle, describe_restore_name_cycle};
 use super::types::{Action, AttrDiff, Change, Drift, DriftKind, Guard, Plan, Summary};
 use super::unmanaged::unmanaged;
 use crate::model::preconfigured::{TENANT_ADMIN_ROLE, is_system_default_permission};
@@ -62,6 +62,22 @@ pub enum PlanError {
     /// Tenants that would take each other's names: no order of updates works.
     #[error("{}", describe_name_cycle(.0))]
     TenantNameCycle(Vec<TenantRename>),
+    /// A role or permission that dmgmt manages (or a backup holds) as Descope id `id` was renamed
+    /// outside dmgmt to `now_named`, and another object (`other`) took its old name since:
+    /// renaming it back would clash, and taking the other over would leave `id` and its users'
+    /// assignments behind (a restore would even destroy it).
+    #[error("{}", describe_name_held(.addr, .id, .now_named, .other, *.restore))]
+    NameHeld {
+        addr: ResourceAddr,
+        id: String,
+        now_named: String,
+        other: String,
+        /// Raised by the restore planner (the way out differs).
+        restore: bool,
+    },
+    /// The same, in a restore: tenants that swapped names since the backup.
+    #[error("{}", describe_restore_name_cycle(.0))]
+    RestoreNameCycle(Vec<TenantRename>),
 }
 
 impl PlanError {
@@ -69,7 +85,7 @@ impl PlanError {
     pub(crate) fn hints(&self) -> Vec<String> {
         match self {
             PlanError::Cycle(_) => vec!["break the cycle in the configuration".into()],
-            PlanError::TenantNameCycle(_) => vec![
+            PlanError::TenantNameCycle(_) | PlanError::RestoreNameCycle(_) => vec![
                 "Descope refuses a second tenant with a name already taken, even for a moment"
                     .into(),
             ],
@@ -85,6 +101,13 @@ impl PlanError {
                     name_of(from)
                 ),
             ],
+            PlanError::NameHeld {
+                addr,
+                id,
+                now_named,
+                other,
+                restore,
+            } => name_held_hints(addr, id, now_named, other, *restore),
             PlanError::SystemDefault { .. } => vec![
                 "reference system-default permissions from roles without declaring them".into(),
             ],
@@ -464,7 +487,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         });
     }
 
-    let mut extra_edges = tenant_names::order(&mut changes, input)?;
+    let mut extra_edges = tenant_names::order(&mut changes, input.snapshot, input.prior)?;
     extra_edges.extend(parents::parent_edges(&changes));
     parents::warn_kept_sub_tenants(&mut changes, input.snapshot);
     cascade::annotate(&mut changes, input);
@@ -565,7 +588,7 @@ fn tenant_admin_loses_system_permissions(
     })
 }
 
-fn name_of(addr: &ResourceAddr) -> String {
+pub(super) fn name_of(addr: &ResourceAddr) -> String {
     match addr {
         ResourceAddr::Permission(n) | ResourceAddr::Tenant(n) | ResourceAddr::Flow(n) => n.clone(),
         ResourceAddr::Role { name, .. } => name.clone(),

@@ -9,11 +9,17 @@
 //! - an object of the backup that is gone: created from the backup's body (a tenant's default
 //!   roles set once its roles exist);
 //! - one live that differs in a field Descope's update sets: updated with the backup's body; a
-//!   role or permission renamed since (found by its Descope id) is renamed back in place;
+//!   role or permission is found by its Descope id before its address, so one renamed since is
+//!   renamed back in place — refused when another object took its old name meanwhile (the
+//!   restore never destroys the renamed one nor writes over the other);
 //! - a live object the backup does not hold, of a kind it holds: deleted when dmgmt manages it, or
-//!   when `delete_unmanaged`; otherwise left alone and listed in [`Plan::unmanaged`].
+//!   when `delete_unmanaged` and the backup is complete; otherwise left alone and listed in
+//!   [`Plan::unmanaged`]. A pre-apply backup holds only what dmgmt managed or changed when it was
+//!   taken, so an unmanaged object it lacks may well have existed then: never deleted.
 //!
-//! Descope's system-default permissions and the theme are never deleted; fields Descope computes
+//! Tenant names are unique in Descope: the planner's rules (`tenant_names`) order names handed
+//! from one tenant to another and refuse tenants that swapped names since the backup. Descope's
+//! system-default permissions and the theme are never deleted; fields Descope computes
 //! (`createdTime`, ids, a flow's `version`) cannot be put back and are not compared.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -24,6 +30,7 @@ use super::diff::all_diffs;
 use super::graph;
 use super::parents;
 use super::planner::{PlanError, Prior, summarize};
+use super::tenant_names;
 use super::types::{Action, AttrDiff, Change, Guard, Plan};
 use crate::model::attrs::{
     PERMISSION_WRITE_FIELDS, ROLE_WRITE_FIELDS, TENANT_UPDATE_FIELDS, canonical, wire_field,
@@ -43,7 +50,8 @@ pub(crate) struct RestoreInput<'a> {
     pub(crate) prior: &'a BTreeMap<ResourceAddr, Prior>,
     /// The environment is `protected: true`: every delete is guarded.
     pub(crate) protected: bool,
-    /// `--allow-delete`: objects created since that dmgmt does not manage are deleted too.
+    /// `--delete-unmanaged`: objects created since that dmgmt does not manage are deleted too;
+    /// ignored unless the backup is `complete` (the operation refuses the request before that).
     pub(crate) delete_unmanaged: bool,
     /// `--target`: only these changes and what they depend on (empty: everything).
     pub(crate) targets: &'a [ResourceAddr],
@@ -110,13 +118,9 @@ pub(crate) fn restore(input: &RestoreInput<'_>) -> Result<Plan, PlanError> {
             claimed.insert(addr);
             continue;
         }
-        let found = match live.get_key_value(addr) {
-            Some((at, object)) => Some((at, object)),
-            None => saved
-                .id
-                .as_deref()
-                .and_then(|id| live_by_id.get(id).copied())
-                .filter(|(at, _)| !input.backup.contains_key(*at) && !claimed.contains(at)),
+        let found = match by_id(addr, saved, input, &live_by_id, &claimed)? {
+            Some(found) => Some(found),
+            None => live.get_key_value(addr),
         };
         if let Some((at, _)) = found {
             claimed.insert(at);
@@ -140,7 +144,7 @@ pub(crate) fn restore(input: &RestoreInput<'_>) -> Result<Plan, PlanError> {
             let at = prior_ids.get(object.id.as_deref()?)?;
             input.prior.get(*at)
         });
-        if state_entry.is_none() && !input.delete_unmanaged {
+        if state_entry.is_none() && !(input.delete_unmanaged && input.complete) {
             kept.push(addr.clone());
             continue;
         }
@@ -180,7 +184,8 @@ pub(crate) fn restore(input: &RestoreInput<'_>) -> Result<Plan, PlanError> {
     parents::warn_kept_sub_tenants(&mut changes, input.snapshot);
     super::restore_settings::add_steps(&mut changes, input);
 
-    let extra = parents::parent_edges(&changes);
+    let mut extra = parents::parent_edges(&changes);
+    extra.extend(tenant_name_edges(&mut changes, input)?);
     // A restored flow's references are not known from its backed-up document alone.
     let changes = graph::order(changes, &extra, &Default::default())?;
     let changes = graph::select_targets(changes, input.targets);
@@ -191,6 +196,40 @@ pub(crate) fn restore(input: &RestoreInput<'_>) -> Result<Plan, PlanError> {
         unmanaged: kept,
         summary,
     })
+}
+
+/// The live object a backup object is restored onto when its Descope id finds it: under its own
+/// address, or renamed since (to an address the backup does not hold, not yet claimed). Matching
+/// by id first keeps a role renamed in the console, then its name reused by a new role, from
+/// being destroyed while the new one is overwritten; that case is refused, as the rename back
+/// would clash with the new one (which the restore never deletes or writes over).
+fn by_id<'a>(
+    addr: &ResourceAddr,
+    saved: &LiveObject,
+    input: &RestoreInput<'a>,
+    live_by_id: &HashMap<&str, (&'a ResourceAddr, &'a LiveObject)>,
+    claimed: &BTreeSet<&ResourceAddr>,
+) -> Result<Option<(&'a ResourceAddr, &'a LiveObject)>, PlanError> {
+    let Some(id) = saved.id.as_deref() else {
+        return Ok(None);
+    };
+    let Some((at, object)) = live_by_id
+        .get(id)
+        .copied()
+        .filter(|(at, _)| *at == addr || !(input.backup.contains_key(*at) || claimed.contains(at)))
+    else {
+        return Ok(None);
+    };
+    if let Some(other) = input.snapshot.objects.get(addr).filter(|_| at != addr) {
+        return Err(PlanError::NameHeld {
+            addr: addr.clone(),
+            id: id.to_owned(),
+            now_named: name_of(Some(&object.raw.to_value()), at),
+            other: other.id.clone().unwrap_or_default(),
+            restore: true,
+        });
+    }
+    Ok(Some((at, object)))
 }
 
 /// The changes that put one backup object back: nothing when the live one already holds it.
@@ -357,6 +396,19 @@ fn name_of(body: Option<&Value>, at: &ResourceAddr) -> String {
         ResourceAddr::Role { name, .. } => name.clone(),
         ResourceAddr::Theme => "theme".into(),
     }
+}
+
+/// Tenant names are unique in Descope: the planner's rules (`tenant_names`) order a name the
+/// restore hands from one tenant to another (freed first), warn where a tenant the restore does
+/// not change keeps it, and refuse tenants that swapped names since the backup.
+fn tenant_name_edges(
+    changes: &mut [Change],
+    input: &RestoreInput<'_>,
+) -> Result<Vec<(usize, usize)>, PlanError> {
+    tenant_names::order(changes, input.snapshot, input.prior).map_err(|e| match e {
+        PlanError::TenantNameCycle(renames) => PlanError::RestoreNameCycle(renames),
+        other => other,
+    })
 }
 
 /// A tenant's delete takes its roles with it in Descope: said on the change when a role of it

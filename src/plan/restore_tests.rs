@@ -103,6 +103,10 @@ impl Case {
     }
 
     fn plan(&self) -> Plan {
+        self.try_plan().unwrap()
+    }
+
+    fn try_plan(&self) -> Result<Plan, PlanError> {
         let backup = objects(&self.backup);
         let snapshot = snapshot(&self.live);
         let prior = prior(&self.state);
@@ -116,7 +120,6 @@ impl Case {
             targets: &self.targets,
             tenant_settings: &Default::default(),
         })
-        .unwrap()
     }
 }
 
@@ -311,4 +314,195 @@ fn a_flow_is_compared_as_its_normalised_document() {
     let plan = Case::new(vec![("flow.f", doc(1, "a"))], vec![("flow.f", doc(7, "b"))]).plan();
     assert_eq!(steps(&plan), ["~ flow.f"]);
     assert_eq!(plan.changes[0].diffs[0].field, "document");
+}
+
+/// A pre-apply backup holds only what dmgmt managed or changed: an object it lacks that dmgmt does
+/// not manage may well have existed then, so it is never deleted, whatever the request says.
+#[test]
+fn a_pre_apply_backup_never_deletes_an_unmanaged_object_even_when_asked_to() {
+    let backup = vec![("tenant.acme", tenant("acme", "Acme", json!({})))];
+    let live = vec![
+        ("tenant.acme", tenant("acme", "Acme", json!({}))),
+        (
+            "tenant.made",
+            tenant("made", "Made by the apply", json!({})),
+        ),
+        ("tenant.customer", tenant("customer", "Customer", json!({}))),
+        (
+            "role.customer/Local",
+            role("ROL1", "Local", "customer", &[], json!({})),
+        ),
+        ("role.Support", role("ROL2", "Support", "", &[], json!({}))),
+        (
+            "role.Tenant Admin",
+            role("ROL3", "Tenant Admin", "", &[], json!({})),
+        ),
+    ];
+    let mut case = Case::new(backup, live);
+    case.backup
+        .push(("role.Viewer", role("ROL4", "Viewer", "", &[], json!({}))));
+    case.live
+        .push(("role.Viewer", role("ROL4", "Viewer", "", &[], json!({}))));
+    case.state = vec!["tenant.made"];
+    case.complete = false;
+    case.protected = true;
+    case.delete_unmanaged = true;
+    let plan = case.plan();
+    assert_eq!(steps(&plan), ["- tenant.made"]);
+    assert_eq!(
+        plan.unmanaged,
+        [
+            addr("role.Support"),
+            addr("role.Tenant Admin"),
+            addr("role.customer/Local"),
+            addr("tenant.customer"),
+        ]
+    );
+}
+
+/// Two tenants that swapped names since the backup: Descope keeps tenant names unique, so the two
+/// updates that swap them back would both fail. Refused, saying how to get there.
+#[test]
+fn tenants_that_swapped_names_since_the_backup_are_refused_with_the_way_out() {
+    let backup = vec![
+        ("tenant.a", tenant("a", "Alpha", json!({}))),
+        ("tenant.b", tenant("b", "Beta", json!({}))),
+    ];
+    let live = vec![
+        ("tenant.a", tenant("a", "Beta", json!({}))),
+        ("tenant.b", tenant("b", "Alpha", json!({}))),
+    ];
+    let err = Case::new(backup, live).try_plan().unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("`tenant.a` from `Beta` to `Alpha`, `tenant.b` from `Alpha` to `Beta`"),
+        "{text}"
+    );
+    assert!(text.contains("run the restore again"), "{text}");
+    assert!(!err.hints().is_empty());
+}
+
+/// A name handed from one tenant to another within the restore: the tenant giving it up (here
+/// deleted, as dmgmt created it since) goes first; a name kept by a tenant the restore does not
+/// change is said on the change Descope will refuse.
+#[test]
+fn a_tenant_name_freed_by_the_restore_is_taken_only_after_it_is_freed() {
+    let backup = vec![("tenant.a", tenant("a", "Alpha", json!({})))];
+    let live = vec![
+        ("tenant.a", tenant("a", "Old", json!({}))),
+        ("tenant.new", tenant("new", "Alpha", json!({}))),
+    ];
+    let mut case = Case::new(backup.clone(), live);
+    case.state = vec!["tenant.new"];
+    let plan = case.plan();
+    assert_eq!(steps(&plan), ["- tenant.new", "~ tenant.a"]);
+    assert_eq!(plan.changes[1].depends_on, ChangeId::list(&[0]));
+
+    let live = vec![
+        ("tenant.a", tenant("a", "Old", json!({}))),
+        ("tenant.other", tenant("other", "Alpha", json!({}))),
+    ];
+    let plan = Case::new(backup, live).plan();
+    assert_eq!(steps(&plan), ["~ tenant.a"]);
+    assert!(
+        plan.changes[0].warnings[0].contains("`tenant.other` already has the name `Alpha`"),
+        "{:?}",
+        plan.changes[0].warnings
+    );
+}
+
+/// State entries that record Descope ids.
+fn prior_with_ids(entries: &[(&str, &str)]) -> BTreeMap<ResourceAddr, Prior> {
+    let mut out = prior(&entries.iter().map(|(a, _)| *a).collect::<Vec<_>>());
+    for (a, id) in entries {
+        if let Some(p) = out.get_mut(&addr(a)) {
+            p.id = Some((*id).to_owned());
+        }
+    }
+    out
+}
+
+/// Role `Viewer` (id `ROL1`, a tenant's default role) renamed to `Reader` in the console and a
+/// new `Viewer` (`ROL2`) created; the same for a permission. Before, restore updated the new one
+/// with the backup's body and destroyed `ROL1` (users' assignments gone). The backup's object is
+/// `ROL1`: it is renamed back, never destroyed; the new one, which dmgmt does not manage, holds
+/// the name, so the restore is refused naming both ids.
+#[test]
+fn an_object_renamed_since_whose_name_was_reused_is_matched_by_id_and_never_destroyed() {
+    let backup = vec![
+        ("permission.p", permission("PERM1", "p", "read")),
+        ("role.Viewer", role("ROL1", "Viewer", "", &["p"], json!({}))),
+        (
+            "tenant.acme",
+            tenant("acme", "Acme", json!({"defaultRoles": ["Viewer"]})),
+        ),
+    ];
+    let live = vec![
+        ("permission.q", permission("PERM1", "q", "read")),
+        ("permission.p", permission("PERM2", "p", "new")),
+        ("role.Reader", role("ROL1", "Reader", "", &["q"], json!({}))),
+        ("role.Viewer", role("ROL2", "Viewer", "", &[], json!({}))),
+        (
+            "tenant.acme",
+            tenant("acme", "Acme", json!({"defaultRoles": ["Reader"]})),
+        ),
+    ];
+    let mut case = Case::new(backup, live);
+    case.state = vec!["permission.p", "role.Viewer", "tenant.acme"];
+    let prior = prior_with_ids(&[
+        ("permission.p", "PERM1"),
+        ("role.Viewer", "ROL1"),
+        ("tenant.acme", "acme"),
+    ]);
+    let plan_with = |case: &Case, prior: &BTreeMap<ResourceAddr, Prior>| {
+        restore(&RestoreInput {
+            backup: &objects(&case.backup),
+            complete: true,
+            snapshot: &snapshot(&case.live),
+            prior,
+            protected: false,
+            delete_unmanaged: false,
+            targets: &[],
+            tenant_settings: &Default::default(),
+        })
+    };
+    let err = plan_with(&case, &prior).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("`permission.p`"), "{text}");
+    assert!(
+        text.contains("`PERM1`") && text.contains("`PERM2`"),
+        "{text}"
+    );
+    assert!(text.contains("now named `q`"), "{text}");
+    assert!(
+        err.hints().join("\n").contains("rename or delete"),
+        "{err:?}"
+    );
+
+    // Refused too when the new objects are dmgmt's (a plain apply took them over): the restore
+    // neither destroys `ROL1` nor writes over the new one.
+    let prior = prior_with_ids(&[
+        ("permission.p", "PERM2"),
+        ("role.Viewer", "ROL2"),
+        ("tenant.acme", "acme"),
+    ]);
+    let err = plan_with(&case, &prior).unwrap_err();
+    assert!(err.to_string().contains("`PERM2`"), "{err}");
+
+    // Once the new objects are out of the way, the backup's are renamed back by their ids.
+    case.live
+        .retain(|(a, _)| !matches!(*a, "permission.p" | "role.Viewer"));
+    let plan = plan_with(&case, &prior).unwrap();
+    let renamed: Vec<_> = plan
+        .changes
+        .iter()
+        .filter(|c| matches!(c.action, Action::Rename { .. }))
+        .map(|c| c.live_id.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(renamed, ["PERM1", "ROL1"]);
+    assert!(
+        plan.changes.iter().all(|c| !c.action.is_delete()),
+        "{:?}",
+        steps(&plan)
+    );
 }

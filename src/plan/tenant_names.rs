@@ -11,9 +11,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use super::planner::{PlanError, PlanInput};
+use super::planner::{PlanError, Prior};
 use super::types::{Action, Change};
-use crate::model::ResourceAddr;
+use crate::model::{ResourceAddr, Snapshot};
 
 /// One tenant's name change, as named in a refused plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +41,27 @@ pub(super) fn describe_name_cycle(renames: &[TenantRename]) -> String {
         first.tenant,
         first.from,
         first.to,
+    )
+}
+
+/// The message of [`PlanError::RestoreNameCycle`]: tenants that swapped names since a backup.
+pub(super) fn describe_restore_name_cycle(renames: &[TenantRename]) -> String {
+    let Some(first) = renames.first() else {
+        return "tenant names form a cycle".to_owned();
+    };
+    let steps: Vec<String> = renames
+        .iter()
+        .map(|r| format!("`{}` from `{}` to `{}`", r.tenant, r.from, r.to))
+        .collect();
+    format!(
+        "tenants {} took each other's names since the backup (restoring renames {}): Descope \
+         keeps tenant names unique, so no order of updates can restore them; rename `{}` to a \
+         temporary name in Descope (e.g. `{} (restoring)`), then run the restore again: it \
+         renames each tenant back in turn",
+        list_of(renames.iter().map(|r| format!("`{}`", r.tenant))),
+        steps.join(", "),
+        first.tenant,
+        first.from,
     )
 }
 
@@ -86,14 +107,15 @@ fn name_move(c: &Change) -> NameMove<'_> {
 }
 
 /// Orders name hand-offs (returns (before, after) edges for [`super::graph::order`]), adds the
-/// warnings, and refuses a plan whose renames form a cycle.
+/// warnings, and refuses a plan whose renames form a cycle. Used by the planner and the restore
+/// planner alike: `snapshot` is the live project, `prior` the state's entries.
 pub(super) fn order(
     changes: &mut [Change],
-    input: &PlanInput<'_>,
+    snapshot: &Snapshot,
+    prior: &BTreeMap<ResourceAddr, Prior>,
 ) -> Result<Vec<(usize, usize)>, PlanError> {
     // Live tenants by name (Descope holds each name once).
-    let holders: BTreeMap<&str, &ResourceAddr> = input
-        .snapshot
+    let holders: BTreeMap<&str, &ResourceAddr> = snapshot
         .objects
         .iter()
         .filter(|(a, _)| matches!(a, ResourceAddr::Tenant(_)))
@@ -173,7 +195,7 @@ pub(super) fn order(
             .collect();
         return Err(PlanError::TenantNameCycle(renames));
     }
-    warnings.extend(id_changes(changes, input, &tenant_changes, &paired));
+    warnings.extend(id_changes(changes, prior, &tenant_changes, &paired));
     for (i, message) in warnings {
         changes[i].warnings.push(message);
     }
@@ -210,7 +232,7 @@ fn first_cycle(waits_for: &BTreeMap<usize, usize>) -> Option<Vec<usize>> {
 /// outside dmgmt and is created again keeps its id, so it is no such case.
 fn id_changes(
     changes: &[Change],
-    input: &PlanInput<'_>,
+    prior: &BTreeMap<ResourceAddr, Prior>,
     tenant_changes: &BTreeMap<&ResourceAddr, usize>,
     paired: &BTreeSet<usize>,
 ) -> Vec<(usize, String)> {
@@ -221,7 +243,7 @@ fn id_changes(
             .filter(|i| !paired.contains(i) && pred(&changes[*i]))
             .collect()
     };
-    let creates = unpaired(&|c| c.action == Action::Create && !input.prior.contains_key(&c.addr));
+    let creates = unpaired(&|c| c.action == Action::Create && !prior.contains_key(&c.addr));
     let deletes = unpaired(&|c| c.action == Action::Delete);
     let consequence =
         "the tenant's users lose their membership and settings, and the new tenant starts empty";

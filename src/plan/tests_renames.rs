@@ -182,3 +182,53 @@ fn default_roles_the_configuration_does_not_write_follow_a_renamed_role() {
     );
     assert_eq!(roles.managed_fields, ["id", "name"], "still not managed");
 }
+
+/// Role `A` (Descope id `ROL1`) renamed to `B` in the console and a new `A` (another id) created:
+/// the state's object is `ROL1`, now named `B`. Renaming it back would clash with the new `A`,
+/// which dmgmt does not manage; taking the new `A` over (what the plan did before) would leave
+/// `ROL1` and its users unmanaged. Refused, naming both ids; the same for a permission.
+#[test]
+fn a_managed_object_renamed_outside_whose_old_name_was_reused_is_refused_naming_both_ids() {
+    for (a, b, other) in [
+        ("role.A", "role.B", "ROL-role.A"),
+        ("permission.A", "permission.B", "PERM2"),
+    ] {
+        let d = desired(if a.starts_with("role") {
+            json!({"roles": [{"name": "A", "description": "d"}]})
+        } else {
+            json!({"permissions": [{"name": "A", "description": "d"}]})
+        });
+        let mut live = snapshot(&[
+            (a, json!({"name": "A", "description": ""})),
+            (b, json!({"name": "B", "description": "d"})),
+        ]);
+        live.objects.get_mut(&addr(b)).unwrap().id = Some("ID1".into());
+        live.objects.get_mut(&addr(a)).unwrap().id = Some(other.into());
+        let mut p = prior(&[(a, json!({"name": "A", "description": "d"}))]);
+        p.get_mut(&addr(a)).unwrap().id = Some("ID1".into());
+        let err = try_run(&d, &live, &p).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains(&format!("`{a}`")), "{text}");
+        assert!(
+            text.contains("`ID1`") && text.contains(&format!("`{other}`")),
+            "{text}"
+        );
+        assert!(text.contains("now named `B`"), "{text}");
+        let hints = err.hints().join("\n");
+        assert!(hints.contains("rename or delete"), "{hints}");
+        assert!(hints.contains("dmgmt state rm"), "{hints}");
+    }
+}
+
+/// Once the new `A` is out of the way, the state's object is renamed back by its id.
+#[test]
+fn a_managed_object_renamed_outside_is_renamed_back_once_its_old_name_is_free() {
+    let d = desired(json!({"roles": [{"name": "A", "description": "d"}]}));
+    let mut live = snapshot(&[("role.B", json!({"name": "B", "description": "d"}))]);
+    live.objects.get_mut(&addr("role.B")).unwrap().id = Some("ID1".into());
+    let mut p = prior(&[("role.A", json!({"name": "A", "description": "d"}))]);
+    p.get_mut(&addr("role.A")).unwrap().id = Some("ID1".into());
+    let plan = run(&d, &live, &p);
+    assert_eq!(steps(&plan), ["~ role.A"]);
+    assert_eq!(change(&plan, "role.A").live_id.as_deref(), Some("ID1"));
+}

@@ -198,7 +198,7 @@ fn plan_apply_drift_refresh_apply_backup_damage_restore_converges_through_faults
             ENV,
             &id,
             "--auto-approve",
-            "--allow-delete",
+            "--delete-unmanaged",
         ],
     );
     assert!(err.contains(" 0 failed"), "{err}");

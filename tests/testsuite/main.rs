@@ -34,6 +34,7 @@ mod props;
 mod refresh_state;
 mod renames;
 mod restore;
+mod restore_safety;
 mod secrets;
 mod sub_tenants;
 mod support;

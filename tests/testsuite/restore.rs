@@ -142,7 +142,7 @@ fn restore_returns_every_object_to_the_backups_exact_body_and_the_plan_is_empty(
             ENV,
             &id,
             "--auto-approve",
-            "--allow-delete",
+            "--delete-unmanaged",
         ],
     );
     let (text, err) = (stdout(&out), stderr(&out));
@@ -213,7 +213,7 @@ fn restore_returns_every_object_to_the_backups_exact_body_and_the_plan_is_empty(
 }
 
 #[test]
-fn objects_created_since_that_dmgmt_does_not_manage_are_kept_without_allow_delete() {
+fn objects_created_since_that_dmgmt_does_not_manage_are_kept_without_delete_unmanaged() {
     let live = Live::start();
     let dir = project(CONFIG);
     run_ok(&live, dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
@@ -236,7 +236,10 @@ fn objects_created_since_that_dmgmt_does_not_manage_are_kept_without_allow_delet
     );
     assert!(text.contains("# tenant.gamma will be destroyed"), "{text}");
     assert!(text.contains("`tenant.stray`"), "{text}");
-    assert!(text.contains("--allow-delete deletes them too"), "{text}");
+    assert!(
+        text.contains("--delete-unmanaged deletes them too"),
+        "{text}"
+    );
     assert!(
         live.get("/v1/mgmt/tenant/all")["tenants"]
             .as_array()
