@@ -78,6 +78,9 @@ async fn restore(
             &Default::default(),
         ));
         shell.out(text.trim_end());
+        if let Err(e) = ops::restore::record_unchanged(prepared, desired) {
+            return Err((e, audit(None)));
+        }
         return Ok(Done {
             code: exit::SUCCESS,
             record: audit(None),

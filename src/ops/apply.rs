@@ -291,15 +291,7 @@ pub(crate) fn record_unchanged(prepared: Prepared, desired: &DesiredState) -> Re
         snapshot,
         ..
     } = prepared;
-    let Some(mut state) = state else {
-        return Ok(false);
-    };
-    super::refresh::record_live(&mut state, &snapshot, desired);
-    let written = store.write(&mut state)?;
-    Ok(matches!(
-        written,
-        crate::state::WriteOutcome::Written { .. }
-    ))
+    super::refresh::record_fresh(&store, state, &snapshot, desired)
 }
 
 /// What the state records once a change succeeded (see [`record`]).

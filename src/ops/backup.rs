@@ -7,8 +7,8 @@ use super::live::{self, RefreshObserver};
 use super::{Connection, Context, tenant_settings};
 use crate::error::{Error, Result};
 use crate::model::{DesiredState, ResourceAddr, Snapshot};
-use crate::state::BackupCounts;
 use crate::state::backup::{self, BackupInfo, BackupObject, BackupSummary, Trigger};
+use crate::state::{BackupCounts, StateStore};
 
 /// What `dmgmt backup` wrote.
 pub(crate) struct BackupOutcome {
@@ -70,6 +70,12 @@ pub(crate) async fn backup_environment(
         Trigger::Manual,
         &tenant_settings::with_bodies(everything(&snapshot), &bodies),
     )?;
+    // The lock is held and the read is fresh: the state records it, guards included, as any
+    // such command does. A state that cannot be read does not stop a backup of the live project.
+    let store = StateStore::new(&ctx.state_dir, &desired.environment);
+    if let Ok(state) = store.load_for(&desired.project_id) {
+        super::refresh::record_fresh(&store, state, &snapshot, desired)?;
+    }
     let counts = BackupCounts::of(snapshot.objects.keys());
     let pruned = prune_backups(ctx, desired);
     Ok(BackupOutcome {

@@ -95,6 +95,24 @@ pub(super) fn record_live(state: &mut StateFile, snapshot: &Snapshot, desired: &
     });
 }
 
+/// What a command that holds the lock records from a fresh refresh even when it changes nothing
+/// in Descope (an apply or a restore with no change, a backup): [`record_live`] into `state`,
+/// written when that moved anything. Nothing is written when no state exists. Returns whether
+/// the state was written.
+pub(super) fn record_fresh(
+    store: &StateStore,
+    state: Option<StateFile>,
+    snapshot: &Snapshot,
+    desired: &DesiredState,
+) -> Result<bool> {
+    let Some(mut state) = state else {
+        return Ok(false);
+    };
+    record_live(&mut state, snapshot, desired);
+    let written = store.write(&mut state)?;
+    Ok(matches!(written, WriteOutcome::Written { .. }))
+}
+
 /// `prevent_destroy` of every declared resource, by address.
 pub(super) fn declared_guards(desired: &DesiredState) -> HashMap<ResourceAddr, bool> {
     let mut out = HashMap::new();

@@ -325,6 +325,19 @@ fn record_restored(
     state.resources.insert(change.addr.clone(), entry);
 }
 
+/// A restore plan with no change: what the refresh read is still recorded in the state, guards
+/// included, as an apply without changes does (see `refresh::record_fresh`).
+pub(crate) fn record_unchanged(prepared: PreparedRestore, desired: &DesiredState) -> Result<bool> {
+    let PreparedRestore {
+        _lock,
+        store,
+        state,
+        snapshot,
+        ..
+    } = prepared;
+    super::refresh::record_fresh(&store, state, &snapshot, desired)
+}
+
 /// The audit line of a restore: the apply's, with the backup restored from.
 pub(crate) fn audit_record(
     desired: &DesiredState,

@@ -186,6 +186,42 @@ fn a_guard_added_to_an_in_sync_resource_is_recorded_by_an_apply_without_changes(
 }
 
 #[test]
+fn a_backup_and_a_restore_without_changes_record_guards_too() {
+    let live = Live::start();
+    let dir = project(CONFIG);
+    let out = apply(&live, dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let guard = |id: &str| {
+        let config = CONFIG.replace(
+            &format!("{{id: {id}, "),
+            &format!("{{id: {id}, prevent_destroy: true, "),
+        );
+        env_file(dir.path(), ENV, &config);
+    };
+    let guarded = |id: &str| {
+        state(dir.path())["resources"][format!("tenant.{id}")]["prevent_destroy"].clone()
+    };
+
+    guard("beta");
+    let out = live.run(dir.path(), &["backup", "-e", ENV]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(guarded("beta"), true, "recorded by `backup`");
+
+    let backups = live.run(dir.path(), &["backups", "-e", ENV, "--json"]);
+    let doc: Value = serde_json::from_str(&stdout(&backups)).unwrap();
+    let id = doc["backups"][0]["id"].as_str().unwrap().to_owned();
+    guard("acme");
+    let out = live.run(dir.path(), &["restore", "-e", ENV, &id, "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("No changes."), "{}", stdout(&out));
+    assert_eq!(
+        guarded("acme"),
+        true,
+        "recorded by a restore without changes"
+    );
+}
+
+#[test]
 fn apply_json_needs_auto_approve_or_a_saved_plan_before_anything_is_read() {
     let live = Live::start();
     let dir = project(CONFIG);
