@@ -115,9 +115,24 @@ fn failed(e: &DescopeError) -> String {
         false => format!(" `{}`", e.error_code),
     };
     format!(
-        "`{}` failed with HTTP {}{code}: {}",
-        e.endpoint, e.status, e.error_description
+        "`{}` failed with HTTP {}{code}: {}{}",
+        e.endpoint,
+        e.status,
+        e.error_description,
+        reason(e)
     )
+}
+
+/// `: <errorMessage>` when Descope's message says more than its description: the description is
+/// often only a category ("Invalid arguments") and the message the actual reason.
+fn reason(e: &DescopeError) -> String {
+    let plain = |s: &str| s.trim().trim_end_matches('.').to_lowercase();
+    match e.error_message.is_empty()
+        || plain(&e.error_message) == plain(&e.error_description)
+    {
+        true => String::new(),
+        false => format!(": {}", e.error_message),
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -296,6 +311,36 @@ mod tests {
         assert_eq!(list.error_description, "[1, 2]");
         let unicode = from(&"é".repeat(300));
         assert_eq!(unicode.error_description.chars().count(), MAX_TEXT + 1);
+    }
+
+    #[test]
+    fn descopes_error_message_is_shown_beside_its_description() {
+        let from = |body: &str| {
+            let e = DescopeError::from_answer(
+                Endpoint::post("/v1/mgmt/tenant/delete"),
+                400,
+                body.as_bytes(),
+                None,
+            );
+            ApiError::Descope(Box::new(e)).to_string()
+        };
+        assert_eq!(
+            from(
+                r#"{"errorCode":"E011004","errorDescription":"Already exists","errorMessage":"tenant has sub-tenants"}"#
+            ),
+            "`POST /v1/mgmt/tenant/delete` failed with HTTP 400 `E011004`: Already exists: tenant has sub-tenants"
+        );
+        // The same text twice (whatever its case or final period) is shown once.
+        assert_eq!(
+            from(
+                r#"{"errorCode":"E011004","errorDescription":"Invalid arguments","errorMessage":"invalid arguments."}"#
+            ),
+            "`POST /v1/mgmt/tenant/delete` failed with HTTP 400 `E011004`: Invalid arguments"
+        );
+        assert_eq!(
+            from(r#"{"errorCode":"E1","errorMessage":"only a message"}"#),
+            "`POST /v1/mgmt/tenant/delete` failed with HTTP 400 `E1`: only a message"
+        );
     }
 
     #[test]
