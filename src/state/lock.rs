@@ -96,13 +96,13 @@ impl Lock {
             path: path.clone(),
             source,
         };
-        fs::create_dir_all(state_dir).map_err(|source| io_err("create", source))?;
+        super::folder::prepare(state_dir).map_err(|source| io_err("create", source))?;
         let info = LockInfo::current(operation);
         // `{:#}` of a JSON value is its pretty form and cannot fail.
         let text = format!("{:#}\n", serde_json::json!(info));
         let start = Instant::now();
         loop {
-            match OpenOptions::new().write(true).create_new(true).open(&path) {
+            match new_lock_file(&path) {
                 Ok(mut file) => {
                     if let Err(source) = file
                         .write_all(text.as_bytes())
@@ -244,6 +244,18 @@ pub(crate) fn unlock(
             holder: Box::new(holder),
         }),
     }
+}
+
+/// Creates the lock file, failing if it exists; owner-only like everything under `state/`.
+fn new_lock_file(path: &Path) -> io::Result<fs::File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
 }
 
 /// What a lock file says.
