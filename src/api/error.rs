@@ -142,9 +142,7 @@ fn failed(e: &DescopeError) -> String {
 /// often only a category ("Invalid arguments") and the message the actual reason.
 fn reason(e: &DescopeError) -> String {
     let plain = |s: &str| s.trim().trim_end_matches('.').to_lowercase();
-    match e.error_message.is_empty()
-        || plain(&e.error_message) == plain(&e.error_description)
-    {
+    match e.error_message.is_empty() || plain(&e.error_message) == plain(&e.error_description) {
         true => String::new(),
         false => format!(": {}", e.error_message),
     }

@@ -105,14 +105,13 @@ impl RetryPolicy {
             .min_retry_after
             .saturating_mul(1u32 << wait.saturating_sub(1).min(20))
             .min(self.default_retry_after);
-        let pause = header
-            .and_then(|h| parse_retry_after(h, now))
-            .map_or(self.default_retry_after, |asked| {
-                match asked < self.min_retry_after {
-                    true => floor,
-                    false => asked,
-                }
-            });
+        let pause = header.and_then(|h| parse_retry_after(h, now)).map_or(
+            self.default_retry_after,
+            |asked| match asked < self.min_retry_after {
+                true => floor,
+                false => asked,
+            },
+        );
         match pause > self.max_retry_after {
             true => Err(pause),
             false => Ok(pause),
@@ -246,7 +245,10 @@ mod tests {
         let past = Some("Sat, 05 Dec 2026 09:59:00 GMT");
         assert_eq!(p.retry_after_at(past, 1, now), Ok(Duration::from_secs(1)));
         let later = Some("Sat, 05 Dec 2026 10:05:00 GMT");
-        assert_eq!(p.retry_after_at(later, 1, now), Ok(Duration::from_secs(300)));
+        assert_eq!(
+            p.retry_after_at(later, 1, now),
+            Ok(Duration::from_secs(300))
+        );
         let far = Some("Sun, 06 Dec 2026 10:00:00 GMT");
         assert_eq!(
             p.retry_after_at(far, 1, now),

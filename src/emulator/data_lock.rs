@@ -82,7 +82,8 @@ mod tests {
         let err = DataLock::take(&data).unwrap_err();
         assert!(matches!(err, StoreError::Busy { .. }), "{err:?}");
         assert!(
-            err.to_string().contains(&format!("`{}` is in use", data.display())),
+            err.to_string()
+                .contains(&format!("`{}` is in use", data.display())),
             "{err}"
         );
         drop(first);

@@ -198,6 +198,7 @@ pub(crate) async fn run(
             backup: everything(&snapshot),
             record: &record,
             started,
+            lock: &_lock,
         },
         desired,
         ctx,

@@ -25,6 +25,11 @@ pub(crate) fn prepare(state_dir: &Path) -> io::Result<()> {
     }
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
     match options.open(&path) {
         Ok(mut file) => file.write_all(GITIGNORE_TEXT.as_bytes()),
         // Written by a concurrent first use: the same text.
@@ -83,7 +88,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let deep = dir.path().join("state/backups/dev");
         create_private_dir_all(&deep).unwrap();
-        for f in [dir.path().join("state"), dir.path().join("state/backups"), deep] {
+        for f in [
+            dir.path().join("state"),
+            dir.path().join("state/backups"),
+            deep,
+        ] {
             let mode = fs::metadata(&f).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o700, "{}", f.display());
         }

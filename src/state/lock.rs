@@ -69,6 +69,13 @@ impl LockInfo {
     fn is_gone(&self) -> bool {
         self.host == system::hostname() && system::pid_is_running(self.pid) == Some(false)
     }
+
+    /// Whether the holder ran on this host and its pid still runs: breaking the lock would let
+    /// a second writer in beside a live run. (A reused pid looks alive too; `--force` is for
+    /// that case.)
+    fn is_alive_here(&self) -> bool {
+        self.host == system::hostname() && system::pid_is_running(self.pid) == Some(true)
+    }
 }
 
 /// `<state_dir>/<env>.lock`.
@@ -172,6 +179,24 @@ impl LockGuard {
         &self.path
     }
 
+    /// Whether the lock file still holds this guard's lock: [`LockError::Lost`] if it was broken
+    /// (and maybe taken by another run) meanwhile. A run that lost its lock must stop writing.
+    pub(crate) fn check(&self) -> Result<(), LockError> {
+        match read_lock(&self.path) {
+            LockFile::Held(info) if info.id == self.info.id => Ok(()),
+            LockFile::Held(other) => Err(self.lost(Some(Box::new(other)))),
+            LockFile::Missing | LockFile::Unreadable => Err(self.lost(None)),
+        }
+    }
+
+    fn lost(&self, holder: Option<Box<LockInfo>>) -> LockError {
+        LockError::Lost {
+            environment: self.environment.clone(),
+            path: self.path.clone(),
+            holder,
+        }
+    }
+
     /// Removes the lock file. Fails with [`LockError::Lost`] (removing nothing) if the lock was
     /// broken while held, and with [`LockError::Io`] if the file cannot be removed.
     #[cfg(test)]
@@ -181,11 +206,7 @@ impl LockGuard {
     }
 
     fn remove_if_ours(&self) -> Result<(), LockError> {
-        let lost = |holder| LockError::Lost {
-            environment: self.environment.clone(),
-            path: self.path.clone(),
-            holder,
-        };
+        let lost = |holder| self.lost(holder);
         match read_lock(&self.path) {
             LockFile::Held(info) if info.id == self.info.id => match fs::remove_file(&self.path) {
                 Ok(()) => Ok(()),
@@ -211,11 +232,13 @@ impl Drop for LockGuard {
     }
 }
 
-/// Breaks the lock of `environment`, but only if it holds `lock_id`; returns who held it.
+/// Breaks the lock of `environment`, but only if it holds `lock_id`, and (unless `force`) only
+/// if its holder is not a process still running on this host; returns who held it.
 pub(crate) fn unlock(
     state_dir: &Path,
     environment: &str,
     lock_id: &str,
+    force: bool,
 ) -> Result<LockInfo, LockError> {
     let path = lock_path(state_dir, environment);
     match read_lock(&path) {
@@ -227,6 +250,13 @@ pub(crate) fn unlock(
             environment: environment.to_owned(),
             path,
         }),
+        LockFile::Held(info) if info.id == lock_id.trim() && !force && info.is_alive_here() => {
+            Err(LockError::HolderAlive {
+                environment: environment.to_owned(),
+                path,
+                holder: Box::new(info),
+            })
+        }
         LockFile::Held(info) if info.id == lock_id.trim() => match fs::remove_file(&path) {
             // Released by its holder meanwhile: the lock is gone either way.
             Ok(()) => Ok(info),

@@ -15,10 +15,10 @@ use std::sync::{Mutex, MutexGuard};
 use serde_json::Value;
 
 use super::atomic;
-use super::folder;
 use super::canonical::{canonical_json, sha256_hex};
 use super::error::{Backup, StateError, backup_path};
 use super::file::{FORMAT_VERSION, StateFile};
+use super::folder;
 use super::system;
 
 /// The state file of one environment in a state folder.

@@ -134,9 +134,10 @@ pub(super) fn write_backup_at(
     }
     #[cfg(unix)]
     {
-        // A temporary folder is owner-only; a backup is as readable as the state beside it.
+        // Owner-only like everything under `state/` (see `state/folder.rs`), whatever mode the
+        // temporary folder was created with; it keeps it under its final name.
         use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(root, fs::Permissions::from_mode(0o755))
+        fs::set_permissions(root, fs::Permissions::from_mode(0o700))
             .map_err(io_err("set the mode of", root))?;
     }
     atomic::sync_dir(root).map_err(io_err("sync", root))?;
