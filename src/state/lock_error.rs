@@ -145,9 +145,9 @@ impl From<LockError> for Error {
             }
             LockError::NotLocked { .. } => base,
             LockError::HolderAlive { holder, .. } => base
-                .hint(format!(
-                    "let that run finish, or stop it with Ctrl-C (it releases the lock); breaking the lock of a live run lets a second writer in beside it"
-                ))
+                .hint(
+                    "let that run finish, or stop it with Ctrl-C (it releases the lock); breaking the lock of a live run lets a second writer in beside it",
+                )
                 .hint(format!(
                     "if pid {} is not that dmgmt run (the pid was reused), break the lock with `--force`",
                     holder.pid
