@@ -223,6 +223,8 @@ mod tests {
 
     fn record(n: usize) -> AuditRecord {
         let mut r = AuditRecord::new("prod", "P2proj", "apply");
+        // Fixed, so that records built a second apart compare equal.
+        r.time = "2026-12-01T10:00:00Z".into();
         r.changes = vec![
             AuditChange {
                 addr: format!("tenant.t{n}"),
