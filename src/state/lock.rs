@@ -66,13 +66,14 @@ impl LockInfo {
     }
 
     /// Whether the holder ran on this host and its pid is gone, so the lock is stale for sure.
+    /// (A zombie still counts as there: only [`LockInfo::is_alive_here`] looks closer.)
     fn is_gone(&self) -> bool {
-        self.host == system::hostname() && system::pid_is_running(self.pid) == Some(false)
+        self.host == system::hostname() && system::pid_exists(self.pid) == Some(false)
     }
 
-    /// Whether the holder ran on this host and its pid still runs: breaking the lock would let
-    /// a second writer in beside a live run. (A reused pid looks alive too; `--force` is for
-    /// that case.)
+    /// Whether the holder ran on this host and its pid still runs (a killed holder that nobody
+    /// reaped, a zombie, does not): breaking the lock would let a second writer in beside a live
+    /// run. (A reused pid looks alive too; `--force` is for that case.)
     fn is_alive_here(&self) -> bool {
         self.host == system::hostname() && system::pid_is_running(self.pid) == Some(true)
     }
