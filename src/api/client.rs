@@ -344,7 +344,14 @@ impl Client {
                     .headers()
                     .get(header::RETRY_AFTER)
                     .and_then(|v| v.to_str().ok());
-                let pause = inner.retry.retry_after(retry_after, waits);
+                let pause = inner
+                    .retry
+                    .retry_after(retry_after, waits)
+                    .map_err(|asked| ApiError::RetryAfterTooLong {
+                        endpoint,
+                        asked,
+                        limit: inner.retry.max_retry_after,
+                    })?;
                 self.log(&HttpEvent::RateLimited { endpoint, pause });
                 inner.gate.pause_for(pause);
                 continue;

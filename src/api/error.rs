@@ -108,6 +108,21 @@ fn without_tags(html: &str) -> String {
     out
 }
 
+/// A wait as people say it: `45s`, `12m 30s`, `2h`.
+fn wait_text(d: std::time::Duration) -> String {
+    let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    let parts = [(h, "h"), (m, "m"), (s, "s")]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, unit)| format!("{n}{unit}"))
+        .collect::<Vec<_>>();
+    match parts.is_empty() {
+        true => "0s".to_owned(),
+        false => parts.join(" "),
+    }
+}
+
 /// `GET /path` failed with HTTP 404 `E011404`: what Descope said (no code when there is none).
 fn failed(e: &DescopeError) -> String {
     let code = match e.error_code.is_empty() {
@@ -115,9 +130,22 @@ fn failed(e: &DescopeError) -> String {
         false => format!(" `{}`", e.error_code),
     };
     format!(
-        "`{}` failed with HTTP {}{code}: {}",
-        e.endpoint, e.status, e.error_description
+        "`{}` failed with HTTP {}{code}: {}{}",
+        e.endpoint,
+        e.status,
+        e.error_description,
+        reason(e)
     )
+}
+
+/// `: <errorMessage>` when Descope's message says more than its description: the description is
+/// often only a category ("Invalid arguments") and the message the actual reason.
+fn reason(e: &DescopeError) -> String {
+    let plain = |s: &str| s.trim().trim_end_matches('.').to_lowercase();
+    match e.error_message.is_empty() || plain(&e.error_message) == plain(&e.error_description) {
+        true => String::new(),
+        false => format!(": {}", e.error_message),
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -136,6 +164,18 @@ pub enum ApiError {
     /// Still HTTP 429 after the configured number of waits.
     #[error("`{endpoint}` is still rate limited after {retries} waits")]
     RateLimited { endpoint: Endpoint, retries: u32 },
+    /// HTTP 429 whose `Retry-After` asks for a longer wait than the client makes: failed at once
+    /// rather than resent before the server's time.
+    #[error(
+        "`{endpoint}` is rate limited and asks to wait {} (`Retry-After`), more than the {} dmgmt waits",
+        wait_text(*.asked),
+        wait_text(*.limit)
+    )]
+    RetryAfterTooLong {
+        endpoint: Endpoint,
+        asked: std::time::Duration,
+        limit: std::time::Duration,
+    },
     /// A 2xx answer whose body is not what the endpoint returns.
     #[error("`{endpoint}` answered HTTP {status} with an unexpected body: {detail}")]
     Decode {
@@ -157,7 +197,7 @@ impl ApiError {
         match self {
             ApiError::Descope(e) => Some(e.status),
             ApiError::Decode { status, .. } => Some(*status),
-            ApiError::RateLimited { .. } => Some(429),
+            ApiError::RateLimited { .. } | ApiError::RetryAfterTooLong { .. } => Some(429),
             _ => None,
         }
     }
@@ -187,9 +227,10 @@ impl ApiError {
         match self {
             ApiError::Descope(e) => e.status >= 500,
             ApiError::Transport { .. } | ApiError::Decode { .. } => true,
-            ApiError::RateLimited { .. } | ApiError::Refused { .. } | ApiError::Config { .. } => {
-                false
-            }
+            ApiError::RateLimited { .. }
+            | ApiError::RetryAfterTooLong { .. }
+            | ApiError::Refused { .. }
+            | ApiError::Config { .. } => false,
         }
     }
 
@@ -216,6 +257,10 @@ impl From<ApiError> for Error {
             ApiError::RateLimited { .. } => {
                 Some("lower the environment's `rate_limit` or `parallelism` and retry".to_owned())
             }
+            ApiError::RetryAfterTooLong { asked, .. } => Some(format!(
+                "run the command again in {}; the request was not resent",
+                wait_text(*asked)
+            )),
             _ => None,
         };
         let mut err = Error::new(ErrorKind::Api, e.to_string());
@@ -296,6 +341,36 @@ mod tests {
         assert_eq!(list.error_description, "[1, 2]");
         let unicode = from(&"é".repeat(300));
         assert_eq!(unicode.error_description.chars().count(), MAX_TEXT + 1);
+    }
+
+    #[test]
+    fn descopes_error_message_is_shown_beside_its_description() {
+        let from = |body: &str| {
+            let e = DescopeError::from_answer(
+                Endpoint::post("/v1/mgmt/tenant/delete"),
+                400,
+                body.as_bytes(),
+                None,
+            );
+            ApiError::Descope(Box::new(e)).to_string()
+        };
+        assert_eq!(
+            from(
+                r#"{"errorCode":"E011004","errorDescription":"Already exists","errorMessage":"tenant has sub-tenants"}"#
+            ),
+            "`POST /v1/mgmt/tenant/delete` failed with HTTP 400 `E011004`: Already exists: tenant has sub-tenants"
+        );
+        // The same text twice (whatever its case or final period) is shown once.
+        assert_eq!(
+            from(
+                r#"{"errorCode":"E011004","errorDescription":"Invalid arguments","errorMessage":"invalid arguments."}"#
+            ),
+            "`POST /v1/mgmt/tenant/delete` failed with HTTP 400 `E011004`: Invalid arguments"
+        );
+        assert_eq!(
+            from(r#"{"errorCode":"E1","errorMessage":"only a message"}"#),
+            "`POST /v1/mgmt/tenant/delete` failed with HTTP 400 `E1`: only a message"
+        );
     }
 
     #[test]

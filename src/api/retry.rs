@@ -54,7 +54,7 @@ pub struct RetryPolicy {
     /// Largest backoff. Default 5 s (the SDKs' longest delay).
     pub max_delay: Duration,
     /// Waits after HTTP 429 before the call fails. A 429 is a pause, not a failure, so the default
-    /// is generous: 30 (at most 30 minutes at the 60 s cap).
+    /// is generous: 30 (15 minutes at Descope's documented 10 s and 60 s backoffs, 30 at 60 s).
     pub max_rate_limit_retries: u32,
     /// Wait after a 429 without a readable `Retry-After`. Default 10 s (Descope's usual value).
     pub default_retry_after: Duration,
@@ -63,7 +63,10 @@ pub struct RetryPolicy {
     /// that keeps saying "now" while still limiting is not hammered until the call fails.
     /// Default 1 s.
     pub min_retry_after: Duration,
-    /// Cap on `Retry-After`. Default 60 s (Descope's longest documented backoff).
+    /// Longest `Retry-After` honoured. A 429 asking for more fails the call at once (see
+    /// `ApiError::RetryAfterTooLong`) rather than resending before the server's time, which only
+    /// earns another 429. Default 15 minutes: Descope documents 10 s and 60 s backoffs, so this is
+    /// far beyond any documented wait yet short enough that a run does not sit silent for hours.
     pub max_retry_after: Duration,
 }
 
@@ -76,7 +79,7 @@ impl Default for RetryPolicy {
             max_rate_limit_retries: 30,
             default_retry_after: Duration::from_secs(10),
             min_retry_after: Duration::from_secs(1),
-            max_retry_after: Duration::from_secs(60),
+            max_retry_after: Duration::from_secs(15 * 60),
         }
     }
 }
@@ -84,9 +87,10 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// The pause after the `wait`-th 429 in a row of one call (1-based): what `Retry-After` asks
     /// for (seconds, or an HTTP date), the default if it is absent or unreadable, the growing
-    /// floor of [`RetryPolicy::min_retry_after`] if it asks for less than that, and at most
-    /// `max_retry_after`.
-    pub fn retry_after(&self, header: Option<&str>, wait: u32) -> Duration {
+    /// floor of [`RetryPolicy::min_retry_after`] if it asks for less than that. `Err` holds what
+    /// the server asked for when it is more than [`RetryPolicy::max_retry_after`]: the call must
+    /// fail, never resend early.
+    pub fn retry_after(&self, header: Option<&str>, wait: u32) -> Result<Duration, Duration> {
         self.retry_after_at(header, wait, jiff::Timestamp::now())
     }
 
@@ -96,20 +100,22 @@ impl RetryPolicy {
         header: Option<&str>,
         wait: u32,
         now: jiff::Timestamp,
-    ) -> Duration {
+    ) -> Result<Duration, Duration> {
         let floor = self
             .min_retry_after
             .saturating_mul(1u32 << wait.saturating_sub(1).min(20))
             .min(self.default_retry_after);
-        header
-            .and_then(|h| parse_retry_after(h, now))
-            .map_or(self.default_retry_after, |asked| {
-                match asked < self.min_retry_after {
-                    true => floor,
-                    false => asked,
-                }
-            })
-            .min(self.max_retry_after)
+        let pause = header.and_then(|h| parse_retry_after(h, now)).map_or(
+            self.default_retry_after,
+            |asked| match asked < self.min_retry_after {
+                true => floor,
+                false => asked,
+            },
+        );
+        match pause > self.max_retry_after {
+            true => Err(pause),
+            false => Ok(pause),
+        }
     }
 
     /// Backoff before attempt `failed + 1` after `failed` failures (1-based): exponential, capped,
@@ -205,12 +211,29 @@ mod tests {
     #[test]
     fn retry_after_defaults_and_caps() {
         let p = RetryPolicy::default();
-        assert_eq!(p.retry_after(Some("3"), 1), Duration::from_secs(3));
-        assert_eq!(p.retry_after(Some(" 2.5 "), 1), Duration::from_millis(2500));
-        assert_eq!(p.retry_after(Some("soon"), 1), Duration::from_secs(10));
-        assert_eq!(p.retry_after(Some("-1"), 1), Duration::from_secs(10));
-        assert_eq!(p.retry_after(None, 1), Duration::from_secs(10));
-        assert_eq!(p.retry_after(Some("3600"), 1), Duration::from_secs(60));
+        assert_eq!(p.retry_after(Some("3"), 1), Ok(Duration::from_secs(3)));
+        assert_eq!(
+            p.retry_after(Some(" 2.5 "), 1),
+            Ok(Duration::from_millis(2500))
+        );
+        assert_eq!(p.retry_after(Some("soon"), 1), Ok(Duration::from_secs(10)));
+        assert_eq!(p.retry_after(Some("-1"), 1), Ok(Duration::from_secs(10)));
+        assert_eq!(p.retry_after(None, 1), Ok(Duration::from_secs(10)));
+        assert_eq!(p.retry_after(Some("120"), 1), Ok(Duration::from_secs(120)));
+        assert_eq!(p.retry_after(Some("900"), 1), Ok(Duration::from_secs(900)));
+    }
+
+    #[test]
+    fn a_retry_after_beyond_the_bound_is_refused_not_shortened() {
+        // Resending before the server's time only earns another 429 (or worse): a wait longer
+        // than dmgmt is willing to make fails the call instead.
+        let p = RetryPolicy::default();
+        assert_eq!(p.max_retry_after, Duration::from_secs(15 * 60));
+        assert_eq!(p.retry_after(Some("901"), 1), Err(Duration::from_secs(901)));
+        assert_eq!(
+            p.retry_after(Some("3600"), 1),
+            Err(Duration::from_secs(3600))
+        );
     }
 
     #[test]
@@ -218,28 +241,37 @@ mod tests {
         let p = RetryPolicy::default();
         let now: jiff::Timestamp = "2026-12-05T10:00:00Z".parse().unwrap();
         let date = Some("Sat, 05 Dec 2026 10:00:07 GMT");
-        assert_eq!(p.retry_after_at(date, 1, now), Duration::from_secs(7));
+        assert_eq!(p.retry_after_at(date, 1, now), Ok(Duration::from_secs(7)));
         let past = Some("Sat, 05 Dec 2026 09:59:00 GMT");
-        assert_eq!(p.retry_after_at(past, 1, now), Duration::from_secs(1));
+        assert_eq!(p.retry_after_at(past, 1, now), Ok(Duration::from_secs(1)));
+        let later = Some("Sat, 05 Dec 2026 10:05:00 GMT");
+        assert_eq!(
+            p.retry_after_at(later, 1, now),
+            Ok(Duration::from_secs(300))
+        );
         let far = Some("Sun, 06 Dec 2026 10:00:00 GMT");
-        assert_eq!(p.retry_after_at(far, 1, now), Duration::from_secs(60));
+        assert_eq!(
+            p.retry_after_at(far, 1, now),
+            Err(Duration::from_secs(86_400))
+        );
     }
 
     #[test]
     fn a_retry_after_asking_for_no_wait_gets_a_growing_floor() {
         let p = RetryPolicy::default();
         let waits: Vec<u64> = (1..=6)
-            .map(|w| p.retry_after(Some("0"), w).as_secs())
-            .collect();
+            .map(|w| p.retry_after(Some("0"), w).map(|d| d.as_secs()))
+            .collect::<Result<_, _>>()
+            .unwrap();
         assert_eq!(waits, [1, 2, 4, 8, 10, 10]);
         assert_eq!(
             p.retry_after(Some("0.5"), 3),
-            Duration::from_secs(4),
+            Ok(Duration::from_secs(4)),
             "less than the least wait"
         );
         assert_eq!(
             p.retry_after(Some("1"), 4),
-            Duration::from_secs(1),
+            Ok(Duration::from_secs(1)),
             "what a server asks for is what it gets"
         );
     }

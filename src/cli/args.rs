@@ -325,6 +325,10 @@ pub(crate) struct UnlockArgs {
     pub(crate) env: EnvArg,
     /// The lock id, as the lock error shows it
     pub(crate) lock_id: String,
+    /// Break the lock even though its holder's pid still runs on this host (a pid reused by
+    /// another program)
+    #[arg(long)]
+    pub(crate) force: bool,
 }
 
 /// `30s`, `2m`, `500ms`, `1h`, or plain seconds.

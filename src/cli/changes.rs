@@ -92,7 +92,9 @@ pub(super) fn summary(
     let title = wording.title;
     let head = if outcome.report.interrupted {
         format!("{title} interrupted!")
-    } else if counts.failed + counts.skipped > 0 {
+    } else if counts.failed + counts.skipped + counts.not_started > 0
+        || outcome.state_error.is_some()
+    {
         format!("{title} finished with errors.")
     } else {
         format!("{title} complete!")

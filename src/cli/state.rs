@@ -66,7 +66,12 @@ pub(crate) fn run(project: &Project, command: &StateCommand, shell: &Shell) -> R
 
 pub(crate) fn unlock_cmd(project: &Project, args: &UnlockArgs, shell: &Shell) -> Result<i32> {
     project.require_environment(&args.env.env)?;
-    let info = unlock(&project.state_dir(), &args.env.env, &args.lock_id)?;
+    let info = unlock(
+        &project.state_dir(),
+        &args.env.env,
+        &args.lock_id,
+        args.force,
+    )?;
     let project_id = StateStore::new(project.state_dir(), &args.env.env)
         .load()
         .ok()

@@ -9,6 +9,29 @@ use std::collections::BTreeMap;
 pub(crate) struct Scope<'a> {
     pub(crate) vars: &'a BTreeMap<String, String>,
     pub(crate) env: &'a dyn Fn(&str) -> Option<String>,
+    /// The environment's management key, which no placeholder may copy.
+    pub(crate) key: Option<&'a KeyGuard>,
+}
+
+/// The management key as `management_key: ${env.NAME}` names it. Any other string that filled
+/// it in would send the key to Descope as data and write it to the state, saved plans, backups
+/// and output, so `${env.NAME}` is refused everywhere else, and so is any `${env.*}` whose value
+/// is the key's.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct KeyGuard {
+    /// The variable `management_key` names.
+    pub(crate) var: String,
+    /// Its value, when set (never shown).
+    pub(crate) value: Option<String>,
+}
+
+impl std::fmt::Debug for KeyGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyGuard")
+            .field("var", &self.var)
+            .field("value", &self.value.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 /// Why a string could not be filled in. `offset` is the byte offset of the placeholder.
@@ -31,6 +54,16 @@ pub(crate) enum Problem {
     Cycle {
         path: String,
     },
+    /// `${env.NAME}` where `NAME` is the management key's variable.
+    KeyVariable {
+        name: String,
+        offset: usize,
+    },
+    /// `${env.NAME}` whose value is the management key.
+    KeyValue {
+        name: String,
+        offset: usize,
+    },
 }
 
 impl Problem {
@@ -38,7 +71,9 @@ impl Problem {
         match self {
             Problem::UndefinedVar { offset, .. }
             | Problem::UnsetEnv { offset, .. }
-            | Problem::Malformed { offset, .. } => *offset,
+            | Problem::Malformed { offset, .. }
+            | Problem::KeyVariable { offset, .. }
+            | Problem::KeyValue { offset, .. } => *offset,
             Problem::Cycle { .. } => 0,
         }
     }
@@ -50,6 +85,12 @@ impl Problem {
             Problem::UnsetEnv { name, .. } => format!("environment variable `{name}` is not set"),
             Problem::Malformed { text, .. } => format!("`{text}` is not a valid placeholder"),
             Problem::Cycle { path } => format!("variables refer to each other in a cycle: {path}"),
+            Problem::KeyVariable { name, .. } => format!(
+                "`${{env.{name}}}` is the management key's variable: only `management_key` may use it"
+            ),
+            Problem::KeyValue { name, .. } => format!(
+                "environment variable `{name}` holds the management key: only `management_key` may use it"
+            ),
         }
     }
 
@@ -72,6 +113,10 @@ impl Problem {
             }
             Problem::Cycle { .. } => {
                 "give one of these variables a value that does not use the others".to_owned()
+            }
+            Problem::KeyVariable { .. } | Problem::KeyValue { .. } => {
+                "the key would be sent to Descope as data and written to the state, plans, backups and output; remove this reference"
+                    .to_owned()
             }
         }
     }
@@ -150,13 +195,19 @@ pub(crate) fn interpolate(s: &str, scope: &Scope<'_>) -> Result<String, Vec<Prob
                     offset,
                 }),
             },
-            Piece::Env(name, offset) => match (scope.env)(name) {
-                Some(v) => out.push_str(&v),
-                None => problems.push(Problem::UnsetEnv {
-                    name: name.to_owned(),
-                    offset,
-                }),
-            },
+            Piece::Env(name, offset) => {
+                let name = name.to_owned();
+                match (scope.env)(&name) {
+                    _ if scope.key.is_some_and(|k| k.var == name) => {
+                        problems.push(Problem::KeyVariable { name, offset });
+                    }
+                    Some(v) if scope.key.is_some_and(|k| k.value.as_ref() == Some(&v)) => {
+                        problems.push(Problem::KeyValue { name, offset });
+                    }
+                    Some(v) => out.push_str(&v),
+                    None => problems.push(Problem::UnsetEnv { name, offset }),
+                }
+            }
         }
     }
     if problems.is_empty() {
@@ -171,24 +222,33 @@ pub(crate) fn interpolate(s: &str, scope: &Scope<'_>) -> Result<String, Vec<Prob
 pub(crate) fn resolve_vars(
     raw: &BTreeMap<String, String>,
     env: &dyn Fn(&str) -> Option<String>,
+    key: Option<&KeyGuard>,
 ) -> (BTreeMap<String, String>, Vec<(String, Problem)>) {
     let mut done = BTreeMap::new();
     let mut problems = Vec::new();
     for name in raw.keys() {
         let mut stack = Vec::new();
-        resolve_one(name, raw, env, &mut done, &mut stack, &mut problems);
+        let inputs = (raw, env, key);
+        resolve_one(name, inputs, &mut done, &mut stack, &mut problems);
     }
     (done, problems)
 }
 
+/// The raw values, the environment lookup and the key guard of [`resolve_vars`].
+type VarInputs<'a> = (
+    &'a BTreeMap<String, String>,
+    &'a dyn Fn(&str) -> Option<String>,
+    Option<&'a KeyGuard>,
+);
+
 fn resolve_one(
     name: &str,
-    raw: &BTreeMap<String, String>,
-    env: &dyn Fn(&str) -> Option<String>,
+    inputs: VarInputs<'_>,
     done: &mut BTreeMap<String, String>,
     stack: &mut Vec<String>,
     problems: &mut Vec<(String, Problem)>,
 ) -> bool {
+    let (raw, env, key) = inputs;
     if done.contains_key(name) {
         return true;
     }
@@ -211,7 +271,7 @@ fn resolve_one(
         for p in ps {
             if let Piece::Var(dep, _) = p
                 && raw.contains_key(dep)
-                && !resolve_one(dep, raw, env, done, stack, problems)
+                && !resolve_one(dep, inputs, done, stack, problems)
             {
                 stack.pop();
                 return false;
@@ -219,7 +279,12 @@ fn resolve_one(
         }
     }
     stack.pop();
-    match interpolate(text, &Scope { vars: done, env }) {
+    let scope = Scope {
+        vars: done,
+        env,
+        key,
+    };
+    match interpolate(text, &scope) {
         Ok(value) => {
             done.insert(name.to_owned(), value);
             true
@@ -252,6 +317,7 @@ mod tests {
         let scope = Scope {
             vars: &v,
             env: &env,
+            key: None,
         };
         assert_eq!(
             interpolate("${var.app_url}/done", &scope).unwrap(),
@@ -270,6 +336,7 @@ mod tests {
         let scope = Scope {
             vars: &v,
             env: &env,
+            key: None,
         };
         assert_eq!(
             interpolate("$${var.x} and $${", &scope).unwrap(),
@@ -283,6 +350,7 @@ mod tests {
         let scope = Scope {
             vars: &v,
             env: &env,
+            key: None,
         };
         let problems = interpolate("a ${var.one} b ${env.NOPE}", &scope).unwrap_err();
         assert_eq!(
@@ -311,6 +379,7 @@ mod tests {
         let scope = Scope {
             vars: &v,
             env: &env,
+            key: None,
         };
         for s in [
             "${foo}",
@@ -335,7 +404,7 @@ mod tests {
             ("a", "${var.b}"),
             ("b", "${var.a}"),
         ]);
-        let (done, problems) = resolve_vars(&raw, &env);
+        let (done, problems) = resolve_vars(&raw, &env, None);
         assert_eq!(done["done"], "https://x/done");
         assert!(!done.contains_key("a"));
         assert!(

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use serde_json::Value as Json;
 
 use super::build;
-use super::interpolate::{Scope, interpolate, resolve_vars};
+use super::interpolate::{KeyGuard, Scope, interpolate, resolve_vars};
 use super::names;
 use super::project::Project;
 use super::rules;
@@ -94,6 +94,7 @@ fn load_with(project: &Project, name: &str, env: EnvLookup<'_>, unrendered: bool
         diagnostics: Vec::new(),
         templates: HashMap::new(),
         unrendered,
+        key: None,
     };
     let desired = loader.load(name);
     let desired = desired.filter(|_| loader.diagnostics.iter().all(|d| !d.is_error()));
@@ -120,6 +121,8 @@ struct Loader<'a> {
     templates: HashMap<(PathBuf, TemplateKind), Option<(FileId, Json)>>,
     /// Placeholders are kept as written (see [`load_unrendered`]).
     unrendered: bool,
+    /// The management key's variable, refused in every other placeholder.
+    key: Option<KeyGuard>,
 }
 
 impl Loader<'_> {
@@ -130,6 +133,14 @@ impl Loader<'_> {
         let env_file = root.span.file;
         schema::check_required_root(&root, &mut self.diagnostics);
         self.check_management_key(&root, env_file);
+        self.key = root
+            .get("management_key")
+            .and_then(|n| n.as_str())
+            .and_then(env_ref_name)
+            .map(|var| KeyGuard {
+                var: var.to_owned(),
+                value: (self.env)(var).filter(|v| !v.is_empty()),
+            });
 
         let mut vars = self.resolve_vars(&root);
         if self.unrendered {
@@ -141,6 +152,7 @@ impl Loader<'_> {
         let scope = Scope {
             vars: &vars,
             env: scope_env,
+            key: self.key.as_ref(),
         };
         interpolate_tree(&mut root, &scope, "", &mut self.diagnostics);
         if !self.unrendered {
@@ -202,7 +214,7 @@ impl Loader<'_> {
                 spans.insert(key.name.clone(), value.span);
             }
         }
-        let (vars, problems) = resolve_vars(&raw, self.env);
+        let (vars, problems) = resolve_vars(&raw, self.env, self.key.as_ref());
         for (name, problem) in problems {
             let span = spans.get(&name).copied().unwrap_or(root.span);
             self.diagnostics

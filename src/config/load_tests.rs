@@ -272,3 +272,36 @@ fn a_role_or_tenant_a_flow_assigns_must_be_declared_and_is_named_by_json_path() 
     );
     assert_eq!(refs.tenants[0].name, "acme");
 }
+
+#[test]
+fn the_management_key_can_be_referenced_only_by_management_key() {
+    const KEY: &str = "K2verySecretManagementKey";
+    let env = |name: &str| match name {
+        "DK" => Some(KEY.to_owned()),
+        "SAME_AS_KEY" => Some(KEY.to_owned()),
+        "HOME_URL" => Some("https://home".to_owned()),
+        _ => None,
+    };
+    let flow = r#"{"flow": {"id": "f", "secret": "Bearer ${env.DK}", "ok": "${env.HOME_URL}"}, "screens": []}"#;
+    let (_dir, project) = project(&[
+        (
+            "dev.yaml",
+            "project_id: P2testExampleProjectId00001\nmanagement_key: ${env.DK}\nvars:\n  key: ${env.DK}\n  home: ${env.HOME_URL}\ntenants:\n  - id: t\n    name: T\n    custom_attributes: {token: \"${env.SAME_AS_KEY}\", home: \"${var.home}\"}\nflows:\n  - id: f\n    template: flows/f.json\n",
+        ),
+        ("flows/f.json", flow),
+    ]);
+    let loaded = load(&project, "dev", &env);
+    assert_eq!(
+        errors(&loaded),
+        [
+            "environments/dev.yaml:4: `${env.DK}` is the management key's variable: only `management_key` may use it",
+            "environments/dev.yaml:9: environment variable `SAME_AS_KEY` holds the management key: only `management_key` may use it",
+            "environments/flows/f.json:1: $.flow.secret: `${env.DK}` is the management key's variable: only `management_key` may use it",
+        ]
+    );
+    assert!(loaded.desired.is_none());
+    for d in &loaded.diagnostics {
+        let text = format!("{} {:?}", d.message, d.hints);
+        assert!(!text.contains(KEY), "the key is never shown: {text}");
+    }
+}

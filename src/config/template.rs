@@ -266,6 +266,7 @@ mod tests {
         let scope = Scope {
             vars: &vars,
             env: &no_env,
+            key: None,
         };
         let filled = fill(&map, file, &json, &scope, false, &mut out);
         (filled, out)

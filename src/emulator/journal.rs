@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::data_lock::DataLock;
 use super::store::{Store, StoreError, StoredFlow, write_atomically};
 use crate::api::wire::{Permission, Role, Tenant, TenantSettings};
 use crate::model::DocFormat;
@@ -196,12 +197,16 @@ pub(crate) struct Journal {
     shadow: Store,
     journal_bytes: u64,
     snapshot_bytes: u64,
+    /// Held for as long as the journal is open: one process per data file.
+    lock: std::sync::Arc<DataLock>,
 }
 
 impl Journal {
     /// Loads the snapshot at `data` (an empty store if there is none), replays its journal, and
-    /// folds both into a new snapshot with an empty journal.
+    /// folds both into a new snapshot with an empty journal. Fails with [`StoreError::Busy`]
+    /// (reading nothing) when another process uses `data`.
     pub(crate) fn open(data: &Path) -> Result<(Store, Journal), StoreError> {
+        let lock = std::sync::Arc::new(DataLock::take(data)?);
         let mut store = Store::load(data)?;
         let path = journal_path(data);
         let snapshot = match std::fs::read(data) {
@@ -219,12 +224,16 @@ impl Journal {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(source) => return Err(StoreError::Read { path, source }),
         }
-        let journal = Journal::fold(data, &store)?;
+        let journal = Journal::fold(data, &store, lock)?;
         Ok((store, journal))
     }
 
     /// Writes `store` as the new snapshot and starts an empty journal naming it.
-    fn fold(data: &Path, store: &Store) -> Result<Journal, StoreError> {
+    fn fold(
+        data: &Path,
+        store: &Store,
+        lock: std::sync::Arc<DataLock>,
+    ) -> Result<Journal, StoreError> {
         let path = journal_path(data);
         let err = |path: &Path| {
             let path = path.to_owned();
@@ -249,6 +258,7 @@ impl Journal {
             shadow: store.clone(),
             journal_bytes: header.len() as u64,
             snapshot_bytes: bytes.len() as u64,
+            lock,
         })
     }
 
@@ -282,7 +292,7 @@ impl Journal {
 
     /// Folds the journal into a new snapshot of `store`.
     pub(crate) fn compact(&mut self, store: &Store) -> Result<(), StoreError> {
-        *self = Journal::fold(&self.data, store)?;
+        *self = Journal::fold(&self.data, store, self.lock.clone())?;
         Ok(())
     }
 }

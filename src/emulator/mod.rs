@@ -13,6 +13,7 @@
 
 mod config;
 mod convert;
+mod data_lock;
 pub(crate) mod errors;
 mod flow;
 mod journal;
@@ -47,6 +48,9 @@ impl From<StartError> for Error {
             StartError::Store(StoreError::Parse { .. }) => {
                 Some("fix or remove the data file; the emulator recreates it empty")
             }
+            StartError::Store(StoreError::Busy { .. }) => Some(
+                "stop the other `dmgmt emulator --data` (or the command running this environment) first: two processes on one data file overwrite each other's changes",
+            ),
             _ => None,
         };
         let err = Error::new(ErrorKind::Io, "cannot start the emulator").caused_by(&e);

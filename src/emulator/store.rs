@@ -125,6 +125,9 @@ pub enum StoreError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// Another process (or another emulator of this one) uses the data file.
+    #[error("emulator data `{}` is in use by another process (it holds the lock on `{}`)", path.display(), lock.display())]
+    Busy { path: PathBuf, lock: PathBuf },
 }
 
 /// Seconds since the epoch (0 if the clock is before 1970).

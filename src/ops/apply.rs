@@ -196,16 +196,18 @@ pub(crate) struct ApplyOutcome {
 }
 
 impl ApplyOutcome {
-    /// 130 when interrupted, 1 when a change failed or the state could not be written, else 0.
+    /// 1 when the state could not be written (its lock lost included), else 130 when
+    /// interrupted, 1 when a change failed, else 0.
     pub(crate) fn exit_code(&self) -> i32 {
-        if self.report.interrupted {
+        if self.state_error.is_some() {
+            exit::FAILURE
+        } else if self.report.interrupted {
             exit::INTERRUPTED
-        } else if self.state_error.is_some()
-            || self
-                .report
-                .outcomes
-                .iter()
-                .any(|o| !matches!(o, Outcome::Applied))
+        } else if self
+            .report
+            .outcomes
+            .iter()
+            .any(|o| !matches!(o, Outcome::Applied))
         {
             exit::FAILURE
         } else {
@@ -268,6 +270,7 @@ pub(crate) async fn run(
             backup,
             record: &record,
             started,
+            lock: &_lock,
         },
         desired,
         ctx,
@@ -309,6 +312,8 @@ pub(super) struct Run<'a> {
     pub(crate) backup: Vec<BackupObject<'a>>,
     pub(crate) record: &'a RecordFn<'a>,
     pub(crate) started: Instant,
+    /// The run's state lock: a run that lost it stops and writes no more.
+    pub(crate) lock: &'a LockGuard,
 }
 
 /// Runs an approved plan (guards already checked): the backup (written and synced before the
@@ -332,6 +337,7 @@ pub(super) async fn execute_recorded(
         backup: objects,
         record,
         started,
+        lock,
     } = run;
     let backup = if plan.changes.iter().any(Change::calls_api) {
         let info = backup::write_backup(
@@ -359,6 +365,7 @@ pub(super) async fn execute_recorded(
         inner: observer,
         stop,
         error: Mutex::new(None),
+        lock,
     };
     let parallelism = options.parallelism.unwrap_or(desired.parallelism).max(1) as usize;
     let report = crate::apply::execute(
@@ -388,9 +395,17 @@ pub(super) async fn execute_recorded(
         }
     }
     if state_error.is_none()
-        && let Err(e) = store.write(&mut state)
+        && let Err(e) = lock.check().map_err(Error::from).and_then(|()| {
+            store.write(&mut state)?;
+            Ok(())
+        })
     {
-        state_error = Some(e.into());
+        state_error = Some(e);
+    }
+    // Stopped by its own error rather than by Ctrl-C: the error says why, not "interrupted".
+    let mut report = report;
+    if state_error.is_some() {
+        report.interrupted = false;
     }
     let pruned = match &backup {
         Some(_) => prune_backups(ctx, desired),
@@ -465,6 +480,7 @@ struct Recorder<'a> {
     inner: &'a dyn ApplyObserver,
     stop: &'a AtomicBool,
     error: Mutex<Option<Error>>,
+    lock: &'a LockGuard,
 }
 
 impl ApplyObserver for Recorder<'_> {
@@ -476,12 +492,18 @@ impl ApplyObserver for Recorder<'_> {
         {
             let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
             (self.record)(&mut state, change, live);
-            if let Err(e) = self.store.write(&mut state) {
+            // Only the lock's holder writes the state: once it is lost, another run may be
+            // writing it.
+            let written = match self.lock.check() {
+                Ok(()) => self.store.write(&mut state).map(drop).map_err(|e| {
+                    Error::from(e).hint("the change was applied in Descope but is not recorded; run `dmgmt refresh` once the state can be written")
+                }),
+                Err(lost) => Err(lost.into()),
+            };
+            if let Err(e) = written {
                 self.stop.store(true, Ordering::SeqCst);
                 let mut error = self.error.lock().unwrap_or_else(|p| p.into_inner());
-                error.get_or_insert(
-                    Error::from(e).hint("the change was applied in Descope but is not recorded; run `dmgmt refresh` once the state can be written"),
-                );
+                error.get_or_insert(e);
             }
         }
         self.inner.applied(id, change, live);

@@ -33,9 +33,17 @@ impl Connection {
             })
             .unwrap_or_default();
         if desired.emulator {
-            let data = state_dir
-                .join("emulator")
-                .join(format!("{}.json", desired.environment));
+            let folder = state_dir.join("emulator");
+            crate::state::folder::prepare(state_dir)
+                .and_then(|()| crate::state::folder::create_private_dir_all(&folder))
+                .map_err(|e| {
+                    Error::new(
+                        ErrorKind::Io,
+                        format!("cannot create the emulator's folder `{}`", folder.display()),
+                    )
+                    .caused_by(&e)
+                })?;
+            let data = folder.join(format!("{}.json", desired.environment));
             let config = EmulatorConfig {
                 project_id: desired.project_id.clone(),
                 management_key: LOCAL_MANAGEMENT_KEY.to_owned(),

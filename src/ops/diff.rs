@@ -73,6 +73,16 @@ pub(crate) async fn diff_live(
             })
         }
     };
+    if a.environment == b.environment {
+        // One project against itself: read once (an emulated environment's data file admits one
+        // emulator at a time, see `emulator/data_lock.rs`).
+        let x = side(a).await?;
+        let y = Side {
+            objects: x.objects.clone(),
+            unrendered: None,
+        };
+        return Ok(compare(&x, &y));
+    }
     let (x, y) = tokio::try_join!(side(a), side(b))?;
     Ok(compare(&x, &y))
 }

@@ -380,13 +380,19 @@ fn restore_files(planned: &[Planned]) -> Result<()> {
     }
 }
 
-/// Written atomically: a synced temp file beside the target, then a rename.
+/// Written atomically: a synced temp file beside the target, then a rename. Configuration is
+/// meant for version control: it keeps the mode of the file it replaces, else gets the usual
+/// 0644 (not the owner-only mode of what dmgmt writes under `state/`).
 fn write_text(path: &Path, text: &str) -> std::io::Result<()> {
     let dir = path
         .parent()
         .ok_or_else(|| std::io::Error::other("no parent folder"))?;
     std::fs::create_dir_all(dir)?;
-    let staged = crate::state::atomic::stage(dir, path, text.as_bytes(), None)?;
+    let permissions = std::fs::metadata(path)
+        .ok()
+        .map(|m| m.permissions())
+        .or_else(crate::state::atomic::shared_permissions);
+    let staged = crate::state::atomic::stage(dir, path, text.as_bytes(), permissions)?;
     crate::state::atomic::commit(staged, path)
 }
 

@@ -242,6 +242,7 @@ pub(crate) async fn run(
             backup: tenant_settings::with_bodies(everything(&snapshot), &settings),
             record: &record,
             started,
+            lock: &_lock,
         },
         desired,
         ctx,

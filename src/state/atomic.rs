@@ -9,16 +9,27 @@ use std::fs;
 use std::io::{self, Write as _};
 use std::path::Path;
 
-/// The mode of everything dmgmt writes under `state/`: the state is meant for version control and
-/// holds no secrets, so the usual mode rather than a temp file's owner-only one.
+/// The mode of everything dmgmt writes under `state/` (and of saved plans): owner-only, since
+/// state, backups and plans hold tenant data (see `folder.rs`).
 #[cfg(unix)]
 fn default_permissions() -> Option<fs::Permissions> {
     use std::os::unix::fs::PermissionsExt;
-    Some(fs::Permissions::from_mode(0o644))
+    Some(fs::Permissions::from_mode(0o600))
 }
 
 #[cfg(not(unix))]
 fn default_permissions() -> Option<fs::Permissions> {
+    None
+}
+
+/// The usual mode (0644 on Unix) for files meant to be shared, such as configuration.
+pub(crate) fn shared_permissions() -> Option<fs::Permissions> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        Some(fs::Permissions::from_mode(0o644))
+    }
+    #[cfg(not(unix))]
     None
 }
 
@@ -55,10 +66,14 @@ pub(crate) fn commit(staged: tempfile::NamedTempFile, target: &Path) -> io::Resu
 /// Creates `path` (which must not exist yet), writes `bytes` and syncs the file. For files inside
 /// a folder that is itself staged and renamed into place: no temp file is needed per file.
 pub(crate) fn write_new_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)?;
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
     file.write_all(bytes)?;
     if let Some(permissions) = default_permissions() {
         file.set_permissions(permissions)?;

@@ -140,16 +140,18 @@ pub(crate) fn append(state_dir: &Path, record: &AuditRecord) -> Result<(), Audit
         source,
     })?;
     line.push(b'\n');
-    fs::create_dir_all(state_dir).map_err(io_err("create the folder of"))?;
+    super::folder::prepare(state_dir).map_err(io_err("create the folder of"))?;
     let existed = path.exists();
     let mut options = fs::OpenOptions::new();
     options.append(true).create(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o644);
+        // It names users and hosts: owner-only, like everything under `state/`.
+        options.mode(0o600);
     }
-    let mut file = options.open(&path).map_err(io_err("open"))?;
+    let file = options.open(&path).map_err(io_err("open"))?;
+    let mut file = owner_only(file).map_err(io_err("restrict"))?;
     // One `write` of the whole line: with O_APPEND the kernel places it at the end as a unit, so
     // lines of concurrent writers never interleave. A short write (a full disk) is an error.
     let written = file.write(&line).map_err(io_err("append to"))?;
@@ -202,12 +204,27 @@ pub(crate) fn read(state_dir: &Path) -> Result<(Vec<AuditRecord>, Vec<LineProble
     Ok((records, problems))
 }
 
+/// A log written by an older dmgmt may be readable by others: made owner-only on its next append.
+fn owner_only(file: fs::File) -> io::Result<fs::File> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = file.metadata()?.permissions().mode();
+        if mode & 0o077 != 0 {
+            file.set_permissions(fs::Permissions::from_mode(mode & 0o700))?;
+        }
+    }
+    Ok(file)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn record(n: usize) -> AuditRecord {
         let mut r = AuditRecord::new("prod", "P2proj", "apply");
+        // Fixed, so that records built a second apart compare equal.
+        r.time = "2026-12-01T10:00:00Z".into();
         r.changes = vec![
             AuditChange {
                 addr: format!("tenant.t{n}"),

@@ -66,8 +66,16 @@ impl LockInfo {
     }
 
     /// Whether the holder ran on this host and its pid is gone, so the lock is stale for sure.
+    /// (A zombie still counts as there: only [`LockInfo::is_alive_here`] looks closer.)
     fn is_gone(&self) -> bool {
-        self.host == system::hostname() && system::pid_is_running(self.pid) == Some(false)
+        self.host == system::hostname() && system::pid_exists(self.pid) == Some(false)
+    }
+
+    /// Whether the holder ran on this host and its pid still runs (a killed holder that nobody
+    /// reaped, a zombie, does not): breaking the lock would let a second writer in beside a live
+    /// run. (A reused pid looks alive too; `--force` is for that case.)
+    fn is_alive_here(&self) -> bool {
+        self.host == system::hostname() && system::pid_is_running(self.pid) == Some(true)
     }
 }
 
@@ -96,13 +104,13 @@ impl Lock {
             path: path.clone(),
             source,
         };
-        fs::create_dir_all(state_dir).map_err(|source| io_err("create", source))?;
+        super::folder::prepare(state_dir).map_err(|source| io_err("create", source))?;
         let info = LockInfo::current(operation);
         // `{:#}` of a JSON value is its pretty form and cannot fail.
         let text = format!("{:#}\n", serde_json::json!(info));
         let start = Instant::now();
         loop {
-            match OpenOptions::new().write(true).create_new(true).open(&path) {
+            match new_lock_file(&path) {
                 Ok(mut file) => {
                     if let Err(source) = file
                         .write_all(text.as_bytes())
@@ -172,6 +180,24 @@ impl LockGuard {
         &self.path
     }
 
+    /// Whether the lock file still holds this guard's lock: [`LockError::Lost`] if it was broken
+    /// (and maybe taken by another run) meanwhile. A run that lost its lock must stop writing.
+    pub(crate) fn check(&self) -> Result<(), LockError> {
+        match read_lock(&self.path) {
+            LockFile::Held(info) if info.id == self.info.id => Ok(()),
+            LockFile::Held(other) => Err(self.lost(Some(Box::new(other)))),
+            LockFile::Missing | LockFile::Unreadable => Err(self.lost(None)),
+        }
+    }
+
+    fn lost(&self, holder: Option<Box<LockInfo>>) -> LockError {
+        LockError::Lost {
+            environment: self.environment.clone(),
+            path: self.path.clone(),
+            holder,
+        }
+    }
+
     /// Removes the lock file. Fails with [`LockError::Lost`] (removing nothing) if the lock was
     /// broken while held, and with [`LockError::Io`] if the file cannot be removed.
     #[cfg(test)]
@@ -181,11 +207,7 @@ impl LockGuard {
     }
 
     fn remove_if_ours(&self) -> Result<(), LockError> {
-        let lost = |holder| LockError::Lost {
-            environment: self.environment.clone(),
-            path: self.path.clone(),
-            holder,
-        };
+        let lost = |holder| self.lost(holder);
         match read_lock(&self.path) {
             LockFile::Held(info) if info.id == self.info.id => match fs::remove_file(&self.path) {
                 Ok(()) => Ok(()),
@@ -211,11 +233,13 @@ impl Drop for LockGuard {
     }
 }
 
-/// Breaks the lock of `environment`, but only if it holds `lock_id`; returns who held it.
+/// Breaks the lock of `environment`, but only if it holds `lock_id`, and (unless `force`) only
+/// if its holder is not a process still running on this host; returns who held it.
 pub(crate) fn unlock(
     state_dir: &Path,
     environment: &str,
     lock_id: &str,
+    force: bool,
 ) -> Result<LockInfo, LockError> {
     let path = lock_path(state_dir, environment);
     match read_lock(&path) {
@@ -227,6 +251,13 @@ pub(crate) fn unlock(
             environment: environment.to_owned(),
             path,
         }),
+        LockFile::Held(info) if info.id == lock_id.trim() && !force && info.is_alive_here() => {
+            Err(LockError::HolderAlive {
+                environment: environment.to_owned(),
+                path,
+                holder: Box::new(info),
+            })
+        }
         LockFile::Held(info) if info.id == lock_id.trim() => match fs::remove_file(&path) {
             // Released by its holder meanwhile: the lock is gone either way.
             Ok(()) => Ok(info),
@@ -244,6 +275,18 @@ pub(crate) fn unlock(
             holder: Box::new(holder),
         }),
     }
+}
+
+/// Creates the lock file, failing if it exists; owner-only like everything under `state/`.
+fn new_lock_file(path: &Path) -> io::Result<fs::File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
 }
 
 /// What a lock file says.

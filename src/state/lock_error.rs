@@ -36,6 +36,13 @@ pub enum LockError {
         given: String,
         holder: Box<LockInfo>,
     },
+    /// `dmgmt unlock` of a lock whose holder still runs on this host (without `--force`).
+    #[error("refusing to break the lock of `{environment}`: it is held by {}, and pid {} is still running on this host; lock file `{}` left in place", .holder.holder(), .holder.pid, .path.display())]
+    HolderAlive {
+        environment: String,
+        path: PathBuf,
+        holder: Box<LockInfo>,
+    },
     #[error("lock file `{}` of `{environment}` is unreadable or not a dmgmt lock; it was left in place", .path.display())]
     Unreadable { environment: String, path: PathBuf },
     /// The lock was broken (and maybe re-taken) while this process held it.
@@ -137,13 +144,23 @@ impl From<LockError> for Error {
                 remove_by_hand(base, environment, path)
             }
             LockError::NotLocked { .. } => base,
+            LockError::HolderAlive { holder, .. } => base
+                .hint(
+                    "let that run finish, or stop it with Ctrl-C (it releases the lock); breaking the lock of a live run lets a second writer in beside it",
+                )
+                .hint(format!(
+                    "if pid {} is not that dmgmt run (the pid was reused), break the lock with `--force`",
+                    holder.pid
+                )),
             LockError::WrongId { path, .. } => base.hint(format!(
                 "make sure that holder is gone, then pass the lock id written in `{}` (its `id` field)",
                 path.display()
             )),
-            LockError::Lost { environment, .. } => base.hint(format!(
-                "another run may have changed the state meanwhile: check it with `dmgmt plan -e {environment}`"
-            )),
+            LockError::Lost { environment, .. } => base
+                .hint("this run stopped at once: changes applied since the lock was broken are not in the state")
+                .hint(format!(
+                    "another run may have changed the state meanwhile: check it with `dmgmt plan -e {environment}`"
+                )),
             LockError::Io { source, .. } => base.caused_by(source),
         }
     }

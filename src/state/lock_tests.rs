@@ -90,7 +90,8 @@ fn dropping_or_releasing_the_guard_frees_the_lock() {
 fn a_broken_and_retaken_lock_is_left_to_its_new_holder() {
     let dir = tempfile::tempdir().unwrap();
     let old = take(dir.path(), "apply").unwrap();
-    let broken = unlock(dir.path(), ENV, old.id()).unwrap();
+    // Broken from elsewhere (this process is alive, so it takes `force`).
+    let broken = unlock(dir.path(), ENV, old.id(), true).unwrap();
     assert_eq!(&broken, old.info());
     let new = take(dir.path(), "refresh").unwrap();
 
@@ -99,7 +100,7 @@ fn a_broken_and_retaken_lock_is_left_to_its_new_holder() {
     assert!(on_disk.contains(new.id()), "{on_disk}");
 
     let old = {
-        unlock(dir.path(), ENV, new.id()).unwrap();
+        unlock(dir.path(), ENV, new.id(), true).unwrap();
         take(dir.path(), "apply").unwrap()
     };
     let err = new.release().unwrap_err();
@@ -114,7 +115,7 @@ fn a_broken_and_retaken_lock_is_left_to_its_new_holder() {
 fn unlock_with_a_wrong_id_is_refused_and_the_lock_stays() {
     let dir = tempfile::tempdir().unwrap();
     let guard = take(dir.path(), "apply").unwrap();
-    let err = unlock(dir.path(), ENV, "0123456789abcdef0123456789abcdef").unwrap_err();
+    let err = unlock(dir.path(), ENV, "0123456789abcdef0123456789abcdef", false).unwrap_err();
     assert!(matches!(err, LockError::WrongId { .. }), "{err:?}");
     let text = report(err);
     assert!(
@@ -136,7 +137,7 @@ fn unlock_with_a_wrong_id_is_refused_and_the_lock_stays() {
     );
     assert!(lock_file(dir.path()).exists());
 
-    let info = unlock(dir.path(), ENV, guard.id()).unwrap();
+    let info = unlock(dir.path(), ENV, guard.id(), true).unwrap();
     assert_eq!(info.id, guard.id());
     assert!(!lock_file(dir.path()).exists());
 }
@@ -144,7 +145,7 @@ fn unlock_with_a_wrong_id_is_refused_and_the_lock_stays() {
 #[test]
 fn unlock_without_a_lock_says_so() {
     let dir = tempfile::tempdir().unwrap();
-    let err = unlock(dir.path(), ENV, "abc").unwrap_err();
+    let err = unlock(dir.path(), ENV, "abc", false).unwrap_err();
     assert!(matches!(err, LockError::NotLocked { .. }), "{err:?}");
     let text = report(err);
     assert!(text.contains("state of `staging` is not locked"), "{text}");
@@ -248,7 +249,7 @@ fn a_garbage_lock_file_is_held_by_unknown() {
     assert!(text.contains("locked by unknown"), "{text}");
     assert!(text.contains(&format!("remove `{path}` by hand")), "{text}");
 
-    let err = unlock(dir.path(), ENV, "abc").unwrap_err();
+    let err = unlock(dir.path(), ENV, "abc", false).unwrap_err();
     assert!(matches!(err, LockError::Unreadable { .. }), "{err:?}");
     assert!(lock_file(dir.path()).exists());
 }
@@ -279,4 +280,47 @@ fn exactly_one_of_many_simultaneous_acquires_wins() {
             other => panic!("expected the winner as holder, got {other:?}"),
         }
     }
+}
+
+#[test]
+fn unlock_refuses_a_holder_alive_on_this_host_unless_forced() {
+    let dir = tempfile::tempdir().unwrap();
+    // Held by this very process: alive, on this host.
+    let guard = take(dir.path(), "apply").unwrap();
+    let err = unlock(dir.path(), ENV, guard.id(), false).unwrap_err();
+    assert!(matches!(err, LockError::HolderAlive { .. }), "{err:?}");
+    let text = report(err);
+    assert!(
+        text.contains(&format!(
+            "pid {} is still running on this host",
+            std::process::id()
+        )),
+        "{text}"
+    );
+    assert!(text.contains("`--force`"), "{text}");
+    assert!(guard.check().is_ok(), "the lock stays");
+
+    unlock(dir.path(), ENV, guard.id(), true).unwrap();
+    let err = guard.check().unwrap_err();
+    assert!(
+        matches!(err, LockError::Lost { holder: None, .. }),
+        "{err:?}"
+    );
+    let new = take(dir.path(), "refresh").unwrap();
+    let text = report(guard.check().unwrap_err());
+    assert!(text.contains("was broken while this run held it"), "{text}");
+    assert!(text.contains(new.id()), "{text}");
+}
+
+#[cfg(unix)]
+#[test]
+fn the_lock_file_is_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let _guard = take(dir.path(), "apply").unwrap();
+    let mode = fs::metadata(lock_file(dir.path()))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
 }

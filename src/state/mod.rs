@@ -11,6 +11,7 @@
 //!   pruned by retention and verified against its manifest.
 //! - [`audit`]: `audit.jsonl`, one appended line per command that wrote or read live state.
 //! - [`canonical`]: canonical JSON and sha256, shared with plans and snapshots.
+//! - [`folder`]: the `state/` folder itself: owner-only, with a `.gitignore` keeping it out of git.
 
 pub(crate) mod atomic;
 pub(crate) mod audit;
@@ -18,6 +19,7 @@ pub mod backup;
 pub(crate) mod canonical;
 mod error;
 pub(crate) mod file;
+pub(crate) mod folder;
 pub(crate) mod lock;
 mod lock_error;
 pub(crate) mod store;

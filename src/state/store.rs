@@ -18,6 +18,7 @@ use super::atomic;
 use super::canonical::{canonical_json, sha256_hex};
 use super::error::{Backup, StateError, backup_path};
 use super::file::{FORMAT_VERSION, StateFile};
+use super::folder;
 use super::system;
 
 /// The state file of one environment in a state folder.
@@ -78,9 +79,8 @@ impl StateStore {
     pub(crate) fn hold_backup(&self) -> Result<(), StateError> {
         let known = self.read_current()?;
         if let Some(Known { bytes, .. }) = known.as_ref() {
-            let permissions = fs::metadata(&self.path).ok().map(|m| m.permissions());
             let backup = self.backup_path();
-            let staged = self.stage(bytes, permissions, &backup)?;
+            let staged = self.stage(bytes, &backup)?;
             self.commit(staged, &backup)?;
             self.sync_dir()?;
         }
@@ -200,20 +200,17 @@ impl StateStore {
             source,
         })?;
 
-        fs::create_dir_all(&self.dir).map_err(|source| StateError::Write {
+        folder::prepare(&self.dir).map_err(|source| StateError::Write {
             path: self.dir.clone(),
             source,
         })?;
-        let permissions = known
-            .as_ref()
-            .and_then(|_| fs::metadata(&self.path).ok())
-            .map(|m| m.permissions());
-        // The new version is complete on disk before anything else moves.
-        let staged = self.stage(text.as_bytes(), permissions.clone(), &self.path)?;
+        // The new version is complete on disk before anything else moves. Written owner-only
+        // whatever the mode of the file it replaces (see `folder.rs`).
+        let staged = self.stage(text.as_bytes(), &self.path)?;
         let rotate = !self.backup_held.load(std::sync::atomic::Ordering::SeqCst);
         if let Some(Known { bytes, .. }) = known.as_ref().filter(|_| rotate) {
             let backup = self.backup_path();
-            let staged_backup = self.stage(bytes, permissions, &backup)?;
+            let staged_backup = self.stage(bytes, &backup)?;
             self.commit(staged_backup, &backup)?;
         }
         // From here on the file is in an unknown state until the rename is confirmed.
@@ -349,13 +346,8 @@ impl StateStore {
     }
 
     /// Stages `bytes` for `target` in the state folder (see [`atomic::stage`]).
-    fn stage(
-        &self,
-        bytes: &[u8],
-        permissions: Option<fs::Permissions>,
-        target: &Path,
-    ) -> Result<tempfile::NamedTempFile, StateError> {
-        atomic::stage(&self.dir, target, bytes, permissions).map_err(|source| StateError::Write {
+    fn stage(&self, bytes: &[u8], target: &Path) -> Result<tempfile::NamedTempFile, StateError> {
+        atomic::stage(&self.dir, target, bytes, None).map_err(|source| StateError::Write {
             path: target.to_path_buf(),
             source,
         })

@@ -274,8 +274,13 @@ fn fresh_state_gets_serial_one_and_its_folder_is_created() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
+        // State holds tenant data: owner-only, in an owner-only folder kept out of git.
         let mode = fs::metadata(store.path()).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o644);
+        assert_eq!(mode & 0o777, 0o600);
+        let folder = dir.path().join("a/b/state");
+        let mode = fs::metadata(&folder).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+        assert!(folder.join(".gitignore").exists());
     }
 }
 

@@ -109,12 +109,33 @@ fn uid_name() -> Option<String> {
     None
 }
 
-/// Whether `pid` runs on this machine: `None` when this cannot be told (no `/proc`).
-pub(crate) fn pid_is_running(pid: u32) -> Option<bool> {
+/// Whether a process `pid` exists on this machine, zombies included: `None` when this cannot be
+/// told (no `/proc`).
+pub(crate) fn pid_exists(pid: u32) -> Option<bool> {
     if !Path::new("/proc/self").exists() {
         return None;
     }
     Some(Path::new(&format!("/proc/{pid}")).exists())
+}
+
+/// Whether `pid` runs on this machine: `None` when this cannot be told (no `/proc`). A zombie
+/// (killed, not yet reaped by its parent, which in a container may never happen) does not run.
+pub(crate) fn pid_is_running(pid: u32) -> Option<bool> {
+    if !Path::new("/proc/self").exists() {
+        return None;
+    }
+    let dir = format!("/proc/{pid}");
+    match std::fs::read_to_string(format!("{dir}/stat")) {
+        Ok(stat) => Some(!matches!(stat_state(&stat), Some('Z' | 'X'))),
+        Err(_) => Some(Path::new(&dir).exists()),
+    }
+}
+
+/// The state letter of a `/proc/<pid>/stat` line: the field after the command name, which is
+/// in parentheses and may itself hold spaces and parentheses.
+fn stat_state(stat: &str) -> Option<char> {
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.trim_start().chars().next()
 }
 
 fn non_empty_var(name: &str) -> Option<String> {
@@ -211,6 +232,29 @@ mod tests {
             && !name.trim().is_empty()
         {
             assert_eq!(hostname(), name.trim());
+        }
+    }
+
+    #[test]
+    fn a_zombie_is_not_running() {
+        assert_eq!(stat_state("123 (dmgmt) S 1 2 3"), Some('S'));
+        assert_eq!(stat_state("123 (a) b) (c) Z 1 2 3"), Some('Z'));
+        assert_eq!(stat_state("no parenthesis"), None);
+        // A child killed and not yet waited for is a zombie.
+        if pid_is_running(std::process::id()).is_some() {
+            let mut child = std::process::Command::new("sleep")
+                .arg("30")
+                .spawn()
+                .unwrap();
+            let pid = child.id();
+            assert_eq!(pid_is_running(pid), Some(true));
+            child.kill().unwrap();
+            let dead = (0..100).any(|_| {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                pid_is_running(pid) == Some(false)
+            });
+            assert!(dead, "a killed, unreaped child counts as gone");
+            child.wait().unwrap();
         }
     }
 

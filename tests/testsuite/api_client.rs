@@ -432,6 +432,25 @@ async fn errors_that_are_not_descopes_json_are_shown_readably() {
         .await,
         "error: `GET /v1/mgmt/role/all` failed with HTTP 404 `E011404`: gone"
     );
+    // Descope's category and its specific reason are both shown when they differ.
+    assert_eq!(
+        shown(
+            400,
+            "application/json",
+            r#"{"errorCode":"E011004","errorDescription":"Invalid arguments","errorMessage":"tenant has sub-tenants"}"#
+        )
+        .await,
+        "error: `GET /v1/mgmt/role/all` failed with HTTP 400 `E011004`: Invalid arguments: tenant has sub-tenants"
+    );
+    assert_eq!(
+        shown(
+            409,
+            "application/json",
+            r#"{"errorCode":"E011409","errorDescription":"Already exists","errorMessage":"already exists"}"#
+        )
+        .await,
+        "error: `GET /v1/mgmt/role/all` failed with HTTP 409 `E011409`: Already exists"
+    );
     assert_eq!(
         shown(500, "text/plain", "").await,
         "error: `GET /v1/mgmt/role/all` failed with HTTP 500: no details (the answer was empty)"

@@ -267,3 +267,85 @@ async fn a_429_without_retry_after_waits_the_default() {
         "{pauses:?}"
     );
 }
+
+/// Records every pause and returns at once, so a test can ask for long waits.
+#[derive(Default)]
+struct InstantSleeper(std::sync::Mutex<Vec<Duration>>);
+
+impl dmgmt::api::Sleeper for InstantSleeper {
+    fn sleep(
+        &self,
+        duration: Duration,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        self.0.lock().unwrap().push(duration);
+        Box::pin(std::future::ready(()))
+    }
+}
+
+/// A stub whose `role/all` answers 429 with `Retry-After: <retry_after>` `limited` times, then 200;
+/// and a count of the requests it got.
+async fn retry_after_stub(retry_after: &'static str, limited: usize) -> (String, Arc<AtomicUsize>) {
+    use axum::http::{StatusCode, header};
+    use axum::response::IntoResponse;
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counted = hits.clone();
+    let app = axum::Router::new().route(
+        "/v1/mgmt/role/all",
+        axum::routing::get(move || {
+            let n = counted.fetch_add(1, Ordering::SeqCst);
+            async move {
+                match n < limited {
+                    true => (
+                        StatusCode::TOO_MANY_REQUESTS,
+                        [(header::RETRY_AFTER, retry_after)],
+                        r#"{"errorCode":"E130429","errorDescription":"https://docs.descope.com/rate-limit","errorMessage":"API rate limit exceeded."}"#,
+                    )
+                        .into_response(),
+                    false => (StatusCode::OK, r#"{"roles":[]}"#).into_response(),
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}"), hits)
+}
+
+#[tokio::test]
+async fn a_retry_after_of_minutes_is_waited_in_full() {
+    let (base_url, hits) = retry_after_stub("600", 1).await;
+    let mut config = ClientConfig::new("P2stub", ManagementKey::new("K2key"));
+    config.base_url = Some(base_url);
+    let sleeper = Arc::new(InstantSleeper::default());
+    let client = Client::with_sleeper(config, sleeper.clone()).unwrap();
+    created_roles(client.load_all_roles().await.unwrap());
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
+    // The pause is waited before and after the rate limiter (this sleeper does not advance the
+    // clock): each wait is the whole of what remains.
+    let pauses = sleeper.0.lock().unwrap().clone();
+    assert!(
+        pauses.iter().all(|p| *p <= Duration::from_secs(600))
+            && pauses.iter().any(|p| *p > Duration::from_secs(599)),
+        "{pauses:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_retry_after_beyond_the_bound_fails_without_resending_early() {
+    let (base_url, hits) = retry_after_stub("7200", usize::MAX).await;
+    let mut config = ClientConfig::new("P2stub", ManagementKey::new("K2key"));
+    config.base_url = Some(base_url);
+    let sleeper = Arc::new(InstantSleeper::default());
+    let client = Client::with_sleeper(config, sleeper.clone()).unwrap();
+    let err = client.load_all_roles().await.unwrap_err();
+    assert_eq!(hits.load(Ordering::SeqCst), 1, "{err:?}");
+    assert!(sleeper.0.lock().unwrap().is_empty(), "{err:?}");
+    assert_eq!(err.status(), Some(429), "{err:?}");
+    let shown = dmgmt::Error::from(err).to_string();
+    assert!(
+        shown.contains("`GET /v1/mgmt/role/all`") && shown.contains("2h"),
+        "{shown}"
+    );
+    assert!(shown.contains("15m"), "the bound is named: {shown}");
+}

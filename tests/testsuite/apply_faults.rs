@@ -196,6 +196,85 @@ fn two_applies_at_once_one_runs_and_the_other_names_the_holder() {
     assert_no_changes(&live, dir.path());
 }
 
+/// The lock file of `root`'s environment once it holds a complete lock.
+fn held_lock(root: &std::path::Path) -> Value {
+    let path = root.join(format!("state/{ENV}.lock"));
+    let read = || {
+        std::fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+    };
+    assert!(eventually(Duration::from_secs(30), || read().is_some()));
+    read().unwrap()
+}
+
+#[test]
+fn unlock_refuses_to_break_the_lock_of_a_run_alive_on_this_host_unless_forced() {
+    let live = slow();
+    let dir = project(&many_tenants());
+    let mut child = one_at_a_time(dir.path(), &live);
+    assert!(eventually(Duration::from_secs(30), || serial(dir.path()) >= 1));
+    let lock = held_lock(dir.path());
+    let id = lock["id"].as_str().unwrap();
+    let out = live.run(dir.path(), &["unlock", "-e", ENV, id]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "pid {} is still running on this host",
+            lock["pid"]
+        )),
+        "{err}"
+    );
+    assert!(err.contains("--force"), "{err}");
+    assert_eq!(held_lock(dir.path())["id"], lock["id"], "the lock stays");
+
+    // Forced: the lock is broken, and the apply that held it stops with an error, not as if
+    // interrupted by Ctrl-C.
+    let out = live.run(dir.path(), &["unlock", "-e", ENV, id, "--force"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let status = child.wait(Duration::from_secs(60));
+    let err = std::fs::read_to_string(dir.path().join("child.err")).unwrap();
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("the lock of `app` was broken while this run held it"),
+        "{err}"
+    );
+    assert!(!err.contains("interrupted"), "{err}");
+    let out = apply(&live, dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_no_changes(&live, dir.path());
+}
+
+#[test]
+fn an_apply_whose_lock_was_taken_over_stops_with_an_error_and_leaves_that_lock() {
+    let live = slow();
+    let dir = project(&many_tenants());
+    let mut child = one_at_a_time(dir.path(), &live);
+    assert!(eventually(Duration::from_secs(30), || serial(dir.path()) >= 2));
+    // Broken by hand (or from another host) and taken by another run.
+    let state_dir = dir.path().join("state");
+    std::fs::remove_file(state_dir.join(format!("{ENV}.lock"))).unwrap();
+    let other = dmgmt::state::Lock::acquire(&state_dir, ENV, "refresh", Duration::ZERO).unwrap();
+    let status = child.wait(Duration::from_secs(60));
+    let err = std::fs::read_to_string(dir.path().join("child.err")).unwrap();
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("was broken while this run held it") && err.contains("(pid "),
+        "{err}"
+    );
+    assert!(!err.contains("interrupted"), "{err}");
+    assert_eq!(
+        held_lock(dir.path())["id"],
+        other.id(),
+        "the other run's lock stays"
+    );
+    drop(other);
+    let out = apply(&live, dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_no_changes(&live, dir.path());
+}
+
 #[test]
 fn the_management_key_is_in_no_file_under_state_and_in_no_output() {
     let live = Live::start();

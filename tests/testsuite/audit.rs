@@ -25,12 +25,7 @@ fn run(live: &Live, root: &Path, args: &[&str]) -> std::process::Output {
 
 /// Takes a lock as a crashed process would leave it and returns its id.
 fn stale_lock(root: &Path) -> String {
-    let guard =
-        dmgmt::state::Lock::acquire(&root.join("state"), ENV, "apply", std::time::Duration::ZERO)
-            .unwrap();
-    let id = guard.id().to_owned();
-    std::mem::forget(guard);
-    id
+    crate::support::crashed_lock(&root.join("state"), ENV)
 }
 
 #[test]

@@ -23,6 +23,7 @@ mod emulator_roles;
 mod emulator_service;
 mod emulator_variants;
 mod executor;
+mod files_on_disk;
 mod guide;
 mod import;
 mod live;

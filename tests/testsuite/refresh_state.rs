@@ -98,11 +98,7 @@ fn a_corrupted_state_is_refused_naming_the_backup() {
 fn a_held_lock_names_its_holder_and_only_its_id_breaks_it() {
     let (dir, live) = scenario();
     let state_dir = dir.path().join("state");
-    let guard =
-        dmgmt::state::Lock::acquire(&state_dir, "golden", "apply", std::time::Duration::ZERO)
-            .unwrap();
-    let id = guard.id().to_owned();
-    std::mem::forget(guard); // a crashed holder: the lock file stays
+    let id = crate::support::crashed_lock(&state_dir, "golden");
 
     let out = live.run(dir.path(), &["refresh", "-e", "golden"]);
     assert_eq!(out.status.code(), Some(1));

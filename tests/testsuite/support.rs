@@ -26,6 +26,20 @@ pub fn dmgmt() -> Command {
     cmd
 }
 
+/// Takes the lock of `env` in `state_dir` as a crashed run would leave it: the file stays, and
+/// its pid is one that runs nowhere (so `unlock` may break it). Returns the lock id.
+pub fn crashed_lock(state_dir: &Path, env: &str) -> String {
+    let guard = dmgmt::state::Lock::acquire(state_dir, env, "apply", Duration::ZERO).unwrap();
+    let id = guard.id().to_owned();
+    std::mem::forget(guard);
+    let path = state_dir.join(format!("{env}.lock"));
+    let mut info: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    // Above any pid_max Linux allows (2^22).
+    info["pid"] = Value::from(u32::MAX);
+    std::fs::write(&path, info.to_string()).unwrap();
+    id
+}
+
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }

@@ -109,6 +109,7 @@ impl Loader<'_> {
         let scope = Scope {
             vars: &scope_vars,
             env: self.env,
+            key: self.key.as_ref(),
         };
         let filled = template::fill(
             &self.sources,

@@ -74,7 +74,9 @@ pub(super) fn write_backup_at(
     }
 
     let env_dir = backups_dir(state_dir, environment);
-    fs::create_dir_all(&env_dir).map_err(io_err("create the backup folder", &env_dir))?;
+    crate::state::folder::prepare(state_dir)
+        .and_then(|()| crate::state::folder::create_private_dir_all(&env_dir))
+        .map_err(io_err("create the backup folder", &env_dir))?;
     // Dropped (and removed) on any early return: a half-written backup never stays behind.
     let staging = tempfile::Builder::new()
         .prefix(".backup-")
@@ -90,7 +92,8 @@ pub(super) fn write_backup_at(
         let kind = object.addr.kind().as_str();
         let kind_dir = root.join(kind);
         if kind_dirs.insert(kind) {
-            fs::create_dir(&kind_dir).map_err(io_err("create", &kind_dir))?;
+            crate::state::folder::create_private_dir(&kind_dir)
+                .map_err(io_err("create", &kind_dir))?;
         }
         let rel = format!("{kind}/{}.json", names.claim(kind, &key_of(object.addr)));
         let path = root.join(&rel);
@@ -131,9 +134,10 @@ pub(super) fn write_backup_at(
     }
     #[cfg(unix)]
     {
-        // A temporary folder is owner-only; a backup is as readable as the state beside it.
+        // Owner-only like everything under `state/` (see `state/folder.rs`), whatever mode the
+        // temporary folder was created with; it keeps it under its final name.
         use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(root, fs::Permissions::from_mode(0o755))
+        fs::set_permissions(root, fs::Permissions::from_mode(0o700))
             .map_err(io_err("set the mode of", root))?;
     }
     atomic::sync_dir(root).map_err(io_err("sync", root))?;
