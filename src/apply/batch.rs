@@ -49,23 +49,14 @@ pub(crate) async fn apply(
     }
     let ok = |c: &Change| Ok::<_, ApiError>(request::current_name(c));
     let p = ctx.provider;
-    // Role updates replace the whole role: each is sent against the role as Descope holds it
-    // now (`rebase`), read with one listing for the batch.
     let current = match key {
-        BatchKey::RoleUpdate => {
-            let changes: Vec<&Change> = members.iter().map(|&i| change(i)).collect();
-            match Listing::load(p, key.kind(), &changes).await {
-                Ok(listing) => Some(listing),
-                Err(e) => {
-                    ctx.note(format!(
-                        "cannot read the roles of a batch of {} updates before sending it: {e}; sending them one by one",
-                        members.len()
-                    ));
-                    done.singles.extend_from_slice(members);
-                    return done;
-                }
+        BatchKey::RoleUpdate => match roles_now(ctx, plan, members).await {
+            Some(listing) => Some(listing),
+            None => {
+                done.singles.extend_from_slice(members);
+                return done;
             }
-        }
+        },
         _ => None,
     };
     let mut bodies_sent: Vec<Option<serde_json::Value>> = Vec::new();
@@ -143,6 +134,23 @@ pub(crate) async fn apply(
         Err(err) => fall_back(ctx, plan, key, &sent, err, &mut done).await,
     }
     done
+}
+
+/// Role updates replace the whole role: each is sent against the role as Descope holds it now
+/// (`rebase`), read with one listing for the batch. `None` when that read failed (said in a
+/// note): the members then go one by one, each reading its role itself.
+async fn roles_now(ctx: &Ctx<'_>, plan: &Plan, members: &[ChangeId]) -> Option<Listing> {
+    let changes: Vec<&Change> = members.iter().map(|&i| plan.change(i)).collect();
+    match Listing::load(ctx.provider, crate::model::ResourceKind::Role, &changes).await {
+        Ok(listing) => Some(listing),
+        Err(e) => {
+            ctx.note(format!(
+                "cannot read the roles of a batch of {} updates before sending it: {e}; sending them one by one",
+                members.len()
+            ));
+            None
+        }
+    }
 }
 
 /// After a failed batch: accept the members Descope already holds, send the others alone.

@@ -17,7 +17,9 @@ use serde_json::{Value, json};
 
 use super::request::{current_name, doc_format, new_name, role_scope, written_fields};
 use crate::api::{ApiError, Provider};
-use crate::model::attrs::{canonical, normalize_document, same_document, wire_field};
+use crate::model::attrs::{
+    canonical, is_empty_value, normalize_document, same_document, wire_field,
+};
 use crate::model::{DocFormat, ResourceAddr, ResourceKind};
 use crate::plan::{Action, Change, settings_hold};
 
@@ -240,7 +242,8 @@ fn same(field: &str, want: &Value, have: Option<&Value>) -> bool {
     if SET_FIELDS.contains(&field) {
         return set(want, field) == set(have_or_null, field);
     }
-    canonical(want) == canonical(have_or_null) || (is_empty(want) && is_empty(have_or_null))
+    canonical(want) == canonical(have_or_null)
+        || (is_empty_value(want) && is_empty_value(have_or_null))
 }
 
 /// A list of names as a set (domains case-insensitively: Descope compares them so).
@@ -254,18 +257,6 @@ fn set(list: &Value, field: &str) -> BTreeSet<String> {
             _ => s.to_owned(),
         })
         .collect()
-}
-
-/// What Descope reports for a field it has no value for.
-fn is_empty(v: &Value) -> bool {
-    match v {
-        Value::Null => true,
-        Value::String(s) => s.is_empty(),
-        Value::Array(a) => a.is_empty(),
-        Value::Object(o) => o.is_empty(),
-        Value::Bool(b) => !b,
-        Value::Number(_) => false,
-    }
 }
 
 /// For notes: how a change names its object.

@@ -19,7 +19,7 @@
 use serde_json::{Map, Value};
 
 use crate::model::ResourceKind;
-use crate::model::attrs::{ROLE_WRITE_FIELDS, TENANT_UPDATE_FIELDS, wire_field};
+use crate::model::attrs::{ROLE_WRITE_FIELDS, TENANT_UPDATE_FIELDS, is_empty_value, wire_field};
 use crate::plan::Change;
 
 /// Descope's name of a tenant's custom attributes.
@@ -106,7 +106,7 @@ fn merge_keys(
 /// plan's body did not send the field either (Descope's typed answer fills empty values in).
 fn set(out: &mut Map<String, Value>, field: &str, value: Option<Value>, planned: bool) {
     match value {
-        Some(v) if planned || !is_empty(&v) => {
+        Some(v) if planned || !is_empty_value(&v) => {
             out.insert(field.to_owned(), v);
         }
         _ => {
@@ -119,19 +119,8 @@ fn set(out: &mut Map<String, Value>, field: &str, value: Option<Value>, planned:
 fn same(a: Option<&Value>, b: Option<&Value>) -> bool {
     match (a, b) {
         (Some(a), Some(b)) => a == b,
-        (Some(v), None) | (None, Some(v)) => is_empty(v),
+        (Some(v), None) | (None, Some(v)) => is_empty_value(v),
         (None, None) => true,
-    }
-}
-
-fn is_empty(v: &Value) -> bool {
-    match v {
-        Value::Null => true,
-        Value::String(s) => s.is_empty(),
-        Value::Array(a) => a.is_empty(),
-        Value::Object(o) => o.is_empty(),
-        Value::Bool(b) => !b,
-        Value::Number(_) => false,
     }
 }
 

@@ -83,6 +83,19 @@ pub(crate) fn wire_field(kind: ResourceKind, field: &str) -> Option<&'static str
         .map(|(_, wire)| *wire)
 }
 
+/// Descope's empty value: what it reports for a field it has no value for (`null`, `""`, `[]`,
+/// `{}`, `false`). A missing field and an empty one are the same to Descope.
+pub(crate) fn is_empty_value(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        Value::Bool(b) => !b,
+        Value::Number(_) => false,
+    }
+}
+
 /// Desired attributes of every declared resource.
 pub(crate) fn desired(state: &DesiredState) -> Vec<(ResourceAddr, Value)> {
     let mut out = Vec::new();

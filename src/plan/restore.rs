@@ -33,7 +33,8 @@ use super::planner::{PlanError, Prior, summarize};
 use super::tenant_names;
 use super::types::{Action, AttrDiff, Change, Guard, Plan};
 use crate::model::attrs::{
-    PERMISSION_WRITE_FIELDS, ROLE_WRITE_FIELDS, TENANT_UPDATE_FIELDS, canonical, wire_field,
+    PERMISSION_WRITE_FIELDS, ROLE_WRITE_FIELDS, TENANT_UPDATE_FIELDS, canonical, is_empty_value,
+    wire_field,
 };
 use crate::model::{LiveObject, ResourceAddr, ResourceKind, Snapshot};
 
@@ -372,18 +373,7 @@ fn diffs(
 
 /// Equal as Descope means it: canonically, a missing or `null` field being its empty value.
 fn same(a: &Value, b: &Value) -> bool {
-    canonical(a) == canonical(b) || (is_empty(a) && is_empty(b))
-}
-
-fn is_empty(v: &Value) -> bool {
-    match v {
-        Value::Null => true,
-        Value::String(s) => s.is_empty(),
-        Value::Array(a) => a.is_empty(),
-        Value::Object(o) => o.is_empty(),
-        Value::Bool(b) => !b,
-        Value::Number(_) => false,
-    }
+    canonical(a) == canonical(b) || (is_empty_value(a) && is_empty_value(b))
 }
 
 /// The name of the live object at `at` (its body's `name`, else the address's).

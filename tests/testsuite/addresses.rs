@@ -3,34 +3,20 @@
 //! (`role.acme/Admin`, `role."acme/Admin"`) in plan notes, `--target`, `state`, backups and
 //! import, so a manual backup restores and import adopts the project role.
 
-use std::path::Path;
-
 use serde_json::{Value, json};
 
 use crate::live::{Live, env_file};
-use crate::support::{stderr, stdout};
+use crate::support::stdout;
 
 const ENV: &str = "app";
 const CONFIG: &str = "tenants:\n  - {id: acme, name: Acme}\nroles:\n  - {name: Admin, tenant: acme, description: Tenant admins}\n";
-
-fn run_ok(live: &Live, root: &Path, args: &[&str]) -> String {
-    let out = live.run(root, args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{args:?}:\n{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
-    stdout(&out)
-}
 
 /// Both roles live, the tenant's one managed; the project role made in the console.
 fn both_roles() -> (Live, tempfile::TempDir) {
     let live = Live::start();
     let dir = tempfile::tempdir().unwrap();
     env_file(dir.path(), ENV, CONFIG);
-    run_ok(&live, dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
+    live.run_ok(dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
     live.call(
         "/v1/mgmt/role/create",
         json!({"name": "acme/Admin", "description": "Project-wide"}),
@@ -52,25 +38,20 @@ fn role_description(live: &Live, tenant: Option<&str>, name: &str) -> Value {
 #[test]
 fn the_plan_notes_the_project_role_under_its_own_address() {
     let (live, dir) = both_roles();
-    let text = run_ok(&live, dir.path(), &["plan", "-e", ENV]);
+    let text = live.run_ok(dir.path(), &["plan", "-e", ENV]);
     assert!(text.contains("No changes."), "{text}");
     assert!(text.contains("`role.\"acme/Admin\"`"), "{text}");
     assert!(!text.contains("`role.acme/Admin`"), "{text}");
 
     // Each address names its own object in `state show` and `--target`.
-    let shown = run_ok(
-        &live,
-        dir.path(),
-        &["state", "show", "role.acme/Admin", "-e", ENV],
-    );
+    let shown = live.run_ok(dir.path(), &["state", "show", "role.acme/Admin", "-e", ENV]);
     assert!(shown.contains("Tenant admins"), "{shown}");
     let out = live.run(
         dir.path(),
         &["state", "show", "role.\"acme/Admin\"", "-e", ENV],
     );
     assert_ne!(out.status.code(), Some(0), "{}", stdout(&out));
-    let planned = run_ok(
-        &live,
+    let planned = live.run_ok(
         dir.path(),
         &["plan", "-e", ENV, "--target", "role.\"acme/Admin\""],
     );
@@ -80,13 +61,9 @@ fn the_plan_notes_the_project_role_under_its_own_address() {
 #[test]
 fn a_manual_backup_of_both_roles_restores() {
     let (live, dir) = both_roles();
-    run_ok(&live, dir.path(), &["backup", "-e", ENV]);
-    let list: Value = serde_json::from_str(&run_ok(
-        &live,
-        dir.path(),
-        &["backups", "-e", ENV, "--json"],
-    ))
-    .unwrap();
+    live.run_ok(dir.path(), &["backup", "-e", ENV]);
+    let list: Value =
+        serde_json::from_str(&live.run_ok(dir.path(), &["backups", "-e", ENV, "--json"])).unwrap();
     let id = list["backups"][0]["id"].as_str().unwrap().to_owned();
     let manifest = std::fs::read_to_string(
         dir.path()
@@ -101,11 +78,7 @@ fn a_manual_backup_of_both_roles_restores() {
         "/v1/mgmt/role/update",
         json!({"name": "Admin", "newName": "Admin", "tenantId": "acme", "description": "Changed"}),
     );
-    let text = run_ok(
-        &live,
-        dir.path(),
-        &["restore", "-e", ENV, &id, "--auto-approve"],
-    );
+    let text = live.run_ok(dir.path(), &["restore", "-e", ENV, &id, "--auto-approve"]);
     assert!(text.contains("role.acme/Admin"), "{text}");
     assert_eq!(
         role_description(&live, Some("acme"), "Admin"),
@@ -117,7 +90,7 @@ fn a_manual_backup_of_both_roles_restores() {
 #[test]
 fn import_adopts_the_project_role_beside_the_tenant_role() {
     let (live, dir) = both_roles();
-    let text = run_ok(&live, dir.path(), &["import", "-e", ENV, "--write"]);
+    let text = live.run_ok(dir.path(), &["import", "-e", ENV, "--write"]);
     assert!(text.contains("role.\"acme/Admin\""), "{text}");
     let state: Value = serde_json::from_str(
         &std::fs::read_to_string(dir.path().join(format!("state/{ENV}.json"))).unwrap(),
@@ -126,7 +99,7 @@ fn import_adopts_the_project_role_beside_the_tenant_role() {
     let resources = state["resources"].as_object().unwrap();
     assert_eq!(resources["role.\"acme/Admin\""]["key"], "\"acme/Admin\"");
     assert_eq!(resources["role.acme/Admin"]["key"], "acme/Admin");
-    let again = run_ok(&live, dir.path(), &["plan", "-e", ENV]);
+    let again = live.run_ok(dir.path(), &["plan", "-e", ENV]);
     assert!(again.contains("No changes."), "{again}");
     assert!(!again.contains("not managed"), "{again}");
 }

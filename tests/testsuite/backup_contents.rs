@@ -12,22 +12,10 @@ use crate::support::{stderr, stdout};
 use dmgmt::emulator::LOCAL_PROJECT_ID;
 use dmgmt::state::backup;
 
-fn run_ok(live: &Live, root: &Path, args: &[&str]) -> String {
-    let out = live.run(root, args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{args:?}:\n{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
-    stdout(&out)
-}
-
 /// The newest backup's id and trigger (from `backups --json`, newest first).
 fn newest_backup(live: &Live, root: &Path) -> (String, String) {
     let list: Value =
-        serde_json::from_str(&run_ok(live, root, &["backups", "-e", ENV, "--json"])).unwrap();
+        serde_json::from_str(&live.run_ok(root, &["backups", "-e", ENV, "--json"])).unwrap();
     let newest = &list["backups"][0];
     (
         newest["id"].as_str().unwrap().to_owned(),
@@ -69,7 +57,7 @@ permissions:
 fn the_pre_apply_backup_holds_the_unmanaged_objects_cascades_reach_and_restore_brings_them_back() {
     let live = Live::start();
     let dir = project(BEFORE);
-    run_ok(&live, dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
+    live.run_ok(dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
     // By hand, objects dmgmt does not manage that the next apply reaches all the same: a role of
     // the tenant it deletes, a role granting the permission it deletes, a tenant naming the role
     // it deletes as a default role.
@@ -91,14 +79,14 @@ fn the_pre_apply_backup_holds_the_unmanaged_objects_cascades_reach_and_restore_b
     );
 
     env_file(dir.path(), ENV, AFTER);
-    let plan = run_ok(&live, dir.path(), &["plan", "-e", ENV]);
+    let plan = live.run_ok(dir.path(), &["plan", "-e", ENV]);
     assert!(
         plan.contains(
             "deleting `role.Viewer` may also remove it from the default roles of the tenant `tenant.stranger`, which dmgmt does not manage"
         ),
         "the default-roles cascade is warned:\n{plan}"
     );
-    run_ok(&live, dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
+    live.run_ok(dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
     assert!(live_role(&live, "acme", "Local").is_none());
     assert_eq!(
         live_role(&live, "", "Stranger").unwrap()["permissionNames"],
@@ -122,11 +110,7 @@ fn the_pre_apply_backup_holds_the_unmanaged_objects_cascades_reach_and_restore_b
         );
     }
 
-    run_ok(
-        &live,
-        dir.path(),
-        &["restore", "-e", ENV, &id, "--auto-approve"],
-    );
+    live.run_ok(dir.path(), &["restore", "-e", ENV, &id, "--auto-approve"]);
     assert!(
         live_role(&live, "acme", "Local").is_some(),
         "the tenant role is back"
@@ -192,13 +176,13 @@ fn backups_hold_tenant_settings_and_a_restore_puts_them_back() {
     let live = Live::start();
     let dir =
         project("tenants:\n  - {id: acme, name: Acme Corp}\n  - {id: beta, name: Beta Inc}\n");
-    run_ok(&live, dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
+    live.run_ok(dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
     set_settings(&live, "acme", 3);
     let original = live.get("/v1/mgmt/tenant/settings?id=acme");
     assert_eq!(original["inactivityTime"], 30, "{original}");
     assert_eq!(original["authType"], "saml");
 
-    run_ok(&live, dir.path(), &["backup", "-e", ENV]);
+    live.run_ok(dir.path(), &["backup", "-e", ENV]);
     let (manual, _) = newest_backup(&live, dir.path());
     assert_eq!(backed_up_settings(dir.path(), &manual, "acme"), original);
 
@@ -211,14 +195,13 @@ fn backups_hold_tenant_settings_and_a_restore_puts_them_back() {
         ENV,
         "tenants:\n  - {id: beta, name: Beta Inc}\n",
     );
-    run_ok(&live, dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
+    live.run_ok(dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
     let (pre_apply, trigger) = newest_backup(&live, dir.path());
     assert_eq!(trigger, "pre-apply");
     assert_eq!(backed_up_settings(dir.path(), &pre_apply, "acme"), edited);
 
     // The manual backup brings the tenant back with every setting it held, not Descope's defaults.
-    let shown = run_ok(
-        &live,
+    let shown = live.run_ok(
         dir.path(),
         &["restore", "-e", ENV, &manual, "--auto-approve"],
     );
@@ -227,8 +210,7 @@ fn backups_hold_tenant_settings_and_a_restore_puts_them_back() {
         "{shown}"
     );
     assert_eq!(live.get("/v1/mgmt/tenant/settings?id=acme"), original);
-    let again = run_ok(
-        &live,
+    let again = live.run_ok(
         dir.path(),
         &["restore", "-e", ENV, &manual, "--auto-approve"],
     );
@@ -254,10 +236,10 @@ fn a_tenant_without_settings_is_backed_up_and_restored_whether_descope_answers_4
         });
         let dir =
             project("tenants:\n  - {id: acme, name: Acme Corp}\n  - {id: plain, name: Plain}\n");
-        run_ok(&live, dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
+        live.run_ok(dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
         set_settings(&live, "acme", 3);
         let original = live.get("/v1/mgmt/tenant/settings?id=acme");
-        run_ok(&live, dir.path(), &["backup", "-e", ENV]);
+        live.run_ok(dir.path(), &["backup", "-e", ENV]);
         let (manual, _) = newest_backup(&live, dir.path());
         assert_eq!(
             backed_up_settings(dir.path(), &manual, "plain"),
@@ -265,9 +247,8 @@ fn a_tenant_without_settings_is_backed_up_and_restored_whether_descope_answers_4
         );
 
         env_file(dir.path(), ENV, "tenants: []\n");
-        run_ok(&live, dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
-        let shown = run_ok(
-            &live,
+        live.run_ok(dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
+        let shown = live.run_ok(
             dir.path(),
             &["restore", "-e", ENV, &manual, "--auto-approve"],
         );

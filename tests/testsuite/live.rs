@@ -177,6 +177,20 @@ impl Live {
         self.command(dir).args(args).output().unwrap()
     }
 
+    /// `dmgmt --dir DIR ARGS...`, which must exit 0 (else the test fails showing its output);
+    /// returns its stdout.
+    pub(crate) fn run_ok(&self, dir: &Path, args: &[&str]) -> String {
+        let out = self.run(dir, args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}:\n{}{}",
+            crate::support::stdout(&out),
+            crate::support::stderr(&out)
+        );
+        crate::support::stdout(&out)
+    }
+
     /// The `dmgmt --dir DIR` command with this emulator's key and URL in its environment.
     pub(crate) fn command(&self, dir: &Path) -> assert_cmd::Command {
         let mut cmd = dmgmt();

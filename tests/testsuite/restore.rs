@@ -38,23 +38,11 @@ fn full_project() -> tempfile::TempDir {
     dir
 }
 
-fn run_ok(live: &Live, root: &Path, args: &[&str]) -> String {
-    let out = live.run(root, args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{args:?}:\n{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
-    stdout(&out)
-}
-
 /// Takes a manual backup and returns its id (from `backups --json`, newest first).
 fn take_backup(live: &Live, root: &Path) -> String {
-    run_ok(live, root, &["backup", "-e", ENV]);
+    live.run_ok(root, &["backup", "-e", ENV]);
     let list: Value =
-        serde_json::from_str(&run_ok(live, root, &["backups", "-e", ENV, "--json"])).unwrap();
+        serde_json::from_str(&live.run_ok(root, &["backups", "-e", ENV, "--json"])).unwrap();
     assert_eq!(list["format_version"], 1);
     assert_eq!(list["backups"][0]["trigger"], "manual");
     list["backups"][0]["id"].as_str().unwrap().to_owned()
@@ -88,7 +76,7 @@ fn without(mut body: Value, fields: &[&str]) -> Value {
 fn restore_returns_every_object_to_the_backups_exact_body_and_the_plan_is_empty() {
     let live = Live::start();
     let dir = full_project();
-    run_ok(&live, dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
+    live.run_ok(dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
     // An unmanaged flow that exists when the backup is taken: a manual backup holds it too.
     live.call(
         "/v1/mgmt/flow/import",
@@ -204,11 +192,7 @@ fn restore_returns_every_object_to_the_backups_exact_body_and_the_plan_is_empty(
     assert_no_changes(&live, dir.path());
 
     // Restoring again changes nothing.
-    let again = run_ok(
-        &live,
-        dir.path(),
-        &["restore", "-e", ENV, &id, "--auto-approve"],
-    );
+    let again = live.run_ok(dir.path(), &["restore", "-e", ENV, &id, "--auto-approve"]);
     assert!(again.contains("No changes."), "{again}");
 }
 
@@ -216,7 +200,7 @@ fn restore_returns_every_object_to_the_backups_exact_body_and_the_plan_is_empty(
 fn objects_created_since_that_dmgmt_does_not_manage_are_kept_without_delete_unmanaged() {
     let live = Live::start();
     let dir = project(CONFIG);
-    run_ok(&live, dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
+    live.run_ok(dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
     let id = take_backup(&live, dir.path());
     live.call(
         "/v1/mgmt/tenant/create",
@@ -227,13 +211,9 @@ fn objects_created_since_that_dmgmt_does_not_manage_are_kept_without_delete_unma
         ENV,
         &format!("{CONFIG}  - {{id: gamma, name: Gamma}}\n"),
     );
-    run_ok(&live, dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
+    live.run_ok(dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
 
-    let text = run_ok(
-        &live,
-        dir.path(),
-        &["restore", "-e", ENV, &id, "--auto-approve"],
-    );
+    let text = live.run_ok(dir.path(), &["restore", "-e", ENV, &id, "--auto-approve"]);
     assert!(text.contains("# tenant.gamma will be destroyed"), "{text}");
     assert!(text.contains("`tenant.stray`"), "{text}");
     assert!(
@@ -257,7 +237,7 @@ fn objects_created_since_that_dmgmt_does_not_manage_are_kept_without_delete_unma
 fn a_tampered_truncated_or_foreign_backup_is_refused_before_any_call() {
     let live = Live::start();
     let dir = project(CONFIG);
-    run_ok(&live, dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
+    live.run_ok(dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
     let id = take_backup(&live, dir.path());
     let folder = dir.path().join(format!("state/backups/{ENV}/{id}"));
     let pristine = tempfile::tempdir().unwrap();
@@ -343,7 +323,7 @@ fn a_restore_killed_midway_is_finished_by_the_next_without_duplicates() {
         config.push_str(&format!("  - {{id: t{i:02}, name: Tenant {i:02}}}\n"));
     }
     let dir = project(&config);
-    run_ok(&live, dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
+    live.run_ok(dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
     let id = take_backup(&live, dir.path());
     for i in 0..10 {
         live.call("/v1/mgmt/tenant/delete", json!({"id": format!("t{i:02}")}));
@@ -381,16 +361,11 @@ fn a_restore_killed_midway_is_finished_by_the_next_without_duplicates() {
         &std::fs::read(dir.path().join(format!("state/{ENV}.lock"))).unwrap(),
     )
     .unwrap();
-    run_ok(
-        &live,
+    live.run_ok(
         dir.path(),
         &["unlock", "-e", ENV, lock["id"].as_str().unwrap()],
     );
-    let out = run_ok(
-        &live,
-        dir.path(),
-        &["restore", "-e", ENV, &id, "--auto-approve"],
-    );
+    let out = live.run_ok(dir.path(), &["restore", "-e", ENV, &id, "--auto-approve"]);
     assert!(
         out.contains(&format!("Plan: {} to add, 0 to change", 10 - restored)),
         "only what remains: {out}"
@@ -412,12 +387,12 @@ fn retention_prunes_old_backups_but_keeps_the_newest_keep_min() {
     let dir = project(&format!(
         "backups: {{retention_days: 7, keep_min: 2}}\n{CONFIG}"
     ));
-    run_ok(&live, dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
+    live.run_ok(dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
     let ids: Vec<String> = (0..3).map(|_| take_backup(&live, dir.path())).collect();
     let folder = dir.path().join(format!("state/backups/{ENV}"));
     let list = |root: &Path| -> Vec<String> {
         let v: Value =
-            serde_json::from_str(&run_ok(&live, root, &["backups", "-e", ENV, "--json"])).unwrap();
+            serde_json::from_str(&live.run_ok(root, &["backups", "-e", ENV, "--json"])).unwrap();
         v["backups"]
             .as_array()
             .unwrap()
@@ -431,7 +406,7 @@ fn retention_prunes_old_backups_but_keeps_the_newest_keep_min() {
         4,
         "the pre-apply backup and three manual ones: {all:?}"
     );
-    let table = run_ok(&live, dir.path(), &["backups", "-e", ENV]);
+    let table = live.run_ok(dir.path(), &["backups", "-e", ENV]);
     assert!(table.starts_with("ID "), "{table}");
     assert!(
         table.contains("pre-apply") && table.contains("manual"),
@@ -445,7 +420,7 @@ fn retention_prunes_old_backups_but_keeps_the_newest_keep_min() {
         manifest["created_at"] = json!(format!("2020-01-0{}T00:00:00Z", 5 - i));
         std::fs::write(&path, manifest.to_string()).unwrap();
     }
-    let out = run_ok(&live, dir.path(), &["backups", "-e", ENV, "--prune"]);
+    let out = live.run_ok(dir.path(), &["backups", "-e", ENV, "--prune"]);
     let doomed = [&all[2], &all[3]];
     for id in doomed {
         assert!(out.contains(id.as_str()), "{out}");
@@ -453,7 +428,7 @@ fn retention_prunes_old_backups_but_keeps_the_newest_keep_min() {
     }
     assert_eq!(list(dir.path()), vec![all[0].clone(), all[1].clone()]);
     assert_eq!(ids[2], all[0]);
-    let again = run_ok(&live, dir.path(), &["backups", "-e", ENV, "--prune"]);
+    let again = live.run_ok(dir.path(), &["backups", "-e", ENV, "--prune"]);
     assert!(again.contains("Nothing to prune"), "{again}");
 }
 
@@ -465,23 +440,19 @@ fn backups_count_descopes_system_default_permissions_apart() {
     let dir = project(
         "permissions:\n  - {name: billing.read}\nroles:\n  - {name: Viewer, permissions: [billing.read]}\n",
     );
-    run_ok(&live, dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
-    let out = run_ok(&live, dir.path(), &["backup", "-e", ENV]);
+    live.run_ok(dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
+    let out = live.run_ok(dir.path(), &["backup", "-e", ENV]);
     assert!(
         out.contains(": 1 permission (+3 system-default), 2 roles, 1 theme ("),
         "{out}"
     );
-    let table = run_ok(&live, dir.path(), &["backups", "-e", ENV]);
+    let table = live.run_ok(dir.path(), &["backups", "-e", ENV]);
     assert!(
         table.contains("  1 permission (+3 system-default), 2 roles, 1 theme  "),
         "{table}"
     );
-    let list: Value = serde_json::from_str(&run_ok(
-        &live,
-        dir.path(),
-        &["backups", "-e", ENV, "--json"],
-    ))
-    .unwrap();
+    let list: Value =
+        serde_json::from_str(&live.run_ok(dir.path(), &["backups", "-e", ENV, "--json"])).unwrap();
     let newest = &list["backups"][0];
     assert_eq!(
         newest["counts"],

@@ -22,22 +22,10 @@ tenants:
   - {id: acme, name: Acme Corp}
 ";
 
-fn run_ok(live: &Live, root: &Path, args: &[&str]) -> String {
-    let out = live.run(root, args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{args:?}:\n{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
-    stdout(&out)
-}
-
 /// The newest backup's id with the trigger it was taken for.
 fn newest_backup(live: &Live, root: &Path, trigger: &str) -> String {
     let list: Value =
-        serde_json::from_str(&run_ok(live, root, &["backups", "-e", ENV, "--json"])).unwrap();
+        serde_json::from_str(&live.run_ok(root, &["backups", "-e", ENV, "--json"])).unwrap();
     let newest = &list["backups"][0];
     assert_eq!(newest["trigger"], trigger, "{list}");
     newest["id"].as_str().unwrap().to_owned()
@@ -93,7 +81,7 @@ fn add_customer_objects(live: &Live) {
 fn restoring_a_pre_apply_backup_with_allow_delete_keeps_every_unmanaged_object() {
     let live = Live::start();
     let dir = project(&format!("protected: true\n{SMALL}"));
-    run_ok(&live, dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
+    live.run_ok(dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
     add_customer_objects(&live);
     let roles_before = role_names(&live);
     assert!(roles_before.contains(&"/Tenant Admin".to_owned()));
@@ -104,12 +92,11 @@ fn restoring_a_pre_apply_backup_with_allow_delete_keeps_every_unmanaged_object()
         ENV,
         &format!("protected: true\n{SMALL}  - {{id: oops, name: Oops}}\n"),
     );
-    run_ok(&live, dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
+    live.run_ok(dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
     let id = newest_backup(&live, dir.path(), "pre-apply");
     env_file(dir.path(), ENV, &format!("protected: true\n{SMALL}"));
 
-    let text = run_ok(
-        &live,
+    let text = live.run_ok(
         dir.path(),
         &[
             "restore",
@@ -136,8 +123,8 @@ fn restoring_a_pre_apply_backup_with_allow_delete_keeps_every_unmanaged_object()
 fn delete_unmanaged_is_refused_for_a_pre_apply_backup_and_works_for_a_complete_one() {
     let live = Live::start();
     let dir = project(SMALL);
-    run_ok(&live, dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
-    run_ok(&live, dir.path(), &["backup", "-e", ENV]);
+    live.run_ok(dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
+    live.run_ok(dir.path(), &["backup", "-e", ENV]);
     let complete = newest_backup(&live, dir.path(), "manual");
     add_customer_objects(&live);
     env_file(
@@ -145,7 +132,7 @@ fn delete_unmanaged_is_refused_for_a_pre_apply_backup_and_works_for_a_complete_o
         ENV,
         &format!("{SMALL}  - {{id: oops, name: Oops}}\n"),
     );
-    run_ok(&live, dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
+    live.run_ok(dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
     let pre_apply = newest_backup(&live, dir.path(), "pre-apply");
     env_file(dir.path(), ENV, SMALL);
 
@@ -169,8 +156,7 @@ fn delete_unmanaged_is_refused_for_a_pre_apply_backup_and_works_for_a_complete_o
     );
     assert_eq!(live.requests().len(), before, "no call was made");
 
-    let text = run_ok(
-        &live,
+    let text = live.run_ok(
         dir.path(),
         &[
             "restore",
@@ -221,7 +207,7 @@ fn a_restore_whose_writes_all_fail_applies_nothing_even_when_only_unmodelled_fie
         data: Some(data.clone()),
         ..EmulatorConfig::default()
     });
-    run_ok(&live, dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
+    live.run_ok(dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
     let viewer =
         json!({"name": "Viewer", "newName": "Viewer", "permissionNames": ["billing.read"]});
     let mut private = viewer.clone();
@@ -234,7 +220,7 @@ fn a_restore_whose_writes_all_fail_applies_nothing_even_when_only_unmodelled_fie
     );
     let saved = unmodelled(&live);
     assert_eq!(saved, (json!(true), json!(["U1"]), json!(["app1"])));
-    run_ok(&live, dir.path(), &["backup", "-e", ENV]);
+    live.run_ok(dir.path(), &["backup", "-e", ENV]);
     let id = newest_backup(&live, dir.path(), "manual");
     // Changed in the console since: only fields no configuration models.
     live.call("/v1/mgmt/role/update", viewer);
@@ -273,17 +259,9 @@ fn a_restore_whose_writes_all_fail_applies_nothing_even_when_only_unmodelled_fie
         data: Some(data),
         ..EmulatorConfig::default()
     });
-    run_ok(
-        &live,
-        dir.path(),
-        &["restore", "-e", ENV, &id, "--auto-approve"],
-    );
+    live.run_ok(dir.path(), &["restore", "-e", ENV, &id, "--auto-approve"]);
     assert_eq!(unmodelled(&live), saved);
-    let again = run_ok(
-        &live,
-        dir.path(),
-        &["restore", "-e", ENV, &id, "--auto-approve"],
-    );
+    let again = live.run_ok(dir.path(), &["restore", "-e", ENV, &id, "--auto-approve"]);
     assert!(again.contains("No changes."), "{again}");
 }
 
@@ -316,8 +294,8 @@ fn id_of(live: &Live, kind: &str, name: &str) -> Option<String> {
 fn an_object_renamed_in_the_console_whose_name_was_reused_is_never_destroyed_or_rebound() {
     let live = Live::start();
     let dir = project(DEFAULT_ROLE);
-    run_ok(&live, dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
-    run_ok(&live, dir.path(), &["backup", "-e", ENV]);
+    live.run_ok(dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
+    live.run_ok(dir.path(), &["backup", "-e", ENV]);
     let backup = newest_backup(&live, dir.path(), "manual");
     let role1 = id_of(&live, "role", "Viewer").unwrap();
     let perm1 = id_of(&live, "permission", "billing.read").unwrap();
@@ -375,8 +353,7 @@ fn an_object_renamed_in_the_console_whose_name_was_reused_is_never_destroyed_or_
         "/v1/mgmt/permission/delete",
         json!({"name": "billing.read"}),
     );
-    run_ok(
-        &live,
+    live.run_ok(
         dir.path(),
         &["restore", "-e", ENV, &backup, "--auto-approve"],
     );
@@ -397,8 +374,8 @@ fn tenants_that_swapped_names_since_the_backup_are_refused_with_the_way_out() {
     let config = "tenants:\n  - {id: a, name: Alpha}\n  - {id: b, name: Beta}\n";
     let live = Live::start();
     let dir = project(config);
-    run_ok(&live, dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
-    run_ok(&live, dir.path(), &["backup", "-e", ENV]);
+    live.run_ok(dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
+    live.run_ok(dir.path(), &["backup", "-e", ENV]);
     let backup = newest_backup(&live, dir.path(), "manual");
     for (id, name) in [("a", "Temp"), ("b", "Alpha"), ("a", "Beta")] {
         live.call("/v1/mgmt/tenant/update", json!({"id": id, "name": name}));
@@ -426,8 +403,7 @@ fn tenants_that_swapped_names_since_the_backup_are_refused_with_the_way_out() {
         "/v1/mgmt/tenant/update",
         json!({"id": "a", "name": "Beta (restoring)"}),
     );
-    run_ok(
-        &live,
+    live.run_ok(
         dir.path(),
         &["restore", "-e", ENV, &backup, "--auto-approve"],
     );
