@@ -366,3 +366,31 @@ fn a_roles_flag_set_in_the_console_during_an_apply_is_not_reverted() {
     granted.sort();
     assert_eq!(granted, ["audit", "read"]);
 }
+
+#[test]
+fn a_targeted_saved_plan_is_checked_against_a_plan_with_the_same_targets() {
+    let live = Live::start();
+    let dir = project(CONFIG);
+    let out = apply(&live, dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    env_file(
+        dir.path(),
+        ENV,
+        &CONFIG
+            .replace("Acme Corp", "Acme Corporation")
+            .replace("Beta Inc", "Beta Incorporated"),
+    );
+    let path = at(dir.path(), "acme.json");
+    let out = live.run(
+        dir.path(),
+        &["plan", "-e", ENV, "--target", "tenant.acme", "--out", &path],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(saved["targets"], json!(["tenant.acme"]));
+
+    let out = live.run(dir.path(), &["apply", "-e", ENV, &path]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(tenant(&live, "acme").unwrap()["name"], "Acme Corporation");
+    assert_eq!(tenant(&live, "beta").unwrap()["name"], "Beta Inc");
+}
