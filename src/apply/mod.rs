@@ -65,8 +65,8 @@ impl Default for ExecuteOptions {
 pub trait ApplyObserver: Sync {
     /// The change is about to be sent (alone or in a batch).
     fn started(&self, _id: ChangeId, _change: &Change) {}
-    /// Called once per change that succeeded, as soon as it did (the caller persists state here;
-    /// it may block briefly). `live` is what Descope holds now: the body read back, or the body
+    /// Called once per change that succeeded, as soon as it did (the caller records it here,
+    /// without waiting for the disk: see [`settle`](Self::settle)). `live` is what Descope holds now: the body read back, or the body
     /// sent when that is provably what Descope holds; `None` for a delete or a forget.
     fn applied(&self, id: ChangeId, change: &Change, live: Option<&Value>);
     /// The change failed for good, with Descope's error.
@@ -75,6 +75,12 @@ pub trait ApplyObserver: Sync {
     fn skipped(&self, id: ChangeId, change: &Change, blocked_by: ChangeId);
     /// A 429 pause, a resend after a lost reply, a fallback from a batch to single calls.
     fn note(&self, _message: &str) {}
+    /// Awaited before more changes are sent: resolves once what [`applied`](Self::applied)
+    /// recorded so far is durable (the caller may record in the background, as long as the run
+    /// goes on with dependents only after this).
+    fn settle(&self) -> futures_util::future::BoxFuture<'_, ()> {
+        Box::pin(std::future::ready(()))
+    }
 }
 
 /// What became of one change.

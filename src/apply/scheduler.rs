@@ -207,6 +207,9 @@ pub(crate) async fn run(
     let mut walk = Walk::new(plan, observer);
     let mut in_flight = FuturesUnordered::new();
     loop {
+        // What was recorded of the changes applied so far is durable before anything that may
+        // depend on them is sent.
+        observer.settle().await;
         while in_flight.len() < options.parallelism && !stop.load(Ordering::SeqCst) {
             let Some(unit) = walk.next_unit(options.batch_size) else {
                 break;

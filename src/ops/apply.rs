@@ -25,6 +25,7 @@ use crate::model::{DesiredState, ResourceAddr, Snapshot};
 use crate::plan::{Action, Change, ChangeId};
 use crate::state::audit::{AuditChange, AuditRecord};
 use crate::state::backup::{self, BackupInfo, BackupObject, Trigger};
+use crate::state::journal::{JournalWriter, Op};
 use crate::state::{LockGuard, ResourceState, StateFile, StateStore};
 
 /// Everything between the refresh and the approval: the lock, the state and live project the
@@ -357,10 +358,11 @@ pub(super) async fn execute_recorded(
         None
     };
     store.hold_backup()?;
+    let journal = open_journal(store, &state, lock)?;
 
     let recorder = Recorder {
         state: Mutex::new(state),
-        store,
+        journal: Mutex::new(Some(journal)),
         record,
         inner: observer,
         stop,
@@ -380,6 +382,15 @@ pub(super) async fn execute_recorded(
     )
     .await;
 
+    // Every line queued is written (or the run stops with why not) before the state is.
+    let journal = recorder
+        .journal
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take();
+    if let Some(Err(message)) = journal.map(JournalWriter::finish) {
+        recorder.fail(message);
+    }
     // Guards declared now are recorded for every managed resource, changed or not.
     let mut state = recorder
         .state
@@ -471,16 +482,66 @@ fn backup_objects<'a>(
         .collect()
 }
 
-/// Persists the state after every change the executor reports applied, then passes every event
-/// on. A state that cannot be written stops the run (nothing more is scheduled).
+/// Opens the run's journal beside the state, its first line holding what the run starts from
+/// that the file does not (what the refresh recorded). Lines are synced by a thread of their own,
+/// which checks before each group that the run still holds `lock`.
+fn open_journal(store: &StateStore, state: &StateFile, lock: &LockGuard) -> Result<JournalWriter> {
+    let on_disk = store
+        .load()?
+        .unwrap_or_else(|| StateFile::new(&state.environment, &state.project_id));
+    let path = store.journal_path();
+    let mut guard = lock.checker();
+    let mut journal = JournalWriter::create(
+        &path,
+        state,
+        Box::new(|file: &std::fs::File| file.sync_data()),
+        Box::new(move || guard()),
+    )
+    .map_err(|source| {
+        Error::new(
+            ErrorKind::State,
+            format!("cannot create the state journal `{}`", path.display()),
+        )
+        .caused_by(&source)
+        .hint("nothing was applied; if a stopped run left this file, any dmgmt command that reads the state folds it in")
+    })?;
+    let ops = Op::between(&on_disk, state);
+    if !ops.is_empty() {
+        journal
+            .append(ops)
+            .map_err(|e| Error::new(ErrorKind::State, e))?;
+    }
+    Ok(journal)
+}
+
+/// Records every change the executor reports applied (one line appended to the state's journal,
+/// synced by the journal's thread before the run goes on: [`ApplyObserver::settle`]), then passes
+/// every event on. A line that cannot be written, or a lost lock, stops the run (nothing more is
+/// scheduled). The state file itself is written once, at the end of the run.
 struct Recorder<'a> {
     state: Mutex<StateFile>,
-    store: &'a StateStore,
+    /// `None` once the run is over.
+    journal: Mutex<Option<JournalWriter>>,
     record: &'a RecordFn<'a>,
     inner: &'a dyn ApplyObserver,
     stop: &'a AtomicBool,
     error: Mutex<Option<Error>>,
     lock: &'a LockGuard,
+}
+
+impl Recorder<'_> {
+    /// Stops the run with the journal's failure: the lost lock when that is why.
+    fn fail(&self, message: String) {
+        let error = match self.lock.check() {
+            Err(lost) => lost.into(),
+            Ok(()) => Error::new(ErrorKind::State, message).hint(
+                "the change was applied in Descope but may not be recorded; run `dmgmt refresh` once the state can be written",
+            ),
+        };
+        self.stop.store(true, Ordering::SeqCst);
+        let mut slot = self.error.lock().unwrap_or_else(|p| p.into_inner());
+        slot.get_or_insert(error);
+    }
 }
 
 impl ApplyObserver for Recorder<'_> {
@@ -492,18 +553,25 @@ impl ApplyObserver for Recorder<'_> {
         {
             let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
             (self.record)(&mut state, change, live);
-            // Only the lock's holder writes the state: once it is lost, another run may be
-            // writing it.
-            let written = match self.lock.check() {
-                Ok(()) => self.store.write(&mut state).map(drop).map_err(|e| {
-                    Error::from(e).hint("the change was applied in Descope but is not recorded; run `dmgmt refresh` once the state can be written")
-                }),
-                Err(lost) => Err(lost.into()),
+            // `record` touches the change's address and the one it moved from, nothing else.
+            let mut ops: Vec<Op> = change
+                .moved_from
+                .iter()
+                .map(|old| Op::at(&state, old))
+                .collect();
+            ops.push(Op::at(&state, &change.addr));
+            drop(state);
+            let appended = match self
+                .journal
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .as_mut()
+            {
+                Some(journal) => journal.append(ops),
+                None => Err("the state journal is closed".to_owned()),
             };
-            if let Err(e) = written {
-                self.stop.store(true, Ordering::SeqCst);
-                let mut error = self.error.lock().unwrap_or_else(|p| p.into_inner());
-                error.get_or_insert(e);
+            if let Err(message) = appended {
+                self.fail(message);
             }
         }
         self.inner.applied(id, change, live);
@@ -519,6 +587,23 @@ impl ApplyObserver for Recorder<'_> {
 
     fn note(&self, message: &str) {
         self.inner.note(message);
+    }
+
+    fn settle(&self) -> futures_util::future::BoxFuture<'_, ()> {
+        let durable = self
+            .journal
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(JournalWriter::durable);
+        Box::pin(async move {
+            if let Some(Err(message)) = match durable {
+                Some(durable) => Some(durable.await),
+                None => None,
+            } {
+                self.fail(message);
+            }
+        })
     }
 }
 

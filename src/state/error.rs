@@ -67,6 +67,9 @@ pub enum StateError {
     /// Someone else wrote the state between our read and our write.
     #[error("state file `{}` changed since it was read ({reason}); refusing to overwrite it", .path.display())]
     Conflict { path: PathBuf, reason: String },
+    /// The journal a stopped run left beside the state cannot be folded into it.
+    #[error("cannot fold the state journal `{}` into the state: {reason}", .path.display())]
+    Journal { path: PathBuf, reason: String },
 }
 
 /// The `.backup` beside a state file, and whether it existed when the error was found.
@@ -162,6 +165,10 @@ impl From<StateError> for Error {
             StateError::Conflict { .. } => {
                 base.hint("another dmgmt run wrote the state without holding its lock; run the command again")
             }
+            StateError::Journal { path, .. } => base.hint(format!(
+                "it holds changes a stopped run applied; if it belongs to another state, move `{}` aside and run `dmgmt refresh`",
+                path.display()
+            )),
         }
     }
 }

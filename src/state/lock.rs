@@ -190,6 +190,18 @@ impl LockGuard {
         }
     }
 
+    /// [`check`](Self::check) for another thread (the state journal's writer): an owned copy
+    /// that never releases the lock, with the failure as its message.
+    pub(crate) fn checker(&self) -> impl FnMut() -> Result<(), String> + Send + 'static {
+        let copy = LockGuard {
+            path: self.path.clone(),
+            environment: self.environment.clone(),
+            info: self.info.clone(),
+            released: true,
+        };
+        move || copy.check().map_err(|e| crate::Error::from(e).to_string())
+    }
+
     fn lost(&self, holder: Option<Box<LockInfo>>) -> LockError {
         LockError::Lost {
             environment: self.environment.clone(),

@@ -20,6 +20,7 @@ pub(crate) mod canonical;
 mod error;
 pub(crate) mod file;
 pub(crate) mod folder;
+pub(crate) mod journal;
 pub(crate) mod lock;
 mod lock_error;
 pub(crate) mod store;

@@ -6,6 +6,15 @@
 //! fsync, rename, fsync of the folder), keeps the previous version as `<env>.json.backup`, and
 //! leaves the file alone when the content did not change. Taking the lock is the caller's job:
 //! this module never locks and never decides what the state should contain.
+//!
+//! A run records its changes in `<env>.json.journal` (see [`super::journal`]) and writes the
+//! state once at its end. Every load folds a journal a stopped run left behind into what it
+//! returns, in memory: the file is not touched, so a command holding no lock (`plan`, `state
+//! list`) can read it. [`load_for`](StateStore::load_for), which commands call under the lock,
+//! then persists the fold (one write, the journal removed). Any write writes a folded state even
+//! when its content equals it, and removes the journal once the new state is in place. A torn or
+//! damaged tail is ignored with a note ([`take_notes`](StateStore::take_notes)); a journal of
+//! another lineage or project is refused.
 
 use std::fs;
 use std::io;
@@ -30,14 +39,20 @@ pub struct StateStore {
     /// The bytes last read or written and the state they hold. An apply writes after every
     /// change; when the file still holds these bytes, a write need not parse and verify it again.
     known: Mutex<Option<Known>>,
+    /// What folding a journal ignored, for the caller to show.
+    notes: Mutex<Vec<String>>,
     /// Set by [`hold_backup`](Self::hold_backup): writes leave `.backup` as it is.
     backup_held: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Debug)]
 struct Known {
-    bytes: Vec<u8>,
+    /// The file's bytes (`None`: no file, only a journal).
+    bytes: Option<Vec<u8>>,
+    /// The state, with a leftover journal folded in.
     state: StateFile,
+    /// A journal was folded in: the file does not hold `state` yet.
+    pending: bool,
 }
 
 impl Clone for StateStore {
@@ -68,6 +83,7 @@ impl StateStore {
             environment: environment.to_owned(),
             path,
             known: Mutex::new(None),
+            notes: Mutex::new(Vec::new()),
             backup_held: std::sync::atomic::AtomicBool::new(false),
         }
     }
@@ -78,7 +94,10 @@ impl StateStore {
     /// state yet there is nothing to keep.
     pub(crate) fn hold_backup(&self) -> Result<(), StateError> {
         let known = self.read_current()?;
-        if let Some(Known { bytes, .. }) = known.as_ref() {
+        if let Some(Known {
+            bytes: Some(bytes), ..
+        }) = known.as_ref()
+        {
             let backup = self.backup_path();
             let staged = self.stage(bytes, &backup)?;
             self.commit(staged, &backup)?;
@@ -93,6 +112,17 @@ impl StateStore {
     #[cfg(test)]
     pub(crate) fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// `<state_dir>/<env>.json.journal`: the changes of a run not yet written into the state.
+    pub(crate) fn journal_path(&self) -> PathBuf {
+        super::journal::journal_path(&self.path)
+    }
+
+    /// What folding a journal ignored since the last call (a torn or damaged last line).
+    #[cfg(test)]
+    pub(crate) fn take_notes(&self) -> Vec<String> {
+        std::mem::take(&mut *self.notes.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// `<state_dir>/<env>.json.backup`: the version before the last write.
@@ -111,9 +141,38 @@ impl StateStore {
     /// write, so a large state is neither copied nor held twice. Check the project with
     /// [`check_project`](Self::check_project).
     pub(crate) fn read(&self) -> Result<Option<StateFile>, StateError> {
-        match self.read_bytes()? {
-            Some(bytes) => self.parse(&bytes).map(Some),
-            None => Ok(None),
+        let state = match self.read_bytes()? {
+            Some(bytes) => Some(self.parse(&bytes)?),
+            None => None,
+        };
+        Ok(self.fold_journal(state)?.0)
+    }
+
+    /// `state` with the journal beside it folded in, and whether there was one to fold.
+    fn fold_journal(
+        &self,
+        state: Option<StateFile>,
+    ) -> Result<(Option<StateFile>, bool), StateError> {
+        let path = self.journal_path();
+        let contents = super::journal::read(&path).map_err(|source| StateError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let Some(contents) = contents else {
+            return Ok((state, false));
+        };
+        if let Some(note) = &contents.note {
+            let mut notes = self.notes.lock().unwrap_or_else(|p| p.into_inner());
+            notes.push(note.clone());
+        }
+        match super::journal::fold(state.as_ref(), &self.environment, &contents) {
+            Ok(Some(folded)) => Ok((Some(folded), true)),
+            // Nothing to add (empty, or already written in): a write still removes it.
+            Ok(None) => Ok((state, true)),
+            Err(super::journal::FoldError::Foreign(reason))
+            | Err(super::journal::FoldError::Invalid(reason)) => {
+                Err(StateError::Journal { path, reason })
+            }
         }
     }
 
@@ -130,9 +189,21 @@ impl StateStore {
     }
 
     /// [`load`](Self::load), and also refuses the state of another project.
+    /// The caller holds the lock: a journal a stopped run left is folded in and written (the
+    /// state gets a new serial, the journal is removed).
     pub(crate) fn load_for(&self, project_id: &str) -> Result<Option<StateFile>, StateError> {
-        match self.load()? {
-            Some(state) => self.check_project(state, project_id).map(Some),
+        let pending = {
+            let known = self.read_current()?;
+            known.as_ref().map(|k| (k.state.clone(), k.pending))
+        };
+        match pending {
+            Some((state, pending)) => {
+                let mut state = self.check_project(state, project_id)?;
+                if pending {
+                    self.write(&mut state)?;
+                }
+                Ok(Some(state))
+            }
             None => Ok(None),
         }
     }
@@ -172,6 +243,7 @@ impl StateStore {
         next.format_version = FORMAT_VERSION;
         next.normalize_resources();
         let mut known = self.read_current()?;
+        let pending = known.as_ref().is_some_and(|k| k.pending);
         if let Some(Known { state: on_disk, .. }) = known.as_ref() {
             if on_disk.lineage != next.lineage {
                 return Err(self.conflict(format!(
@@ -185,7 +257,9 @@ impl StateStore {
                     on_disk.serial, next.serial
                 )));
             }
-            if on_disk.same_content(&next) {
+            if !pending && on_disk.same_content(&next) {
+                // A journal beside it holds nothing the file lacks.
+                self.remove_journal()?;
                 *state = on_disk.clone();
                 return Ok(WriteOutcome::Unchanged);
             }
@@ -208,7 +282,10 @@ impl StateStore {
         // whatever the mode of the file it replaces (see `folder.rs`).
         let staged = self.stage(text.as_bytes(), &self.path)?;
         let rotate = !self.backup_held.load(std::sync::atomic::Ordering::SeqCst);
-        if let Some(Known { bytes, .. }) = known.as_ref().filter(|_| rotate) {
+        if let Some(Known {
+            bytes: Some(bytes), ..
+        }) = known.as_ref().filter(|_| rotate)
+        {
             let backup = self.backup_path();
             let staged_backup = self.stage(bytes, &backup)?;
             self.commit(staged_backup, &backup)?;
@@ -217,18 +294,34 @@ impl StateStore {
         *known = None;
         self.commit(staged, &self.path)?;
         self.sync_dir()?;
+        #[cfg(test)]
+        WRITES.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        // The state now holds what the journal added: it goes. If this fails, the next load
+        // finds it older than the state and ignores it.
+        self.remove_journal()?;
 
         let serial = next.serial;
         *known = Some(Known {
-            bytes: text.into_bytes(),
+            bytes: Some(text.into_bytes()),
             state: next.clone(),
+            pending: false,
         });
         *state = next;
         Ok(WriteOutcome::Written { serial })
     }
 
-    /// What the file holds now (`None` if there is no file), verified; the returned guard is the
-    /// store's cache, so what is read stays known for the next write.
+    fn remove_journal(&self) -> Result<(), StateError> {
+        let path = self.journal_path();
+        match fs::remove_file(&path) {
+            Ok(()) => self.sync_dir(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(StateError::Write { path, source }),
+        }
+    }
+
+    /// What the file holds now (`None` if there is no file), verified, with a leftover journal
+    /// folded in; the returned guard is the store's cache, so what is read stays known for the
+    /// next write.
     fn read_current(&self) -> Result<MutexGuard<'_, Option<Known>>, StateError> {
         // A panic while holding the cache cannot leave it wrong in a way that matters: its bytes
         // are compared with the file before they are trusted.
@@ -236,16 +329,27 @@ impl StateStore {
             .known
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let Some(bytes) = self.read_bytes()? else {
-            *known = None;
-            return Ok(known);
-        };
-        if known.as_ref().is_some_and(|k| k.bytes == bytes) {
+        let bytes = self.read_bytes()?;
+        let journal = self.journal_path().exists();
+        if !journal
+            && bytes.is_some()
+            && known
+                .as_ref()
+                .is_some_and(|k| !k.pending && k.bytes == bytes)
+        {
             return Ok(known);
         }
         *known = None;
-        let state = self.parse(&bytes)?;
-        *known = Some(Known { bytes, state });
+        let state = match &bytes {
+            Some(bytes) => Some(self.parse(bytes)?),
+            None => None,
+        };
+        let (state, pending) = self.fold_journal(state)?;
+        *known = state.map(|state| Known {
+            bytes,
+            state,
+            pending,
+        });
         Ok(known)
     }
 
@@ -367,6 +471,10 @@ impl StateStore {
         })
     }
 }
+
+/// Full writes of a state file by this process (tests count them).
+#[cfg(test)]
+pub(crate) static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 #[cfg(test)]
 #[path = "store_tests.rs"]

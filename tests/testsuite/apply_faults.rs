@@ -45,6 +45,14 @@ fn serial(root: &std::path::Path) -> u64 {
         .unwrap_or(0)
 }
 
+/// Complete lines in the state journal: changes a running apply recorded so far (the state file
+/// itself is written once, at the end of the run).
+fn journaled(root: &std::path::Path) -> usize {
+    std::fs::read(root.join(format!("state/{ENV}.json.journal")))
+        .map(|b| b.iter().filter(|c| **c == b'\n').count())
+        .unwrap_or(0)
+}
+
 fn remaining_changes(live: &Live, root: &std::path::Path) -> usize {
     let out = live.run(root, &["plan", "-e", ENV, "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -95,11 +103,15 @@ fn a_killed_apply_leaves_a_valid_state_and_a_second_apply_finishes_the_job() {
     let dir = project(&many_tenants());
     let mut child = one_at_a_time(dir.path(), &live);
     assert!(
-        eventually(Duration::from_secs(30), || serial(dir.path()) >= 3),
+        eventually(Duration::from_secs(30), || journaled(dir.path()) >= 3),
         "the apply made progress"
     );
     child.signal("KILL");
     child.wait(Duration::from_secs(10));
+    let journal = dir.path().join(format!("state/{ENV}.json.journal"));
+    let lines = journaled(dir.path());
+    assert!(lines >= 3, "the killed run left its journal");
+    assert_eq!(serial(dir.path()), 0, "the killed run wrote no state file");
 
     // The state is valid and holds what was applied; the plan shows only the rest.
     let list = live.run(dir.path(), &["state", "list", "-e", ENV]);
@@ -114,6 +126,9 @@ fn a_killed_apply_leaves_a_valid_state_and_a_second_apply_finishes_the_job() {
         "{recorded} recorded, {remaining} left"
     );
     assert_eq!(recorded + remaining, 12);
+    // Every journaled change is in the state read back; reading alone left the journal.
+    assert_eq!(recorded, lines, "{recorded} recorded, {lines} journaled");
+    assert!(journal.exists());
 
     // The killed apply could not release its lock: break it by its id, then finish.
     let lock: Value = serde_json::from_slice(
@@ -149,6 +164,33 @@ fn a_killed_apply_leaves_a_valid_state_and_a_second_apply_finishes_the_job() {
         0,
         "nothing was created twice"
     );
+    assert!(!journal.exists(), "the next apply folded the journal in");
+    assert_no_changes(&live, dir.path());
+}
+
+/// A change appends a line to the journal; the state file is written a constant number of times
+/// per run, not once per change.
+#[test]
+fn an_apply_of_many_changes_writes_the_state_file_a_constant_number_of_times() {
+    let live = Live::with(EmulatorConfig::default());
+    let mut text = String::from("tenants:\n");
+    for i in 0..200 {
+        text.push_str(&format!("  - {{id: t{i:03}, name: Tenant {i:03}}}\n"));
+    }
+    let dir = project(&text);
+    let out = apply(&live, dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let state: Value = serde_json::from_str(&state_text(dir.path()).unwrap()).unwrap();
+    let resources = &state["resources"];
+    let count = resources.as_array().map(Vec::len);
+    assert_eq!(count.or(resources.as_object().map(|m| m.len())), Some(200));
+    // Every write that changes the content moves the serial by one.
+    assert!(serial(dir.path()) <= 2, "serial {}", serial(dir.path()));
+    assert!(
+        !dir.path()
+            .join(format!("state/{ENV}.json.journal"))
+            .exists()
+    );
     assert_no_changes(&live, dir.path());
 }
 
@@ -157,7 +199,9 @@ fn ctrl_c_mid_apply_finishes_the_calls_in_flight_releases_the_lock_and_exits_130
     let live = slow();
     let dir = project(&many_tenants());
     let mut child = one_at_a_time(dir.path(), &live);
-    assert!(eventually(Duration::from_secs(30), || serial(dir.path()) >= 2));
+    assert!(eventually(Duration::from_secs(30), || journaled(
+        dir.path()
+    ) >= 2));
     child.signal("INT");
     let status = child.wait(Duration::from_secs(20));
     assert_eq!(status.code(), Some(130));
@@ -213,7 +257,9 @@ fn unlock_refuses_to_break_the_lock_of_a_run_alive_on_this_host_unless_forced() 
     let live = slow();
     let dir = project(&many_tenants());
     let mut child = one_at_a_time(dir.path(), &live);
-    assert!(eventually(Duration::from_secs(30), || serial(dir.path()) >= 1));
+    assert!(eventually(Duration::from_secs(30), || journaled(
+        dir.path()
+    ) >= 1));
     let lock = held_lock(dir.path());
     let id = lock["id"].as_str().unwrap();
     let out = live.run(dir.path(), &["unlock", "-e", ENV, id]);
@@ -251,7 +297,9 @@ fn an_apply_whose_lock_was_taken_over_stops_with_an_error_and_leaves_that_lock()
     let live = slow();
     let dir = project(&many_tenants());
     let mut child = one_at_a_time(dir.path(), &live);
-    assert!(eventually(Duration::from_secs(30), || serial(dir.path()) >= 2));
+    assert!(eventually(Duration::from_secs(30), || journaled(
+        dir.path()
+    ) >= 2));
     // Broken by hand (or from another host) and taken by another run.
     let state_dir = dir.path().join("state");
     std::fs::remove_file(state_dir.join(format!("{ENV}.lock"))).unwrap();
