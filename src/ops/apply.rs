@@ -490,12 +490,12 @@ fn open_journal(store: &StateStore, state: &StateFile, lock: &LockGuard) -> Resu
         .load()?
         .unwrap_or_else(|| StateFile::new(&state.environment, &state.project_id));
     let path = store.journal_path();
-    let mut guard = lock.checker();
+    let guard = lock.checker();
     let mut journal = JournalWriter::create(
         &path,
         state,
         Box::new(|file: &std::fs::File| file.sync_data()),
-        Box::new(move || guard()),
+        Box::new(guard),
     )
     .map_err(|source| {
         Error::new(

@@ -296,3 +296,106 @@ fn a_write_through_another_store_is_seen() {
     let err = store.write(&mut ours).unwrap_err();
     assert!(matches!(err, StateError::Conflict { .. }), "{err:?}");
 }
+
+/// Changes recorded one by one: written after each (the per-change writer this store had), or
+/// appended to a journal that the next load folds in and one write persists.
+#[test]
+fn a_folded_journal_writes_what_writing_after_every_change_wrote() {
+    use crate::state::journal::{JournalWriter, Op};
+    let (_dir, store, base) = written();
+    // The same lineage and content in both folders.
+    let (_dir2, old_store, _) = written();
+    let old_path = old_store.path().to_path_buf();
+    fs::write(&old_path, fs::read(store.path()).unwrap()).unwrap();
+    let mut old = old_store.load().unwrap().unwrap();
+    let mut writer = JournalWriter::create(
+        &store.journal_path(),
+        &base,
+        Box::new(|_| Ok(())),
+        Box::new(|| Ok(())),
+    )
+    .unwrap();
+    let mut new = base.clone();
+    for i in 0..5 {
+        let id = format!("t{i}");
+        tenant(&mut new, &id, "T");
+        tenant(&mut old, &id, "T");
+        old_store.write(&mut old).unwrap();
+        writer
+            .append(vec![Op::at(&new, &ResourceAddr::Tenant(id))])
+            .unwrap();
+    }
+    let acme = ResourceAddr::Tenant("acme".into());
+    new.resources.remove(&acme);
+    old.resources.remove(&acme);
+    old_store.write(&mut old).unwrap();
+    writer.append(vec![Op::at(&new, &acme)]).unwrap();
+    writer.finish().unwrap();
+
+    let before = super::WRITES.load(std::sync::atomic::Ordering::SeqCst);
+    let mut folded = store.load_for("P2abc").unwrap().unwrap();
+    assert!(super::WRITES.load(std::sync::atomic::Ordering::SeqCst) > before);
+    assert!(!store.journal_path().exists(), "the fold was persisted");
+    assert_eq!(folded.serial, 2);
+    assert_eq!(old.serial, 7);
+    // Same content, canonical form and digest once serial and time are set aside.
+    folded.serial = old.serial;
+    folded.updated_at = old.updated_at.clone();
+    folded.seal();
+    assert_eq!(folded.render().unwrap(), old.render().unwrap());
+}
+
+#[test]
+fn a_read_folds_a_journal_in_memory_and_notes_a_torn_tail() {
+    use crate::state::journal::{JournalWriter, Op};
+    let (_dir, store, base) = written();
+    let mut writer = JournalWriter::create(
+        &store.journal_path(),
+        &base,
+        Box::new(|_| Ok(())),
+        Box::new(|| Ok(())),
+    )
+    .unwrap();
+    let mut new = base.clone();
+    for id in ["beta", "gamma"] {
+        tenant(&mut new, id, "T");
+        writer
+            .append(vec![Op::at(&new, &ResourceAddr::Tenant(id.into()))])
+            .unwrap();
+    }
+    writer.finish().unwrap();
+    let bytes = fs::read(store.journal_path()).unwrap();
+    fs::write(store.journal_path(), &bytes[..bytes.len() - 3]).unwrap();
+    let file_before = fs::read(store.path()).unwrap();
+
+    let read = store.read().unwrap().unwrap();
+    assert_eq!(read.resources.len(), 2, "acme and beta; gamma was torn");
+    assert_eq!(read.serial, 1);
+    assert_eq!(
+        fs::read(store.path()).unwrap(),
+        file_before,
+        "a read writes nothing"
+    );
+    assert!(store.journal_path().exists());
+    let notes = store.take_notes();
+    assert!(notes.iter().any(|n| n.contains("line 2")), "{notes:?}");
+
+    let other = StateFile::new("staging", "P2abc");
+    let mut foreign = JournalWriter::create(
+        &store.dir.join("x.journal"),
+        &other,
+        Box::new(|_| Ok(())),
+        Box::new(|| Ok(())),
+    )
+    .unwrap();
+    foreign
+        .append(vec![Op::at(&new, &ResourceAddr::Tenant("beta".into()))])
+        .unwrap();
+    foreign.finish().unwrap();
+    fs::rename(store.dir.join("x.journal"), store.journal_path()).unwrap();
+    let err = message(store.load().unwrap_err());
+    assert!(
+        err.contains("staging.json.journal") && err.contains("lineage"),
+        "{err}"
+    );
+}
