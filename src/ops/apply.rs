@@ -1,7 +1,8 @@
 //! `apply` (DESIGN.md §5): take the lock, refresh, plan — or check a saved plan — and, once the
 //! CLI has shown the plan and had it approved, refuse guarded deletes, write the pre-apply
-//! backup, execute through [`crate::apply`], persist the state after every change, prune old
-//! backups. Never prints; the audit line is [`audit_record`]'s.
+//! backup, execute through [`crate::apply`] recording every change in the state's journal (one
+//! synced line per change, see `src/state/journal.rs`), write the state once at the end, prune
+//! old backups. Never prints; the audit line is [`audit_record`]'s.
 //!
 //! Split in two ([`prepare`] and [`run`]) because the confirmation prompt sits between them, and
 //! the lock must be held from the refresh the plan was computed from to the last state write.
@@ -218,8 +219,9 @@ impl ApplyOutcome {
 }
 
 /// Runs an approved plan: guards, the pre-apply backup (written and synced before the first
-/// mutating call; if it cannot be written, nothing is applied), the executor, the state after
-/// every successful change (`.backup` keeps the state from before the run), retention.
+/// mutating call; if it cannot be written, nothing is applied), the executor, every successful
+/// change journaled at once and the state written at the end (`.backup` keeps the state from
+/// before the run), retention.
 pub(crate) async fn run(
     prepared: Prepared,
     desired: &DesiredState,
@@ -318,9 +320,12 @@ pub(super) struct Run<'a> {
 }
 
 /// Runs an approved plan (guards already checked): the backup (written and synced before the
-/// first mutating call; if it cannot be written, nothing is changed), the executor, the state
-/// after every successful change (`.backup` keeps the state from before the run), the
-/// `prevent_destroy` the configuration declares, retention.
+/// first mutating call; if it cannot be written, nothing is changed), the executor, every
+/// successful change appended to the journal and synced before the run goes on (the lock is
+/// checked before each group of lines), the state written once at the end with the
+/// `prevent_destroy` the configuration declares (`.backup` keeps the state from before the run;
+/// the journal is removed), retention. A run stopped by a journal or lock failure leaves its
+/// journal for the next command to fold in.
 pub(super) async fn execute_recorded(
     run: Run<'_>,
     desired: &DesiredState,
@@ -358,10 +363,14 @@ pub(super) async fn execute_recorded(
         None
     };
     store.hold_backup()?;
-    let journal = open_journal(store, &state, lock)?;
+    let (journal, refreshed) = open_journal(store, &state, lock)?;
 
     let recorder = Recorder {
         state: Mutex::new(state),
+        writes: Mutex::new(Writes {
+            count: 0,
+            pending: refreshed,
+        }),
         journal: Mutex::new(Some(journal)),
         record,
         inner: observer,
@@ -400,14 +409,21 @@ pub(super) async fn execute_recorded(
         .error
         .into_inner()
         .unwrap_or_else(|p| p.into_inner());
+    let mut writes = recorder
+        .writes
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner());
     for (addr, guarded) in declared_guards(desired) {
         if let Some(entry) = state.resources.get_mut(&addr) {
+            writes.pending |= entry.prevent_destroy != guarded;
             entry.prevent_destroy = guarded;
         }
     }
+    // The serial moves as it would have had every change been written alone.
+    let serial_moves = writes.count + u64::from(writes.pending);
     if state_error.is_none()
         && let Err(e) = lock.check().map_err(Error::from).and_then(|()| {
-            store.write(&mut state)?;
+            store.write_advancing(&mut state, serial_moves)?;
             Ok(())
         })
     {
@@ -485,7 +501,12 @@ fn backup_objects<'a>(
 /// Opens the run's journal beside the state, its first line holding what the run starts from
 /// that the file does not (what the refresh recorded). Lines are synced by a thread of their own,
 /// which checks before each group that the run still holds `lock`.
-fn open_journal(store: &StateStore, state: &StateFile, lock: &LockGuard) -> Result<JournalWriter> {
+/// Also returns whether that first line was needed.
+fn open_journal(
+    store: &StateStore,
+    state: &StateFile,
+    lock: &LockGuard,
+) -> Result<(JournalWriter, bool)> {
     let on_disk = store
         .load()?
         .unwrap_or_else(|| StateFile::new(&state.environment, &state.project_id));
@@ -506,12 +527,21 @@ fn open_journal(store: &StateStore, state: &StateFile, lock: &LockGuard) -> Resu
         .hint("nothing was applied; if a stopped run left this file, any dmgmt command that reads the state folds it in")
     })?;
     let ops = Op::between(&on_disk, state);
-    if !ops.is_empty() {
+    let refreshed = !ops.is_empty();
+    if refreshed {
         journal
             .append(ops)
             .map_err(|e| Error::new(ErrorKind::State, e))?;
     }
-    Ok(journal)
+    Ok((journal, refreshed))
+}
+
+/// How many writes the state would have had, written after every change that altered it (each
+/// moves the serial by one).
+struct Writes {
+    count: u64,
+    /// A change of content not counted yet (what the refresh recorded, the guards).
+    pending: bool,
 }
 
 /// Records every change the executor reports applied (one line appended to the state's journal,
@@ -520,6 +550,7 @@ fn open_journal(store: &StateStore, state: &StateFile, lock: &LockGuard) -> Resu
 /// scheduled). The state file itself is written once, at the end of the run.
 struct Recorder<'a> {
     state: Mutex<StateFile>,
+    writes: Mutex<Writes>,
     /// `None` once the run is over.
     journal: Mutex<Option<JournalWriter>>,
     record: &'a RecordFn<'a>,
@@ -552,15 +583,26 @@ impl ApplyObserver for Recorder<'_> {
     fn applied(&self, id: ChangeId, change: &Change, live: Option<&Value>) {
         {
             let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-            (self.record)(&mut state, change, live);
             // `record` touches the change's address and the one it moved from, nothing else.
-            let mut ops: Vec<Op> = change
-                .moved_from
+            let touched: Vec<&ResourceAddr> =
+                change.moved_from.iter().chain([&change.addr]).collect();
+            let before: Vec<Option<ResourceState>> = touched
                 .iter()
-                .map(|old| Op::at(&state, old))
+                .map(|a| state.resources.get(*a).cloned())
                 .collect();
-            ops.push(Op::at(&state, &change.addr));
+            (self.record)(&mut state, change, live);
+            let altered = touched
+                .iter()
+                .zip(&before)
+                .any(|(a, b)| state.resources.get(*a) != b.as_ref());
+            let ops: Vec<Op> = touched.iter().map(|a| Op::at(&state, a)).collect();
             drop(state);
+            let mut writes = self.writes.lock().unwrap_or_else(|p| p.into_inner());
+            if altered || writes.pending {
+                writes.count += 1;
+                writes.pending = false;
+            }
+            drop(writes);
             let appended = match self
                 .journal
                 .lock()

@@ -1,7 +1,8 @@
 //! `restore`: check a backup, take the lock, read the whole live project, plan the changes that
 //! return it to the backup's content (`plan::restore`), and — once the CLI has shown the plan and
 //! had it approved — run them exactly as an apply runs its plan: guards, a `pre-restore` backup
-//! of everything live, the executor, the state after every change, retention. Never prints.
+//! of everything live, the executor, every change journaled, the state written at the end,
+//! retention. Never prints.
 //!
 //! The backup is verified and read before anything else: a damaged backup, or one of another
 //! environment or project, is refused before the lock is taken and before any call to Descope.

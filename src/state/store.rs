@@ -36,8 +36,8 @@ pub struct StateStore {
     dir: PathBuf,
     environment: String,
     path: PathBuf,
-    /// The bytes last read or written and the state they hold. An apply writes after every
-    /// change; when the file still holds these bytes, a write need not parse and verify it again.
+    /// The bytes last read or written and the state they hold: when the file still holds these
+    /// bytes and no journal lies beside it, a write need not parse and verify it again.
     known: Mutex<Option<Known>>,
     /// What folding a journal ignored, for the caller to show.
     notes: Mutex<Vec<String>>,
@@ -88,9 +88,8 @@ impl StateStore {
         }
     }
 
-    /// Starts a run that writes many times (an apply persists after every change): `.backup`
-    /// gets the state as it is now, and keeps it through every later write of this store, so it
-    /// holds the state from before the run rather than the one before the last change. Without a
+    /// Starts a run (an apply or restore): `.backup` gets the state as it is now, and keeps it
+    /// through every later write of this store, so it holds the state from before the run. Without a
     /// state yet there is nothing to keep.
     pub(crate) fn hold_backup(&self) -> Result<(), StateError> {
         let known = self.read_current()?;
@@ -232,6 +231,16 @@ impl StateStore {
     /// Refuses to overwrite a file it cannot load (restore it first), and a file written by
     /// someone else since `state` was loaded (another lineage or serial).
     pub fn write(&self, state: &mut StateFile) -> Result<WriteOutcome, StateError> {
+        self.write_advancing(state, 1)
+    }
+
+    /// [`write`](Self::write) for a run that recorded `writes` content changes in its journal:
+    /// the serial moves by `writes` (at least 1), as it would have had each been written alone.
+    pub(crate) fn write_advancing(
+        &self,
+        state: &mut StateFile,
+        writes: u64,
+    ) -> Result<WriteOutcome, StateError> {
         if state.environment != self.environment {
             return Err(StateError::WrongEnvironment {
                 path: self.path.clone(),
@@ -265,7 +274,7 @@ impl StateStore {
             }
         }
 
-        next.serial += 1;
+        next.serial += writes.max(1);
         next.updated_at = system::now_rfc3339();
         next.dmgmt_version = env!("CARGO_PKG_VERSION").to_owned();
         next.seal();
