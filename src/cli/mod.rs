@@ -49,7 +49,12 @@ where
         }
     };
     let shell = Shell::new(cli.global.color, cli.global.quiet, cli.global.verbose);
-    match execute(cli, &shell) {
+    let result = execute(cli, &shell);
+    // What reading the state ignored of a journal a stopped run left (a torn last line).
+    for note in crate::state::journal::take_notes() {
+        shell.warn(note);
+    }
+    match result {
         Ok(code) => code,
         Err(err) => {
             shell.error(&err);

@@ -147,6 +147,23 @@ pub(crate) fn read(path: &Path) -> io::Result<Option<Contents>> {
     Ok(Some(contents))
 }
 
+/// Notes from every fold in this process, for the CLI to show as warnings once the command is
+/// done (this layer never prints).
+static NOTES: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Keeps `note` for [`take_notes`] (once, however often the same journal is read).
+pub(crate) fn push_note(note: &str) {
+    let mut notes = NOTES.lock().unwrap_or_else(|p| p.into_inner());
+    if !notes.iter().any(|n| n == note) {
+        notes.push(note.to_owned());
+    }
+}
+
+/// The notes of every fold since the last call.
+pub(crate) fn take_notes() -> Vec<String> {
+    std::mem::take(&mut *NOTES.lock().unwrap_or_else(|p| p.into_inner()))
+}
+
 /// Why a journal cannot be folded onto a state.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum FoldError {

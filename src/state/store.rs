@@ -161,6 +161,7 @@ impl StateStore {
             return Ok((state, false));
         };
         if let Some(note) = &contents.note {
+            super::journal::push_note(note);
             let mut notes = self.notes.lock().unwrap_or_else(|p| p.into_inner());
             notes.push(note.clone());
         }

@@ -113,9 +113,18 @@ fn a_killed_apply_leaves_a_valid_state_and_a_second_apply_finishes_the_job() {
     assert!(lines >= 3, "the killed run left its journal");
     assert_eq!(serial(dir.path()), 0, "the killed run wrote no state file");
 
+    // A line the kill tore is ignored, with a warning.
+    let mut torn = std::fs::read(&journal).unwrap();
+    torn.extend_from_slice(b"0123 {\"lineage\"");
+    std::fs::write(&journal, torn).unwrap();
     // The state is valid and holds what was applied; the plan shows only the rest.
     let list = live.run(dir.path(), &["state", "list", "-e", ENV]);
     assert_eq!(list.status.code(), Some(0), "{}", stderr(&list));
+    let warning = stderr(&list);
+    assert!(
+        warning.contains("warning: ignored line") && warning.contains("torn"),
+        "{warning}"
+    );
     let recorded = stdout(&list)
         .lines()
         .filter(|l| l.contains("tenant."))
