@@ -11,6 +11,7 @@ mod import_files;
 pub mod live;
 mod lock;
 mod plan;
+mod recorder;
 mod refresh;
 pub(crate) mod restore;
 mod saved;
