@@ -100,27 +100,7 @@ pub(crate) async fn apply(
     };
     ctx.count(&result);
     match result {
-        Ok(()) if key.is_create() => match Listing::load(
-            ctx.provider,
-            key.kind(),
-            &sent.iter().map(|&i| change(i)).collect::<Vec<_>>(),
-        )
-        .await
-        {
-            Ok(listing) => done.results.extend(
-                sent.iter()
-                    .map(|&i| (i, Ok(single::created_in(ctx, &listing, change(i))))),
-            ),
-            Err(e) => {
-                ctx.note(format!(
-                    "a batch of {} {} creates succeeded, but reading them back failed: {e}; their Descope ids are recorded at the next refresh",
-                    sent.len(),
-                    key.kind()
-                ));
-                done.results
-                    .extend(sent.iter().map(|&i| (i, Ok(change(i).after.clone()))));
-            }
-        },
+        Ok(()) if key.is_create() => read_back_created(ctx, plan, key, &sent, &mut done).await,
         Ok(()) if key.is_delete() => done.results.extend(sent.iter().map(|&i| (i, Ok(None)))),
         Ok(()) if !bodies_sent.is_empty() => done.results.extend(
             sent.iter()
@@ -134,6 +114,33 @@ pub(crate) async fn apply(
         Err(err) => fall_back(ctx, plan, key, &sent, err, &mut done).await,
     }
     done
+}
+
+/// After a batch of creates: one read for the Descope ids of the members, or, when that fails
+/// (said in a note), their bodies as sent, their ids recorded at the next refresh.
+async fn read_back_created(
+    ctx: &Ctx<'_>,
+    plan: &Plan,
+    key: &BatchKey,
+    sent: &[ChangeId],
+    done: &mut UnitDone,
+) {
+    let members: Vec<&Change> = sent.iter().map(|&i| plan.change(i)).collect();
+    match Listing::load(ctx.provider, key.kind(), &members).await {
+        Ok(listing) => done.results.extend(
+            sent.iter()
+                .map(|&i| (i, Ok(single::created_in(ctx, &listing, plan.change(i))))),
+        ),
+        Err(e) => {
+            ctx.note(format!(
+                "a batch of {} {} creates succeeded, but reading them back failed: {e}; their Descope ids are recorded at the next refresh",
+                sent.len(),
+                key.kind()
+            ));
+            done.results
+                .extend(sent.iter().map(|&i| (i, Ok(plan.change(i).after.clone()))));
+        }
+    }
 }
 
 /// Role updates replace the whole role: each is sent against the role as Descope holds it now

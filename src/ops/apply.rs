@@ -345,23 +345,7 @@ pub(super) async fn execute_recorded(
         started,
         lock,
     } = run;
-    let backup = if plan.changes.iter().any(Change::calls_api) {
-        let info = backup::write_backup(
-            &ctx.state_dir,
-            &desired.environment,
-            &desired.project_id,
-            trigger,
-            &objects,
-        )
-        .map_err(|e| {
-            Error::from(e).hint(format!(
-                "nothing was changed: the {trigger} backup must be written first"
-            ))
-        })?;
-        Some(info)
-    } else {
-        None
-    };
+    let backup = write_run_backup(ctx, desired, plan, trigger, &objects)?;
     store.hold_backup()?;
     let (journal, refreshed) = open_journal(store, &state, lock)?;
 
@@ -391,34 +375,7 @@ pub(super) async fn execute_recorded(
     )
     .await;
 
-    // Every line queued is written (or the run stops with why not) before the state is.
-    let journal = recorder
-        .journal
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .take();
-    if let Some(Err(message)) = journal.map(JournalWriter::finish) {
-        recorder.fail(message);
-    }
-    // Guards declared now are recorded for every managed resource, changed or not.
-    let mut state = recorder
-        .state
-        .into_inner()
-        .unwrap_or_else(|p| p.into_inner());
-    let mut state_error = recorder
-        .error
-        .into_inner()
-        .unwrap_or_else(|p| p.into_inner());
-    let mut writes = recorder
-        .writes
-        .into_inner()
-        .unwrap_or_else(|p| p.into_inner());
-    for (addr, guarded) in declared_guards(desired) {
-        if let Some(entry) = state.resources.get_mut(&addr) {
-            writes.pending |= entry.prevent_destroy != guarded;
-            entry.prevent_destroy = guarded;
-        }
-    }
+    let (mut state, mut state_error, writes) = finish_recording(recorder, desired);
     // The serial moves as it would have had every change been written alone.
     let serial_moves = writes.count + u64::from(writes.pending);
     if state_error.is_none()
@@ -446,6 +403,69 @@ pub(super) async fn execute_recorded(
         duration: started.elapsed(),
         state_error,
     })
+}
+
+/// The backup a run writes before its first change (none when no change calls Descope): if it
+/// cannot be written, nothing is changed.
+fn write_run_backup(
+    ctx: &Context<'_>,
+    desired: &DesiredState,
+    plan: &crate::plan::Plan,
+    trigger: Trigger,
+    objects: &[BackupObject<'_>],
+) -> Result<Option<BackupInfo>> {
+    if !plan.changes.iter().any(Change::calls_api) {
+        return Ok(None);
+    }
+    let info = backup::write_backup(
+        &ctx.state_dir,
+        &desired.environment,
+        &desired.project_id,
+        trigger,
+        objects,
+    )
+    .map_err(|e| {
+        Error::from(e).hint(format!(
+            "nothing was changed: the {trigger} backup must be written first"
+        ))
+    })?;
+    Ok(Some(info))
+}
+
+/// Ends the run's recording: every journal line queued is written (or the run's error says why
+/// not), and the guards declared now are set on every managed resource, changed or not. Returns
+/// the state to write, the run's error and its count of state changes.
+fn finish_recording(
+    recorder: Recorder<'_>,
+    desired: &DesiredState,
+) -> (StateFile, Option<Error>, Writes) {
+    let journal = recorder
+        .journal
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take();
+    if let Some(Err(message)) = journal.map(JournalWriter::finish) {
+        recorder.fail(message);
+    }
+    let mut state = recorder
+        .state
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner());
+    let state_error = recorder
+        .error
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner());
+    let mut writes = recorder
+        .writes
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner());
+    for (addr, guarded) in declared_guards(desired) {
+        if let Some(entry) = state.resources.get_mut(&addr) {
+            writes.pending |= entry.prevent_destroy != guarded;
+            entry.prevent_destroy = guarded;
+        }
+    }
+    (state, state_error, writes)
 }
 
 /// Retention after a new backup: a failure to prune is no failure of the command that backed up.

@@ -69,16 +69,7 @@ pub(crate) async fn prepare(
     )?;
     let (bodies, saved_settings) = tenant_settings::split(bodies);
     let saved_objects = backup_objects(request.backup_id, bodies)?;
-    if request.delete_unmanaged && manifest.trigger == Trigger::PreApply {
-        return Err(Error::new(
-            ErrorKind::Usage,
-            format!(
-            "`--delete-unmanaged` cannot be used with backup `{}`: a pre-apply backup holds only what dmgmt managed or changed when it was taken, so an object it lacks may have existed then",
-            request.backup_id
-        ))
-        .hint("run the restore without `--delete-unmanaged`: objects dmgmt does not manage are kept, objects dmgmt created since are deleted")
-        .hint("to delete objects created since, restore a complete backup (`dmgmt backup`, or the `pre-restore` one)"));
-    }
+    check_delete_unmanaged(request, &manifest)?;
     let lock = super::acquire_lock(
         &ctx.state_dir,
         &desired.environment,
@@ -95,21 +86,7 @@ pub(crate) async fn prepare(
         observer,
     )
     .await?;
-    // The live settings of the backup's tenants that hold settings and exist, to compare.
-    let live_ids = saved_settings
-        .keys()
-        .filter(|id| snapshot.get(&ResourceAddr::Tenant((*id).clone())).is_some())
-        .cloned();
-    let live_settings = tenant_settings::load(
-        &connection.client,
-        live_ids.collect::<Vec<_>>(),
-        desired.parallelism.max(1) as usize,
-    )
-    .await?;
-    let settings = TenantSettings {
-        saved: saved_settings,
-        live: live_settings,
-    };
+    let settings = settings_now(&connection, &snapshot, saved_settings, desired).await?;
     let prior = prior_from_state(
         state
             .as_ref()
@@ -156,6 +133,46 @@ pub(crate) async fn prepare(
         manifest,
         started,
     })
+}
+
+/// `--delete-unmanaged` needs a complete backup: a pre-apply backup holds only what dmgmt managed
+/// or changed when it was taken, so an object it lacks may have existed then. Refused before the
+/// lock is taken or anything is read.
+fn check_delete_unmanaged(request: &RestoreRequest<'_>, manifest: &Manifest) -> Result<()> {
+    if !request.delete_unmanaged || manifest.trigger != Trigger::PreApply {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::Usage,
+        format!(
+            "`--delete-unmanaged` cannot be used with backup `{}`: a pre-apply backup holds only what dmgmt managed or changed when it was taken, so an object it lacks may have existed then",
+            request.backup_id
+        ),
+    )
+    .hint("run the restore without `--delete-unmanaged`: objects dmgmt does not manage are kept, objects dmgmt created since are deleted")
+    .hint("to delete objects created since, restore a complete backup (`dmgmt backup`, or the `pre-restore` one)"))
+}
+
+/// The backup's tenant settings beside the live settings of those of its tenants that exist
+/// now, to compare.
+async fn settings_now(
+    connection: &Connection,
+    snapshot: &Snapshot,
+    saved: BTreeMap<String, serde_json::Map<String, Value>>,
+    desired: &DesiredState,
+) -> Result<TenantSettings> {
+    let live_ids: Vec<String> = saved
+        .keys()
+        .filter(|id| snapshot.get(&ResourceAddr::Tenant((*id).clone())).is_some())
+        .cloned()
+        .collect();
+    let live = tenant_settings::load(
+        &connection.client,
+        live_ids,
+        desired.parallelism.max(1) as usize,
+    )
+    .await?;
+    Ok(TenantSettings { saved, live })
 }
 
 /// The backup's bodies as refresh would have read them. A body that is not an object of its kind

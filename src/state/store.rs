@@ -255,18 +255,7 @@ impl StateStore {
         let mut known = self.read_current()?;
         let pending = known.as_ref().is_some_and(|k| k.pending);
         if let Some(Known { state: on_disk, .. }) = known.as_ref() {
-            if on_disk.lineage != next.lineage {
-                return Err(self.conflict(format!(
-                    "it has lineage `{}`, the state being written has `{}`",
-                    on_disk.lineage, next.lineage
-                )));
-            }
-            if on_disk.serial != next.serial {
-                return Err(self.conflict(format!(
-                    "it is at serial {}, the state being written was read at serial {}",
-                    on_disk.serial, next.serial
-                )));
-            }
+            self.check_unmoved(on_disk, &next)?;
             if !pending && on_disk.same_content(&next) {
                 // A journal beside it holds nothing the file lacks.
                 self.remove_journal()?;
@@ -318,6 +307,23 @@ impl StateStore {
         });
         *state = next;
         Ok(WriteOutcome::Written { serial })
+    }
+
+    /// Refuses a write over a file that someone else wrote since `next` was read from it.
+    fn check_unmoved(&self, on_disk: &StateFile, next: &StateFile) -> Result<(), StateError> {
+        if on_disk.lineage != next.lineage {
+            return Err(self.conflict(format!(
+                "it has lineage `{}`, the state being written has `{}`",
+                on_disk.lineage, next.lineage
+            )));
+        }
+        if on_disk.serial != next.serial {
+            return Err(self.conflict(format!(
+                "it is at serial {}, the state being written was read at serial {}",
+                on_disk.serial, next.serial
+            )));
+        }
+        Ok(())
     }
 
     fn remove_journal(&self) -> Result<(), StateError> {
