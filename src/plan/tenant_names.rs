@@ -28,16 +28,12 @@ pub(super) fn describe_name_cycle(renames: &[TenantRename]) -> String {
     let Some(first) = renames.first() else {
         return "tenant names form a cycle".to_owned();
     };
-    let steps: Vec<String> = renames
-        .iter()
-        .map(|r| format!("`{}` from `{}` to `{}`", r.tenant, r.from, r.to))
-        .collect();
     format!(
         "tenants {} take each other's names ({}): Descope keeps tenant names unique, so no order \
          of updates can apply this; do it in two applies: first rename `{}` to a temporary name \
          (e.g. `{} (renaming)`) and apply, then rename it to `{}` and apply again",
-        list_of(renames.iter().map(|r| format!("`{}`", r.tenant))),
-        steps.join(", "),
+        tenants_of(renames),
+        steps_of(renames),
         first.tenant,
         first.from,
         first.to,
@@ -49,20 +45,30 @@ pub(super) fn describe_restore_name_cycle(renames: &[TenantRename]) -> String {
     let Some(first) = renames.first() else {
         return "tenant names form a cycle".to_owned();
     };
-    let steps: Vec<String> = renames
-        .iter()
-        .map(|r| format!("`{}` from `{}` to `{}`", r.tenant, r.from, r.to))
-        .collect();
     format!(
         "tenants {} took each other's names since the backup (restoring renames {}): Descope \
          keeps tenant names unique, so no order of updates can restore them; rename `{}` to a \
          temporary name in Descope (e.g. `{} (restoring)`), then run the restore again: it \
          renames each tenant back in turn",
-        list_of(renames.iter().map(|r| format!("`{}`", r.tenant))),
-        steps.join(", "),
+        tenants_of(renames),
+        steps_of(renames),
         first.tenant,
         first.from,
     )
+}
+
+/// The tenants of a name cycle, as a list.
+fn tenants_of(renames: &[TenantRename]) -> String {
+    list_of(renames.iter().map(|r| format!("`{}`", r.tenant)))
+}
+
+/// Each rename of a name cycle: `` `tenant.a` from `A` to `B` ``, comma-separated.
+fn steps_of(renames: &[TenantRename]) -> String {
+    let steps: Vec<String> = renames
+        .iter()
+        .map(|r| format!("`{}` from `{}` to `{}`", r.tenant, r.from, r.to))
+        .collect();
+    steps.join(", ")
 }
 
 /// `a`, `a and b`, `a, b and c`.
