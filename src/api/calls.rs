@@ -27,6 +27,7 @@ pub mod endpoints {
     pub const TENANT_DELETE: Endpoint = Endpoint::mutation("/v1/mgmt/tenant/delete");
     pub const TENANT_LOAD: Endpoint = Endpoint::get("/v1/mgmt/tenant");
     pub const TENANT_LOAD_ALL: Endpoint = Endpoint::get("/v1/mgmt/tenant/all");
+    pub const TENANT_SEARCH: Endpoint = Endpoint::post("/v1/mgmt/tenant/search");
     pub const TENANT_DEFAULT_ROLES: Endpoint =
         Endpoint::mutation("/v1/mgmt/tenant/updateDefaultRoles");
     pub const TENANT_SETTINGS_LOAD: Endpoint = Endpoint::get("/v1/mgmt/tenant/settings");
@@ -211,6 +212,16 @@ impl Provider for Client {
         Box::pin(async move {
             let loaded: LoadedTenant = self.get(ep::TENANT_LOAD, &[("id", id)]).await?;
             Ok(loaded.0)
+        })
+    }
+
+    fn search_tenants<'a>(&'a self, ids: &'a [String]) -> ApiFuture<'a, Vec<Tenant>> {
+        Box::pin(async move {
+            let body = json!({ "tenantIds": ids });
+            let found = self
+                .call::<Value, RawList<Tenant>>(ep::TENANT_SEARCH, NO_QUERY, Some(&body))
+                .await?;
+            Ok(found.0.into_iter().map(|t| t.value).collect())
         })
     }
 

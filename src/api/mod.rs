@@ -51,6 +51,9 @@ pub trait Provider: Send + Sync {
     fn update_tenant<'a>(&'a self, tenant: &'a TenantRequest) -> ApiFuture<'a, ()>;
     fn delete_tenant<'a>(&'a self, id: &'a str, cascade: bool) -> ApiFuture<'a, ()>;
     fn load_tenant<'a>(&'a self, id: &'a str) -> ApiFuture<'a, Tenant>;
+    /// `POST /v1/mgmt/tenant/search` by ids: the tenants among `ids` that exist (a Descope that
+    /// ignores the filter may answer more; callers pick theirs).
+    fn search_tenants<'a>(&'a self, ids: &'a [String]) -> ApiFuture<'a, Vec<Tenant>>;
     /// Every tenant, each with its whole body as Descope sent it.
     fn load_all_tenants(&self) -> ApiFuture<'_, Vec<Raw<Tenant>>>;
     fn update_tenant_default_roles<'a>(

@@ -146,6 +146,22 @@ impl Fake {
     ) -> Result<R, ApiError> {
         let mut inner = self.lock();
         inner.log.push((op.to_owned(), Value::Null));
+        // A read fails only by a rule naming it (a rule for any call is for mutations).
+        let rule = inner
+            .rules
+            .iter_mut()
+            .find(|r| r.times > 0 && r.op == Some(op) && r.key.is_none());
+        if let Some(rule) = rule
+            && let Fault::Refuse { status, code } = rule.fault
+        {
+            rule.times -= 1;
+            return Err(error(
+                Endpoint::get("/fake/read"),
+                status,
+                code,
+                "refused by the test",
+            ));
+        }
         f(&inner.data)
     }
 

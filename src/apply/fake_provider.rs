@@ -109,6 +109,16 @@ impl Provider for Fake {
         ))
     }
 
+    fn search_tenants<'a>(&'a self, ids: &'a [String]) -> ApiFuture<'a, Vec<Tenant>> {
+        ready(self.read("search_tenants", |d| {
+            Ok(ids
+                .iter()
+                .filter_map(|id| d.tenants.get(id))
+                .map(to)
+                .collect())
+        }))
+    }
+
     fn load_all_tenants(&self) -> ApiFuture<'_, Vec<Raw<Tenant>>> {
         ready(self.read("load_all_tenants", |d| {
             Ok(d.tenants.values().map(to).collect())

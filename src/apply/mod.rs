@@ -12,6 +12,7 @@
 //! [`ApplyObserver::applied`] and the CLI draws progress from the same calls.
 
 mod batch;
+mod fresh;
 mod readback;
 mod rebase;
 mod request;

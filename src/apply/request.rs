@@ -8,6 +8,7 @@
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
+use super::fresh::TenantReads;
 use super::readback::Listing;
 use crate::api::wire::{
     FlowDocument, FlowDocumentV2, PermissionCreate, PermissionUpdate, RoleCreate, RoleDelete,
@@ -93,7 +94,11 @@ impl BatchKey {
 }
 
 /// Sends the one call of `change` (not a batch).
-pub(crate) async fn send(provider: &dyn Provider, change: &Change) -> Result<Sent, ApiError> {
+pub(crate) async fn send(
+    provider: &dyn Provider,
+    tenants: &TenantReads,
+    change: &Change,
+) -> Result<Sent, ApiError> {
     let after = || change.after.clone();
     match (&change.addr, &change.action) {
         (ResourceAddr::Permission(_), Action::Create) => {
@@ -154,7 +159,7 @@ pub(crate) async fn send(provider: &dyn Provider, change: &Change) -> Result<Sen
             Ok(Sent::Holds(None))
         }
         (ResourceAddr::Tenant(id), Action::Update | Action::Adopt) => {
-            let body = current_tenant_body(provider, change, id).await?;
+            let body = current_tenant_body(provider, tenants, change, id).await?;
             provider
                 .update_tenant(&tenant_request(change, Some(&body), false)?)
                 .await?;
@@ -420,21 +425,22 @@ fn role_delete(change: &Change) -> RoleDelete {
     }
 }
 
-/// The body of a tenant's (replacing) update: the tenant read again just now with what the plan
-/// changes written over it (`rebase`), so a console edit made since the refresh is not reset. A
-/// tenant gone since is sent the plan's body (Descope then answers that it does not exist).
+/// The body of a tenant's (replacing) update: the tenant as Descope holds it now (read just now,
+/// or read ahead within seconds: `fresh.rs`) with what the plan changes written over it
+/// (`rebase`), so a console edit made since the refresh is not reset. A tenant gone since is sent
+/// the plan's body (Descope then answers that it does not exist).
 async fn current_tenant_body(
     provider: &dyn Provider,
+    tenants: &TenantReads,
     change: &Change,
     id: &str,
 ) -> Result<Value, ApiError> {
-    match provider.load_tenant(id).await {
-        Ok(tenant) => {
+    match tenants.current(provider, id).await? {
+        Some(tenant) => {
             let current = serde_json::to_value(tenant).unwrap_or(Value::Null);
             Ok(super::rebase::rebase_tenant(change, &current))
         }
-        Err(e) if e.is_not_found() => Ok(change.after.clone().unwrap_or(Value::Null)),
-        Err(e) => Err(e),
+        None => Ok(change.after.clone().unwrap_or(Value::Null)),
     }
 }
 

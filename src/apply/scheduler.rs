@@ -10,6 +10,7 @@ use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use serde_json::Value;
 
+use super::fresh::TenantReads;
 use super::request::BatchKey;
 use super::{ApplyObserver, ApplyReport, ExecuteOptions, Outcome, batch, single};
 use crate::api::{ApiError, Provider};
@@ -21,6 +22,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) options: ExecuteOptions,
     observer: &'a dyn ApplyObserver,
     calls: AtomicU64,
+    /// The tenants the run's updates are rebased on.
+    pub(crate) tenants: TenantReads,
 }
 
 impl Ctx<'_> {
@@ -71,6 +74,9 @@ struct Walk<'a> {
     /// Members of a failed batch: sent alone from now on.
     alone: HashSet<ChangeId>,
     started: Vec<bool>,
+    /// Changes applied since the observer last settled: a change depending on one of them waits
+    /// until they are durable.
+    unsettled: HashSet<ChangeId>,
 }
 
 impl<'a> Walk<'a> {
@@ -104,6 +110,7 @@ impl<'a> Walk<'a> {
             ready,
             alone: HashSet::new(),
             started: vec![false; n],
+            unsettled: HashSet::new(),
         }
     }
 
@@ -116,6 +123,7 @@ impl<'a> Walk<'a> {
     fn applied(&mut self, id: ChangeId, live: Option<&Value>) {
         self.observer.applied(id, self.plan.change(id), live);
         self.outcomes[id.index()] = Some(Outcome::Applied);
+        self.unsettled.insert(id);
         for k in 0..self.dependents[id.index()].len() {
             let d = self.dependents[id.index()][k];
             self.waiting[d.index()] -= 1;
@@ -140,6 +148,18 @@ impl<'a> Walk<'a> {
                 }
             }
         }
+    }
+
+    /// Whether `unit` depends on a change whose recording may not be durable yet.
+    fn needs_settle(&self, unit: &Unit) -> bool {
+        let members = match unit {
+            Unit::Single(id) => std::slice::from_ref(id),
+            Unit::Batch(_, members) => members.as_slice(),
+        };
+        members.iter().any(|m| {
+            let deps = &self.plan.change(*m).depends_on;
+            deps.iter().any(|d| self.unsettled.contains(d))
+        })
     }
 
     /// The next unit to send, or `None` when nothing that calls Descope is ready. Changes that
@@ -203,17 +223,21 @@ pub(crate) async fn run(
         options: options.clone(),
         observer,
         calls: AtomicU64::new(0),
+        tenants: TenantReads::of(plan),
     };
     let mut walk = Walk::new(plan, observer);
     let mut in_flight = FuturesUnordered::new();
     loop {
-        // What was recorded of the changes applied so far is durable before anything that may
-        // depend on them is sent.
-        observer.settle().await;
         while in_flight.len() < options.parallelism && !stop.load(Ordering::SeqCst) {
             let Some(unit) = walk.next_unit(options.batch_size) else {
                 break;
             };
+            // What was recorded of the changes a unit depends on is durable before it is sent;
+            // independent changes go on while the journal syncs (its group commit).
+            if walk.needs_settle(&unit) {
+                observer.settle().await;
+                walk.unsettled.clear();
+            }
             in_flight.push(run_unit(&ctx, plan, unit));
         }
         let Some(done) = in_flight.next().await else {

@@ -19,7 +19,7 @@ use crate::plan::Change;
 pub(crate) async fn apply(ctx: &Ctx<'_>, change: &Change) -> Result<Option<Value>, ApiError> {
     let mut failures = 0u32;
     loop {
-        let sent = request::send(ctx.provider, change).await;
+        let sent = request::send(ctx.provider, &ctx.tenants, change).await;
         ctx.count(&sent);
         let err = match sent {
             Ok(Sent::Holds(live)) => return Ok(live),

@@ -20,6 +20,8 @@ pub(super) struct Recorder {
     pub(super) notes: Mutex<Vec<String>>,
     pub(super) stop_at: Option<ChangeId>,
     pub(super) stop: AtomicBool,
+    /// For each settle: how many events had happened before it.
+    pub(super) settles: Mutex<Vec<usize>>,
 }
 
 impl Recorder {
@@ -67,6 +69,12 @@ impl ApplyObserver for Recorder {
 
     fn note(&self, message: &str) {
         self.notes.lock().unwrap().push(message.to_owned());
+    }
+
+    fn settle(&self) -> futures_util::future::BoxFuture<'_, ()> {
+        let events = self.events.lock().unwrap().len();
+        self.settles.lock().unwrap().push(events);
+        Box::pin(std::future::ready(()))
     }
 }
 
@@ -347,4 +355,31 @@ fn execute_can_run_on_any_runtime_thread() {
     let options = ExecuteOptions::default();
     let future = execute(&fake, &plan, &options, &recorder.stop, &recorder);
     assert_send(&future);
+}
+
+#[tokio::test]
+async fn only_a_change_depending_on_one_just_applied_waits_for_the_recording_to_settle() {
+    let fake = Fake::new();
+    let mut dependent = create_tenant("b");
+    dependent.depends_on = vec![ChangeId::new(0)];
+    let plan = plan(vec![create_tenant("a"), dependent, create_tenant("c")]);
+    let options = ExecuteOptions {
+        parallelism: 1,
+        ..ExecuteOptions::default()
+    };
+    let (report, rec) = run(&fake, &plan, options).await;
+    assert!(report.is_success(), "{:?}", rec.events());
+    assert_eq!(
+        rec.events(),
+        [
+            "started 0",
+            "applied 0",
+            "started 1",
+            "applied 1",
+            "started 2",
+            "applied 2"
+        ]
+    );
+    // Once, after `a` was applied and `b` taken up, before `b`'s call; `c` did not wait.
+    assert_eq!(*rec.settles.lock().unwrap(), [3]);
 }

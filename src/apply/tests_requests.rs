@@ -215,3 +215,42 @@ async fn every_kind_and_action_sends_its_call() {
     assert_eq!(rec.live(12), Some(json!({"id": "seen"})));
     assert_eq!(report.calls, 10);
 }
+
+#[tokio::test]
+async fn many_tenant_updates_read_their_tenants_a_few_at_a_time_and_keep_console_edits() {
+    let fake = Fake::new();
+    let ids: Vec<String> = (0..120).map(|i| format!("t{i:03}")).collect();
+    for id in &ids {
+        // Set in the console after the plan was made: the plan's bodies do not have it.
+        fake.seed(
+            "tenant",
+            json!({"id": id, "name": "Old", "enforceSSO": true}),
+        );
+    }
+    let plan = plan(
+        ids.iter()
+            .map(|id| {
+                let before = json!({"id": id, "name": "Old"});
+                let after = json!({"id": id, "name": "New"});
+                change(
+                    &format!("tenant.{id}"),
+                    Action::Update,
+                    Some(before),
+                    Some(after),
+                )
+            })
+            .collect(),
+    );
+    let (report, rec) = run_default(&fake, &plan).await;
+    assert!(report.is_success(), "{:?}", rec.events());
+    let sent = fake.requests("update_tenant");
+    assert_eq!(sent.len(), 120);
+    assert!(
+        sent.iter()
+            .all(|b| b["name"] == "New" && b["enforceSSO"] == true),
+        "{sent:?}"
+    );
+    // As the pace picks up, each search reads the next tenants: far fewer reads than updates.
+    let reads = fake.calls("search_tenants") + fake.calls("load_tenant");
+    assert!(reads <= 20, "{reads} reads for 120 updates");
+}

@@ -41,6 +41,10 @@ pub struct RequestLogEntry {
     pub method: String,
     pub path: String,
     pub status: u16,
+    /// When the answer was ready, in microseconds since the emulator started (benches and tests
+    /// measure how calls spread over time with it). In memory only: not in the log file.
+    #[serde(skip)]
+    pub at_us: u64,
     /// The request body as JSON: `null` when there was none (or only whitespace), the text as a
     /// JSON string when it was not JSON.
     #[serde(default)]
@@ -61,6 +65,15 @@ struct RateWindow {
 }
 
 impl RateWindow {
+    fn new(limit: EmulatorRateLimit) -> RateWindow {
+        RateWindow {
+            limit: limit.requests,
+            period: Duration::from_secs(u64::from(limit.per_seconds)),
+            start: Instant::now(),
+            count: 0,
+        }
+    }
+
     /// `Err(seconds to wait)` when the window is full.
     fn admit(&mut self, now: Instant) -> Result<(), u64> {
         if now.duration_since(self.start) >= self.period {
@@ -82,13 +95,15 @@ pub(crate) struct Shared {
     /// With `--data`: locked only while `store` is, after it.
     journal: Option<Mutex<Journal>>,
     authorization: String,
-    rate: Option<Mutex<RateWindow>>,
+    /// The rate limit and latency: settable while serving ([`EmulatorHandle::set_limits`]).
+    rate: Mutex<Option<RateWindow>>,
     fault_rate: f64,
     rng: Mutex<fastrand::Rng>,
     lost_reply_rate: f64,
     /// Its own stream, so turning lost replies on does not move which calls fault.
     lost_rng: Mutex<fastrand::Rng>,
-    latency: Duration,
+    latency: Mutex<Duration>,
+    started: Instant,
     pub(crate) variant: DescopeVariant,
     log: Mutex<Vec<RequestLogEntry>>,
     log_file: Option<Mutex<File>>,
@@ -134,10 +149,8 @@ impl Shared {
 
     /// Rate limit, then authorization.
     fn admit(&self, req: &Request) -> Result<(), EmuError> {
-        if let Some(rate) = &self.rate {
-            lock(rate)
-                .admit(Instant::now())
-                .map_err(EmuError::rate_limited)?;
+        if let Some(rate) = lock(&self.rate).as_mut() {
+            rate.admit(Instant::now()).map_err(EmuError::rate_limited)?;
         }
         let auth = req
             .headers()
@@ -167,8 +180,9 @@ async fn gatekeeper(State(emu): State<Emu>, req: Request, next: Next) -> Respons
     let verb = req.method().clone();
     let method = verb.to_string();
     let path = req.uri().path().to_owned();
-    if !emu.latency.is_zero() {
-        tokio::time::sleep(emu.latency).await;
+    let latency = *lock(&emu.latency);
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
     }
     // The body is read here once, for the log, and handed on unchanged.
     let (parts, body) = req.into_parts();
@@ -192,6 +206,7 @@ async fn gatekeeper(State(emu): State<Emu>, req: Request, next: Next) -> Respons
         method,
         path,
         status: response.status().as_u16(),
+        at_us: u64::try_from(emu.started.elapsed().as_micros()).unwrap_or(u64::MAX),
         body: logged,
     });
     response
@@ -289,6 +304,13 @@ impl EmulatorHandle {
         lock(&self.shared.log).clone()
     }
 
+    /// Changes the rate limit and the latency from the next request on (a bench seeds a project
+    /// at full speed, then measures against a limit).
+    pub fn set_limits(&self, rate_limit: Option<EmulatorRateLimit>, latency: Duration) {
+        *lock(&self.shared.rate) = rate_limit.map(RateWindow::new);
+        *lock(&self.shared.latency) = latency;
+    }
+
     /// Stops accepting, lets in-flight requests finish, waits for the server to end, and with
     /// `--data` folds the journal into the data file (so the file alone holds everything).
     pub async fn shutdown(mut self) -> std::io::Result<()> {
@@ -338,24 +360,11 @@ pub(crate) async fn spawn(config: EmulatorConfig) -> Result<EmulatorHandle, Star
         )),
         None => None,
     };
-    let rate = config.rate_limit.map(
-        |EmulatorRateLimit {
-             requests,
-             per_seconds,
-         }| {
-            Mutex::new(RateWindow {
-                limit: requests,
-                period: Duration::from_secs(u64::from(per_seconds)),
-                start: Instant::now(),
-                count: 0,
-            })
-        },
-    );
     let shared = Arc::new(Shared {
         store: Mutex::new(store),
         journal,
         authorization: format!("Bearer {}:{}", config.project_id, config.management_key),
-        rate,
+        rate: Mutex::new(config.rate_limit.map(RateWindow::new)),
         fault_rate: config.fault_rate,
         // Two streams, so the lost replies a seed picks do not depend on the fault rate
         // (tests/testsuite/emulator_faults.rs shows both reproducible with a seed).
@@ -366,7 +375,8 @@ pub(crate) async fn spawn(config: EmulatorConfig) -> Result<EmulatorHandle, Star
         lost_rng: Mutex::new(fastrand::Rng::with_seed(
             config.seed ^ 0xD1B5_4A32_D192_ED03,
         )),
-        latency: config.latency,
+        latency: Mutex::new(config.latency),
+        started: Instant::now(),
         variant: config.variant,
         log: Mutex::new(Vec::new()),
         log_file,

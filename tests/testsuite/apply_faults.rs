@@ -177,38 +177,158 @@ fn a_killed_apply_leaves_a_valid_state_and_a_second_apply_finishes_the_job() {
     assert_no_changes(&live, dir.path());
 }
 
-/// A change appends a line to the journal; the state file is written once, at the end of the
-/// run, not after every change. Its serial still moves as if it had been.
+/// A change appends one line to the journal, whose size does not grow with the state; the state
+/// file is written once, at the end of the run, not after every change (1,000 of them here). Its
+/// serial still moves as if it had been.
 #[test]
-fn an_apply_of_many_changes_writes_the_state_file_once_at_the_end() {
-    let live = Live::with(EmulatorConfig::default());
-    let mut text = String::from("tenants:\n");
-    for i in 0..100 {
-        text.push_str(&format!("  - {{id: t{i:03}, name: Tenant {i:03}}}\n"));
+fn an_apply_of_a_thousand_changes_writes_the_state_file_once_at_the_end() {
+    const N: usize = 1_000;
+    let live = Live::with(EmulatorConfig {
+        latency: Duration::from_millis(4),
+        ..EmulatorConfig::default()
+    });
+    // No rate limit in the way (the default is Descope's, 100 calls a minute).
+    let mut text = String::from("rate_limit: {requests: 10000, per_seconds: 1}\ntenants:\n");
+    for i in 0..N {
+        text.push_str(&format!("  - {{id: t{i:04}, name: Tenant {i:04}}}\n"));
     }
     let dir = project(&text);
-    let mut child = one_at_a_time(dir.path(), &live);
-    assert!(
-        eventually(Duration::from_secs(60), || journaled(dir.path()) >= 20),
-        "the apply journaled its changes: {} lines, {:?}",
-        journaled(dir.path()),
-        std::fs::read_to_string(dir.path().join("child.err"))
+    let mut child = spawn(
+        dir.path(),
+        &live,
+        &["apply", "-e", ENV, "--auto-approve", "--parallelism", "4"],
     );
-    assert_eq!(state_text(dir.path()), None, "no state written mid-run");
-    let status = child.wait(Duration::from_secs(240));
+    let journal = dir.path().join(format!("state/{ENV}.json.journal"));
+    // Watched while it runs: the versions of the state file seen (one at most: the one written at
+    // the end), and the journal as large as it got.
+    let state = dir.path().join(format!("state/{ENV}.json"));
+    let mut versions = std::collections::HashSet::new();
+    let mut seen = Vec::new();
+    let started = std::time::Instant::now();
+    while child.try_wait().is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(240),
+            "the apply ended"
+        );
+        if let Ok(meta) = std::fs::metadata(&state) {
+            versions.insert((meta.modified().unwrap(), meta.len()));
+        }
+        if let Ok(bytes) = std::fs::read(&journal)
+            && bytes.len() > seen.len()
+        {
+            seen = bytes;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = child.wait(Duration::from_secs(10));
     let err = std::fs::read_to_string(dir.path().join("child.err")).unwrap();
     assert_eq!(status.code(), Some(0), "{err}");
+    assert!(
+        versions.len() <= 1,
+        "the state was written during the run: {versions:?}"
+    );
+    let lines: Vec<&[u8]> = seen
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert!(
+        lines.len() >= 100,
+        "the journal was seen with {} lines",
+        lines.len()
+    );
+    let (shortest, longest) = (
+        lines.iter().map(|l| l.len()).min().unwrap(),
+        lines.iter().map(|l| l.len()).max().unwrap(),
+    );
+    assert!(
+        longest < 2 * shortest && longest < 1_000,
+        "one change per line, whatever the state holds: {shortest}..{longest} bytes"
+    );
     let state: Value = serde_json::from_str(&state_text(dir.path()).unwrap()).unwrap();
     let resources = &state["resources"];
     let count = resources.as_array().map(Vec::len);
-    assert_eq!(count.or(resources.as_object().map(|m| m.len())), Some(100));
-    assert_eq!(serial(dir.path()), 100, "one serial per change, as ever");
-    assert!(
-        !dir.path()
-            .join(format!("state/{ENV}.json.journal"))
-            .exists()
+    assert_eq!(count.or(resources.as_object().map(|m| m.len())), Some(N));
+    assert_eq!(
+        serial(dir.path()),
+        N as u64,
+        "one serial per change, as ever"
     );
+    assert!(!journal.exists());
     assert_no_changes(&live, dir.path());
+}
+
+/// Killed after k recorded changes, for several k, with several calls in flight: the next command
+/// folds the journal in, the state holds every change that was journaled, the plan shows exactly
+/// the rest, and a second apply converges without creating anything twice.
+#[test]
+fn a_kill_after_k_changes_loses_no_recorded_change_whatever_k() {
+    for k in [1, 4, 9] {
+        let live = Live::with(EmulatorConfig {
+            latency: Duration::from_millis(60),
+            ..EmulatorConfig::default()
+        });
+        let dir = project(&many_tenants());
+        let mut child = spawn(
+            dir.path(),
+            &live,
+            &["apply", "-e", ENV, "--auto-approve", "--parallelism", "3"],
+        );
+        let caught = eventually(Duration::from_secs(60), || journaled(dir.path()) >= k);
+        assert!(caught, "k = {k}: the apply made progress");
+        child.signal("KILL");
+        child.wait(Duration::from_secs(10));
+        let lines = journaled(dir.path());
+        let list = live.run(dir.path(), &["state", "list", "-e", ENV]);
+        assert_eq!(list.status.code(), Some(0), "k = {k}: {}", stderr(&list));
+        let recorded = stdout(&list)
+            .lines()
+            .filter(|l| l.contains("tenant."))
+            .count();
+        assert_eq!(
+            recorded, lines,
+            "k = {k}: every journaled change is in the state"
+        );
+        // Created in Descope but killed before its line: adopted by the next plan.
+        let created = live
+            .handle
+            .request_log()
+            .iter()
+            .filter(|e| e.path.ends_with("/tenant/create") && e.status == 200)
+            .count();
+        assert!(
+            recorded <= created && created <= recorded + 3,
+            "k = {k}: {recorded} recorded, {created} created"
+        );
+        assert_eq!(
+            recorded + remaining_changes(&live, dir.path()),
+            12,
+            "k = {k}"
+        );
+        let lock: Value = serde_json::from_slice(
+            &std::fs::read(dir.path().join(format!("state/{ENV}.lock"))).unwrap(),
+        )
+        .unwrap();
+        let unlock = live.run(
+            dir.path(),
+            &["unlock", "-e", ENV, lock["id"].as_str().unwrap()],
+        );
+        assert_eq!(
+            unlock.status.code(),
+            Some(0),
+            "k = {k}: {}",
+            stderr(&unlock)
+        );
+        let out = apply(&live, dir.path(), &[]);
+        assert_eq!(out.status.code(), Some(0), "k = {k}: {}", stderr(&out));
+        let duplicates = live
+            .handle
+            .request_log()
+            .iter()
+            .filter(|e| e.status == 409)
+            .count();
+        assert_eq!(duplicates, 0, "k = {k}: nothing was created twice");
+        assert_no_changes(&live, dir.path());
+    }
 }
 
 #[test]

@@ -31,6 +31,11 @@ impl Reap {
         assert!(status.success(), "kill -{signal} failed");
     }
 
+    /// The exit status if the process has ended.
+    pub(crate) fn try_wait(&mut self) -> Option<ExitStatus> {
+        self.0.try_wait().unwrap()
+    }
+
     pub(crate) fn wait(&mut self, limit: Duration) -> ExitStatus {
         wait_bounded(&mut self.0, limit)
     }

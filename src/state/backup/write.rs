@@ -100,7 +100,7 @@ pub(super) fn write_backup_at(
         let bytes = object.body.as_str().as_bytes();
         #[cfg(test)]
         super::tests::injected_failure(files.len()).map_err(io_err("write", &path))?;
-        atomic::write_new_synced(&path, bytes).map_err(io_err("write", &path))?;
+        atomic::write_new(&path, bytes).map_err(io_err("write", &path))?;
         files.push(ManifestFile {
             path: rel,
             address: object.addr.clone(),
@@ -108,6 +108,10 @@ pub(super) fn write_backup_at(
             size: bytes.len() as u64,
         });
     }
+    // Every object file durable before the manifest that names them is written.
+    let paths: Vec<PathBuf> = files.iter().map(|f| root.join(&f.path)).collect();
+    atomic::sync_written(root, paths.iter().map(PathBuf::as_path))
+        .map_err(io_err("sync the files of", root))?;
     let info_files = files.len();
     let info_bytes = files.iter().map(|f| f.size).sum();
     let manifest = Manifest {
