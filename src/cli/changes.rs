@@ -8,10 +8,8 @@
 
 use std::future::Future;
 use std::io::IsTerminal;
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
 
 use super::shell::Shell;
 use crate::api::ApiError;
@@ -19,49 +17,38 @@ use crate::apply::{ApplyObserver, ApplyReport, Outcome};
 use crate::error::{Error, ErrorKind, Result, exit};
 use crate::model::DesiredState;
 use crate::ops;
+use crate::ops::change::{Pending, Planner};
 use crate::plan::{Change, ChangeId};
-use crate::state::AuditRecord;
 
-/// How a changing command ended, and its audit line (`None`: it never got the lock, so there is
-/// nothing to record).
-pub(super) struct Done {
-    pub(crate) code: i32,
-    pub(crate) record: Option<AuditRecord>,
-}
+/// How a changing command ended: its exit code, or its error; each with why its audit line is
+/// missing if it could not be written.
+pub(super) type Ended = std::result::Result<ops::Recorded<i32>, ops::Failed>;
 
-/// A changing command's error, and its audit line if it got far enough to have one.
-pub(super) type Failed = (Error, Option<AuditRecord>);
-
-/// Runs a changing command's async work on its own runtime, prints its error, and appends its
-/// audit line with the exit code and the whole duration.
-pub(super) fn run_audited(
-    state_dir: &Path,
-    shell: &Shell,
-    work: impl Future<Output = std::result::Result<Done, Failed>>,
-) -> Result<i32> {
+/// Runs a changing command's async work on its own runtime, prints its error, and says so when
+/// its audit line (appended by the work) could not be written.
+pub(super) fn run_audited(shell: &Shell, work: impl Future<Output = Ended>) -> Result<i32> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| Error::internal("cannot start the async runtime").caused_by(&e))?;
-    let started = Instant::now();
     let result = runtime.block_on(work);
     // A prompt or lock wait still running on the blocking pool must not hold up the exit.
     runtime.shutdown_background();
-    let (code, record) = match result {
-        Ok(done) => (done.code, done.record),
-        Err((err, record)) => {
-            let code = err.exit_code();
-            shell.error(&err);
-            (code, record)
+    Ok(match result {
+        Ok(done) => super::audited(shell, done),
+        Err(failed) => {
+            shell.error(&failed.error);
+            let value = failed.error.exit_code();
+            super::audited(
+                shell,
+                ops::Recorded {
+                    value,
+                    audit: failed.audit,
+                },
+            )
         }
-    };
-    if let Some(mut record) = record {
-        record.exit_code = code;
-        record.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        super::record_audit(shell, state_dir, &record);
-    }
-    Ok(code)
+    })
 }
 
 /// What the closing summary is about: `Apply` or `Restore`, and its backup's trigger.
@@ -82,7 +69,7 @@ pub(super) const RESTORE: Wording = Wording {
 
 /// The closing lines: counts, duration, the backup, the backups pruned and the state's serial.
 pub(super) fn summary(
-    outcome: &ops::apply::ApplyOutcome,
+    outcome: &ops::change::ApplyOutcome,
     environment: &str,
     total: usize,
     wording: &Wording,
@@ -170,9 +157,33 @@ pub(super) struct Approval {
     pub(crate) no_terminal_hint: String,
 }
 
+/// Has `pending` approved, unless it needs no approval (a saved plan) or `auto_approve`: a no,
+/// a prompt that fails or Ctrl-C (`interrupted`) ends the command, its audit line appended.
+pub(super) async fn approve<'c, P: Planner>(
+    pending: Pending<'c, P>,
+    desired: &DesiredState,
+    approval: &Approval,
+    auto_approve: bool,
+    interrupted: fn() -> Error,
+) -> std::result::Result<Pending<'c, P>, ops::Failed> {
+    if auto_approve || !pending.needs_approval() {
+        return Ok(pending);
+    }
+    let approved = tokio::select! {
+        biased;
+        () = ctrl_c() => Err(interrupted()),
+        answer = confirm(desired, approval) => answer,
+    };
+    match approved {
+        Ok(true) => Ok(pending),
+        Ok(false) => Err(pending.cancel()),
+        Err(e) => Err(pending.abandon(e)),
+    }
+}
+
 /// Asks for approval on the terminal: `yes`, or the environment's name when it is protected.
 /// Without a terminal there is no one to ask: refused.
-pub(super) async fn confirm(desired: &DesiredState, approval: &Approval) -> Result<bool> {
+async fn confirm(desired: &DesiredState, approval: &Approval) -> Result<bool> {
     let verb = approval.verb;
     if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
         return Err(Error::config(format!(

@@ -239,12 +239,13 @@ fn announce_lock_wait(shell: &Shell, ctx: &crate::ops::Context<'_>, environment:
     ));
 }
 
-/// Appends the command's line to `state/audit.jsonl`; a failure is reported, not fatal (the
-/// command itself is done).
-fn record_audit(shell: &Shell, state_dir: &std::path::Path, record: &crate::state::AuditRecord) {
-    if let Err(e) = crate::state::audit::append(state_dir, record) {
-        shell.error(&Error::from(e).hint("the command itself is done; its audit line is missing"));
+/// A command's outcome, once it is said when its audit line could not be appended (not fatal:
+/// the command itself is done).
+fn audited<T>(shell: &Shell, recorded: crate::ops::Recorded<T>) -> T {
+    if let Some(e) = recorded.audit {
+        shell.error(&e);
     }
+    recorded.value
 }
 
 /// "1 error", "3 errors".
