@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use super::args::ApplyArgs;
-use super::changes::{self, Approval, Counts, Ended, Running, ctrl_c};
+use super::changes::{self, Counts, Ended, Running, ctrl_c};
 use super::render::{self, RenderOptions};
 use super::shell::{Progress, Shell};
 use super::{context, desired_state};
@@ -53,12 +53,12 @@ async fn apply(
     let planner = ApplyPlanner::new(&args.target, saved);
     let prepared = tokio::select! {
         biased;
-        () = ctrl_c() => Err(ops::apply::interrupted_before_applying()),
+        () = ctrl_c() => Err(changes::interrupted("applied")),
         prepared = ops::change::prepare(ctx, desired, planner, &progress) => prepared,
     };
     progress.finish();
     let prepared = prepared?;
-    let saved = prepared.plan().clone();
+    let saved = prepared.saved.clone();
     if !args.json {
         let options = RenderOptions {
             full_diff: false,
@@ -76,13 +76,8 @@ async fn apply(
         }
         Settled::Pending(pending) => pending,
     };
-    let approval = Approval {
-        verb: "apply",
-        no_terminal_hint: "review the plan, then run again with --auto-approve, or apply a saved plan (`dmgmt plan --out FILE`, then `dmgmt apply -e ENV FILE`)".to_owned(),
-    };
-    let interrupted = ops::apply::interrupted_before_applying;
-    let pending =
-        changes::approve(pending, desired, &approval, args.auto_approve, interrupted).await?;
+    let ask = "review the plan, then run again with --auto-approve, or apply a saved plan (`dmgmt plan --out FILE`, then `dmgmt apply -e ENV FILE`)";
+    let pending = changes::approve(pending, desired, ask, args.auto_approve, "applied").await?;
 
     let running = Running::start(shell, saved.plan.changes.len());
     let outcome = pending

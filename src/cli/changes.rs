@@ -27,26 +27,12 @@ pub(super) type Ended = std::result::Result<ops::Recorded<i32>, ops::Failed>;
 /// Runs a changing command's async work on its own runtime, prints its error, and says so when
 /// its audit line (appended by the work) could not be written.
 pub(super) fn run_audited(shell: &Shell, work: impl Future<Output = Ended>) -> Result<i32> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Error::internal("cannot start the async runtime").caused_by(&e))?;
-    let result = runtime.block_on(work);
-    // A prompt or lock wait still running on the blocking pool must not hold up the exit.
-    runtime.shutdown_background();
-    Ok(match result {
+    Ok(match super::block_on(work)? {
         Ok(done) => super::audited(shell, done),
-        Err(failed) => {
-            shell.error(&failed.error);
-            let value = failed.error.exit_code();
-            super::audited(
-                shell,
-                ops::Recorded {
-                    value,
-                    audit: failed.audit,
-                },
-            )
+        Err(ops::Failed { error, audit }) => {
+            shell.error(&error);
+            let value = error.exit_code();
+            super::audited(shell, ops::Recorded { value, audit })
         }
     })
 }
@@ -149,30 +135,30 @@ impl Counts {
     }
 }
 
-/// How to ask for approval of one command's changes.
-pub(super) struct Approval {
-    /// `apply`, `restore`.
-    pub(crate) verb: &'static str,
-    /// What to do instead when there is no terminal.
-    pub(crate) no_terminal_hint: String,
+/// Ctrl-C during the refresh or at the prompt: nothing changed in Descope, nothing was `done`
+/// (`applied`, `restored`).
+pub(super) fn interrupted(done: &str) -> Error {
+    let message = format!("interrupted by Ctrl-C; nothing was {done}");
+    Error::new(ErrorKind::Interrupted, message)
 }
 
 /// Has `pending` approved, unless it needs no approval (a saved plan) or `auto_approve`: a no,
-/// a prompt that fails or Ctrl-C (`interrupted`) ends the command, its audit line appended.
+/// a prompt that fails or Ctrl-C (nothing was `done`) ends the command, its audit line appended.
+/// `no_terminal`: what to do instead when there is no terminal to ask on.
 pub(super) async fn approve<'c, P: Planner>(
     pending: Pending<'c, P>,
     desired: &DesiredState,
-    approval: &Approval,
+    no_terminal: &str,
     auto_approve: bool,
-    interrupted: fn() -> Error,
+    done: &str,
 ) -> std::result::Result<Pending<'c, P>, ops::Failed> {
     if auto_approve || !pending.needs_approval() {
         return Ok(pending);
     }
     let approved = tokio::select! {
         biased;
-        () = ctrl_c() => Err(interrupted()),
-        answer = confirm(desired, approval) => answer,
+        () = ctrl_c() => Err(interrupted(done)),
+        answer = confirm(desired, P::COMMAND, no_terminal) => answer,
     };
     match approved {
         Ok(true) => Ok(pending),
@@ -183,13 +169,12 @@ pub(super) async fn approve<'c, P: Planner>(
 
 /// Asks for approval on the terminal: `yes`, or the environment's name when it is protected.
 /// Without a terminal there is no one to ask: refused.
-async fn confirm(desired: &DesiredState, approval: &Approval) -> Result<bool> {
-    let verb = approval.verb;
+async fn confirm(desired: &DesiredState, verb: &str, no_terminal: &str) -> Result<bool> {
     if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
         return Err(Error::config(format!(
             "refusing to {verb} without confirmation: there is no terminal to ask on"
         ))
-        .hint(approval.no_terminal_hint.clone()));
+        .hint(no_terminal));
     }
     let (prompt, expected) = if desired.protected {
         (

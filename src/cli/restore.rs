@@ -3,12 +3,12 @@
 //! the audit line work exactly as for `apply` (`changes.rs`).
 
 use super::args::RestoreArgs;
-use super::changes::{self, Approval, Ended, Running, ctrl_c};
+use super::changes::{self, Ended, Running, ctrl_c};
 use super::render::{self, RenderOptions};
 use super::shell::{Progress, Shell};
 use super::{context, desired_state};
 use crate::config::Project;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::Result;
 use crate::model::DesiredState;
 use crate::ops::change::Settled;
 use crate::ops::restore::{RestorePlanner, RestoreRequest};
@@ -20,13 +20,6 @@ pub(crate) fn run(project: &Project, args: &RestoreArgs, shell: &Shell) -> Resul
     let env_lookup = |v: &str| std::env::var(v).ok();
     let ctx = context(project, &env_lookup, args.lock.lock_timeout, shell);
     changes::run_audited(shell, restore(&ctx, &desired, args, shell))
-}
-
-fn interrupted() -> Error {
-    Error::new(
-        ErrorKind::Interrupted,
-        "interrupted by Ctrl-C; nothing was restored",
-    )
 }
 
 async fn restore(
@@ -48,7 +41,7 @@ async fn restore(
     };
     let prepared = tokio::select! {
         biased;
-        () = ctrl_c() => Err(interrupted()),
+        () = ctrl_c() => Err(changes::interrupted("restored")),
         prepared = async {
             let planner = RestorePlanner::load(ctx, desired, request)?;
             ops::change::prepare(ctx, desired, planner, &progress).await
@@ -56,19 +49,15 @@ async fn restore(
     };
     progress.finish();
     let prepared = prepared?;
-    let (saved, manifest) = (prepared.plan(), prepared.planner().manifest());
+    let (saved, manifest) = (&prepared.saved, prepared.planner.manifest());
     shell.out(plan_text(desired, args, saved, manifest).trim_end());
     let total = saved.plan.changes.len();
     let pending = match prepared.settle(args.allow_delete) {
         Settled::Ended(ended) => return ended,
         Settled::Pending(pending) => pending,
     };
-    let approval = Approval {
-        verb: "restore",
-        no_terminal_hint: "review the plan, then run again with --auto-approve".to_owned(),
-    };
-    let pending =
-        changes::approve(pending, desired, &approval, args.auto_approve, interrupted).await?;
+    let ask = "review the plan, then run again with --auto-approve";
+    let pending = changes::approve(pending, desired, ask, args.auto_approve, "restored").await?;
 
     let running = Running::start(shell, total);
     let outcome = pending

@@ -58,9 +58,12 @@ pub(crate) fn run(project: &Project, command: &StateCommand, shell: &Shell) -> R
 
 pub(crate) fn unlock_cmd(project: &Project, args: &UnlockArgs, shell: &Shell) -> Result<i32> {
     project.require_environment(&args.env.env)?;
-    let env_lookup = |v: &str| std::env::var(v).ok();
-    let ctx = super::context(project, &env_lookup, Default::default(), shell);
-    let info = ops::break_lock(&ctx, &args.env.env, &args.lock_id, args.force)?;
+    let info = ops::break_lock(
+        &project.state_dir(),
+        &args.env.env,
+        &args.lock_id,
+        args.force,
+    )?;
     let info = super::audited(shell, info);
     shell.status(format!(
         "Unlocked the state of `{}` (was held by {}).",

@@ -11,7 +11,7 @@ use super::live;
 use super::plan::{SavedPlan, make_plan};
 use super::saved::{Now, departures, staleness};
 use super::session::{Scope, Session};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::model::{DesiredState, ResourceAddr, Snapshot};
 use crate::plan::{Action, Change};
 use crate::state::backup::{BackupObject, Trigger};
@@ -207,13 +207,4 @@ pub(super) fn record(state: &mut StateFile, change: &Change, live: Option<&Value
         .map(str::to_owned)
         .or_else(|| change.live_id.clone());
     state.resources.insert(change.addr.clone(), entry);
-}
-
-/// An interrupted wait before anything was applied (Ctrl-C at the prompt or during the
-/// refresh): nothing changed in Descope.
-pub(crate) fn interrupted_before_applying() -> Error {
-    Error::new(
-        ErrorKind::Interrupted,
-        "interrupted by Ctrl-C; nothing was applied",
-    )
 }

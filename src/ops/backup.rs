@@ -4,7 +4,7 @@
 
 use super::change::prune_backups;
 use super::live::RefreshObserver;
-use super::session::{Held, Opening, Recorded, Scope, Session};
+use super::session::{Access, Held, Recorded, Scope, Session};
 use super::{Context, tenant_settings};
 use crate::error::{Error, Result, exit};
 use crate::model::{DesiredState, ResourceAddr, Snapshot};
@@ -37,10 +37,7 @@ pub(crate) async fn backup_environment(
     observer: &dyn RefreshObserver,
 ) -> Result<Recorded<BackupOutcome>> {
     // A state that cannot be read does not stop a backup of the live project.
-    let opening = Opening {
-        state_required: false,
-        ..Opening::writing("backup", Scope::Everything)
-    };
+    let opening = ("backup", Scope::Everything, Access::WriteIfReadable);
     let mut session = Session::open(ctx, desired, opening, observer).await?;
     // Every tenant's settings too: a manual backup holds the whole project.
     let snapshot = &session.snapshot;

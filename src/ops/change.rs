@@ -1,14 +1,8 @@
-//! The one pipeline of `apply` and `restore` (see `docs/architecture.md`): [`prepare`] opens the
-//! command's session and has the [`Planner`] plan; the CLI shows the plan; [`Prepared::settle`]
-//! ends a plan with nothing to run (no change, or deletes the guards refuse) or hands back the
-//! [`Pending`] plan; the CLI asks; [`Pending::run`] reads the settings the backup needs, writes
-//! the backup (if it cannot be written, nothing is changed), executes through [`crate::apply`]
-//! recording every change in the state's journal (one synced line per change, see
-//! `src/state/journal.rs`), writes the state once at the end and prunes old backups. Every end
-//! after the plan appends the command's audit line. Never prints.
-//!
-//! Split in steps because the prompt sits between them, and the lock must be held from the
-//! refresh the plan was computed from to the last state write.
+//! The one pipeline of `apply` and `restore`, a [`Planner`] the only difference between them:
+//! [`prepare`] → (the CLI shows the plan) → [`Prepared::settle`] → (the CLI asks) →
+//! [`Pending::run`], each end after the plan appending the audit line; see
+//! `docs/architecture.md`. In steps because the prompt sits between them, and the lock is held
+//! from the refresh the plan was computed from to the last state write. Never prints.
 
 use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
@@ -20,7 +14,7 @@ use super::live::RefreshObserver;
 use super::plan::SavedPlan;
 use super::recorder::{Recorder, Writes, open_journal};
 use super::refresh::declared_guards;
-use super::session::{Failed, Opening, Recorded, Scope, Session, recorded};
+use super::session::{Access, Failed, Recorded, Scope, Session, recorded};
 use super::{Context, tenant_settings};
 use crate::apply::{ApplyObserver, ApplyReport, ExecuteOptions, Outcome};
 use crate::error::{Error, ErrorKind, Result, exit};
@@ -76,7 +70,7 @@ pub(crate) async fn prepare<'c, P: Planner>(
     mut planner: P,
     observer: &dyn RefreshObserver,
 ) -> Result<Prepared<'c, P>> {
-    let opening = Opening::writing(P::COMMAND, P::SCOPE);
+    let opening = (P::COMMAND, P::SCOPE, Access::Write);
     let session = Session::open(ctx, desired, opening, observer).await?;
     let saved = planner.plan(&session).await?;
     Ok(Prepared {
@@ -89,8 +83,9 @@ pub(crate) async fn prepare<'c, P: Planner>(
 /// A plan, with the session it was computed in, to show.
 pub(crate) struct Prepared<'c, P> {
     session: Session<'c>,
-    planner: P,
-    saved: SavedPlan,
+    pub(crate) planner: P,
+    /// The plan (computed now, or a saved plan, checked fresh), in the saved-plan shape.
+    pub(crate) saved: SavedPlan,
 }
 
 /// A shown plan: ended, or to run.
@@ -103,15 +98,6 @@ pub(crate) enum Settled<'c, P> {
 }
 
 impl<'c, P: Planner> Prepared<'c, P> {
-    /// The plan (computed now, or a saved plan, checked fresh), in the saved-plan shape.
-    pub(crate) fn plan(&self) -> &SavedPlan {
-        &self.saved
-    }
-
-    pub(crate) fn planner(&self) -> &P {
-        &self.planner
-    }
-
     /// Once the plan is shown. A plan with no change ends here: the lock is held and the refresh
     /// is fresh, so the state still records what it read — live attributes and ids, objects
     /// gone, and the `prevent_destroy` the configuration declares now (a guard added to a
@@ -229,11 +215,7 @@ async fn run_plan<P: Planner>(
     stop: &AtomicBool,
     observer: &dyn ApplyObserver,
 ) -> Result<ApplyOutcome> {
-    let Prepared {
-        session,
-        planner,
-        saved,
-    } = prepared;
+    let (session, planner, saved) = (&prepared.session, &prepared.planner, &prepared.saved);
     let (desired, snapshot) = (session.desired, &session.snapshot);
     let settings = tenant_settings::bodies_with_settings(
         &session.connection.client,
@@ -306,13 +288,12 @@ async fn execute_recorded<P: Planner>(
     stop: &AtomicBool,
     observer: &dyn ApplyObserver,
 ) -> Result<ApplyOutcome> {
-    let Prepared {
-        session,
-        planner,
-        saved,
-    } = prepared;
+    let (session, planner, saved) = (&prepared.session, &prepared.planner, &prepared.saved);
     let (ctx, desired, plan) = (session.ctx, session.desired, &saved.plan);
-    let (store, lock) = (&session.held.store, session.held.lock()?);
+    let store = &session.held.store;
+    let Some(lock) = &session.held.lock else {
+        return Err(Error::internal("a read-only session cannot run changes"));
+    };
     let backup = write_run_backup(ctx, desired, plan, P::TRIGGER, objects)?;
     store.hold_backup()?;
     let (journal, refreshed) = open_journal(store, &state, lock)?;

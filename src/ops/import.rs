@@ -26,7 +26,7 @@ use super::Context;
 use super::import_files::{self, Imported};
 use super::live::RefreshObserver;
 use super::plan::{make_plan, prior_from_state};
-use super::session::{Opening, Recorded, Scope, Session};
+use super::session::{Access, Recorded, Scope, Session};
 use crate::config::include_edit::{IncludeEdit, add_include};
 use crate::config::{Project, Severity};
 use crate::error::{Error, Result, exit};
@@ -84,10 +84,8 @@ pub(crate) async fn import_environment(
     observer: &dyn RefreshObserver,
 ) -> Result<Recorded<ImportOutcome>> {
     let env = &desired.environment;
-    let opening = Opening {
-        writes: write,
-        ..Opening::writing("import", Scope::Everything)
-    };
+    let access = if write { Access::Write } else { Access::Read };
+    let opening = ("import", Scope::Everything, access);
     let session = Session::open(ctx, desired, opening, observer).await?;
     let (state, snapshot) = (session.state.as_ref(), &session.snapshot);
     let objects = to_import(desired, snapshot, state);
@@ -408,14 +406,8 @@ fn verify(
         ));
         return Err(errors.into_iter().fold(error, Error::cause));
     };
-    let saved = make_plan(
-        &desired,
-        &session.snapshot,
-        session.state_ref(),
-        &session.prior(),
-        &[],
-        false,
-    )?;
+    let (snapshot, prior) = (&session.snapshot, session.prior());
+    let saved = make_plan(&desired, snapshot, session.state_ref(), &prior, &[], false)?;
     let imported: BTreeSet<&ResourceAddr> = objects.iter().collect();
     let mut adopted = Vec::new();
     let mut wrong = Vec::new();

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use super::Context;
 use super::live::RefreshObserver;
 use super::plan::prior_from_state;
-use super::session::{Opening, Recorded, Scope, Session};
+use super::session::{Access, Recorded, Scope, Session};
 use crate::error::{Result, exit};
 use crate::model::{DesiredState, LiveObject, ResourceAddr, Snapshot};
 use crate::plan::{Drift, PlanInput, drift, unmanaged};
@@ -33,13 +33,9 @@ pub(crate) async fn refresh_environment(
     detailed_exitcode: bool,
     observer: &dyn RefreshObserver,
 ) -> Result<Recorded<RefreshOutcome>> {
-    let opening = Opening::writing("refresh", Scope::Planned);
-    let Session {
-        held,
-        state,
-        snapshot,
-        ..
-    } = Session::open(ctx, desired, opening, observer).await?;
+    let opening = ("refresh", Scope::Planned, Access::Write);
+    let session = Session::open(ctx, desired, opening, observer).await?;
+    let (held, state, snapshot) = (session.held, session.state, session.snapshot);
     let had_state = state.is_some();
     let mut state =
         state.unwrap_or_else(|| StateFile::new(&desired.environment, &desired.project_id));

@@ -83,15 +83,25 @@ impl Planner for RestorePlanner<'_> {
     const SCOPE: Scope = Scope::Everything;
     const TRIGGER: Trigger = Trigger::PreRestore;
 
-    /// The backup's tenant settings beside the live ones, then `plan::restore`.
+    /// The backup's tenant settings beside the live settings of those of its tenants that exist
+    /// now, to compare; then `plan::restore`.
     async fn plan(&mut self, session: &Session<'_>) -> Result<SavedPlan> {
-        let desired = session.desired;
-        let saved_settings = std::mem::take(&mut self.settings);
-        let settings = settings_now(session, saved_settings).await?;
+        let (desired, snapshot) = (session.desired, &session.snapshot);
+        let saved = std::mem::take(&mut self.settings);
+        let live_ids = saved.keys().filter(|id| {
+            let addr = ResourceAddr::Tenant((*id).clone());
+            snapshot.get(&addr).is_some()
+        });
+        let (client, parallelism) = (&session.connection.client, desired.parallelism.max(1));
+        let live = tenant_settings::load(client, live_ids.cloned(), parallelism as usize);
+        let settings = TenantSettings {
+            live: live.await?,
+            saved,
+        };
         let plan = plan::restore(&RestoreInput {
             backup: &self.objects,
             complete: self.manifest.trigger != Trigger::PreApply,
-            snapshot: &session.snapshot,
+            snapshot,
             prior: &session.prior(),
             protected: desired.protected,
             delete_unmanaged: self.request.delete_unmanaged,
@@ -152,29 +162,6 @@ fn check_delete_unmanaged(request: &RestoreRequest<'_>, manifest: &Manifest) -> 
     )
     .hint("run the restore without `--delete-unmanaged`: objects dmgmt does not manage are kept, objects dmgmt created since are deleted")
     .hint("to delete objects created since, restore a complete backup (`dmgmt backup`, or the `pre-restore` one)"))
-}
-
-/// The backup's tenant settings beside the live settings of those of its tenants that exist
-/// now, to compare.
-async fn settings_now(
-    session: &Session<'_>,
-    saved: BTreeMap<String, serde_json::Map<String, Value>>,
-) -> Result<TenantSettings> {
-    let live_ids: Vec<String> = saved
-        .keys()
-        .filter(|id| {
-            let addr = ResourceAddr::Tenant((*id).clone());
-            session.snapshot.get(&addr).is_some()
-        })
-        .cloned()
-        .collect();
-    let live = tenant_settings::load(
-        &session.connection.client,
-        live_ids,
-        session.desired.parallelism.max(1) as usize,
-    )
-    .await?;
-    Ok(TenantSettings { saved, live })
 }
 
 /// The backup's bodies as refresh would have read them. A body that is not an object of its kind

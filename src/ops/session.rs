@@ -1,12 +1,8 @@
-//! The session of one command that changes things (`apply`, `restore`, `import --write`,
-//! `backup`, `backups --prune`, `refresh`, `state rm`), opened once: it takes the state lock,
-//! opens the state store, loads the state (folding in a journal a stopped run left), opens the
-//! connection and reads the live project in the scope the command needs. It owns all of that
-//! until the command ends, and the command ends with its audit line, appended once by
-//! [`Held::finish`] while the lock is still held. See `docs/architecture.md`.
-//!
-//! A read-only session (`import` without `--write`) takes no lock and writes nothing: its state is
-//! read as `plan` reads it, a journal beside it left for the next command that holds the lock.
+//! The session of one command that changes things (see `docs/architecture.md`): opened once, it
+//! takes the state lock, loads the state (folding in a journal a stopped run left), connects and
+//! reads the live project in the scope the command needs, and owns all of it until the command
+//! ends with its audit line, appended once by [`Held::finish`] while the lock is still held. A
+//! read-only session takes no lock and writes nothing.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -54,7 +50,7 @@ pub(super) fn recorded<T>(
 /// What a command holds from its start to its end: the state lock (none when read-only), the
 /// state store, and its audit line (`src/state/audit.rs`), begun when the command starts.
 pub(crate) struct Held {
-    lock: Option<LockGuard>,
+    pub(super) lock: Option<LockGuard>,
     pub(super) store: StateStore,
     pub(super) audit: AuditRecord,
     /// When the command began.
@@ -86,13 +82,6 @@ impl Held {
             started,
             state_dir: dir.clone(),
         })
-    }
-
-    /// The lock a run checks before each state write.
-    pub(super) fn lock(&self) -> Result<&LockGuard> {
-        self.lock
-            .as_ref()
-            .ok_or_else(|| Error::internal("a read-only session cannot run changes"))
     }
 
     /// The state of `project_id`: with the lock, a journal a stopped run left is folded in and
@@ -144,28 +133,16 @@ pub(crate) enum Scope {
     Everything,
 }
 
-/// How a command opens its session.
-pub(super) struct Opening {
-    /// As the lock and the audit line name it.
-    pub(super) command: &'static str,
-    /// `false`: no lock, and nothing is written (`import` without `--write`).
-    pub(super) writes: bool,
-    pub(super) scope: Scope,
-    /// `false`: a state that cannot be read is left alone rather than stopping the command (a
-    /// backup of the live project needs none).
-    pub(super) state_required: bool,
-}
-
-impl Opening {
-    /// A command that takes the lock and needs the state.
-    pub(super) const fn writing(command: &'static str, scope: Scope) -> Opening {
-        Opening {
-            command,
-            writes: true,
-            scope,
-            state_required: true,
-        }
-    }
+/// What a session may do with the state.
+#[derive(PartialEq)]
+pub(super) enum Access {
+    /// Take the lock; the state must load.
+    Write,
+    /// Take the lock; a state that cannot be read is left alone (a backup of the live project
+    /// needs none).
+    WriteIfReadable,
+    /// No lock, and nothing is written (`import` without `--write`).
+    Read,
 }
 
 /// One command's session (see the module docs): commands borrow what it holds.
@@ -180,23 +157,25 @@ pub(crate) struct Session<'c> {
 }
 
 impl<'c> Session<'c> {
-    /// Takes the lock (unless read-only), loads the state, connects and reads the live project.
+    /// Takes the lock for `command` (unless read-only), loads the state, connects and reads the
+    /// live project (`reads`).
     pub(super) async fn open(
         ctx: &'c Context<'c>,
         desired: &'c DesiredState,
-        opening: Opening,
+        (command, reads, access): (&str, Scope, Access),
         observer: &dyn RefreshObserver,
     ) -> Result<Session<'c>> {
         let (env, project_id) = (&desired.environment, &desired.project_id);
-        let held = Held::take(ctx, env, project_id, opening.command, opening.writes).await?;
+        let writes = access != Access::Read;
+        let held = Held::take(ctx, env, project_id, command, writes).await?;
         let state = match held.load_state(project_id) {
             Ok(state) => state,
-            Err(_) if !opening.state_required => None,
+            Err(_) if access == Access::WriteIfReadable => None,
             Err(e) => return Err(e),
         };
         let connection = Connection::open(desired, ctx).await?;
         let (client, parallelism) = (&connection.client, desired.parallelism.max(1) as usize);
-        let snapshot = match opening.scope {
+        let snapshot = match reads {
             Scope::Planned => {
                 live::refresh(client, &scope(desired, state.as_ref()), observer).await
             }
@@ -222,12 +201,8 @@ impl<'c> Session<'c> {
 
     /// The planner's view of the state.
     pub(super) fn prior(&self) -> std::collections::BTreeMap<ResourceAddr, Prior> {
-        prior_from_state(
-            self.state
-                .as_ref()
-                .map(|s| s.resources.clone())
-                .unwrap_or_default(),
-        )
+        let resources = self.state.as_ref().map(|s| s.resources.clone());
+        prior_from_state(resources.unwrap_or_default())
     }
 
     /// What a command that holds the lock records from its fresh read even when it changes
@@ -271,21 +246,17 @@ async fn acquire_lock(
 /// `dmgmt unlock`: breaks the lock of `environment` if it holds `lock_id` (see
 /// [`crate::state::unlock`]); its audit line says who held it.
 pub(crate) fn break_lock(
-    ctx: &Context<'_>,
+    state_dir: &Path,
     environment: &str,
     lock_id: &str,
     force: bool,
 ) -> Result<Recorded<LockInfo>> {
-    let info = crate::state::unlock(&ctx.state_dir, environment, lock_id, force)?;
-    let project_id = StateStore::new(&ctx.state_dir, environment)
-        .load()
-        .ok()
-        .flatten()
-        .map(|s| s.project_id)
-        .unwrap_or_default();
-    let mut record = AuditRecord::new(environment, &project_id, "unlock");
+    let info = crate::state::unlock(state_dir, environment, lock_id, force)?;
+    let state = StateStore::new(state_dir, environment).load();
+    let project_id = state.ok().flatten().map(|s| s.project_id);
+    let mut record = AuditRecord::new(environment, &project_id.unwrap_or_default(), "unlock");
     record.broke_lock = Some(info.holder());
-    let audit = append(&ctx.state_dir, &mut record, Instant::now(), exit::SUCCESS);
+    let audit = append(state_dir, &mut record, Instant::now(), exit::SUCCESS);
     Ok(Recorded { value: info, audit })
 }
 
@@ -327,13 +298,8 @@ mod tests {
         .unwrap()
     }
 
-    fn opening(writes: bool) -> Opening {
-        Opening {
-            command: "import",
-            writes,
-            scope: Scope::Everything,
-            state_required: true,
-        }
+    fn opening(access: Access) -> (&'static str, Scope, Access) {
+        ("import", Scope::Everything, access)
     }
 
     fn audit_lines(state_dir: &Path) -> Vec<Value> {
@@ -375,7 +341,7 @@ mod tests {
         let before = std::fs::read(store.path()).unwrap();
         let acme = ResourceAddr::Tenant("acme".into());
 
-        let session = Session::open(&ctx, &desired, opening(false), &Quiet)
+        let session = Session::open(&ctx, &desired, opening(Access::Read), &Quiet)
             .await
             .unwrap();
         assert!(!lock_path(&state_dir, ENV).exists());
@@ -383,7 +349,7 @@ mod tests {
         drop(Lock::acquire(&state_dir, ENV, "apply", Duration::ZERO).unwrap());
         let state = session.state.as_ref().unwrap();
         assert!(state.resources.contains_key(&acme), "the journal is read");
-        assert!(session.held.lock().is_err(), "nothing can run in it");
+        assert!(session.held.lock.is_none(), "nothing can run in it");
         drop(session);
         assert_eq!(
             std::fs::read(store.path()).unwrap(),
@@ -394,7 +360,7 @@ mod tests {
         assert!(audit_lines(&state_dir).is_empty());
 
         // A writing session holds the lock and folds the journal in for good.
-        let session = Session::open(&ctx, &desired, opening(true), &Quiet)
+        let session = Session::open(&ctx, &desired, opening(Access::Write), &Quiet)
             .await
             .unwrap();
         assert!(lock_path(&state_dir, ENV).exists());
