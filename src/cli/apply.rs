@@ -1,6 +1,5 @@
 //! `dmgmt apply -e ENV [PLAN_FILE]`: show the plan, have it approved, apply it, and say what
-//! happened (DESIGN.md §5, §7). The prompt, Ctrl-C and progress are `changes.rs`'s, shared with
-//! `restore`.
+//! happened. The prompt, Ctrl-C and progress are `changes.rs`'s, shared with `restore`.
 
 use serde_json::json;
 

@@ -203,9 +203,9 @@ fn block_on<T>(work: impl std::future::Future<Output = T>) -> Result<T> {
     Ok(result)
 }
 
-/// Runs one command's async work to its end, or until Ctrl-C (DESIGN.md §7: exit 130). On Ctrl-C
-/// the work is dropped, and with it any state lock guard it holds, which removes the lock file; a
-/// state write is synchronous, so it is either done or not begun. Ctrl-C is watched before the
+/// Runs one command's async work to its end, or until Ctrl-C (exit 130). On Ctrl-C the work is
+/// dropped, and with it any state lock guard it holds, which removes the lock file; a state write
+/// is synchronous, so it is either done or not begun. Ctrl-C is watched before the
 /// work starts, so from then on it never kills the process outright with a lock held.
 fn interruptible<T>(work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
     block_on(async {
