@@ -12,7 +12,7 @@ use crate::config::Project;
 use crate::error::{Result, exit};
 use crate::model::ResourceKind;
 use crate::ops;
-use crate::state::{AuditRecord, BackupCounts, BackupSummary};
+use crate::state::{BackupCounts, BackupSummary};
 
 pub(crate) fn backup(project: &Project, args: &BackupArgs, shell: &Shell) -> Result<i32> {
     let desired = desired_state(project, &args.env.env, shell)?;
@@ -24,14 +24,9 @@ pub(crate) fn backup(project: &Project, args: &BackupArgs, shell: &Shell) -> Res
     ));
     super::announce_lock_wait(shell, &ctx, &desired.environment);
     let progress = Progress::new(shell, "flows");
-    let started = std::time::Instant::now();
     let outcome = interruptible(ops::backup::backup_environment(&ctx, &desired, &progress));
     progress.finish();
-    let outcome = outcome?;
-    let mut record = AuditRecord::new(&desired.environment, &desired.project_id, "backup");
-    record.backup = Some(outcome.info.id.clone());
-    record.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    super::record_audit(shell, &ctx.state_dir, &record);
+    let outcome = super::audited(shell, outcome?);
 
     let info = &outcome.info;
     shell.out(format!(
@@ -60,11 +55,8 @@ pub(crate) fn backups(project: &Project, args: &BackupsArgs, shell: &Shell) -> R
         let desired = desired_state(project, env, shell)?;
         let ctx = context(project, &env_lookup, args.lock.lock_timeout, shell);
         super::announce_lock_wait(shell, &ctx, env);
-        let started = std::time::Instant::now();
         let removed = interruptible(ops::backup::prune_now(&ctx, &desired))?;
-        let mut record = AuditRecord::new(env, &desired.project_id, "backups --prune");
-        record.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        super::record_audit(shell, &ctx.state_dir, &record);
+        let removed = super::audited(shell, removed);
         let policy = desired.backups;
         if args.json {
             let doc = json!({"format_version": 1, "environment": env, "removed": removed});

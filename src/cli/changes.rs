@@ -8,10 +8,8 @@
 
 use std::future::Future;
 use std::io::IsTerminal;
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
 
 use super::shell::Shell;
 use crate::api::ApiError;
@@ -19,49 +17,24 @@ use crate::apply::{ApplyObserver, ApplyReport, Outcome};
 use crate::error::{Error, ErrorKind, Result, exit};
 use crate::model::DesiredState;
 use crate::ops;
+use crate::ops::change::{Pending, Planner};
 use crate::plan::{Change, ChangeId};
-use crate::state::AuditRecord;
 
-/// How a changing command ended, and its audit line (`None`: it never got the lock, so there is
-/// nothing to record).
-pub(super) struct Done {
-    pub(crate) code: i32,
-    pub(crate) record: Option<AuditRecord>,
-}
+/// How a changing command ended: its exit code, or its error; each with why its audit line is
+/// missing if it could not be written.
+pub(super) type Ended = std::result::Result<ops::Recorded<i32>, ops::Failed>;
 
-/// A changing command's error, and its audit line if it got far enough to have one.
-pub(super) type Failed = (Error, Option<AuditRecord>);
-
-/// Runs a changing command's async work on its own runtime, prints its error, and appends its
-/// audit line with the exit code and the whole duration.
-pub(super) fn run_audited(
-    state_dir: &Path,
-    shell: &Shell,
-    work: impl Future<Output = std::result::Result<Done, Failed>>,
-) -> Result<i32> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Error::internal("cannot start the async runtime").caused_by(&e))?;
-    let started = Instant::now();
-    let result = runtime.block_on(work);
-    // A prompt or lock wait still running on the blocking pool must not hold up the exit.
-    runtime.shutdown_background();
-    let (code, record) = match result {
-        Ok(done) => (done.code, done.record),
-        Err((err, record)) => {
-            let code = err.exit_code();
-            shell.error(&err);
-            (code, record)
+/// Runs a changing command's async work on its own runtime, prints its error, and says so when
+/// its audit line (appended by the work) could not be written.
+pub(super) fn run_audited(shell: &Shell, work: impl Future<Output = Ended>) -> Result<i32> {
+    Ok(match super::block_on(work)? {
+        Ok(done) => super::audited(shell, done),
+        Err(ops::Failed { error, audit }) => {
+            shell.error(&error);
+            let value = error.exit_code();
+            super::audited(shell, ops::Recorded { value, audit })
         }
-    };
-    if let Some(mut record) = record {
-        record.exit_code = code;
-        record.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        super::record_audit(shell, state_dir, &record);
-    }
-    Ok(code)
+    })
 }
 
 /// What the closing summary is about: `Apply` or `Restore`, and its backup's trigger.
@@ -82,7 +55,7 @@ pub(super) const RESTORE: Wording = Wording {
 
 /// The closing lines: counts, duration, the backup, the backups pruned and the state's serial.
 pub(super) fn summary(
-    outcome: &ops::apply::ApplyOutcome,
+    outcome: &ops::change::ApplyOutcome,
     environment: &str,
     total: usize,
     wording: &Wording,
@@ -162,23 +135,46 @@ impl Counts {
     }
 }
 
-/// How to ask for approval of one command's changes.
-pub(super) struct Approval {
-    /// `apply`, `restore`.
-    pub(crate) verb: &'static str,
-    /// What to do instead when there is no terminal.
-    pub(crate) no_terminal_hint: String,
+/// Ctrl-C during the refresh or at the prompt: nothing changed in Descope, nothing was `done`
+/// (`applied`, `restored`).
+pub(super) fn interrupted(done: &str) -> Error {
+    let message = format!("interrupted by Ctrl-C; nothing was {done}");
+    Error::new(ErrorKind::Interrupted, message)
+}
+
+/// Has `pending` approved, unless it needs no approval (a saved plan) or `auto_approve`: a no,
+/// a prompt that fails or Ctrl-C (nothing was `done`) ends the command, its audit line appended.
+/// `no_terminal`: what to do instead when there is no terminal to ask on.
+pub(super) async fn approve<'c, P: Planner>(
+    pending: Pending<'c, P>,
+    desired: &DesiredState,
+    no_terminal: &str,
+    auto_approve: bool,
+    done: &str,
+) -> std::result::Result<Pending<'c, P>, ops::Failed> {
+    if auto_approve || !pending.needs_approval() {
+        return Ok(pending);
+    }
+    let approved = tokio::select! {
+        biased;
+        () = ctrl_c() => Err(interrupted(done)),
+        answer = confirm(desired, P::COMMAND, no_terminal) => answer,
+    };
+    match approved {
+        Ok(true) => Ok(pending),
+        Ok(false) => Err(pending.cancel()),
+        Err(e) => Err(pending.abandon(e)),
+    }
 }
 
 /// Asks for approval on the terminal: `yes`, or the environment's name when it is protected.
 /// Without a terminal there is no one to ask: refused.
-pub(super) async fn confirm(desired: &DesiredState, approval: &Approval) -> Result<bool> {
-    let verb = approval.verb;
+async fn confirm(desired: &DesiredState, verb: &str, no_terminal: &str) -> Result<bool> {
     if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
         return Err(Error::config(format!(
             "refusing to {verb} without confirmation: there is no terminal to ask on"
         ))
-        .hint(approval.no_terminal_hint.clone()));
+        .hint(no_terminal));
     }
     let (prompt, expected) = if desired.protected {
         (

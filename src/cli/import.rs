@@ -24,18 +24,12 @@ pub(crate) fn run(project: &Project, args: &ImportArgs, shell: &Shell) -> Result
         super::announce_lock_wait(shell, &ctx, &desired.environment);
     }
     let progress = Progress::new(shell, "flows");
-    let started = std::time::Instant::now();
     let outcome = interruptible(import::import_environment(
         &ctx, project, &desired, args.write, &progress,
     ));
     progress.finish();
-    let outcome = outcome?;
+    let outcome = super::audited(shell, outcome?);
     shell.out(report(&desired.environment, &outcome).trim_end());
-    if outcome.written {
-        let mut record = import::audit_record(&desired, &outcome);
-        record.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        super::record_audit(shell, &ctx.state_dir, &record);
-    }
     Ok(exit::SUCCESS)
 }
 

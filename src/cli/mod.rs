@@ -190,35 +190,34 @@ fn context<'a>(
     }
 }
 
-/// Runs one command's async work to its end, or until Ctrl-C (DESIGN.md §7: exit 130). On Ctrl-C
-/// the work is dropped, and with it any state lock guard it holds, which removes the lock file; a
-/// state write is synchronous, so it is either done or not begun. Ctrl-C is watched before the
-/// work starts, so from then on it never kills the process outright with a lock held.
-fn interruptible<T>(work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+/// Runs async work to its end on a runtime of its own. A prompt or lock wait still running on the
+/// blocking pool does not hold up the exit.
+fn block_on<T>(work: impl std::future::Future<Output = T>) -> Result<T> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| Error::internal("cannot start the async runtime").caused_by(&e))?;
-    let result = runtime.block_on(async {
-        let ctrl_c = async {
-            // Without a signal handler the default action (exit) is all there is.
-            if tokio::signal::ctrl_c().await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        };
+    let result = runtime.block_on(work);
+    runtime.shutdown_background();
+    Ok(result)
+}
+
+/// Runs one command's async work to its end, or until Ctrl-C (exit 130). On Ctrl-C the work is
+/// dropped, and with it any state lock guard it holds, which removes the lock file; a state write
+/// is synchronous, so it is either done or not begun. Ctrl-C is watched before the
+/// work starts, so from then on it never kills the process outright with a lock held.
+fn interruptible<T>(work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    block_on(async {
         tokio::select! {
             biased;
-            () = ctrl_c => Err(Error::new(
+            () = changes::ctrl_c() => Err(Error::new(
                 crate::ErrorKind::Interrupted,
                 "interrupted by Ctrl-C; nothing was written",
             )),
             result = work => result,
         }
-    });
-    // A lock wait still running on the blocking pool must not hold up the exit.
-    runtime.shutdown_background();
-    result
+    })?
 }
 
 /// Says so on stderr when the command is about to wait (`--lock-timeout`) for a lock someone
@@ -239,12 +238,13 @@ fn announce_lock_wait(shell: &Shell, ctx: &crate::ops::Context<'_>, environment:
     ));
 }
 
-/// Appends the command's line to `state/audit.jsonl`; a failure is reported, not fatal (the
-/// command itself is done).
-fn record_audit(shell: &Shell, state_dir: &std::path::Path, record: &crate::state::AuditRecord) {
-    if let Err(e) = crate::state::audit::append(state_dir, record) {
-        shell.error(&Error::from(e).hint("the command itself is done; its audit line is missing"));
+/// A command's outcome, once it is said when its audit line could not be appended (not fatal:
+/// the command itself is done).
+fn audited<T>(shell: &Shell, recorded: crate::ops::Recorded<T>) -> T {
+    if let Some(e) = recorded.audit {
+        shell.error(&e);
     }
+    recorded.value
 }
 
 /// "1 error", "3 errors".

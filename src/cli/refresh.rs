@@ -7,7 +7,7 @@ use super::render;
 use super::shell::{Progress, Shell};
 use super::{context, desired_state, interruptible};
 use crate::config::Project;
-use crate::error::{Result, exit};
+use crate::error::Result;
 use crate::ops;
 use crate::state::WriteOutcome;
 
@@ -21,10 +21,14 @@ pub(crate) fn run(project: &Project, args: &RefreshArgs, shell: &Shell) -> Resul
     ));
     super::announce_lock_wait(shell, &ctx, &desired.environment);
     let progress = Progress::new(shell, "flows");
-    let started = std::time::Instant::now();
-    let outcome = interruptible(ops::refresh_environment(&ctx, &desired, &progress));
+    let outcome = interruptible(ops::refresh_environment(
+        &ctx,
+        &desired,
+        args.detailed_exitcode,
+        &progress,
+    ));
     progress.finish();
-    let outcome = outcome?;
+    let outcome = super::audited(shell, outcome?);
 
     if args.json {
         let doc = json!({
@@ -68,16 +72,5 @@ pub(crate) fn run(project: &Project, args: &RefreshArgs, shell: &Shell) -> Resul
         });
         shell.out(text.trim_end());
     }
-    let code = if args.detailed_exitcode && !outcome.drift.is_empty() {
-        exit::CHANGES
-    } else {
-        exit::SUCCESS
-    };
-    let mut record =
-        crate::state::AuditRecord::new(&desired.environment, &desired.project_id, "refresh");
-    record.drift = outcome.drift.iter().map(|d| d.addr.to_string()).collect();
-    record.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    record.exit_code = code;
-    super::record_audit(shell, &ctx.state_dir, &record);
-    Ok(code)
+    Ok(outcome.exit_code)
 }

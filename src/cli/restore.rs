@@ -3,29 +3,23 @@
 //! the audit line work exactly as for `apply` (`changes.rs`).
 
 use super::args::RestoreArgs;
-use super::changes::{self, Approval, Done, Failed, Running, ctrl_c};
+use super::changes::{self, Ended, Running, ctrl_c};
 use super::render::{self, RenderOptions};
 use super::shell::{Progress, Shell};
 use super::{context, desired_state};
 use crate::config::Project;
-use crate::error::{Error, ErrorKind, Result, exit};
+use crate::error::Result;
 use crate::model::DesiredState;
-use crate::ops;
-use crate::ops::restore::RestoreRequest;
+use crate::ops::change::Settled;
+use crate::ops::restore::{RestorePlanner, RestoreRequest};
+use crate::ops::{self, Recorded, SavedPlan};
 use crate::state::backup::{Manifest, Trigger};
 
 pub(crate) fn run(project: &Project, args: &RestoreArgs, shell: &Shell) -> Result<i32> {
     let desired = desired_state(project, &args.env.env, shell)?;
     let env_lookup = |v: &str| std::env::var(v).ok();
     let ctx = context(project, &env_lookup, args.lock.lock_timeout, shell);
-    changes::run_audited(&ctx.state_dir, shell, restore(&ctx, &desired, args, shell))
-}
-
-fn interrupted() -> Error {
-    Error::new(
-        ErrorKind::Interrupted,
-        "interrupted by Ctrl-C; nothing was restored",
-    )
+    changes::run_audited(shell, restore(&ctx, &desired, args, shell))
 }
 
 async fn restore(
@@ -33,7 +27,7 @@ async fn restore(
     desired: &DesiredState,
     args: &RestoreArgs,
     shell: &Shell,
-) -> std::result::Result<Done, Failed> {
+) -> Ended {
     shell.status(format!(
         "Checking backup {} of `{}`, then reading the whole live project {}...",
         args.backup_id, desired.environment, desired.project_id
@@ -47,23 +41,50 @@ async fn restore(
     };
     let prepared = tokio::select! {
         biased;
-        () = ctrl_c() => Err(interrupted()),
-        prepared = ops::restore::prepare(ctx, desired, &request, &progress) => prepared,
+        () = ctrl_c() => Err(changes::interrupted("restored")),
+        prepared = async {
+            let planner = RestorePlanner::load(ctx, desired, request)?;
+            ops::change::prepare(ctx, desired, planner, &progress).await
+        } => prepared,
     };
     progress.finish();
-    let prepared = prepared.map_err(|e| (e, None))?;
-    let saved = prepared.saved.clone();
-    let audit = |report| {
-        Some(ops::restore::audit_record(
-            desired,
-            &saved,
-            &args.backup_id,
-            report,
-            exit::SUCCESS,
-        ))
+    let prepared = prepared?;
+    let (saved, manifest) = (&prepared.saved, prepared.planner.manifest());
+    shell.out(plan_text(desired, args, saved, manifest).trim_end());
+    let total = saved.plan.changes.len();
+    let pending = match prepared.settle(args.allow_delete) {
+        Settled::Ended(ended) => return ended,
+        Settled::Pending(pending) => pending,
     };
+    let ask = "review the plan, then run again with --auto-approve";
+    let pending = changes::approve(pending, desired, ask, args.auto_approve, "restored").await?;
 
-    let manifest = &prepared.manifest;
+    let running = Running::start(shell, total);
+    let outcome = pending
+        .run(args.parallelism, running.stop(), &running.progress)
+        .await;
+    running.finish();
+    let Recorded { value: run, audit } = outcome?;
+    let code = run.exit_code();
+    shell.status(changes::summary(
+        &run,
+        &desired.environment,
+        total,
+        &changes::RESTORE,
+    ));
+    if let Some(e) = run.state_error {
+        shell.error(&e);
+    }
+    Ok(Recorded { value: code, audit })
+}
+
+/// The plan shown before the restore: the backup, then the changes or that there are none.
+fn plan_text(
+    desired: &DesiredState,
+    args: &RestoreArgs,
+    saved: &SavedPlan,
+    manifest: &Manifest,
+) -> String {
     let mut text = format!(
         "Restoring `{}` to backup {} ({}, taken {}).\n\n",
         desired.environment, args.backup_id, manifest.trigger, manifest.created_at
@@ -77,84 +98,17 @@ async fn restore(
             &saved.plan.unmanaged,
             &Default::default(),
         ));
-        shell.out(text.trim_end());
-        if let Err(e) = ops::restore::record_unchanged(prepared, desired) {
-            return Err((e, audit(None)));
-        }
-        return Ok(Done {
-            code: exit::SUCCESS,
-            record: audit(None),
-        });
+        return text;
     }
     text.push_str(&render::plan(
-        &saved,
+        saved,
         &RenderOptions {
             full_diff: false,
             flows: &desired.flows,
         },
     ));
     text.push_str(kept_note(&saved.plan, manifest, args));
-    shell.out(text.trim_end());
-
-    if let Err(e) = ops::apply::check_guards(&saved, args.allow_delete) {
-        return Err((e, audit(None)));
-    }
-    if !args.auto_approve {
-        let approval = Approval {
-            verb: "restore",
-            no_terminal_hint: "review the plan, then run again with --auto-approve".to_owned(),
-        };
-        let approved = tokio::select! {
-            biased;
-            () = ctrl_c() => Err(interrupted()),
-            answer = changes::confirm(desired, &approval) => answer,
-        };
-        match approved {
-            Ok(true) => {}
-            Ok(false) => {
-                return Err((
-                    Error::new(ErrorKind::Config, "restore cancelled; nothing was changed"),
-                    audit(None),
-                ));
-            }
-            Err(e) => return Err((e, audit(None))),
-        }
-    }
-
-    let running = Running::start(shell, saved.plan.changes.len());
-    let options = ops::apply::ApplyOptions {
-        allow_delete: args.allow_delete,
-        parallelism: args.parallelism,
-    };
-    let outcome = ops::restore::run(
-        prepared,
-        desired,
-        ctx,
-        &options,
-        running.stop(),
-        &running.progress,
-    )
-    .await;
-    running.finish();
-    let outcome = outcome.map_err(|e| (e, audit(None)))?;
-    let code = outcome.exit_code();
-    let record = Some(ops::restore::audit_record(
-        desired,
-        &saved,
-        &args.backup_id,
-        Some(&outcome.report),
-        code,
-    ));
-    shell.status(changes::summary(
-        &outcome,
-        &saved.environment,
-        saved.plan.changes.len(),
-        &changes::RESTORE,
-    ));
-    if let Some(e) = outcome.state_error {
-        shell.error(&e);
-    }
-    Ok(Done { code, record })
+    text
 }
 
 /// What the restore does with the live objects dmgmt does not manage that the backup lacks.

@@ -5,7 +5,7 @@ use super::shell::Shell;
 use crate::config::Project;
 use crate::error::{Result, exit};
 use crate::ops;
-use crate::state::{AuditChange, AuditRecord, StateStore, WriteOutcome, unlock};
+use crate::state::{StateStore, WriteOutcome};
 
 pub(crate) fn run(project: &Project, command: &StateCommand, shell: &Shell) -> Result<i32> {
     let (env, store) = match command {
@@ -39,20 +39,12 @@ pub(crate) fn run(project: &Project, command: &StateCommand, shell: &Shell) -> R
             shell.out(serde_json::to_string_pretty(entry).unwrap_or_default());
         }
         StateCommand::Rm { addr, lock, .. } => {
-            let dir = project.state_dir();
+            let env_lookup = |v: &str| std::env::var(v).ok();
+            let ctx = super::context(project, &env_lookup, lock.lock_timeout, shell);
             // Interruptible like every command that takes the lock: Ctrl-C while waiting for it
             // (`--lock-timeout`) ends the command; the rest is synchronous and quick.
-            let forgotten =
-                super::interruptible(ops::forget_resource(&dir, env, addr, lock.lock_timeout))?;
-            let mut record = AuditRecord::new(env, &forgotten.project_id, "state rm");
-            record.changes.push(AuditChange {
-                addr: addr.to_string(),
-                action: "forget".to_owned(),
-                outcome: "applied".to_owned(),
-                error: None,
-            });
-            super::record_audit(shell, &dir, &record);
-            match forgotten.outcome {
+            let written = super::interruptible(ops::forget_resource(&ctx, env, addr))?;
+            match super::audited(shell, written) {
                 WriteOutcome::Written { serial } => shell.status(format!(
                     "Removed `{addr}` from the state of `{env}` (serial {serial}; the previous state is in `{}`). It still exists in Descope; dmgmt no longer manages it.",
                     store.backup_path().display()
@@ -66,21 +58,13 @@ pub(crate) fn run(project: &Project, command: &StateCommand, shell: &Shell) -> R
 
 pub(crate) fn unlock_cmd(project: &Project, args: &UnlockArgs, shell: &Shell) -> Result<i32> {
     project.require_environment(&args.env.env)?;
-    let info = unlock(
+    let info = ops::break_lock(
         &project.state_dir(),
         &args.env.env,
         &args.lock_id,
         args.force,
     )?;
-    let project_id = StateStore::new(project.state_dir(), &args.env.env)
-        .load()
-        .ok()
-        .flatten()
-        .map(|s| s.project_id)
-        .unwrap_or_default();
-    let mut record = AuditRecord::new(&args.env.env, &project_id, "unlock");
-    record.broke_lock = Some(info.holder());
-    super::record_audit(shell, &project.state_dir(), &record);
+    let info = super::audited(shell, info);
     shell.status(format!(
         "Unlocked the state of `{}` (was held by {}).",
         args.env.env,

@@ -1,111 +1,99 @@
-//! `apply` (DESIGN.md §5): take the lock, refresh, plan — or check a saved plan — and, once the
-//! CLI has shown the plan and had it approved, refuse guarded deletes, write the pre-apply
-//! backup, execute through [`crate::apply`] recording every change in the state's journal (one
-//! synced line per change, see `src/state/journal.rs`), write the state once at the end, prune
-//! old backups. Never prints; the audit line is [`audit_record`]'s.
-//!
-//! Split in two ([`prepare`] and [`run`]) because the confirmation prompt sits between them, and
-//! the lock must be held from the refresh the plan was computed from to the last state write.
+//! `apply`'s planner for the pipeline it shares with `restore` (`super::change`): the plan of
+//! the configuration against what the session refreshed — or a saved plan, checked fresh — the
+//! pre-apply backup's objects, the state the run starts from and what it records of each change.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Mutex;
-use std::sync::atomic::AtomicBool;
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::live::{self, RefreshObserver};
-use super::plan::{SavedPlan, StateRef, make_plan, prior_from_state, scope};
-use super::recorder::{Recorder, Writes, open_journal};
-use super::refresh::declared_guards;
+use super::change::Planner;
+use super::live;
+use super::plan::{SavedPlan, make_plan};
 use super::saved::{Now, departures, staleness};
-use super::{Connection, Context};
-use crate::apply::{ApplyObserver, ApplyReport, ExecuteOptions, Outcome};
-use crate::error::{Error, ErrorKind, Result, exit};
+use super::session::{Scope, Session};
+use crate::error::{Error, Result};
 use crate::model::{DesiredState, ResourceAddr, Snapshot};
 use crate::plan::{Action, Change};
-use crate::state::audit::{AuditChange, AuditRecord};
-use crate::state::backup::{self, BackupInfo, BackupObject, Trigger};
-use crate::state::journal::JournalWriter;
-use crate::state::{LockGuard, ResourceState, StateFile, StateStore};
+use crate::state::backup::{BackupObject, Trigger};
+use crate::state::{ResourceState, StateFile};
 
-/// Everything between the refresh and the approval: the lock, the state and live project the
-/// plan was computed from, and the plan.
-pub(crate) struct Prepared {
-    _lock: LockGuard,
-    store: StateStore,
-    state: Option<StateFile>,
-    connection: Connection,
-    snapshot: Snapshot,
-    /// The plan to apply (computed now, or the saved plan, checked fresh).
-    pub(crate) saved: SavedPlan,
-    /// Whether the plan came from a `PLAN_FILE` (it is then its own approval).
-    pub(crate) from_file: bool,
-    started: Instant,
+/// Plans the configuration, or checks a saved plan (`PLAN_FILE`, then its own approval).
+pub(crate) struct ApplyPlanner<'a> {
+    /// `--target`: only these objects and what they depend on.
+    targets: &'a [ResourceAddr],
+    saved: Option<SavedPlan>,
+    from_file: bool,
 }
 
-/// Takes the lock, refreshes and plans; with `saved`, checks that the saved plan still describes
-/// exactly what an apply would do, and refuses it, saying why, when it does not.
-pub(crate) async fn prepare(
-    ctx: &Context<'_>,
-    desired: &DesiredState,
-    targets: &[ResourceAddr],
-    saved: Option<SavedPlan>,
-    observer: &dyn RefreshObserver,
-) -> Result<Prepared> {
-    let started = Instant::now();
-    let lock = super::acquire_lock(
-        &ctx.state_dir,
-        &desired.environment,
-        "apply",
-        ctx.lock_timeout,
-    )
-    .await?;
-    let store = StateStore::new(&ctx.state_dir, &desired.environment);
-    let state = store.load_for(&desired.project_id)?;
-    let connection = Connection::open(desired, ctx).await?;
-    let snapshot = live::refresh(
-        &connection.client,
-        &scope(desired, state.as_ref()),
-        observer,
-    )
-    .await?;
-    let from_file = saved.is_some();
-    let state_ref = state.as_ref().map(|s| StateRef {
-        lineage: s.lineage.clone(),
-        serial: s.serial,
-    });
-    let prior = prior_from_state(
-        state
-            .as_ref()
-            .map(|s| s.resources.clone())
-            .unwrap_or_default(),
-    );
-    let saved = match saved {
-        Some(saved) => {
-            let now = Now {
-                environment: &desired.environment,
-                project_id: &desired.project_id,
-                state: state.as_ref(),
-                config_digest: &super::config_digest(desired)?,
-                snapshot: &snapshot,
-            };
-            checked_saved_plan(saved, &now, |targets| {
-                make_plan(desired, &snapshot, state_ref, &prior, targets, false)
-            })?
+impl<'a> ApplyPlanner<'a> {
+    pub(crate) fn new(targets: &'a [ResourceAddr], saved: Option<SavedPlan>) -> Self {
+        let from_file = saved.is_some();
+        ApplyPlanner {
+            targets,
+            saved,
+            from_file,
         }
-        None => make_plan(desired, &snapshot, state_ref, &prior, targets, false)?,
-    };
-    Ok(Prepared {
-        _lock: lock,
-        store,
-        state,
-        connection,
-        snapshot,
-        saved,
-        from_file,
-        started,
-    })
+    }
+}
+
+impl Planner for ApplyPlanner<'_> {
+    const COMMAND: &'static str = "apply";
+    const SCOPE: Scope = Scope::Planned;
+    const TRIGGER: Trigger = Trigger::PreApply;
+
+    /// With a saved plan, checks that it still describes exactly what an apply would do, and
+    /// refuses it, saying why, when it does not.
+    async fn plan(&mut self, session: &Session<'_>) -> Result<SavedPlan> {
+        let (desired, snapshot) = (session.desired, &session.snapshot);
+        let prior = session.prior();
+        let plan_now = |targets: &[ResourceAddr]| {
+            make_plan(
+                desired,
+                snapshot,
+                session.state_ref(),
+                &prior,
+                targets,
+                false,
+            )
+        };
+        match self.saved.take() {
+            Some(saved) => {
+                let now = Now {
+                    environment: &desired.environment,
+                    project_id: &desired.project_id,
+                    state: session.state.as_ref(),
+                    config_digest: &super::config_digest(desired)?,
+                    snapshot,
+                };
+                checked_saved_plan(saved, &now, plan_now)
+            }
+            None => plan_now(self.targets),
+        }
+    }
+
+    fn approved(&self) -> bool {
+        self.from_file
+    }
+
+    fn backup<'s>(
+        &self,
+        snapshot: &'s Snapshot,
+        state: &StateFile,
+        changes: &[Change],
+    ) -> Vec<BackupObject<'s>> {
+        backup_objects(snapshot, state, changes)
+    }
+
+    /// The run starts from what it just read, as a refresh would record it: entries whose
+    /// object is gone leave the state, the others get their live attributes and ids, so drift
+    /// already shown in this plan is not shown again by the next one.
+    fn start(&self, state: &mut StateFile, snapshot: &Snapshot, desired: &DesiredState) {
+        super::refresh::record_live(state, snapshot, desired);
+    }
+
+    fn record(&self, state: &mut StateFile, change: &Change, live: Option<&Value>) {
+        record(state, change, live);
+    }
 }
 
 /// A saved plan, once it is known to be neither stale nor anything but what dmgmt plans from its
@@ -142,341 +130,6 @@ fn checked_saved_plan(
     saved.plan.drift = fresh.plan.drift;
     saved.plan.unmanaged = fresh.plan.unmanaged;
     Ok(saved)
-}
-
-/// Deletes refused without `--allow-delete`: in a protected environment, or of a resource with
-/// `prevent_destroy` (DESIGN.md §5). Checked before anything is asked or applied.
-pub(crate) fn check_guards(saved: &SavedPlan, allow_delete: bool) -> Result<()> {
-    if allow_delete {
-        return Ok(());
-    }
-    let guarded: Vec<&Change> = saved
-        .plan
-        .changes
-        .iter()
-        .filter(|c| c.guard.is_some())
-        .collect();
-    if guarded.is_empty() {
-        return Ok(());
-    }
-    let error = Error::config(format!(
-        "refusing to destroy {} guarded resource{} without --allow-delete; nothing was applied",
-        guarded.len(),
-        if guarded.len() == 1 { "" } else { "s" }
-    ));
-    Err(guarded
-        .iter()
-        .fold(error, |e, c| {
-            let why = match c.guard {
-                Some(crate::plan::Guard::Protected) => "the environment is protected",
-                _ => "prevent_destroy is set",
-            };
-            e.cause(format!("`{}`: {why}", c.addr))
-        })
-        .hint("if the deletes are intended, run the apply again with --allow-delete"))
-}
-
-/// How to run an approved plan.
-pub(crate) struct ApplyOptions {
-    pub(crate) allow_delete: bool,
-    /// Calls in flight at once (default: the environment's `parallelism`).
-    pub(crate) parallelism: Option<u32>,
-}
-
-/// What an apply did.
-pub(crate) struct ApplyOutcome {
-    pub(crate) report: ApplyReport,
-    /// The pre-apply backup (`None`: nothing needed one, e.g. only state-side changes).
-    pub(crate) backup: Option<BackupInfo>,
-    /// Backups removed by retention afterwards.
-    pub(crate) pruned: Vec<String>,
-    /// The state's serial afterwards.
-    pub(crate) serial: u64,
-    pub(crate) duration: Duration,
-    /// A state write that failed during the run (the run stopped scheduling at once).
-    pub(crate) state_error: Option<Error>,
-}
-
-impl ApplyOutcome {
-    /// 1 when the state could not be written (its lock lost included), else 130 when
-    /// interrupted, 1 when a change failed, else 0.
-    pub(crate) fn exit_code(&self) -> i32 {
-        if self.state_error.is_some() {
-            exit::FAILURE
-        } else if self.report.interrupted {
-            exit::INTERRUPTED
-        } else if self
-            .report
-            .outcomes
-            .iter()
-            .any(|o| !matches!(o, Outcome::Applied))
-        {
-            exit::FAILURE
-        } else {
-            exit::SUCCESS
-        }
-    }
-}
-
-/// Runs an approved plan: guards, the pre-apply backup (written and synced before the first
-/// mutating call; if it cannot be written, nothing is applied), the executor, every successful
-/// change journaled at once and the state written at the end (`.backup` keeps the state from
-/// before the run), retention.
-pub(crate) async fn run(
-    prepared: Prepared,
-    desired: &DesiredState,
-    ctx: &Context<'_>,
-    options: &ApplyOptions,
-    stop: &AtomicBool,
-    observer: &dyn ApplyObserver,
-) -> Result<ApplyOutcome> {
-    let Prepared {
-        _lock,
-        store,
-        state,
-        connection,
-        snapshot,
-        saved,
-        started,
-        ..
-    } = prepared;
-    check_guards(&saved, options.allow_delete)?;
-    let mut state =
-        state.unwrap_or_else(|| StateFile::new(&desired.environment, &desired.project_id));
-    // The settings of the tenants the plan deletes are read now: they are in the backup, and if
-    // they cannot be read, nothing is applied.
-    let settings = super::tenant_settings::bodies_with_settings(
-        &connection.client,
-        &snapshot,
-        &super::tenant_settings::touched(&saved.plan.changes),
-        options.parallelism.unwrap_or(desired.parallelism).max(1) as usize,
-    )
-    .await
-    .map_err(|e| {
-        Error::from(e).hint("nothing was changed: the pre-apply backup must be written first")
-    })?;
-    let backup = super::tenant_settings::with_bodies(
-        backup_objects(&snapshot, &state, &saved.plan.changes),
-        &settings,
-    );
-    // The run starts from what it just read, as a refresh would record it: entries whose object
-    // is gone leave the state, the others get their live attributes and ids, so drift already
-    // shown in this plan is not shown again by the next one.
-    super::refresh::record_live(&mut state, &snapshot, desired);
-    execute_recorded(
-        Run {
-            store: &store,
-            state,
-            client: &connection.client,
-            plan: &saved.plan,
-            trigger: Trigger::PreApply,
-            backup,
-            record: &record,
-            started,
-            lock: &_lock,
-        },
-        desired,
-        ctx,
-        options,
-        stop,
-        observer,
-    )
-    .await
-}
-
-/// An approved plan with no change: the lock is held and the refresh is fresh, so the state still
-/// records what it read — live attributes and ids, objects gone, and the `prevent_destroy` the
-/// configuration declares now (a guard added to a resource already in sync protects it from a
-/// later removal). Nothing is written when nothing moved, nor when no state exists yet. Returns
-/// whether the state was written.
-pub(crate) fn record_unchanged(prepared: Prepared, desired: &DesiredState) -> Result<bool> {
-    let Prepared {
-        _lock,
-        store,
-        state,
-        snapshot,
-        ..
-    } = prepared;
-    super::refresh::record_fresh(&store, state, &snapshot, desired)
-}
-
-/// What the state records once a change succeeded (see [`record`]).
-pub(super) type RecordFn<'a> = dyn Fn(&mut StateFile, &Change, Option<&Value>) + Sync + 'a;
-
-/// An approved plan, ready to run: where its state goes, what to back up first and how each
-/// change is recorded. Shared by apply and restore, so both give the same guarantees.
-pub(super) struct Run<'a> {
-    pub(crate) store: &'a StateStore,
-    pub(crate) state: StateFile,
-    pub(crate) client: &'a crate::api::Client,
-    pub(crate) plan: &'a crate::plan::Plan,
-    pub(crate) trigger: Trigger,
-    /// The live bodies the backup holds (written only when a change calls Descope).
-    pub(crate) backup: Vec<BackupObject<'a>>,
-    pub(crate) record: &'a RecordFn<'a>,
-    pub(crate) started: Instant,
-    /// The run's state lock: a run that lost it stops and writes no more.
-    pub(crate) lock: &'a LockGuard,
-}
-
-/// Runs an approved plan (guards already checked): the backup (written and synced before the
-/// first mutating call; if it cannot be written, nothing is changed), the executor, every
-/// successful change appended to the journal and synced before the run goes on (the lock is
-/// checked before each group of lines), the state written once at the end with the
-/// `prevent_destroy` the configuration declares (`.backup` keeps the state from before the run;
-/// the journal is removed), retention. A run stopped by a journal or lock failure leaves its
-/// journal for the next command to fold in.
-pub(super) async fn execute_recorded(
-    run: Run<'_>,
-    desired: &DesiredState,
-    ctx: &Context<'_>,
-    options: &ApplyOptions,
-    stop: &AtomicBool,
-    observer: &dyn ApplyObserver,
-) -> Result<ApplyOutcome> {
-    let Run {
-        store,
-        state,
-        client,
-        plan,
-        trigger,
-        backup: objects,
-        record,
-        started,
-        lock,
-    } = run;
-    let backup = write_run_backup(ctx, desired, plan, trigger, &objects)?;
-    store.hold_backup()?;
-    let (journal, refreshed) = open_journal(store, &state, lock)?;
-
-    let recorder = Recorder {
-        state: Mutex::new(state),
-        writes: Mutex::new(Writes {
-            count: 0,
-            pending: refreshed,
-        }),
-        journal: Mutex::new(Some(journal)),
-        record,
-        inner: observer,
-        stop,
-        error: Mutex::new(None),
-        lock,
-    };
-    let parallelism = options.parallelism.unwrap_or(desired.parallelism).max(1) as usize;
-    let report = crate::apply::execute(
-        client,
-        plan,
-        &ExecuteOptions {
-            parallelism,
-            ..ExecuteOptions::default()
-        },
-        stop,
-        &recorder,
-    )
-    .await;
-
-    let (mut state, mut state_error, writes) = finish_recording(recorder, desired);
-    // The serial moves as it would have had every change been written alone.
-    let serial_moves = writes.count + u64::from(writes.pending);
-    if state_error.is_none()
-        && let Err(e) = lock.check().map_err(Error::from).and_then(|()| {
-            store.write_advancing(&mut state, serial_moves)?;
-            Ok(())
-        })
-    {
-        state_error = Some(e);
-    }
-    // Stopped by its own error rather than by Ctrl-C: the error says why, not "interrupted".
-    let mut report = report;
-    if state_error.is_some() {
-        report.interrupted = false;
-    }
-    let pruned = match &backup {
-        Some(_) => prune_backups(ctx, desired),
-        None => Vec::new(),
-    };
-    Ok(ApplyOutcome {
-        report,
-        backup,
-        pruned,
-        serial: state.serial,
-        duration: started.elapsed(),
-        state_error,
-    })
-}
-
-/// The backup a run writes before its first change (none when no change calls Descope): if it
-/// cannot be written, nothing is changed.
-fn write_run_backup(
-    ctx: &Context<'_>,
-    desired: &DesiredState,
-    plan: &crate::plan::Plan,
-    trigger: Trigger,
-    objects: &[BackupObject<'_>],
-) -> Result<Option<BackupInfo>> {
-    if !plan.changes.iter().any(Change::calls_api) {
-        return Ok(None);
-    }
-    let info = backup::write_backup(
-        &ctx.state_dir,
-        &desired.environment,
-        &desired.project_id,
-        trigger,
-        objects,
-    )
-    .map_err(|e| {
-        Error::from(e).hint(format!(
-            "nothing was changed: the {trigger} backup must be written first"
-        ))
-    })?;
-    Ok(Some(info))
-}
-
-/// Ends the run's recording: every journal line queued is written (or the run's error says why
-/// not), and the guards declared now are set on every managed resource, changed or not. Returns
-/// the state to write, the run's error and its count of state changes.
-fn finish_recording(
-    recorder: Recorder<'_>,
-    desired: &DesiredState,
-) -> (StateFile, Option<Error>, Writes) {
-    let journal = recorder
-        .journal
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .take();
-    if let Some(Err(message)) = journal.map(JournalWriter::finish) {
-        recorder.fail(message);
-    }
-    let mut state = recorder
-        .state
-        .into_inner()
-        .unwrap_or_else(|p| p.into_inner());
-    let state_error = recorder
-        .error
-        .into_inner()
-        .unwrap_or_else(|p| p.into_inner());
-    let mut writes = recorder
-        .writes
-        .into_inner()
-        .unwrap_or_else(|p| p.into_inner());
-    for (addr, guarded) in declared_guards(desired) {
-        if let Some(entry) = state.resources.get_mut(&addr) {
-            writes.pending |= entry.prevent_destroy != guarded;
-            entry.prevent_destroy = guarded;
-        }
-    }
-    (state, state_error, writes)
-}
-
-/// Retention after a new backup: a failure to prune is no failure of the command that backed up.
-pub(super) fn prune_backups(ctx: &Context<'_>, desired: &DesiredState) -> Vec<String> {
-    backup::prune(
-        &ctx.state_dir,
-        &desired.environment,
-        desired.backups,
-        std::time::SystemTime::now(),
-    )
-    .unwrap_or_default()
 }
 
 /// The raw live bodies the pre-apply backup holds: every managed object (found by address, or
@@ -554,68 +207,4 @@ pub(super) fn record(state: &mut StateFile, change: &Change, live: Option<&Value
         .map(str::to_owned)
         .or_else(|| change.live_id.clone());
     state.resources.insert(change.addr.clone(), entry);
-}
-
-/// The audit line of one apply or restore (`command`; DESIGN.md §4): who, where, what each change came to, how long,
-/// and the exit code. Never a secret: nothing here can hold the management key.
-pub(crate) fn audit_record(
-    command: &str,
-    desired: &DesiredState,
-    saved: Option<&SavedPlan>,
-    report: Option<&ApplyReport>,
-    duration: Duration,
-    exit_code: i32,
-) -> AuditRecord {
-    let mut record = AuditRecord::new(&desired.environment, &desired.project_id, command);
-    if let Some(saved) = saved {
-        record.drift = saved
-            .plan
-            .drift
-            .iter()
-            .map(|d| d.addr.to_string())
-            .collect();
-        record.changes = saved
-            .plan
-            .iter()
-            .map(|(id, c)| {
-                let (outcome, error) = match report.and_then(|r| r.outcome(id)) {
-                    Some(Outcome::Applied) => ("applied", None),
-                    Some(Outcome::Failed(e)) => ("failed", Some(e.clone())),
-                    Some(Outcome::Skipped { .. }) => ("skipped", None),
-                    Some(Outcome::NotStarted) | None => ("not_started", None),
-                };
-                AuditChange {
-                    addr: c.addr.to_string(),
-                    action: action_name(&c.action).to_owned(),
-                    outcome: outcome.to_owned(),
-                    error,
-                }
-            })
-            .collect();
-    }
-    record.duration_ms = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
-    record.exit_code = exit_code;
-    record
-}
-
-fn action_name(action: &Action) -> &'static str {
-    match action {
-        Action::Create => "create",
-        Action::Update => "update",
-        Action::Rename { .. } => "rename",
-        Action::Delete => "delete",
-        Action::Adopt => "adopt",
-        Action::SetDefaultRoles => "set_default_roles",
-        Action::SetSettings => "set_settings",
-        Action::Forget => "forget",
-    }
-}
-
-/// An interrupted wait before anything was applied (Ctrl-C at the prompt or during the
-/// refresh): nothing changed in Descope.
-pub(crate) fn interrupted_before_applying() -> Error {
-    Error::new(
-        ErrorKind::Interrupted,
-        "interrupted by Ctrl-C; nothing was applied",
-    )
 }

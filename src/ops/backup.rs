@@ -2,13 +2,14 @@
 //! settings, role, permission and flow, managed or not, and the theme), the list of an environment's backups, and
 //! retention on demand. Never prints.
 
-use super::apply::prune_backups;
-use super::live::{self, RefreshObserver};
-use super::{Connection, Context, tenant_settings};
-use crate::error::{Error, Result};
+use super::change::prune_backups;
+use super::live::RefreshObserver;
+use super::session::{Access, Held, Recorded, Scope, Session};
+use super::{Context, tenant_settings};
+use crate::error::{Error, Result, exit};
 use crate::model::{DesiredState, ResourceAddr, Snapshot};
+use crate::state::BackupCounts;
 use crate::state::backup::{self, BackupInfo, BackupObject, BackupSummary, Trigger};
-use crate::state::{BackupCounts, StateStore};
 
 /// What `dmgmt backup` wrote.
 pub(crate) struct BackupOutcome {
@@ -29,60 +30,47 @@ pub(super) fn everything(snapshot: &Snapshot) -> Vec<BackupObject<'_>> {
 }
 
 /// Takes the lock, reads the whole live project and writes it as a `manual` backup, then applies
-/// the environment's retention.
+/// the environment's retention; the audit line names the backup.
 pub(crate) async fn backup_environment(
     ctx: &Context<'_>,
     desired: &DesiredState,
     observer: &dyn RefreshObserver,
-) -> Result<BackupOutcome> {
-    let _lock = super::acquire_lock(
-        &ctx.state_dir,
-        &desired.environment,
-        "backup",
-        ctx.lock_timeout,
-    )
-    .await?;
-    let connection = Connection::open(desired, ctx).await?;
-    let snapshot = live::refresh_everything(
-        &connection.client,
-        desired.parallelism.max(1) as usize,
-        observer,
-    )
-    .await?;
+) -> Result<Recorded<BackupOutcome>> {
+    // A state that cannot be read does not stop a backup of the live project.
+    let opening = ("backup", Scope::Everything, Access::WriteIfReadable);
+    let mut session = Session::open(ctx, desired, opening, observer).await?;
     // Every tenant's settings too: a manual backup holds the whole project.
+    let snapshot = &session.snapshot;
     let tenants = snapshot
         .objects
         .keys()
         .filter(|a| matches!(a, ResourceAddr::Tenant(_)))
         .cloned()
         .collect();
-    let bodies = tenant_settings::bodies_with_settings(
-        &connection.client,
-        &snapshot,
-        &tenants,
-        desired.parallelism.max(1) as usize,
-    )
-    .await?;
+    let client = &session.connection.client;
+    let parallelism = desired.parallelism.max(1) as usize;
+    let bodies =
+        tenant_settings::bodies_with_settings(client, snapshot, &tenants, parallelism).await?;
     let info = backup::write_backup(
         &ctx.state_dir,
         &desired.environment,
         &desired.project_id,
         Trigger::Manual,
-        &tenant_settings::with_bodies(everything(&snapshot), &bodies),
+        &tenant_settings::with_bodies(everything(snapshot), &bodies),
     )?;
-    // The lock is held and the read is fresh: the state records it, guards included, as any
-    // such command does. A state that cannot be read does not stop a backup of the live project.
-    let store = StateStore::new(&ctx.state_dir, &desired.environment);
-    if let Ok(state) = store.load_for(&desired.project_id) {
-        super::refresh::record_fresh(&store, state, &snapshot, desired)?;
-    }
     let counts = BackupCounts::of(snapshot.objects.keys());
+    // The lock is held and the read is fresh: the state records it, guards included, as any
+    // such command does.
+    session.record_fresh()?;
     let pruned = prune_backups(ctx, desired);
-    Ok(BackupOutcome {
+    let id = Some(info.id.clone());
+    let audit = session.held.finish(exit::SUCCESS, |r| r.backup = id);
+    let value = BackupOutcome {
         info,
         counts,
         pruned,
-    })
+    };
+    Ok(Recorded { value, audit })
 }
 
 /// Every backup of `environment`, oldest first.
@@ -91,24 +79,23 @@ pub(crate) fn list_backups(ctx: &Context<'_>, environment: &str) -> Result<Vec<B
 }
 
 /// Applies the environment's retention now, under the state lock; returns the ids removed.
-pub(crate) async fn prune_now(ctx: &Context<'_>, desired: &DesiredState) -> Result<Vec<String>> {
-    let _lock = super::acquire_lock(
+pub(crate) async fn prune_now(
+    ctx: &Context<'_>,
+    desired: &DesiredState,
+) -> Result<Recorded<Vec<String>>> {
+    let env = &desired.environment;
+    let held = Held::take(ctx, env, &desired.project_id, "backups --prune", true).await?;
+    let value = backup::prune(
         &ctx.state_dir,
-        &desired.environment,
-        "backups --prune",
-        ctx.lock_timeout,
-    )
-    .await?;
-    backup::prune(
-        &ctx.state_dir,
-        &desired.environment,
+        env,
         desired.backups,
         std::time::SystemTime::now(),
     )
     .map_err(|e| {
         Error::from(e).hint(format!(
-            "backups already removed stay removed; run `dmgmt backups -e {} --prune` again",
-            desired.environment
+            "backups already removed stay removed; run `dmgmt backups -e {env} --prune` again"
         ))
-    })
+    })?;
+    let audit = held.finish(exit::SUCCESS, |_| {});
+    Ok(Recorded { value, audit })
 }

@@ -1,42 +1,37 @@
 //! `dmgmt state rm ADDR`: stop managing one resource. Under the state lock, removes its entry from
 //! the state and writes the state (keeping the previous one as `.backup`); the object itself stays
-//! in Descope. Never prints; the CLI reports the outcome and appends the audit line.
+//! in Descope. Never prints; the CLI reports the outcome.
 
-use std::path::Path;
-use std::time::Duration;
-
-use super::acquire_lock;
-use crate::error::{Error, Result};
+use super::Context;
+use super::session::{Held, Recorded};
+use crate::error::{Error, Result, exit};
 use crate::model::ResourceAddr;
-use crate::state::{StateStore, WriteOutcome};
+use crate::state::{AuditChange, WriteOutcome};
 
-/// What [`forget_resource`] did.
-#[derive(Debug)]
-pub(crate) struct Forgotten {
-    pub(crate) outcome: WriteOutcome,
-    /// The project the state belongs to, for the audit line.
-    pub(crate) project_id: String,
-}
-
-/// Removes `addr` from the state of `environment` in `state_dir`, holding the lock (waiting up
-/// to `lock_timeout` for it) from the read to the write.
+/// Removes `addr` from the state of `environment`, holding the lock (waiting up to the
+/// context's timeout for it) from the read to the write; the audit line names it.
 pub(crate) async fn forget_resource(
-    state_dir: &Path,
+    ctx: &Context<'_>,
     environment: &str,
     addr: &ResourceAddr,
-    lock_timeout: Duration,
-) -> Result<Forgotten> {
-    let _lock = acquire_lock(state_dir, environment, "state rm", lock_timeout).await?;
-    let store = StateStore::new(state_dir.to_owned(), environment);
-    let mut state = store.load()?.ok_or_else(|| no_state(environment))?;
+) -> Result<Recorded<WriteOutcome>> {
+    // The project is the state's: `state rm` needs no configuration.
+    let mut held = Held::take(ctx, environment, "", "state rm", true).await?;
+    let mut state = held.store.load()?.ok_or_else(|| no_state(environment))?;
     if state.resources.remove(addr).is_none() {
         return Err(not_managed(environment, addr));
     }
-    let outcome = store.write(&mut state)?;
-    Ok(Forgotten {
-        outcome,
-        project_id: state.project_id,
-    })
+    let value = held.store.write(&mut state)?;
+    held.audit.project_id = state.project_id;
+    let audit = held.finish(exit::SUCCESS, |r| {
+        r.changes.push(AuditChange {
+            addr: addr.to_string(),
+            action: "forget".to_owned(),
+            outcome: "applied".to_owned(),
+            error: None,
+        });
+    });
+    Ok(Recorded { value, audit })
 }
 
 /// The environment has no state file yet.

@@ -22,18 +22,19 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use super::Context;
 use super::import_files::{self, Imported};
-use super::live::{self, RefreshObserver};
-use super::plan::{StateRef, make_plan, prior_from_state};
-use super::{Connection, Context};
+use super::live::RefreshObserver;
+use super::plan::{make_plan, prior_from_state};
+use super::session::{Access, Recorded, Scope, Session};
 use crate::config::include_edit::{IncludeEdit, add_include};
 use crate::config::{Project, Severity};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, exit};
 use crate::model::preconfigured::{SYSTEM_DEFAULT_PERMISSIONS, TENANT_ADMIN_ROLE};
 use crate::model::{DesiredState, ResourceAddr, Snapshot};
 use crate::plan::{Action, PlanInput, unmanaged};
-use crate::state::audit::{AuditChange, AuditRecord};
-use crate::state::{StateFile, StateStore, WriteOutcome};
+use crate::state::audit::AuditChange;
+use crate::state::{StateFile, WriteOutcome};
 
 /// What happens to one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,64 +74,42 @@ struct Planned {
     change: FileChange,
 }
 
-/// Reads the live project and imports what is unmanaged (see the module docs).
+/// Reads the live project and imports what is unmanaged (see the module docs). Without `write`,
+/// takes no lock and writes nothing; with it, the audit line names every object adopted.
 pub(crate) async fn import_environment(
     ctx: &Context<'_>,
     project: &Project,
     desired: &DesiredState,
     write: bool,
     observer: &dyn RefreshObserver,
-) -> Result<ImportOutcome> {
+) -> Result<Recorded<ImportOutcome>> {
     let env = &desired.environment;
-    let _lock = match write {
-        true => Some(super::acquire_lock(&ctx.state_dir, env, "import", ctx.lock_timeout).await?),
-        false => None,
-    };
-    let store = StateStore::new(&ctx.state_dir, env);
-    let state = store.load_for(&desired.project_id)?;
-    let connection = Connection::open(desired, ctx).await?;
-    let snapshot = live::refresh_everything(
-        &connection.client,
-        desired.parallelism.max(1) as usize,
-        observer,
-    )
-    .await?;
-
-    let prior = prior_from_state(
-        state
-            .as_ref()
-            .map(|s| s.resources.clone())
-            .unwrap_or_default(),
-    );
-    let objects = to_import(desired, &snapshot, state.as_ref());
+    let access = if write { Access::Write } else { Access::Read };
+    let opening = ("import", Scope::Everything, access);
+    let session = Session::open(ctx, desired, opening, observer).await?;
+    let (state, snapshot) = (session.state.as_ref(), &session.snapshot);
+    let objects = to_import(desired, snapshot, state);
     let generated = import_files::generated_path(env);
     let mut outcome = ImportOutcome {
         objects: objects.clone(),
         files: Vec::new(),
         written: false,
         state: None,
-        serial: state.as_ref().map(|s| s.serial),
+        serial: state.map(|s| s.serial),
         generated: generated.clone(),
     };
+    let unwritten = |value| Recorded { value, audit: None };
     if objects.is_empty() {
-        return Ok(outcome);
+        return Ok(unwritten(outcome));
     }
-    let planned = plan_files(project, desired, &snapshot, &objects, &generated)?;
+    let planned = plan_files(project, desired, snapshot, &objects, &generated)?;
     outcome.files = planned.iter().map(|p| p.change.clone()).collect();
     if !write {
-        return Ok(outcome);
+        return Ok(unwritten(outcome));
     }
 
     write_files(&planned)?;
-    let adopted = match verify(
-        project,
-        ctx,
-        desired,
-        &snapshot,
-        state.as_ref(),
-        &prior,
-        &objects,
-    ) {
+    let adopted = match verify(project, ctx, &session, &objects) {
         Ok(adopted) => adopted,
         Err(e) => {
             let restored = restore_files(&planned);
@@ -142,15 +121,20 @@ pub(crate) async fn import_environment(
             });
         }
     };
+    let Session { held, state, .. } = session;
     let mut state = state.unwrap_or_else(|| StateFile::new(env, &desired.project_id));
     for change in &adopted {
         super::apply::record(&mut state, change, None);
     }
-    let written = store.write(&mut state)?;
+    let written = held.store.write(&mut state)?;
     outcome.written = true;
     outcome.state = Some(written);
     outcome.serial = Some(state.serial);
-    Ok(outcome)
+    let audit = held.finish(exit::SUCCESS, |r| {
+        r.changes = outcome.objects.iter().map(adoption).collect();
+    });
+    let value = outcome;
+    Ok(Recorded { value, audit })
 }
 
 /// The live objects to import (see the module docs), in address order.
@@ -401,13 +385,10 @@ fn write_text(path: &Path, text: &str) -> std::io::Result<()> {
 fn verify(
     project: &Project,
     ctx: &Context<'_>,
-    before: &DesiredState,
-    snapshot: &Snapshot,
-    state: Option<&StateFile>,
-    prior: &std::collections::BTreeMap<ResourceAddr, crate::plan::Prior>,
+    session: &Session<'_>,
     objects: &[ResourceAddr],
 ) -> Result<Vec<crate::plan::Change>> {
-    let env = &before.environment;
+    let env = &session.desired.environment;
     let loaded = crate::config::load(project, env, ctx.env);
     let Some(desired) = loaded.desired else {
         let errors: Vec<String> = loaded
@@ -425,11 +406,8 @@ fn verify(
         ));
         return Err(errors.into_iter().fold(error, Error::cause));
     };
-    let state_ref = state.map(|s| StateRef {
-        lineage: s.lineage.clone(),
-        serial: s.serial,
-    });
-    let saved = make_plan(&desired, snapshot, state_ref, prior, &[], false)?;
+    let (snapshot, prior) = (&session.snapshot, session.prior());
+    let saved = make_plan(&desired, snapshot, session.state_ref(), &prior, &[], false)?;
     let imported: BTreeSet<&ResourceAddr> = objects.iter().collect();
     let mut adopted = Vec::new();
     let mut wrong = Vec::new();
@@ -462,20 +440,12 @@ fn verify(
     Err(wrong.into_iter().fold(error, Error::cause))
 }
 
-/// The audit line of an import that wrote: each imported object adopted.
-pub(crate) fn audit_record(desired: &DesiredState, outcome: &ImportOutcome) -> AuditRecord {
-    let mut record = AuditRecord::new(&desired.environment, &desired.project_id, "import");
-    if outcome.written {
-        record.changes = outcome
-            .objects
-            .iter()
-            .map(|a| AuditChange {
-                addr: a.to_string(),
-                action: "adopt".to_owned(),
-                outcome: "applied".to_owned(),
-                error: None,
-            })
-            .collect();
+/// An imported object, as the audit line names it: adopted.
+fn adoption(addr: &ResourceAddr) -> AuditChange {
+    AuditChange {
+        addr: addr.to_string(),
+        action: "adopt".to_owned(),
+        outcome: "applied".to_owned(),
+        error: None,
     }
-    record
 }

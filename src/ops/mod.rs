@@ -1,30 +1,32 @@
-//! Orchestration of one command: load, lock, connect, refresh, plan, write state. Wires the
-//! layers together and returns values; never prints (the CLI renders what it gets back).
+//! Orchestration of one command: load, lock, connect, refresh, plan, write state, and the audit
+//! line of every command that changes things (`session`, `change`). Wires the layers together
+//! and returns values; never prints (the CLI renders what it gets back).
 
 pub(crate) mod apply;
 pub(crate) mod backup;
+pub(crate) mod change;
 mod connect;
 pub(crate) mod diff;
 mod forget;
 pub(crate) mod import;
 mod import_files;
 pub mod live;
-mod lock;
 mod plan;
 mod recorder;
 mod refresh;
 pub(crate) mod restore;
 mod saved;
+pub(crate) mod session;
 mod targets;
 mod tenant_settings;
 
 pub(crate) use connect::Connection;
 pub(crate) use forget::{forget_resource, no_state, not_managed};
-pub(crate) use lock::acquire_lock;
 pub use plan::prior_from_state;
 pub(crate) use plan::{SavedPlan, config_digest, plan_environment, read_state_while};
 pub(crate) use refresh::refresh_environment;
 pub(crate) use saved::{read_saved_plan, write_saved_plan};
+pub(crate) use session::{Failed, Recorded, break_lock};
 
 use std::path::PathBuf;
 use std::time::Duration;

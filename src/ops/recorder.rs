@@ -1,14 +1,14 @@
 //! Recording an apply or restore as it runs: each change the executor reports applied is
 //! recorded in the state in memory and appended to the state's journal (`src/state/journal.rs`),
 //! synced by the journal's own thread before the run goes on; the state file is written once at
-//! the end of the run by [`super::apply`].
+//! the end of the run by [`super::change`].
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::Value;
 
-use super::apply::RecordFn;
+use super::change::RecordFn;
 use crate::api::ApiError;
 use crate::apply::ApplyObserver;
 use crate::error::{Error, ErrorKind, Result};

@@ -2,13 +2,14 @@
 
 use std::collections::HashMap;
 
-use super::live::{self, RefreshObserver};
-use super::plan::{prior_from_state, scope};
-use super::{Connection, Context};
-use crate::error::Result;
+use super::Context;
+use super::live::RefreshObserver;
+use super::plan::prior_from_state;
+use super::session::{Access, Recorded, Scope, Session};
+use crate::error::{Result, exit};
 use crate::model::{DesiredState, LiveObject, ResourceAddr, Snapshot};
 use crate::plan::{Drift, PlanInput, drift, unmanaged};
-use crate::state::{ResourceState, StateFile, StateStore, WriteOutcome};
+use crate::state::{ResourceState, StateFile, WriteOutcome};
 
 /// What a refresh found and wrote.
 pub(crate) struct RefreshOutcome {
@@ -19,32 +20,25 @@ pub(crate) struct RefreshOutcome {
     pub(crate) serial: u64,
     /// Whether a state existed before (without one there is nothing to have drifted from).
     pub(crate) had_state: bool,
+    /// 2 with `detailed_exitcode` when drift was found, else 0.
+    pub(crate) exit_code: i32,
 }
 
 /// Takes the lock, reads the live project, and writes what it found into the state: managed
 /// objects get their live attributes (see [`record_live`]), objects deleted outside dmgmt leave the
-/// state. Unmanaged objects are reported, never added.
+/// state. Unmanaged objects are reported, never added. The audit line names the drift.
 pub(crate) async fn refresh_environment(
     ctx: &Context<'_>,
     desired: &DesiredState,
+    detailed_exitcode: bool,
     observer: &dyn RefreshObserver,
-) -> Result<RefreshOutcome> {
-    let _lock = super::acquire_lock(
-        &ctx.state_dir,
-        &desired.environment,
-        "refresh",
-        ctx.lock_timeout,
-    )
-    .await?;
-    let store = StateStore::new(&ctx.state_dir, &desired.environment);
-    let loaded = store.load_for(&desired.project_id)?;
-    let had_state = loaded.is_some();
+) -> Result<Recorded<RefreshOutcome>> {
+    let opening = ("refresh", Scope::Planned, Access::Write);
+    let session = Session::open(ctx, desired, opening, observer).await?;
+    let (held, state, snapshot) = (session.held, session.state, session.snapshot);
+    let had_state = state.is_some();
     let mut state =
-        loaded.unwrap_or_else(|| StateFile::new(&desired.environment, &desired.project_id));
-    let connection = Connection::open(desired, ctx).await?;
-    let snapshot =
-        live::refresh(&connection.client, &scope(desired, Some(&state)), observer).await?;
-
+        state.unwrap_or_else(|| StateFile::new(&desired.environment, &desired.project_id));
     let prior = prior_from_state(state.resources.clone());
     let found = drift(&prior, &snapshot);
     let unmanaged = unmanaged(&PlanInput {
@@ -55,14 +49,22 @@ pub(crate) async fn refresh_environment(
     });
 
     record_live(&mut state, &snapshot, desired);
-    let written = store.write(&mut state)?;
-    Ok(RefreshOutcome {
+    let written = held.store.write(&mut state)?;
+    let exit_code = match detailed_exitcode && !found.is_empty() {
+        true => exit::CHANGES,
+        false => exit::SUCCESS,
+    };
+    let drifted = found.iter().map(|d| d.addr.to_string()).collect();
+    let audit = held.finish(exit_code, |r| r.drift = drifted);
+    let value = RefreshOutcome {
         drift: found,
         unmanaged,
         written,
         serial: state.serial,
         had_state,
-    })
+        exit_code,
+    };
+    Ok(Recorded { value, audit })
 }
 
 /// Records the live project into the state's entries: each managed object's live attributes and
@@ -93,24 +95,6 @@ pub(super) fn record_live(state: &mut StateFile, snapshot: &Snapshot, desired: &
         *entry = updated;
         true
     });
-}
-
-/// What a command that holds the lock records from a fresh refresh even when it changes nothing
-/// in Descope (an apply or a restore with no change, a backup): [`record_live`] into `state`,
-/// written when that moved anything. Nothing is written when no state exists. Returns whether
-/// the state was written.
-pub(super) fn record_fresh(
-    store: &StateStore,
-    state: Option<StateFile>,
-    snapshot: &Snapshot,
-    desired: &DesiredState,
-) -> Result<bool> {
-    let Some(mut state) = state else {
-        return Ok(false);
-    };
-    record_live(&mut state, snapshot, desired);
-    let written = store.write(&mut state)?;
-    Ok(matches!(written, WriteOutcome::Written { .. }))
 }
 
 /// `prevent_destroy` of every declared resource, by address.

@@ -1,6 +1,6 @@
-//! `restore`: check a backup, take the lock, read the whole live project, plan the changes that
-//! return it to the backup's content (`plan::restore`), and — once the CLI has shown the plan and
-//! had it approved — run them exactly as an apply runs its plan: guards, a `pre-restore` backup
+//! `restore`'s planner for the pipeline it shares with `apply` (`super::change`): check a backup,
+//! then — in the session, which reads the whole live project — plan the changes that return it to
+//! the backup's content (`plan::restore`). The run is an apply's: guards, a `pre-restore` backup
 //! of everything live, the executor, every change journaled, the state written at the end,
 //! retention. Never prints.
 //!
@@ -8,23 +8,21 @@
 //! environment or project, is refused before the lock is taken and before any call to Descope.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::AtomicBool;
-use std::time::Instant;
 
 use serde_json::Value;
 
-use super::apply::{ApplyOptions, ApplyOutcome, Run, check_guards, execute_recorded};
 use super::backup::everything;
-use super::live::{self, RefreshObserver};
-use super::plan::{SavedPlan, StateRef, prior_from_state};
+use super::change::Planner;
+use super::live;
+use super::plan::SavedPlan;
 use super::refresh::declared_guards;
-use super::{Connection, Context, tenant_settings};
-use crate::apply::ApplyObserver;
+use super::session::{Scope, Session};
+use super::{Context, tenant_settings};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{DesiredState, LiveObject, ResourceAddr, ResourceKind, Snapshot, attrs};
 use crate::plan::{self, Action, Change, RestoreInput, TenantSettings};
-use crate::state::backup::{self, Manifest, Trigger};
-use crate::state::{LockGuard, ResourceState, StateFile, StateStore};
+use crate::state::backup::{self, BackupObject, Manifest, Trigger};
+use crate::state::{ResourceState, StateFile};
 
 /// What to restore.
 pub(crate) struct RestoreRequest<'a> {
@@ -37,102 +35,115 @@ pub(crate) struct RestoreRequest<'a> {
     pub(crate) delete_unmanaged: bool,
 }
 
-/// Everything between the refresh and the approval: the lock, the backup, the live project and
-/// the restore plan.
-pub(crate) struct PreparedRestore {
-    _lock: LockGuard,
-    store: StateStore,
-    state: Option<StateFile>,
-    connection: Connection,
-    snapshot: Snapshot,
-    /// The restore plan, in the saved-plan shape every plan is shown in.
-    pub(crate) saved: SavedPlan,
+/// Plans the changes that return the live project to a verified backup's content.
+pub(crate) struct RestorePlanner<'a> {
+    request: RestoreRequest<'a>,
     /// The verified manifest of the backup restored from.
-    pub(crate) manifest: Manifest,
-    started: Instant,
+    manifest: Manifest,
+    objects: BTreeMap<ResourceAddr, LiveObject>,
+    /// The backup's tenant settings (taken by the plan).
+    settings: BTreeMap<String, serde_json::Map<String, Value>>,
+    /// The managed fields and guard of every resource the configuration declares.
+    declared: HashMap<ResourceAddr, (Vec<String>, bool)>,
 }
 
-/// Verifies and reads the backup (no call is made if it cannot be trusted), then takes the
-/// lock, reads the whole live project and plans the restore.
-pub(crate) async fn prepare(
-    ctx: &Context<'_>,
-    desired: &DesiredState,
-    request: &RestoreRequest<'_>,
-    observer: &dyn RefreshObserver,
-) -> Result<PreparedRestore> {
-    let started = Instant::now();
-    let (manifest, bodies) = backup::load(
-        &ctx.state_dir,
-        &desired.environment,
-        request.backup_id,
-        &desired.project_id,
-    )?;
-    let (bodies, saved_settings) = tenant_settings::split(bodies);
-    let saved_objects = backup_objects(request.backup_id, bodies)?;
-    check_delete_unmanaged(request, &manifest)?;
-    let lock = super::acquire_lock(
-        &ctx.state_dir,
-        &desired.environment,
-        "restore",
-        ctx.lock_timeout,
-    )
-    .await?;
-    let store = StateStore::new(&ctx.state_dir, &desired.environment);
-    let state = store.load_for(&desired.project_id)?;
-    let connection = Connection::open(desired, ctx).await?;
-    let snapshot = live::refresh_everything(
-        &connection.client,
-        desired.parallelism.max(1) as usize,
-        observer,
-    )
-    .await?;
-    let settings = settings_now(&connection, &snapshot, saved_settings, desired).await?;
-    let prior = prior_from_state(
-        state
-            .as_ref()
-            .map(|s| s.resources.clone())
-            .unwrap_or_default(),
-    );
-    let plan = plan::restore(&RestoreInput {
-        backup: &saved_objects,
-        complete: manifest.trigger != Trigger::PreApply,
-        snapshot: &snapshot,
-        prior: &prior,
-        protected: desired.protected,
-        delete_unmanaged: request.delete_unmanaged,
-        targets: request.targets,
-        tenant_settings: &settings,
-    })
-    .map_err(|e| {
-        e.hints()
-            .into_iter()
-            .fold(Error::config(e.to_string()), Error::hint)
-    })?;
-    let saved = SavedPlan {
-        format_version: SavedPlan::FORMAT_VERSION,
-        dmgmt_version: env!("CARGO_PKG_VERSION").to_owned(),
-        environment: desired.environment.clone(),
-        project_id: desired.project_id.clone(),
-        config_digest: super::config_digest(desired)?,
-        state: state.as_ref().map(|s| StateRef {
-            lineage: s.lineage.clone(),
-            serial: s.serial,
-        }),
-        snapshot_digest: snapshot.digest.clone(),
-        refresh_only: false,
-        targets: Vec::new(),
-        plan,
-    };
-    Ok(PreparedRestore {
-        _lock: lock,
-        store,
-        state,
-        connection,
-        snapshot,
-        saved,
-        manifest,
-        started,
-    })
+impl<'a> RestorePlanner<'a> {
+    /// Verifies and reads the backup: one that cannot be trusted is refused before the lock is
+    /// taken and before any call to Descope.
+    pub(crate) fn load(
+        ctx: &Context<'_>,
+        desired: &DesiredState,
+        request: RestoreRequest<'a>,
+    ) -> Result<Self> {
+        let (manifest, bodies) = backup::load(
+            &ctx.state_dir,
+            &desired.environment,
+            request.backup_id,
+            &desired.project_id,
+        )?;
+        let (bodies, settings) = tenant_settings::split(bodies);
+        let objects = backup_objects(request.backup_id, bodies)?;
+        check_delete_unmanaged(&request, &manifest)?;
+        Ok(RestorePlanner {
+            request,
+            manifest,
+            objects,
+            settings,
+            declared: declared_fields(desired),
+        })
+    }
+
+    pub(crate) fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+}
+
+impl Planner for RestorePlanner<'_> {
+    const COMMAND: &'static str = "restore";
+    const SCOPE: Scope = Scope::Everything;
+    const TRIGGER: Trigger = Trigger::PreRestore;
+
+    /// The backup's tenant settings beside the live settings of those of its tenants that exist
+    /// now, to compare; then `plan::restore`.
+    async fn plan(&mut self, session: &Session<'_>) -> Result<SavedPlan> {
+        let (desired, snapshot) = (session.desired, &session.snapshot);
+        let saved = std::mem::take(&mut self.settings);
+        let live_ids = saved.keys().filter(|id| {
+            let addr = ResourceAddr::Tenant((*id).clone());
+            snapshot.get(&addr).is_some()
+        });
+        let (client, parallelism) = (&session.connection.client, desired.parallelism.max(1));
+        let live = tenant_settings::load(client, live_ids.cloned(), parallelism as usize);
+        let settings = TenantSettings {
+            live: live.await?,
+            saved,
+        };
+        let plan = plan::restore(&RestoreInput {
+            backup: &self.objects,
+            complete: self.manifest.trigger != Trigger::PreApply,
+            snapshot,
+            prior: &session.prior(),
+            protected: desired.protected,
+            delete_unmanaged: self.request.delete_unmanaged,
+            targets: self.request.targets,
+            tenant_settings: &settings,
+        })
+        .map_err(|e| {
+            e.hints()
+                .into_iter()
+                .fold(Error::config(e.to_string()), Error::hint)
+        })?;
+        Ok(SavedPlan {
+            format_version: SavedPlan::FORMAT_VERSION,
+            dmgmt_version: env!("CARGO_PKG_VERSION").to_owned(),
+            environment: desired.environment.clone(),
+            project_id: desired.project_id.clone(),
+            config_digest: super::config_digest(desired)?,
+            state: session.state_ref(),
+            snapshot_digest: session.snapshot.digest.clone(),
+            refresh_only: false,
+            targets: Vec::new(),
+            plan,
+        })
+    }
+
+    /// The whole live project (with the settings of the tenants the restore deletes or sets).
+    fn backup<'s>(
+        &self,
+        snapshot: &'s Snapshot,
+        _state: &StateFile,
+        _changes: &[Change],
+    ) -> Vec<BackupObject<'s>> {
+        everything(snapshot)
+    }
+
+    fn record(&self, state: &mut StateFile, change: &Change, live: Option<&Value>) {
+        record_restored(state, change, live, &self.declared);
+    }
+
+    fn restored_from(&self) -> Option<&str> {
+        Some(self.request.backup_id)
+    }
 }
 
 /// `--delete-unmanaged` needs a complete backup: a pre-apply backup holds only what dmgmt managed
@@ -151,28 +162,6 @@ fn check_delete_unmanaged(request: &RestoreRequest<'_>, manifest: &Manifest) -> 
     )
     .hint("run the restore without `--delete-unmanaged`: objects dmgmt does not manage are kept, objects dmgmt created since are deleted")
     .hint("to delete objects created since, restore a complete backup (`dmgmt backup`, or the `pre-restore` one)"))
-}
-
-/// The backup's tenant settings beside the live settings of those of its tenants that exist
-/// now, to compare.
-async fn settings_now(
-    connection: &Connection,
-    snapshot: &Snapshot,
-    saved: BTreeMap<String, serde_json::Map<String, Value>>,
-    desired: &DesiredState,
-) -> Result<TenantSettings> {
-    let live_ids: Vec<String> = saved
-        .keys()
-        .filter(|id| snapshot.get(&ResourceAddr::Tenant((*id).clone())).is_some())
-        .cloned()
-        .collect();
-    let live = tenant_settings::load(
-        &connection.client,
-        live_ids,
-        desired.parallelism.max(1) as usize,
-    )
-    .await?;
-    Ok(TenantSettings { saved, live })
 }
 
 /// The backup's bodies as refresh would have read them. A body that is not an object of its kind
@@ -211,64 +200,6 @@ fn backup_objects(
         "backup `{id}` holds objects that cannot be restored; nothing was changed"
     ));
     Err(problems.into_iter().fold(error, Error::cause))
-}
-
-/// Runs an approved restore plan: the deletion guards, the `pre-restore` backup of the whole live
-/// project, then the same executor, state recording and retention as an apply.
-pub(crate) async fn run(
-    prepared: PreparedRestore,
-    desired: &DesiredState,
-    ctx: &Context<'_>,
-    options: &ApplyOptions,
-    stop: &AtomicBool,
-    observer: &dyn ApplyObserver,
-) -> Result<ApplyOutcome> {
-    let PreparedRestore {
-        _lock,
-        store,
-        state,
-        connection,
-        snapshot,
-        saved,
-        started,
-        ..
-    } = prepared;
-    check_guards(&saved, options.allow_delete)?;
-    // The settings of the tenants the restore deletes or sets go into the pre-restore backup.
-    let settings = tenant_settings::bodies_with_settings(
-        &connection.client,
-        &snapshot,
-        &tenant_settings::touched(&saved.plan.changes),
-        options.parallelism.unwrap_or(desired.parallelism).max(1) as usize,
-    )
-    .await
-    .map_err(|e| {
-        Error::from(e).hint("nothing was changed: the pre-restore backup must be written first")
-    })?;
-    let state = state.unwrap_or_else(|| StateFile::new(&desired.environment, &desired.project_id));
-    let managed = declared_fields(desired);
-    let record = |state: &mut StateFile, change: &Change, live: Option<&Value>| {
-        record_restored(state, change, live, &managed);
-    };
-    execute_recorded(
-        Run {
-            store: &store,
-            state,
-            client: &connection.client,
-            plan: &saved.plan,
-            trigger: Trigger::PreRestore,
-            backup: tenant_settings::with_bodies(everything(&snapshot), &settings),
-            record: &record,
-            started,
-            lock: &_lock,
-        },
-        desired,
-        ctx,
-        options,
-        stop,
-        observer,
-    )
-    .await
 }
 
 /// The managed fields and `prevent_destroy` of every resource the configuration declares.
@@ -342,37 +273,4 @@ fn record_restored(
         .or(old_id);
     }
     state.resources.insert(change.addr.clone(), entry);
-}
-
-/// A restore plan with no change: what the refresh read is still recorded in the state, guards
-/// included, as an apply without changes does (see `refresh::record_fresh`).
-pub(crate) fn record_unchanged(prepared: PreparedRestore, desired: &DesiredState) -> Result<bool> {
-    let PreparedRestore {
-        _lock,
-        store,
-        state,
-        snapshot,
-        ..
-    } = prepared;
-    super::refresh::record_fresh(&store, state, &snapshot, desired)
-}
-
-/// The audit line of a restore: the apply's, with the backup restored from.
-pub(crate) fn audit_record(
-    desired: &DesiredState,
-    prepared: &SavedPlan,
-    backup_id: &str,
-    report: Option<&crate::apply::ApplyReport>,
-    code: i32,
-) -> crate::state::AuditRecord {
-    let mut record = super::apply::audit_record(
-        "restore",
-        desired,
-        Some(prepared),
-        report,
-        std::time::Duration::ZERO,
-        code,
-    );
-    record.backup = Some(backup_id.to_owned());
-    record
 }

@@ -26,7 +26,7 @@ mod lock_error;
 pub(crate) mod store;
 mod system;
 
-pub(crate) use audit::{AuditChange, AuditRecord};
+pub(crate) use audit::AuditChange;
 pub(crate) use backup::{BackupCounts, BackupSummary};
 pub(crate) use canonical::canonical_json;
 pub use canonical::sha256_hex;

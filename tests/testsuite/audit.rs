@@ -233,3 +233,42 @@ fn a_real_looking_management_key_is_in_no_audit_line_and_no_file_under_state() {
     let files = crate::support::assert_no_file_holds(&root.join("state"), KEY);
     assert!(files > 10, "state, backups and the audit log were checked");
 }
+
+/// An apply ended after its plan was shown leaves one line saying how it ended — refused by a
+/// guard: exit 1, its delete not started, no backup —; one stopped before it had a plan (the
+/// lock is held) leaves none.
+#[test]
+fn a_refused_apply_leaves_one_line_and_an_apply_stopped_before_its_plan_none() {
+    let live = Live::start();
+    let dir = project("tenants:\n  - {id: old, name: Old Co, prevent_destroy: true}\n");
+    let root = dir.path();
+    let apply = |extra: &[&str]| crate::apply::apply(&live, root, extra);
+    assert_eq!(apply(&[]).status.code(), Some(0));
+    crate::live::env_file(root, ENV, "");
+
+    let out = apply(&[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let all = lines(root);
+    assert_eq!(all.len(), 2, "{all:?}");
+    let refused = &all[1];
+    assert_eq!(refused["command"], "apply");
+    assert_eq!(refused["exit_code"], 1);
+    assert_eq!(
+        refused["changes"],
+        serde_json::json!([{"addr": "tenant.old", "action": "delete", "outcome": "not_started"}])
+    );
+    assert!(refused.get("backup").is_none(), "{refused}");
+
+    let lock = stale_lock(root);
+    let out = apply(&["--allow-delete"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("locked"), "{}", stderr(&out));
+    assert_eq!(lines(root).len(), 2, "no line without a plan");
+    assert_eq!(
+        run(&live, root, &["unlock", "-e", ENV, &lock])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(lines(root).len(), 3);
+}

@@ -51,6 +51,7 @@ const PAGES: &[&str] = &[
     "team.md",
     "recovery.md",
     "security.md",
+    "architecture.md",
 ];
 
 macro_rules! page_tests {
@@ -72,6 +73,7 @@ page_tests! {
     team => "team.md",
     recovery => "recovery.md",
     security => "security.md",
+    architecture => "architecture.md",
 }
 
 /// One command of a page, as written.

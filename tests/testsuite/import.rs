@@ -315,3 +315,42 @@ fn an_import_that_would_not_validate_puts_every_file_back_and_adopts_nothing() {
     assert_eq!(files(root), before);
     assert!(!root.join("state/hand.json").exists());
 }
+
+/// Without `--write`, import takes no lock, so it writes nothing: a journal a stopped run left
+/// beside the state is read, not folded into the state file, and is left for the next command
+/// that holds the lock.
+#[test]
+fn an_import_without_write_leaves_a_stopped_runs_journal_to_the_next_writer() {
+    let live = Live::start();
+    let dir = crate::apply::project(crate::apply::CONFIG);
+    let root = dir.path();
+    let env = crate::apply::ENV;
+    assert_eq!(crate::apply::apply(&live, root, &[]).status.code(), Some(0));
+    let state = crate::apply::state(root);
+    assert!(state["resources"].get("tenant.beta").is_some());
+    // What a run stopped after removing `tenant.beta` from the state leaves: one journal line.
+    let line = json!({
+        "lineage": state["lineage"], "base": state["serial"], "project_id": state["project_id"],
+        "seq": 0, "ops": [{"op": "remove", "addr": "tenant.beta"}],
+    })
+    .to_string();
+    let journal = root.join(format!("state/{env}.json.journal"));
+    let sum = dmgmt::state::sha256_hex(line.as_bytes());
+    std::fs::write(&journal, format!("{sum} {line}\n")).unwrap();
+    let before = crate::apply::state_text(root);
+
+    let out = live.run(root, &["import", "-e", env]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        crate::apply::state_text(root),
+        before,
+        "the state file is untouched"
+    );
+    assert!(journal.exists(), "the journal is left");
+
+    let out = live.run(root, &["refresh", "-e", env]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!journal.exists(), "folded in by a command holding the lock");
+    let state = crate::apply::state(root);
+    assert!(state["resources"].get("tenant.beta").is_none(), "{state}");
+}
