@@ -70,6 +70,13 @@ pub trait ApplyObserver: Sync {
     /// without waiting for the disk: see [`settle`](Self::settle)). `live` is what Descope holds now: the body read back, or the body
     /// sent when that is provably what Descope holds; `None` for a delete or a forget.
     fn applied(&self, id: ChangeId, change: &Change, live: Option<&Value>);
+    /// Several changes that make no call (adoptions without differences, forgets) succeeded at
+    /// once: the caller may record them in one write. Each is as [`applied`](Self::applied).
+    fn applied_together(&self, changes: &[(ChangeId, &Change, Option<&Value>)]) {
+        for &(id, change, live) in changes {
+            self.applied(id, change, live);
+        }
+    }
     /// The change failed for good, with Descope's error.
     fn failed(&self, id: ChangeId, change: &Change, error: &ApiError);
     /// `blocked_by`: the failed (or skipped) change it depends on.

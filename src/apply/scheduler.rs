@@ -14,7 +14,7 @@ use super::fresh::TenantReads;
 use super::request::BatchKey;
 use super::{ApplyObserver, ApplyReport, ExecuteOptions, Outcome, batch, single};
 use crate::api::{ApiError, Provider};
-use crate::plan::{Action, ChangeId, Plan};
+use crate::plan::{Action, Change, ChangeId, Plan};
 
 /// What every unit of work shares.
 pub(crate) struct Ctx<'a> {
@@ -70,7 +70,10 @@ struct Walk<'a> {
     /// Dependencies of each change not yet applied.
     waiting: Vec<usize>,
     dependents: Vec<Vec<ChangeId>>,
+    /// Changes that call Descope whose dependencies are all applied.
     ready: BTreeSet<ChangeId>,
+    /// Changes that make no call whose dependencies are all applied (reported together).
+    free: Vec<ChangeId>,
     /// Members of a failed batch: sent alone from now on.
     alone: HashSet<ChangeId>,
     started: Vec<bool>,
@@ -96,11 +99,12 @@ impl<'a> Walk<'a> {
                 dependents[d.index()].push(id);
             }
         }
-        let ready = plan
+        let (ready, free): (Vec<ChangeId>, Vec<ChangeId>) = plan
             .iter()
+            .filter(|(id, _)| waiting[id.index()] == 0)
             .map(|(id, _)| id)
-            .filter(|id| waiting[id.index()] == 0)
-            .collect();
+            .partition(|id| plan.change(*id).calls_api());
+        let ready = ready.into_iter().collect();
         Walk {
             plan,
             observer,
@@ -108,6 +112,7 @@ impl<'a> Walk<'a> {
             waiting,
             dependents,
             ready,
+            free,
             alone: HashSet::new(),
             started: vec![false; n],
             unsettled: HashSet::new(),
@@ -122,13 +127,47 @@ impl<'a> Walk<'a> {
 
     fn applied(&mut self, id: ChangeId, live: Option<&Value>) {
         self.observer.applied(id, self.plan.change(id), live);
+        self.mark_applied(id);
+    }
+
+    /// Every ready change that makes no call (an adoption without differences, a forget),
+    /// reported to the observer together, round after round while they make others ready.
+    fn apply_without_calls(&mut self) {
+        while !self.free.is_empty() {
+            let plan = self.plan;
+            let mut ids = std::mem::take(&mut self.free);
+            ids.sort();
+            let done: Vec<(ChangeId, &Change, Option<&Value>)> = ids
+                .iter()
+                .map(|&id| {
+                    self.start(id);
+                    let change = plan.change(id);
+                    let live = match change.action {
+                        Action::Forget => None,
+                        _ => change.before.as_ref(),
+                    };
+                    (id, change, live)
+                })
+                .collect();
+            self.observer.applied_together(&done);
+            ids.into_iter().for_each(|id| self.mark_applied(id));
+        }
+    }
+
+    fn mark_applied(&mut self, id: ChangeId) {
         self.outcomes[id.index()] = Some(Outcome::Applied);
         self.unsettled.insert(id);
         for k in 0..self.dependents[id.index()].len() {
             let d = self.dependents[id.index()][k];
             self.waiting[d.index()] -= 1;
             if self.waiting[d.index()] == 0 && self.outcomes[d.index()].is_none() {
-                self.ready.insert(d);
+                match self.plan.change(d).calls_api() {
+                    true => self.ready.insert(d),
+                    false => {
+                        self.free.push(d);
+                        true
+                    }
+                };
             }
         }
     }
@@ -165,44 +204,33 @@ impl<'a> Walk<'a> {
     /// The next unit to send, or `None` when nothing that calls Descope is ready. Changes that
     /// make no call (an adoption without differences, a forget) succeed on the way.
     fn next_unit(&mut self, batch_size: usize) -> Option<Unit> {
-        loop {
-            let first = self.ready.pop_first()?;
-            let change = self.plan.change(first);
-            if !change.calls_api() {
-                self.start(first);
-                let live = match change.action {
-                    Action::Forget => None,
-                    _ => change.before.as_ref(),
-                };
-                self.applied(first, live);
-                continue;
-            }
-            let key =
-                BatchKey::of(change).filter(|_| batch_size > 1 && !self.alone.contains(&first));
-            let Some(key) = key else {
-                self.start(first);
-                return Some(Unit::Single(first));
-            };
-            let mut members = vec![first];
-            members.extend(
-                self.ready
-                    .iter()
-                    .copied()
-                    .filter(|j| {
-                        !self.alone.contains(j)
-                            && BatchKey::of(self.plan.change(*j)).as_ref() == Some(&key)
-                    })
-                    .take(batch_size - 1),
-            );
-            for &m in &members {
-                self.ready.remove(&m);
-                self.start(m);
-            }
-            return Some(match members.len() {
-                1 => Unit::Single(first),
-                _ => Unit::Batch(key, members),
-            });
+        self.apply_without_calls();
+        let first = self.ready.pop_first()?;
+        let change = self.plan.change(first);
+        let key = BatchKey::of(change).filter(|_| batch_size > 1 && !self.alone.contains(&first));
+        let Some(key) = key else {
+            self.start(first);
+            return Some(Unit::Single(first));
+        };
+        let mut members = vec![first];
+        members.extend(
+            self.ready
+                .iter()
+                .copied()
+                .filter(|j| {
+                    !self.alone.contains(j)
+                        && BatchKey::of(self.plan.change(*j)).as_ref() == Some(&key)
+                })
+                .take(batch_size - 1),
+        );
+        for &m in &members {
+            self.ready.remove(&m);
+            self.start(m);
         }
+        Some(match members.len() {
+            1 => Unit::Single(first),
+            _ => Unit::Batch(key, members),
+        })
     }
 }
 

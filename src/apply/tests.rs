@@ -22,6 +22,8 @@ pub(super) struct Recorder {
     pub(super) stop: AtomicBool,
     /// For each settle: how many events had happened before it.
     pub(super) settles: Mutex<Vec<usize>>,
+    /// The size of each group of changes reported together.
+    pub(super) together: Mutex<Vec<usize>>,
 }
 
 impl Recorder {
@@ -69,6 +71,13 @@ impl ApplyObserver for Recorder {
 
     fn note(&self, message: &str) {
         self.notes.lock().unwrap().push(message.to_owned());
+    }
+
+    fn applied_together(&self, changes: &[(ChangeId, &Change, Option<&Value>)]) {
+        self.together.lock().unwrap().push(changes.len());
+        for &(id, change, live) in changes {
+            self.applied(id, change, live);
+        }
     }
 
     fn settle(&self) -> futures_util::future::BoxFuture<'_, ()> {
@@ -382,4 +391,24 @@ async fn only_a_change_depending_on_one_just_applied_waits_for_the_recording_to_
     );
     // Once, after `a` was applied and `b` taken up, before `b`'s call; `c` did not wait.
     assert_eq!(*rec.settles.lock().unwrap(), [3]);
+}
+
+#[tokio::test]
+async fn changes_that_make_no_call_are_reported_together() {
+    let fake = Fake::new();
+    let adopt = |id: &str| {
+        let body = json!({"id": id, "name": format!("Tenant {id}")});
+        change(
+            &format!("tenant.{id}"),
+            Action::Adopt,
+            Some(body.clone()),
+            Some(body),
+        )
+    };
+    let forget = change("tenant.old", Action::Forget, None, None);
+    let plan = plan(vec![adopt("a"), create_tenant("c"), adopt("b"), forget]);
+    let (report, rec) = run_default(&fake, &plan).await;
+    assert!(report.is_success(), "{:?}", rec.events());
+    assert_eq!(*rec.together.lock().unwrap(), [3]);
+    assert_eq!(fake.calls("create_tenant"), 1);
 }

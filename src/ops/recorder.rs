@@ -80,6 +80,52 @@ pub(super) struct Recorder<'a> {
 }
 
 impl Recorder<'_> {
+    /// Records `changes` in the state in memory and appends them to the journal as one line
+    /// (state-only steps reported together cost one write). The serial counts each change that
+    /// altered the state, as if each had been written alone.
+    fn record_all(&self, changes: &[(ChangeId, &Change, Option<&Value>)]) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut ops = Vec::with_capacity(changes.len());
+        let mut altered = Vec::with_capacity(changes.len());
+        for &(_, change, live) in changes {
+            // `record` touches the change's address and the one it moved from, nothing else.
+            let touched: Vec<&ResourceAddr> =
+                change.moved_from.iter().chain([&change.addr]).collect();
+            let before: Vec<Option<ResourceState>> = touched
+                .iter()
+                .map(|a| state.resources.get(*a).cloned())
+                .collect();
+            (self.record)(&mut state, change, live);
+            let changed = touched
+                .iter()
+                .zip(&before)
+                .any(|(a, b)| state.resources.get(*a) != b.as_ref());
+            altered.push(changed);
+            ops.extend(touched.iter().map(|a| Op::at(&state, a)));
+        }
+        drop(state);
+        let mut writes = self.writes.lock().unwrap_or_else(|p| p.into_inner());
+        for changed in altered {
+            if changed || writes.pending {
+                writes.count += 1;
+                writes.pending = false;
+            }
+        }
+        drop(writes);
+        let appended = match self
+            .journal
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_mut()
+        {
+            Some(journal) => journal.append(ops),
+            None => Err("the state journal is closed".to_owned()),
+        };
+        if let Err(message) = appended {
+            self.fail(message);
+        }
+    }
+
     /// Stops the run with the journal's failure: the lost lock when that is why.
     pub(super) fn fail(&self, message: String) {
         let error = match self.lock.check() {
@@ -100,42 +146,15 @@ impl ApplyObserver for Recorder<'_> {
     }
 
     fn applied(&self, id: ChangeId, change: &Change, live: Option<&Value>) {
-        {
-            let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-            // `record` touches the change's address and the one it moved from, nothing else.
-            let touched: Vec<&ResourceAddr> =
-                change.moved_from.iter().chain([&change.addr]).collect();
-            let before: Vec<Option<ResourceState>> = touched
-                .iter()
-                .map(|a| state.resources.get(*a).cloned())
-                .collect();
-            (self.record)(&mut state, change, live);
-            let altered = touched
-                .iter()
-                .zip(&before)
-                .any(|(a, b)| state.resources.get(*a) != b.as_ref());
-            let ops: Vec<Op> = touched.iter().map(|a| Op::at(&state, a)).collect();
-            drop(state);
-            let mut writes = self.writes.lock().unwrap_or_else(|p| p.into_inner());
-            if altered || writes.pending {
-                writes.count += 1;
-                writes.pending = false;
-            }
-            drop(writes);
-            let appended = match self
-                .journal
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .as_mut()
-            {
-                Some(journal) => journal.append(ops),
-                None => Err("the state journal is closed".to_owned()),
-            };
-            if let Err(message) = appended {
-                self.fail(message);
-            }
-        }
+        self.record_all(&[(id, change, live)]);
         self.inner.applied(id, change, live);
+    }
+
+    fn applied_together(&self, changes: &[(ChangeId, &Change, Option<&Value>)]) {
+        self.record_all(changes);
+        for &(id, change, live) in changes {
+            self.inner.applied(id, change, live);
+        }
     }
 
     fn failed(&self, id: ChangeId, change: &Change, error: &ApiError) {
@@ -165,5 +184,89 @@ impl ApplyObserver for Recorder<'_> {
                 self.fail(message);
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicBool;
+    use std::time::Duration;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::apply::ApplyObserver;
+    use crate::plan::Action;
+    use crate::state::Lock;
+
+    struct Silent;
+
+    impl ApplyObserver for Silent {
+        fn applied(&self, _: ChangeId, _: &Change, _: Option<&Value>) {}
+        fn failed(&self, _: ChangeId, _: &Change, _: &ApiError) {}
+        fn skipped(&self, _: ChangeId, _: &Change, _: ChangeId) {}
+    }
+
+    fn tenant(action: Action, id: &str) -> Change {
+        let mut change = Change::bare(&format!("tenant.{id}"), action);
+        let body = json!({"id": id, "name": format!("Tenant {id}")});
+        change.before = Some(body.clone());
+        change.after = Some(body);
+        change.managed_fields = vec!["name".to_owned()];
+        change
+    }
+
+    /// 1,000 adoptions reported together cost one journal line, a created tenant one more; the
+    /// state file is not written while the run records; the serial counts every change.
+    #[test]
+    fn state_only_steps_reported_together_are_one_journal_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::new(dir.path(), "app");
+        let state = StateFile::new("app", "P2abc");
+        let lock = Lock::acquire(dir.path(), "app", "apply", Duration::ZERO).unwrap();
+        let (journal, refreshed) = open_journal(&store, &state, &lock).unwrap();
+        assert!(!refreshed);
+        let stop = AtomicBool::new(false);
+        let recorder = Recorder {
+            state: Mutex::new(state),
+            writes: Mutex::new(Writes {
+                count: 0,
+                pending: false,
+            }),
+            journal: Mutex::new(Some(journal)),
+            record: &super::super::apply::record,
+            inner: &Silent,
+            stop: &stop,
+            error: Mutex::new(None),
+            lock: &lock,
+        };
+        let adopted: Vec<Change> = (0..1_000)
+            .map(|i| tenant(Action::Adopt, &format!("t{i:04}")))
+            .collect();
+        let together: Vec<(ChangeId, &Change, Option<&Value>)> = adopted
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (ChangeId::new(i), c, c.before.as_ref()))
+            .collect();
+        recorder.applied_together(&together);
+        let created = tenant(Action::Create, "new");
+        recorder.applied(ChangeId::new(1_000), &created, created.after.as_ref());
+        let journal = recorder.journal.lock().unwrap().take().unwrap();
+        journal.finish().unwrap();
+
+        let text = std::fs::read_to_string(store.journal_path()).unwrap();
+        assert_eq!(
+            text.lines().count(),
+            2,
+            "one line for the adoptions, one for the create"
+        );
+        assert!(
+            !store.path().exists(),
+            "no state file written while recording"
+        );
+        let state = recorder.state.lock().unwrap();
+        assert_eq!(state.resources.len(), 1_001);
+        assert_eq!(recorder.writes.lock().unwrap().count, 1_001);
+        assert!(recorder.error.lock().unwrap().is_none());
     }
 }
