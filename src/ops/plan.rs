@@ -113,11 +113,19 @@ pub(crate) fn config_digest(desired: &DesiredState) -> Result<String> {
         "parallelism": desired.parallelism,
         "backups": desired.backups,
     });
-    let mut text = canonical_json(&settings);
+    // The digest of the settings' canonical JSON followed by one `\n{addr}\t{digest}` line per
+    // resource, hashed line by line rather than from one text of them all.
+    use sha2::Digest;
+    use std::fmt::Write;
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(canonical_json(&settings));
+    let mut line = String::new();
     for (addr, digest) in entries {
-        text.push_str(&format!("\n{addr}\t{digest}"));
+        line.clear();
+        let _ = write!(line, "\n{addr}\t{digest}");
+        hasher.update(&line);
     }
-    Ok(sha256_hex(text))
+    Ok(crate::state::canonical::to_hex(&hasher.finalize()))
 }
 
 /// The planner's view of a state's resources (moved, not copied: at scale they are most of the
