@@ -29,6 +29,7 @@ mod system;
 pub(crate) use audit::{AuditChange, AuditRecord};
 pub(crate) use backup::{BackupCounts, BackupSummary};
 pub(crate) use canonical::canonical_json;
+pub(crate) use error::StateError;
 pub use canonical::sha256_hex;
 pub(crate) use file::Lineage;
 pub use file::{ResourceState, StateFile};
