@@ -184,6 +184,27 @@ enum Frame {
     },
 }
 
+/// The line of the first `name` among a mapping's `entries` (each key once: a repeated key is
+/// reported and not kept). Most mappings have a handful of keys, where a look through them costs
+/// less than a hash map of them; `seen` indexes the keys of larger ones, filled as they grow.
+fn first_line(
+    entries: &[(Key, Node)],
+    seen: &mut HashMap<String, u32>,
+    name: &str,
+) -> Option<u32> {
+    const SCANNED: usize = 16;
+    if entries.len() <= SCANNED {
+        return entries
+            .iter()
+            .find(|(k, _)| k.name == name)
+            .map(|(k, _)| k.span.line);
+    }
+    for (k, _) in &entries[seen.len()..] {
+        seen.insert(k.name.clone(), k.span.line);
+    }
+    seen.get(name).copied()
+}
+
 struct Builder<'a> {
     file: FileId,
     text: &'a str,
@@ -356,18 +377,20 @@ impl Builder<'_> {
 
     fn push_key(&mut self, name: String, span: Span) {
         if let Some(Frame::Map {
-            key, skip, seen, ..
+            entries,
+            key,
+            skip,
+            seen,
+            ..
         }) = self.stack.last_mut()
         {
-            if let Some(first) = seen.get(&name) {
+            if let Some(first) = first_line(entries, seen, &name) {
                 self.diagnostics.push(
                     Diagnostic::error(span, format!("duplicate key `{name}`")).hint(format!(
                         "`{name}` is first set at line {first}; keep one of them"
                     )),
                 );
                 *skip = true;
-            } else {
-                seen.insert(name.clone(), span.line);
             }
             *key = Some(Key { name, span });
         }

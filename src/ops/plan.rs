@@ -422,3 +422,86 @@ pub(crate) async fn plan_environment(
         plan_time,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::model::RawBody;
+
+    #[test]
+    fn a_plan_keeps_state_attributes_as_text_and_parses_back_only_those_that_drifted() {
+        let mut state = StateFile::new("staging", "P2abc");
+        let same = ResourceAddr::Tenant("same".into());
+        let drifted = ResourceAddr::Tenant("drifted".into());
+        let gone = ResourceAddr::Tenant("gone".into());
+        let flow = ResourceAddr::Flow("sign-in".into());
+        let attrs = |name: &str| json!({"id": name, "name": name, "seats": 1.5, "tags": ["a"]});
+        for addr in [&same, &drifted, &gone] {
+            let name = match addr {
+                ResourceAddr::Tenant(id) => id.clone(),
+                _ => unreachable!(),
+            };
+            let mut entry = ResourceState::new(addr, vec!["name".into()], attrs(&name));
+            entry.id = Some(format!("T-{name}"));
+            entry.prevent_destroy = addr == &gone;
+            state.resources.insert(addr.clone(), entry);
+        }
+        let document = json!({"flow": {"flowId": "sign-in"}});
+        state.resources.insert(
+            flow.clone(),
+            ResourceState::new(&flow, vec![], json!({"document": document})),
+        );
+        state.normalize();
+        let recorded = state.resources.clone();
+
+        let plan_state = PlanState::from_state(state.clone());
+        assert_eq!(plan_state.state_ref.serial, state.serial);
+        assert_eq!(plan_state.project_id, "P2abc");
+        // The flow's document generation is kept for the refresh scope.
+        let desired: DesiredState = serde_json::from_value(json!({
+            "environment": "staging", "project_id": "P2abc", "management_key": null,
+            "base_url": null, "emulator": true, "protected": false, "rate_limit": null,
+            "parallelism": 4, "backups": {"retention_days": 30, "keep_min": 5},
+            "permissions": [], "roles": [], "tenants": [], "flows": [], "theme": null
+        }))
+        .unwrap();
+        let scope = plan_state.scope(&desired);
+        assert!(scope.flows.contains("sign-in"));
+        assert_eq!(
+            scope.v2.contains(&flow),
+            DocFormat::of(flow.kind(), &document) == DocFormat::V2
+        );
+
+        let live = |value: Value| {
+            super::live::object(value.clone(), RawBody::from_value(value), None)
+        };
+        let mut snapshot = Snapshot::default();
+        snapshot.objects.insert(same.clone(), live(attrs("same")));
+        snapshot
+            .objects
+            .insert(drifted.clone(), live(json!({"id": "drifted", "name": "Other"})));
+        let prior = plan_state.into_prior(&snapshot);
+        assert_eq!(prior.len(), 4);
+        // Equal to live: its digest says so, no tree kept.
+        assert_eq!(prior[&same].attributes, Value::Null);
+        // Drifted, or not live at that address: the recorded attributes, as they were.
+        for addr in [&drifted, &gone, &flow] {
+            assert_eq!(prior[addr].attributes, recorded[addr].attributes, "{addr}");
+        }
+        for (addr, p) in &prior {
+            let r = &recorded[addr];
+            assert_eq!(p.digest.as_deref(), Some(r.digest.as_str()));
+            assert_eq!((&p.managed_fields, &p.id), (&r.managed_fields, &r.id));
+            assert_eq!(p.prevent_destroy, r.prevent_destroy);
+        }
+        // Drift is found as it is from the whole state.
+        let whole = prior_from_state(recorded);
+        assert_eq!(
+            crate::plan::drift(&prior, &snapshot),
+            crate::plan::drift(&whole, &snapshot)
+        );
+        assert_eq!(crate::plan::drift(&prior, &snapshot).len(), 3);
+    }
+}
