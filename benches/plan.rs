@@ -155,9 +155,7 @@ fn main() {
                 / 1024.0,
         );
         // dmgmt's own CPU time, user + sys (the emulator runs in this process, not in dmgmt's).
-        let cpu: f64 = parts
-            .map(|s| s.parse::<f64>().expect("cpu seconds"))
-            .sum();
+        let cpu: f64 = parts.map(|s| s.parse::<f64>().expect("cpu seconds")).sum();
         cpus.push(cpu);
         let planning = stderr
             .lines()

@@ -663,7 +663,11 @@ mod tests {
         let text = r#"{"total": 2, "tenants": [{"id": "b"}, {"id": "a", "x": 1}], "next": 1}"#;
         assert_eq!(each(text).unwrap(), ["b", "a"]);
         assert_eq!(
-            tenants(text).unwrap().into_iter().map(|t| t.value.id).collect::<Vec<_>>(),
+            tenants(text)
+                .unwrap()
+                .into_iter()
+                .map(|t| t.value.id)
+                .collect::<Vec<_>>(),
             ["b", "a"]
         );
         assert!(each(r#"{"tenants": null}"#).unwrap().is_empty());

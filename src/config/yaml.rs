@@ -187,11 +187,7 @@ enum Frame {
 /// The line of the first `name` among a mapping's `entries` (each key once: a repeated key is
 /// reported and not kept). Most mappings have a handful of keys, where a look through them costs
 /// less than a hash map of them; `seen` indexes the keys of larger ones, filled as they grow.
-fn first_line(
-    entries: &[(Key, Node)],
-    seen: &mut HashMap<String, u32>,
-    name: &str,
-) -> Option<u32> {
+fn first_line(entries: &[(Key, Node)], seen: &mut HashMap<String, u32>, name: &str) -> Option<u32> {
     const SCANNED: usize = 16;
     if entries.len() <= SCANNED {
         return entries
@@ -304,48 +300,40 @@ impl Builder<'_> {
                         span,
                     )?;
                 }
-                // Each list and mapping is kept at its exact size: most hold one to five
-                // entries, where growing them leaves room for four to eight (at 100,000 tenants,
-                // tens of megabytes of the tree).
-                Event::SequenceEnd | Event::MappingEnd => {
-                    let (node, anchor) = match self.stack.pop() {
-                        Some(Frame::Seq {
-                            mut items,
-                            span,
-                            anchor,
-                        }) => (
-                            Node {
-                                value: Value::Seq({
-                                    items.shrink_to_fit();
-                                    items
-                                }),
-                                span,
-                            },
-                            anchor,
-                        ),
-                        Some(Frame::Map {
-                            mut entries,
-                            span,
-                            anchor,
-                            ..
-                        }) => (
-                            Node {
-                                value: Value::Map({
-                                    entries.shrink_to_fit();
-                                    entries
-                                }),
-                                span,
-                            },
-                            anchor,
-                        ),
-                        None => continue,
-                    };
-                    self.remember(anchor, &node);
-                    self.push_value(node)?;
-                }
+                Event::SequenceEnd | Event::MappingEnd => self.close()?,
             }
         }
         Ok(())
+    }
+
+    /// The end of the list or mapping on top of the stack: it becomes a value of its parent.
+    fn close(&mut self) -> Result<(), Diagnostic> {
+        // Each list and mapping is kept at its exact size: most hold one to five entries, where
+        // growing them leaves room for four to eight (at 100,000 tenants, tens of megabytes of
+        // the tree).
+        let (value, span, anchor) = match self.stack.pop() {
+            Some(Frame::Seq {
+                mut items,
+                span,
+                anchor,
+            }) => {
+                items.shrink_to_fit();
+                (Value::Seq(items), span, anchor)
+            }
+            Some(Frame::Map {
+                mut entries,
+                span,
+                anchor,
+                ..
+            }) => {
+                entries.shrink_to_fit();
+                (Value::Map(entries), span, anchor)
+            }
+            None => return Ok(()),
+        };
+        let node = Node { value, span };
+        self.remember(anchor, &node);
+        self.push_value(node)
     }
 
     fn open(&mut self, frame: Frame, span: Span) -> Result<(), Diagnostic> {

@@ -79,9 +79,21 @@ fn duplicate_keys_of_large_mappings_are_reported_with_the_first_line_too() {
             ("duplicate key `k3`", 43, true),
         ]
     );
-    assert!(diags[0].hints[0].contains("line 4;"), "{:?}", diags[0].hints);
-    assert!(diags[1].hints[0].contains("line 36;"), "{:?}", diags[1].hints);
-    assert!(diags[2].hints[0].contains("line 4;"), "{:?}", diags[2].hints);
+    assert!(
+        diags[0].hints[0].contains("line 4;"),
+        "{:?}",
+        diags[0].hints
+    );
+    assert!(
+        diags[1].hints[0].contains("line 36;"),
+        "{:?}",
+        diags[1].hints
+    );
+    assert!(
+        diags[2].hints[0].contains("line 4;"),
+        "{:?}",
+        diags[2].hints
+    );
 }
 
 #[test]

@@ -127,15 +127,7 @@ async fn read(
         documents,
         theme,
     )?;
-    // A whole-project read cares about every tenant's roles; a plan's, about the ones it manages.
-    let role_tenants: BTreeSet<String> = tenants
-        .iter()
-        .filter_map(|(addr, _)| match addr {
-            ResourceAddr::Tenant(id) => Some(id.clone()),
-            _ => None,
-        })
-        .filter(|id| everything || scope.role_tenants.contains(id))
-        .collect();
+    let role_tenants = role_tenants(&tenants, scope, everything);
     let roles = crate::api::add_tenant_roles(provider, roles, &role_tenants).await?;
     // Built in one go from the tenants (most of the objects): a map built that way packs its
     // nodes, where inserting one by one leaves them about half full.
@@ -181,6 +173,23 @@ async fn read(
     }
     let digest = snapshot_digest(&objects);
     Ok(Snapshot { objects, digest })
+}
+
+/// The live tenants whose roles are searched for if `role/all` lists none of them: a whole-project
+/// read cares about every tenant's roles; a plan's, about the ones it manages.
+fn role_tenants(
+    tenants: &[(ResourceAddr, LiveObject)],
+    scope: &RefreshScope,
+    everything: bool,
+) -> BTreeSet<String> {
+    tenants
+        .iter()
+        .filter_map(|(addr, _)| match addr {
+            ResourceAddr::Tenant(id) => Some(id.clone()),
+            _ => None,
+        })
+        .filter(|id| everything || scope.role_tenants.contains(id))
+        .collect()
 }
 
 /// A tenant's live object.

@@ -150,10 +150,13 @@ pub fn prior_from_state(
 
 /// What refresh must read: the flows and theme that config or state manage.
 pub(super) fn scope(desired: &DesiredState, state: Option<&StateFile>) -> RefreshScope {
-    let recorded = state.iter().flat_map(|s| s.resources.iter()).map(|(addr, entry)| {
-        let document = entry.attributes.get("document");
-        (addr, document.map(|d| DocFormat::of(addr.kind(), d)))
-    });
+    let recorded = state
+        .iter()
+        .flat_map(|s| s.resources.iter())
+        .map(|(addr, entry)| {
+            let document = entry.attributes.get("document");
+            (addr, document.map(|d| DocFormat::of(addr.kind(), d)))
+        });
     scope_of(desired, recorded)
 }
 
@@ -201,17 +204,13 @@ fn scope_of<'a>(
         .roles
         .iter()
         .filter_map(|r| r.tenant.clone())
-        .chain(
-            state
-                .map(|(a, _)| a)
-                .filter_map(|a| match a {
-                    ResourceAddr::Role {
-                        tenant: Some(t), ..
-                    } => Some(t.clone()),
-                    ResourceAddr::Tenant(t) if !declared.contains(a) => Some(t.clone()),
-                    _ => None,
-                }),
-        )
+        .chain(state.map(|(a, _)| a).filter_map(|a| match a {
+            ResourceAddr::Role {
+                tenant: Some(t), ..
+            } => Some(t.clone()),
+            ResourceAddr::Tenant(t) if !declared.contains(a) => Some(t.clone()),
+            _ => None,
+        }))
         .collect();
     RefreshScope {
         flows,
@@ -409,9 +408,7 @@ pub(crate) async fn plan_environment(
 
     let started = Instant::now();
     let state_ref = state.as_ref().map(|s| s.state_ref.clone());
-    let prior = state
-        .map(|s| s.into_prior(&snapshot))
-        .unwrap_or_default();
+    let prior = state.map(|s| s.into_prior(&snapshot)).unwrap_or_default();
     let saved = make_plan(desired, &snapshot, state_ref, &prior, targets, refresh_only)?;
     let plan_time = started.elapsed();
 
@@ -474,14 +471,14 @@ mod tests {
             DocFormat::of(flow.kind(), &document) == DocFormat::V2
         );
 
-        let live = |value: Value| {
-            super::live::object(value.clone(), RawBody::from_value(value), None)
-        };
+        let live =
+            |value: Value| super::live::object(value.clone(), RawBody::from_value(value), None);
         let mut snapshot = Snapshot::default();
         snapshot.objects.insert(same.clone(), live(attrs("same")));
-        snapshot
-            .objects
-            .insert(drifted.clone(), live(json!({"id": "drifted", "name": "Other"})));
+        snapshot.objects.insert(
+            drifted.clone(),
+            live(json!({"id": "drifted", "name": "Other"})),
+        );
         let prior = plan_state.into_prior(&snapshot);
         assert_eq!(prior.len(), 4);
         // Equal to live: its digest says so, no tree kept.

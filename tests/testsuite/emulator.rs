@@ -338,8 +338,14 @@ async fn tenants_inserted_at_once_are_what_creates_leave_and_list_with_their_suc
     let refused = [
         (json!({"id": "delta", "name": "Acme"}), "named `Acme`"),
         (json!({"id": "acme", "name": "Other"}), "id `acme`"),
-        (json!({"id": "delta", "name": "D", "parent": "nope"}), "`nope`"),
-        (json!({"id": "delta", "name": "D", "defaultRoles": ["Nope"]}), "`Nope`"),
+        (
+            json!({"id": "delta", "name": "D", "parent": "nope"}),
+            "`nope`",
+        ),
+        (
+            json!({"id": "delta", "name": "D", "defaultRoles": ["Nope"]}),
+            "`Nope`",
+        ),
     ];
     for (bad, expected) in refused {
         let batch = vec![tenant(json!({"id": "ok", "name": "Ok"})), tenant(bad)];
