@@ -20,7 +20,9 @@ use crate::model::{DesiredState, FlowRefs, LiveObject, ResourceAddr, Snapshot, a
 /// What the last state says about a managed object.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Prior {
-    /// The live attributes when the state was last written.
+    /// The live attributes when the state was last written; `null` where the caller knows them
+    /// to be the live object's at the same address (`digest` is its `attributes_digest`): the
+    /// planner reads them only where the two digests differ (`drift`).
     pub attributes: Value,
     pub managed_fields: Vec<String>,
     pub prevent_destroy: bool,
