@@ -135,39 +135,141 @@ impl Listed for Permission {
     const KEY: &'static str = "permissions";
 }
 
+/// Where the items of a load-all answer go as they are read.
+trait Sink<T> {
+    /// The answer's list starts (again, for an answer that repeats its key).
+    fn restart(&mut self) -> Result<(), String>;
+    fn keep(&mut self, item: Raw<T>);
+}
+
+/// Collected: the last of duplicate keys wins, as in a JSON object read into a map.
+impl<T> Sink<T> for Vec<Raw<T>> {
+    fn restart(&mut self) -> Result<(), String> {
+        self.clear();
+        Ok(())
+    }
+
+    fn keep(&mut self, item: Raw<T>) {
+        self.push(item);
+    }
+}
+
+/// Handed on one by one: what was handed on cannot be taken back, so a repeated list is an error.
+struct Each<'a, T> {
+    keep: &'a mut (dyn FnMut(Raw<T>) + Send),
+    started: bool,
+}
+
+impl<T: Listed> Sink<T> for Each<'_, T> {
+    fn restart(&mut self) -> Result<(), String> {
+        if std::mem::replace(&mut self.started, true) {
+            return Err(format!("the answer lists `{}` twice", T::KEY));
+        }
+        Ok(())
+    }
+
+    fn keep(&mut self, item: Raw<T>) {
+        (self.keep)(item);
+    }
+}
+
 // Read straight from the reply's bytes: the list is decoded item by item as it is parsed, other
 // keys are skipped unparsed. (Parsing the whole reply into a JSON tree first, then the list out of
 // it, built every object twice: at scale, 10,000 tenants, that was most of a refresh's own time.)
-impl<'de, T: serde::de::DeserializeOwned + Listed> serde::Deserialize<'de> for RawList<T> {
-    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
-        struct Answer<T>(std::marker::PhantomData<T>);
+struct Answer<'s, T, S>(&'s mut S, std::marker::PhantomData<T>);
 
-        impl<'de, T: serde::de::DeserializeOwned + Listed> serde::de::Visitor<'de> for Answer<T> {
-            type Value = RawList<T>;
+impl<'de, T: serde::de::DeserializeOwned + Listed, S: Sink<T>> serde::de::DeserializeSeed<'de>
+    for Answer<'_, T, S>
+{
+    type Value = ();
 
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                write!(f, "an object with a `{}` list", T::KEY)
-            }
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
+        de.deserialize_map(self)
+    }
+}
 
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Self::Value, A::Error> {
-                // The last of duplicate keys wins, as in a JSON object read into a map.
-                let mut list = Vec::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    if key == T::KEY {
-                        list = map.next_value::<Option<Vec<Raw<T>>>>()?.unwrap_or_default();
-                    } else {
-                        map.next_value::<serde::de::IgnoredAny>()?;
-                    }
-                }
-                Ok(RawList(list))
+impl<'de, T: serde::de::DeserializeOwned + Listed, S: Sink<T>> serde::de::Visitor<'de>
+    for Answer<'_, T, S>
+{
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "an object with a `{}` list", T::KEY)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key == T::KEY {
+                self.0.restart().map_err(serde::de::Error::custom)?;
+                map.next_value_seed(Items::<T, S>(&mut *self.0, std::marker::PhantomData))?;
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
             }
         }
-
-        de.deserialize_map(Answer(std::marker::PhantomData))
+        Ok(())
     }
+}
+
+/// The list itself (or `null`), each item handed to the sink.
+struct Items<'s, T, S>(&'s mut S, std::marker::PhantomData<T>);
+
+impl<'de, T: serde::de::DeserializeOwned + Listed, S: Sink<T>> serde::de::DeserializeSeed<'de>
+    for Items<'_, T, S>
+{
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
+        de.deserialize_option(self)
+    }
+}
+
+impl<'de, T: serde::de::DeserializeOwned + Listed, S: Sink<T>> serde::de::Visitor<'de>
+    for Items<'_, T, S>
+{
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "a list of {}", T::KEY)
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
+        de.deserialize_seq(self)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(item) = seq.next_element::<Raw<T>>()? {
+            self.0.keep(item);
+        }
+        Ok(())
+    }
+}
+
+impl<'de, T: serde::de::DeserializeOwned + Listed> serde::Deserialize<'de> for RawList<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        use serde::de::DeserializeSeed;
+        let mut list = Vec::new();
+        Answer::<T, _>(&mut list, std::marker::PhantomData).deserialize(de)?;
+        Ok(RawList(list))
+    }
+}
+
+/// Reads a load-all answer's `bytes`, handing each item to `sink` as it is parsed.
+fn read_list<T: serde::de::DeserializeOwned + Listed>(
+    bytes: &[u8],
+    sink: &mut impl Sink<T>,
+) -> Result<(), serde_json::Error> {
+    use serde::de::DeserializeSeed;
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    Answer::<T, _>(sink, std::marker::PhantomData).deserialize(&mut de)?;
+    de.end()
 }
 
 fn refuse_empty(endpoint: Endpoint, list: &[String], what: &str) -> Result<(), ApiError> {
@@ -231,6 +333,22 @@ impl Provider for Client {
                 .get::<RawList<Tenant>>(ep::TENANT_LOAD_ALL, NO_QUERY)
                 .await?
                 .0)
+        })
+    }
+
+    fn load_all_tenants_into<'a>(
+        &'a self,
+        keep: &'a mut (dyn FnMut(Raw<Tenant>) + Send),
+    ) -> ApiFuture<'a, ()> {
+        Box::pin(async move {
+            let mut each = Each {
+                keep,
+                started: false,
+            };
+            self.call_decoding::<Value, ()>(ep::TENANT_LOAD_ALL, NO_QUERY, None, |bytes| {
+                read_list::<Tenant>(bytes, &mut each)
+            })
+            .await
         })
     }
 
@@ -540,6 +658,37 @@ mod tests {
             r#"{"id":"b","name":"B","zeta":{"x":[2],"y":1}}"#
         );
         assert!(list[1].self_provisioning_domains.is_empty());
+    }
+
+    #[test]
+    fn items_handed_on_as_read_are_those_the_list_holds_and_a_repeated_list_is_refused() {
+        let each = |text: &str| {
+            let mut ids = Vec::new();
+            let mut keep = |t: Raw<Tenant>| ids.push(t.value.id);
+            let mut sink = Each {
+                keep: &mut keep,
+                started: false,
+            };
+            read_list::<Tenant>(text.as_bytes(), &mut sink).map(|()| ids)
+        };
+        let text = r#"{"total": 2, "tenants": [{"id": "b"}, {"id": "a", "x": 1}], "next": 1}"#;
+        assert_eq!(each(text).unwrap(), ["b", "a"]);
+        assert_eq!(
+            tenants(text)
+                .unwrap()
+                .into_iter()
+                .map(|t| t.value.id)
+                .collect::<Vec<_>>(),
+            ["b", "a"]
+        );
+        assert!(each(r#"{"tenants": null}"#).unwrap().is_empty());
+        assert!(each(r#"{"tenants": [1]}"#).is_err());
+        assert!(each(r#"{"tenants": []} x"#).is_err());
+        // Collected, the last list wins; handed on, the first cannot be taken back.
+        let twice = r#"{"tenants": [{"id": "a"}], "tenants": [{"id": "b"}]}"#;
+        assert_eq!(tenants(twice).unwrap()[0].value.id, "b");
+        let err = each(twice).unwrap_err();
+        assert!(err.to_string().contains("lists `tenants` twice"), "{err}");
     }
 
     #[test]

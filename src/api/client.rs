@@ -298,6 +298,22 @@ impl Client {
         B: Serialize + Sync + ?Sized,
         R: DeserializeOwned,
     {
+        self.call_decoding(endpoint, query, body, |bytes| serde_json::from_slice(bytes))
+            .await
+    }
+
+    /// [`call`](Self::call), the answer's bytes read by `decode` (once, for the answer that
+    /// succeeded): for answers read item by item as they are parsed.
+    pub(crate) async fn call_decoding<B, R>(
+        &self,
+        endpoint: Endpoint,
+        query: &[(&str, &str)],
+        body: Option<&B>,
+        decode: impl FnOnce(&[u8]) -> Result<R, serde_json::Error> + Send,
+    ) -> Result<R, ApiError>
+    where
+        B: Serialize + Sync + ?Sized,
+    {
         let inner = &*self.inner;
         let body = body
             .map(serde_json::to_vec)
@@ -379,7 +395,7 @@ impl Client {
                 } else {
                     &bytes
                 };
-                return serde_json::from_slice(bytes).map_err(|e| ApiError::Decode {
+                return decode(bytes).map_err(|e| ApiError::Decode {
                     endpoint,
                     status,
                     detail: e.to_string(),

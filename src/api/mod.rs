@@ -56,6 +56,18 @@ pub trait Provider: Send + Sync {
     fn search_tenants<'a>(&'a self, ids: &'a [String]) -> ApiFuture<'a, Vec<Tenant>>;
     /// Every tenant, each with its whole body as Descope sent it.
     fn load_all_tenants(&self) -> ApiFuture<'_, Vec<Raw<Tenant>>>;
+    /// [`load_all_tenants`](Self::load_all_tenants), each tenant handed to `keep` as soon as it
+    /// is read: the answer's tenants are then never all held at once, decoded, beside what
+    /// `keep` makes of them (at 100,000 tenants that pair was the peak of a plan's memory).
+    fn load_all_tenants_into<'a>(
+        &'a self,
+        keep: &'a mut (dyn FnMut(Raw<Tenant>) + Send),
+    ) -> ApiFuture<'a, ()> {
+        Box::pin(async move {
+            self.load_all_tenants().await?.into_iter().for_each(keep);
+            Ok(())
+        })
+    }
     fn update_tenant_default_roles<'a>(
         &'a self,
         id: &'a str,

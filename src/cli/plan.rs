@@ -13,7 +13,7 @@ pub(crate) fn run(project: &Project, args: &PlanArgs, shell: &Shell) -> Result<i
     let ctx = context(project, &env_lookup, std::time::Duration::ZERO, shell);
     project.require_environment(&args.env.env)?;
     let started = std::time::Instant::now();
-    let (desired, state) = ops::read_state_while(&ctx, &args.env.env, || {
+    let (desired, state) = ops::load_config_and_state(&ctx, &args.env.env, || {
         desired_state(project, &args.env.env, shell)
     });
     // A configuration error comes first: it is what the user has to fix.

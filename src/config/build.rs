@@ -45,9 +45,11 @@ pub(super) fn desired_state(
             retention_days: backups.retention_days.unwrap_or(defaults.retention_days),
             keep_min: backups.keep_min.unwrap_or(defaults.keep_min),
         },
-        permissions: file.permissions,
-        roles: file.roles,
-        tenants: file.tenants,
+        // At their exact lengths: grown item by item, the lists of a large environment keep
+        // room for up to as many again.
+        permissions: exact(file.permissions),
+        roles: exact(file.roles),
+        tenants: exact(file.tenants),
         flows: file
             .flows
             .into_iter()
@@ -123,4 +125,10 @@ struct ThemeIn {
     template: String,
     #[serde(default, rename = "vars")]
     _vars: IndexMap<String, Json>,
+}
+
+/// `items` without spare capacity.
+fn exact<T>(mut items: Vec<T>) -> Vec<T> {
+    items.shrink_to_fit();
+    items
 }

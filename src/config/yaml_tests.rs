@@ -62,6 +62,41 @@ fn every_duplicate_key_is_reported_with_the_first_line() {
 }
 
 #[test]
+fn duplicate_keys_of_large_mappings_are_reported_with_the_first_line_too() {
+    // Past a handful of keys the lookup changes; duplicates are found on either side of it.
+    let mut text: String = (0..40).map(|i| format!("k{i}: {i}\n")).collect();
+    text.push_str("k3: again\nk35: again\nk3: thrice\n");
+    let diags = parse_err(&text);
+    let found: Vec<(&str, u32, bool)> = diags
+        .iter()
+        .map(|d| (d.message.as_str(), d.span.line, d.hints[0].contains("line")))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("duplicate key `k3`", 41, true),
+            ("duplicate key `k35`", 42, true),
+            ("duplicate key `k3`", 43, true),
+        ]
+    );
+    assert!(
+        diags[0].hints[0].contains("line 4;"),
+        "{:?}",
+        diags[0].hints
+    );
+    assert!(
+        diags[1].hints[0].contains("line 36;"),
+        "{:?}",
+        diags[1].hints
+    );
+    assert!(
+        diags[2].hints[0].contains("line 4;"),
+        "{:?}",
+        diags[2].hints
+    );
+}
+
+#[test]
 fn duplicate_keys_keep_the_first_value() {
     let mut map = super::super::source::SourceMap::default();
     let file = map.add("t.yaml".into(), "t.yaml".into(), String::new());

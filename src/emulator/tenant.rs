@@ -107,6 +107,62 @@ fn replace_fields(t: &mut Tenant, req: TenantRequest, name: String) {
     }
 }
 
+/// Puts `tenants` into the store as a `tenant/create` and a `tenant/updateDefaultRoles` each
+/// would leave them (a new tenant's `createdTime` and `authType` when unset), checking what those
+/// check: ids given and unused, names unused, parents existing, default roles existing. Either all
+/// go in or, at the first refused, none.
+pub(crate) fn insert_all(store: &mut Store, tenants: Vec<Tenant>) -> Result<(), EmuError> {
+    let mut ids: std::collections::HashSet<String> = store.tenants.keys().cloned().collect();
+    let mut names: std::collections::HashSet<String> =
+        store.tenants.values().map(|t| t.name.clone()).collect();
+    let roles: std::collections::HashSet<(&str, &str)> = store
+        .roles
+        .values()
+        .map(|r| (r.tenant_id.as_str(), r.name.as_str()))
+        .collect();
+    for t in &tenants {
+        if t.id.is_empty() || !ids.insert(t.id.clone()) {
+            return Err(EmuError::conflict(format!(
+                "a tenant with id `{}` already exists (or none is given)",
+                t.id
+            )));
+        }
+        if t.name.is_empty() || !names.insert(t.name.clone()) {
+            return Err(EmuError::conflict(format!(
+                "a tenant named `{}` already exists (or none is given)",
+                t.name
+            )));
+        }
+        if !t.parent.is_empty() && !ids.contains(&t.parent) {
+            return Err(EmuError::invalid(format!(
+                "parent tenant `{}` does not exist",
+                t.parent
+            )));
+        }
+        let known = |name: &String| {
+            roles.contains(&(t.id.as_str(), name.as_str())) || roles.contains(&("", name.as_str()))
+        };
+        if let Some(name) = t.default_roles.iter().find(|n| !known(n)) {
+            return Err(EmuError::invalid(format!(
+                "default role `{name}` is neither a project role nor a role of tenant `{}`",
+                t.id
+            )));
+        }
+    }
+    let now = now_epoch();
+    for mut t in tenants {
+        if t.created_time == 0 {
+            t.created_time = now;
+        }
+        if t.auth_type.is_empty() {
+            t.auth_type = "none".to_owned();
+        }
+        t.successors.clear();
+        store.tenants.insert(t.id.clone(), t);
+    }
+    Ok(())
+}
+
 async fn create(State(emu): State<Emu>, Body(req): Body<TenantRequest>) -> Reply {
     check_values(&req)?;
     let name = required(&req.name, "name")?.to_owned();
@@ -237,11 +293,24 @@ async fn load(State(emu): State<Emu>, Params(q): Params<IdQuery>) -> Reply {
 }
 
 fn list(store: &Store, keep: impl Fn(&Tenant) -> bool) -> Reply {
-    let tenants = store
+    // Each tenant's successors from one pass over the store (asking the store tenant by tenant
+    // would scan every tenant for each: quadratic, minutes at 100,000 tenants).
+    let mut successors: std::collections::HashMap<&str, Vec<String>> =
+        std::collections::HashMap::new();
+    for child in store.tenants.values().filter(|c| !c.parent.is_empty()) {
+        successors
+            .entry(child.parent.as_str())
+            .or_default()
+            .push(child.id.clone());
+    }
+    let tenants: Vec<Tenant> = store
         .tenants
         .values()
         .filter(|t| keep(t))
-        .map(|t| store.tenant_view(t))
+        .map(|t| Tenant {
+            successors: successors.remove(t.id.as_str()).unwrap_or_default(),
+            ..t.clone()
+        })
         .collect();
     Ok(Json(json!(TenantList { tenants })))
 }

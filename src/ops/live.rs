@@ -117,21 +117,21 @@ async fn read(
         let some = theme.as_object().is_some_and(|t| !t.is_empty());
         Ok::<_, ApiError>(some.then_some(theme))
     };
-    let (permissions, roles, tenants, (unmanaged, exported), theme) = tokio::try_join!(
+    // Each tenant becomes its live object as soon as it is read (see `load_all_tenants_into`).
+    let mut tenants: Vec<(ResourceAddr, LiveObject)> = Vec::new();
+    let mut keep = |t: Raw<Tenant>| tenants.push(tenant_object(t));
+    let (permissions, roles, (), (unmanaged, exported), theme) = tokio::try_join!(
         provider.load_all_permissions(),
         provider.load_all_roles(),
-        provider.load_all_tenants(),
+        provider.load_all_tenants_into(&mut keep),
         documents,
         theme,
     )?;
-    // A whole-project read cares about every tenant's roles; a plan's, about the ones it manages.
-    let role_tenants: BTreeSet<String> = tenants
-        .iter()
-        .map(|t| t.id.clone())
-        .filter(|id| everything || scope.role_tenants.contains(id))
-        .collect();
+    let role_tenants = role_tenants(&tenants, scope, everything);
     let roles = crate::api::add_tenant_roles(provider, roles, &role_tenants).await?;
-    let mut objects: BTreeMap<ResourceAddr, LiveObject> = BTreeMap::new();
+    // Built in one go from the tenants (most of the objects): a map built that way packs its
+    // nodes, where inserting one by one leaves them about half full.
+    let mut objects: BTreeMap<ResourceAddr, LiveObject> = tenants.into_iter().collect();
     for p in permissions {
         objects.insert(
             ResourceAddr::Permission(p.name.clone()),
@@ -146,7 +146,6 @@ async fn read(
         let addr = ResourceAddr::role(tenant, &r.name);
         objects.insert(addr, object(role(&r), r.body, Some(r.value.id)));
     }
-    objects.extend(tenant_objects(tenants));
     for summary in unmanaged {
         objects.insert(
             ResourceAddr::Flow(summary.id.clone()),
@@ -176,36 +175,30 @@ async fn read(
     Ok(Snapshot { objects, digest })
 }
 
-/// The live objects of `tenants`. At scale (10,000s of tenants) this is most of the work left
-/// once the answers are in, and it is the same for every tenant: two cores share it.
-fn tenant_objects(tenants: Vec<Raw<Tenant>>) -> Vec<(ResourceAddr, LiveObject)> {
-    let convert = |list: Vec<Raw<Tenant>>| -> Vec<(ResourceAddr, LiveObject)> {
-        list.into_iter()
-            .map(|t| {
-                let attributes = tenant(&t);
-                (
-                    ResourceAddr::Tenant(t.value.id),
-                    object(attributes, t.body, None),
-                )
-            })
-            .collect()
-    };
-    const SHARED_FROM: usize = 2_000;
-    if tenants.len() < SHARED_FROM {
-        return convert(tenants);
-    }
-    let mut first = tenants;
-    let second = first.split_off(first.len() / 2);
-    std::thread::scope(|scope| {
-        let second = scope.spawn(|| convert(second));
-        let mut out = convert(first);
-        out.extend(
-            second
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-        );
-        out
-    })
+/// The live tenants whose roles are searched for if `role/all` lists none of them: a whole-project
+/// read cares about every tenant's roles; a plan's, about the ones it manages.
+fn role_tenants(
+    tenants: &[(ResourceAddr, LiveObject)],
+    scope: &RefreshScope,
+    everything: bool,
+) -> BTreeSet<String> {
+    tenants
+        .iter()
+        .filter_map(|(addr, _)| match addr {
+            ResourceAddr::Tenant(id) => Some(id.clone()),
+            _ => None,
+        })
+        .filter(|id| everything || scope.role_tenants.contains(id))
+        .collect()
+}
+
+/// A tenant's live object.
+fn tenant_object(t: Raw<Tenant>) -> (ResourceAddr, LiveObject) {
+    let attributes = tenant(&t);
+    (
+        ResourceAddr::Tenant(t.value.id),
+        object(attributes, t.body, None),
+    )
 }
 
 /// One flow's export, through the routes of its template's generation.
@@ -254,11 +247,17 @@ pub(crate) fn object(attributes: Value, raw: RawBody, id: Option<String>) -> Liv
 
 /// sha256 over every address and raw-body digest, in order.
 pub(crate) fn snapshot_digest(objects: &BTreeMap<ResourceAddr, LiveObject>) -> String {
-    let mut text = String::new();
+    use sha2::Digest;
+    use std::fmt::Write;
+    // Hashed line by line: the text of every line at once is megabytes at scale.
+    let mut hasher = sha2::Sha256::new();
+    let mut line = String::new();
     for (addr, obj) in objects {
-        text.push_str(&format!("{addr}\t{}\n", obj.digest));
+        line.clear();
+        let _ = writeln!(line, "{addr}\t{}", obj.digest);
+        hasher.update(&line);
     }
-    sha256_hex(text)
+    crate::state::canonical::to_hex(&hasher.finalize())
 }
 
 pub(crate) fn permission(p: &Permission) -> Value {

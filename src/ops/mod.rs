@@ -23,7 +23,7 @@ mod tenant_settings;
 pub(crate) use connect::Connection;
 pub(crate) use forget::{forget_resource, no_state, not_managed};
 pub use plan::prior_from_state;
-pub(crate) use plan::{SavedPlan, config_digest, plan_environment, read_state_while};
+pub(crate) use plan::{SavedPlan, config_digest, load_config_and_state, plan_environment};
 pub(crate) use refresh::refresh_environment;
 pub(crate) use saved::{read_saved_plan, write_saved_plan};
 pub(crate) use session::{Failed, Recorded, break_lock};

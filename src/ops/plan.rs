@@ -113,11 +113,19 @@ pub(crate) fn config_digest(desired: &DesiredState) -> Result<String> {
         "parallelism": desired.parallelism,
         "backups": desired.backups,
     });
-    let mut text = canonical_json(&settings);
+    // The digest of the settings' canonical JSON followed by one `\n{addr}\t{digest}` line per
+    // resource, hashed line by line rather than from one text of them all.
+    use sha2::Digest;
+    use std::fmt::Write;
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(canonical_json(&settings));
+    let mut line = String::new();
     for (addr, digest) in entries {
-        text.push_str(&format!("\n{addr}\t{digest}"));
+        line.clear();
+        let _ = write!(line, "\n{addr}\t{digest}");
+        hasher.update(&line);
     }
-    Ok(sha256_hex(text))
+    Ok(crate::state::canonical::to_hex(&hasher.finalize()))
 }
 
 /// The planner's view of a state's resources (moved, not copied: at scale they are most of the
@@ -142,6 +150,22 @@ pub fn prior_from_state(
 
 /// What refresh must read: the flows and theme that config or state manage.
 pub(super) fn scope(desired: &DesiredState, state: Option<&StateFile>) -> RefreshScope {
+    let recorded = state
+        .iter()
+        .flat_map(|s| s.resources.iter())
+        .map(|(addr, entry)| {
+            let document = entry.attributes.get("document");
+            (addr, document.map(|d| DocFormat::of(addr.kind(), d)))
+        });
+    scope_of(desired, recorded)
+}
+
+/// [`scope`], from the state's addresses, each with the generation of the document its entry
+/// records (flows and the theme).
+fn scope_of<'a>(
+    desired: &DesiredState,
+    state: impl Iterator<Item = (&'a ResourceAddr, Option<DocFormat>)> + Clone,
+) -> RefreshScope {
     let mut flows: BTreeSet<String> = desired.flows.iter().map(|f| f.id.clone()).collect();
     let mut theme = desired.theme.is_some();
     // Read each document in its template's generation; one no longer declared in the one its
@@ -160,7 +184,7 @@ pub(super) fn scope(desired: &DesiredState, state: Option<&StateFile>) -> Refres
         )
         .collect();
     let declared = desired.addresses();
-    for (addr, entry) in state.iter().flat_map(|s| s.resources.iter()) {
+    for (addr, recorded) in state.clone() {
         match addr {
             ResourceAddr::Flow(id) => {
                 flows.insert(id.clone());
@@ -168,10 +192,7 @@ pub(super) fn scope(desired: &DesiredState, state: Option<&StateFile>) -> Refres
             ResourceAddr::Theme => theme = true,
             _ => continue,
         }
-        let recorded = entry.attributes.get("document");
-        if !declared.contains(addr)
-            && recorded.is_some_and(|d| DocFormat::of(addr.kind(), d) == DocFormat::V2)
-        {
+        if !declared.contains(addr) && recorded == Some(DocFormat::V2) {
             v2.insert(addr.clone());
         }
     }
@@ -183,18 +204,13 @@ pub(super) fn scope(desired: &DesiredState, state: Option<&StateFile>) -> Refres
         .roles
         .iter()
         .filter_map(|r| r.tenant.clone())
-        .chain(
-            state
-                .iter()
-                .flat_map(|s| s.resources.keys())
-                .filter_map(|a| match a {
-                    ResourceAddr::Role {
-                        tenant: Some(t), ..
-                    } => Some(t.clone()),
-                    ResourceAddr::Tenant(t) if !declared.contains(a) => Some(t.clone()),
-                    _ => None,
-                }),
-        )
+        .chain(state.map(|(a, _)| a).filter_map(|a| match a {
+            ResourceAddr::Role {
+                tenant: Some(t), ..
+            } => Some(t.clone()),
+            ResourceAddr::Tenant(t) if !declared.contains(a) => Some(t.clone()),
+            _ => None,
+        }))
         .collect();
     RefreshScope {
         flows,
@@ -254,56 +270,145 @@ pub(super) fn make_plan(
     })
 }
 
-/// The state of `environment` as a plan reads it (nothing kept for a write), read on a second
-/// thread while `load_config` runs on this one: at scale each takes a good part of a plan's time,
-/// and neither needs the other.
-pub(crate) fn read_state_while<T>(
+/// The configuration (`load_config`), then the state of `environment` as a plan reads it (see
+/// [`PlanState`]). One after
+/// the other, not side by side: at scale the configuration's YAML tree and the state's parsed
+/// values are each hundreds of megabytes, and held at once they were the peak of a plan's memory;
+/// once the first is done with, the second reuses its memory.
+pub(crate) fn load_config_and_state(
     ctx: &Context<'_>,
     environment: &str,
-    load_config: impl FnOnce() -> T,
-) -> (T, Result<Option<StateFile>>) {
+    load_config: impl FnOnce() -> Result<DesiredState>,
+) -> (Result<DesiredState>, Result<Option<PlanState>>) {
+    let desired = load_config();
     let store = StateStore::new(&ctx.state_dir, environment);
-    std::thread::scope(|scope| {
-        let state = scope.spawn(|| store.read());
-        let config = load_config();
-        let state = state
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (config, state.map_err(Error::from))
-    })
+    let state = store.read().map_err(Error::from);
+    (desired, state.map(|s| s.map(PlanState::from_state)))
+}
+
+/// What a plan keeps of a state once it is read: which state it is and, per managed object, what
+/// the planner asks of it, the attributes as their canonical JSON text rather than a tree. At
+/// 100,000 tenants those trees were the largest part of a plan's memory, and the planner reads an
+/// object's recorded attributes only where they differ from the live ones (drift), which their
+/// digests tell without them.
+pub(crate) struct PlanState {
+    state_ref: StateRef,
+    project_id: String,
+    entries: BTreeMap<ResourceAddr, PlanEntry>,
+}
+
+/// One managed object of a [`PlanState`].
+struct PlanEntry {
+    /// The canonical JSON of the recorded attributes (what `digest` is the sha256 of).
+    attributes: Box<str>,
+    /// The generation of the document a flow's or the theme's entry records.
+    format: Option<DocFormat>,
+    managed_fields: Vec<String>,
+    digest: String,
+    prevent_destroy: bool,
+    id: Option<String>,
+}
+
+impl PlanState {
+    fn from_state(state: StateFile) -> PlanState {
+        // Entry by entry: each tree is dropped as soon as its text is written.
+        let entries = state
+            .resources
+            .into_iter()
+            .map(|(addr, r)| {
+                let format = r
+                    .attributes
+                    .get("document")
+                    .map(|d| DocFormat::of(addr.kind(), d));
+                let entry = PlanEntry {
+                    attributes: canonical_json(&r.attributes).into_boxed_str(),
+                    format,
+                    managed_fields: r.managed_fields,
+                    digest: r.digest,
+                    prevent_destroy: r.prevent_destroy,
+                    id: r.id,
+                };
+                (addr, entry)
+            })
+            .collect();
+        PlanState {
+            state_ref: StateRef {
+                lineage: state.lineage,
+                serial: state.serial,
+            },
+            project_id: state.project_id,
+            entries,
+        }
+    }
+
+    fn scope(&self, desired: &DesiredState) -> RefreshScope {
+        scope_of(desired, self.entries.iter().map(|(a, e)| (a, e.format)))
+    }
+
+    /// The planner's view of the state against the live `snapshot`. An entry whose attributes'
+    /// digest is the live object's at the same address gets `null` attributes: the planner reads
+    /// them only where the digests differ (see `plan::drift`), and parsing 100,000 texts back
+    /// into trees would undo the saving.
+    fn into_prior(self, snapshot: &Snapshot) -> BTreeMap<ResourceAddr, Prior> {
+        self.entries
+            .into_iter()
+            .map(|(addr, e)| {
+                let same = snapshot
+                    .get(&addr)
+                    .is_some_and(|live| live.attributes_digest == e.digest);
+                let attributes = match same {
+                    true => Value::Null,
+                    // The text is canonical JSON written from a parsed value: it parses back.
+                    false => serde_json::from_str(&e.attributes).unwrap_or(Value::Null),
+                };
+                let prior = Prior {
+                    attributes,
+                    managed_fields: e.managed_fields,
+                    prevent_destroy: e.prevent_destroy,
+                    digest: Some(e.digest),
+                    id: e.id,
+                };
+                (addr, prior)
+            })
+            .collect()
+    }
 }
 
 /// Refreshes (reads only; the state is not written) and plans, against `state` as
-/// [`read_state_while`] read it.
+/// [`load_config_and_state`] read it.
 pub(crate) async fn plan_environment(
     ctx: &Context<'_>,
     desired: &DesiredState,
-    state: Option<StateFile>,
+    state: Option<PlanState>,
     targets: &[ResourceAddr],
     refresh_only: bool,
     observer: &dyn RefreshObserver,
 ) -> Result<PlanOutcome> {
-    let store = StateStore::new(&ctx.state_dir, &desired.environment);
-    let state = match state {
-        Some(state) => Some(store.check_project(state, &desired.project_id)?),
-        None => None,
-    };
+    if let Some(state) = &state
+        && state.project_id != desired.project_id
+    {
+        // What `StateStore::check_project` refuses, for the state as a plan keeps it.
+        let store = StateStore::new(&ctx.state_dir, &desired.environment);
+        return Err(crate::state::StateError::WrongProject {
+            path: store.path().to_owned(),
+            environment: desired.environment.clone(),
+            expected: desired.project_id.clone(),
+            found: state.project_id.clone(),
+        }
+        .into());
+    }
     let connection = Connection::open(desired, ctx).await?;
     let started = Instant::now();
-    let snapshot = live::refresh(
-        &connection.client,
-        &scope(desired, state.as_ref()),
-        observer,
-    )
-    .await?;
+    let scope = match &state {
+        Some(state) => state.scope(desired),
+        None => scope_of(desired, std::iter::empty()),
+    };
+    let snapshot = live::refresh(&connection.client, &scope, observer).await?;
     let refresh_time = started.elapsed();
 
     let started = Instant::now();
-    let state_ref = state.as_ref().map(|s| StateRef {
-        lineage: s.lineage.clone(),
-        serial: s.serial,
-    });
-    let prior = prior_from_state(state.map(|s| s.resources).unwrap_or_default());
+    let state_ref = state.as_ref().map(|s| s.state_ref.clone());
+    let prior = state.map(|s| s.into_prior(&snapshot)).unwrap_or_default();
     let saved = make_plan(desired, &snapshot, state_ref, &prior, targets, refresh_only)?;
     let plan_time = started.elapsed();
 
@@ -313,4 +418,87 @@ pub(crate) async fn plan_environment(
         refresh_time,
         plan_time,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::model::RawBody;
+
+    #[test]
+    fn a_plan_keeps_state_attributes_as_text_and_parses_back_only_those_that_drifted() {
+        let mut state = StateFile::new("staging", "P2abc");
+        let same = ResourceAddr::Tenant("same".into());
+        let drifted = ResourceAddr::Tenant("drifted".into());
+        let gone = ResourceAddr::Tenant("gone".into());
+        let flow = ResourceAddr::Flow("sign-in".into());
+        let attrs = |name: &str| json!({"id": name, "name": name, "seats": 1.5, "tags": ["a"]});
+        for addr in [&same, &drifted, &gone] {
+            let name = match addr {
+                ResourceAddr::Tenant(id) => id.clone(),
+                _ => unreachable!(),
+            };
+            let mut entry = ResourceState::new(addr, vec!["name".into()], attrs(&name));
+            entry.id = Some(format!("T-{name}"));
+            entry.prevent_destroy = addr == &gone;
+            state.resources.insert(addr.clone(), entry);
+        }
+        let document = json!({"flow": {"flowId": "sign-in"}});
+        state.resources.insert(
+            flow.clone(),
+            ResourceState::new(&flow, vec![], json!({"document": document})),
+        );
+        state.normalize();
+        let recorded = state.resources.clone();
+
+        let plan_state = PlanState::from_state(state.clone());
+        assert_eq!(plan_state.state_ref.serial, state.serial);
+        assert_eq!(plan_state.project_id, "P2abc");
+        // The flow's document generation is kept for the refresh scope.
+        let desired: DesiredState = serde_json::from_value(json!({
+            "environment": "staging", "project_id": "P2abc", "management_key": null,
+            "base_url": null, "emulator": true, "protected": false, "rate_limit": null,
+            "parallelism": 4, "backups": {"retention_days": 30, "keep_min": 5},
+            "permissions": [], "roles": [], "tenants": [], "flows": [], "theme": null
+        }))
+        .unwrap();
+        let scope = plan_state.scope(&desired);
+        assert!(scope.flows.contains("sign-in"));
+        assert_eq!(
+            scope.v2.contains(&flow),
+            DocFormat::of(flow.kind(), &document) == DocFormat::V2
+        );
+
+        let live =
+            |value: Value| super::live::object(value.clone(), RawBody::from_value(value), None);
+        let mut snapshot = Snapshot::default();
+        snapshot.objects.insert(same.clone(), live(attrs("same")));
+        snapshot.objects.insert(
+            drifted.clone(),
+            live(json!({"id": "drifted", "name": "Other"})),
+        );
+        let prior = plan_state.into_prior(&snapshot);
+        assert_eq!(prior.len(), 4);
+        // Equal to live: its digest says so, no tree kept.
+        assert_eq!(prior[&same].attributes, Value::Null);
+        // Drifted, or not live at that address: the recorded attributes, as they were.
+        for addr in [&drifted, &gone, &flow] {
+            assert_eq!(prior[addr].attributes, recorded[addr].attributes, "{addr}");
+        }
+        for (addr, p) in &prior {
+            let r = &recorded[addr];
+            assert_eq!(p.digest.as_deref(), Some(r.digest.as_str()));
+            assert_eq!((&p.managed_fields, &p.id), (&r.managed_fields, &r.id));
+            assert_eq!(p.prevent_destroy, r.prevent_destroy);
+        }
+        // Drift is found as it is from the whole state.
+        let whole = prior_from_state(recorded);
+        assert_eq!(
+            crate::plan::drift(&prior, &snapshot),
+            crate::plan::drift(&whole, &snapshot)
+        );
+        assert_eq!(crate::plan::drift(&prior, &snapshot).len(), 3);
+    }
 }

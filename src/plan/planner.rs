@@ -20,7 +20,9 @@ use crate::model::{DesiredState, FlowRefs, LiveObject, ResourceAddr, Snapshot, a
 /// What the last state says about a managed object.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Prior {
-    /// The live attributes when the state was last written.
+    /// The live attributes when the state was last written; `null` where the caller knows them
+    /// to be the live object's at the same address (`digest` is its `attributes_digest`): the
+    /// planner reads them only where the two digests differ (`drift`).
     pub attributes: Value,
     pub managed_fields: Vec<String>,
     pub prevent_destroy: bool,
@@ -123,12 +125,10 @@ struct Declared<'a> {
     attrs: Value,
     default_roles: Option<Value>,
     document: Option<&'a Value>,
-    renamed_from: Option<ResourceAddr>,
-    prevent_destroy: bool,
 }
 
 impl<'a> Declared<'a> {
-    fn new(mut attrs: Value, renamed_from: Option<ResourceAddr>, prevent_destroy: bool) -> Self {
+    fn new(mut attrs: Value) -> Self {
         let default_roles = attrs
             .as_object_mut()
             .and_then(|m| m.remove("default_roles"));
@@ -136,29 +136,58 @@ impl<'a> Declared<'a> {
             attrs,
             default_roles,
             document: None,
-            renamed_from,
-            prevent_destroy,
         }
     }
 
-    fn document(document: &'a Value, prevent_destroy: bool) -> Self {
+    fn document(document: &'a Value) -> Self {
         Declared {
             attrs: Value::Object(Default::default()),
             default_roles: None,
             document: Some(document),
-            renamed_from: None,
-            prevent_destroy,
         }
     }
 }
 
-fn declared(desired: &DesiredState) -> BTreeMap<ResourceAddr, Declared<'_>> {
+/// Where a declared resource is written in the configuration: its attributes are built from it
+/// when the planner reaches it and dropped once it is planned (at 100,000 tenants, building them
+/// all up front held a second tree of every declared object).
+enum Source<'a> {
+    Permission(&'a crate::model::Permission),
+    Role(&'a crate::model::Role),
+    Tenant(&'a crate::model::Tenant),
+    Document(&'a Value),
+}
+
+/// A declared resource as the planner's index holds it.
+struct Entry<'a> {
+    source: Source<'a>,
+    renamed_from: Option<ResourceAddr>,
+    prevent_destroy: bool,
+}
+
+impl<'a> Entry<'a> {
+    fn declared(&self) -> Declared<'a> {
+        match self.source {
+            Source::Permission(p) => Declared::new(attrs::permission(p)),
+            Source::Role(r) => Declared::new(attrs::role(r)),
+            Source::Tenant(t) => Declared::new(attrs::tenant(t)),
+            Source::Document(document) => Declared::document(document),
+        }
+    }
+}
+
+fn declared(desired: &DesiredState) -> BTreeMap<ResourceAddr, Entry<'_>> {
+    let entry = |source, renamed_from, prevent_destroy| Entry {
+        source,
+        renamed_from,
+        prevent_destroy,
+    };
     let mut out = BTreeMap::new();
     for p in &desired.permissions {
         out.insert(
             p.addr(),
-            Declared::new(
-                attrs::permission(p),
+            entry(
+                Source::Permission(p),
                 p.renamed_from_addr(),
                 p.prevent_destroy,
             ),
@@ -167,20 +196,23 @@ fn declared(desired: &DesiredState) -> BTreeMap<ResourceAddr, Declared<'_>> {
     for r in &desired.roles {
         out.insert(
             r.addr(),
-            Declared::new(attrs::role(r), r.renamed_from_addr(), r.prevent_destroy),
+            entry(Source::Role(r), r.renamed_from_addr(), r.prevent_destroy),
         );
     }
     for t in &desired.tenants {
-        out.insert(
-            t.addr(),
-            Declared::new(attrs::tenant(t), None, t.prevent_destroy),
-        );
+        out.insert(t.addr(), entry(Source::Tenant(t), None, t.prevent_destroy));
     }
     if let Some(t) = &desired.theme {
-        out.insert(ResourceAddr::Theme, Declared::document(&t.document, false));
+        out.insert(
+            ResourceAddr::Theme,
+            entry(Source::Document(&t.document), None, false),
+        );
     }
     for f in &desired.flows {
-        out.insert(f.addr(), Declared::document(&f.document, f.prevent_destroy));
+        out.insert(
+            f.addr(),
+            entry(Source::Document(&f.document), None, f.prevent_destroy),
+        );
     }
     out
 }
@@ -201,10 +233,11 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
     // Roles this plan renames, (tenant, old name) -> new; complete before the tenants likewise.
     let mut role_renames: BTreeMap<(Option<String>, String), String> = BTreeMap::new();
 
-    for (addr, d) in &declared {
+    for (addr, entry) in &declared {
+        let d = entry.declared();
         let mut located = locate(
             addr,
-            d.renamed_from.as_ref(),
+            entry.renamed_from.as_ref(),
             input,
             &|a| declared.contains_key(a),
             &ids,
@@ -398,7 +431,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
             diffs,
             managed_fields: managed,
             guard: None,
-            prevent_destroy: d.prevent_destroy,
+            prevent_destroy: entry.prevent_destroy,
             depends_on: Vec::new(),
             warnings,
             moved_from,

@@ -53,9 +53,10 @@ pub struct ResourceState {
     /// project role of that name). See [`resource_key`].
     pub(crate) key: String,
     /// The fields the config manages (sorted, unique); the others only mirror live values.
+    #[serde(deserialize_with = "exact_strings")]
     pub(crate) managed_fields: Vec<String>,
     /// The last known live attributes.
-    #[serde(serialize_with = "sorted_value")]
+    #[serde(serialize_with = "sorted_value", deserialize_with = "exact_value")]
     pub attributes: Value,
     /// sha256 of the canonical JSON of `attributes`.
     pub(crate) digest: String,
@@ -187,7 +188,7 @@ impl StateFile {
     /// and `id` only when set, as serde writes them), a fraction of the allocations. Loading a
     /// large state hashes it.
     pub(crate) fn body_digest(&self) -> String {
-        sha256_hex(self.canonical_body(|_, _, _| {}))
+        self.canonical_body_digest(|_, _, _| {})
     }
 
     /// [`body_digest`](Self::body_digest), and the first entry whose attributes do not match its
@@ -195,19 +196,26 @@ impl StateFile {
     /// rendering of its attributes, not two.
     pub(crate) fn verify_digests(&self) -> (String, Option<String>) {
         let mut mismatch = None;
-        let body = self.canonical_body(|text, entry, attributes| {
+        let body = self.canonical_body_digest(|text, entry, attributes| {
             if mismatch.is_none() && sha256_hex(attributes) != entry.digest {
                 mismatch = Some(format!("resource `{text}` does not match its own `digest`"));
             }
         });
-        (sha256_hex(body), mismatch)
+        (body, mismatch)
     }
 
-    /// The canonical JSON of the document without `digest`; `attributes` sees each entry (by
-    /// address text) with the canonical text of its attributes.
-    fn canonical_body(&self, mut attributes: impl FnMut(&str, &ResourceState, &[u8])) -> Vec<u8> {
+    /// sha256 of the canonical JSON of the document without `digest`; `attributes` sees each
+    /// entry (by address text) with the canonical text of its attributes. The text is hashed as
+    /// it is written, entry by entry: at 100,000 resources a whole copy of it would be tens of
+    /// megabytes held only to be hashed.
+    fn canonical_body_digest(
+        &self,
+        mut attributes: impl FnMut(&str, &ResourceState, &[u8]),
+    ) -> String {
         use super::canonical::{write_canonical, write_json};
-        let mut out: Vec<u8> = Vec::with_capacity(256 * self.resources.len() + 256);
+        use sha2::Digest;
+        let mut hasher = sha2::Sha256::new();
+        let mut out: Vec<u8> = Vec::with_capacity(4096);
         let field = |out: &mut Vec<u8>, name: &str, first: bool| {
             if !first {
                 out.push(b',');
@@ -259,6 +267,8 @@ impl StateFile {
                 out.extend_from_slice(b"true");
             }
             out.push(b'}');
+            hasher.update(&out);
+            out.clear();
         }
         out.push(b'}');
         field(&mut out, "serial", false);
@@ -266,7 +276,8 @@ impl StateFile {
         field(&mut out, "updated_at", false);
         write_json(&self.updated_at, &mut out);
         out.push(b'}');
-        out
+        hasher.update(&out);
+        super::canonical::to_hex(&hasher.finalize())
     }
 
     /// Whether `self` and `other` hold the same content: everything but `serial`, `updated_at`,
@@ -344,6 +355,31 @@ impl StateFile {
 
 fn sorted_value<S: Serializer>(value: &Value, serializer: S) -> Result<S::Ok, S::Error> {
     sorted(value).serialize(serializer)
+}
+
+/// A value as read, every list in it kept at its exact length: a state holds one per resource,
+/// and a list grown item by item keeps room for four (most attribute lists hold one).
+fn exact_value<'de, D: Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
+    fn shrink(value: &mut Value) {
+        match value {
+            Value::Array(items) => {
+                items.shrink_to_fit();
+                items.iter_mut().for_each(shrink);
+            }
+            Value::Object(map) => map.values_mut().for_each(shrink),
+            _ => {}
+        }
+    }
+    let mut value = Value::deserialize(d)?;
+    shrink(&mut value);
+    Ok(value)
+}
+
+/// A list of strings as read, kept at its exact length.
+fn exact_strings<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let mut items = Vec::<String>::deserialize(d)?;
+    items.shrink_to_fit();
+    Ok(items)
 }
 
 /// `ResourceKind` as its lowercase name.

@@ -30,6 +30,7 @@ pub(crate) use audit::AuditChange;
 pub(crate) use backup::{BackupCounts, BackupSummary};
 pub(crate) use canonical::canonical_json;
 pub use canonical::sha256_hex;
+pub(crate) use error::StateError;
 pub(crate) use file::Lineage;
 pub use file::{ResourceState, StateFile};
 pub use lock::Lock;

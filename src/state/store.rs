@@ -108,7 +108,6 @@ impl StateStore {
     }
 
     /// `<state_dir>/<env>.json`.
-    #[cfg(test)]
     pub(crate) fn path(&self) -> &Path {
         &self.path
     }

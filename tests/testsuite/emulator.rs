@@ -309,3 +309,49 @@ async fn patch_merges_settings_round_trip_and_search_filters() {
     refused.assert_error(409, "E011409");
     assert_eq!(refused.body["errorMessage"], "tenant has sub-tenants");
 }
+
+#[tokio::test]
+async fn tenants_inserted_at_once_are_what_creates_leave_and_list_with_their_successors() {
+    let emu = start_default().await;
+    let tenant = |v: Value| serde_json::from_value::<dmgmt::api::wire::Tenant>(v).unwrap();
+    let batch = vec![
+        tenant(json!({"id": "acme", "name": "Acme", "defaultRoles": ["Tenant Admin"]})),
+        tenant(json!({"id": "beta", "name": "Beta", "parent": "acme"})),
+        tenant(json!({"id": "gamma", "name": "Gamma", "parent": "acme"})),
+    ];
+    emu.insert_tenants(batch).unwrap();
+    let all = get(&emu, "/v1/mgmt/tenant/all").await;
+    let all = all.assert_ok();
+    let tenants = all["tenants"].as_array().unwrap();
+    let ids: Vec<&str> = tenants.iter().filter_map(|t| t["id"].as_str()).collect();
+    assert_eq!(ids, ["acme", "beta", "gamma"]);
+    assert_eq!(tenants[0]["successors"], json!(["beta", "gamma"]));
+    assert_eq!(tenants[0]["authType"], "none");
+    assert_eq!(tenants[0]["defaultRoles"], json!(["Tenant Admin"]));
+    assert!(tenants[0]["createdTime"].as_i64().unwrap() > 0);
+    assert_eq!(tenants[1]["successors"], json!([]));
+    // A single load shows the same successors as the list.
+    let one = get(&emu, "/v1/mgmt/tenant?id=acme").await;
+    assert_eq!(one.assert_ok()["successors"], json!(["beta", "gamma"]));
+
+    // Refused as a create would be, and then nothing of the batch goes in.
+    let refused = [
+        (json!({"id": "delta", "name": "Acme"}), "named `Acme`"),
+        (json!({"id": "acme", "name": "Other"}), "id `acme`"),
+        (
+            json!({"id": "delta", "name": "D", "parent": "nope"}),
+            "`nope`",
+        ),
+        (
+            json!({"id": "delta", "name": "D", "defaultRoles": ["Nope"]}),
+            "`Nope`",
+        ),
+    ];
+    for (bad, expected) in refused {
+        let batch = vec![tenant(json!({"id": "ok", "name": "Ok"})), tenant(bad)];
+        let err = emu.insert_tenants(batch).unwrap_err();
+        assert!(err.contains(expected), "{err}");
+    }
+    let all = get(&emu, "/v1/mgmt/tenant/all").await;
+    assert_eq!(all.assert_ok()["tenants"].as_array().unwrap().len(), 3);
+}

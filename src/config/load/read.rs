@@ -61,13 +61,16 @@ impl Loader<'_> {
                 return None;
             }
         };
-        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
-        match std::str::from_utf8(bytes) {
-            Ok(text) => Some(
-                self.sources
-                    .add(path.to_path_buf(), display, text.to_owned()),
-            ),
+        let mut bytes = bytes;
+        if bytes.starts_with(b"\xEF\xBB\xBF") {
+            bytes.drain(..3);
+        }
+        // The bytes become the text without a copy (an environment can be megabytes).
+        match String::from_utf8(bytes) {
+            Ok(text) => Some(self.sources.add(path.to_path_buf(), display, text)),
             Err(e) => {
+                let bytes = e.as_bytes();
+                let e = e.utf8_error();
                 let good = &bytes[..e.valid_up_to()];
                 let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
                 let col = good.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
