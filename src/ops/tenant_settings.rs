@@ -1,8 +1,8 @@
 //! Tenant settings in backups and restores: a tenant's settings (session and token expirations,
 //! inactivity, JIT, the SSO setup suite, `authType`, SSO `domains`) are not in its body, so a
 //! backup reads them with one `GET /v1/mgmt/tenant/settings` per tenant and keeps them in the
-//! tenant's file under [`TENANT_SETTINGS_KEY`]; a restore takes them out again and reads the live
-//! ones to compare. Never prints.
+//! tenant's backed-up body under [`TENANT_SETTINGS_KEY`]; a restore takes them out again and reads
+//! the live ones to compare. Never prints.
 //!
 //! Which tenants: a manual backup, every tenant; a pre-apply or pre-restore backup, the tenants a
 //! change deletes or whose settings it sets. That is one call per tenant: reading every tenant's

@@ -66,12 +66,6 @@ pub(crate) fn commit(staged: tempfile::NamedTempFile, target: &Path) -> io::Resu
 /// Creates `path` (which must not exist yet), writes `bytes` and syncs the file. For files inside
 /// a folder that is itself staged and renamed into place: no temp file is needed per file.
 pub(crate) fn write_new_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    write_new(path, bytes)?.sync_all()
-}
-
-/// Creates `path` (which must not exist yet) and writes `bytes`, not synced: many files staged in
-/// one folder are made durable together by [`sync_written`].
-pub(crate) fn write_new(path: &Path, bytes: &[u8]) -> io::Result<fs::File> {
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -84,35 +78,7 @@ pub(crate) fn write_new(path: &Path, bytes: &[u8]) -> io::Result<fs::File> {
     if let Some(permissions) = default_permissions() {
         file.set_permissions(permissions)?;
     }
-    Ok(file)
-}
-
-/// Makes the `files` written by [`write_new`] under `dir` durable. On Linux one `syncfs(2)` of the
-/// filesystem holding `dir` does it (a backup of 11,000 objects synced file by file made 11,000
-/// fsyncs, 20 s on this project's test machine; `syncfs` reports a failed write-back since Linux
-/// 5.8); elsewhere each file is synced.
-pub(crate) fn sync_written<'a>(
-    dir: &Path,
-    files: impl IntoIterator<Item = &'a Path>,
-) -> io::Result<()> {
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::fd::AsRawFd;
-        let _ = files;
-        let handle = fs::File::open(dir)?;
-        // SAFETY: `syncfs` only reads the descriptor, which `handle` keeps open for the call.
-        if unsafe { libc::syncfs(handle.as_raw_fd()) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(())
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = dir;
-        files
-            .into_iter()
-            .try_for_each(|path| fs::File::open(path)?.sync_all())
-    }
+    file.sync_all()
 }
 
 /// Makes renames and new entries in `dir` durable. Directories cannot be opened for syncing on

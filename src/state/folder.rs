@@ -51,17 +51,6 @@ pub(crate) fn create_private_dir_all(path: &Path) -> io::Result<()> {
     builder.create(path)
 }
 
-/// `fs::create_dir` of one new folder, owner-only (0700 on Unix).
-pub(crate) fn create_private_dir(path: &Path) -> io::Result<()> {
-    let mut builder = fs::DirBuilder::new();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(path)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -318,7 +318,7 @@ fn the_pre_apply_backup_holds_the_live_bodies_from_before_the_first_change() {
     assert!(!files.is_empty());
     let mut saw_acme = false;
     for file in files {
-        let bytes = std::fs::read(folder.join(file["path"].as_str().unwrap())).unwrap();
+        let bytes = crate::support::backup_body(&folder, file["address"].as_str().unwrap());
         assert_eq!(
             file["sha256"].as_str().unwrap(),
             dmgmt::state::sha256_hex(&bytes),

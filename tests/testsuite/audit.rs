@@ -231,7 +231,23 @@ fn a_real_looking_management_key_is_in_no_audit_line_and_no_file_under_state() {
     assert_eq!(lines(root).len(), 4);
 
     let files = crate::support::assert_no_file_holds(&root.join("state"), KEY);
-    assert!(files > 10, "state, backups and the audit log were checked");
+    // Positive control: the state, the backups (bundle and manifest of the manual and the
+    // pre-restore one at least) and the audit log were among the files checked.
+    let checked = crate::support::files_under(&root.join("state"));
+    assert_eq!(files, checked.len());
+    let count = |name: &str| {
+        checked
+            .iter()
+            .filter(|p| p.file_name().is_some_and(|n| n == name))
+            .count()
+    };
+    assert!(
+        count(&format!("{ENV}.json")) == 1
+            && count("audit.jsonl") == 1
+            && count("objects.jsonl") >= 2
+            && count("manifest.json") == count("objects.jsonl"),
+        "state, backups and the audit log were checked: {checked:?}"
+    );
 }
 
 /// An apply ended after its plan was shown leaves one line saying how it ended — refused by a

@@ -164,10 +164,11 @@ fn set_settings(live: &Live, id: &str, session_hours: i64) {
     );
 }
 
-/// The settings a backup's file of tenant `id` holds.
+/// The settings a backup's body of tenant `id` holds.
 fn backed_up_settings(root: &Path, backup_id: &str, id: &str) -> Value {
-    let file = root.join(format!("state/backups/{ENV}/{backup_id}/tenant/{id}.json"));
-    let body: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    let folder = root.join(format!("state/backups/{ENV}/{backup_id}"));
+    let bytes = crate::support::backup_body(&folder, &format!("tenant.{id}"));
+    let body: Value = serde_json::from_slice(&bytes).unwrap();
     body["dmgmt:tenantSettings"].clone()
 }
 

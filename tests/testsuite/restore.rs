@@ -157,9 +157,10 @@ fn restore_returns_every_object_to_the_backups_exact_body_and_the_plan_is_empty(
         let object = now
             .get(&file.address)
             .unwrap_or_else(|| panic!("{addr} is missing after the restore"));
-        let saved: Value = serde_json::from_slice(
-            &std::fs::read(state_dir.join(format!("backups/{ENV}/{id}/{}", file.path))).unwrap(),
-        )
+        let saved: Value = serde_json::from_slice(&crate::support::backup_body(
+            &state_dir.join(format!("backups/{ENV}/{id}")),
+            &addr,
+        ))
         .unwrap();
         match file.address {
             ResourceAddr::Flow(_) | ResourceAddr::Theme => assert_eq!(
@@ -246,27 +247,56 @@ fn a_tampered_truncated_or_foreign_backup_is_refused_before_any_call() {
         std::fs::remove_dir_all(&folder).unwrap();
         crate::support::copy_dir(pristine.path(), &folder);
     };
-    let tenant = folder.join("tenant/acme.json");
+    let bundle = folder.join("objects.jsonl");
+    // Where tenant acme's body starts in the bundle, and its length.
+    let acme = crate::support::backup_body(&folder, "tenant.acme");
+    let text = std::fs::read(&bundle).unwrap();
+    let start = text
+        .windows(acme.len())
+        .position(|w| w == acme.as_slice())
+        .unwrap();
 
     type Damage<'a> = Box<dyn Fn() + 'a>;
     let cases: Vec<(&str, Damage, &str)> = vec![
         (
             "edited",
-            Box::new(|| std::fs::write(&tenant, r#"{"id":"acme","name":"Evil"}"#).unwrap()),
-            "was changed",
+            Box::new(|| {
+                let mut edited = text.clone();
+                let evil = br#"{"id":"acme","name":"Evil"}"#;
+                edited.splice(start..start + acme.len(), evil.iter().copied());
+                std::fs::write(&bundle, edited).unwrap();
+            }),
+            "(tenant.acme) was changed",
         ),
         (
             "truncated",
-            Box::new(|| {
-                let text = std::fs::read(&tenant).unwrap();
-                std::fs::write(&tenant, &text[..text.len() / 2]).unwrap();
-            }),
-            "was changed",
+            Box::new(|| std::fs::write(&bundle, &text[..start + acme.len() / 2]).unwrap()),
+            "(tenant.acme) was changed",
         ),
         (
-            "missing",
-            Box::new(|| std::fs::remove_file(&tenant).unwrap()),
-            "is missing",
+            "the last object missing",
+            Box::new(|| {
+                let cut = text[..text.len() - 1]
+                    .iter()
+                    .rposition(|b| *b == b'\n')
+                    .map_or(0, |i| i + 1);
+                std::fs::write(&bundle, &text[..cut]).unwrap();
+            }),
+            "is missing: `objects.jsonl` has",
+        ),
+        (
+            "every object missing",
+            Box::new(|| std::fs::remove_file(&bundle).unwrap()),
+            "`objects.jsonl` (every object's body) is missing",
+        ),
+        (
+            "an object added",
+            Box::new(|| {
+                let mut added = text.clone();
+                added.extend_from_slice(b"{\"name\":\"Extra\"}\n");
+                std::fs::write(&bundle, added).unwrap();
+            }),
+            "of `objects.jsonl` is not listed in the manifest",
         ),
         (
             "another project",

@@ -119,6 +119,26 @@ pub fn assert_no_file_holds(root: &Path, needle: &str) -> usize {
     files.len()
 }
 
+/// The body of the object at `address` in the backup folder `folder`: its line of the bundle
+/// `objects.jsonl`, as `manifest.json` places it (without the line break).
+pub fn backup_body(folder: &Path, address: &str) -> Vec<u8> {
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(folder.join("manifest.json")).unwrap()).unwrap();
+    let file = manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["address"] == address)
+        .unwrap_or_else(|| panic!("`{address}` is not in the backup: {manifest:#}"));
+    let line = usize::try_from(file["line"].as_u64().unwrap()).unwrap();
+    let bundle = std::fs::read(folder.join("objects.jsonl")).unwrap();
+    bundle
+        .split(|b| *b == b'\n')
+        .nth(line - 1)
+        .unwrap_or_else(|| panic!("no line {line} in the bundle"))
+        .to_vec()
+}
+
 pub fn stdout(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }

@@ -53,7 +53,7 @@ pub(crate) struct BackupSummary {
     pub(crate) trigger: Trigger,
     /// Objects per kind, Descope's system-default permissions apart.
     pub(crate) counts: BackupCounts,
-    /// Bytes of the object files, as the manifest records them.
+    /// Bytes of the objects' bodies, as the manifest records them.
     pub(crate) bytes: u64,
 }
 

@@ -1,6 +1,11 @@
 //! `manifest.json`, the index of one backup folder: why the backup was taken, what it is of, and
-//! every object file with its address, sha256 and size. Reading a manifest refuses any
-//! `format_version` but the one this dmgmt writes; nothing here decides what to back up.
+//! every object with its address, where its body is, and the body's sha256 and size.
+//!
+//! Two layouts: format 2 (what this dmgmt writes) keeps every body on its own line of one bundle,
+//! `objects.jsonl`, and the manifest gives each object's line; format 1 (what dmgmt wrote before)
+//! kept one file per object, `<kind>/<name>.json`, and the manifest gives each object's file.
+//! Reading a manifest accepts both and refuses any other `format_version`; nothing here decides
+//! what to back up.
 
 use std::fs;
 use std::io;
@@ -13,8 +18,12 @@ use crate::model::ResourceAddr;
 
 /// The manifest's file name inside a backup folder.
 pub(crate) const MANIFEST: &str = "manifest.json";
-/// The manifest format this dmgmt writes and reads.
-pub(crate) const MANIFEST_FORMAT_VERSION: u32 = 1;
+/// The bundle's file name inside a backup folder of format 2: one object body per line.
+pub(crate) const BUNDLE: &str = "objects.jsonl";
+/// The manifest format this dmgmt writes: every body on one line of [`BUNDLE`].
+pub(crate) const MANIFEST_FORMAT_VERSION: u32 = 2;
+/// The format dmgmt wrote before: one file per object. Still read, never written.
+pub(crate) const MANIFEST_FORMAT_FILES: u32 = 1;
 
 /// Why a backup was taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,7 +53,7 @@ impl std::fmt::Display for Trigger {
     }
 }
 
-/// `manifest.json`: what the backup is of, and every file it holds.
+/// `manifest.json`: what the backup is of, and every object it holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
     pub(crate) format_version: u32,
@@ -58,16 +67,32 @@ pub struct Manifest {
     pub files: Vec<ManifestFile>,
 }
 
-/// One object file of a backup.
+/// One object of a backup: where its body is, and what the body's bytes must be.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ManifestFile {
-    /// Relative to the backup folder, `/`-separated: `<kind>/<escaped key>.json`.
-    pub path: String,
     pub address: ResourceAddr,
-    /// sha256 of the file's bytes (lowercase hex).
+    /// Format 2: the body's line in [`BUNDLE`], counted from 1 (without its line break).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    /// Format 1: the body's file, relative to the backup folder, `/`-separated:
+    /// `<kind>/<escaped key>.json`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// sha256 of the body's bytes (lowercase hex).
     pub sha256: String,
-    /// Size of the file in bytes.
+    /// Size of the body in bytes.
     pub(crate) size: u64,
+}
+
+impl ManifestFile {
+    /// Where the body is, for messages: `line 3 of objects.jsonl` or `role/Viewer.json`.
+    pub(crate) fn location(&self) -> String {
+        match (self.line, &self.path) {
+            (Some(line), _) => format!("line {line} of {BUNDLE}"),
+            (None, Some(path)) => path.clone(),
+            (None, None) => "nowhere".to_owned(),
+        }
+    }
 }
 
 pub(super) fn read_manifest(dir: &Path) -> Result<Manifest, BackupError> {
@@ -88,12 +113,13 @@ pub(super) fn read_manifest(dir: &Path) -> Result<Manifest, BackupError> {
             reason: format!("not valid JSON: {e}"),
         })?;
     match value.get("format_version") {
-        Some(v) if *v == MANIFEST_FORMAT_VERSION => {}
+        Some(v) if *v == MANIFEST_FORMAT_VERSION || *v == MANIFEST_FORMAT_FILES => {}
         Some(v) => {
             return Err(BackupError::Manifest {
                 path,
                 reason: format!(
-                    "format_version {v}, but this dmgmt reads only {MANIFEST_FORMAT_VERSION}"
+                    "format_version {v}, but this dmgmt reads only \
+                     {MANIFEST_FORMAT_FILES} and {MANIFEST_FORMAT_VERSION}"
                 ),
             });
         }

@@ -1,4 +1,4 @@
-use super::names::{MAX_NAME_BYTES, compact_id, escape_key, is_object_path, parse_id};
+use super::names::{compact_id, is_object_path, parse_id};
 use super::write::write_backup_at;
 use super::*;
 use crate::model::{BackupPolicy, RawBody, ResourceAddr, ResourceKind};
@@ -69,6 +69,32 @@ fn backup_at(state: &Path, secs: u64) -> BackupInfo {
     .unwrap()
 }
 
+/// The bundle of backup `info`, one body per line (line breaks dropped).
+fn bundle_lines(info: &BackupInfo) -> Vec<String> {
+    let text = fs::read_to_string(info.path.join(BUNDLE)).unwrap();
+    assert!(text.is_empty() || text.ends_with('\n'), "{text:?}");
+    text.lines().map(str::to_owned).collect()
+}
+
+/// Rewrites the bundle of backup `info` with `edit` applied to its lines (each written back with
+/// a line break).
+fn edit_bundle(info: &BackupInfo, edit: impl FnOnce(&mut Vec<String>)) {
+    let mut lines = bundle_lines(info);
+    edit(&mut lines);
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    fs::write(info.path.join(BUNDLE), text).unwrap();
+}
+
+/// The line (from 1) on which the manifest of `manifest` puts `a`.
+fn line_of(manifest: &Manifest, a: &str) -> usize {
+    let file = manifest
+        .files
+        .iter()
+        .find(|f| f.address == addr(a))
+        .unwrap();
+    usize::try_from(file.line.unwrap()).unwrap()
+}
+
 #[test]
 fn a_backup_round_trips_with_right_checksums() {
     let dir = tempfile::tempdir().unwrap();
@@ -89,23 +115,36 @@ fn a_backup_round_trips_with_right_checksums() {
     assert!(system::parse_rfc3339_utc(&manifest.created_at).is_some());
     assert_eq!(compact_id(&manifest.created_at), info.id);
     assert_eq!(manifest.files.len(), items.len());
+    let lines = bundle_lines(&info);
+    assert_eq!(lines.len(), items.len(), "one line per object");
     for (addr, body) in &items {
         let file = manifest.files.iter().find(|f| &f.address == addr).unwrap();
-        let bytes = fs::read(info.path.join(&file.path)).unwrap();
-        assert_eq!(bytes, body.as_str().as_bytes(), "{addr}: the body exactly");
+        assert_eq!(file.path, None, "{addr}: no file of its own");
+        let line = &lines[line_of(&manifest, &addr.to_string()) - 1];
+        assert_eq!(line, body.as_str(), "{addr}: the body exactly");
         assert_eq!(file.sha256, sha256_hex(body.as_str()), "{addr}");
-        assert_eq!(file.size, bytes.len() as u64);
-        assert!(
-            file.path.starts_with(&format!("{}/", addr.kind())),
-            "{}",
-            file.path
-        );
+        assert_eq!(file.size, line.len() as u64);
     }
+    // Sorted by address, line after line.
+    let addresses: Vec<_> = manifest.files.iter().map(|f| f.address.clone()).collect();
+    let mut sorted = addresses.clone();
+    sorted.sort();
+    assert_eq!(addresses, sorted);
+    let numbers: Vec<u64> = manifest.files.iter().map(|f| f.line.unwrap()).collect();
+    assert_eq!(numbers, (1..=items.len() as u64).collect::<Vec<_>>());
+    // Two files: the bundle and the manifest.
+    let mut inside: Vec<_> = fs::read_dir(&info.path)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    inside.sort();
+    assert_eq!(inside, vec![MANIFEST.to_owned(), BUNDLE.to_owned()]);
     // The manifest on disk says `pre-apply` and holds addresses as text.
     let text = fs::read_to_string(info.path.join(MANIFEST)).unwrap();
     let raw: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(raw["trigger"], "pre-apply");
-    assert_eq!(raw["format_version"], 1);
+    assert_eq!(raw["format_version"], 2);
+    assert!(raw["files"][0].get("path").is_none(), "{raw}");
     assert!(
         raw["files"]
             .as_array()
@@ -122,51 +161,65 @@ fn a_backup_round_trips_with_right_checksums() {
 }
 
 #[test]
-fn unusual_names_become_safe_distinct_file_names() {
-    assert_eq!(escape_key("acme/Viewer"), "acme%2FViewer");
-    assert_eq!(escape_key("billing.read"), "billing.read");
-    assert_eq!(escape_key("a b"), "a%20b");
-    assert_eq!(escape_key("é"), "%C3%A9");
-    assert_eq!(escape_key(".."), "%2E.");
-    assert_eq!(escape_key(".hidden"), "%2Ehidden");
-    assert_eq!(escape_key("x~y%z"), "x%7Ey%25z");
-    let long = "ü".repeat(300);
-    let escaped = escape_key(&long);
-    assert!(escaped.len() <= MAX_NAME_BYTES, "{}", escaped.len());
-    assert_ne!(
-        escape_key(&"ü".repeat(301)),
-        escaped,
-        "cut names keep a hash"
-    );
-
+fn unusual_names_and_names_that_differ_in_case_are_distinct_objects_of_the_bundle() {
     let dir = tempfile::tempdir().unwrap();
     let info = backup_at(dir.path(), 1_795_611_600);
-    let manifest = verify(dir.path(), ENV, &info.id, PROJECT).unwrap();
-    let path_of = |a: &str| {
-        manifest
-            .files
-            .iter()
-            .find(|f| f.address == addr(a))
-            .map(|f| f.path.clone())
-            .unwrap()
-    };
-    assert_eq!(path_of("role.acme/Viewer"), "role/acme%2FViewer.json");
-    assert_eq!(path_of("role.Viewer"), "role/Viewer.json");
-    // `viewer` would be the same file on a case-insensitive file system.
-    assert_eq!(path_of("role.viewer"), "role/viewer~2.json");
-    assert_eq!(
-        path_of("role.Auditor team / EU"),
-        "role/Auditor%20team%20%2F%20EU.json"
-    );
-    assert_eq!(
-        path_of("role.Prüfer ✓"),
-        "role/Pr%C3%BCfer%20%E2%9C%93.json"
-    );
-    assert_eq!(path_of("role..."), "role/%2E..json");
-    assert_eq!(path_of("theme"), "theme/theme.json");
-    for file in &manifest.files {
-        assert!(is_object_path(&file.path), "{}", file.path);
+    let (manifest, bodies) = load(dir.path(), ENV, &info.id, PROJECT).unwrap();
+    let lines = bundle_lines(&info);
+    for a in [
+        "role.acme/Viewer",
+        "role.Viewer",
+        "role.viewer",
+        "role.Auditor team / EU",
+        "role.Prüfer ✓",
+        "role...",
+        "theme",
+    ] {
+        let (_, body) = bodies.iter().find(|(b, _)| *b == addr(a)).unwrap();
+        assert_eq!(lines[line_of(&manifest, a) - 1], body.as_str(), "{a}");
     }
+    assert_ne!(
+        line_of(&manifest, "role.Viewer"),
+        line_of(&manifest, "role.viewer")
+    );
+    // The shape of the file names format 1 wrote, still checked when such a backup is read.
+    for ok in [
+        "role/acme%2FViewer.json",
+        "role/viewer~2.json",
+        "theme/theme.json",
+    ] {
+        assert!(is_object_path(ok), "{ok}");
+    }
+    for bad in [
+        "../x.json",
+        "role/../x.json",
+        "role/x.txt",
+        "nope/x.json",
+        "role/.json",
+    ] {
+        assert!(!is_object_path(bad), "{bad}");
+    }
+}
+
+#[test]
+fn a_body_with_a_line_break_is_refused_and_leaves_no_backup() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken: RawBody = serde_json::from_str(r#""{\"name\":\n\"x\"}""#).unwrap();
+    let at_addr = addr("role.x");
+    let objects = [BackupObject {
+        addr: &at_addr,
+        body: &broken,
+    }];
+    let err = write_backup(dir.path(), ENV, PROJECT, Trigger::Manual, &objects).unwrap_err();
+    let shown = format!("{err} {:?}", std::error::Error::source(&err));
+    assert!(
+        shown.contains("role.x") && shown.contains("line break"),
+        "{shown}"
+    );
+    assert_eq!(
+        fs::read_dir(backups_dir(dir.path(), ENV)).unwrap().count(),
+        0
+    );
 }
 
 #[test]
@@ -309,42 +362,97 @@ fn prune_removes_old_backups_but_keeps_the_newest_keep_min_and_foreign_folders()
     assert!(other.path.exists());
 }
 
+/// The problems `verify` finds in backup `info`.
+fn problems_of(state: &Path, info: &BackupInfo) -> Vec<String> {
+    let err = verify(state, ENV, &info.id, PROJECT).unwrap_err();
+    let BackupError::Damaged { problems, .. } = err else {
+        panic!("{err:?}");
+    };
+    problems
+}
+
 #[test]
-fn verify_catches_edited_missing_and_extra_files() {
+fn verify_catches_an_edited_missing_truncated_or_extra_object_and_names_it() {
     let dir = tempfile::tempdir().unwrap();
     let info = backup_at(dir.path(), 1_795_611_600);
     let manifest = verify(dir.path(), ENV, &info.id, PROJECT).unwrap();
-    let file = |a: &str| {
-        let f = manifest
-            .files
+    let pristine = fs::read(info.path.join(BUNDLE)).unwrap();
+    let reset = || fs::write(info.path.join(BUNDLE), &pristine).unwrap();
+    let acme = line_of(&manifest, "tenant.acme");
+    let last = manifest.files.last().unwrap();
+    let last_line = usize::try_from(last.line.unwrap()).unwrap();
+
+    // One object's bytes changed (same length or not): that object, and only it.
+    edit_bundle(&info, |lines| {
+        lines[acme - 1] = r#"{"id":"acme","name":"Evil"}"#.into();
+    });
+    let problems = problems_of(dir.path(), &info);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].contains("tenant.acme")
+            && problems[0].contains(&format!("line {acme} of objects.jsonl"))
+            && problems[0].contains("was changed"),
+        "{problems:?}"
+    );
+
+    // The last object's line gone.
+    reset();
+    edit_bundle(&info, |lines| {
+        lines.pop();
+    });
+    let problems = problems_of(dir.path(), &info);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].contains(&last.address.to_string()) && problems[0].contains("is missing"),
+        "{problems:?}"
+    );
+
+    // Cut in the middle of the last line: changed, and no line break at the end.
+    reset();
+    fs::write(info.path.join(BUNDLE), &pristine[..pristine.len() - 3]).unwrap();
+    let problems = problems_of(dir.path(), &info);
+    assert!(
+        problems
             .iter()
-            .find(|f| f.address == addr(a))
-            .unwrap();
-        info.path.join(&f.path)
-    };
-    fs::write(file("tenant.acme"), r#"{"id":"acme","name":"Evil"}"#).unwrap();
-    fs::remove_file(file("theme")).unwrap();
-    fs::write(info.path.join("role/extra.json"), "{}").unwrap();
+            .any(|p| p.contains(&last.address.to_string()) && p.contains("was changed")),
+        "{problems:?}"
+    );
+    assert!(
+        problems.iter().any(|p| p.contains("line break")),
+        "{problems:?}"
+    );
+
+    // An object added to the bundle, a file added beside it, the bundle removed.
+    reset();
+    edit_bundle(&info, |lines| lines.push(r#"{"name":"Extra"}"#.into()));
+    fs::write(info.path.join("role.json"), "{}").unwrap();
+    let problems = problems_of(dir.path(), &info);
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    let extra_line = format!("line {} of `objects.jsonl` is not listed", last_line + 1);
+    assert!(
+        problems.iter().any(|p| p.contains(&extra_line)),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("`role.json` is not listed")),
+        "{problems:?}"
+    );
+    fs::remove_file(info.path.join(BUNDLE)).unwrap();
+    fs::remove_file(info.path.join("role.json")).unwrap();
+    let problems = problems_of(dir.path(), &info);
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("`objects.jsonl`") && p.contains("missing")),
+        "{problems:?}"
+    );
+
+    reset();
+    verify(dir.path(), ENV, &info.id, PROJECT).unwrap();
+    fs::write(info.path.join(BUNDLE), b"").unwrap();
     let err = verify(dir.path(), ENV, &info.id, PROJECT).unwrap_err();
-    let BackupError::Damaged { problems, .. } = &err else {
-        panic!("{err:?}");
-    };
-    assert_eq!(problems.len(), 3, "{problems:?}");
-    assert!(
-        problems
-            .iter()
-            .any(|p| p.contains("tenant.acme") && p.contains("was changed"))
-    );
-    assert!(
-        problems
-            .iter()
-            .any(|p| p.contains("theme/theme.json") && p.contains("missing"))
-    );
-    assert!(
-        problems
-            .iter()
-            .any(|p| p.contains("role/extra.json") && p.contains("not listed"))
-    );
     let shown = crate::Error::from(err).to_string();
     assert!(
         shown.contains("Caused by:") && shown.contains("hint:"),
@@ -383,18 +491,38 @@ fn verify_refuses_another_project_environment_unknown_ids_and_bad_manifests() {
         assert!(matches!(err, BackupError::NotFound { .. }), "{id}: {err:?}");
     }
 
-    // A manifest pointing outside its folder is refused, not followed.
+    // A manifest that puts two objects on one line, or an object on no line, is refused.
     let info = backup_at(dir.path(), 1_795_611_600);
     let path = info.path.join(MANIFEST);
-    let text = fs::read_to_string(&path).unwrap();
-    fs::write(&path, text.replace("tenant/acme.json", "../../x.json")).unwrap();
-    let err = verify(dir.path(), ENV, &info.id, PROJECT).unwrap_err();
-    let BackupError::Damaged { problems, .. } = &err else {
-        panic!("{err:?}");
-    };
+    let pristine = fs::read_to_string(&path).unwrap();
+    let mut raw: serde_json::Value = serde_json::from_str(&pristine).unwrap();
+    let second = raw["files"][1]["address"].as_str().unwrap().to_owned();
+    raw["files"][1]["line"] = json!(1);
+    raw["files"][2]["line"] = json!(0);
+    fs::write(&path, raw.to_string()).unwrap();
+    let problems = problems_of(dir.path(), &info);
     assert!(
-        problems.iter().any(|p| p.contains("../../x.json")),
+        problems
+            .iter()
+            .any(|p| p.contains(&second) && p.contains("line 1 of objects.jsonl")),
         "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("line 0 of objects.jsonl")),
+        "{problems:?}"
+    );
+    // A format this dmgmt does not know.
+    fs::write(
+        &path,
+        pristine.replace("\"format_version\": 2", "\"format_version\": 3"),
+    )
+    .unwrap();
+    let err = verify(dir.path(), ENV, &info.id, PROJECT).unwrap_err();
+    assert!(
+        matches!(&err, BackupError::Manifest { reason, .. } if reason.contains("format_version 3")),
+        "{err:?}"
     );
     fs::write(&path, "{").unwrap();
     let err = verify(dir.path(), ENV, &info.id, PROJECT).unwrap_err();
@@ -413,8 +541,7 @@ fn load_returns_every_body_as_written_and_refuses_a_damaged_backup() {
     for (file, (_, body)) in manifest.files.iter().zip(&bodies) {
         assert_eq!(file.sha256, sha256_hex(body.as_str().as_bytes()));
     }
-    let first = info.path.join(&manifest.files[0].path);
-    fs::write(&first, "{}").unwrap();
+    edit_bundle(&info, |lines| lines[0] = "{}".into());
     assert!(matches!(
         load(dir.path(), ENV, &info.id, PROJECT),
         Err(BackupError::Damaged { .. })
@@ -443,4 +570,110 @@ fn prune_never_removes_the_newest_backup_even_with_keep_min_0() {
         .map(|b| b.id)
         .collect();
     assert_eq!(left, ids[2..].to_vec());
+}
+
+/// A backup as dmgmt wrote it before the bundle (format 1): one file per object beside a manifest
+/// that lists each file's path, written here by hand. Returns its id and folder.
+fn format_1_backup(state: &Path, items: &[(ResourceAddr, RawBody)]) -> (String, PathBuf) {
+    let id = "20261125T130000Z".to_owned();
+    let folder = backups_dir(state, ENV).join(&id);
+    let mut files = Vec::new();
+    for (address, body) in items {
+        let kind = address.kind().as_str();
+        let name: String = address
+            .to_string()
+            .bytes()
+            .map(|b| format!("{b:02X}"))
+            .collect();
+        let rel = format!("{kind}/{name}.json");
+        fs::create_dir_all(folder.join(kind)).unwrap();
+        fs::write(folder.join(&rel), body.as_str()).unwrap();
+        files.push(json!({
+            "path": rel,
+            "address": address.to_string(),
+            "sha256": sha256_hex(body.as_str()),
+            "size": body.as_str().len(),
+        }));
+    }
+    let manifest = json!({
+        "format_version": 1,
+        "environment": ENV,
+        "project_id": PROJECT,
+        "dmgmt_version": "0.1.0",
+        "created_at": "2026-11-25T13:00:00Z",
+        "trigger": "pre-apply",
+        "files": files,
+    });
+    let text = serde_json::to_string_pretty(&manifest).unwrap();
+    fs::write(folder.join(MANIFEST), text).unwrap();
+    (id, folder)
+}
+
+#[test]
+fn a_format_1_backup_of_one_file_per_object_still_lists_verifies_and_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut items = sample();
+    items.sort_by(|a, b| a.0.cmp(&b.0));
+    let (id, folder) = format_1_backup(dir.path(), &items);
+
+    let manifest = verify(dir.path(), ENV, &id, PROJECT).unwrap();
+    assert_eq!(manifest.format_version, 1);
+    let (_, bodies) = load(dir.path(), ENV, &id, PROJECT).unwrap();
+    assert_eq!(bodies, items, "every body, in the manifest's order");
+    let listed = list(dir.path(), ENV).unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].counts.by_kind[&ResourceKind::Role], 6);
+    let total: usize = items.iter().map(|(_, b)| b.as_str().len()).sum();
+    assert_eq!(listed[0].bytes, total as u64);
+
+    // Its guarantees hold as before: a changed, a missing and an extra file are caught.
+    let path_of = |a: &str| {
+        let file = manifest
+            .files
+            .iter()
+            .find(|f| f.address == addr(a))
+            .unwrap();
+        folder.join(file.path.as_deref().unwrap())
+    };
+    fs::write(path_of("tenant.acme"), r#"{"id":"acme","name":"Evil"}"#).unwrap();
+    fs::remove_file(path_of("theme")).unwrap();
+    fs::write(folder.join("role/extra.json"), "{}").unwrap();
+    let err = verify(dir.path(), ENV, &id, PROJECT).unwrap_err();
+    let BackupError::Damaged { problems, .. } = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(problems.len(), 3, "{problems:?}");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("tenant.acme") && p.contains("was changed")),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("(theme)") && p.contains("is missing")),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("role/extra.json") && p.contains("not listed")),
+        "{problems:?}"
+    );
+
+    // A format-1 manifest pointing outside its folder is refused, not followed.
+    let path = folder.join(MANIFEST);
+    let text = fs::read_to_string(&path).unwrap();
+    let acme = path_of("tenant.acme");
+    let acme_rel = acme.strip_prefix(&folder).unwrap().to_str().unwrap();
+    fs::write(&path, text.replace(acme_rel, "../../x.json")).unwrap();
+    let err = verify(dir.path(), ENV, &id, PROJECT).unwrap_err();
+    let BackupError::Damaged { problems, .. } = &err else {
+        panic!("{err:?}");
+    };
+    assert!(
+        problems.iter().any(|p| p.contains("../../x.json")),
+        "{problems:?}"
+    );
 }
