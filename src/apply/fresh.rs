@@ -26,8 +26,10 @@ use crate::plan::{Action, Plan};
 pub(crate) const READ_AHEAD: usize = 50;
 /// A search reads the tenants the run will update within this time, at its recent pace.
 pub(crate) const HORIZON: Duration = Duration::from_millis(250);
-/// How long a tenant read ahead may wait for its update before it is read again.
-pub(crate) const FRESH_FOR: Duration = Duration::from_millis(500);
+/// How long a tenant read ahead may wait for its update before it is read again: more than one
+/// window of a rate limit that counts per second (a client at its limit sends a window's calls
+/// together, then waits for the next window).
+pub(crate) const FRESH_FOR: Duration = Duration::from_millis(1_500);
 /// The window the run's pace is measured over.
 const PACE_WINDOW: Duration = Duration::from_secs(1);
 
