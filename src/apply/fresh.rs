@@ -155,24 +155,7 @@ mod tests {
 
     use super::*;
     use crate::apply::fake::{Fake, Fault};
-    use crate::apply::tests::{change, plan};
-
-    fn updates(ids: &[&str]) -> Plan {
-        plan(
-            ids.iter()
-                .map(|id| {
-                    let before = json!({"id": id, "name": "Old"});
-                    let after = json!({"id": id, "name": "New"});
-                    change(
-                        &format!("tenant.{id}"),
-                        Action::Update,
-                        Some(before),
-                        Some(after),
-                    )
-                })
-                .collect(),
-        )
-    }
+    use crate::apply::tests::tenant_renames as updates;
 
     /// Reads for `ids`, at a pace of 100 a second (a search reads the next 25).
     async fn fast(ids: &[&str]) -> TenantReads {

@@ -153,6 +153,25 @@ pub(super) fn create_tenant(id: &str) -> Change {
     change(&format!("tenant.{id}"), Action::Create, None, Some(after))
 }
 
+/// Renames of tenants `ids` from `Old` to `New`, none depending on another.
+pub(super) fn tenant_renames<S: AsRef<str>>(ids: &[S]) -> Plan {
+    plan(
+        ids.iter()
+            .map(|id| {
+                let id = id.as_ref();
+                let before = json!({"id": id, "name": "Old"});
+                let after = json!({"id": id, "name": "New"});
+                change(
+                    &format!("tenant.{id}"),
+                    Action::Update,
+                    Some(before),
+                    Some(after),
+                )
+            })
+            .collect(),
+    )
+}
+
 pub(super) fn plan(changes: Vec<Change>) -> Plan {
     Plan {
         changes,

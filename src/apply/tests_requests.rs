@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::fake::Fake;
-use super::tests::{change, create_tenant, plan, run_default};
+use super::tests::{change, create_tenant, plan, run_default, tenant_renames};
 use crate::plan::{Action, ChangeId};
 
 #[tokio::test]
@@ -227,20 +227,7 @@ async fn many_tenant_updates_read_their_tenants_a_few_at_a_time_and_keep_console
             json!({"id": id, "name": "Old", "enforceSSO": true}),
         );
     }
-    let plan = plan(
-        ids.iter()
-            .map(|id| {
-                let before = json!({"id": id, "name": "Old"});
-                let after = json!({"id": id, "name": "New"});
-                change(
-                    &format!("tenant.{id}"),
-                    Action::Update,
-                    Some(before),
-                    Some(after),
-                )
-            })
-            .collect(),
-    );
+    let plan = tenant_renames(&ids);
     let (report, rec) = run_default(&fake, &plan).await;
     assert!(report.is_success(), "{:?}", rec.events());
     let sent = fake.requests("update_tenant");
