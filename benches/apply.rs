@@ -163,25 +163,30 @@ fn first_apply(bench: &Bench) {
     println!();
 }
 
-/// The marginal CPU of an applied change: (CPU of 1,000 renames − CPU of 100) / 900.
+/// The marginal CPU of an applied change: (CPU of 1,000 renames − CPU of 100) / 900, each the
+/// median of three applies (each renamed back afterwards).
 fn cpu_per_change(bench: &Bench) -> String {
     let base = Config::default();
     bench.configure(&base);
     bench.apply(&[]);
-    bench.configure(&Config {
-        renamed: 0..100,
-        ..base.clone()
-    });
-    let small = bench.apply(&[]);
-    bench.configure(&base);
-    bench.apply(&[]);
-    bench.configure(&Config {
-        renamed: 0..1_000,
-        ..base.clone()
-    });
-    let large = bench.apply(&[]);
-    bench.configure(&base);
-    bench.apply(&[]);
+    let median_of_three = |renamed: Range<usize>| {
+        let mut runs: Vec<Measured> = (0..3)
+            .map(|_| {
+                bench.configure(&Config {
+                    renamed: renamed.clone(),
+                    ..base.clone()
+                });
+                let m = bench.apply(&[]);
+                bench.configure(&base);
+                bench.apply(&[]);
+                m
+            })
+            .collect();
+        runs.sort_by(|a, b| a.cpu.total_cmp(&b.cpu));
+        runs.swap_remove(1)
+    };
+    let small = median_of_three(0..100);
+    let large = median_of_three(0..1_000);
     let per_change_ms = (large.cpu - small.cpu) / 900.0 * 1000.0;
     format!(
         "| {} | {} | {:.2} s CPU, {:.2} s wall | {:.2} s CPU, {:.2} s wall | {per_change_ms:.2} ms |",
