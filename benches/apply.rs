@@ -128,7 +128,7 @@ fn main() {
         cpu_rows.push(cpu_per_change(&Bench::seeded(SCALE_100K, &bin)));
     }
     println!(
-        "| dmgmt CPU per applied change | objects in state | apply of 100 renames | apply of 1,000 renames | per change (target ≤ 0.5 ms, flat) |"
+        "| dmgmt CPU per applied change | objects in state | apply of 100 renames (median of 3) | apply of 1,000 renames (median of 3) | per change (target ≤ 0.5 ms, flat) |"
     );
     println!("|---|---|---|---|---|");
     for row in cpu_rows {
@@ -136,7 +136,7 @@ fn main() {
     }
     println!();
     println!(
-        "{} cores; each figure is one run; CPU is dmgmt's own (user + system), not the emulator's",
+        "{} cores; one run of each case (CPU per change: medians of three); CPU is dmgmt's own (user + system), not the emulator's",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
 }
