@@ -128,15 +128,7 @@ pub(crate) async fn send(
             Ok(Sent::Holds(None))
         }
         (ResourceAddr::Role { .. }, Action::Update | Action::Rename { .. } | Action::Adopt) => {
-            let listing = Listing::load(provider, ResourceKind::Role, &[change]).await?;
-            let body = listing
-                .find(change)
-                .map(|now| super::rebase::rebase_role(change, now))
-                .or_else(after);
-            provider
-                .update_role(&role_update_from(change, body.as_ref())?)
-                .await?;
-            Ok(Sent::Holds(body))
+            update_role(provider, change).await
         }
         (ResourceAddr::Tenant(_), Action::Create) => {
             provider
@@ -160,9 +152,8 @@ pub(crate) async fn send(
         }
         (ResourceAddr::Tenant(id), Action::Update | Action::Adopt) => {
             let body = current_tenant_body(provider, tenants, change, id).await?;
-            provider
-                .update_tenant(&tenant_request(change, Some(&body), false)?)
-                .await?;
+            let request = tenant_request(change, Some(&body), false)?;
+            provider.update_tenant(&request).await?;
             Ok(Sent::Holds(Some(body)))
         }
         (ResourceAddr::Flow(id), Action::Delete) => {
@@ -171,47 +162,72 @@ pub(crate) async fn send(
         }
         // A document goes through the routes of its own generation (`model::document`).
         (ResourceAddr::Flow(id), Action::Create | Action::Update | Action::Adopt) => {
-            match doc_format(change) {
-                DocFormat::V1 => {
-                    let document: FlowDocument = document(change, "flow", ep::FLOW_IMPORT)?;
-                    let stored = provider.import_flow(id, &document).await?;
-                    // Descope answers the stored document, or nothing (then it holds what was
-                    // sent: recording the empty answer would show as drift on the next plan).
-                    Ok(Sent::Holds(match stored.flow.is_object() {
-                        true => Some(json!({"flow": stored.flow, "screens": stored.screens})),
-                        false => after(),
-                    }))
-                }
-                DocFormat::V2 => {
-                    let document: FlowDocumentV2 = document(change, "flow", ep::FLOW_IMPORT_V2)?;
-                    provider.import_flow_v2(id, &document).await?;
-                    // v2 answers nothing: Descope holds what was sent.
-                    Ok(Sent::Holds(after()))
-                }
-            }
+            import_flow(provider, id, change).await
         }
         (ResourceAddr::Theme, Action::Create | Action::Update | Action::Adopt) => {
-            match doc_format(change) {
-                DocFormat::V1 => {
-                    let document: ThemeDocument = document(change, "theme", ep::THEME_IMPORT)?;
-                    let stored = provider.import_theme(&document).await?;
-                    Ok(Sent::Holds(match stored.theme.is_object() {
-                        true => Some(json!({"theme": stored.theme})),
-                        false => after(),
-                    }))
-                }
-                DocFormat::V2 => {
-                    let document: ThemeDocument = document(change, "theme", ep::THEME_IMPORT_V2)?;
-                    provider.import_theme_v2(&document).await?;
-                    Ok(Sent::Holds(after()))
-                }
-            }
+            import_theme(provider, change).await
         }
         (_, Action::Forget) => Ok(Sent::Holds(None)),
         (addr, action) => Err(ApiError::Refused {
             endpoint: endpoint_of(addr.kind()),
             reason: format!("`{addr}` cannot be changed with `{action:?}`"),
         }),
+    }
+}
+
+/// A role's (replacing) update, made against the role as Descope holds it now (`rebase`).
+async fn update_role(provider: &dyn Provider, change: &Change) -> Result<Sent, ApiError> {
+    let listing = Listing::load(provider, ResourceKind::Role, &[change]).await?;
+    let body = listing
+        .find(change)
+        .map(|now| super::rebase::rebase_role(change, now))
+        .or_else(|| change.after.clone());
+    provider
+        .update_role(&role_update_from(change, body.as_ref())?)
+        .await?;
+    Ok(Sent::Holds(body))
+}
+
+/// A flow's import, through the routes of its document's generation.
+async fn import_flow(provider: &dyn Provider, id: &str, change: &Change) -> Result<Sent, ApiError> {
+    let after = || change.after.clone();
+    match doc_format(change) {
+        DocFormat::V1 => {
+            let document: FlowDocument = document(change, "flow", ep::FLOW_IMPORT)?;
+            let stored = provider.import_flow(id, &document).await?;
+            // Descope answers the stored document, or nothing (then it holds what was sent:
+            // recording the empty answer would show as drift on the next plan).
+            Ok(Sent::Holds(match stored.flow.is_object() {
+                true => Some(json!({"flow": stored.flow, "screens": stored.screens})),
+                false => after(),
+            }))
+        }
+        DocFormat::V2 => {
+            let document: FlowDocumentV2 = document(change, "flow", ep::FLOW_IMPORT_V2)?;
+            provider.import_flow_v2(id, &document).await?;
+            // v2 answers nothing: Descope holds what was sent.
+            Ok(Sent::Holds(after()))
+        }
+    }
+}
+
+/// The theme's import, through the routes of its document's generation.
+async fn import_theme(provider: &dyn Provider, change: &Change) -> Result<Sent, ApiError> {
+    let after = || change.after.clone();
+    match doc_format(change) {
+        DocFormat::V1 => {
+            let document: ThemeDocument = document(change, "theme", ep::THEME_IMPORT)?;
+            let stored = provider.import_theme(&document).await?;
+            Ok(Sent::Holds(match stored.theme.is_object() {
+                true => Some(json!({"theme": stored.theme})),
+                false => after(),
+            }))
+        }
+        DocFormat::V2 => {
+            let document: ThemeDocument = document(change, "theme", ep::THEME_IMPORT_V2)?;
+            provider.import_theme_v2(&document).await?;
+            Ok(Sent::Holds(after()))
+        }
     }
 }
 
