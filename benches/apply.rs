@@ -107,10 +107,13 @@ struct Measured {
 
 fn main() {
     let bin = std::env::var("BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_dmgmt").into());
-    // BENCH_ONLY=first, 1k or 100k: that case alone (a quick look, e.g. with a BENCH_BIN that
-    // wraps `perf record`; 100k: the CPU per change at 100k objects).
+    // BENCH_ONLY=first, 1k, 10k or 100k: that case alone (a quick look, e.g. with a BENCH_BIN
+    // that wraps `perf record`; 1k, 10k, 100k: the CPU per change at that many objects).
     let only = std::env::var("BENCH_ONLY").ok();
     let mut cpu_rows = Vec::new();
+    if only.as_deref() == Some("10k") {
+        cpu_rows.push(cpu_per_change(&Bench::seeded(SCALE_10K, &bin)));
+    }
     if only.as_deref().is_none_or(|o| o == "first") {
         let bench = Bench::seeded(SCALE_10K, &bin);
         first_apply(&bench);
@@ -122,7 +125,7 @@ fn main() {
         throughput(&bench);
         batching(&bench);
     }
-    if only.as_deref() != Some("100k") {
+    if only.as_deref().is_none_or(|o| o == "1k") {
         cpu_rows.insert(0, cpu_per_change(&Bench::seeded(SCALE_1K, &bin)));
     }
     if std::env::var("BENCH_SCALE").as_deref() == Ok("100k") || only.as_deref() == Some("100k") {

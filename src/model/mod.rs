@@ -5,6 +5,7 @@
 
 mod addr;
 pub mod attrs;
+pub(crate) mod canonical_text;
 mod desired;
 pub(crate) mod document;
 pub mod preconfigured;

@@ -52,6 +52,14 @@ impl RawBody {
         RawBody(value.to_string())
     }
 
+    /// The body of a JSON text (an error if it is not JSON): the same as `from_value` of it
+    /// parsed, without building the tree (see [`super::canonical_text`]).
+    pub(crate) fn from_json_text(text: &str) -> serde_json::Result<Self> {
+        let mut out = String::with_capacity(text.len());
+        super::canonical_text::write_canonical_text(text, &mut out)?;
+        Ok(RawBody(out))
+    }
+
     /// The canonical text (what the object's digest is taken of).
     pub(crate) fn as_str(&self) -> &str {
         &self.0

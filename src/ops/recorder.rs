@@ -26,9 +26,14 @@ pub(super) fn open_journal(
     state: &StateFile,
     lock: &LockGuard,
 ) -> Result<(JournalWriter, bool)> {
-    let on_disk = store
-        .load()?
-        .unwrap_or_else(|| StateFile::new(&state.environment, &state.project_id));
+    // What the refresh changed since the file was read (borrowed from the store, not copied).
+    let ops = store.with_loaded(|on_disk| match on_disk {
+        Some(on_disk) => Op::between(on_disk, state),
+        None => Op::between(
+            &StateFile::new(&state.environment, &state.project_id),
+            state,
+        ),
+    })?;
     let path = store.journal_path();
     let guard = lock.checker();
     let mut journal = JournalWriter::create(
@@ -45,7 +50,6 @@ pub(super) fn open_journal(
         .caused_by(&source)
         .hint("nothing was applied; if a stopped run left this file, any dmgmt command that reads the state folds it in")
     })?;
-    let ops = Op::between(&on_disk, state);
     let refreshed = !ops.is_empty();
     if refreshed {
         journal

@@ -176,16 +176,29 @@ pub(crate) enum FoldError {
 /// Applies `contents` onto `state` (`None`: no state file yet; `environment` names it). Returns
 /// the folded state — with the serial of the file, the content it would hold after the journaled
 /// run — or `None` when the journal holds nothing to apply.
+#[cfg(test)]
 pub(crate) fn fold(
     state: Option<&StateFile>,
     environment: &str,
     contents: &Contents,
 ) -> Result<Option<StateFile>, FoldError> {
+    let (folded, changed) = fold_into(state.cloned(), environment, contents)?;
+    Ok(folded.filter(|_| changed))
+}
+
+/// Applies `contents` onto `state`, which it takes rather than copies (at scale a copy of a state
+/// costs more than the fold): the state it gives back holds the journaled run's content (`None`:
+/// no state and nothing to apply), and `true` when the journal added anything.
+pub(crate) fn fold_into(
+    state: Option<StateFile>,
+    environment: &str,
+    contents: &Contents,
+) -> Result<(Option<StateFile>, bool), FoldError> {
     let Some(first) = contents.lines.first() else {
-        return Ok(None);
+        return Ok((state, false));
     };
-    let serial = state.map_or(0, |s| s.serial);
-    if let Some(state) = state
+    let serial = state.as_ref().map_or(0, |s| s.serial);
+    if let Some(state) = &state
         && state.lineage != first.lineage
     {
         return Err(FoldError::Foreign(format!(
@@ -195,7 +208,7 @@ pub(crate) fn fold(
     }
     if first.base < serial {
         // Already written into the state: the run's last write happened, its cleanup did not.
-        return Ok(None);
+        return Ok((state, false));
     }
     if first.base > serial {
         return Err(FoldError::Foreign(format!(
@@ -204,7 +217,7 @@ pub(crate) fn fold(
         )));
     }
     let mut folded = match state {
-        Some(state) => state.clone(),
+        Some(state) => state,
         None => {
             let mut fresh = StateFile::new(environment, &first.project_id);
             fresh.lineage = first.lineage.clone();
@@ -227,7 +240,7 @@ pub(crate) fn fold(
             apply_op(&mut folded, op)?;
         }
     }
-    Ok(Some(folded))
+    Ok((Some(folded), true))
 }
 
 fn apply_op(state: &mut StateFile, op: &Op) -> Result<(), FoldError> {

@@ -43,6 +43,9 @@ pub struct StateStore {
     notes: Mutex<Vec<String>>,
     /// Set by [`hold_backup`](Self::hold_backup): writes leave `.backup` as it is.
     backup_held: std::sync::atomic::AtomicBool,
+    /// How often this store parsed the file.
+    #[cfg(test)]
+    parses: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Debug)]
@@ -85,6 +88,8 @@ impl StateStore {
             known: Mutex::new(None),
             notes: Mutex::new(Vec::new()),
             backup_held: std::sync::atomic::AtomicBool::new(false),
+            #[cfg(test)]
+            parses: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -135,6 +140,15 @@ impl StateStore {
         Ok(known.as_ref().map(|k| k.state.clone()))
     }
 
+    /// What [`load`](Self::load) gives, lent to `f` rather than copied.
+    pub(crate) fn with_loaded<R>(
+        &self,
+        f: impl FnOnce(Option<&StateFile>) -> R,
+    ) -> Result<R, StateError> {
+        let known = self.read_current()?;
+        Ok(f(known.as_ref().map(|k| &k.state)))
+    }
+
     /// [`load`](Self::load) for a command that will not write: nothing is kept for a later
     /// write, so a large state is neither copied nor held twice. Check the project with
     /// [`check_project`](Self::check_project).
@@ -164,10 +178,9 @@ impl StateStore {
             let mut notes = self.notes.lock().unwrap_or_else(|p| p.into_inner());
             notes.push(note.clone());
         }
-        match super::journal::fold(state.as_ref(), &self.environment, &contents) {
-            Ok(Some(folded)) => Ok((Some(folded), true)),
-            // Nothing to add (empty, or already written in): a write still removes it.
-            Ok(None) => Ok((state, true)),
+        match super::journal::fold_into(state, &self.environment, &contents) {
+            // Even with nothing to add (empty, or already written in), a write removes it.
+            Ok((state, _)) => Ok((state, true)),
             Err(super::journal::FoldError::Foreign(reason))
             | Err(super::journal::FoldError::Invalid(reason)) => {
                 Err(StateError::Journal { path, reason })
@@ -248,17 +261,44 @@ impl StateStore {
                 found: state.environment.clone(),
             });
         }
-        let mut next = state.clone();
-        next.format_version = FORMAT_VERSION;
-        next.normalize_resources();
+        // Written in place rather than from a copy (a copy of a large state costs more than the
+        // write): a write that fails puts back what it changed, so `state` is as it was, but for
+        // the normalisation, which keeps its meaning.
+        let header = (
+            state.format_version,
+            state.serial,
+            state.updated_at.clone(),
+            state.dmgmt_version.clone(),
+            state.digest.clone(),
+        );
+        state.format_version = FORMAT_VERSION;
+        state.normalize_resources();
+        let outcome = self.write_normalized(state, writes);
+        if outcome.is_err() {
+            (
+                state.format_version,
+                state.serial,
+                state.updated_at,
+                state.dmgmt_version,
+                state.digest,
+            ) = header;
+        }
+        outcome
+    }
+
+    fn write_normalized(
+        &self,
+        next: &mut StateFile,
+        writes: u64,
+    ) -> Result<WriteOutcome, StateError> {
         let mut known = self.read_current()?;
         let pending = known.as_ref().is_some_and(|k| k.pending);
         if let Some(Known { state: on_disk, .. }) = known.as_ref() {
-            self.check_unmoved(on_disk, &next)?;
-            if !pending && on_disk.same_content(&next) {
+            self.check_unmoved(on_disk, next)?;
+            if !pending && on_disk.same_content(next) {
                 // A journal beside it holds nothing the file lacks.
                 self.remove_journal()?;
-                *state = on_disk.clone();
+                *next = on_disk.clone();
                 return Ok(WriteOutcome::Unchanged);
             }
         }
@@ -288,7 +328,8 @@ impl StateStore {
             let staged_backup = self.stage(bytes, &backup)?;
             self.commit(staged_backup, &backup)?;
         }
-        // From here on the file is in an unknown state until the rename is confirmed.
+        // From here on the file is in an unknown state until the rename is confirmed; and once
+        // it is, the next read parses it again rather than this write keeping a copy of it.
         *known = None;
         self.commit(staged, &self.path)?;
         self.sync_dir()?;
@@ -297,15 +338,9 @@ impl StateStore {
         // The state now holds what the journal added: it goes. If this fails, the next load
         // finds it older than the state and ignores it.
         self.remove_journal()?;
-
-        let serial = next.serial;
-        *known = Some(Known {
-            bytes: Some(text.into_bytes()),
-            state: next.clone(),
-            pending: false,
-        });
-        *state = next;
-        Ok(WriteOutcome::Written { serial })
+        Ok(WriteOutcome::Written {
+            serial: next.serial,
+        })
     }
 
     /// Refuses a write over a file that someone else wrote since `next` was read from it.
@@ -346,18 +381,21 @@ impl StateStore {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let bytes = self.read_bytes()?;
         let journal = self.journal_path().exists();
-        if !journal
-            && bytes.is_some()
+        let unchanged = bytes.is_some()
             && known
                 .as_ref()
-                .is_some_and(|k| !k.pending && k.bytes == bytes)
-        {
+                .is_some_and(|k| !k.pending && k.bytes == bytes);
+        if unchanged && !journal {
             return Ok(known);
         }
-        *known = None;
-        let state = match &bytes {
-            Some(bytes) => Some(self.parse(bytes)?),
-            None => None,
+        // A file unchanged since it was read is what the cache holds: only the journal is read
+        // (a run's last write folds its own journal onto the state it started from).
+        let state = match known.take() {
+            Some(k) if unchanged => Some(k.state),
+            _ => match &bytes {
+                Some(bytes) => Some(self.parse(bytes)?),
+                None => None,
+            },
         };
         let (state, pending) = self.fold_journal(state)?;
         *known = state.map(|state| Known {
@@ -369,6 +407,9 @@ impl StateStore {
     }
 
     fn parse(&self, bytes: &[u8]) -> Result<StateFile, StateError> {
+        #[cfg(test)]
+        self.parses
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         // Fast path: read straight into the typed state and hash the typed fields. It is taken
         // only when that digest matches, which (sha256 aside) means the file holds exactly what
         // was written; anything else, damage included, goes the whole way below, whose errors

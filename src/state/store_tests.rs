@@ -399,3 +399,60 @@ fn a_read_folds_a_journal_in_memory_and_notes_a_torn_tail() {
         "{err}"
     );
 }
+
+/// A run reads the state once: its last write folds the run's journal onto the state it started
+/// from, and neither parses the file again nor copies the state to write it.
+#[test]
+fn a_runs_last_write_folds_its_journal_without_parsing_the_file_again() {
+    use crate::state::journal::{JournalWriter, Op};
+    use std::sync::atomic::Ordering;
+    let (dir, _, _) = written();
+    let store = StateStore::new(dir.path().join("state"), "staging");
+    let mut state = store.load_for("P2abc").unwrap().unwrap();
+    store.hold_backup().unwrap();
+    let mut writer = JournalWriter::create(
+        &store.journal_path(),
+        &state,
+        Box::new(|_| Ok(())),
+        Box::new(|| Ok(())),
+    )
+    .unwrap();
+    for i in 0..3 {
+        let id = format!("t{i}");
+        tenant(&mut state, &id, "T");
+        writer
+            .append(vec![Op::at(&state, &ResourceAddr::Tenant(id))])
+            .unwrap();
+    }
+    writer.finish().unwrap();
+    let outcome = store.write_advancing(&mut state, 3).unwrap();
+    assert_eq!(outcome, WriteOutcome::Written { serial: 4 });
+    assert_eq!(
+        store.parses.load(Ordering::SeqCst),
+        1,
+        "parsed at load only"
+    );
+    assert!(!store.journal_path().exists());
+    // What was written is what a fresh read finds.
+    let fresh = StateStore::new(dir.path().join("state"), "staging")
+        .load()
+        .unwrap()
+        .unwrap();
+    assert_eq!(fresh, state);
+    assert_eq!(fresh.resources.len(), 4);
+}
+
+/// A write that fails leaves the caller's state as it was (serial, time, digest).
+#[test]
+fn a_failed_write_leaves_the_state_as_it_was() {
+    let (dir, store, mut state) = written();
+    let other = StateStore::new(dir.path().join("state"), "staging");
+    let mut theirs = other.load().unwrap().unwrap();
+    tenant(&mut theirs, "beta", "Beta");
+    other.write(&mut theirs).unwrap();
+    tenant(&mut state, "gamma", "Gamma");
+    let before = state.clone();
+    let err = store.write(&mut state).unwrap_err();
+    assert!(message(err).contains("serial"));
+    assert_eq!(state, before);
+}

@@ -50,15 +50,17 @@ impl<T> std::ops::Deref for Raw<T> {
 
 impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for Raw<T> {
     fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
-        let body = Map::<String, Value>::deserialize(de)?;
-        let value = T::deserialize(serde::de::value::MapDeserializer::new(
-            body.iter().map(|(k, v)| (k.as_str(), v)),
-        ))
-        .map_err(serde::de::Error::custom)?;
-        Ok(Raw {
-            value,
-            body: RawBody::from_value(Value::Object(body)),
-        })
+        // The item's text, then the typed value and the canonical body each from that text: no
+        // tree of the object is built (a load-all answer holds tens of thousands of them).
+        use serde::de::Error;
+        let text = Box::<serde_json::value::RawValue>::deserialize(de)?;
+        let text = text.get();
+        if !text.starts_with('{') {
+            return Err(D::Error::custom("expected an object"));
+        }
+        let value = serde_json::from_str(text).map_err(D::Error::custom)?;
+        let body = RawBody::from_json_text(text).map_err(D::Error::custom)?;
+        Ok(Raw { value, body })
     }
 }
 

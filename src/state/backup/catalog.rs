@@ -7,7 +7,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use super::manifest::read_manifest;
+use super::manifest::{read_head, read_manifest};
 use super::names::parse_id;
 use super::{BackupError, Trigger, backups_dir, io_err};
 use crate::model::preconfigured::is_system_default_permission;
@@ -67,7 +67,10 @@ pub(crate) fn prune(
     policy: BackupPolicy,
     now: SystemTime,
 ) -> Result<Vec<String>, BackupError> {
-    let mut found = scan(state_dir, environment)?;
+    // Only the heads of the manifests: their lists of objects are not needed to prune.
+    let mut found = scan(state_dir, environment, |path| {
+        read_head(path).map(|head| (head.environment, head.created_at, ()))
+    })?;
     // Newest first.
     found.reverse();
     let max_age = Duration::from_secs(u64::from(policy.retention_days) * 86_400);
@@ -85,10 +88,10 @@ pub(crate) fn prune(
         // Renamed first, so a removal cut short leaves a folder that no longer looks like a backup.
         let doomed = backup
             .path
-            .with_file_name(format!(".{}.pruning", backup.summary.id));
+            .with_file_name(format!(".{}.pruning", backup.id));
         fs::rename(&backup.path, &doomed).map_err(io_err("rename", &backup.path))?;
         fs::remove_dir_all(&doomed).map_err(io_err("remove", &doomed))?;
-        removed.push(backup.summary.id);
+        removed.push(backup.id);
     }
     if !removed.is_empty() {
         let dir = backups_dir(state_dir, environment);
@@ -101,21 +104,56 @@ pub(crate) fn prune(
 /// Every backup of `environment`, oldest first. Folders that are not backups (other names, no or
 /// unreadable manifest, another environment's manifest) are skipped.
 pub(crate) fn list(state_dir: &Path, environment: &str) -> Result<Vec<BackupSummary>, BackupError> {
-    Ok(scan(state_dir, environment)?
+    let found = scan(state_dir, environment, |path| {
+        read_manifest(path).map(|manifest| {
+            let counts = BackupCounts::of(manifest.files.iter().map(|f| &f.address));
+            let bytes = manifest.files.iter().map(|f| f.size).sum();
+            (
+                manifest.environment,
+                manifest.created_at.clone(),
+                (
+                    manifest.project_id,
+                    manifest.created_at,
+                    manifest.trigger,
+                    counts,
+                    bytes,
+                ),
+            )
+        })
+    })?;
+    Ok(found
         .into_iter()
-        .map(|b| b.summary)
+        .map(|b| {
+            let (project_id, created_at, trigger, counts, bytes) = b.detail;
+            BackupSummary {
+                id: b.id,
+                path: b.path,
+                project_id,
+                created_at,
+                trigger,
+                counts,
+                bytes,
+            }
+        })
         .collect())
 }
 
-/// A backup found by [`scan`].
-struct Found {
-    summary: BackupSummary,
+/// A backup found by [`scan`], with what its reader took from the manifest.
+struct Found<T> {
+    id: String,
     path: PathBuf,
     created: SystemTime,
+    detail: T,
 }
 
 /// The backups of `environment`, oldest first (by `created_at`, then by the id's number).
-fn scan(state_dir: &Path, environment: &str) -> Result<Vec<Found>, BackupError> {
+/// `read` reads a backup folder's manifest: its environment, its `created_at` and what else the
+/// caller needs of it.
+fn scan<T>(
+    state_dir: &Path,
+    environment: &str,
+    read: impl Fn(&Path) -> Result<(String, String, T), BackupError>,
+) -> Result<Vec<Found<T>>, BackupError> {
     let dir = backups_dir(state_dir, environment);
     let entries = match fs::read_dir(&dir) {
         Ok(entries) => entries,
@@ -135,30 +173,22 @@ fn scan(state_dir: &Path, environment: &str) -> Result<Vec<Found>, BackupError> 
         if !fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
             continue;
         }
-        let Ok(manifest) = read_manifest(&path) else {
+        let Ok((of, created_at, detail)) = read(&path) else {
             continue;
         };
-        let Some(created) = system::parse_rfc3339_utc(&manifest.created_at) else {
+        let Some(created) = system::parse_rfc3339_utc(&created_at) else {
             continue;
         };
-        if manifest.environment != environment {
+        if of != environment {
             continue;
         }
-        let counts = BackupCounts::of(manifest.files.iter().map(|f| &f.address));
         found.push((
             number,
             Found {
-                summary: BackupSummary {
-                    id,
-                    path: path.clone(),
-                    project_id: manifest.project_id,
-                    created_at: manifest.created_at,
-                    trigger: manifest.trigger,
-                    counts,
-                    bytes: manifest.files.iter().map(|f| f.size).sum(),
-                },
+                id,
                 path,
                 created,
+                detail,
             },
         ));
     }

@@ -96,6 +96,29 @@ impl ManifestFile {
 }
 
 pub(super) fn read_manifest(dir: &Path) -> Result<Manifest, BackupError> {
+    read_checked(dir)
+}
+
+/// What [`read_manifest`] checks and the catalog needs to order and prune backups, read without
+/// the list of objects (a manifest lists every object of the project).
+#[derive(Debug, Deserialize)]
+pub(super) struct ManifestHead {
+    pub(super) environment: String,
+    pub(super) created_at: String,
+}
+
+/// The head of a manifest, checked as [`read_manifest`] checks the whole.
+pub(super) fn read_head(dir: &Path) -> Result<ManifestHead, BackupError> {
+    read_checked(dir)
+}
+
+/// `manifest.json` of `dir`, its format checked first, read into `T`.
+fn read_checked<T: serde::de::DeserializeOwned>(dir: &Path) -> Result<T, BackupError> {
+    /// Only the format, the rest skipped: another format may not fit [`Manifest`].
+    #[derive(Deserialize)]
+    struct Format {
+        format_version: Option<serde_json::Value>,
+    }
     let path = dir.join(MANIFEST);
     let bytes = match fs::read(&path) {
         Ok(bytes) => bytes,
@@ -107,13 +130,12 @@ pub(super) fn read_manifest(dir: &Path) -> Result<Manifest, BackupError> {
         }
         Err(e) => return Err(io_err("read", &path)(e)),
     };
-    let value: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|e| BackupError::Manifest {
-            path: path.clone(),
-            reason: format!("not valid JSON: {e}"),
-        })?;
-    match value.get("format_version") {
-        Some(v) if *v == MANIFEST_FORMAT_VERSION || *v == MANIFEST_FORMAT_FILES => {}
+    let format: Format = serde_json::from_slice(&bytes).map_err(|e| BackupError::Manifest {
+        path: path.clone(),
+        reason: format!("not valid JSON: {e}"),
+    })?;
+    match format.format_version {
+        Some(v) if v == MANIFEST_FORMAT_VERSION || v == MANIFEST_FORMAT_FILES => {}
         Some(v) => {
             return Err(BackupError::Manifest {
                 path,
@@ -130,7 +152,7 @@ pub(super) fn read_manifest(dir: &Path) -> Result<Manifest, BackupError> {
             });
         }
     }
-    serde_json::from_value(value).map_err(|e| BackupError::Manifest {
+    serde_json::from_slice(&bytes).map_err(|e| BackupError::Manifest {
         path,
         reason: e.to_string(),
     })
