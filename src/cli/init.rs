@@ -9,11 +9,7 @@ use crate::error::{Result, exit};
 use crate::ops::init::{EXAMPLE_ENV, EXAMPLE_KEY_VAR, init};
 
 pub(crate) fn run(args: &InitArgs, global_dir: Option<&Path>, shell: &Shell) -> Result<i32> {
-    let dir = args
-        .dir
-        .as_deref()
-        .or(global_dir)
-        .unwrap_or(Path::new("."));
+    let dir = args.dir.as_deref().or(global_dir).unwrap_or(Path::new("."));
     let written = init(dir)?;
     let mut text = format!("Started a dmgmt project in `{}`:\n", dir.display());
     for path in &written {

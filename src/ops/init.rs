@@ -51,10 +51,8 @@ pub(crate) fn init(dir: &Path) -> Result<Vec<PathBuf>> {
             .flatten()
             .map(|e| Path::new("environments").join(e.file_name()))
             .filter(|p| {
-                matches!(
-                    p.extension().and_then(|e| e.to_str()),
-                    Some("yaml" | "yml")
-                ) && !existing.contains(p)
+                matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+                    && !existing.contains(p)
             })
             .collect();
         envs.sort();
@@ -127,6 +125,9 @@ mod tests {
         std::fs::write(dir.path().join("environments/prod.yaml"), "x: 1\n").unwrap();
         let err = init(dir.path()).unwrap_err().to_string();
         assert!(err.contains("`environments/prod.yaml`"), "{err}");
-        assert!(!dir.path().join(".gitignore").exists(), "nothing is written");
+        assert!(
+            !dir.path().join(".gitignore").exists(),
+            "nothing is written"
+        );
     }
 }
