@@ -1,7 +1,7 @@
 //! The `dmgmt` binary: everything lives in the library so tests can call `run()` in-process.
 
 // The plan at scale allocates and frees hundreds of thousands of small JSON values; mimalloc
-// does that in about half the time of the system allocator (README, "Benchmarks").
+// does that in about half the time of the system allocator (docs/dev/benchmarks.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -16,7 +16,7 @@ fn main() {
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
     // No transparent huge pages: with them each page fault zeroes 2 MiB, most of it for size
     // classes that use a few kilobytes of it. A plan at 10,000 tenants peaked 30 MB higher with
-    // them, and one at 100,000 spent 0.4 s more in the kernel (README, "Benchmarks"). mimalloc's
+    // them, and one at 100,000 spent 0.4 s more in the kernel (docs/dev/benchmarks.md). mimalloc's
     // own option (`MIMALLOC_ALLOW_THP=0`) takes effect only when read at its start, before
     // `main`; the process-wide switch applies to every later page fault.
     #[cfg(target_os = "linux")]

@@ -46,6 +46,8 @@ pub(crate) enum ColorChoice {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    /// Start a configuration repository: an example environment and a .gitignore
+    Init(InitArgs),
     /// List the environments, their projects and what they declare
     Envs(EnvsArgs),
     /// Check configuration and templates offline (no credentials needed)
@@ -79,6 +81,13 @@ pub(crate) enum Command {
     Emulator(super::emulator::EmulatorArgs),
     /// Print a shell completion script (inside a project, `-e` completes its environments)
     Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InitArgs {
+    /// The folder to start in (created if needed; default: `--dir`, or the current folder)
+    #[arg(value_name = "DIR")]
+    pub(crate) dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

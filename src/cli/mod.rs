@@ -11,6 +11,7 @@ mod doc_summary;
 mod emulator;
 mod envs;
 mod import;
+mod init;
 mod plan;
 mod refresh;
 mod render;
@@ -65,6 +66,7 @@ where
 
 fn execute(cli: Cli, shell: &Shell) -> Result<i32> {
     match cli.command {
+        Command::Init(args) => init::run(&args, cli.global.dir.as_deref(), shell),
         Command::Envs(args) => envs::run(&project(&cli.global)?, &args, shell),
         Command::Validate(args) => validate::run(&project(&cli.global)?, &args, shell),
         Command::Plan(args) => plan::run(&project(&cli.global)?, &args, shell),

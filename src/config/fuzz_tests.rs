@@ -2,7 +2,7 @@
 //! and mutations of the shipped environment files and templates (`environments/`). Whatever the
 //! input, loading must not panic, and a load that gives no desired state must say why with at
 //! least one error naming a file that was read, at a line and column. The unbounded version is
-//! `fuzz/` (`cargo fuzz run …`, see the README).
+//! `fuzz/` (`cargo fuzz run …`, see docs/dev/fuzzing.md).
 
 use std::path::Path;
 

@@ -5,7 +5,7 @@
 //! The journal's first line names the snapshot it extends (the SHA-256 of its bytes); each further
 //! line is one mutation: the entries it put or removed, by collection, and the scalars it set. A
 //! line is appended (one write, not synced) before the mutation is answered. When the journal outgrows the
-//! snapshot (and at start and shutdown), the two are folded into a new snapshot: snapshot first
+//! snapshot (and at start, at shutdown and when the emulator is dropped), the two are folded into a new snapshot: snapshot first
 //! (atomic replace), then a new journal naming it (atomic replace). A kill at any point leaves
 //! either a journal that names the snapshot (replayed) or one that does not (already folded in,
 //! ignored), and a torn last line is a change never answered: dropped.
@@ -196,6 +196,8 @@ pub(crate) struct Journal {
     /// The store as persisted (snapshot + journal).
     shadow: Store,
     journal_bytes: u64,
+    /// The size of the header line: a journal of that size holds no change.
+    header_bytes: u64,
     snapshot_bytes: u64,
     /// Held for as long as the journal is open: one process per data file.
     lock: std::sync::Arc<DataLock>,
@@ -257,6 +259,7 @@ impl Journal {
             file,
             shadow: store.clone(),
             journal_bytes: header.len() as u64,
+            header_bytes: header.len() as u64,
             snapshot_bytes: bytes.len() as u64,
             lock,
         })
@@ -288,6 +291,12 @@ impl Journal {
             self.compact(store)?;
         }
         Ok(())
+    }
+
+    /// Whether the journal holds changes the snapshot file lacks: the data file alone is not
+    /// the whole store until they are folded in.
+    pub(crate) fn has_changes(&self) -> bool {
+        self.journal_bytes > self.header_bytes
     }
 
     /// Folds the journal into a new snapshot of `store`.

@@ -277,7 +277,8 @@ pub enum StartError {
     },
 }
 
-/// A running emulator. Dropping it stops the server; [`EmulatorHandle::shutdown`] also waits.
+/// A running emulator. Dropping it stops the server and folds the journal of its data file;
+/// [`EmulatorHandle::shutdown`] also waits for the server to end.
 pub struct EmulatorHandle {
     addr: SocketAddr,
     shared: Emu,
@@ -333,18 +334,33 @@ impl EmulatorHandle {
         }
         if let Some(journal) = &self.shared.journal {
             let store = lock(&self.shared.store);
-            lock(journal)
-                .compact(&store)
-                .map_err(std::io::Error::other)?;
+            let mut journal = lock(journal);
+            if journal.has_changes() {
+                journal.compact(&store).map_err(std::io::Error::other)?;
+            }
         }
         Ok(())
     }
 }
 
 impl Drop for EmulatorHandle {
+    /// Stops the server and, with `--data`, folds the journal into the data file (unless
+    /// [`EmulatorHandle::shutdown`] did), so that the data file alone holds every change once the
+    /// emulator is gone: it can be copied without its journal (the embedded emulator of an
+    /// `emulator: true` environment ends this way, with its command). A request still in flight
+    /// after the fold is journaled against the new snapshot, as any other change.
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
+        }
+        if let Some(journal) = &self.shared.journal {
+            let store = lock(&self.shared.store);
+            let mut journal = lock(journal);
+            if journal.has_changes() {
+                // Nothing is lost if the fold fails: the journal is still there and the next
+                // start replays it.
+                let _ = journal.compact(&store);
+            }
         }
     }
 }

@@ -10,7 +10,8 @@ use crate::model::{DesiredState, RetrySettings};
 use std::time::Duration;
 
 /// A client for one environment, and the embedded emulator behind it if there is one (it stops
-/// when the connection is dropped).
+/// when the connection is dropped, folding its journal into `state/emulator/<env>.json`, so
+/// that file alone holds the project once the command has ended).
 pub(crate) struct Connection {
     pub(crate) client: Client,
     /// Held for its `Drop`: the embedded emulator stops with the connection.

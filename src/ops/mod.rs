@@ -10,6 +10,7 @@ pub(crate) mod diff;
 mod forget;
 pub(crate) mod import;
 mod import_files;
+pub(crate) mod init;
 pub mod live;
 mod plan;
 mod recorder;

@@ -124,6 +124,39 @@ async fn data_survives_a_restart_and_the_request_log_is_written() {
     );
 }
 
+/// The embedded emulator of an `emulator: true` environment is dropped with its command, not
+/// shut down: the data file alone (copied without its journal) must still hold every change.
+#[tokio::test]
+async fn a_dropped_emulator_leaves_every_change_in_the_data_file_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("emulator/local.json");
+    let emu = start(EmulatorConfig {
+        data: Some(data.clone()),
+        ..EmulatorConfig::default()
+    })
+    .await;
+    post(
+        &emu,
+        "/v1/mgmt/tenant/create",
+        json!({"id": "acme", "name": "Acme"}),
+    )
+    .await
+    .assert_ok();
+    drop(emu);
+
+    // The data file, copied as a reader would copy it: without `local.json.journal`.
+    let copy = dir.path().join("emulator/copy.json");
+    std::fs::copy(&data, &copy).unwrap();
+    let emu = start(EmulatorConfig {
+        data: Some(copy),
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let t = get(&emu, "/v1/mgmt/tenant?id=acme").await;
+    assert_eq!(t.assert_ok()["name"], "Acme");
+    emu.shutdown().await.unwrap();
+}
+
 #[tokio::test]
 async fn a_new_project_holds_descopes_preconfigured_role_and_permissions() {
     let emu = start_default().await;

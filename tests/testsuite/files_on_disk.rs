@@ -1,5 +1,6 @@
 //! What dmgmt leaves on disk, through the real binary: `state/` kept out of git and readable only
-//! by its owner, and an emulator data file that only one process uses at a time.
+//! by its owner, and an emulator data file that only one process uses at a time and that holds
+//! the whole project once its emulator has stopped.
 
 use std::io::{BufRead as _, BufReader};
 use std::path::Path;
@@ -142,4 +143,83 @@ fn state_is_kept_out_of_git_and_readable_by_its_owner_only() {
     open.sort();
     open.dedup();
     assert_eq!(open, Vec::<String>::new(), "readable by others");
+}
+
+/// Once an emulator has stopped — a command's embedded one when the command ends, `dmgmt
+/// emulator` on SIGTERM — its data file alone holds every change: a copy of it, without its
+/// journal, is the same project (the README's adoption walkthrough copies it so).
+#[test]
+fn an_emulator_data_file_alone_holds_the_project_once_the_emulator_has_stopped() {
+    const ID: &str = "P2testExampleProjectId00001";
+    let copy_env = format!("project_id: {ID}\nemulator: true\n");
+    let dir = crate::support::project(&[
+        ("environments/local.yaml", LOCAL),
+        ("environments/copy.yaml", &copy_env),
+        ("environments/again.yaml", &copy_env),
+    ]);
+    let root = dir.path();
+    let emulator = root.join("state/emulator");
+    let run = |args: &[&str]| {
+        dmgmt()
+            .arg("--dir")
+            .arg(root)
+            .args(args)
+            .env(
+                "DMGMT_TEST_EMULATOR_KEY",
+                dmgmt::emulator::LOCAL_MANAGEMENT_KEY,
+            )
+            .output()
+            .unwrap()
+    };
+    let unmanaged = |env: &str| {
+        let out = run(&["import", "-e", env]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        crate::support::stdout(&out)
+    };
+
+    // The embedded emulator of `apply -e local`.
+    let out = run(&["apply", "-e", "local", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    std::fs::copy(emulator.join("local.json"), emulator.join("copy.json")).unwrap();
+    assert!(unmanaged("copy").contains("+ tenant.acme"));
+
+    // `dmgmt emulator --data` serving the same file, a change made through it, then SIGTERM.
+    let mut served = std::process::Command::new(assert_cmd::cargo::cargo_bin("dmgmt"))
+        .args([
+            "emulator",
+            "--listen",
+            "127.0.0.1:0",
+            "--project-id",
+            ID,
+            "--data",
+        ])
+        .arg(emulator.join("local.json"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(served.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let url = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
+    let mut served = Reap(served);
+    write(
+        root,
+        "environments/served.yaml",
+        format!(
+            "project_id: {ID}\nbase_url: {url}\nmanagement_key: ${{env.DMGMT_TEST_EMULATOR_KEY}}\ntenants:\n  - {{id: acme, name: Acme}}\n  - {{id: beta, name: Beta}}\n"
+        )
+        .as_bytes(),
+    );
+    let out = run(&["apply", "-e", "served", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    served.signal("TERM");
+    assert!(served.wait(Duration::from_secs(10)).success());
+    std::fs::copy(emulator.join("local.json"), emulator.join("again.json")).unwrap();
+    assert!(unmanaged("again").contains("+ tenant.beta"));
 }

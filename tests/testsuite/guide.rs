@@ -1,6 +1,8 @@
 //! The user guide in `docs/` is run, page by page, with the real binary: every command of its
 //! `console` and `sh` blocks, in order, in a fresh copy of the shipped `environments/` (a user's
-//! clone), each with the exit code and the output the page documents. Also: every page is linked
+//! clone), each with the exit code and the output the page documents. The README's walkthroughs
+//! are run the same way, and so is the whole guide in order on one copy (each page begins with
+//! its reset and ends with its clean-up, so a reader can follow them on one checkout). Also: every page is linked
 //! from `docs/README.md`, the README links the guide, and the configuration reference documents
 //! exactly the keys of `dmgmt schema` and `dmgmt schema --shared`.
 //!
@@ -26,7 +28,8 @@
 //! `DMGMT_GUIDE_SHOW=1` prints what every command printed, to write a page's quotes from.
 //!
 //! Each command runs as `sh -c` in the project folder, with the built `dmgmt` first on `PATH`,
-//! `NO_COLOR=1` and no inherited `DESCOPE_*` variable. Every process started here is reaped by a
+//! `NO_COLOR=1` and no inherited `DESCOPE_*` variable. The copy is a git repository with the
+//! sample committed, as a clone is, so that pages can reset it with `git checkout`. Every process started here is reaped by a
 //! guard, also when an assertion fails.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -45,12 +48,14 @@ const COMMAND_LIMIT: Duration = Duration::from_secs(60);
 /// The guide's pages that are run, in the order of `docs/README.md`.
 const PAGES: &[&str] = &[
     "getting-started.md",
+    "your-own-repository.md",
     "configuration.md",
     "environments.md",
     "ci.md",
     "team.md",
     "recovery.md",
     "security.md",
+    "reference.md",
     "architecture.md",
 ];
 
@@ -67,13 +72,32 @@ macro_rules! page_tests {
 
 page_tests! {
     getting_started => "getting-started.md",
+    your_own_repository => "your-own-repository.md",
     configuration => "configuration.md",
     environments => "environments.md",
     ci => "ci.md",
     team => "team.md",
     recovery => "recovery.md",
     security => "security.md",
+    reference => "reference.md",
     architecture => "architecture.md",
+}
+
+/// The README's walkthroughs (setting up, promoting flows, adopting an existing project,
+/// recovering from a bad apply), in order on one copy, as the guide's pages are run.
+#[test]
+fn readme_walkthroughs() {
+    run_pages(&["README.md"]);
+}
+
+/// Every page of the guide in the order of `docs/README.md`, on one copy of the project: each
+/// starts with its reset and ends with its clean-up, so a reader can follow them one after the
+/// other on one checkout (what one page leaves, a state, an edited file, would fail the next).
+#[test]
+fn the_pages_run_in_order_on_one_checkout() {
+    let paths: Vec<String> = PAGES.iter().map(|p| format!("docs/{p}")).collect();
+    let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
+    run_pages(&paths);
 }
 
 /// One command of a page, as written.
@@ -369,10 +393,29 @@ struct Session {
 }
 
 impl Session {
-    fn new(name: &str) -> Session {
+    fn new() -> Session {
+        let project = shipped_project();
+        // A clone is a git checkout: pages reset the sample with `git checkout` and `git clean`.
+        let git = |args: &[&str]| {
+            let out = Command::new("git")
+                .args([
+                    "-c",
+                    "user.name=guide",
+                    "-c",
+                    "user.email=guide@example.com",
+                ])
+                .args(args)
+                .current_dir(project.path())
+                .output()
+                .expect("git runs");
+            assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
+        };
+        git(&["init", "-q"]);
+        git(&["add", "-A"]);
+        git(&["commit", "-qm", "the shipped sample"]);
         Session {
-            name: name.to_owned(),
-            project: shipped_project(),
+            name: String::new(),
+            project,
             scratch: tempfile::tempdir().unwrap(),
             env: BTreeMap::new(),
             jobs: Vec::new(),
@@ -591,6 +634,37 @@ impl Session {
         self.check_output(&job.cmd, &raw);
     }
 
+    /// Runs the page at `path` (from the repository root) in this session's project. What the
+    /// page exports and the emulators it starts are its own: they end with it.
+    fn page(&mut self, path: &str) {
+        let started = Instant::now();
+        let text = std::fs::read_to_string(repo_root().join(path))
+            .unwrap_or_else(|e| panic!("{path}: {e}"));
+        let steps = parse_page(path, &text);
+        self.name = path.to_owned();
+        self.env.clear();
+        self.addresses.clear();
+        self.ran = 0;
+        for step in &steps {
+            self.step(step);
+        }
+        let left: Vec<String> = self
+            .jobs
+            .iter()
+            .map(|j| format!("%{} `{}`", j.number, j.cmd.text))
+            .collect();
+        assert!(
+            left.is_empty(),
+            "{path}: the page leaves jobs running; end them with `kill %N`: {left:?}"
+        );
+        assert!(self.ran > 0, "{path}: no command was run");
+        eprintln!(
+            "{path}: {} commands in {:.1} s",
+            self.ran,
+            started.elapsed().as_secs_f64()
+        );
+    }
+
     fn step(&mut self, step: &Step) {
         match step {
             Step::Run(cmd) => self.run(cmd),
@@ -616,28 +690,17 @@ fn read_doc(name: &str) -> String {
         .unwrap_or_else(|e| panic!("docs/{name}: {e}"))
 }
 
-fn run_page(name: &str) {
-    let started = Instant::now();
-    let steps = parse_page(name, &read_doc(name));
-    let mut session = Session::new(name);
-    for step in &steps {
-        session.step(step);
+/// Runs the pages at `paths` (from the repository root) in order, on one copy of the project:
+/// what a reader does who follows them one after the other on one checkout.
+pub(crate) fn run_pages(paths: &[&str]) {
+    let mut session = Session::new();
+    for path in paths {
+        session.page(path);
     }
-    let left: Vec<String> = session
-        .jobs
-        .iter()
-        .map(|j| format!("%{} `{}`", j.number, j.cmd.text))
-        .collect();
-    assert!(
-        left.is_empty(),
-        "{name}: the page leaves jobs running; end them with `kill %N`: {left:?}"
-    );
-    assert!(session.ran > 0, "{name}: no command was run");
-    eprintln!(
-        "docs/{name}: {} commands in {:.1} s",
-        session.ran,
-        started.elapsed().as_secs_f64()
-    );
+}
+
+fn run_page(name: &str) {
+    run_pages(&[&format!("docs/{name}")]);
 }
 
 /// Relative links (`](target)`) in a Markdown text, without their `#fragment`.

@@ -1,6 +1,6 @@
 //! Small things a new user trips over, through the real binary: how to recover a corrupt state,
 //! `plan --out -`, settings an emulated environment ignores, `.yml` files, completing `-e`, `--help` headings, the
-//! hint of a refused key, and README references that must exist.
+//! hint of a refused key, and README (and moved-out reference) references that must exist.
 
 use std::collections::BTreeSet;
 
@@ -203,23 +203,28 @@ fn a_refused_key_hints_at_the_project_id_too() {
 }
 
 /// Words in backticks or code blocks that name a path in this repository or a `dmgmt` command,
-/// less the paths the README's own commands create (`> PATH`, `create PATH`, `edit PATH`) and
-/// locations in sample output (`file:line:col`).
+/// less the paths the README's own commands create or remove (`> PATH`, `create PATH`, `edit
+/// PATH`, a `cp`, `mv` or `rm` line) and locations in sample output (`file:line:col`).
 fn readme_references(text: &str) -> (BTreeSet<String>, BTreeSet<String>) {
-    // (text, whether it may hold a command): inline spans and `sh` blocks; other blocks are
-    // sample output ("dmgmt will perform the following actions").
+    // (text, whether it may hold a command): inline spans, `sh` blocks and the `$ ` lines of
+    // `console` blocks; other lines of blocks are sample output ("dmgmt will perform…").
     let mut code: Vec<(String, bool)> = Vec::new();
-    let mut block: Option<bool> = None;
+    let mut block: Option<&str> = None;
     for line in text.lines() {
         if let Some(fence) = line.trim_start().strip_prefix("```") {
             block = match block {
                 Some(_) => None,
-                None => Some(fence.trim() == "sh"),
+                None => Some(fence.split_whitespace().next().unwrap_or("")),
             };
             continue;
         }
         match block {
-            Some(sh) => code.push((line.to_owned(), sh)),
+            Some("sh") => code.push((line.to_owned(), true)),
+            Some("console") => match line.strip_prefix("$ ") {
+                Some(command) => code.push((command.to_owned(), true)),
+                None => code.push((line.to_owned(), false)),
+            },
+            Some(_) => code.push((line.to_owned(), false)),
             None => code.extend(
                 line.split('`')
                     .skip(1)
@@ -244,7 +249,8 @@ fn readme_references(text: &str) -> (BTreeSet<String>, BTreeSet<String>) {
                     .split(['/', '.', '-'])
                     .any(|part| part.len() > 1 && part.chars().all(|c| c.is_ascii_uppercase()));
             if repo_path && !placeholder {
-                let writes = i > 0 && matches!(words[i - 1], ">" | "create" | "edit");
+                let writes = (i > 0 && matches!(words[i - 1], ">" | "create" | "edit"))
+                    || matches!(words.first(), Some(&("cp" | "mv" | "rm")));
                 if writes {
                     created.insert(word.to_owned());
                 }
@@ -271,7 +277,18 @@ fn readme_references(text: &str) -> (BTreeSet<String>, BTreeSet<String>) {
 #[test]
 fn every_path_and_command_the_readme_names_exists() {
     let root = repo_root();
-    let text = std::fs::read_to_string(root.join("README.md")).unwrap();
+    // The README, and the reference and contributors' notes that were moved out of it.
+    let mut text = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let mut pages = vec![root.join("docs/reference.md")];
+    pages.extend(
+        std::fs::read_dir(root.join("docs/dev"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.path()),
+    );
+    for page in pages {
+        text.push_str(&std::fs::read_to_string(page).unwrap());
+    }
     let (paths, commands) = readme_references(&text);
     let missing: Vec<&String> = paths
         .iter()
@@ -325,4 +342,62 @@ fn completions_made_inside_a_project_offer_its_environments_for_env() {
             "{shell}: no environment names in the script"
         );
     }
+}
+
+#[test]
+fn init_starts_a_valid_repository_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("team-config");
+    let out = dmgmt().arg("init").arg(&root).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    for next in [
+        "export DESCOPE_MANAGEMENT_KEY_DEV=<key>",
+        "dmgmt import -e dev --write",
+        "dmgmt plan -e dev",
+    ] {
+        assert!(text.contains(next), "says what to do next: {text}");
+    }
+    let gitignore = std::fs::read_to_string(root.join(".gitignore")).unwrap();
+    assert!(
+        gitignore.lines().any(|l| l == "/state/") && gitignore.lines().any(|l| l == "*.plan"),
+        "{gitignore}"
+    );
+
+    // The example is valid as it is, key variable unset.
+    let out = dmgmt()
+        .arg("--dir")
+        .arg(&root)
+        .args(["validate", "--all"])
+        .env_remove("DESCOPE_MANAGEMENT_KEY_DEV")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("Success! `dev` is valid"),
+        "{}",
+        stdout(&out)
+    );
+
+    // A second init refuses, naming the files, and changes nothing; `--dir` is the default DIR.
+    let example = std::fs::read(root.join("environments/dev.yaml")).unwrap();
+    std::fs::write(root.join("environments/dev.yaml"), b"project_id: Pmine\n").unwrap();
+    let out = dmgmt()
+        .arg("--dir")
+        .arg(&root)
+        .arg("init")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("already holds `environments/dev.yaml`, `.gitignore`")
+            && err.contains("never overwrites"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(root.join("environments/dev.yaml")).unwrap(),
+        b"project_id: Pmine\n"
+    );
+    assert_ne!(example, b"project_id: Pmine\n");
 }
