@@ -117,6 +117,9 @@ fn append(
     exit_code: i32,
 ) -> Option<Box<Error>> {
     record.exit_code = exit_code;
+    if record.outcome.is_empty() {
+        record.outcome = audit::outcome::of_exit_code(exit_code).to_owned();
+    }
     record.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let appended = audit::append(state_dir, record);
     appended.err().map(|e| {
