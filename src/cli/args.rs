@@ -148,6 +148,10 @@ pub(crate) struct ApplyArgs {
     /// Allow deletes in a protected environment and of `prevent_destroy` resources
     #[arg(long)]
     pub(crate) allow_delete: bool,
+    /// In a protected environment, apply a plan that re-creates most managed objects (gone from
+    /// the live project) without asking for the environment's name
+    #[arg(long)]
+    pub(crate) allow_mass_recreate: bool,
     /// Only this change and what it depends on (repeatable), e.g. `tenant.acme`
     #[arg(long, value_name = "ADDR", conflicts_with = "plan_file")]
     pub(crate) target: Vec<crate::model::ResourceAddr>,
@@ -204,6 +208,9 @@ pub(crate) struct DiffArgs {
     /// Print the differences as one versioned JSON document
     #[arg(long)]
     pub(crate) json: bool,
+    /// Show the whole diff of flows and the theme, not the first lines
+    #[arg(long)]
+    pub(crate) full_diff: bool,
 }
 
 #[derive(Debug, Args)]

@@ -52,7 +52,15 @@ pub(crate) fn run(project: &Project, args: &AuditArgs, shell: &Shell) -> Result<
     } else {
         let rows: Vec<[String; 7]> = shown.iter().map(row).collect();
         shell.out(table(
-            ["TIME (UTC)", "WHO", "ENV", "COMMAND", "CHANGES", "OUTCOME", "EXIT"],
+            [
+                "TIME (UTC)",
+                "WHO",
+                "ENV",
+                "COMMAND",
+                "CHANGES",
+                "OUTCOME",
+                "EXIT",
+            ],
             &rows,
         ));
     }

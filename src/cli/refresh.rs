@@ -56,7 +56,7 @@ pub(crate) fn run(project: &Project, args: &RefreshArgs, shell: &Shell) -> Resul
         } else {
             text.push_str("Objects have changed outside of dmgmt since the last state:\n\n");
             for d in &outcome.drift {
-                text.push_str(&render::drift(d));
+                text.push_str(&render::drift(d, false));
             }
         }
         text.push_str(&render::unmanaged(&outcome.unmanaged, &Default::default()));

@@ -144,7 +144,9 @@ fn every_writing_command_leaves_exactly_one_line_and_reading_ones_none() {
     assert!(rows[1].contains(" unlock "), "newest first: {table}");
     assert!(rows.last().unwrap().contains(" apply ("), "{table}");
     assert!(
-        rows.last().unwrap().contains(" applied, 0 failed  applied "),
+        rows.last()
+            .unwrap()
+            .contains(" applied, 0 failed  applied "),
         "the outcome column: {table}"
     );
     assert!(rows[0].contains(" OUTCOME "), "{table}");

@@ -164,6 +164,11 @@ fn state_list_show_and_rm() {
     );
     assert_eq!(rm.status.code(), Some(0), "{}", stderr(&rm));
     assert!(stderr(&rm).contains("It still exists in Descope"));
+    assert!(
+        !stderr(&rm).contains("still declared"),
+        "no longer declared: {}",
+        stderr(&rm)
+    );
     assert_eq!(live.requests().len(), calls, "forgetting calls nothing");
     assert!(dir.path().join("state/golden.json.backup").exists());
     assert!(!stdout(&live.run(dir.path(), &["state", "list", "-e", "golden"])).contains("old-co"));
