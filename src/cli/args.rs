@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::engine::ArgValueCandidates;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -77,7 +78,8 @@ pub(crate) enum Command {
     Schema(SchemaArgs),
     /// Run the local Descope-compatible management API server
     Emulator(super::emulator::EmulatorArgs),
-    /// Print a shell completion script (inside a project, `-e` completes its environments)
+    /// Print a shell completion script; it asks dmgmt at each Tab, so environments and backup
+    /// ids are the project's as they are then
     Completions(CompletionsArgs),
 }
 
@@ -92,7 +94,7 @@ pub(crate) struct EnvsArgs {
 #[command(group(clap::ArgGroup::new("target").required(true).args(["env", "all"])))]
 pub(crate) struct ValidateArgs {
     /// The environment to check
-    #[arg(short = 'e', long = "env", value_name = "ENV")]
+    #[arg(short = 'e', long = "env", value_name = "ENV", add = ArgValueCandidates::new(super::complete::environments))]
     pub(crate) env: Option<String>,
     /// Check every environment
     #[arg(long)]
@@ -106,7 +108,7 @@ pub(crate) struct ValidateArgs {
 #[derive(Debug, Args)]
 pub(crate) struct EnvArg {
     /// The environment (a file stem in `environments/`)
-    #[arg(short = 'e', long = "env", value_name = "ENV")]
+    #[arg(short = 'e', long = "env", value_name = "ENV", add = ArgValueCandidates::new(super::complete::environments))]
     pub(crate) env: String,
 }
 
@@ -194,10 +196,10 @@ pub(crate) struct ImportArgs {
 #[derive(Debug, Args)]
 pub(crate) struct DiffArgs {
     /// The first environment
-    #[arg(value_name = "ENV_A")]
+    #[arg(value_name = "ENV_A", add = ArgValueCandidates::new(super::complete::environments))]
     pub(crate) a: String,
     /// The second environment
-    #[arg(value_name = "ENV_B")]
+    #[arg(value_name = "ENV_B", add = ArgValueCandidates::new(super::complete::environments))]
     pub(crate) b: String,
     /// Compare the live projects (each through its own credentials) instead of the configuration
     #[arg(long)]
@@ -240,7 +242,7 @@ pub(crate) struct RestoreArgs {
     #[command(flatten)]
     pub(crate) env: EnvArg,
     /// The backup to restore, as `dmgmt backups -e ENV` lists it (e.g. `20261129T152000Z`)
-    #[arg(value_name = "BACKUP_ID")]
+    #[arg(value_name = "BACKUP_ID", add = ArgValueCandidates::new(super::complete::backups))]
     pub(crate) backup_id: String,
     /// Restore without asking for confirmation
     #[arg(long)]
@@ -265,7 +267,7 @@ pub(crate) struct RestoreArgs {
 #[derive(Debug, Args)]
 pub(crate) struct AuditArgs {
     /// Only this environment's lines
-    #[arg(short = 'e', long = "env", value_name = "ENV")]
+    #[arg(short = 'e', long = "env", value_name = "ENV", add = ArgValueCandidates::new(super::complete::environments))]
     pub(crate) env: Option<String>,
     /// Only lines newer than this, e.g. `2h`, `3d`, `1w`
     #[arg(long, value_name = "DURATION", value_parser = parse_age)]

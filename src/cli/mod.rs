@@ -6,6 +6,7 @@ mod args;
 mod audit;
 mod backup;
 mod changes;
+mod complete;
 mod diff;
 mod doc_summary;
 mod emulator;
@@ -21,10 +22,11 @@ mod validate;
 
 use std::ffi::OsString;
 
-use clap::{CommandFactory, Parser};
+use clap::Parser;
 
 pub(crate) use args::Cli;
 use args::Command;
+pub use complete::complete_if_asked;
 use shell::Shell;
 
 use crate::config::{Loaded, Project};
@@ -95,46 +97,12 @@ fn execute(cli: Cli, shell: &Shell) -> Result<i32> {
             Ok(exit::SUCCESS)
         }
         Command::Completions(args) => {
-            let mut out = Vec::new();
-            // Inside a project, `-e` completes its environments: names as of now, baked into
-            // the script (static scripts cannot ask dmgmt while completing).
-            let envs = project(&cli.global)
-                .ok()
-                .and_then(|p| p.environments().ok())
-                .unwrap_or_default();
-            let mut command = with_env_values(Cli::command(), &envs);
-            clap_complete::generate(args.shell, &mut command, "dmgmt", &mut out);
-            shell.out(String::from_utf8_lossy(&out).trim_end());
+            let script = complete::registration(args.shell)
+                .map_err(|e| Error::internal("cannot write the completion script").caused_by(&e))?;
+            shell.out(script.trim_end());
             Ok(exit::SUCCESS)
         }
     }
-}
-
-/// `cmd` with `envs` as the possible values of every `-e/--env`, for completion scripts only.
-fn with_env_values(cmd: clap::Command, envs: &[String]) -> clap::Command {
-    if envs.is_empty() {
-        return cmd;
-    }
-    // clap takes owned names only with its `string` feature; leaking a few short names in a
-    // command that prints one script and exits is cheaper than that feature.
-    let names: Vec<clap::builder::PossibleValue> = envs
-        .iter()
-        .map(|e| clap::builder::PossibleValue::new(&*Box::leak(e.clone().into_boxed_str())))
-        .collect();
-    let mut cmd = cmd;
-    if cmd.get_arguments().any(|a| a.get_id() == "env") {
-        cmd = cmd.mut_arg("env", |a| {
-            a.value_parser(clap::builder::PossibleValuesParser::new(names.clone()))
-        });
-    }
-    let subs: Vec<String> = cmd
-        .get_subcommands()
-        .map(|s| s.get_name().to_owned())
-        .collect();
-    for sub in subs {
-        cmd = cmd.mut_subcommand(sub, |s| with_env_values(s, envs));
-    }
-    cmd
 }
 
 fn project(global: &args::GlobalArgs) -> Result<Project> {

@@ -248,3 +248,55 @@ fn diff_shows_a_flows_diff_cut_unless_full_diff() {
     assert!(full.contains("+        \"title\": \"Hello 29\""), "{full}");
     assert!(!cut.contains("\"Hello 29\""), "{cut}");
 }
+
+/// What a shell gets for the last word of `words` (`COMPLETE=fish dmgmt -- dmgmt WORDS...`, as
+/// the registration script asks), run in `dir`: one candidate a line, its help after a tab.
+/// Options (offered beside a positional argument) are left out.
+fn complete(dir: &std::path::Path, words: &[&str]) -> Vec<String> {
+    let out = crate::support::dmgmt()
+        .current_dir(dir)
+        .env("COMPLETE", "fish")
+        .arg("--")
+        .arg("dmgmt")
+        .args(words)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    stdout(&out)
+        .lines()
+        .map(|l| l.split('\t').next().unwrap_or_default().to_owned())
+        .filter(|c| !c.starts_with('-'))
+        .collect()
+}
+
+#[test]
+fn completion_asks_dmgmt_for_environments_and_backup_ids_as_they_are_now() {
+    let live = Live::start();
+    let dir = project(CONFIG);
+    env_file(dir.path(), "staging", CONFIG);
+    assert_eq!(
+        complete(dir.path(), &["plan", "-e", ""]),
+        ["app", "staging"]
+    );
+    assert_eq!(complete(dir.path(), &["diff", ""]), ["app", "staging"]);
+    assert_eq!(complete(dir.path(), &["diff", "app", "st"]), ["staging"]);
+    // An environment added after the script was made is offered too.
+    env_file(dir.path(), "dev", CONFIG);
+    assert_eq!(
+        complete(dir.path(), &["apply", "--env", ""]),
+        ["app", "dev", "staging"]
+    );
+
+    assert_eq!(
+        complete(dir.path(), &["restore", "-e", "app", ""]),
+        Vec::<String>::new()
+    );
+    live.run_ok(dir.path(), &["backup", "-e", ENV]);
+    let backups = std::fs::read_dir(dir.path().join("state/backups/app"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect::<Vec<_>>();
+    assert_eq!(backups.len(), 1, "{backups:?}");
+    assert_eq!(complete(dir.path(), &["restore", "-e", "app", ""]), backups);
+}
