@@ -47,12 +47,12 @@ async fn apply(
     saved: Option<SavedPlan>,
     shell: &Shell,
 ) -> Ended {
-    shell.status(format!(
+    super::announce_lock_wait(shell, ctx, &desired.environment);
+    let refreshing = format!(
         "Refreshing `{}` (project {})...",
         desired.environment, desired.project_id
-    ));
-    super::announce_lock_wait(shell, ctx, &desired.environment);
-    let progress = Progress::new(shell, "flows");
+    );
+    let progress = Progress::announcing(shell, "flows", refreshing);
     let planner = ApplyPlanner::new(&args.target, saved);
     let prepared = tokio::select! {
         biased;

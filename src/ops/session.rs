@@ -176,6 +176,7 @@ impl<'c> Session<'c> {
             Err(_) if access == Access::WriteIfReadable => None,
             Err(e) => return Err(e),
         };
+        observer.reading();
         let connection = Connection::open(desired, ctx).await?;
         let (client, parallelism) = (&connection.client, desired.parallelism.max(1) as usize);
         let snapshot = match reads {
