@@ -8,7 +8,8 @@ mod check;
 mod json;
 
 pub(crate) use check::{
-    ID_RULE, check_file, check_required_root, env_ref_name, is_id, is_var_name,
+    ID_RULE, PROJECT_ID_RULE, check_file, check_required_root, env_ref_name, is_id, is_project_id,
+    is_var_name,
 };
 pub(crate) use json::json_schema;
 
