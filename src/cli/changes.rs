@@ -298,8 +298,14 @@ impl ApplyProgress {
                 indicatif::ProgressDrawTarget::stderr(),
             );
             if let Ok(style) = indicatif::ProgressStyle::with_template(
-                "  applying {bar:30} {pos}/{len} ({per_sec}, ETA {eta})",
+                "  applying {bar:30} {pos}/{len} ({rate}, ETA {eta})",
             ) {
+                let style = style.with_key(
+                    "rate",
+                    |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = w.write_str(&rate(state.per_sec()));
+                    },
+                );
                 bar.set_style(style);
             }
             bar
@@ -322,6 +328,18 @@ impl ApplyProgress {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
+    }
+}
+
+/// Changes per second as the progress bar shows it: whole numbers (`59/s`, not indicatif's
+/// `58.796/s`), one decimal below 10.
+fn rate(per_sec: f64) -> String {
+    if !per_sec.is_finite() || per_sec <= 0.0 {
+        "0/s".to_owned()
+    } else if per_sec < 10.0 {
+        format!("{per_sec:.1}/s")
+    } else {
+        format!("{per_sec:.0}/s")
     }
 }
 
@@ -372,5 +390,18 @@ fn done_verb(change: &Change) -> &'static str {
         Action::SetDefaultRoles => "default roles set",
         Action::SetSettings => "settings set",
         Action::Forget => "no longer managed",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rate;
+
+    #[test]
+    fn the_rate_is_rounded() {
+        assert_eq!(rate(58.796), "59/s");
+        assert_eq!(rate(4.26), "4.3/s");
+        assert_eq!(rate(0.0), "0/s");
+        assert_eq!(rate(f64::NAN), "0/s");
     }
 }

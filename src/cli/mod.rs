@@ -38,10 +38,14 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();
+            if let Some(hint) = missing_env_hint(&err, &args) {
+                eprintln!("{hint}");
+            }
             // Help and version go to stdout and succeed; anything else is a usage error.
             return if err.use_stderr() {
                 exit::USAGE
@@ -63,6 +67,35 @@ where
             err.exit_code()
         }
     }
+}
+
+/// A command run without its `-e ENV`: the environments it could be given, when a project is
+/// found (from `--dir`, else the current folder).
+fn missing_env_hint(err: &clap::Error, args: &[OsString]) -> Option<String> {
+    if err.kind() != clap::error::ErrorKind::MissingRequiredArgument
+        || !err.to_string().contains("--env <ENV>")
+    {
+        return None;
+    }
+    let dir = args.iter().enumerate().find_map(|(i, a)| {
+        let a = a.to_str()?;
+        match a.strip_prefix("--dir=") {
+            Some(d) => Some(std::path::PathBuf::from(d)),
+            None if a == "--dir" => args.get(i + 1).map(std::path::PathBuf::from),
+            None => None,
+        }
+    });
+    let cwd = std::env::current_dir().ok()?;
+    let envs = Project::discover(dir.as_deref(), &cwd)
+        .ok()?
+        .environments()
+        .ok()?;
+    (!envs.is_empty()).then(|| {
+        format!(
+            "The environments of this project: {} (`dmgmt envs` shows their projects).",
+            envs.join(", ")
+        )
+    })
 }
 
 fn execute(cli: Cli, shell: &Shell) -> Result<i32> {

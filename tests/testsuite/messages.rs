@@ -300,3 +300,48 @@ fn completion_asks_dmgmt_for_environments_and_backup_ids_as_they_are_now() {
     assert_eq!(backups.len(), 1, "{backups:?}");
     assert_eq!(complete(dir.path(), &["restore", "-e", "app", ""]), backups);
 }
+
+#[test]
+fn a_command_without_its_environment_lists_the_projects_environments() {
+    let dir = project(CONFIG);
+    env_file(dir.path(), "staging", CONFIG);
+    let out = crate::support::dmgmt()
+        .arg("--dir")
+        .arg(dir.path())
+        .arg("plan")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(64), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "The environments of this project: app, staging (`dmgmt envs` shows their projects)."
+        ),
+        "{}",
+        stderr(&out)
+    );
+    // Outside a project there is nothing to list.
+    let empty = tempfile::tempdir().unwrap();
+    let out = crate::support::dmgmt()
+        .current_dir(empty.path())
+        .arg("plan")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    assert!(!stderr(&out).contains("environments of this project"));
+}
+
+#[test]
+fn the_rust_version_of_cargo_toml_is_the_minimum_the_guide_states() {
+    let root = crate::support::repo_root();
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let declared = manifest
+        .lines()
+        .find_map(|l| l.strip_prefix("rust-version = \""))
+        .and_then(|v| v.strip_suffix('"'))
+        .expect("Cargo.toml declares rust-version");
+    let guide = std::fs::read_to_string(root.join("docs/getting-started.md")).unwrap();
+    assert!(
+        guide.contains(&format!("Rust {declared} or newer")),
+        "docs/getting-started.md states another minimum than rust-version {declared}"
+    );
+}
