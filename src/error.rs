@@ -136,8 +136,10 @@ impl Error {
         out.push_str(&paint(Part::Message, &format!(" {}", self.message)));
         if !self.causes.is_empty() {
             out.push_str(&paint(Part::Plain, "\n\nCaused by:"));
-            for (i, cause) in self.causes.iter().enumerate() {
-                out.push_str(&paint(Part::Plain, &format!("\n  {i}: {cause}")));
+            // A bullet list: the causes are often reasons side by side (why a saved plan is
+            // stale), which numbers would present as a chain.
+            for cause in &self.causes {
+                out.push_str(&paint(Part::Plain, &format!("\n  - {cause}")));
             }
         }
         for hint in &self.hints {
@@ -170,7 +172,7 @@ mod tests {
             .hint("create it or pass --dir");
         assert_eq!(
             err.to_string(),
-            "error: cannot read `environments/dev.yaml`\n\nCaused by:\n  0: no such file\nhint: create it or pass --dir"
+            "error: cannot read `environments/dev.yaml`\n\nCaused by:\n  - no such file\nhint: create it or pass --dir"
         );
         assert_eq!(err.exit_code(), 1);
     }
@@ -186,7 +188,18 @@ mod tests {
         });
         assert_eq!(
             marked,
-            "[error:] bad answer:\nhint: from the server\n\nCaused by:\n  0: error: upstream\n[hint:] retry"
+            "[error:] bad answer:\nhint: from the server\n\nCaused by:\n  - error: upstream\n[hint:] retry"
+        );
+    }
+
+    #[test]
+    fn causes_are_a_bulleted_list_not_numbered_like_a_chain() {
+        let err = Error::config("the saved plan is stale")
+            .cause("the state was written since")
+            .cause("the configuration changed since");
+        assert_eq!(
+            err.to_string(),
+            "error: the saved plan is stale\n\nCaused by:\n  - the state was written since\n  - the configuration changed since"
         );
     }
 

@@ -43,6 +43,6 @@ pub mod ops;
 pub mod plan;
 pub mod state;
 
-pub use cli::run;
+pub use cli::{complete_if_asked, run};
 pub use error::Error;
 pub(crate) use error::ErrorKind;

@@ -25,5 +25,7 @@ fn main() {
     unsafe {
         libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
     }
+    // `COMPLETE=SHELL dmgmt -- WORDS...`: a shell asking for completions (answered, then exit).
+    dmgmt::complete_if_asked();
     std::process::exit(dmgmt::run(std::env::args_os()));
 }

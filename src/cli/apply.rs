@@ -29,7 +29,11 @@ pub(crate) fn run(project: &Project, args: &ApplyArgs, shell: &Shell) -> Result<
     let saved = args
         .plan_file
         .as_deref()
-        .map(ops::read_saved_plan)
+        .map(|path| {
+            let saved = ops::read_saved_plan(path)?;
+            ops::check_made_for(&saved, path, &desired.environment, &desired.project_id)?;
+            Ok::<_, Error>(saved)
+        })
         .transpose()?;
     let env_lookup = |v: &str| std::env::var(v).ok();
     let ctx = context(project, &env_lookup, args.lock.lock_timeout, shell);
@@ -43,12 +47,12 @@ async fn apply(
     saved: Option<SavedPlan>,
     shell: &Shell,
 ) -> Ended {
-    shell.status(format!(
+    super::announce_lock_wait(shell, ctx, &desired.environment);
+    let refreshing = format!(
         "Refreshing `{}` (project {})...",
         desired.environment, desired.project_id
-    ));
-    super::announce_lock_wait(shell, ctx, &desired.environment);
-    let progress = Progress::new(shell, "flows");
+    );
+    let progress = Progress::announcing(shell, "flows", refreshing);
     let planner = ApplyPlanner::new(&args.target, saved);
     let prepared = tokio::select! {
         biased;
@@ -76,7 +80,9 @@ async fn apply(
         Settled::Pending(pending) => pending,
     };
     let ask = "review the plan, then run again with --auto-approve, or apply a saved plan (`dmgmt plan --out FILE`, then `dmgmt apply -e ENV FILE`)";
-    let pending = changes::approve(pending, desired, ask, args.auto_approve, "applied").await?;
+    let insist = mass_recreate(&saved, desired, args.allow_mass_recreate);
+    let pending =
+        changes::approve(pending, desired, ask, args.auto_approve, "applied", insist).await?;
 
     let running = Running::start(shell, saved.plan.changes.len());
     let outcome = pending
@@ -105,6 +111,22 @@ async fn apply(
         shell.error(&e);
     }
     Ok(Recorded { value: code, audit })
+}
+
+/// A plan that re-creates most of what a protected environment manages (its project came back
+/// empty: a wrong `project_id` or `base_url`, or a wiped project) is asked for by name even with
+/// `--auto-approve` or a saved plan, unless `--allow-mass-recreate`: the error refusing it when
+/// there is no terminal to ask on.
+fn mass_recreate(saved: &SavedPlan, desired: &DesiredState, allowed: bool) -> Option<Error> {
+    let v = saved.vanished.filter(|_| desired.protected && !allowed)?;
+    Some(
+        Error::config(format!(
+            "refusing to apply without confirmation: {} of the {} objects dmgmt manages in protected `{}` are gone from project {}, and this plan creates them again",
+            v.gone, v.managed, desired.environment, desired.project_id
+        ))
+        .cause("--auto-approve and a saved plan do not cover this; there is no terminal to ask on")
+        .hint("check `project_id` and `base_url` of the environment; if the project really is to be re-created, run the apply again with --allow-mass-recreate"),
+    )
 }
 
 /// The `--json` document: the plan applied and what each change came to.

@@ -3,14 +3,16 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::engine::ArgValueCandidates;
+
+/// `--parallelism`'s upper bound: the configuration's (`parallelism` at most 32).
+const MAX_PARALLELISM: i64 = crate::model::DesiredState::MAX_PARALLELISM as i64;
 
 #[derive(Debug, Parser)]
 #[command(
     name = "dmgmt",
     version,
-    about = "Declarative plan/apply for Descope projects: tenants, roles, permissions, flows and theme as code",
-    propagate_version = true,
-    disable_help_subcommand = true
+    about = "Declarative plan/apply for Descope projects: tenants, roles, permissions, flows and theme as code"
 )]
 pub(crate) struct Cli {
     #[command(flatten)]
@@ -79,7 +81,8 @@ pub(crate) enum Command {
     Schema(SchemaArgs),
     /// Run the local Descope-compatible management API server
     Emulator(super::emulator::EmulatorArgs),
-    /// Print a shell completion script (inside a project, `-e` completes its environments)
+    /// Print a shell completion script; it asks dmgmt at each Tab, so environments and backup
+    /// ids are the project's as they are then
     Completions(CompletionsArgs),
 }
 
@@ -101,7 +104,7 @@ pub(crate) struct EnvsArgs {
 #[command(group(clap::ArgGroup::new("target").required(true).args(["env", "all"])))]
 pub(crate) struct ValidateArgs {
     /// The environment to check
-    #[arg(short = 'e', long = "env", value_name = "ENV")]
+    #[arg(short = 'e', long = "env", value_name = "ENV", add = ArgValueCandidates::new(super::complete::environments))]
     pub(crate) env: Option<String>,
     /// Check every environment
     #[arg(long)]
@@ -115,7 +118,7 @@ pub(crate) struct ValidateArgs {
 #[derive(Debug, Args)]
 pub(crate) struct EnvArg {
     /// The environment (a file stem in `environments/`)
-    #[arg(short = 'e', long = "env", value_name = "ENV")]
+    #[arg(short = 'e', long = "env", value_name = "ENV", add = ArgValueCandidates::new(super::complete::environments))]
     pub(crate) env: String,
 }
 
@@ -157,11 +160,15 @@ pub(crate) struct ApplyArgs {
     /// Allow deletes in a protected environment and of `prevent_destroy` resources
     #[arg(long)]
     pub(crate) allow_delete: bool,
+    /// In a protected environment, apply a plan that re-creates most managed objects (gone from
+    /// the live project) without asking for the environment's name
+    #[arg(long)]
+    pub(crate) allow_mass_recreate: bool,
     /// Only this change and what it depends on (repeatable), e.g. `tenant.acme`
     #[arg(long, value_name = "ADDR", conflicts_with = "plan_file")]
     pub(crate) target: Vec<crate::model::ResourceAddr>,
     /// Calls in flight at once (default: the environment's `parallelism`)
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=MAX_PARALLELISM))]
     pub(crate) parallelism: Option<u32>,
     /// Print what was applied as one versioned JSON document
     #[arg(long)]
@@ -199,10 +206,10 @@ pub(crate) struct ImportArgs {
 #[derive(Debug, Args)]
 pub(crate) struct DiffArgs {
     /// The first environment
-    #[arg(value_name = "ENV_A")]
+    #[arg(value_name = "ENV_A", add = ArgValueCandidates::new(super::complete::environments))]
     pub(crate) a: String,
     /// The second environment
-    #[arg(value_name = "ENV_B")]
+    #[arg(value_name = "ENV_B", add = ArgValueCandidates::new(super::complete::environments))]
     pub(crate) b: String,
     /// Compare the live projects (each through its own credentials) instead of the configuration
     #[arg(long)]
@@ -213,6 +220,9 @@ pub(crate) struct DiffArgs {
     /// Print the differences as one versioned JSON document
     #[arg(long)]
     pub(crate) json: bool,
+    /// Show the whole diff of flows and the theme, not the first lines
+    #[arg(long)]
+    pub(crate) full_diff: bool,
 }
 
 #[derive(Debug, Args)]
@@ -242,7 +252,7 @@ pub(crate) struct RestoreArgs {
     #[command(flatten)]
     pub(crate) env: EnvArg,
     /// The backup to restore, as `dmgmt backups -e ENV` lists it (e.g. `20261129T152000Z`)
-    #[arg(value_name = "BACKUP_ID")]
+    #[arg(value_name = "BACKUP_ID", add = ArgValueCandidates::new(super::complete::backups))]
     pub(crate) backup_id: String,
     /// Restore without asking for confirmation
     #[arg(long)]
@@ -258,7 +268,7 @@ pub(crate) struct RestoreArgs {
     #[arg(long, value_name = "ADDR")]
     pub(crate) target: Vec<crate::model::ResourceAddr>,
     /// Calls in flight at once (default: the environment's `parallelism`)
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=MAX_PARALLELISM))]
     pub(crate) parallelism: Option<u32>,
     #[command(flatten)]
     pub(crate) lock: LockArgs,
@@ -267,10 +277,10 @@ pub(crate) struct RestoreArgs {
 #[derive(Debug, Args)]
 pub(crate) struct AuditArgs {
     /// Only this environment's lines
-    #[arg(short = 'e', long = "env", value_name = "ENV")]
+    #[arg(short = 'e', long = "env", value_name = "ENV", add = ArgValueCandidates::new(super::complete::environments))]
     pub(crate) env: Option<String>,
-    /// Only lines newer than this, e.g. `2h`, `3d`, `1w`
-    #[arg(long, value_name = "DURATION", value_parser = parse_age)]
+    /// Only lines newer than this, e.g. `2h`, `3d`, `1w` (units: ms, s, m, h, d, w)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub(crate) since: Option<std::time::Duration>,
     /// At most N lines (the newest)
     #[arg(long, value_name = "N")]
@@ -280,28 +290,10 @@ pub(crate) struct AuditArgs {
     pub(crate) json: bool,
 }
 
-/// An age: `90s`, `30m`, `2h`, `3d`, `1w`.
-fn parse_age(s: &str) -> Result<std::time::Duration, String> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (number, unit) = s.split_at(split);
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("expected an age like `2h` or `3d`, got `{s}`"))?;
-    let seconds = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3_600,
-        "d" => 86_400,
-        "w" => 604_800,
-        _ => return Err(format!("unknown unit `{unit}`: use s, m, h, d or w")),
-    };
-    Ok(std::time::Duration::from_secs(n.saturating_mul(seconds)))
-}
-
 #[derive(Debug, Args)]
 pub(crate) struct LockArgs {
-    /// How long to wait for a held state lock, e.g. `30s`, `2m` (default: fail at once)
+    /// How long to wait for a held state lock, e.g. `30s`, `2m` (units: ms, s, m, h, d, w;
+    /// default: fail at once)
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "0s")]
     pub(crate) lock_timeout: std::time::Duration,
 }
@@ -340,22 +332,25 @@ pub(crate) struct UnlockArgs {
     pub(crate) force: bool,
 }
 
-/// `30s`, `2m`, `500ms`, `1h`, or plain seconds.
+/// A duration, the same for every flag that takes one (`--lock-timeout`, `--since`): `500ms`,
+/// `30s` (or plain seconds), `2m`, `1h`, `3d`, `1w`.
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (number, unit) = s.split_at(split);
     let n: u64 = number
         .parse()
-        .map_err(|_| format!("expected a duration like `30s` or `2m`, got `{s}`"))?;
-    let millis = match unit {
-        "ms" => n,
-        "" | "s" => n.saturating_mul(1000),
-        "m" => n.saturating_mul(60_000),
-        "h" => n.saturating_mul(3_600_000),
-        _ => return Err(format!("unknown unit `{unit}`: use ms, s, m or h")),
+        .map_err(|_| format!("expected a duration like `30s`, `2m` or `3d`, got `{s}`"))?;
+    let millis: u64 = match unit {
+        "ms" => 1,
+        "" | "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        "w" => 604_800_000,
+        _ => return Err(format!("unknown unit `{unit}`: use ms, s, m, h, d or w")),
     };
-    Ok(std::time::Duration::from_millis(millis))
+    Ok(std::time::Duration::from_millis(n.saturating_mul(millis)))
 }
 
 #[derive(Debug, Args)]
@@ -397,8 +392,55 @@ mod tests {
             Ok(std::time::Duration::from_millis(250))
         );
         assert_eq!(parse_duration("5"), Ok(std::time::Duration::from_secs(5)));
+        assert_eq!(
+            parse_duration("3d"),
+            Ok(std::time::Duration::from_secs(3 * 86_400))
+        );
+        assert_eq!(
+            parse_duration("1w"),
+            Ok(std::time::Duration::from_secs(604_800))
+        );
         assert!(parse_duration("soon").is_err());
-        assert!(parse_duration("5d").is_err());
+        assert!(parse_duration("5y").is_err());
+    }
+
+    #[test]
+    fn lock_timeout_and_since_accept_the_same_units() {
+        for value in ["500ms", "30s", "30", "2m", "1h", "3d", "1w"] {
+            let lock =
+                Cli::try_parse_from(["dmgmt", "refresh", "-e", "x", "--lock-timeout", value]);
+            let since = Cli::try_parse_from(["dmgmt", "audit", "--since", value]);
+            assert!(lock.is_ok() && since.is_ok(), "{value}");
+        }
+    }
+
+    #[test]
+    fn parallelism_has_the_configurations_range() {
+        let parse =
+            |n: &str| Cli::try_parse_from(["dmgmt", "apply", "-e", "x", "--parallelism", n]);
+        assert!(parse("32").is_ok());
+        assert!(parse("33").is_err());
+        assert!(parse("0").is_err());
+        let parse =
+            |n: &str| Cli::try_parse_from(["dmgmt", "restore", "-e", "x", "b", "--parallelism", n]);
+        assert!(parse("32").is_ok());
+        assert!(parse("33").is_err());
+    }
+
+    #[test]
+    fn the_version_flag_is_the_top_commands_only_and_help_takes_a_command() {
+        let top = Cli::command().render_help().to_string();
+        assert!(top.contains("-V, --version"), "{top}");
+        let mut cmd = Cli::command();
+        let plan = cmd
+            .find_subcommand_mut("plan")
+            .unwrap()
+            .render_help()
+            .to_string();
+        assert!(!plan.contains("--version"), "{plan}");
+        let err = Cli::try_parse_from(["dmgmt", "help", "plan"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::DisplayHelp);
+        assert!(err.to_string().contains("Usage: dmgmt plan"), "{err}");
     }
 
     #[test]

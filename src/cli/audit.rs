@@ -50,9 +50,17 @@ pub(crate) fn run(project: &Project, args: &AuditArgs, shell: &Shell) -> Result<
     } else if shown.is_empty() {
         shell.status(format!("No audit lines in `{}` match.", path.display()));
     } else {
-        let rows: Vec<[String; 6]> = shown.iter().map(row).collect();
+        let rows: Vec<[String; 7]> = shown.iter().map(row).collect();
         shell.out(table(
-            ["TIME (UTC)", "WHO", "ENV", "COMMAND", "CHANGES", "EXIT"],
+            [
+                "TIME (UTC)",
+                "WHO",
+                "ENV",
+                "COMMAND",
+                "CHANGES",
+                "OUTCOME",
+                "EXIT",
+            ],
             &rows,
         ));
     }
@@ -65,7 +73,7 @@ pub(crate) fn run(project: &Project, args: &AuditArgs, shell: &Shell) -> Result<
     Ok(exit::SUCCESS)
 }
 
-fn row(r: &AuditRecord) -> [String; 6] {
+fn row(r: &AuditRecord) -> [String; 7] {
     let applied = r.changes.iter().filter(|c| c.outcome == "applied").count();
     let failed = r.changes.iter().filter(|c| c.outcome == "failed").count();
     let changes = if r.changes.is_empty() {
@@ -86,6 +94,7 @@ fn row(r: &AuditRecord) -> [String; 6] {
         r.environment.clone(),
         command,
         changes,
+        r.outcome.clone(),
         r.exit_code.to_string(),
     ]
 }

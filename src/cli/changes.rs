@@ -144,37 +144,58 @@ pub(super) fn interrupted(done: &str) -> Error {
 
 /// Has `pending` approved, unless it needs no approval (a saved plan) or `auto_approve`: a no,
 /// a prompt that fails or Ctrl-C (nothing was `done`) ends the command, its audit line appended.
-/// `no_terminal`: what to do instead when there is no terminal to ask on.
+/// `no_terminal`: what to do instead when there is no terminal to ask on. `insist`: why the
+/// question is asked even so (a plan that re-creates most of a protected project): the error
+/// that refuses the command when there is no terminal.
 pub(super) async fn approve<'c, P: Planner>(
     pending: Pending<'c, P>,
     desired: &DesiredState,
     no_terminal: &str,
     auto_approve: bool,
     done: &str,
+    insist: Option<Error>,
 ) -> std::result::Result<Pending<'c, P>, ops::Failed> {
-    if auto_approve || !pending.needs_approval() {
+    if insist.is_none() && (auto_approve || !pending.needs_approval()) {
         return Ok(pending);
     }
     let approved = tokio::select! {
         biased;
         () = ctrl_c() => Err(interrupted(done)),
-        answer = confirm(desired, P::COMMAND, no_terminal) => answer,
+        answer = confirm(desired, P::COMMAND, no_terminal, insist) => answer,
     };
     match approved {
-        Ok(true) => Ok(pending),
-        Ok(false) => Err(pending.cancel()),
+        Ok(Answer::Approved) => Ok(pending),
+        Ok(Answer::Declined(why)) => Err(pending.cancel(why)),
+        Ok(Answer::Refused(e)) => Err(pending.refuse(e)),
         Err(e) => Err(pending.abandon(e)),
     }
 }
 
+/// What came of the confirmation prompt.
+enum Answer {
+    Approved,
+    /// Anything but the expected answer; with what was expected when the answer looks like a
+    /// mistake (`yes` where the environment's name was asked for).
+    Declined(Option<String>),
+    /// There is no terminal to ask on.
+    Refused(Error),
+}
+
 /// Asks for approval on the terminal: `yes`, or the environment's name when it is protected.
-/// Without a terminal there is no one to ask: refused.
-async fn confirm(desired: &DesiredState, verb: &str, no_terminal: &str) -> Result<bool> {
+/// Without a terminal there is no one to ask: refused (with `insist`, if given).
+async fn confirm(
+    desired: &DesiredState,
+    verb: &str,
+    no_terminal: &str,
+    insist: Option<Error>,
+) -> Result<Answer> {
     if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
-        return Err(Error::config(format!(
-            "refusing to {verb} without confirmation: there is no terminal to ask on"
-        ))
-        .hint(no_terminal));
+        return Ok(Answer::Refused(insist.unwrap_or_else(|| {
+            Error::config(format!(
+                "refusing to {verb} without confirmation: there is no terminal to ask on"
+            ))
+            .hint(no_terminal)
+        })));
     }
     let (prompt, expected) = if desired.protected {
         (
@@ -199,7 +220,17 @@ async fn confirm(desired: &DesiredState, verb: &str, no_terminal: &str) -> Resul
     .await
     .map_err(|e| Error::internal("the confirmation prompt failed").caused_by(&e))?
     .map_err(|e| Error::new(ErrorKind::Io, "cannot read the confirmation").caused_by(&e))?;
-    Ok(answer.trim() == expected)
+    let answer = answer.trim();
+    Ok(if answer == expected {
+        Answer::Approved
+    } else if desired.protected && answer.eq_ignore_ascii_case("yes") {
+        Answer::Declined(Some(format!(
+            "`{env}` is protected, so the prompt expected its name, `{env}`, not `yes`",
+            env = desired.environment
+        )))
+    } else {
+        Answer::Declined(None)
+    })
 }
 
 /// The approved changes running: Ctrl-C watched (first: stop scheduling; second: exit at once)
@@ -267,8 +298,14 @@ impl ApplyProgress {
                 indicatif::ProgressDrawTarget::stderr(),
             );
             if let Ok(style) = indicatif::ProgressStyle::with_template(
-                "  applying {bar:30} {pos}/{len} ({per_sec}, ETA {eta})",
+                "  applying {bar:30} {pos}/{len} ({rate}, ETA {eta})",
             ) {
+                let style = style.with_key(
+                    "rate",
+                    |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = w.write_str(&rate(state.per_sec()));
+                    },
+                );
                 bar.set_style(style);
             }
             bar
@@ -291,6 +328,18 @@ impl ApplyProgress {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
+    }
+}
+
+/// Changes per second as the progress bar shows it: whole numbers (`59/s`, not indicatif's
+/// `58.796/s`), one decimal below 10.
+fn rate(per_sec: f64) -> String {
+    if !per_sec.is_finite() || per_sec <= 0.0 {
+        "0/s".to_owned()
+    } else if per_sec < 10.0 {
+        format!("{per_sec:.1}/s")
+    } else {
+        format!("{per_sec:.0}/s")
     }
 }
 
@@ -341,5 +390,18 @@ fn done_verb(change: &Change) -> &'static str {
         Action::SetDefaultRoles => "default roles set",
         Action::SetSettings => "settings set",
         Action::Forget => "no longer managed",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rate;
+
+    #[test]
+    fn the_rate_is_rounded() {
+        assert_eq!(rate(58.796), "59/s");
+        assert_eq!(rate(4.26), "4.3/s");
+        assert_eq!(rate(0.0), "0/s");
+        assert_eq!(rate(f64::NAN), "0/s");
     }
 }

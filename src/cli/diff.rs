@@ -32,6 +32,7 @@ pub(crate) fn run(project: &Project, args: &DiffArgs, shell: &Shell) -> Result<i
         a: &a,
         b: &b,
         live: args.live,
+        full_diff: args.full_diff,
     };
     if args.json {
         let doc = view.json(&comparison);
@@ -54,6 +55,8 @@ struct View<'a> {
     a: &'a DesiredState,
     b: &'a DesiredState,
     live: bool,
+    /// `--full-diff`: a document's diff uncut.
+    full_diff: bool,
 }
 
 impl View<'_> {
@@ -157,9 +160,7 @@ impl View<'_> {
         for f in templated {
             out.push_str(&format!("      {}\n", self.templated(f)));
         }
-        for line in self.summary(d) {
-            out.push_str(&format!("      {line}\n"));
-        }
+        out.push_str(&self.document(d));
         out.push_str("    }\n\n");
         out
     }
@@ -180,6 +181,19 @@ impl View<'_> {
             text(&f.a),
             text(&f.b)
         )
+    }
+
+    /// A flow's or the theme's differences as the plan shows them: the summary, then the
+    /// unified diff from `a` to `b` (cut unless `--full-diff`).
+    fn document(&self, d: &Difference) -> String {
+        let Some((x, y)) = &d.documents else {
+            return String::new();
+        };
+        if d.presence == Presence::Differs && !d.document_changed {
+            return String::new();
+        }
+        let labels = self.names();
+        super::render::document_change(x.as_ref(), y.as_ref(), None, labels, self.full_diff)
     }
 
     /// A flow's or the theme's differences as the plan summarises them.

@@ -40,6 +40,19 @@ fn parse_listen(s: &str) -> Result<SocketAddr, String> {
         .ok_or_else(|| format!("`{s}` resolves to no address"))
 }
 
+/// A project id that an environment's `project_id` accepts too (an emulator whose id no
+/// environment can name is of no use).
+fn parse_project_id(s: &str) -> Result<String, String> {
+    if crate::config::schema::is_project_id(s) {
+        Ok(s.to_owned())
+    } else {
+        Err(format!(
+            "`{s}` {}, as an environment's `project_id` must be",
+            crate::config::schema::PROJECT_ID_RULE
+        ))
+    }
+}
+
 /// `dmgmt emulator` options (flattened into the CLI).
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct EmulatorArgs {
@@ -47,7 +60,7 @@ pub(crate) struct EmulatorArgs {
     #[arg(long, value_name = "HOST:PORT", default_value = DEFAULT_LISTEN, value_parser = parse_listen)]
     pub(crate) listen: SocketAddr,
     /// Project id clients must send in `Authorization: Bearer <project>:<key>`.
-    #[arg(long, value_name = "P", default_value = LOCAL_PROJECT_ID)]
+    #[arg(long, value_name = "P", default_value = LOCAL_PROJECT_ID, value_parser = parse_project_id)]
     pub(crate) project_id: String,
     /// Management key clients must send; the default is a fixed local key that needs no set-up.
     #[arg(long, value_name = "K", default_value = LOCAL_MANAGEMENT_KEY, hide_default_value = true)]
@@ -125,18 +138,38 @@ fn stop_signal() -> Result<impl std::future::Future<Output = ()>> {
 
 /// `dmgmt emulator`: serves until Ctrl-C (or SIGTERM). The first stdout line is `listening on http://ADDR`.
 pub(crate) fn run(args: EmulatorArgs) -> Result<()> {
+    let project_id = args.project_id.clone();
+    // The key is shown only when it is the fixed local one: a key of the user's own stays out
+    // of the output (and of any log it is redirected to).
+    let key = if args.management_key == LOCAL_MANAGEMENT_KEY {
+        LOCAL_MANAGEMENT_KEY
+    } else {
+        "<--management-key>"
+    };
     let serve = async move {
         let handle = emulator::start(args.into()).await?;
         let stop = stop_signal()?;
+        let url = handle.base_url();
+        let cannot_write =
+            |e: std::io::Error| Error::new(ErrorKind::Io, "cannot write to stdout").caused_by(&e);
+        // One write: a reader that takes only the first line (`listening on`) and closes the
+        // pipe has the rest in the pipe already.
+        let intro = format!(
+            "listening on {url}\nproject {project_id}; clients authenticate with the header\n  Authorization: Bearer {project_id}:{key}\ne.g. curl -s -H 'Authorization: Bearer {project_id}:{key}' {url}/v1/mgmt/tenant/all\nCtrl-C stops it.\n"
+        );
         let mut out = std::io::stdout().lock();
-        writeln!(out, "listening on {}", handle.base_url())
+        out.write_all(intro.as_bytes())
             .and_then(|()| out.flush())
-            .map_err(|e| Error::new(ErrorKind::Io, "cannot write to stdout").caused_by(&e))?;
+            .map_err(cannot_write)?;
         drop(out);
         stop.await;
         handle.shutdown().await.map_err(|e| {
             Error::new(ErrorKind::Io, "the emulator stopped with an error").caused_by(&e)
-        })
+        })?;
+        // Best effort: whoever started it may have stopped reading long ago.
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "emulator stopped").and_then(|()| out.flush());
+        Ok(())
     };
     match tokio::runtime::Handle::try_current() {
         Ok(rt) if rt.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {

@@ -6,6 +6,7 @@ mod args;
 mod audit;
 mod backup;
 mod changes;
+mod complete;
 mod diff;
 mod doc_summary;
 mod emulator;
@@ -22,10 +23,11 @@ mod validate;
 
 use std::ffi::OsString;
 
-use clap::{CommandFactory, Parser};
+use clap::Parser;
 
 pub(crate) use args::Cli;
 use args::Command;
+pub use complete::complete_if_asked;
 use shell::Shell;
 
 use crate::config::{Loaded, Project};
@@ -37,10 +39,14 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();
+            if let Some(hint) = missing_env_hint(&err, &args) {
+                eprintln!("{hint}");
+            }
             // Help and version go to stdout and succeed; anything else is a usage error.
             return if err.use_stderr() {
                 exit::USAGE
@@ -62,6 +68,35 @@ where
             err.exit_code()
         }
     }
+}
+
+/// A command run without its `-e ENV`: the environments it could be given, when a project is
+/// found (from `--dir`, else the current folder).
+fn missing_env_hint(err: &clap::Error, args: &[OsString]) -> Option<String> {
+    if err.kind() != clap::error::ErrorKind::MissingRequiredArgument
+        || !err.to_string().contains("--env <ENV>")
+    {
+        return None;
+    }
+    let dir = args.iter().enumerate().find_map(|(i, a)| {
+        let a = a.to_str()?;
+        match a.strip_prefix("--dir=") {
+            Some(d) => Some(std::path::PathBuf::from(d)),
+            None if a == "--dir" => args.get(i + 1).map(std::path::PathBuf::from),
+            None => None,
+        }
+    });
+    let cwd = std::env::current_dir().ok()?;
+    let envs = Project::discover(dir.as_deref(), &cwd)
+        .ok()?
+        .environments()
+        .ok()?;
+    (!envs.is_empty()).then(|| {
+        format!(
+            "The environments of this project: {} (`dmgmt envs` shows their projects).",
+            envs.join(", ")
+        )
+    })
 }
 
 fn execute(cli: Cli, shell: &Shell) -> Result<i32> {
@@ -97,46 +132,12 @@ fn execute(cli: Cli, shell: &Shell) -> Result<i32> {
             Ok(exit::SUCCESS)
         }
         Command::Completions(args) => {
-            let mut out = Vec::new();
-            // Inside a project, `-e` completes its environments: names as of now, baked into
-            // the script (static scripts cannot ask dmgmt while completing).
-            let envs = project(&cli.global)
-                .ok()
-                .and_then(|p| p.environments().ok())
-                .unwrap_or_default();
-            let mut command = with_env_values(Cli::command(), &envs);
-            clap_complete::generate(args.shell, &mut command, "dmgmt", &mut out);
-            shell.out(String::from_utf8_lossy(&out).trim_end());
+            let script = complete::registration(args.shell)
+                .map_err(|e| Error::internal("cannot write the completion script").caused_by(&e))?;
+            shell.out(script.trim_end());
             Ok(exit::SUCCESS)
         }
     }
-}
-
-/// `cmd` with `envs` as the possible values of every `-e/--env`, for completion scripts only.
-fn with_env_values(cmd: clap::Command, envs: &[String]) -> clap::Command {
-    if envs.is_empty() {
-        return cmd;
-    }
-    // clap takes owned names only with its `string` feature; leaking a few short names in a
-    // command that prints one script and exits is cheaper than that feature.
-    let names: Vec<clap::builder::PossibleValue> = envs
-        .iter()
-        .map(|e| clap::builder::PossibleValue::new(&*Box::leak(e.clone().into_boxed_str())))
-        .collect();
-    let mut cmd = cmd;
-    if cmd.get_arguments().any(|a| a.get_id() == "env") {
-        cmd = cmd.mut_arg("env", |a| {
-            a.value_parser(clap::builder::PossibleValuesParser::new(names.clone()))
-        });
-    }
-    let subs: Vec<String> = cmd
-        .get_subcommands()
-        .map(|s| s.get_name().to_owned())
-        .collect();
-    for sub in subs {
-        cmd = cmd.mut_subcommand(sub, |s| with_env_values(s, envs));
-    }
-    cmd
 }
 
 fn project(global: &args::GlobalArgs) -> Result<Project> {

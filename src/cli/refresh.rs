@@ -15,12 +15,12 @@ pub(crate) fn run(project: &Project, args: &RefreshArgs, shell: &Shell) -> Resul
     let desired = desired_state(project, &args.env.env, shell)?;
     let env_lookup = |v: &str| std::env::var(v).ok();
     let ctx = context(project, &env_lookup, args.lock.lock_timeout, shell);
-    shell.status(format!(
+    super::announce_lock_wait(shell, &ctx, &desired.environment);
+    let refreshing = format!(
         "Refreshing `{}` (project {})...",
         desired.environment, desired.project_id
-    ));
-    super::announce_lock_wait(shell, &ctx, &desired.environment);
-    let progress = Progress::new(shell, "flows");
+    );
+    let progress = Progress::announcing(shell, "flows", refreshing);
     let outcome = interruptible(ops::refresh_environment(
         &ctx,
         &desired,
@@ -56,7 +56,7 @@ pub(crate) fn run(project: &Project, args: &RefreshArgs, shell: &Shell) -> Resul
         } else {
             text.push_str("Objects have changed outside of dmgmt since the last state:\n\n");
             for d in &outcome.drift {
-                text.push_str(&render::drift(d));
+                text.push_str(&render::drift(d, false));
             }
         }
         text.push_str(&render::unmanaged(&outcome.unmanaged, &Default::default()));

@@ -28,10 +28,13 @@ pub(crate) struct RenderOptions<'a> {
 pub(crate) fn plan(saved: &SavedPlan, opts: &RenderOptions<'_>) -> String {
     let p = &saved.plan;
     let mut out = String::new();
+    if let Some(v) = &saved.vanished {
+        out.push_str(&vanished(v, saved));
+    }
     if !p.drift.is_empty() {
         out.push_str("Objects have changed outside of dmgmt since the last state:\n\n");
         for d in &p.drift {
-            out.push_str(&drift(d));
+            out.push_str(&drift(d, opts.full_diff));
         }
     }
     if saved.refresh_only {
@@ -58,6 +61,25 @@ pub(crate) fn plan(saved: &SavedPlan, opts: &RenderOptions<'_>) -> String {
         out.push_str(&summary_line(p));
     }
     out
+}
+
+/// The loud warning of a plan whose project came back (mostly) empty.
+fn vanished(v: &crate::ops::Vanished, saved: &SavedPlan) -> String {
+    let head = if v.gone == v.managed {
+        format!(
+            "Warning: all {} objects dmgmt manages in `{}` are gone from project {}.",
+            v.managed, saved.environment, saved.project_id
+        )
+    } else {
+        format!(
+            "Warning: {} of the {} objects dmgmt manages in `{}` are gone from project {}.",
+            v.gone, v.managed, saved.environment, saved.project_id
+        )
+    };
+    format!(
+        "{}\n  Is `project_id` or `base_url` wrong, or was the project wiped? An apply creates\n  them again: check before applying.\n\n",
+        Style::new().yellow().bold().apply_to(head)
+    )
 }
 
 fn refresh_only_footer(saved: &SavedPlan) -> String {
@@ -283,19 +305,38 @@ fn document(c: &Change, opts: &RenderOptions<'_>) -> String {
         ResourceAddr::Flow(id) => opts.flows.iter().find(|f| &f.id == id).map(|f| &f.refs),
         _ => None,
     };
+    let labels = ("live", "desired");
+    document_change(before.as_ref(), after, refs, labels, opts.full_diff)
+}
+
+/// A document's summary lines, then the unified diff of the two (cut unless `full`; its header
+/// names them by `labels`): how a plan, a drift and `diff` show a flow or the theme. Indented for
+/// an attribute block.
+pub(super) fn document_change(
+    before: Option<&Value>,
+    after: Option<&Value>,
+    refs: Option<&crate::model::FlowRefs>,
+    labels: (&str, &str),
+    full: bool,
+) -> String {
     let mut out = String::new();
-    for line in doc_summary::summary(before.as_ref(), after, refs) {
+    let summary = doc_summary::summary(before, after, refs);
+    for line in &summary {
         out.push_str(&format!("      {line}\n"));
     }
-    let (Some(before), Some(after)) = (before.as_ref(), after) else {
+    let (Some(before), Some(after)) = (before, after) else {
         return out;
     };
-    out.push_str(&unified(before, after, opts.full_diff));
+    let diff = unified(before, after, labels, full);
+    if summary.is_empty() && diff.is_empty() {
+        out.push_str("      document changed\n");
+    }
+    out.push_str(&diff);
     out
 }
 
 /// The unified diff of two documents, pretty-printed, cut at [`DIFF_LINES`] unless `full`.
-fn unified(before: &Value, after: &Value, full: bool) -> String {
+fn unified(before: &Value, after: &Value, labels: (&str, &str), full: bool) -> String {
     let old = pretty(before);
     let new = pretty(after);
     let diff = TextDiff::configure()
@@ -307,7 +348,7 @@ fn unified(before: &Value, after: &Value, full: bool) -> String {
     let mut unified = diff.unified_diff();
     let text = unified
         .context_radius(3)
-        .header("live", "desired")
+        .header(labels.0, labels.1)
         .to_string();
     for line in text.lines() {
         total += 1;
@@ -336,8 +377,10 @@ fn pretty(v: &Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_default() + "\n"
 }
 
-/// One drift entry, Terraform's "Objects have changed outside of Terraform" shape.
-pub(crate) fn drift(d: &Drift) -> String {
+/// One drift entry, Terraform's "Objects have changed outside of Terraform" shape. A flow's or the
+/// theme's document shows as in a plan: its summary, then the unified diff (cut unless
+/// `full_diff`).
+pub(crate) fn drift(d: &Drift, full_diff: bool) -> String {
     match d.kind {
         DriftKind::Deleted => format!(
             "  # {} has been deleted outside dmgmt\n  {} {} {{\n    }}\n\n",
@@ -366,11 +409,14 @@ pub(crate) fn drift(d: &Drift) -> String {
                 block_name(&d.addr)
             );
             for (symbol, field, text) in lines {
-                let text = if field == "document" {
-                    "(document changed)".to_owned()
-                } else {
-                    text
-                };
+                if field == "document" {
+                    let document = d.diffs.iter().find(|x| x.field == "document");
+                    let (before, after) =
+                        document.map_or((None, None), |x| (x.before.as_ref(), x.after.as_ref()));
+                    let labels = ("last state", "live");
+                    out.push_str(&document_change(before, after, None, labels, full_diff));
+                    continue;
+                }
                 let field = printable(&field);
                 out.push_str(&format!(
                     "      {} {field:<width$} = {text}\n",

@@ -57,7 +57,8 @@ async fn restore(
         Settled::Pending(pending) => pending,
     };
     let ask = "review the plan, then run again with --auto-approve";
-    let pending = changes::approve(pending, desired, ask, args.auto_approve, "restored").await?;
+    let pending =
+        changes::approve(pending, desired, ask, args.auto_approve, "restored", None).await?;
 
     let running = Running::start(shell, total);
     let outcome = pending

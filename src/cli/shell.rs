@@ -162,6 +162,8 @@ fn style() -> Style {
 pub(crate) struct Progress {
     what: &'static str,
     enabled: bool,
+    /// Said on stderr (unless `-q`) when the reading starts: after the lock is taken.
+    announce: Option<String>,
 }
 
 impl Progress {
@@ -169,6 +171,16 @@ impl Progress {
         Progress {
             what,
             enabled: shell.terminal && !shell.quiet,
+            announce: None,
+        }
+    }
+
+    /// A progress that says `text` (`Refreshing …`) once the live project is being read, not
+    /// before the lock is taken: a lock error then stands alone.
+    pub(crate) fn announcing(shell: &Shell, what: &'static str, text: String) -> Self {
+        Progress {
+            announce: (!shell.quiet).then_some(text),
+            ..Progress::new(shell, what)
         }
     }
 
@@ -180,6 +192,12 @@ impl Progress {
 }
 
 impl crate::ops::live::RefreshObserver for Progress {
+    fn reading(&self) {
+        if let Some(text) = &self.announce {
+            let _ = writeln!(std::io::stderr().lock(), "{text}");
+        }
+    }
+
     fn flows_progress(&self, done: usize, total: usize) {
         if self.enabled {
             let _ = write!(

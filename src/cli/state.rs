@@ -51,6 +51,16 @@ pub(crate) fn run(project: &Project, command: &StateCommand, shell: &Shell) -> R
                 )),
                 WriteOutcome::Unchanged => {}
             }
+            // `state rm` needs no configuration; when it loads and still declares the resource,
+            // the next plan adopts the live object again.
+            let declared = super::load(project, env)
+                .desired
+                .is_some_and(|d| d.addresses().contains(addr));
+            if declared {
+                shell.warn(format!(
+                    "`{addr}` is still declared in the configuration of `{env}`: the next plan adopts it again. To stop managing it for good, remove it from the configuration too."
+                ));
+            }
         }
     }
     Ok(exit::SUCCESS)

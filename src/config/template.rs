@@ -112,6 +112,10 @@ pub(crate) fn fill(
     }
     let text = sources.text(file);
     let mut reported = std::collections::BTreeSet::new();
+    // Defects come in the template's own order (objects keep their key order), so the n-th
+    // defect of a placeholder is at its n-th occurrence in the text: each is shown at its line.
+    let mut cursors: BTreeMap<String, usize> = BTreeMap::new();
+    let mut found = Vec::new();
     for (path, defect) in defects {
         let (needle, message, hint) = match defect {
             Defect::Placeholder(placeholder, problem) => (
@@ -130,15 +134,43 @@ pub(crate) fn fill(
                 "a variable's value holds `${`; Descope would receive it as text. Write `$${` in a value for a literal `${`".to_owned(),
             ),
         };
+        let cursor = cursors.entry(needle.clone()).or_insert(0);
+        let at = locate_from(text, &needle, cursor);
         if !reported.insert((path.clone(), message.clone())) {
             continue;
         }
-        let span = locate(text, &needle).map_or(Span::file_start(file), |(line, col)| {
+        let span = at.map_or(Span::file_start(file), |(line, col)| {
             Span::new(file, line, col, needle.chars().count())
         });
-        out.push(Diagnostic::error(span, format!("{path}: {message}")).hint(hint));
+        found.push((
+            needle,
+            Diagnostic::error(span, format!("{path}: {message}")).hint(hint),
+        ));
     }
+    // Grouped by placeholder (an undefined variable's uses together), in order of first use.
+    let mut first_use: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, (needle, _)) in found.iter().enumerate() {
+        first_use.entry(needle.clone()).or_insert(i);
+    }
+    found.sort_by_key(|(needle, _)| first_use[needle]);
+    out.extend(found.into_iter().map(|(_, d)| d));
     filled
+}
+
+/// Like [`locate`], for the next occurrence of `needle` at or after byte `*cursor` that is not a
+/// `$${` escape; moves `*cursor` past it. Once the occurrences run out, the first one is shown.
+fn locate_from(text: &str, needle: &str, cursor: &mut usize) -> Option<(usize, usize)> {
+    let mut from = *cursor;
+    while let Some(i) = text.get(from..).and_then(|rest| rest.find(needle)) {
+        let at = from + i;
+        from = at + needle.len().max(1);
+        if needle.starts_with("${") && text[..at].ends_with('$') {
+            continue;
+        }
+        *cursor = from;
+        return position(text, at);
+    }
+    locate(text, needle)
 }
 
 fn fill_value(
@@ -220,7 +252,11 @@ fn fill_str(s: &str, scope: &Scope<'_>, path: &str, defects: &mut Vec<(String, D
 
 /// Line and column (1-based) of the first occurrence of `needle` in `text`.
 fn locate(text: &str, needle: &str) -> Option<(usize, usize)> {
-    let at = text.find(needle)?;
+    position(text, text.find(needle)?)
+}
+
+/// Line and column (1-based) of byte `at` of `text`.
+fn position(text: &str, at: usize) -> Option<(usize, usize)> {
     let before = &text[..at];
     let line = before.matches('\n').count() + 1;
     let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
@@ -295,6 +331,31 @@ mod tests {
             "$.flow.a[0]: undefined variable `var.missing`"
         );
         assert_eq!((out[0].span.line, out[0].span.col), (3, 12));
+    }
+
+    #[test]
+    fn each_use_of_an_undefined_variable_is_reported_at_its_own_line_grouped_by_variable() {
+        let (_, out) = fill_with(
+            "{\n  \"flow\": {\n    \"a\": \"${var.one}\",\n    \"b\": \"${var.two}\",\n    \"c\": \"$${var.one} ${var.one}\"\n  },\n  \"screens\": [\"${var.one}\"]\n}\n",
+            &[],
+        );
+        let got: Vec<(String, u32, u32)> = out
+            .iter()
+            .map(|d| (d.message.clone(), d.span.line, d.span.col))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("$.flow.a: undefined variable `var.one`".to_owned(), 3, 11),
+                ("$.flow.c: undefined variable `var.one`".to_owned(), 5, 23),
+                (
+                    "$.screens[0]: undefined variable `var.one`".to_owned(),
+                    7,
+                    16
+                ),
+                ("$.flow.b: undefined variable `var.two`".to_owned(), 4, 11),
+            ]
+        );
     }
 
     #[test]

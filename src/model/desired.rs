@@ -37,6 +37,8 @@ pub struct DesiredState {
 
 impl DesiredState {
     pub(crate) const DEFAULT_PARALLELISM: u32 = 4;
+    /// The most calls in flight at once: the configuration's `parallelism` and `--parallelism`.
+    pub(crate) const MAX_PARALLELISM: u32 = 32;
 
     /// Addresses of every declared resource: the one list that decides what the configuration
     /// declares (plan, refresh, import, `--target` and the state's guards all ask it).

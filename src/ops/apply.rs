@@ -129,6 +129,7 @@ fn checked_saved_plan(
     saved.plan.summary = crate::plan::summarize(&saved.plan.changes);
     saved.plan.drift = fresh.plan.drift;
     saved.plan.unmanaged = fresh.plan.unmanaged;
+    saved.vanished = fresh.vanished;
     Ok(saved)
 }
 

@@ -21,7 +21,7 @@ use crate::error::{Error, ErrorKind, Result, exit};
 use crate::model::{DesiredState, Snapshot};
 use crate::plan::{Action, Change};
 use crate::state::StateFile;
-use crate::state::audit::{AuditChange, AuditRecord};
+use crate::state::audit::{AuditChange, AuditRecord, outcome};
 use crate::state::backup::{self, BackupInfo, BackupObject, Trigger};
 use crate::state::journal::JournalWriter;
 
@@ -108,24 +108,30 @@ impl<'c, P: Planner> Prepared<'c, P> {
         if self.saved.plan.changes.is_empty() {
             let written = self.session.record_fresh().map(|()| exit::SUCCESS);
             let code = written.as_ref().map_or_else(Error::exit_code, |c| *c);
-            let audit = self.finish(code, None);
+            let outcome = if written.is_ok() {
+                outcome::NO_CHANGES
+            } else {
+                ""
+            };
+            let audit = self.finish(code, None, outcome);
             return Settled::Ended(recorded(written, audit));
         }
         match check_guards(&self.saved, allow_delete) {
             Ok(()) => Settled::Pending(Pending(self)),
-            Err(e) => Settled::Ended(Err(Pending(self).abandon(e))),
+            Err(e) => Settled::Ended(Err(Pending(self).refuse(e))),
         }
     }
 
     /// Ends the command: the audit line holds the plan's drift, what each change came to in the
-    /// run (`ran`, if it ran) and the backup.
-    fn finish(self, code: i32, ran: Option<&ApplyOutcome>) -> Option<Box<Error>> {
+    /// run (`ran`, if it ran), the backup and the `outcome` (empty: the one `code` implies).
+    fn finish(self, code: i32, ran: Option<&ApplyOutcome>, outcome: &str) -> Option<Box<Error>> {
         let backup = ran.and_then(|o| o.backup.as_ref()).map(|b| b.id.as_str());
         let backup = self.planner.restored_from().or(backup);
         let (saved, report) = (&self.saved, ran.map(|o| &o.report));
-        self.session
-            .held
-            .finish(code, |r| fill_audit(r, saved, report, backup))
+        self.session.held.finish(code, |r| {
+            fill_audit(r, saved, report, backup);
+            r.outcome = outcome.to_owned();
+        })
     }
 }
 
@@ -141,6 +147,7 @@ pub(crate) struct ApplyOutcome {
     pub(crate) pruned: Vec<String>,
     /// The state's serial afterwards.
     pub(crate) serial: u64,
+    /// From the approval (the prompt's answer) to the end of the run.
     pub(crate) duration: Duration,
     /// A state write that failed during the run (the run stopped scheduling at once).
     pub(crate) state_error: Option<Error>,
@@ -176,14 +183,27 @@ impl<P: Planner> Pending<'_, P> {
     /// Ends the command before anything ran (the prompt failed or was interrupted): the audit
     /// line records `error`, which is handed back.
     pub(crate) fn abandon(self, error: Error) -> Failed {
-        let audit = self.0.finish(error.exit_code(), None);
+        let audit = self.0.finish(error.exit_code(), None, "");
         Failed { error, audit }
     }
 
-    /// The answer at the prompt was no.
-    pub(crate) fn cancel(self) -> Failed {
-        let message = format!("{} cancelled; nothing was changed", P::COMMAND);
-        self.abandon(Error::new(ErrorKind::Config, message))
+    /// Ends the command before anything ran, refused (no one to ask, a guard): the audit line's
+    /// outcome is `refused`.
+    pub(crate) fn refuse(self, error: Error) -> Failed {
+        let audit = self.0.finish(error.exit_code(), None, outcome::REFUSED);
+        Failed { error, audit }
+    }
+
+    /// The answer at the prompt was not the one it expected; `why` says what it expected when
+    /// the answer looks like a mistake rather than a no.
+    pub(crate) fn cancel(self, why: Option<String>) -> Failed {
+        let mut message = format!("{} cancelled; nothing was changed", P::COMMAND);
+        if let Some(why) = why {
+            message = format!("{message}: {why}");
+        }
+        let error = Error::new(ErrorKind::Config, message);
+        let audit = self.0.finish(error.exit_code(), None, outcome::CANCELLED);
+        Failed { error, audit }
     }
 
     /// Runs the approved plan (see the module docs) and appends the audit line. `parallelism`:
@@ -196,11 +216,22 @@ impl<P: Planner> Pending<'_, P> {
     ) -> std::result::Result<Recorded<ApplyOutcome>, Failed> {
         let parallelism = parallelism.unwrap_or(self.0.session.desired.parallelism);
         let state = self.0.session.state.take();
-        let result = run_plan(&self.0, state, parallelism.max(1) as usize, stop, observer).await;
+        // The run's duration counts from here, the approval: not the time spent at the prompt.
+        let approved = std::time::Instant::now();
+        let mut result =
+            run_plan(&self.0, state, parallelism.max(1) as usize, stop, observer).await;
+        if let Ok(ran) = &mut result {
+            ran.duration = approved.elapsed();
+        }
         let code = result
             .as_ref()
             .map_or_else(Error::exit_code, ApplyOutcome::exit_code);
-        let audit = self.0.finish(code, result.as_ref().ok());
+        let outcome = if code == exit::SUCCESS {
+            outcome::APPLIED
+        } else {
+            ""
+        };
+        let audit = self.0.finish(code, result.as_ref().ok(), outcome);
         recorded(result, audit)
     }
 }
@@ -346,7 +377,7 @@ async fn execute_recorded<P: Planner>(
         backup,
         pruned,
         serial: state.serial,
-        duration: session.held.started.elapsed(),
+        duration: Duration::ZERO,
         state_error,
     })
 }

@@ -21,6 +21,9 @@ use crate::state::canonical::{canonical_json, sha256_hex};
 
 /// Reports refresh progress (the CLI draws it; tests ignore it).
 pub trait RefreshObserver: Sync {
+    /// The live project is about to be read: a writing command holds the state lock by then, so
+    /// "Refreshing" is said only once nothing (a held lock, an unreadable state) stops it first.
+    fn reading(&self) {}
     fn flows_progress(&self, _done: usize, _total: usize) {}
 }
 

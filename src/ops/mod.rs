@@ -24,9 +24,11 @@ mod tenant_settings;
 pub(crate) use connect::Connection;
 pub(crate) use forget::{forget_resource, no_state, not_managed};
 pub use plan::prior_from_state;
-pub(crate) use plan::{SavedPlan, config_digest, load_config_and_state, plan_environment};
+pub(crate) use plan::{
+    SavedPlan, Vanished, config_digest, load_config_and_state, plan_environment,
+};
 pub(crate) use refresh::refresh_environment;
-pub(crate) use saved::{read_saved_plan, write_saved_plan};
+pub(crate) use saved::{check_made_for, read_saved_plan, write_saved_plan};
 pub(crate) use session::{Failed, Recorded, break_lock};
 
 use std::path::PathBuf;

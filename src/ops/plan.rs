@@ -41,11 +41,37 @@ pub(crate) struct SavedPlan {
     /// from the same inputs and targets, and refuses a saved plan that is not what that gives.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) targets: Vec<ResourceAddr>,
+    /// Set when all or most of the objects the state manages are gone from the live project (a
+    /// wrong `project_id` or `base_url`, or a wiped project): the plan would quietly create them
+    /// all again, so it says so loudly and a protected environment asks even with
+    /// `--auto-approve`. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) vanished: Option<Vanished>,
     pub(crate) plan: Plan,
 }
 
 impl SavedPlan {
     pub(crate) const FORMAT_VERSION: u32 = 1;
+}
+
+/// How many of the managed objects are gone from the live project (see [`SavedPlan::vanished`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Vanished {
+    /// Objects the state manages.
+    pub(crate) managed: usize,
+    /// Of those, the ones not found live.
+    pub(crate) gone: usize,
+}
+
+impl Vanished {
+    /// Fewer managed objects than this say nothing about the project as a whole.
+    pub(crate) const MIN_MANAGED: usize = 3;
+
+    /// `Some` when all, or more than half, of `managed` (at least [`Self::MIN_MANAGED`]) are gone.
+    pub(crate) fn of(managed: usize, gone: usize) -> Option<Vanished> {
+        (managed >= Self::MIN_MANAGED && gone > 0 && (gone == managed || gone * 2 > managed))
+            .then_some(Vanished { managed, gone })
+    }
 }
 
 /// Everything a plan run produced.
@@ -256,7 +282,13 @@ pub(super) fn make_plan(
         plan.changes.clear();
         plan.summary = plan::summarize(&plan.changes);
     }
+    let gone = plan
+        .drift
+        .iter()
+        .filter(|d| d.kind == plan::DriftKind::Deleted)
+        .count();
     Ok(SavedPlan {
+        vanished: Vanished::of(prior.len(), gone),
         format_version: SavedPlan::FORMAT_VERSION,
         dmgmt_version: env!("CARGO_PKG_VERSION").to_owned(),
         environment: desired.environment.clone(),

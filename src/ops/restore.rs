@@ -123,6 +123,8 @@ impl Planner for RestorePlanner<'_> {
             snapshot_digest: session.snapshot.digest.clone(),
             refresh_only: false,
             targets: Vec::new(),
+            // A restore re-creates what is gone on purpose, from a backup chosen by name.
+            vanished: None,
             plan,
         })
     }

@@ -82,6 +82,32 @@ pub(crate) fn read_saved_plan(path: &Path) -> Result<SavedPlan> {
     Ok(saved)
 }
 
+/// A saved plan made for another environment or project is refused before anything is read or
+/// called: it is not stale, it is someone else's.
+pub(crate) fn check_made_for(
+    saved: &SavedPlan,
+    path: &Path,
+    environment: &str,
+    project_id: &str,
+) -> Result<()> {
+    if saved.environment == environment && saved.project_id == project_id {
+        return Ok(());
+    }
+    let made_for = if saved.environment == environment {
+        format!("project {}", saved.project_id)
+    } else {
+        format!("`{}` (project {})", saved.environment, saved.project_id)
+    };
+    Err(Error::config(format!(
+        "the saved plan `{}` was made for {made_for}, not for `{environment}` (project {project_id}); nothing was applied",
+        path.display()
+    ))
+    .hint(format!(
+        "apply it with `-e {}`, or make a plan for `{environment}`: `dmgmt plan -e {environment} --out FILE`",
+        saved.environment
+    )))
+}
+
 /// What a saved plan is checked against: the state, configuration and live project as they are
 /// now.
 pub(crate) struct Now<'a> {
@@ -307,6 +333,7 @@ mod tests {
             snapshot_digest: "snap".into(),
             refresh_only: false,
             targets: Vec::new(),
+            vanished: None,
             plan: Plan {
                 changes,
                 drift: Vec::new(),

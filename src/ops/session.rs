@@ -117,6 +117,9 @@ fn append(
     exit_code: i32,
 ) -> Option<Box<Error>> {
     record.exit_code = exit_code;
+    if record.outcome.is_empty() {
+        record.outcome = audit::outcome::of_exit_code(exit_code).to_owned();
+    }
     record.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let appended = audit::append(state_dir, record);
     appended.err().map(|e| {
@@ -173,6 +176,7 @@ impl<'c> Session<'c> {
             Err(_) if access == Access::WriteIfReadable => None,
             Err(e) => return Err(e),
         };
+        observer.reading();
         let connection = Connection::open(desired, ctx).await?;
         let (client, parallelism) = (&connection.client, desired.parallelism.max(1) as usize);
         let snapshot = match reads {

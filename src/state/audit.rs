@@ -37,6 +37,10 @@ pub(crate) struct AuditRecord {
     pub(crate) drift: Vec<String>,
     pub(crate) duration_ms: u64,
     pub(crate) exit_code: i32,
+    /// How the command ended, beyond its exit code (see [`outcome`]). Lines written before the
+    /// field existed read with the outcome their exit code implies.
+    #[serde(default)]
+    pub(crate) outcome: String,
     pub(crate) dmgmt_version: String,
     /// The backup the command wrote (`backup`, the pre-apply or pre-restore backup) or, for a
     /// restore, restored from.
@@ -78,6 +82,7 @@ impl AuditRecord {
             drift: Vec::new(),
             duration_ms: 0,
             exit_code: 0,
+            outcome: String::new(),
             dmgmt_version: env!("CARGO_PKG_VERSION").to_owned(),
             backup: None,
             broke_lock: None,
@@ -87,6 +92,35 @@ impl AuditRecord {
     /// When the command started (`None`: a `time` that is not RFC 3339 UTC).
     pub(crate) fn started_at(&self) -> Option<std::time::SystemTime> {
         system::parse_rfc3339_utc(&self.time)
+    }
+}
+
+/// The values of [`AuditRecord::outcome`].
+pub(crate) mod outcome {
+    /// An apply or restore ran its changes, and all of them succeeded.
+    pub(crate) const APPLIED: &str = "applied";
+    /// An apply or restore whose plan had nothing to change.
+    pub(crate) const NO_CHANGES: &str = "no_changes";
+    /// The confirmation prompt was not answered with what it expected: nothing ran.
+    pub(crate) const CANCELLED: &str = "cancelled";
+    /// Refused before anything ran: no terminal to ask on, deletes the guards refuse, a plan
+    /// that re-creates most of a protected project.
+    pub(crate) const REFUSED: &str = "refused";
+    /// Stopped by Ctrl-C.
+    pub(crate) const INTERRUPTED: &str = "interrupted";
+    /// An error, or a change that failed.
+    pub(crate) const FAILED: &str = "failed";
+    /// Any other command (`refresh`, `import`, `backup`, `unlock`, `state rm`) that succeeded.
+    pub(crate) const SUCCEEDED: &str = "succeeded";
+
+    /// What an exit code alone says: for a record whose command set no outcome of its own,
+    /// and for lines written before the field existed.
+    pub(crate) fn of_exit_code(code: i32) -> &'static str {
+        match code {
+            crate::error::exit::SUCCESS => SUCCEEDED,
+            crate::error::exit::INTERRUPTED => INTERRUPTED,
+            _ => FAILED,
+        }
     }
 }
 
@@ -197,7 +231,12 @@ pub(crate) fn read(state_dir: &Path) -> Result<(Vec<AuditRecord>, Vec<LineProble
             continue;
         }
         match serde_json::from_slice::<AuditRecord>(line) {
-            Ok(record) => records.push(record),
+            Ok(mut record) => {
+                if record.outcome.is_empty() {
+                    record.outcome = outcome::of_exit_code(record.exit_code).to_owned();
+                }
+                records.push(record);
+            }
             Err(e) => problems.push((number, format!("not an audit record: {e}"))),
         }
     }
@@ -242,7 +281,24 @@ mod tests {
         r.drift = vec!["permission.billing.read".into()];
         r.duration_ms = n as u64;
         r.exit_code = 1;
+        r.outcome = outcome::FAILED.into();
         r
+    }
+
+    #[test]
+    fn a_line_without_an_outcome_reads_with_the_one_its_exit_code_implies() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = |code: i32| {
+            format!(
+                "{{\"time\":\"2026-01-01T00:00:00Z\",\"user\":\"u\",\"host\":\"h\",\"environment\":\"prod\",\"project_id\":\"P2proj\",\"command\":\"apply\",\"changes\":[],\"drift\":[],\"duration_ms\":5,\"exit_code\":{code},\"dmgmt_version\":\"0.1.0\"}}\n"
+            )
+        };
+        let text = [old(0), old(1), old(130)].concat();
+        fs::write(dir.path().join(AUDIT_FILE), text).unwrap();
+        let (records, problems) = read(dir.path()).unwrap();
+        assert!(problems.is_empty(), "{problems:?}");
+        let outcomes: Vec<&str> = records.iter().map(|r| r.outcome.as_str()).collect();
+        assert_eq!(outcomes, ["succeeded", "failed", "interrupted"]);
     }
 
     #[test]

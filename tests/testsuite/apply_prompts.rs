@@ -30,11 +30,31 @@ fn without_a_terminal_and_without_auto_approve_nothing_is_applied() {
         Some(before),
         "the state is byte-identical"
     );
+    assert_eq!(last_outcome(dir.path()), "refused");
+}
+
+/// The `outcome` of the audit trail's last line.
+fn last_outcome(dir: &Path) -> String {
+    let text = std::fs::read_to_string(dir.join("state/audit.jsonl")).expect("an audit trail");
+    let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    last["outcome"].as_str().unwrap_or_default().to_owned()
 }
 
 /// Runs `dmgmt --dir DIR ARGS...` on a pseudo-terminal (util-linux `script`), types `answer` once
 /// the prompt is shown, and returns the exit code and what the terminal showed.
 fn answer_prompt(live: &Live, dir: &Path, args: &[&str], answer: &str) -> (Option<i32>, String) {
+    answer_prompt_after(live, dir, args, answer, std::time::Duration::ZERO)
+}
+
+/// [`answer_prompt`], typing the answer `think` after the prompt is shown (a user reading the
+/// plan).
+fn answer_prompt_after(
+    live: &Live,
+    dir: &Path,
+    args: &[&str],
+    answer: &str,
+    think: std::time::Duration,
+) -> (Option<i32>, String) {
     use std::io::{Read, Write};
     use std::sync::{Arc, Mutex};
     let bin = assert_cmd::cargo::cargo_bin("dmgmt");
@@ -75,6 +95,9 @@ fn answer_prompt(live: &Live, dir: &Path, args: &[&str], answer: &str) -> (Optio
     });
     let mut stdin = child.stdin.take().unwrap();
     if asked {
+        // The time a user spends at the prompt, which is what the test is about: no condition
+        // to wait for.
+        std::thread::sleep(think);
         stdin.write_all(format!("{answer}\r").as_bytes()).unwrap();
     }
     let status = crate::process::wait_bounded(&mut child, std::time::Duration::from_secs(60));
@@ -100,7 +123,9 @@ fn a_declined_prompt_applies_nothing_and_a_protected_environment_wants_its_name(
         shown.contains("apply cancelled; nothing was changed"),
         "{shown}"
     );
+    assert!(!shown.contains("expected its name"), "{shown}");
     assert_eq!(mutations(&live), Vec::<String>::new());
+    assert_eq!(last_outcome(dir.path()), "cancelled");
     assert_eq!(
         state_text(dir.path()),
         Some(before),
@@ -110,10 +135,40 @@ fn a_declined_prompt_applies_nothing_and_a_protected_environment_wants_its_name(
     env_file(dir.path(), ENV, &format!("protected: true\n{CONFIG}"));
     let (code, shown) = answer_prompt(&live, dir.path(), &["apply", "-e", ENV], "yes");
     assert_eq!(code, Some(1), "`yes` is not the name: {shown}");
+    assert!(
+        shown.contains("`app` is protected, so the prompt expected its name, `app`, not `yes`"),
+        "{shown}"
+    );
     assert_eq!(mutations(&live), Vec::<String>::new());
+    assert_eq!(last_outcome(dir.path()), "cancelled");
 
     let (code, shown) = answer_prompt(&live, dir.path(), &["apply", "-e", ENV], ENV);
     assert_eq!(code, Some(0), "{shown}");
     assert!(shown.contains("Apply complete!"), "{shown}");
+    assert_eq!(last_outcome(dir.path()), "applied");
     assert_no_changes(&live, dir.path());
+}
+
+#[test]
+fn the_apply_duration_counts_from_the_approval_not_the_prompt() {
+    let live = Live::start();
+    let dir = project(CONFIG);
+    let think = std::time::Duration::from_secs(3);
+    let (code, shown) = answer_prompt_after(&live, dir.path(), &["apply", "-e", ENV], "yes", think);
+    assert_eq!(code, Some(0), "{shown}");
+    // `Apply complete! 7 applied, 0 failed, 0 skipped (7 changes, 0.1 s).`
+    let line = shown
+        .lines()
+        .find(|l| l.contains("Apply complete!"))
+        .unwrap_or_else(|| panic!("{shown}"));
+    let seconds: f64 = line
+        .rsplit(", ")
+        .next()
+        .and_then(|t| t.strip_suffix(" s)."))
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+    assert!(
+        seconds < think.as_secs_f64() - 1.0,
+        "the time at the prompt is counted: {line}"
+    );
 }

@@ -118,6 +118,11 @@ fn every_writing_command_leaves_exactly_one_line_and_reading_ones_none() {
             .all(|c| c["outcome"] == "applied")
     );
     assert!(apply["backup"].is_string(), "the pre-apply backup is named");
+    assert_eq!(apply["outcome"], "applied");
+    assert!(
+        all.iter().all(|r| r["outcome"].is_string()),
+        "every line has an outcome"
+    );
     assert!(all[1]["backup"].is_string(), "the manual backup is named");
     assert_eq!(
         all[3]["backup"], all[1]["backup"],
@@ -139,9 +144,13 @@ fn every_writing_command_leaves_exactly_one_line_and_reading_ones_none() {
     assert!(rows[1].contains(" unlock "), "newest first: {table}");
     assert!(rows.last().unwrap().contains(" apply ("), "{table}");
     assert!(
-        rows.last().unwrap().contains(" applied, 0 failed"),
-        "{table}"
+        rows.last()
+            .unwrap()
+            .contains(" applied, 0 failed  applied "),
+        "the outcome column: {table}"
     );
+    assert!(rows[0].contains(" OUTCOME "), "{table}");
+    assert!(rows[1].contains(" succeeded "), "{table}");
 
     let limited = stdout(&run(&live, root, &["audit", "--limit", "2"]));
     assert_eq!(limited.lines().count(), 3, "{limited}");

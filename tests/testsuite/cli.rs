@@ -349,9 +349,10 @@ fn completions_are_generated_for_common_shells() {
         let out = dmgmt().args(["completions", shell]).output().unwrap();
         assert_eq!(out.status.code(), Some(0));
         let script = stdout(&out);
+        // The script asks dmgmt at each Tab (see `completion_asks_dmgmt_for_...`).
         assert!(
-            script.contains("dmgmt") && script.contains("validate"),
-            "{shell}"
+            script.contains("dmgmt") && script.contains("COMPLETE"),
+            "{shell}: {script}"
         );
     }
     assert_eq!(
@@ -382,16 +383,33 @@ fn the_emulator_runs_standalone_from_the_cli() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
+    stdout.read_line(&mut first).unwrap();
     let base = first
         .trim()
         .strip_prefix("listening on ")
         .unwrap_or_else(|| panic!("first line: {first:?}"))
         .to_owned();
     assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+    // Then the project and the header its clients (curl included) must send.
+    let mut intro = String::new();
+    for _ in 0..4 {
+        stdout.read_line(&mut intro).unwrap();
+    }
+    let project = dmgmt::emulator::LOCAL_PROJECT_ID;
+    let key = dmgmt::emulator::LOCAL_MANAGEMENT_KEY;
+    assert!(intro.starts_with(&format!("project {project};")), "{intro}");
+    assert!(
+        intro.contains(&format!("  Authorization: Bearer {project}:{key}\n")),
+        "{intro}"
+    );
+    assert!(
+        intro.contains(&format!(
+            "curl -s -H 'Authorization: Bearer {project}:{key}' {base}/"
+        )),
+        "{intro}"
+    );
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -424,11 +442,64 @@ fn the_emulator_runs_standalone_from_the_cli() {
         (200, r#"{"rateLimitTier":"tier1"}"#)
     );
     assert!(exit.success(), "{exit:?}");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    assert_eq!(rest, "emulator stopped\n", "a line when it stops");
     let logged = std::fs::read_to_string(&log).unwrap();
     assert!(
         logged.contains(r#""path":"/v1/mgmt/license""#) && logged.contains(r#""status":200"#),
         "{logged}"
     );
+}
+
+#[test]
+fn the_emulator_refuses_a_project_id_no_environment_could_name() {
+    let out = dmgmt()
+        .args([
+            "emulator",
+            "--listen",
+            "127.0.0.1:0",
+            "--project-id",
+            "my-project",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(64), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is not a Descope project id"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn the_emulator_keeps_a_management_key_of_the_users_own_out_of_its_output() {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("dmgmt"))
+        .args([
+            "emulator",
+            "--listen",
+            "127.0.0.1:0",
+            "--management-key",
+            "K2notForTheOutput",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut intro = String::new();
+    for _ in 0..5 {
+        stdout.read_line(&mut intro).unwrap();
+    }
+    std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    child.wait().unwrap();
+    assert!(intro.contains("Authorization: Bearer"), "{intro}");
+    assert!(!intro.contains("K2notForTheOutput"), "{intro}");
 }
 
 /// A SIGTERM sent the moment the address is printed stops the emulator gracefully: the signal

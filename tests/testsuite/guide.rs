@@ -933,3 +933,25 @@ $ not: run
         "done\nnext\n\nend"
     );
 }
+
+/// The nightly drift check is a plan: a refresh records the drift, so the night after it passes
+/// although the project still differs from git.
+#[test]
+fn the_ci_page_checks_drift_with_a_plan_not_a_refresh() {
+    let page = std::fs::read_to_string(repo_root().join("docs/ci.md")).unwrap();
+    let nightly = page
+        .split("## Nightly drift check")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("docs/ci.md has a `Nightly drift check` section");
+    let script = nightly
+        .split("```sh no-run\n")
+        .nth(1)
+        .and_then(|s| s.split("```").next())
+        .expect("the section ends with a job script");
+    assert!(
+        script.contains("dmgmt plan -e staging --detailed-exitcode"),
+        "{script}"
+    );
+    assert!(!script.contains("refresh"), "{script}");
+}

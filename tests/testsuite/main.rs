@@ -27,6 +27,7 @@ mod files_on_disk;
 mod guide;
 mod import;
 mod live;
+mod messages;
 mod newcomer;
 mod normalise;
 mod plan;

@@ -323,28 +323,6 @@ fn every_path_and_command_the_readme_names_exists() {
 }
 
 #[test]
-fn completions_made_inside_a_project_offer_its_environments_for_env() {
-    let dir = project(&[
-        ("environments/dev.yaml", LOCAL),
-        ("environments/staging.yaml", LOCAL),
-    ]);
-    for shell in ["bash", "zsh", "fish"] {
-        let out = dmgmt()
-            .arg("--dir")
-            .arg(dir.path())
-            .args(["completions", shell])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-        let script = stdout(&out);
-        assert!(
-            script.contains("staging"),
-            "{shell}: no environment names in the script"
-        );
-    }
-}
-
-#[test]
 fn init_starts_a_valid_repository_and_never_overwrites() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("team-config");

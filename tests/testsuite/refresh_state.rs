@@ -113,6 +113,12 @@ fn a_held_lock_names_its_holder_and_only_its_id_breaks_it() {
         err.contains(&format!("dmgmt unlock -e golden {id}")),
         "{err}"
     );
+    // Nothing was refreshed: the lock error stands alone.
+    assert!(!err.contains("Refreshing"), "{err}");
+    let out = live.run(dir.path(), &["apply", "-e", "golden", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("is locked by"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("Refreshing"), "{}", stderr(&out));
 
     let wrong = live.run(
         dir.path(),
@@ -164,6 +170,11 @@ fn state_list_show_and_rm() {
     );
     assert_eq!(rm.status.code(), Some(0), "{}", stderr(&rm));
     assert!(stderr(&rm).contains("It still exists in Descope"));
+    assert!(
+        !stderr(&rm).contains("still declared"),
+        "no longer declared: {}",
+        stderr(&rm)
+    );
     assert_eq!(live.requests().len(), calls, "forgetting calls nothing");
     assert!(dir.path().join("state/golden.json.backup").exists());
     assert!(!stdout(&live.run(dir.path(), &["state", "list", "-e", "golden"])).contains("old-co"));

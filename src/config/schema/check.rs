@@ -131,8 +131,7 @@ fn check_format(node: &Node, s: &str, format: Format, key: &str, out: &mut Vec<D
         Format::Any => None,
         Format::Name => (s.trim().is_empty() || s.trim() != s)
             .then_some("must not be empty or start or end with spaces"),
-        Format::ProjectId => (!is_project_id(s) && !s.contains("${"))
-            .then_some("is not a Descope project id (`P` followed by 19 to 63 letters or digits)"),
+        Format::ProjectId => (!is_project_id(s) && !s.contains("${")).then_some(PROJECT_ID_RULE),
         Format::Url => {
             (!(s.starts_with("https://") || s.starts_with("http://") || s.starts_with("${")))
                 .then_some("must be an http:// or https:// URL")
@@ -173,7 +172,13 @@ pub(crate) fn is_var_name(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-fn is_project_id(s: &str) -> bool {
+/// What [`is_project_id`] requires, as messages say it.
+pub(crate) const PROJECT_ID_RULE: &str =
+    "is not a Descope project id (`P` followed by 19 to 63 letters or digits)";
+
+/// A Descope project id, as an environment's `project_id` must be (and `dmgmt emulator
+/// --project-id`, so that an environment can name the emulator's project).
+pub(crate) fn is_project_id(s: &str) -> bool {
     s.starts_with('P')
         && (20..=64).contains(&s.len())
         && s.bytes().all(|b| b.is_ascii_alphanumeric())

@@ -8,7 +8,8 @@ mod check;
 mod json;
 
 pub(crate) use check::{
-    ID_RULE, check_file, check_required_root, env_ref_name, is_id, is_var_name,
+    ID_RULE, PROJECT_ID_RULE, check_file, check_required_root, env_ref_name, is_id, is_project_id,
+    is_var_name,
 };
 pub(crate) use json::json_schema;
 
@@ -213,7 +214,7 @@ pub(crate) static ENVIRONMENT: Object = Object {
         env_only("protected", Ty::Bool, "Typed confirmation on apply; deletes need --allow-delete."),
         field("rate_limit", Ty::Object(&RATE_LIMIT), "Client-side rate limit for this environment's API calls."),
         field("retry", Ty::Object(&RETRY), "Retry bounds and request timeout for this environment's API calls."),
-        field("parallelism", Ty::Int { min: 1, max: 32 }, "Changes in flight at once during apply (default 4)."),
+        field("parallelism", Ty::Int { min: 1, max: crate::model::DesiredState::MAX_PARALLELISM as i64 }, "Changes in flight at once during apply (default 4)."),
         field("backups", Ty::Object(&BACKUPS), "Retention of pre-apply backups."),
         field("include", Ty::List(&Ty::Str(Format::Path)), "Shared files merged before this one, relative to environments/."),
         field("vars", VARS, "Values for `${var.NAME}` in strings and templates."),
