@@ -137,7 +137,9 @@ class Project:
         now, vars_ = int(time.time()), {k: str(v) for k, v in (y.get("vars") or {}).items()}
         for p in y.get("permissions") or []:
             self.add_perm(p)
-        for r in y.get("roles") or []:
+        for r in y.get("roles") or []:   # a declared `Tenant Admin` is the preconfigured one, adopted
+            old = self.role_by_name(r["name"], r.get("tenant") or "")
+            self.roles.pop(old["id"] if old else None, None)
             self.add_role(dict(r, permissionNames=r.get("permissions"), tenantId=r.get("tenant")), now)
         for i, t in enumerate(y.get("tenants") or []):   # config field names to Descope's
             body = {re.sub(r"_(\w)", lambda m: m.group(1).upper(), k).replace("Sso", "SSO"): v for k, v in t.items()}
