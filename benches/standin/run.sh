@@ -5,8 +5,9 @@
 #
 #   DMGMT    the dmgmt binary to time (default: target/release/dmgmt of this repository)
 #   PROJECT  a project folder holding environments/bench.yaml and the templates it names, whose
-#            YAML reads `${env.BENCH_URL}` and `${env.BENCH_KEY}` (default: /tmp/c-project, the
-#            apply bench's 10k project: 10,000 tenants, 1,000 roles, 200 permissions, 50 flows)
+#            YAML reads `${env.BENCH_URL}` and `${env.BENCH_KEY}` (default: /tmp/dmgmt-bench-project,
+#            written by `BENCH_DIR=/tmp/dmgmt-bench-project cargo bench --bench plan`: the 10k
+#            project, 10,000 tenants, 1,000 roles, 200 permissions, 50 flows)
 #   RUNS     how many first applies (default 5)
 #
 # Each run: a fresh copy of PROJECT's environments/ (no state/), a fresh stand-in seeded from it
@@ -17,10 +18,10 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 dmgmt=${1:-$here/../../target/release/dmgmt}
-project=${2:-/tmp/c-project}
+project=${2:-/tmp/dmgmt-bench-project}
 runs=${3:-5}
 [ -x "$dmgmt" ] || { echo "run.sh: no dmgmt binary at $dmgmt (cargo build --release)" >&2; exit 2; }
-[ -f "$project/environments/bench.yaml" ] || { echo "run.sh: no $project/environments/bench.yaml" >&2; exit 2; }
+[ -f "$project/environments/bench.yaml" ] || { echo "run.sh: no $project/environments/bench.yaml (BENCH_DIR=$project cargo bench --bench plan writes one)" >&2; exit 2; }
 # An obviously fake key: the stand-in accepts exactly this one, and it is nobody's secret.
 export BENCH_KEY=K2standinFAKEkeyNOTaSECRET000000000000
 export NO_COLOR=1
