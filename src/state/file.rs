@@ -1,5 +1,6 @@
-//! The state file format, version 1 (DESIGN.md §4): what dmgmt manages in one environment and the
-//! last attributes it saw, with a lineage, a serial and a digest over the whole body.
+//! The state file format, version 1 (docs/reference.md, "State and locking"): what dmgmt manages in
+//! one environment and the last attributes it saw, with a lineage, a serial and a digest over the
+//! whole body.
 //!
 //! This module owns the shape, the digests and the byte-exact rendering (pretty JSON, resources in
 //! address order, attributes with sorted keys, trailing newline: the same state is always the same
