@@ -409,8 +409,14 @@ fn cited_markdown(text: &str) -> Vec<String> {
 /// What of a file is comment or prose, where a citation may stand: comments of Rust (`//`, `///`,
 /// `//!`) and of TOML, YAML and shell (`#`); all of a Markdown file but its fenced code blocks.
 fn commentary(path: &std::path::Path, text: &str) -> String {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default();
     let mut out = String::new();
     let mut fenced = false;
     for line in text.lines() {
