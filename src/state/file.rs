@@ -12,7 +12,7 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
-use super::canonical::{canonical_json, settle_floats, sha256_hex, sorted};
+use super::canonical::{canonical_json, sha256_hex, sorted};
 use super::system;
 use crate::model::{ResourceAddr, ResourceKind};
 
@@ -161,7 +161,6 @@ impl ResourceState {
         self.key = resource_key(addr);
         self.managed_fields.sort();
         self.managed_fields.dedup();
-        settle_floats(&mut self.attributes);
         self.digest = self.attributes_digest();
     }
 }
