@@ -107,6 +107,15 @@ async fn apply(
             &changes::APPLY,
         ));
     }
+    if let (Some(cpu), n) = (run.execution_cpu, saved.plan.changes.len())
+        && n > 0
+    {
+        shell.verbose(format!(
+            "execution: {n} changes, {:.0} ms of CPU, {:.3} ms per change",
+            cpu.as_secs_f64() * 1000.0,
+            cpu.as_secs_f64() * 1000.0 / n as f64
+        ));
+    }
     if let Some(e) = run.state_error {
         shell.error(&e);
     }

@@ -187,6 +187,10 @@ pub(crate) struct RefreshArgs {
     /// Print the drift report as one versioned JSON document
     #[arg(long)]
     pub(crate) json: bool,
+    /// Record that most of the managed objects are gone (refused without it: a wrong
+    /// `project_id` or `base_url` looks the same)
+    #[arg(long)]
+    pub(crate) allow_mass_forget: bool,
     #[command(flatten)]
     pub(crate) lock: LockArgs,
 }

@@ -25,10 +25,27 @@ pub(crate) fn run(project: &Project, args: &RefreshArgs, shell: &Shell) -> Resul
         &ctx,
         &desired,
         args.detailed_exitcode,
+        args.allow_mass_forget,
         &progress,
     ));
     progress.finish();
     let outcome = super::audited(shell, outcome?);
+    if let Some(v) = outcome.refused {
+        if args.json {
+            let doc = json!({
+                "format_version": 1,
+                "environment": desired.environment,
+                "project_id": desired.project_id,
+                "refused": {"vanished": v},
+                "drift": outcome.drift,
+                "state_written": false,
+                "serial": outcome.serial,
+            });
+            shell.out(serde_json::to_string_pretty(&doc).unwrap_or_default());
+        }
+        shell.error(&mass_forget(&desired, v));
+        return Ok(outcome.exit_code);
+    }
 
     if args.json {
         let doc = json!({
@@ -73,4 +90,17 @@ pub(crate) fn run(project: &Project, args: &RefreshArgs, shell: &Shell) -> Resul
         shell.out(text.trim_end());
     }
     Ok(outcome.exit_code)
+}
+
+/// Why a refresh that found most of the managed objects gone recorded nothing.
+fn mass_forget(desired: &crate::model::DesiredState, v: ops::Vanished) -> crate::Error {
+    crate::Error::config(format!(
+        "refusing to record the refresh: {} of the {} objects dmgmt manages in `{}` are gone from project {}",
+        v.gone, v.managed, desired.environment, desired.project_id
+    ))
+    .cause("recording it would empty the state, and the next plan would create everything again; nothing was written")
+    .hint(format!(
+        "check `project_id` and `base_url` of `{}`; if the objects really were deleted, run `dmgmt refresh -e {} --allow-mass-forget`",
+        desired.environment, desired.environment
+    ))
 }

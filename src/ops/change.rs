@@ -149,6 +149,10 @@ pub(crate) struct ApplyOutcome {
     pub(crate) serial: u64,
     /// From the approval (the prompt's answer) to the end of the run.
     pub(crate) duration: Duration,
+    /// dmgmt's own CPU time (all threads) while the changes ran, from the first call to the
+    /// last record: what the changes cost, without the run's once-only work (refresh, plan,
+    /// backup, final state write). `None` where it cannot be told.
+    pub(crate) execution_cpu: Option<Duration>,
     /// A state write that failed during the run (the run stopped scheduling at once).
     pub(crate) state_error: Option<Error>,
 }
@@ -350,9 +354,13 @@ async fn execute_recorded<P: Planner>(
         ..ExecuteOptions::default()
     };
     let client = &session.connection.client;
+    let cpu_before = crate::state::system::process_cpu_time();
     let report = crate::apply::execute(client, plan, &options, stop, &recorder).await;
 
     let (mut state, mut state_error, writes) = finish_recording(recorder, desired);
+    let execution_cpu = crate::state::system::process_cpu_time()
+        .zip(cpu_before)
+        .map(|(after, before)| after.saturating_sub(before));
     // The serial moves as it would have had every change been written alone.
     let serial_moves = writes.count + u64::from(writes.pending);
     if state_error.is_none()
@@ -378,6 +386,7 @@ async fn execute_recorded<P: Planner>(
         pruned,
         serial: state.serial,
         duration: Duration::ZERO,
+        execution_cpu,
         state_error,
     })
 }

@@ -1,14 +1,15 @@
 //! `refresh`: read live state, report drift against the last state, and record it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::Context;
 use super::live::RefreshObserver;
-use super::plan::prior_from_state;
+use super::plan::{Vanished, prior_from_state};
 use super::session::{Access, Recorded, Scope, Session};
 use crate::error::{Result, exit};
 use crate::model::{DesiredState, LiveObject, ResourceAddr, Snapshot};
-use crate::plan::{Drift, PlanInput, drift, unmanaged};
+use crate::plan::{Drift, DriftKind, PlanInput, Prior, drift, unmanaged};
+use crate::state::audit::outcome;
 use crate::state::{ResourceState, StateFile, WriteOutcome};
 
 /// What a refresh found and wrote.
@@ -20,17 +21,26 @@ pub(crate) struct RefreshOutcome {
     pub(crate) serial: u64,
     /// Whether a state existed before (without one there is nothing to have drifted from).
     pub(crate) had_state: bool,
-    /// 2 with `detailed_exitcode` when drift was found, else 0.
+    /// 2 with `detailed_exitcode` when drift was found, else 0; 1 when refused.
     pub(crate) exit_code: i32,
+    /// Most of what the state manages is gone from the live project and nothing was recorded
+    /// (see [`refresh_environment`]).
+    pub(crate) refused: Option<Vanished>,
 }
 
 /// Takes the lock, reads the live project, and writes what it found into the state: managed
 /// objects get their live attributes (see [`record_live`]), objects deleted outside dmgmt leave the
 /// state. Unmanaged objects are reported, never added. The audit line names the drift.
+///
+/// When all, or more than half, of the managed objects are gone (see [`Vanished`]), the likeliest
+/// cause is a wrong `project_id` or `base_url` or a wiped project, not deletions: recording it
+/// would empty the state, and the next plan would quietly create everything again. Nothing is
+/// written then (the audit line's outcome is `refused`) unless `allow_mass_forget`.
 pub(crate) async fn refresh_environment(
     ctx: &Context<'_>,
     desired: &DesiredState,
     detailed_exitcode: bool,
+    allow_mass_forget: bool,
     observer: &dyn RefreshObserver,
 ) -> Result<Recorded<RefreshOutcome>> {
     let opening = ("refresh", Scope::Planned, Access::Write);
@@ -48,13 +58,31 @@ pub(crate) async fn refresh_environment(
         targets: &[],
     });
 
+    let drifted = found.iter().map(|d| d.addr.to_string()).collect();
+    let refused = vanished(&prior, &found).filter(|_| !allow_mass_forget);
+    if refused.is_some() {
+        let audit = held.finish(exit::FAILURE, |r| {
+            r.drift = drifted;
+            r.outcome = outcome::REFUSED.into();
+        });
+        let value = RefreshOutcome {
+            drift: found,
+            unmanaged,
+            written: WriteOutcome::Unchanged,
+            serial: state.serial,
+            had_state,
+            exit_code: exit::FAILURE,
+            refused,
+        };
+        return Ok(Recorded { value, audit });
+    }
+
     record_live(&mut state, &snapshot, desired);
     let written = held.store.write(&mut state)?;
     let exit_code = match detailed_exitcode && !found.is_empty() {
         true => exit::CHANGES,
         false => exit::SUCCESS,
     };
-    let drifted = found.iter().map(|d| d.addr.to_string()).collect();
     let audit = held.finish(exit_code, |r| r.drift = drifted);
     let value = RefreshOutcome {
         drift: found,
@@ -63,8 +91,18 @@ pub(crate) async fn refresh_environment(
         serial: state.serial,
         had_state,
         exit_code,
+        refused: None,
     };
     Ok(Recorded { value, audit })
+}
+
+/// How many of the managed objects (`prior`) `found` says are gone, when that is most of them.
+pub(super) fn vanished(prior: &BTreeMap<ResourceAddr, Prior>, found: &[Drift]) -> Option<Vanished> {
+    let gone = found
+        .iter()
+        .filter(|d| d.kind == DriftKind::Deleted)
+        .count();
+    Vanished::of(prior.len(), gone)
 }
 
 /// Records the live project into the state's entries: each managed object's live attributes and

@@ -211,11 +211,29 @@ impl<'c> Session<'c> {
 
     /// What a command that holds the lock records from its fresh read even when it changes
     /// nothing in Descope (an apply or a restore with no change, a backup): `refresh::record_live`
-    /// into the state, written when that moved anything. Nothing is written when no state exists.
+    /// into the state, written when that moved anything. Nothing is written when no state exists,
+    /// nor when most of what the state manages is gone from the live project (a wrong
+    /// `project_id` or `base_url` rather than deletions: only `refresh --allow-mass-forget`
+    /// records that; see `refresh::refresh_environment`).
     pub(super) fn record_fresh(&mut self) -> Result<()> {
         let Some(mut state) = self.state.take() else {
             return Ok(());
         };
+        // Addresses missing live bound what drift calls gone (a renamed object is found by id):
+        // only when they are most of the state is the drift worked out.
+        let missing = state
+            .resources
+            .keys()
+            .filter(|a| !self.snapshot.objects.contains_key(*a))
+            .count();
+        if super::plan::Vanished::of(state.resources.len(), missing).is_some() {
+            let prior = prior_from_state(state.resources.clone());
+            let found = crate::plan::drift(&prior, &self.snapshot);
+            if super::refresh::vanished(&prior, &found).is_some() {
+                self.state = Some(state);
+                return Ok(());
+            }
+        }
         super::refresh::record_live(&mut state, &self.snapshot, self.desired);
         self.held.store.write(&mut state)?;
         Ok(())

@@ -25,7 +25,7 @@ pub(crate) mod journal;
 pub(crate) mod lock;
 mod lock_error;
 pub(crate) mod store;
-mod system;
+pub(crate) mod system;
 
 pub(crate) use audit::AuditChange;
 pub(crate) use backup::{BackupCounts, BackupSummary};

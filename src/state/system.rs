@@ -97,6 +97,30 @@ fn uid_name() -> Option<String> {
     None
 }
 
+/// The CPU time (user + system) this process used so far, all its threads: `None` where it
+/// cannot be told (not Linux).
+#[cfg(target_os = "linux")]
+pub(crate) fn process_cpu_time() -> Option<std::time::Duration> {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: `getrusage` fills the struct it is given; RUSAGE_SELF is always valid.
+    let usage = unsafe {
+        if libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) != 0 {
+            return None;
+        }
+        usage.assume_init()
+    };
+    let micros = |t: libc::timeval| {
+        Some(u64::try_from(t.tv_sec).ok()? * 1_000_000 + u64::try_from(t.tv_usec).ok()?)
+    };
+    let total = micros(usage.ru_utime)?.checked_add(micros(usage.ru_stime)?)?;
+    Some(std::time::Duration::from_micros(total))
+}
+
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn process_cpu_time() -> Option<std::time::Duration> {
+    None
+}
+
 /// Whether a process `pid` exists on this machine, zombies included: `None` when this cannot be
 /// told (no `/proc`).
 pub(crate) fn pid_exists(pid: u32) -> Option<bool> {

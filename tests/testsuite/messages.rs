@@ -123,6 +123,57 @@ fn a_project_that_comes_back_empty_is_said_loudly_and_asked_for_when_protected()
     assert!(!mutations(&empty).is_empty());
 }
 
+/// A refresh (and a backup, which records its fresh read) against a project that came back empty
+/// leaves the state alone: recording it would empty the state, and the next plan would create
+/// everything again without a word. `--allow-mass-forget` records it.
+#[test]
+fn a_refresh_of_a_project_that_came_back_empty_records_nothing_unless_told() {
+    let live = Live::start();
+    let dir = project(CONFIG);
+    live.run_ok(dir.path(), &["apply", "-e", ENV, "--auto-approve"]);
+    let state_path = dir.path().join("state/app.json");
+    let before = std::fs::read(&state_path).unwrap();
+
+    let empty = Live::start();
+    let out = empty.run(dir.path(), &["refresh", "-e", ENV]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(err.contains("refusing to record the refresh"), "{err}");
+    assert!(err.contains("--allow-mass-forget"), "{err}");
+    assert_eq!(
+        std::fs::read(&state_path).unwrap(),
+        before,
+        "nothing written"
+    );
+    let audit = std::fs::read_to_string(dir.path().join("state/audit.jsonl")).unwrap();
+    let last: Value = serde_json::from_str(audit.lines().last().unwrap()).unwrap();
+    assert_eq!(last["command"], "refresh", "{last}");
+    assert_eq!(last["outcome"], "refused", "{last}");
+    let out = empty.run(dir.path(), &["refresh", "-e", ENV, "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert!(
+        json["refused"]["vanished"]["gone"].as_u64().unwrap() >= 2,
+        "{json}"
+    );
+    assert_eq!(json["state_written"], false);
+
+    // A backup reads the project whole and records what it read: not this.
+    empty.run_ok(dir.path(), &["backup", "-e", ENV]);
+    assert_eq!(
+        std::fs::read(&state_path).unwrap(),
+        before,
+        "nothing written"
+    );
+    // So the next plan still says loudly what happened.
+    let text = empty.run_ok(dir.path(), &["plan", "-e", ENV]);
+    assert!(text.starts_with("Warning: "), "{text}");
+
+    let out = empty.run(dir.path(), &["refresh", "-e", ENV, "--allow-mass-forget"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_ne!(std::fs::read(&state_path).unwrap(), before);
+}
+
 #[test]
 fn a_few_objects_gone_are_plain_drift() {
     let live = Live::start();
@@ -344,4 +395,28 @@ fn the_rust_version_of_cargo_toml_is_the_minimum_the_guide_states() {
         guide.contains(&format!("Rust {declared} or newer")),
         "docs/getting-started.md states another minimum than rust-version {declared}"
     );
+}
+
+/// `apply -v` says what CPU its changes took, apart from the run's once-only work (the apply
+/// bench reads it as the CPU per change).
+#[test]
+fn a_verbose_apply_reports_the_cpu_its_changes_took() {
+    let live = Live::start();
+    let dir = project(CONFIG);
+    let out = live.run(dir.path(), &["-v", "apply", "-e", ENV, "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    let line = err
+        .lines()
+        .find_map(|l| l.strip_prefix("execution: "))
+        .unwrap_or_else(|| panic!("no execution line:\n{err}"));
+    let parts: Vec<&str> = line.split(", ").collect();
+    assert!(parts[0].ends_with(" changes") && parts[0] != "0 changes", "{line}");
+    assert!(parts[1].ends_with(" ms of CPU"), "{line}");
+    let per_change: f64 = parts[2]
+        .strip_suffix(" ms per change")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(per_change > 0.0, "{line}");
 }
