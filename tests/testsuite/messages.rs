@@ -411,7 +411,10 @@ fn a_verbose_apply_reports_the_cpu_its_changes_took() {
         .find_map(|l| l.strip_prefix("execution: "))
         .unwrap_or_else(|| panic!("no execution line:\n{err}"));
     let parts: Vec<&str> = line.split(", ").collect();
-    assert!(parts[0].ends_with(" changes") && parts[0] != "0 changes", "{line}");
+    assert!(
+        parts[0].ends_with(" changes") && parts[0] != "0 changes",
+        "{line}"
+    );
     assert!(parts[1].ends_with(" ms of CPU"), "{line}");
     let per_change: f64 = parts[2]
         .strip_suffix(" ms per change")
