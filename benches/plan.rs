@@ -1,4 +1,4 @@
-//! Plan at scale (DESIGN.md §10): an emulator holding 10,000 tenants, 1,000 roles, 200
+//! Plan at scale (docs/dev/benchmarks.md): an emulator holding 10,000 tenants, 1,000 roles, 200
 //! permissions and 50 realistic flows (the shipped templates), all managed in state, with a few
 //! config changes and some drift. Measures the release `dmgmt plan` (refresh + plan + render:
 //! wall time, CPU time and peak memory via `/usr/bin/time`), the pure planning step in-process,
@@ -228,7 +228,7 @@ fn main() {
         .map(|_| runtime.block_on(fetch(&emulator, &refresh_calls, 8)))
         .collect();
 
-    // DESIGN.md §10: `dmgmt --version` starts within 20 ms (process start to exit).
+    // docs/dev/benchmarks.md: `dmgmt --version` starts within 20 ms (process start to exit).
     let mut version_ms: Vec<f64> = (0..50)
         .map(|_| {
             let started = Instant::now();

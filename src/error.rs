@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-/// Exit codes of DESIGN.md §7.
+/// Exit codes of docs/reference.md, "Exit codes".
 pub(crate) mod exit {
     pub(crate) const SUCCESS: i32 = 0;
     pub(crate) const FAILURE: i32 = 1;

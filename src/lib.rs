@@ -1,6 +1,6 @@
 //! dmgmt — a declarative plan/apply engine for Descope projects.
 //!
-//! Data flows one way (STYLE.md):
+//! Data flows one way (docs/architecture.md):
 //! `Args -> Project + DesiredState (config) -> Snapshot (ops::live, with digests) -> Plan (pure)
 //! -> ApplyReport (apply) -> next StateFile (serial + 1)`.
 //!

@@ -5,9 +5,16 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// mimalloc's `mi_option_purge_delay` (`mimalloc.h`, v3); -1: never return freed memory to the
-/// system. A run is short: purging only costs time, most of it at exit (about 40 ms of
-/// `madvise` calls after a plan at scale), and the peak memory is the same either way.
+/// mimalloc's `mi_option_purge_delay`; -1: never return freed memory to the system. A run is
+/// short: purging only costs time, most of it at exit (about 40 ms of `madvise` calls after a plan
+/// at scale), and the peak memory is the same either way.
+///
+/// A raw number because `libmimalloc-sys` (0.1.49) names only some of mimalloc's options
+/// (`mi_option_show_errors` … `mi_option_reserve_os_memory`, `mi_option_eager_commit_delay`,
+/// `mi_option_use_numa_nodes` …) and not this one, and the `mimalloc` crate has no option API. 15
+/// is its place in `mi_option_e` of the `mimalloc.h` that crate vendors, in both its v2 and v3
+/// sources (the 16th member, after `…eager_commit_delay` at 14; `mi_option_reset_delay` is its old
+/// name). A `libmimalloc-sys` upgrade should be checked against that header.
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 fn main() {

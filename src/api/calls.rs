@@ -1,5 +1,5 @@
 //! The management calls of [`Provider`] on the real [`Client`]: each is one endpoint of
-//! `descope-api.md` with its exact path, method and body.
+//! `docs/descope-api.md` with its exact path, method and body.
 //!
 //! Thin by design: shaping bodies and unwrapping answers only. Pacing, retries and errors are the
 //! client's; the guards against destructive empty filters are here.
@@ -94,7 +94,7 @@ pub(crate) async fn load_roles(
 
 /// `roles` as `role/all` answered, plus — when it lists no tenant-scoped role at all — the roles
 /// a `role/search` by `tenants` (the tenants whose roles the caller cares about) finds, merged by
-/// id. Whether `role/all` includes tenant-scoped roles is undocumented (`descope-api.md` §4,
+/// id. Whether `role/all` includes tenant-scoped roles is undocumented (`docs/descope-api.md` §4,
 /// UNSURE): a `role/all` listing one does; one listing none may leave them out. This way both
 /// answers give the same list, and the search costs calls only when it can matter.
 pub(crate) async fn add_tenant_roles(

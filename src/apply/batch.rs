@@ -1,5 +1,6 @@
 //! Independent role or permission changes of one kind and one action, coalesced into one batch
-//! call (DESIGN.md §6). Creates are read back once per batch for the ids Descope gave.
+//! call (docs/reference.md, `apply`). Creates are read back once per batch for the ids Descope
+//! gave.
 //!
 //! A batch that fails is read back once: members Descope already holds are accepted (a batch may
 //! have been applied with its reply lost, or partly applied), and the others go back to the

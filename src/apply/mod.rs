@@ -1,5 +1,5 @@
 //! The executor: runs a [`Plan`] against Descope through the [`Provider`] trait and reports every
-//! change's outcome through an [`ApplyObserver`] (DESIGN.md §6).
+//! change's outcome through an [`ApplyObserver`] (docs/architecture.md).
 //!
 //! It makes no choices the plan did not make: it sends what each change says, in dependency order,
 //! up to `parallelism` calls at once (every call paced by the client's one rate limiter), coalesces

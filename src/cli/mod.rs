@@ -33,7 +33,8 @@ use shell::Shell;
 use crate::config::{Loaded, Project};
 use crate::error::{Error, Result, exit};
 
-/// Parses `args` and runs the command; returns the process exit code (DESIGN.md §7).
+/// Parses `args` and runs the command; returns the process exit code (docs/reference.md, "Exit
+/// codes").
 pub fn run<I, T>(args: I) -> i32
 where
     I: IntoIterator<Item = T>,

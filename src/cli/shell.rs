@@ -1,5 +1,6 @@
 //! The one place output is written: data to stdout, diagnostics, errors and progress to stderr,
-//! coloured only when the user's terminal and `--color`/`NO_COLOR` allow it (DESIGN.md §7).
+//! coloured only when the user's terminal and `--color`/`NO_COLOR` allow it (docs/reference.md,
+//! global flags).
 
 use std::io::{IsTerminal, Write};
 
@@ -158,7 +159,7 @@ fn style() -> Style {
     Style::new().for_stderr()
 }
 
-/// A one-line progress counter on stderr, drawn only on a terminal (DESIGN.md §7).
+/// A one-line progress counter on stderr, drawn only on a terminal (docs/reference.md, `apply`).
 pub(crate) struct Progress {
     what: &'static str,
     enabled: bool,

@@ -1,4 +1,5 @@
-//! `${var.NAME}` and `${env.NAME}` placeholders, and the `$${` escape (DESIGN.md §2).
+//! `${var.NAME}` and `${env.NAME}` placeholders, and the `$${` escape (docs/configuration.md,
+//! "Placeholders").
 //!
 //! Pure string work: the caller supplies the variables and the process environment lookup, and
 //! decides where a problem is reported. Nothing here reads files or the real environment.

@@ -1,6 +1,7 @@
-//! Merging an environment with the shared files it includes (DESIGN.md §2): mappings merge deeply,
-//! resource lists merge by their key and a later definition replaces the earlier one whole, every
-//! other value is replaced. Positions survive, so a merged value still names its own file and line.
+//! Merging an environment with the shared files it includes (docs/configuration.md, "Merging"):
+//! mappings merge deeply, resource lists merge by their key and a later definition replaces the
+//! earlier one whole, every other value is replaced. Positions survive, so a merged value still
+//! names its own file and line.
 
 use super::yaml::{Key, Node, Value};
 

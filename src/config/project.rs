@@ -1,4 +1,4 @@
-//! Finding the project and its environments (DESIGN.md §1–§2).
+//! Finding the project and its environments (docs/configuration.md).
 //!
 //! The project root is `--dir`, or the nearest folder from the current one upwards that holds
 //! `environments/`. Every `environments/*.yaml` is an environment named after its file stem;
@@ -111,8 +111,8 @@ impl Project {
         self.root.join(Self::ENV_DIR)
     }
 
-    /// `state/`: state files, locks, backups, the audit log and emulator data (DESIGN.md §4).
-    /// The one place its path is built.
+    /// `state/`: state files, locks, backups, the audit log and emulator data (docs/reference.md,
+    /// "State and locking"). The one place its path is built.
     pub(crate) fn state_dir(&self) -> PathBuf {
         self.root.join(Self::STATE_DIR)
     }

@@ -3,8 +3,8 @@
 //! Every non-2xx answer is `{"errorCode", "errorDescription", "errorMessage"}` with a non-empty
 //! `errorCode` (the Go SDK turns an empty code into "invalid server response"), so axum's plain-text
 //! rejections must never reach a client: bodies and queries go through [`Body`] and [`Params`].
-//! Codes `E011001`–`E011004` and `E130429` are Descope's own (`descope-api.md` §2); the others are
-//! the emulator's choice, documented on each constant. This module never touches the store.
+//! Codes `E011001`–`E011004` and `E130429` are Descope's own (`docs/descope-api.md` §2); the others
+//! are the emulator's choice, documented on each constant. This module never touches the store.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -123,7 +123,7 @@ impl EmuError {
         )
     }
 
-    /// Exactly the body of `descope-api.md` §2.
+    /// Exactly the body of `docs/descope-api.md` §2.
     pub(crate) fn rate_limited(retry_after: u64) -> Self {
         EmuError {
             status: StatusCode::TOO_MANY_REQUESTS,

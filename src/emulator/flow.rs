@@ -1,5 +1,5 @@
-//! Flow routes of the emulator (`descope-api.md` §5): list, export, import and delete (v1), and
-//! export and import (v2).
+//! Flow routes of the emulator (`docs/descope-api.md` §5): list, export, import and delete (v1),
+//! and export and import (v2).
 //!
 //! Flows are opaque JSON documents keyed by the caller's flow id, one per id whichever route wrote
 //! it: each is kept as written, in its generation, and exported through either (converted by

@@ -1,11 +1,12 @@
-//! The local, stateful, Descope-compatible management API server (DESIGN.md §9).
+//! The local, stateful, Descope-compatible management API server (docs/reference.md, `emulator`).
 //!
-//! Same paths, bodies, answers and error shapes as `descope-api.md` §3–§5 (license, tenants, roles,
-//! permissions, flows and theme, v1 and v2), so dmgmt and the official SDKs work against it unchanged. It is
-//! strict: `Authorization` is checked, unknown routes, wrong methods, unknown fields and wrong types
-//! are Descope-shaped errors, and object rules (unique ids and names, existing references, missing
-//! objects) are enforced. It can persist to a file, rate-limit, inject faults and add latency.
-//! It must not depend on dmgmt's client, plans or state: only on the shared wire types.
+//! Same paths, bodies, answers and error shapes as `docs/descope-api.md` §3–§5 (license, tenants,
+//! roles, permissions, flows and theme, v1 and v2), so dmgmt and the official SDKs work against it
+//! unchanged. It is strict: `Authorization` is checked, unknown routes, wrong methods, unknown
+//! fields and wrong types are Descope-shaped errors, and object rules (unique ids and names,
+//! existing references, missing objects) are enforced. It can persist to a file, rate-limit, inject
+//! faults and add latency. It must not depend on dmgmt's client, plans or state: only on the shared
+//! wire types.
 //!
 //! Errors chosen where Descope's are unknown: duplicates are 409 `E011409`, missing objects 404
 //! `E011404`, bad references 400 `E011004`, bad auth 401 `E011401` (see [`errors`]). Where

@@ -1,11 +1,11 @@
-//! Permission routes of the emulator (`descope-api.md` §4): create, update (rename via `newName`),
-//! delete, load all, and the batch endpoints.
+//! Permission routes of the emulator (`docs/descope-api.md` §4): create, update (rename via
+//! `newName`), delete, load all, and the batch endpoints.
 //!
 //! A permission is identified by `id`, else by `name`; names are unique (409, renames included); a
 //! missing permission is 404; a system-default one cannot be updated or deleted (400). What a
 //! rename or a delete does to the roles that grant the permission is undocumented
-//! (descope-api.md §4: UNSURE): by default a rename is carried into them and a delete removes it
-//! from them, so roles never name a permission that does not exist; the variants
+//! (docs/descope-api.md §4: UNSURE): by default a rename is carried into them and a delete removes
+//! it from them, so roles never name a permission that does not exist; the variants
 //! `permission_rename_drops_from_roles` and `permission_delete_keeps_in_roles` (see
 //! [`super::variant`]) play the other answers. Batches are atomic. This module never persists or
 //! logs.
@@ -67,8 +67,8 @@ fn create_one(store: &mut Store, req: PermissionCreate) -> Result<(), EmuError> 
     Ok(())
 }
 
-/// Descope's own permissions cannot be changed, renamed or deleted (descope-api.md §4; the exact
-/// answer is UNSURE, a validation failure is assumed).
+/// Descope's own permissions cannot be changed, renamed or deleted (docs/descope-api.md §4; the
+/// exact answer is UNSURE, a validation failure is assumed).
 fn refuse_system_default(store: &Store, id: &str, verb: &str) -> Result<(), EmuError> {
     match store.permissions.get(id) {
         Some(p) if p.system_default => Err(EmuError::validation(format!(

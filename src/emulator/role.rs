@@ -1,4 +1,4 @@
-//! Role routes of the emulator (`descope-api.md` §4): create, update (replace, rename via
+//! Role routes of the emulator (`docs/descope-api.md` §4): create, update (replace, rename via
 //! `newName`), delete, load all, search, and the batch endpoints.
 //!
 //! A role is identified by `id`, else by `(name, tenantId)` (`""` = project role). Rules enforced:

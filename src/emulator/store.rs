@@ -62,7 +62,7 @@ pub(crate) struct Store {
 
 /// A new project, as Descope creates it: no tenants or flows, the default theme, and the
 /// preconfigured role `Tenant Admin` with the system-default permissions it relies on
-/// (DESIGN.md §3).
+/// (docs/descope-api.md §4).
 impl Default for Store {
     fn default() -> Self {
         let theme = json!({"id": "theme", "version": 1, "cssTemplate": {}, "componentsVersion": "", "codeMode": false});

@@ -1,5 +1,5 @@
-//! Tenant routes of the emulator (`descope-api.md` §3): create, update (replace), patch (merge),
-//! delete, load, load all, search, settings and default roles.
+//! Tenant routes of the emulator (`docs/descope-api.md` §3): create, update (replace), patch
+//! (merge), delete, load, load all, search, settings and default roles.
 //!
 //! Rules enforced: ids and names are unique (409), a caller id is kept and a missing one generated
 //! (`T…`), the parent of a sub-tenant must exist, a tenant with sub-tenants cannot be deleted (409

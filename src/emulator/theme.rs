@@ -1,4 +1,4 @@
-//! Theme routes of the emulator, v1 and v2 (`descope-api.md` §5): export and import of the
+//! Theme routes of the emulator, v1 and v2 (`docs/descope-api.md` §5): export and import of the
 //! project's one theme, an opaque JSON document wrapped as `{"theme": {...}}`.
 //!
 //! The theme is kept as the last import wrote it, with its generation, and exported through

@@ -1,13 +1,13 @@
-//! Descopes that answer the other plausible way: where `descope-api.md` marks a fact UNSURE, or
-//! where Descope may shape an answer differently from the SDKs' examples, the emulator can play
+//! Descopes that answer the other plausible way: where `docs/descope-api.md` marks a fact UNSURE,
+//! or where Descope may shape an answer differently from the SDKs' examples, the emulator can play
 //! either side, so tests show that dmgmt works whichever way the real Descope answers.
 //!
-//! Every option's default is the emulator's normal behaviour — what `descope-api.md` assumes and
-//! what the official SDKs are tested against; `dmgmt emulator` always runs with the defaults.
-//! Rules about objects (what a delete or a rename does to other objects, what an update keeps)
-//! are read by the area modules; the shape of answers (statuses, error bodies, `Retry-After`,
-//! empty or sparse bodies) is rewritten here by [`reshape`], after the handler ran, so that the
-//! area modules stay about Descope's rules and know nothing of these variants.
+//! Every option's default is the emulator's normal behaviour — what `docs/descope-api.md` assumes
+//! and what the official SDKs are tested against; `dmgmt emulator` always runs with the defaults.
+//! Rules about objects (what a delete or a rename does to other objects, what an update keeps) are
+//! read by the area modules; the shape of answers (statuses, error bodies, `Retry-After`, empty or
+//! sparse bodies) is rewritten here by [`reshape`], after the handler ran, so that the area modules
+//! stay about Descope's rules and know nothing of these variants.
 
 use axum::body::Body;
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -20,7 +20,7 @@ use super::errors::{CONFLICT, INVALID_ARGUMENTS, NOT_FOUND, UNAUTHORIZED};
 /// emulator's normal behaviour.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DescopeVariant {
-    /// `role/all` lists project roles only (`descope-api.md` §4: UNSURE); `role/search` still
+    /// `role/all` lists project roles only (`docs/descope-api.md` §4: UNSURE); `role/search` still
     /// finds tenant-scoped ones.
     pub role_all_project_only: bool,
     /// A permission's rename removes it from the roles that grant it instead of renaming it there

@@ -2,8 +2,9 @@
 //!
 //! An object's attributes are a JSON object keyed by config field names (`self_provisioning_domains`,
 //! not `selfProvisioningDomains`). Desired attributes hold only the fields the config writes — the
-//! managed fields (DESIGN.md §3). Order-free lists (a role's permissions, domains, default roles) are
-//! sorted, and flow and theme documents are normalised, so that equal means equal.
+//! managed fields (docs/reference.md, `plan`). Order-free lists (a role's permissions, domains,
+//! default roles) are sorted, and flow and theme documents are normalised, so that equal means
+//! equal.
 //!
 //! The live side (`ops::live`) builds its attributes with the same normalisers, so the rules hold on
 //! both sides: object keys sorted (custom attributes included), numbers that are equal written

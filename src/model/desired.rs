@@ -2,7 +2,8 @@
 //! merged, every `${...}` resolved, every reference checked, templates parsed.
 //!
 //! Optional fields are `Option` on purpose: only fields written in the config are managed
-//! (DESIGN.md §3), so "not written" must stay distinguishable from "written as the default".
+//! (docs/reference.md, `plan`), so "not written" must stay distinguishable from "written as the
+//! default".
 
 use std::collections::BTreeSet;
 

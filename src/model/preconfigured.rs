@@ -1,6 +1,6 @@
-//! Descope's preconfigured objects (DESIGN.md §3; Descope docs, "Role-Based Access Control →
-//! Preconfigured Roles and Permissions"): what every new project already holds before anyone
-//! configures it.
+//! Descope's preconfigured objects (docs/descope-api.md §4; Descope docs, "Role-Based Access
+//! Control → Preconfigured Roles and Permissions"): what every new project already holds before
+//! anyone configures it.
 //!
 //! The system-default permissions may be referenced by roles without being declared, and may never
 //! be changed, renamed or deleted; the `Tenant Admin` role is editable and is adopted when declared.

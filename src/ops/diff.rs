@@ -1,7 +1,7 @@
-//! `diff` (DESIGN.md §5): two environments compared resource by resource — their configuration
-//! (offline: no key needed), or with `live` their live projects, each read in full through its
-//! own connection. The comparison itself is `plan::compare`; this only gathers both sides.
-//! Never prints.
+//! `diff` (docs/reference.md, `diff`): two environments compared resource by resource — their
+//! configuration (offline: no key needed), or with `live` their live projects, each read in full
+//! through its own connection. The comparison itself is `plan::compare`; this only gathers both
+//! sides. Never prints.
 
 use std::collections::BTreeMap;
 

@@ -1,6 +1,6 @@
-//! `import` (DESIGN.md §5): read the whole live project (every flow of the flow list exported,
-//! and the theme), find what is unmanaged — live, neither declared nor in state — and, with
-//! `write`, add it to the configuration and adopt it into the state.
+//! `import` (docs/reference.md, `import`): read the whole live project (every flow of the flow list
+//! exported, and the theme), find what is unmanaged — live, neither declared nor in state — and,
+//! with `write`, add it to the configuration and adopt it into the state.
 //!
 //! Where it goes: a generated file, `environments/shared/<env>-imported.yaml`, that the
 //! environment includes (the `include:` line is added to its file with the smallest textual

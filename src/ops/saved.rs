@@ -1,5 +1,6 @@
 //! Saved plans (`plan --out FILE`, then `apply FILE`): reading one back, and refusing it when the
-//! world it was computed from has moved (DESIGN.md §5; terraform's lineage/serial check).
+//! world it was computed from has moved (docs/reference.md, `apply`; terraform's lineage/serial
+//! check).
 //!
 //! A saved plan is the user's approval of exactly those changes against exactly that state,
 //! configuration and live project; if any of them changed, applying it would do something nobody

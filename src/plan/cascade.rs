@@ -208,8 +208,8 @@ fn rename_warning(
 
 /// `deleting `tenant.acme` may also delete its roles `role.acme/A` and `role.acme/B`, which ...`.
 /// "May": whether Descope takes a tenant's roles along, or a deleted permission out of the roles
-/// granting it, is undocumented (descope-api.md §4), so the plan says what can happen, not what
-/// will.
+/// granting it, is undocumented (docs/descope-api.md §4), so the plan says what can happen, not
+/// what will.
 fn warning(deleted: &ResourceAddr, affected: &[&Cascade], managed: bool) -> Option<String> {
     let first = affected.first()?;
     let one = affected.len() == 1;

@@ -1,5 +1,5 @@
 //! Attribute-level comparison: which managed fields differ, and what the object looks like with
-//! the managed fields overlaid on the live one (field ownership, DESIGN.md §3).
+//! the managed fields overlaid on the live one (field ownership, docs/reference.md).
 
 use serde_json::{Map, Value};
 

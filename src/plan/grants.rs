@@ -1,12 +1,12 @@
 //! Grants of permissions that no longer exist, in the body of a role the plan writes.
 //!
 //! Whether Descope takes a deleted permission out of the roles that grant it is undocumented
-//! (descope-api.md §4: UNSURE). If it does not, a role may go on naming a permission that is gone;
-//! a role update sending that name back is then refused ("permission does not exist"). A role
+//! (docs/descope-api.md §4: UNSURE). If it does not, a role may go on naming a permission that is
+//! gone; a role update sending that name back is then refused ("permission does not exist"). A role
 //! whose grants the configuration writes names only permissions that exist or that the plan
-//! creates; one whose grants it leaves alone is written with its live grants, so those are
-//! cleaned here: names that are neither live, declared, nor Descope's own system-default ones are
-//! left out of what is sent, and the change says so.
+//! creates; one whose grants it leaves alone is written with its live grants, so those are cleaned
+//! here: names that are neither live, declared, nor Descope's own system-default ones are left out
+//! of what is sent, and the change says so.
 //!
 //! Pure: reads the body and a test of existence, returns what it dropped.
 

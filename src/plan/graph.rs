@@ -136,7 +136,8 @@ fn field_str<'a>(v: Option<&'a Value>, field: &str) -> Option<&'a str> {
     v.and_then(|v| v.get(field)).and_then(Value::as_str)
 }
 
-/// The edges (before, after) that follow from what changes refer to (DESIGN.md §3, §6).
+/// The edges (before, after) that follow from what changes refer to (docs/architecture.md, "From
+/// YAML to Descope").
 fn dependency_edges(
     changes: &[Change],
     flow_refs: &HashMap<ResourceAddr, &FlowRefs>,

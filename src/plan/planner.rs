@@ -356,10 +356,9 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         // A live role granting a permission this plan renames, under its old name, whose
         // permissions the configuration does not write: it is written granting the new name,
         // after the rename. Descope may carry the rename into the role or drop the name from it
-        // (descope-api.md §4: UNSURE); either way the role keeps the grant, and its update never
-        // sends the old name, which no longer exists.
-        // Does a permission of this name exist once the plan is done (it is live, declared, or
-        // one of Descope's own)?
+        // (docs/descope-api.md §4: UNSURE); either way the role keeps the grant, and its update
+        // never sends the old name, which no longer exists. Does a permission of this name exist
+        // once the plan is done (it is live, declared, or one of Descope's own)?
         let exists = |name: &str| {
             let p = ResourceAddr::Permission(name.to_owned());
             live.contains_key(&p) || declared.contains_key(&p) || is_system_default_permission(name)

@@ -1,4 +1,4 @@
-//! Tenant names are unique in a Descope project (descope-api.md §3), so a name must be freed
+//! Tenant names are unique in a Descope project (docs/descope-api.md §3), so a name must be freed
 //! before another tenant takes it. This module finds the hand-offs within one plan (a tenant that
 //! gives a name up by an update or a delete, another that takes it by a create or an update) and
 //! orders them, warns where a name is taken from a tenant that keeps it, says when a delete and a

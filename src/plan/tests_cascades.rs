@@ -177,7 +177,7 @@ fn cascades_are_in_the_plan_json_and_left_out_when_there_are_none() {
 
 #[test]
 fn a_role_update_leaves_out_a_grant_of_a_permission_descope_deleted_but_left_in_the_role() {
-    // Descope may leave a deleted permission's name in the roles that grant it (descope-api.md
+    // Descope may leave a deleted permission's name in the roles that grant it (docs/descope-api.md
     // §4: UNSURE); sending it back with the role's live grants would be refused.
     let d = desired(json!({
         "permissions": [{"name": "new"}],

@@ -1,7 +1,7 @@
 //! A rename and the objects that name the renamed one: roles granting a permission under its old
 //! name, tenants whose default roles name a role by its old name. Whatever Descope does to them on
-//! the rename (descope-api.md §4: UNSURE whether it carries a permission's rename into roles or
-//! drops it from them), what the plan sends names the new name, after the rename.
+//! the rename (docs/descope-api.md §4: UNSURE whether it carries a permission's rename into roles
+//! or drops it from them), what the plan sends names the new name, after the rename.
 
 use serde_json::{Value, json};
 

@@ -1,6 +1,6 @@
 //! The plan: an immutable value saying exactly what an apply will do, in which order, and from
-//! which live state it was computed. The executor makes no choices of its own (STYLE.md, after
-//! omicron's blueprints and terraform's `plans/`).
+//! which live state it was computed. The executor makes no choices of its own
+//! (docs/architecture.md, after omicron's blueprints and terraform's `plans/`).
 
 use std::fmt;
 
@@ -250,7 +250,7 @@ impl Plan {
 }
 
 /// A live object that a change alters as a side effect in Descope, not through a change of its
-/// own (DESIGN.md §3: the only way dmgmt may touch an unmanaged object).
+/// own (docs/reference.md, `plan`: the only way dmgmt may touch an unmanaged object).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Cascade {
     pub(crate) addr: ResourceAddr,
@@ -268,7 +268,7 @@ pub(crate) enum CascadeEffect {
     /// A role that loses the deleted permission.
     LosesPermission,
     /// A role that grants the renamed permission under its old name: Descope renames it there
-    /// too, or removes it (descope-api.md §4: UNSURE).
+    /// too, or removes it (docs/descope-api.md §4: UNSURE).
     GrantsRenamedPermission,
     /// A tenant whose default roles name the deleted role.
     LosesDefaultRole,

@@ -1,6 +1,6 @@
 //! The unmanaged objects: live, but neither declared nor in the state. Plan lists them as notes,
 //! refresh as new unmanaged objects, import as what it can adopt: all three ask this one function,
-//! so they never disagree about what dmgmt manages (DESIGN.md §3, "Ownership").
+//! so they never disagree about what dmgmt manages (docs/reference.md, `plan`).
 
 use std::collections::BTreeSet;
 

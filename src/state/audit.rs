@@ -1,6 +1,6 @@
-//! The audit trail (DESIGN.md §4): `state/audit.jsonl`, one JSON object per line for every apply,
-//! restore, refresh, import, unlock or state edit — who ran it, where, against which project, what
-//! each change did, what drift was found, how long it took and how it ended.
+//! The audit trail (docs/reference.md, `audit`): `state/audit.jsonl`, one JSON object per line for
+//! every apply, restore, refresh, import, unlock or state edit — who ran it, where, against which
+//! project, what each change did, what drift was found, how long it took and how it ended.
 //!
 //! Append-only: each record is one `write` to a file opened with `O_APPEND`, so concurrent dmgmt
 //! runs never interleave partial lines, and the file is synced before [`append`] returns. A record

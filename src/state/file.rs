@@ -1,5 +1,6 @@
-//! The state file format, version 1 (DESIGN.md §4): what dmgmt manages in one environment and the
-//! last attributes it saw, with a lineage, a serial and a digest over the whole body.
+//! The state file format, version 1 (docs/reference.md, "State and locking"): what dmgmt manages in
+//! one environment and the last attributes it saw, with a lineage, a serial and a digest over the
+//! whole body.
 //!
 //! This module owns the shape, the digests and the byte-exact rendering (pretty JSON, resources in
 //! address order, attributes with sorted keys, trailing newline: the same state is always the same
@@ -11,7 +12,7 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
-use super::canonical::{canonical_json, settle_floats, sha256_hex, sorted};
+use super::canonical::{canonical_json, sha256_hex, sorted};
 use super::system;
 use crate::model::{ResourceAddr, ResourceKind};
 
@@ -160,7 +161,6 @@ impl ResourceState {
         self.key = resource_key(addr);
         self.managed_fields.sort();
         self.managed_fields.dedup();
-        settle_floats(&mut self.attributes);
         self.digest = self.attributes_digest();
     }
 }

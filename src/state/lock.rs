@@ -1,4 +1,5 @@
-//! The state lock `state/<env>.lock` (DESIGN.md §4): one writer per environment at a time.
+//! The state lock `state/<env>.lock` (docs/reference.md, "State and locking"): one writer per
+//! environment at a time.
 //!
 //! The lock file is created with `O_EXCL` (`create_new`), which is atomic on local file systems
 //! and NFS alike, and holds who took it: a random lock id, the operation, user, host, pid, time and

@@ -1,5 +1,6 @@
-//! Persisted state (DESIGN.md §4): the state file of each environment, written atomically with a
-//! `.backup` of the previous version, and the lock every writing command holds.
+//! Persisted state (docs/reference.md, "State and locking"): the state file of each environment,
+//! written atomically with a `.backup` of the previous version, and the lock every writing command
+//! holds.
 //!
 //! This layer owns file formats and file-system safety only. It never talks to Descope, never
 //! decides what the state should contain (the planner and executor do), and never prints.

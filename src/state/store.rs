@@ -1,5 +1,5 @@
-//! Reading and writing `state/<env>.json` safely (DESIGN.md §4), after terraform's filesystem
-//! state manager and cargo's lock file writer.
+//! Reading and writing `state/<env>.json` safely (docs/reference.md, "State and locking"), after
+//! terraform's filesystem state manager and cargo's lock file writer.
 //!
 //! A load refuses anything it cannot trust (bad JSON, wrong digest, unknown format, another
 //! environment or project) instead of guessing. A write is atomic (temp file in the same folder,

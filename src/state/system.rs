@@ -3,15 +3,15 @@
 //!
 //! Calendar arithmetic is `jiff`'s, random bytes come from the OS through `getrandom`, user and
 //! host names through `whoami` (the passwd database, NSS included, and `gethostname`). Nothing
-//! here fails; a missing source degrades to a weaker fallback or `unknown`.
+//! here fails: a missing name degrades to `unknown` (the random source is always there, see
+//! [`random_hex`]).
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use jiff::Timestamp;
 
-use super::canonical::{sha256_hex, to_hex};
+use super::canonical::to_hex;
 
 /// The one shape dmgmt writes times in: UTC, whole seconds.
 const FORMAT: &str = "%Y-%m-%dT%H:%M:%SZ";
@@ -42,29 +42,17 @@ pub(crate) fn parse_rfc3339_utc(text: &str) -> Option<SystemTime> {
     SystemTime::try_from(at).ok()
 }
 
-/// `bytes` random bytes as lowercase hex, from the OS, or, where it has none to give, a sha256 of
-/// the time, the pid and a per-process counter (unique, not secret).
+/// `bytes` random bytes as lowercase hex, from the OS (ids that must be unique, not secret).
+///
+/// The OS's random source does not fail where dmgmt can run: `getrandom` reads it as the standard
+/// library does to seed each `HashMap` (the `getrandom` system call, else `/dev/urandom`), and
+/// where neither answers the standard library panics too (dmgmt's HTTP stack, runtime and
+/// configuration maps all seed `HashMap`s). So no second, weaker source is kept for that case;
+/// `uuid`'s `new_v4` makes the same call.
 pub(crate) fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
-    if getrandom::fill(&mut buf).is_ok() {
-        return to_hex(&buf);
-    }
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut out = String::new();
-    while out.len() < bytes * 2 {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default();
-        let seed = format!(
-            "{nanos}:{}:{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
-        out.push_str(&sha256_hex(seed));
-    }
-    out.truncate(bytes * 2);
-    out
+    getrandom::fill(&mut buf).expect("the OS gave no random bytes");
+    to_hex(&buf)
 }
 
 /// This machine's name (`gethostname`), else `$HOSTNAME`, else `unknown`.

@@ -1,6 +1,6 @@
-//! The bad-input corpus (DESIGN.md §11): malformed environment files and templates, each answered
-//! by `dmgmt validate` with a clear error naming the right file and line, exit code 1, and never a
-//! panic.
+//! The bad-input corpus (docs/dev/README.md, "What the tests hold"): malformed environment files
+//! and templates, each answered by `dmgmt validate` with a clear error naming the right file and
+//! line, exit code 1, and never a panic.
 //!
 //! Every folder under `tests/corpus/` is one case: a minimal project root (`environments/...`)
 //! with exactly one defect, plus an `expect` file of `key: value` lines (`#` starts a comment):

@@ -1,8 +1,8 @@
 //! dmgmt against Descopes that answer the other plausible way (`emulator::DescopeVariant`): where
-//! `descope-api.md` marks a fact UNSURE, or Descope may shape an answer unlike the SDKs' examples,
-//! the same life of a project — first apply, a no-op apply, renames and deletes with unmanaged
-//! roles in the way, an update of a role whose grants the configuration leaves alone — converges
-//! through the real binary whichever way the emulator answers, with no false drift.
+//! `docs/descope-api.md` marks a fact UNSURE, or Descope may shape an answer unlike the SDKs'
+//! examples, the same life of a project — first apply, a no-op apply, renames and deletes with
+//! unmanaged roles in the way, an update of a role whose grants the configuration leaves alone —
+//! converges through the real binary whichever way the emulator answers, with no false drift.
 
 use serde_json::{Value, json};
 

@@ -57,6 +57,7 @@ const PAGES: &[&str] = &[
     "security.md",
     "reference.md",
     "architecture.md",
+    "descope-api.md",
 ];
 
 macro_rules! page_tests {
@@ -81,6 +82,7 @@ page_tests! {
     security => "security.md",
     reference => "reference.md",
     architecture => "architecture.md",
+    descope_api => "descope-api.md",
 }
 
 /// The README's walkthroughs (setting up, promoting flows, adopting an existing project,

@@ -1,6 +1,7 @@
 //! Small things a new user trips over, through the real binary: how to recover a corrupt state,
 //! `plan --out -`, settings an emulated environment ignores, `.yml` files, completing `-e`, `--help` headings, the
-//! hint of a refused key, and README (and moved-out reference) references that must exist.
+//! hint of a refused key, and README (and moved-out reference) references that must exist, and
+//! the Markdown files that comments and docs cite, which must exist too.
 
 use std::collections::BTreeSet;
 
@@ -378,4 +379,129 @@ fn init_starts_a_valid_repository_and_never_overwrites() {
         b"project_id: Pmine\n"
     );
     assert_ne!(example, b"project_id: Pmine\n");
+}
+
+/// The Markdown files a text cites: every file name ending in `.md`, with its path as written.
+fn cited_markdown(text: &str) -> Vec<String> {
+    let path_char = |c: char| c.is_ascii_alphanumeric() || "_./-".contains(c);
+    let mut cited = Vec::new();
+    for (at, _) in text.match_indices(".md") {
+        let after = text[at + 3..].chars().next();
+        if after.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
+            continue; // `.mdx`, `.md_file`: not a Markdown file
+        }
+        let start = text[..at]
+            .char_indices()
+            .rev()
+            .take_while(|&(_, c)| path_char(c))
+            .last()
+            .map_or(at, |(i, _)| i);
+        let name = &text[start..at + 3];
+        // An address (`https://…/x.md`) is not a file of the repository; `.md` alone is a suffix.
+        if name.starts_with('/') || name.trim_start_matches('.') == "md" {
+            continue;
+        }
+        cited.push(name.trim_start_matches("./").to_owned());
+    }
+    cited
+}
+
+/// What of a file is comment or prose, where a citation may stand: comments of Rust (`//`, `///`,
+/// `//!`) and of TOML, YAML and shell (`#`); all of a Markdown file but its fenced code blocks.
+fn commentary(path: &std::path::Path, text: &str) -> String {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default();
+    let mut out = String::new();
+    let mut fenced = false;
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        let kept = match ext {
+            "md" => {
+                if trimmed.starts_with("```") {
+                    fenced = !fenced;
+                }
+                (!fenced).then_some(line)
+            }
+            "rs" => trimmed
+                .strip_prefix("//")
+                .or_else(|| line.split_once(" // ").map(|(_, c)| c)),
+            "toml" | "yaml" | "yml" | "sh" => trimmed
+                .strip_prefix('#')
+                .or_else(|| line.split_once(" # ").map(|(_, c)| c)),
+            _ if name == "justfile" || name == "run" => trimmed.strip_prefix('#'),
+            _ => None,
+        };
+        if let Some(kept) = kept {
+            out.push_str(kept);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Every file of the repository a reader of its sources and docs meets (no build output).
+fn repository_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if path.is_dir() {
+            if name != "target" && (!name.starts_with('.') || name == ".ci") {
+                repository_files(&path, out);
+            }
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+/// A clone has only what the repository holds: a comment or a page that cites a Markdown file
+/// sends its reader to a file that must be there, relative to the citing file or to the
+/// repository's root (a bare file name too).
+#[test]
+fn every_markdown_file_a_comment_or_a_doc_cites_exists_in_the_repository() {
+    let root = repo_root();
+    let mut files = Vec::new();
+    repository_files(&root, &mut files);
+    let mut missing = BTreeSet::new();
+    for path in &files {
+        let Ok(text) = std::fs::read_to_string(path) else {
+            continue; // not text
+        };
+        let dir = path.parent().unwrap_or(&root);
+        for cited in cited_markdown(&commentary(path, &text)) {
+            if !dir.join(&cited).is_file() && !root.join(&cited).is_file() {
+                let at = path.strip_prefix(&root).unwrap_or(path).display();
+                missing.insert(format!("{at}: {cited}"));
+            }
+        }
+    }
+    assert!(
+        files.len() > 100,
+        "the walk found the repository: {}",
+        files.len()
+    );
+    assert!(
+        missing.is_empty(),
+        "cited Markdown files that the repository does not have (cite docs/… instead):\n{}",
+        missing.into_iter().collect::<Vec<_>>().join("\n")
+    );
+}
+
+#[test]
+fn citations_are_found_in_comments_and_prose_only() {
+    let rs = "let page = \"a.md\";\n/// See `docs/b.md` §2 and c.md.\nx(); /\x2f d.md\n";
+    let cited = cited_markdown(&commentary(std::path::Path::new("x.rs"), rs));
+    assert_eq!(cited, ["docs/b.md", "c.md", "d.md"]);
+    let md = "[e](../e.md#part), `./f.md`\n```sh\ncat g.md\n```\nh.mdx https://x.io/i.md .md\n";
+    let cited = cited_markdown(&commentary(std::path::Path::new("y.md"), md));
+    assert_eq!(cited, ["../e.md", "f.md"]);
+    let toml = "# see j.md\nk = \"l.md\"\n";
+    let cited = cited_markdown(&commentary(std::path::Path::new("Cargo.toml"), toml));
+    assert_eq!(cited, ["j.md"]);
 }

@@ -303,7 +303,7 @@ fn converges(genes: &[u8]) -> Result<bool, TestCaseError> {
         stderr(&out)
     );
     // An object deleted by hand that the configuration no longer declares stays in the state as
-    // drift until a refresh records it (DESIGN.md: `refresh` records drift); apply leaves it.
+    // drift until a refresh records it (docs/reference.md, `refresh`); apply leaves it.
     let refreshed = live.run(dir.path(), &["refresh", "-e", ENV]);
     prop_assert_eq!(refreshed.status.code(), Some(0), "{}", stderr(&refreshed));
     assert_no_changes(&live, dir.path());

@@ -1,6 +1,6 @@
 //! A permission renamed through `renamed_from` while roles still grant it under its old name.
 //! Whether Descope carries a permission's rename into the roles that grant it, or drops the name
-//! from them, is undocumented (`descope-api.md` §4: UNSURE): against an emulator giving either
+//! from them, is undocumented (`docs/descope-api.md` §4: UNSURE): against an emulator giving either
 //! answer the apply succeeds, every role dmgmt manages grants the permission under its new name,
 //! and the next plan is empty. (Found by `props::`; its seed is in `proptest-regressions/`.)
 

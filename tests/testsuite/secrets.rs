@@ -1,9 +1,9 @@
-//! The secrets audit (DESIGN.md §11): every command, with and without `-vv`, run against an
-//! emulator whose management key is a recognisable fake that reaches dmgmt only through an
-//! environment variable (`management_key: ${env.DMGMT_TEST_KEY}`). Afterwards the key — whole,
-//! base64-encoded, or its first 12 characters (a truncated echo) — is in no output and in no file
-//! of the project: the state, its backup and audit trail, backups, saved plans and generated
-//! configuration.
+//! The secrets audit (docs/dev/README.md, "What the tests hold"): every command, with and without
+//! `-vv`, run against an emulator whose management key is a recognisable fake that reaches dmgmt
+//! only through an environment variable (`management_key: ${env.DMGMT_TEST_KEY}`). Afterwards the
+//! key — whole, base64-encoded, or its first 12 characters (a truncated echo) — is in no output and
+//! in no file of the project: the state, its backup and audit trail, backups, saved plans and
+//! generated configuration.
 
 use serde_json::json;
 

@@ -1,4 +1,4 @@
-//! Flows and the theme on the wire, v1 and v2 (`descope-api.md` §5).
+//! Flows and the theme on the wire, v1 and v2 (`docs/descope-api.md` §5).
 //!
 //! Data only. Flow and theme documents stay `serde_json::Value`: dmgmt manages them as whole
 //! documents and never interprets their contents.

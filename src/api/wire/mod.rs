@@ -1,4 +1,5 @@
-//! Descope's management wire format: the JSON objects and request bodies of `descope-api.md` §3–§5.
+//! Descope's management wire format: the JSON objects and request bodies of `docs/descope-api.md`
+//! §3–§5.
 //!
 //! These types are shared by the client (which serialises requests and reads responses) and the
 //! emulator (which reads requests strictly and serialises responses), so both speak exactly one
@@ -119,8 +120,8 @@ pub struct Tenant {
 }
 
 /// The answer of `GET /v1/mgmt/tenant?id=`: the flat tenant object, as the SDKs read it, or the
-/// tenant wrapped as `{"tenant": {...}}`, as Descope's docs show it (`descope-api.md` §3: the two
-/// conflict). Either reads as the tenant.
+/// tenant wrapped as `{"tenant": {...}}`, as Descope's docs show it (`docs/descope-api.md` §3: the
+/// two conflict). Either reads as the tenant.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct LoadedTenant(pub Tenant);
 

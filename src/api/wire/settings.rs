@@ -1,4 +1,4 @@
-//! Tenant settings on the wire (`GET`/`POST /v1/mgmt/tenant/settings`, `descope-api.md` §3).
+//! Tenant settings on the wire (`GET`/`POST /v1/mgmt/tenant/settings`, `docs/descope-api.md` §3).
 //!
 //! Data only. The GET answer always carries every key (the session flag is `enabled`); the POST body
 //! names the tenant with `tenantId` and may carry any subset of the keys, each of them nullable.
