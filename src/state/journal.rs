@@ -13,7 +13,7 @@
 //! commit); [`JournalWriter::durable`] waits until a line is synced. Before each group the writer
 //! checks that the run still holds its lock, so a run whose lock was broken writes nothing more.
 //!
-//! Folding ([`fold`]) applies the lines in order onto the state they extend. A journal of another
+//! Folding ([`fold_into`]) applies the lines in order onto the state they extend. A journal of another
 //! lineage is refused; one whose base is older than the state file was already written into it
 //! (a kill between the state's rename and the journal's removal) and is ignored. Where a fold is
 //! persisted is [`super::store`]'s business.

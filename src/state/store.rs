@@ -13,7 +13,7 @@
 //! list`) can read it. [`load_for`](StateStore::load_for), which commands call under the lock,
 //! then persists the fold (one write, the journal removed). Any write writes a folded state even
 //! when its content equals it, and removes the journal once the new state is in place. A torn or
-//! damaged tail is ignored with a note ([`take_notes`](StateStore::take_notes)); a journal of
+//! damaged tail is ignored with a note (`journal::take_notes`, which the CLI shows); a journal of
 //! another lineage or project is refused.
 
 use std::fs;
