@@ -13,6 +13,10 @@ mod import_files;
 pub(crate) mod init;
 pub mod live;
 mod plan;
+#[cfg(test)]
+mod plan_props;
+#[cfg(test)]
+mod plan_props_gen;
 mod recorder;
 mod refresh;
 pub(crate) mod restore;

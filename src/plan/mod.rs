@@ -34,7 +34,7 @@ pub(crate) use {
 };
 
 #[cfg(test)]
-mod test_fixtures;
+pub(crate) mod test_fixtures;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -43,10 +43,6 @@ mod tests_cascades;
 mod tests_parents;
 #[cfg(test)]
 mod tests_preconfigured;
-#[cfg(test)]
-mod tests_props;
-#[cfg(test)]
-mod tests_props_gen;
 #[cfg(test)]
 mod tests_renames;
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! The random inputs of the planner's properties (`tests_props.rs`): a config, live bodies in
+//! The random inputs of the planner's properties (`plan_props.rs`): a config, live bodies in
 //! Descope's shape and a prior state, all read from proptest's bytes and drawn from a small
 //! universe of names, so that declared, live and recorded objects meet.
 
@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
-use super::*;
 use crate::model::preconfigured::{SYSTEM_DEFAULT_PERMISSIONS, TENANT_ADMIN_ROLE};
 use crate::model::{LiveObject, RawBody, ResourceAddr, ResourceKind, Snapshot};
+use crate::plan::*;
 
 const PERMISSIONS: [&str; 3] = ["p0", "p1", "p2"];
 const ROLES: [&str; 3] = ["r0", "r1", TENANT_ADMIN_ROLE];
@@ -198,7 +198,7 @@ pub(super) fn case(genes: &[u8]) -> Case {
     for (addr, body) in &live {
         if g.odds(4) {
             // A system-default permission recorded by an older version: to be forgotten.
-            let attributes = crate::ops::live::attributes_of(addr.kind(), body).unwrap();
+            let attributes = super::live::attributes_of(addr.kind(), body).unwrap();
             let managed_fields = attributes.as_object().unwrap().keys().cloned().collect();
             let entry = Prior {
                 attributes,
@@ -230,7 +230,7 @@ pub(super) fn case(genes: &[u8]) -> Case {
         if g.odds(2) {
             // In the state: as it is live, as it was before a change made by hand, or gone.
             let mut attributes = match &body {
-                Some(b) => crate::ops::live::attributes_of(addr.kind(), b).unwrap(),
+                Some(b) => super::live::attributes_of(addr.kind(), b).unwrap(),
                 None => json!({"name": addr.to_string()}),
             };
             if g.odds(3) {
@@ -263,17 +263,17 @@ pub(super) fn snapshot(live: &[(ResourceAddr, Value)]) -> Snapshot {
     let objects: BTreeMap<ResourceAddr, LiveObject> = live
         .iter()
         .map(|(addr, body)| {
-            let attrs = crate::ops::live::attributes_of(addr.kind(), body).unwrap();
+            let attrs = super::live::attributes_of(addr.kind(), body).unwrap();
             let id = body["id"].as_str().map(str::to_owned);
             let id = id.filter(|_| addr.kind() != ResourceKind::Tenant);
             let object = LiveObject {
                 system_default: body["systemDefault"] == json!(true),
-                ..crate::ops::live::object(attrs, RawBody::from_value(body.clone()), id)
+                ..super::live::object(attrs, RawBody::from_value(body.clone()), id)
             };
             (addr.clone(), object)
         })
         .collect();
-    let digest = crate::ops::live::snapshot_digest(&objects);
+    let digest = super::live::snapshot_digest(&objects);
     Snapshot { objects, digest }
 }
 
