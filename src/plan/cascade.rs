@@ -19,6 +19,7 @@ use serde_json::Value;
 
 use super::planner::PlanInput;
 use super::types::{Action, Cascade, CascadeEffect, Change};
+use super::warning::Warning;
 use crate::model::{ResourceAddr, ResourceKind, Role, attrs};
 
 /// Adds to each delete the live roles it changes as a side effect, and the warnings saying so.
@@ -123,15 +124,32 @@ pub(super) fn annotate(changes: &mut [Change], input: &PlanInput<'_>) {
     }
     for c in changes.iter_mut().filter(|c| !c.cascades.is_empty()) {
         for managed in [false, true] {
-            let affected: Vec<&Cascade> =
-                c.cascades.iter().filter(|x| x.managed == managed).collect();
-            let said = match &c.action {
-                Action::Rename { from } => rename_warning(from, &c.addr, &affected, managed),
-                _ => warning(&c.addr, &affected, managed),
-            };
-            if let Some(warning) = said {
-                c.warnings.push(warning);
+            let affected: Vec<Cascade> = c
+                .cascades
+                .iter()
+                .filter(|x| x.managed == managed)
+                .cloned()
+                .collect();
+            if affected.is_empty() {
+                continue;
             }
+            let said = match (&c.action, &c.addr) {
+                (Action::Rename { from }, ResourceAddr::Permission(to)) => {
+                    Some(Warning::RenameReachesRoles {
+                        from: from.clone(),
+                        to: to.clone(),
+                        roles: affected.into_iter().map(|x| x.addr).collect(),
+                        managed,
+                    })
+                }
+                (Action::Rename { .. }, _) => None,
+                _ => Some(Warning::DeleteReaches {
+                    deleted: c.addr.clone(),
+                    cascades: affected,
+                    managed,
+                }),
+            };
+            c.warnings.extend(said);
         }
     }
 }
@@ -167,81 +185,6 @@ fn lost_default_role<'a>(
         .map(|(a, _)| a)
         .filter(|a| !rewritten_without(a))
         .collect()
-}
-
-/// `a`, `a` and `b`, `a, b` and `c`, each in backticks.
-fn listed(affected: &[&Cascade]) -> String {
-    let names: Vec<String> = affected.iter().map(|x| format!("`{}`", x.addr)).collect();
-    match names.split_last() {
-        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
-        _ => names.concat(),
-    }
-}
-
-/// `renaming `permission.old` to `new` also changes the role `role.R`, which grants it ...`.
-fn rename_warning(
-    from: &str,
-    renamed: &ResourceAddr,
-    affected: &[&Cascade],
-    managed: bool,
-) -> Option<String> {
-    affected.first()?;
-    let one = affected.len() == 1;
-    let (roles, grant, them) = match one {
-        true => ("role", "grants", "it"),
-        false => ("roles", "grant", "them"),
-    };
-    let to = match renamed {
-        ResourceAddr::Permission(name) => name.as_str(),
-        _ => return None,
-    };
-    let whose = match managed {
-        true => "which dmgmt manages but this plan does not write",
-        false => "which dmgmt does not manage",
-    };
-    Some(format!(
-        "renaming `{}` to `{to}` also changes the {roles} {}, which {grant} it and {whose}: Descope renames the permission there too, or removes it from {them}",
-        ResourceAddr::Permission(from.to_owned()),
-        listed(affected)
-    ))
-}
-
-/// `deleting `tenant.acme` may also delete its roles `role.acme/A` and `role.acme/B`, which ...`.
-/// "May": whether Descope takes a tenant's roles along, or a deleted permission out of the roles
-/// granting it, is undocumented (descope-api.md §4), so the plan says what can happen, not what
-/// will.
-fn warning(deleted: &ResourceAddr, affected: &[&Cascade], managed: bool) -> Option<String> {
-    let first = affected.first()?;
-    let one = affected.len() == 1;
-    let names = listed(affected);
-    let roles = if one { "role" } else { "roles" };
-    let tenants = if one { "tenant" } else { "tenants" };
-    let them = if one { "it" } else { "them" };
-    let (what, left, seen) = match first.effect {
-        CascadeEffect::LosesDefaultRole => (
-            format!("remove it from the default roles of the {tenants} {names}"),
-            "leaves naming it",
-            "changed",
-        ),
-        CascadeEffect::Deleted => (
-            format!("delete its {roles} {names}"),
-            "does not delete",
-            "deleted",
-        ),
-        CascadeEffect::LosesPermission | CascadeEffect::GrantsRenamedPermission => (
-            format!("remove it from the {roles} {names}"),
-            "leaves granting it",
-            "changed",
-        ),
-    };
-    let whose = if managed {
-        format!(
-            "which dmgmt manages but this plan {left}: if Descope does, the next plan will show {them} {seen} outside dmgmt"
-        )
-    } else {
-        "which dmgmt does not manage".to_owned()
-    };
-    Some(format!("deleting `{deleted}` may also {what}, {whose}"))
 }
 
 /// The address the object of `c` has live: a rename's old name, else its own.

@@ -16,6 +16,7 @@ mod restore_settings;
 mod tenant_names;
 mod types;
 mod unmanaged;
+mod warning;
 
 pub use planner::{PlanInput, Prior, plan};
 pub(crate) use planner::{drift, summarize};
@@ -31,6 +32,7 @@ pub(crate) use {
     planner::PlanError,
     tenant_names::TenantRename,
     types::{Cascade, CascadeEffect, Summary},
+    warning::Warning,
 };
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use super::parents;
 use super::tenant_names::{self, TenantRename, describe_name_cycle, describe_restore_name_cycle};
 use super::types::{Action, AttrDiff, Change, Drift, DriftKind, Guard, Plan, Summary};
 use super::unmanaged::unmanaged;
+use super::warning::Warning;
 use crate::model::preconfigured::{TENANT_ADMIN_ROLE, is_system_default_permission};
 use crate::model::{DesiredState, FlowRefs, LiveObject, ResourceAddr, Snapshot, attrs};
 
@@ -253,10 +254,10 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
             Located::Here { object, followed } => {
                 if let Some(old) = followed {
                     moved.insert(old.clone());
-                    warnings.push(format!(
-                        "renamed outside dmgmt from `{}`; the configuration already uses the new name, so dmgmt manages it under `{addr}` (user assignments are kept)",
-                        name_of(old)
-                    ));
+                    warnings.push(Warning::RenamedOutsideToConfigured {
+                        from: name_of(old),
+                        addr: addr.clone(),
+                    });
                 }
                 let action = if input.prior.contains_key(addr) || followed.is_some() {
                     Action::Update
@@ -282,10 +283,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
                     moved.insert(s.clone());
                 }
                 if outside {
-                    warnings.push(format!(
-                        "renamed outside dmgmt to `{}`; this renames it back to the configured name (user assignments are kept)",
-                        name_of(at)
-                    ));
+                    warnings.push(Warning::RenamedOutsideRenamedBack { now: name_of(at) });
                 }
                 (
                     Action::Rename { from: name_of(at) },
@@ -478,10 +476,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
             {
                 Some((at, obj)) => {
                     renamed_away.insert(at.clone());
-                    warnings.push(format!(
-                        "renamed outside dmgmt to `{}`; that is the object destroyed",
-                        name_of(at)
-                    ));
+                    warnings.push(Warning::RenamedOutsideDestroyed { now: name_of(at) });
                     obj
                 }
                 None => continue,
@@ -493,9 +488,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
             Action::Delete
         };
         if action == Action::Delete && *addr == ResourceAddr::role(None, TENANT_ADMIN_ROLE) {
-            warnings.push(format!(
-                "`{TENANT_ADMIN_ROLE}` is the role Descope creates in every project for its tenant-admin widgets; keep it declared unless nothing uses it"
-            ));
+            warnings.push(Warning::DeletesTenantAdmin);
         }
         let guard = match (&action, prior.prevent_destroy, input.desired.protected) {
             (Action::Delete, true, _) => Some(Guard::PreventDestroy),
@@ -591,7 +584,7 @@ fn tenant_admin_loses_system_permissions(
     addr: &ResourceAddr,
     diffs: &[AttrDiff],
     snapshot: &Snapshot,
-) -> Option<String> {
+) -> Option<Warning> {
     if *addr != ResourceAddr::role(None, TENANT_ADMIN_ROLE) {
         return None;
     }
@@ -611,14 +604,8 @@ fn tenant_admin_loses_system_permissions(
                 .get(&ResourceAddr::Permission(p.clone()))
                 .is_some_and(LiveObject::is_system_default)
         })
-        .map(|p| format!("`{p}`"))
         .collect();
-    (!lost.is_empty()).then(|| {
-        format!(
-            "`{TENANT_ADMIN_ROLE}` loses the system-default permission(s) {}: Descope's tenant-admin widgets need them",
-            lost.join(", ")
-        )
-    })
+    (!lost.is_empty()).then_some(Warning::TenantAdminLosesSystemPermissions { permissions: lost })
 }
 
 pub(super) fn name_of(addr: &ResourceAddr) -> String {

@@ -32,6 +32,7 @@ use super::parents;
 use super::planner::{PlanError, Prior, summarize};
 use super::tenant_names;
 use super::types::{Action, AttrDiff, Change, Guard, Plan};
+use super::warning::Warning;
 use crate::model::attrs::{
     PERMISSION_WRITE_FIELDS, ROLE_WRITE_FIELDS, TENANT_UPDATE_FIELDS, canonical, is_empty_value,
     wire_field,
@@ -151,10 +152,7 @@ pub(crate) fn restore(input: &RestoreInput<'_>) -> Result<Plan, PlanError> {
         }
         let mut warnings = Vec::new();
         if !input.complete {
-            warnings.push(
-                "not in the backup, which holds only what dmgmt managed or changed when it was taken: it may have existed then"
-                    .to_owned(),
-            );
+            warnings.push(Warning::NotInBackup);
         }
         let guard = match (
             state_entry.is_some_and(|p| p.prevent_destroy),
@@ -416,18 +414,15 @@ fn warn_tenant_cascades(changes: &mut [Change], snapshot: &Snapshot) {
         if !c.action.is_delete() {
             continue;
         }
-        let lost: Vec<String> = snapshot
+        let lost: Vec<ResourceAddr> = snapshot
             .objects
             .keys()
             .filter(|a| matches!(a, ResourceAddr::Role { tenant: Some(t), .. } if t == id))
             .filter(|a| !deleted.contains(*a))
-            .map(|a| format!("`{a}`"))
+            .cloned()
             .collect();
         if !lost.is_empty() {
-            c.warnings.push(format!(
-                "Descope deletes the tenant's roles with it: {}",
-                lost.join(", ")
-            ));
+            c.warnings.push(Warning::TenantTakesRoles { roles: lost });
         }
     }
 }

@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use super::planner::{PlanError, Prior};
 use super::types::{Action, Change};
+use super::warning::Warning;
 use crate::model::{ResourceAddr, Snapshot};
 
 /// One tenant's name change, as named in a refused plan.
@@ -139,7 +140,7 @@ pub(super) fn order(
         .collect();
 
     let mut edges = Vec::new();
-    let mut warnings: Vec<(usize, String)> = Vec::new();
+    let mut warnings: Vec<(usize, Warning)> = Vec::new();
     // Taker -> the update it waits for (a delete or a create cannot be part of a cycle).
     let mut waits_for: BTreeMap<usize, usize> = BTreeMap::new();
     // Deletes and creates already explained as an id change.
@@ -158,9 +159,10 @@ pub(super) fn order(
         let taker_action = &changes[taker].action;
         match giver {
             Some(g) if changes[g].action == Action::Delete && *taker_action == Action::Create => {
-                let message = format!(
-                    "tenant id changes from `{holder}` to `{addr}`: this is a delete + create, not a rename; the tenant's users lose their membership and settings, and `{addr}` starts empty"
-                );
+                let message = Warning::TenantIdChange {
+                    from: holder.clone(),
+                    to: addr.clone(),
+                };
                 warnings.push((taker, message.clone()));
                 warnings.push((g, message));
                 paired.extend([g, taker]);
@@ -172,19 +174,14 @@ pub(super) fn order(
                     waits_for.insert(taker, g);
                 }
             }
-            None => {
-                let what = if *taker_action == Action::Create {
-                    "create"
-                } else {
-                    "update"
-                };
-                warnings.push((
-                    taker,
-                    format!(
-                        "`{holder}` already has the name `{wanted}` in Descope and keeps it in this plan: Descope will refuse this {what}"
-                    ),
-                ));
-            }
+            None => warnings.push((
+                taker,
+                Warning::TenantNameTaken {
+                    holder: holder.clone(),
+                    name: wanted.to_owned(),
+                    create: *taker_action == Action::Create,
+                },
+            )),
         }
     }
     if let Some(cycle) = first_cycle(&waits_for) {
@@ -241,7 +238,7 @@ fn id_changes(
     prior: &BTreeMap<ResourceAddr, Prior>,
     tenant_changes: &BTreeMap<&ResourceAddr, usize>,
     paired: &BTreeSet<usize>,
-) -> Vec<(usize, String)> {
+) -> Vec<(usize, Warning)> {
     let unpaired = |pred: &dyn Fn(&Change) -> bool| -> Vec<usize> {
         tenant_changes
             .values()
@@ -251,36 +248,33 @@ fn id_changes(
     };
     let creates = unpaired(&|c| c.action == Action::Create && !prior.contains_key(&c.addr));
     let deletes = unpaired(&|c| c.action == Action::Delete);
-    let consequence =
-        "the tenant's users lose their membership and settings, and the new tenant starts empty";
     let mut out = Vec::new();
     let sides = creates
         .iter()
-        .map(|&c| (c, &deletes, "deleted"))
-        .chain(deletes.iter().map(|&d| (d, &creates, "created")));
-    for (one, others, verb) in sides {
+        .map(|&c| (c, &deletes, true))
+        .chain(deletes.iter().map(|&d| (d, &creates, false)));
+    for (one, others, others_deleted) in sides {
         let message = match others.as_slice() {
             [] => continue,
             &[other] => {
-                let (old, new) = if verb == "deleted" {
+                let (old, new) = if others_deleted {
                     (other, one)
                 } else {
                     (one, other)
                 };
                 let (old, new) = (&changes[old], &changes[new]);
-                format!(
-                    "`{}` is deleted and `{}` created in the same plan: if this changes the tenant's id (and its name from `{}` to `{}`), it is a delete + create, not a rename; {consequence}",
-                    old.addr,
-                    new.addr,
-                    name(old.before.as_ref()).unwrap_or_default(),
-                    name(new.after.as_ref()).unwrap_or_default(),
-                )
+                Warning::MaybeTenantIdChange {
+                    old: old.addr.clone(),
+                    new: new.addr.clone(),
+                    old_name: name(old.before.as_ref()).unwrap_or_default().to_owned(),
+                    new_name: name(new.after.as_ref()).unwrap_or_default().to_owned(),
+                }
             }
-            many => format!(
-                "{} are {verb} in the same plan as `{}`: if one of them is this tenant under a changed id, that is a delete + create, not a rename; {consequence}",
-                list_of(many.iter().map(|&i| format!("`{}`", changes[i].addr))),
-                changes[one].addr,
-            ),
+            many => Warning::MaybeTenantIdChanges {
+                tenant: changes[one].addr.clone(),
+                others: many.iter().map(|&i| changes[i].addr.clone()).collect(),
+                others_deleted,
+            },
         };
         out.push((one, message));
     }
