@@ -8,7 +8,7 @@
 use super::readback::{Found, Listing};
 use super::rebase::rebase_role;
 use super::request::{self, BatchKey};
-use super::scheduler::{Ctx, UnitDone};
+use super::scheduler::{Ctx, UnitDone, scheduled};
 use super::single;
 use crate::api::ApiError;
 use crate::plan::{Change, ChangeId, Plan};
@@ -21,7 +21,7 @@ pub(crate) async fn apply(
     members: &[ChangeId],
 ) -> UnitDone {
     let mut done = UnitDone::default();
-    let change = |id: ChangeId| plan.change(id);
+    let change = |id: ChangeId| scheduled(plan, id);
     // Members whose body cannot be built fail alone; the rest are sent.
     let mut sent: Vec<ChangeId> = Vec::with_capacity(members.len());
     macro_rules! bodies {
@@ -125,11 +125,11 @@ async fn read_back_created(
     sent: &[ChangeId],
     done: &mut UnitDone,
 ) {
-    let members: Vec<&Change> = sent.iter().map(|&i| plan.change(i)).collect();
+    let members: Vec<&Change> = sent.iter().map(|&i| scheduled(plan, i)).collect();
     match Listing::load(ctx.provider, key.kind(), &members).await {
         Ok(listing) => done.results.extend(
             sent.iter()
-                .map(|&i| (i, Ok(single::created_in(ctx, &listing, plan.change(i))))),
+                .map(|&i| (i, Ok(single::created_in(ctx, &listing, scheduled(plan, i))))),
         ),
         Err(e) => {
             ctx.note(format!(
@@ -137,8 +137,10 @@ async fn read_back_created(
                 sent.len(),
                 key.kind()
             ));
-            done.results
-                .extend(sent.iter().map(|&i| (i, Ok(plan.change(i).after.clone()))));
+            done.results.extend(
+                sent.iter()
+                    .map(|&i| (i, Ok(scheduled(plan, i).after.clone()))),
+            );
         }
     }
 }
@@ -147,7 +149,7 @@ async fn read_back_created(
 /// (`rebase`), read with one listing for the batch. `None` when that read failed (said in a
 /// note): the members then go one by one, each reading its role itself.
 async fn roles_now(ctx: &Ctx<'_>, plan: &Plan, members: &[ChangeId]) -> Option<Listing> {
-    let changes: Vec<&Change> = members.iter().map(|&i| plan.change(i)).collect();
+    let changes: Vec<&Change> = members.iter().map(|&i| scheduled(plan, i)).collect();
     match Listing::load(ctx.provider, crate::model::ResourceKind::Role, &changes).await {
         Ok(listing) => Some(listing),
         Err(e) => {
@@ -182,7 +184,7 @@ async fn fall_back(
     if single::resendable(&err) {
         ctx.provider.resend_pause(1).await;
     }
-    let members: Vec<&Change> = sent.iter().map(|&id| plan.change(id)).collect();
+    let members: Vec<&Change> = sent.iter().map(|&id| scheduled(plan, id)).collect();
     let listing = match Listing::load(ctx.provider, key.kind(), &members).await {
         Ok(listing) => listing,
         Err(read) => {
@@ -192,7 +194,7 @@ async fn fall_back(
         }
     };
     for &i in sent {
-        match listing.check(plan.change(i)) {
+        match listing.check(scheduled(plan, i)) {
             Found::Matches(live) => done.results.push((i, Ok(live))),
             Found::Differs => done.singles.push(i),
         }

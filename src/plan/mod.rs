@@ -16,6 +16,7 @@ mod restore_settings;
 mod tenant_names;
 mod types;
 mod unmanaged;
+mod validate;
 mod warning;
 
 pub use planner::{PlanInput, Prior, plan};
@@ -25,6 +26,7 @@ pub(crate) use restore_settings::{TenantSettings, settings_hold};
 pub use types::{Action, Change, ChangeId, Plan};
 pub(crate) use types::{AttrDiff, Drift, DriftKind, Guard};
 pub(crate) use unmanaged::unmanaged;
+pub use validate::InvalidPlan;
 
 // Named only by unit tests; the rest of the crate meets these types through `plan` and `Plan`.
 #[cfg(test)]

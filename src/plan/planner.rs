@@ -14,6 +14,7 @@ use super::parents;
 use super::tenant_names::{self, TenantRename, describe_name_cycle, describe_restore_name_cycle};
 use super::types::{Action, AttrDiff, Change, Drift, DriftKind, Guard, Plan, Summary};
 use super::unmanaged::unmanaged;
+use super::validate::InvalidPlan;
 use super::warning::Warning;
 use crate::model::preconfigured::{TENANT_ADMIN_ROLE, is_system_default_permission};
 use crate::model::{DesiredState, FlowRefs, LiveObject, ResourceAddr, Snapshot, attrs};
@@ -81,6 +82,10 @@ pub enum PlanError {
     /// The same, in a restore: tenants that swapped names since the backup.
     #[error("{}", describe_restore_name_cycle(.0))]
     RestoreNameCycle(Vec<TenantRename>),
+    /// The plan made is one the executor cannot carry out (a fault of the planner's own, found
+    /// in debug builds).
+    #[error("the plan made cannot be carried out: {0}")]
+    Invalid(#[from] InvalidPlan),
 }
 
 impl PlanError {
@@ -114,6 +119,7 @@ impl PlanError {
             PlanError::SystemDefault { .. } => vec![
                 "reference system-default permissions from roles without declaring them".into(),
             ],
+            PlanError::Invalid(_) => Vec::new(),
         }
     }
 }
@@ -529,12 +535,21 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
     let drift = drift(input.prior, input.snapshot);
     let unmanaged = unmanaged(input);
     let summary = summarize(&changes);
-    Ok(Plan {
+    let plan = Plan {
         changes,
         drift,
         unmanaged,
         summary,
-    })
+    };
+    checked(plan)
+}
+
+/// `plan`, checked in debug builds (as a `debug_assert!` would, but returning the error): the
+/// planners make only valid plans, and the tests hold them to it.
+pub(super) fn checked(plan: Plan) -> Result<Plan, PlanError> {
+    #[cfg(debug_assertions)]
+    plan.validate()?;
+    Ok(plan)
 }
 
 /// The permissions a live role grants (config-shaped `attrs`) and the same list with every name

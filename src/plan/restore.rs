@@ -29,7 +29,7 @@ use serde_json::{Map, Value};
 use super::diff::all_diffs;
 use super::graph;
 use super::parents;
-use super::planner::{PlanError, Prior, summarize};
+use super::planner::{PlanError, Prior, checked, summarize};
 use super::tenant_names;
 use super::types::{Action, AttrDiff, Change, Guard, Plan};
 use super::warning::Warning;
@@ -189,7 +189,7 @@ pub(crate) fn restore(input: &RestoreInput<'_>) -> Result<Plan, PlanError> {
     let changes = graph::order(changes, &extra, &Default::default())?;
     let changes = graph::select_targets(changes, input.targets);
     let summary = summarize(&changes);
-    Ok(Plan {
+    checked(Plan {
         changes,
         drift: Vec::new(),
         unmanaged: kept,

@@ -232,13 +232,9 @@ impl Plan {
         self.changes.is_empty()
     }
 
-    /// The change `id` names.
-    ///
-    /// # Panics
-    ///
-    /// If `id` is not a position in [`Plan::changes`] (ids come from the plan itself).
-    pub(crate) fn change(&self, id: ChangeId) -> &Change {
-        &self.changes[id.0]
+    /// The change `id` names (`None`: `id` is not a position in [`Plan::changes`]).
+    pub(crate) fn change(&self, id: ChangeId) -> Option<&Change> {
+        self.changes.get(id.0)
     }
 
     /// Every change with its id, in plan order.
