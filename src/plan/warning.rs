@@ -140,95 +140,31 @@ impl fmt::Display for Warning {
             Warning::TenantAdminLosesSystemPermissions { permissions } => write!(
                 f,
                 "`{TENANT_ADMIN_ROLE}` loses the system-default permission(s) {}: Descope's tenant-admin widgets need them",
-                permissions
-                    .iter()
-                    .map(|p| format!("`{p}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                ticked(permissions)
             ),
             Warning::DropsMissingGrants { permissions } => {
-                let names = permissions
-                    .iter()
-                    .map(|n| format!("`{n}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ");
                 let (it, does) = match permissions.len() {
                     1 => ("it", "does"),
                     _ => ("them", "do"),
                 };
                 write!(
                     f,
-                    "grants {names}, which {does} not exist in Descope (a deleted permission Descope left in the role): the update leaves {it} out"
+                    "grants {}, which {does} not exist in Descope (a deleted permission Descope left in the role): the update leaves {it} out",
+                    ticked(permissions)
                 )
             }
-            Warning::TenantIdChange { from, to } => write!(
-                f,
-                "tenant id changes from `{from}` to `{to}`: this is a delete + create, not a rename; the tenant's users lose their membership and settings, and `{to}` starts empty"
-            ),
-            Warning::TenantNameTaken {
-                holder,
-                name,
-                create,
-            } => write!(
-                f,
-                "`{holder}` already has the name `{name}` in Descope and keeps it in this plan: Descope will refuse this {}",
-                if *create { "create" } else { "update" }
-            ),
-            Warning::MaybeTenantIdChange {
-                old,
-                new,
-                old_name,
-                new_name,
-            } => write!(
-                f,
-                "`{old}` is deleted and `{new}` created in the same plan: if this changes the tenant's id (and its name from `{old_name}` to `{new_name}`), it is a delete + create, not a rename; {ID_CHANGE_CONSEQUENCE}"
-            ),
-            Warning::MaybeTenantIdChanges {
-                tenant,
-                others,
-                others_deleted,
-            } => write!(
-                f,
-                "{} are {} in the same plan as `{tenant}`: if one of them is this tenant under a changed id, that is a delete + create, not a rename; {ID_CHANGE_CONSEQUENCE}",
-                list_of(others),
-                if *others_deleted {
-                    "deleted"
-                } else {
-                    "created"
-                }
-            ),
-            Warning::KeepsSubTenants { tenant, children } => {
-                let (noun, pronoun) = match children.len() {
-                    1 => ("sub-tenant", "it"),
-                    _ => ("sub-tenants", "them"),
-                };
-                write!(
-                    f,
-                    "`{tenant}` has {noun} {}, which this plan does not delete: Descope may refuse to delete a tenant that has sub-tenants; delete {pronoun} first",
-                    list_of(children)
-                )
-            }
+            Warning::TenantIdChange { .. }
+            | Warning::TenantNameTaken { .. }
+            | Warning::MaybeTenantIdChange { .. }
+            | Warning::MaybeTenantIdChanges { .. }
+            | Warning::KeepsSubTenants { .. }
+            | Warning::TenantTakesRoles { .. } => write_tenant(f, self),
             Warning::RenameReachesRoles {
                 from,
                 to,
                 roles,
                 managed,
-            } => {
-                let (noun, grant, them) = match roles.len() {
-                    1 => ("role", "grants", "it"),
-                    _ => ("roles", "grant", "them"),
-                };
-                let whose = match managed {
-                    true => "which dmgmt manages but this plan does not write",
-                    false => "which dmgmt does not manage",
-                };
-                write!(
-                    f,
-                    "renaming `{}` to `{to}` also changes the {noun} {}, which {grant} it and {whose}: Descope renames the permission there too, or removes it from {them}",
-                    ResourceAddr::Permission(from.clone()),
-                    list_of(roles)
-                )
-            }
+            } => write_rename_reaches(f, from, to, roles, *managed),
             Warning::DeleteReaches {
                 deleted,
                 cascades,
@@ -238,18 +174,101 @@ impl fmt::Display for Warning {
                 f,
                 "not in the backup, which holds only what dmgmt managed or changed when it was taken: it may have existed then"
             ),
-            Warning::TenantTakesRoles { roles } => write!(
-                f,
-                "Descope deletes the tenant's roles with it: {}",
-                roles
-                    .iter()
-                    .map(|r| format!("`{r}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
             Warning::Saved(text) => f.write_str(text),
         }
     }
+}
+
+/// The words of a warning about tenants' ids, names and families ([`Warning`]'s `fmt` hands it
+/// those alone; any other is written there).
+fn write_tenant(f: &mut fmt::Formatter<'_>, warning: &Warning) -> fmt::Result {
+    match warning {
+        Warning::TenantIdChange { from, to } => write!(
+            f,
+            "tenant id changes from `{from}` to `{to}`: this is a delete + create, not a rename; the tenant's users lose their membership and settings, and `{to}` starts empty"
+        ),
+        Warning::TenantNameTaken {
+            holder,
+            name,
+            create,
+        } => write!(
+            f,
+            "`{holder}` already has the name `{name}` in Descope and keeps it in this plan: Descope will refuse this {}",
+            if *create { "create" } else { "update" }
+        ),
+        Warning::MaybeTenantIdChange {
+            old,
+            new,
+            old_name,
+            new_name,
+        } => write!(
+            f,
+            "`{old}` is deleted and `{new}` created in the same plan: if this changes the tenant's id (and its name from `{old_name}` to `{new_name}`), it is a delete + create, not a rename; {ID_CHANGE_CONSEQUENCE}"
+        ),
+        Warning::MaybeTenantIdChanges {
+            tenant,
+            others,
+            others_deleted,
+        } => write!(
+            f,
+            "{} are {} in the same plan as `{tenant}`: if one of them is this tenant under a changed id, that is a delete + create, not a rename; {ID_CHANGE_CONSEQUENCE}",
+            list_of(others),
+            if *others_deleted {
+                "deleted"
+            } else {
+                "created"
+            }
+        ),
+        Warning::KeepsSubTenants { tenant, children } => {
+            let (noun, pronoun) = match children.len() {
+                1 => ("sub-tenant", "it"),
+                _ => ("sub-tenants", "them"),
+            };
+            write!(
+                f,
+                "`{tenant}` has {noun} {}, which this plan does not delete: Descope may refuse to delete a tenant that has sub-tenants; delete {pronoun} first",
+                list_of(children)
+            )
+        }
+        Warning::TenantTakesRoles { roles } => {
+            write!(
+                f,
+                "Descope deletes the tenant's roles with it: {}",
+                ticked(roles)
+            )
+        }
+        other => fmt::Display::fmt(other, f),
+    }
+}
+
+/// `a`, `b`, `c`, each in backticks.
+fn ticked<T: fmt::Display>(items: &[T]) -> String {
+    let items: Vec<String> = items.iter().map(|i| format!("`{i}`")).collect();
+    items.join(", ")
+}
+
+/// `renaming `permission.old` to `new` also changes the role `role.R`, which grants it ...`.
+fn write_rename_reaches(
+    f: &mut fmt::Formatter<'_>,
+    from: &str,
+    to: &str,
+    roles: &[ResourceAddr],
+    managed: bool,
+) -> fmt::Result {
+    let (noun, grant, them) = match roles.len() {
+        1 => ("role", "grants", "it"),
+        _ => ("roles", "grant", "them"),
+    };
+    let whose = match managed {
+        true => "which dmgmt manages but this plan does not write",
+        false => "which dmgmt does not manage",
+    };
+    write!(
+        f,
+        "renaming `{}` to `{to}` also changes the {noun} {}, which {grant} it and {whose}: Descope renames the permission there too, or removes it from {them}",
+        ResourceAddr::Permission(from.to_owned()),
+        list_of(roles)
+    )
 }
 
 const ID_CHANGE_CONSEQUENCE: &str =
