@@ -121,23 +121,8 @@ pub(super) fn order(
     snapshot: &Snapshot,
     prior: &BTreeMap<ResourceAddr, Prior>,
 ) -> Result<Vec<(usize, usize)>, PlanError> {
-    // Live tenants by name (Descope holds each name once).
-    let holders: BTreeMap<&str, &ResourceAddr> = snapshot
-        .objects
-        .iter()
-        .filter(|(a, _)| matches!(a, ResourceAddr::Tenant(_)))
-        .filter_map(|(a, obj)| Some((name(Some(&obj.attributes))?, a)))
-        .collect();
-    // Each tenant's own change (its default-roles step apart), by address.
-    let tenant_changes: BTreeMap<&ResourceAddr, usize> = changes
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| {
-            matches!(c.addr, ResourceAddr::Tenant(_))
-                && !matches!(c.action, Action::SetDefaultRoles | Action::SetSettings)
-        })
-        .map(|(i, c)| (&c.addr, i))
-        .collect();
+    let holders = holders(snapshot);
+    let tenant_changes = tenant_changes(changes);
 
     let mut edges = Vec::new();
     let mut warnings: Vec<(usize, Warning)> = Vec::new();
@@ -185,24 +170,51 @@ pub(super) fn order(
         }
     }
     if let Some(cycle) = first_cycle(&waits_for) {
-        let renames = cycle
-            .into_iter()
-            .map(|i| {
-                let c = &changes[i];
-                TenantRename {
-                    tenant: c.addr.clone(),
-                    from: name(c.before.as_ref()).unwrap_or_default().to_owned(),
-                    to: name(c.after.as_ref()).unwrap_or_default().to_owned(),
-                }
-            })
-            .collect();
-        return Err(PlanError::TenantNameCycle(renames));
+        return Err(PlanError::TenantNameCycle(renames_of(changes, cycle)));
     }
     warnings.extend(id_changes(changes, prior, &tenant_changes, &paired));
     for (i, message) in warnings {
         changes[i].warnings.push(message);
     }
     Ok(edges)
+}
+
+/// Live tenants by name (Descope holds each name once).
+fn holders(snapshot: &Snapshot) -> BTreeMap<&str, &ResourceAddr> {
+    snapshot
+        .objects
+        .iter()
+        .filter(|(a, _)| matches!(a, ResourceAddr::Tenant(_)))
+        .filter_map(|(a, obj)| Some((name(Some(&obj.attributes))?, a)))
+        .collect()
+}
+
+/// Each tenant's own change (its default-roles step apart), by address.
+fn tenant_changes(changes: &[Change]) -> BTreeMap<&ResourceAddr, usize> {
+    changes
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| {
+            matches!(c.addr, ResourceAddr::Tenant(_))
+                && !matches!(c.action, Action::SetDefaultRoles | Action::SetSettings)
+        })
+        .map(|(i, c)| (&c.addr, i))
+        .collect()
+}
+
+/// The renames of the tenant changes at `cycle`, in its order.
+fn renames_of(changes: &[Change], cycle: Vec<usize>) -> Vec<TenantRename> {
+    cycle
+        .into_iter()
+        .map(|i| {
+            let c = &changes[i];
+            TenantRename {
+                tenant: c.addr.clone(),
+                from: name(c.before.as_ref()).unwrap_or_default().to_owned(),
+                to: name(c.after.as_ref()).unwrap_or_default().to_owned(),
+            }
+        })
+        .collect()
 }
 
 /// The first cycle of renames waiting for each other, in waiting order, starting from its
