@@ -21,6 +21,56 @@ pub(crate) async fn apply(
     members: &[ChangeId],
 ) -> UnitDone {
     let mut done = UnitDone::default();
+    let current = match key {
+        BatchKey::RoleUpdate => match roles_now(ctx, plan, members).await {
+            Some(listing) => Some(listing),
+            None => {
+                done.singles.extend_from_slice(members);
+                return done;
+            }
+        },
+        _ => None,
+    };
+    let (result, sent, bodies_sent) =
+        send(ctx, plan, key, members, current.as_ref(), &mut done).await;
+    let Some(result) = result else {
+        return done;
+    };
+    ctx.count(&result);
+    match result {
+        Ok(()) if key.is_create() => read_back_created(ctx, plan, key, &sent, &mut done).await,
+        Ok(()) if key.is_delete() => done.results.extend(sent.iter().map(|&i| (i, Ok(None)))),
+        Ok(()) if !bodies_sent.is_empty() => done.results.extend(
+            sent.iter()
+                .copied()
+                .zip(bodies_sent)
+                .map(|(i, b)| (i, Ok(b))),
+        ),
+        Ok(()) => done.results.extend(
+            sent.iter()
+                .map(|&i| (i, Ok(scheduled(plan, i).after.clone()))),
+        ),
+        Err(err) => fall_back(ctx, plan, key, &sent, err, &mut done).await,
+    }
+    done
+}
+
+/// The batch's one call: the members whose body cannot be built fail alone (in `done`); the
+/// rest are sent. Returns the call's result (`None`: nothing was sent), the members sent, and
+/// for role updates the body each was sent with (rebased on the role as Descope holds it now,
+/// `current`).
+async fn send(
+    ctx: &Ctx<'_>,
+    plan: &Plan,
+    key: &BatchKey,
+    members: &[ChangeId],
+    current: Option<&Listing>,
+    done: &mut UnitDone,
+) -> (
+    Option<Result<(), ApiError>>,
+    Vec<ChangeId>,
+    Vec<Option<serde_json::Value>>,
+) {
     let change = |id: ChangeId| scheduled(plan, id);
     // Members whose body cannot be built fail alone; the rest are sent.
     let mut sent: Vec<ChangeId> = Vec::with_capacity(members.len());
@@ -49,16 +99,6 @@ pub(crate) async fn apply(
     }
     let ok = |c: &Change| Ok::<_, ApiError>(request::current_name(c));
     let p = ctx.provider;
-    let current = match key {
-        BatchKey::RoleUpdate => match roles_now(ctx, plan, members).await {
-            Some(listing) => Some(listing),
-            None => {
-                done.singles.extend_from_slice(members);
-                return done;
-            }
-        },
-        _ => None,
-    };
     let mut bodies_sent: Vec<Option<serde_json::Value>> = Vec::new();
     let result = match key {
         BatchKey::PermissionCreate => {
@@ -80,7 +120,6 @@ pub(crate) async fn apply(
         BatchKey::RoleUpdate => {
             let mut against = |c: &Change| {
                 let body = current
-                    .as_ref()
                     .and_then(|l| l.find(c))
                     .map(|now| rebase_role(c, now));
                 let request = request::role_update_from(c, body.as_ref().or(c.after.as_ref()))?;
@@ -95,25 +134,7 @@ pub(crate) async fn apply(
             call!(b, p.delete_roles(&b, tenant.as_deref()))
         }
     };
-    let Some(result) = result else {
-        return done;
-    };
-    ctx.count(&result);
-    match result {
-        Ok(()) if key.is_create() => read_back_created(ctx, plan, key, &sent, &mut done).await,
-        Ok(()) if key.is_delete() => done.results.extend(sent.iter().map(|&i| (i, Ok(None)))),
-        Ok(()) if !bodies_sent.is_empty() => done.results.extend(
-            sent.iter()
-                .copied()
-                .zip(bodies_sent)
-                .map(|(i, b)| (i, Ok(b))),
-        ),
-        Ok(()) => done
-            .results
-            .extend(sent.iter().map(|&i| (i, Ok(change(i).after.clone())))),
-        Err(err) => fall_back(ctx, plan, key, &sent, err, &mut done).await,
-    }
-    done
+    (result, sent, bodies_sent)
 }
 
 /// After a batch of creates: one read for the Descope ids of the members, or, when that fails
