@@ -375,16 +375,26 @@ impl Client {
             }
             if status >= 500 && !endpoint.mutating {
                 failures += 1;
-                if failures < inner.retry.max_attempts {
-                    inner
-                        .sleeper
-                        .sleep(inner.retry.backoff(failures, jitter()))
-                        .await;
+                if self.backed_off(failures).await {
                     continue;
                 }
             }
             return Err(self.descope_error(endpoint, status, &bytes));
         }
+    }
+
+    /// After failure number `failures` of a read answered 5xx: waits the backoff and says `true`
+    /// while attempts are left.
+    async fn backed_off(&self, failures: u32) -> bool {
+        let inner = &*self.inner;
+        if failures >= inner.retry.max_attempts {
+            return false;
+        }
+        inner
+            .sleeper
+            .sleep(inner.retry.backoff(failures, jitter()))
+            .await;
+        true
     }
 
     /// Descope's 429 (number `waits` of this call): every call pauses for what its `Retry-After`
