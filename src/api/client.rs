@@ -315,13 +315,7 @@ impl Client {
         B: Serialize + Sync + ?Sized,
     {
         let inner = &*self.inner;
-        let body = body
-            .map(serde_json::to_vec)
-            .transpose()
-            .map_err(|e| ApiError::Refused {
-                endpoint,
-                reason: format!("cannot encode the body: {e}"),
-            })?;
+        let body = encoded(endpoint, body)?;
         let mut failures = 0u32;
         let mut waits = 0u32;
         loop {
@@ -356,20 +350,7 @@ impl Client {
                     });
                 }
                 waits += 1;
-                let retry_after = response
-                    .headers()
-                    .get(header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok());
-                let pause = inner
-                    .retry
-                    .retry_after(retry_after, waits)
-                    .map_err(|asked| ApiError::RetryAfterTooLong {
-                        endpoint,
-                        asked,
-                        limit: inner.retry.max_retry_after,
-                    })?;
-                self.log(&HttpEvent::RateLimited { endpoint, pause });
-                inner.gate.pause_for(pause);
+                self.pause_for_rate_limit(endpoint, &response, waits)?;
                 continue;
             }
             let bytes = match response.bytes().await {
@@ -390,29 +371,56 @@ impl Client {
                 }
             };
             if (200..300).contains(&status) {
-                let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
-                    b"{}"
-                } else {
-                    &bytes
-                };
-                return decode(bytes).map_err(|e| ApiError::Decode {
-                    endpoint,
-                    status,
-                    detail: e.to_string(),
-                });
+                return decoded(endpoint, status, &bytes, decode);
             }
             if status >= 500 && !endpoint.mutating {
                 failures += 1;
-                if failures < inner.retry.max_attempts {
-                    inner
-                        .sleeper
-                        .sleep(inner.retry.backoff(failures, jitter()))
-                        .await;
+                if self.backed_off(failures).await {
                     continue;
                 }
             }
             return Err(self.descope_error(endpoint, status, &bytes));
         }
+    }
+
+    /// After failure number `failures` of a read answered 5xx: waits the backoff and says `true`
+    /// while attempts are left.
+    async fn backed_off(&self, failures: u32) -> bool {
+        let inner = &*self.inner;
+        if failures >= inner.retry.max_attempts {
+            return false;
+        }
+        inner
+            .sleeper
+            .sleep(inner.retry.backoff(failures, jitter()))
+            .await;
+        true
+    }
+
+    /// Descope's 429 (number `waits` of this call): every call pauses for what its `Retry-After`
+    /// asks (the gate), unless that is longer than the client waits.
+    fn pause_for_rate_limit(
+        &self,
+        endpoint: Endpoint,
+        response: &reqwest::Response,
+        waits: u32,
+    ) -> Result<(), ApiError> {
+        let inner = &*self.inner;
+        let retry_after = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok());
+        let pause = inner
+            .retry
+            .retry_after(retry_after, waits)
+            .map_err(|asked| ApiError::RetryAfterTooLong {
+                endpoint,
+                asked,
+                limit: inner.retry.max_retry_after,
+            })?;
+        self.log(&HttpEvent::RateLimited { endpoint, pause });
+        inner.gate.pause_for(pause);
+        Ok(())
     }
 
     /// The pause before the caller resends a mutation after failure number `failures` (1-based):
@@ -430,6 +438,38 @@ impl Client {
             endpoint, status, bytes, key_env,
         )))
     }
+}
+
+/// A call's body as JSON bytes.
+fn encoded<B: Serialize + ?Sized>(
+    endpoint: Endpoint,
+    body: Option<&B>,
+) -> Result<Option<Vec<u8>>, ApiError> {
+    body.map(serde_json::to_vec)
+        .transpose()
+        .map_err(|e| ApiError::Refused {
+            endpoint,
+            reason: format!("cannot encode the body: {e}"),
+        })
+}
+
+/// A successful answer read by `decode` (an empty answer reads as `{}`).
+fn decoded<R>(
+    endpoint: Endpoint,
+    status: u16,
+    bytes: &[u8],
+    decode: impl FnOnce(&[u8]) -> Result<R, serde_json::Error>,
+) -> Result<R, ApiError> {
+    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        bytes
+    };
+    decode(bytes).map_err(|e| ApiError::Decode {
+        endpoint,
+        status,
+        detail: e.to_string(),
+    })
 }
 
 #[cfg(test)]

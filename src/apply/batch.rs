@@ -9,7 +9,7 @@
 use super::readback::{Found, Listing};
 use super::rebase::rebase_role;
 use super::request::{self, BatchKey};
-use super::scheduler::{Ctx, UnitDone};
+use super::scheduler::{Ctx, UnitDone, scheduled};
 use super::single;
 use crate::api::ApiError;
 use crate::plan::{Change, ChangeId, Plan};
@@ -22,7 +22,57 @@ pub(crate) async fn apply(
     members: &[ChangeId],
 ) -> UnitDone {
     let mut done = UnitDone::default();
-    let change = |id: ChangeId| plan.change(id);
+    let current = match key {
+        BatchKey::RoleUpdate => match roles_now(ctx, plan, members).await {
+            Some(listing) => Some(listing),
+            None => {
+                done.singles.extend_from_slice(members);
+                return done;
+            }
+        },
+        _ => None,
+    };
+    let (result, sent, bodies_sent) =
+        send(ctx, plan, key, members, current.as_ref(), &mut done).await;
+    let Some(result) = result else {
+        return done;
+    };
+    ctx.count(&result);
+    match result {
+        Ok(()) if key.is_create() => read_back_created(ctx, plan, key, &sent, &mut done).await,
+        Ok(()) if key.is_delete() => done.results.extend(sent.iter().map(|&i| (i, Ok(None)))),
+        Ok(()) if !bodies_sent.is_empty() => done.results.extend(
+            sent.iter()
+                .copied()
+                .zip(bodies_sent)
+                .map(|(i, b)| (i, Ok(b))),
+        ),
+        Ok(()) => done.results.extend(
+            sent.iter()
+                .map(|&i| (i, Ok(scheduled(plan, i).after.clone()))),
+        ),
+        Err(err) => fall_back(ctx, plan, key, &sent, err, &mut done).await,
+    }
+    done
+}
+
+/// The batch's one call: the members whose body cannot be built fail alone (in `done`); the
+/// rest are sent. Returns the call's result (`None`: nothing was sent), the members sent, and
+/// for role updates the body each was sent with (rebased on the role as Descope holds it now,
+/// `current`).
+async fn send(
+    ctx: &Ctx<'_>,
+    plan: &Plan,
+    key: &BatchKey,
+    members: &[ChangeId],
+    current: Option<&Listing>,
+    done: &mut UnitDone,
+) -> (
+    Option<Result<(), ApiError>>,
+    Vec<ChangeId>,
+    Vec<Option<serde_json::Value>>,
+) {
+    let change = |id: ChangeId| scheduled(plan, id);
     // Members whose body cannot be built fail alone; the rest are sent.
     let mut sent: Vec<ChangeId> = Vec::with_capacity(members.len());
     macro_rules! bodies {
@@ -50,16 +100,6 @@ pub(crate) async fn apply(
     }
     let ok = |c: &Change| Ok::<_, ApiError>(request::current_name(c));
     let p = ctx.provider;
-    let current = match key {
-        BatchKey::RoleUpdate => match roles_now(ctx, plan, members).await {
-            Some(listing) => Some(listing),
-            None => {
-                done.singles.extend_from_slice(members);
-                return done;
-            }
-        },
-        _ => None,
-    };
     let mut bodies_sent: Vec<Option<serde_json::Value>> = Vec::new();
     let result = match key {
         BatchKey::PermissionCreate => {
@@ -81,7 +121,6 @@ pub(crate) async fn apply(
         BatchKey::RoleUpdate => {
             let mut against = |c: &Change| {
                 let body = current
-                    .as_ref()
                     .and_then(|l| l.find(c))
                     .map(|now| rebase_role(c, now));
                 let request = request::role_update_from(c, body.as_ref().or(c.after.as_ref()))?;
@@ -96,25 +135,7 @@ pub(crate) async fn apply(
             call!(b, p.delete_roles(&b, tenant.as_deref()))
         }
     };
-    let Some(result) = result else {
-        return done;
-    };
-    ctx.count(&result);
-    match result {
-        Ok(()) if key.is_create() => read_back_created(ctx, plan, key, &sent, &mut done).await,
-        Ok(()) if key.is_delete() => done.results.extend(sent.iter().map(|&i| (i, Ok(None)))),
-        Ok(()) if !bodies_sent.is_empty() => done.results.extend(
-            sent.iter()
-                .copied()
-                .zip(bodies_sent)
-                .map(|(i, b)| (i, Ok(b))),
-        ),
-        Ok(()) => done
-            .results
-            .extend(sent.iter().map(|&i| (i, Ok(change(i).after.clone())))),
-        Err(err) => fall_back(ctx, plan, key, &sent, err, &mut done).await,
-    }
-    done
+    (result, sent, bodies_sent)
 }
 
 /// After a batch of creates: one read for the Descope ids of the members, or, when that fails
@@ -126,11 +147,11 @@ async fn read_back_created(
     sent: &[ChangeId],
     done: &mut UnitDone,
 ) {
-    let members: Vec<&Change> = sent.iter().map(|&i| plan.change(i)).collect();
+    let members: Vec<&Change> = sent.iter().map(|&i| scheduled(plan, i)).collect();
     match Listing::load(ctx.provider, key.kind(), &members).await {
         Ok(listing) => done.results.extend(
             sent.iter()
-                .map(|&i| (i, Ok(single::created_in(ctx, &listing, plan.change(i))))),
+                .map(|&i| (i, Ok(single::created_in(ctx, &listing, scheduled(plan, i))))),
         ),
         Err(e) => {
             ctx.note(format!(
@@ -138,8 +159,10 @@ async fn read_back_created(
                 sent.len(),
                 key.kind()
             ));
-            done.results
-                .extend(sent.iter().map(|&i| (i, Ok(plan.change(i).after.clone()))));
+            done.results.extend(
+                sent.iter()
+                    .map(|&i| (i, Ok(scheduled(plan, i).after.clone()))),
+            );
         }
     }
 }
@@ -148,7 +171,7 @@ async fn read_back_created(
 /// (`rebase`), read with one listing for the batch. `None` when that read failed (said in a
 /// note): the members then go one by one, each reading its role itself.
 async fn roles_now(ctx: &Ctx<'_>, plan: &Plan, members: &[ChangeId]) -> Option<Listing> {
-    let changes: Vec<&Change> = members.iter().map(|&i| plan.change(i)).collect();
+    let changes: Vec<&Change> = members.iter().map(|&i| scheduled(plan, i)).collect();
     match Listing::load(ctx.provider, crate::model::ResourceKind::Role, &changes).await {
         Ok(listing) => Some(listing),
         Err(e) => {
@@ -183,7 +206,7 @@ async fn fall_back(
     if single::resendable(&err) {
         ctx.provider.resend_pause(1).await;
     }
-    let members: Vec<&Change> = sent.iter().map(|&id| plan.change(id)).collect();
+    let members: Vec<&Change> = sent.iter().map(|&id| scheduled(plan, id)).collect();
     let listing = match Listing::load(ctx.provider, key.kind(), &members).await {
         Ok(listing) => listing,
         Err(read) => {
@@ -193,7 +216,7 @@ async fn fall_back(
         }
     };
     for &i in sent {
-        match listing.check(plan.change(i)) {
+        match listing.check(scheduled(plan, i)) {
             Found::Matches(live) => done.results.push((i, Ok(live))),
             Found::Differs => done.singles.push(i),
         }

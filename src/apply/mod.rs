@@ -129,7 +129,8 @@ impl ApplyReport {
     }
 }
 
-/// Runs `plan` (ordered, `depends_on` filled, guards already checked by the caller).
+/// Runs `plan` (ordered, `depends_on` filled, guards already checked by the caller). A plan that
+/// is not valid ([`Plan::validate`]) is refused before anything is sent.
 ///
 /// `stop` set (the first Ctrl-C): nothing new is scheduled, calls in flight finish and are
 /// reported, every change not started is [`Outcome::NotStarted`] and the report is `interrupted`.
@@ -139,6 +140,6 @@ pub async fn execute(
     options: &ExecuteOptions,
     stop: &AtomicBool,
     observer: &dyn ApplyObserver,
-) -> ApplyReport {
+) -> Result<ApplyReport, crate::plan::InvalidPlan> {
     scheduler::run(provider, plan, options, stop, observer).await
 }

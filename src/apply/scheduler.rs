@@ -14,7 +14,7 @@ use super::fresh::TenantReads;
 use super::request::BatchKey;
 use super::{ApplyObserver, ApplyReport, ExecuteOptions, Outcome, batch, single};
 use crate::api::{ApiError, Provider};
-use crate::plan::{Action, Change, ChangeId, Plan};
+use crate::plan::{Action, Change, ChangeId, InvalidPlan, Plan};
 
 /// What every unit of work shares.
 pub(crate) struct Ctx<'a> {
@@ -52,10 +52,17 @@ enum Unit {
     Batch(BatchKey, Vec<ChangeId>),
 }
 
+/// The change `id` of `plan`, for the run: [`run`] refuses a plan that is not valid before
+/// anything is scheduled, and hands out only the ids of its changes, so every id is in range.
+pub(crate) fn scheduled(plan: &Plan, id: ChangeId) -> &Change {
+    plan.change(id)
+        .expect("the run schedules only the ids of a validated plan")
+}
+
 async fn run_unit(ctx: &Ctx<'_>, plan: &Plan, unit: Unit) -> UnitDone {
     match unit {
         Unit::Single(id) => UnitDone {
-            results: vec![(id, single::apply(ctx, plan.change(id)).await)],
+            results: vec![(id, single::apply(ctx, scheduled(plan, id)).await)],
             singles: Vec::new(),
         },
         Unit::Batch(key, members) => batch::apply(ctx, plan, &key, &members).await,
@@ -83,17 +90,15 @@ struct Walk<'a> {
 }
 
 impl<'a> Walk<'a> {
-    fn new(plan: &'a Plan, observer: &'a dyn ApplyObserver) -> Self {
+    /// The walk over `plan`, which must be valid: a dependency that names no change of the plan
+    /// is refused, never dropped (a dropped dependency would send a change before what it needs).
+    fn new(plan: &'a Plan, observer: &'a dyn ApplyObserver) -> Result<Self, InvalidPlan> {
+        plan.validate()?;
         let n = plan.changes.len();
         let mut waiting = vec![0; n];
         let mut dependents = vec![Vec::new(); n];
         for (id, change) in plan.iter() {
-            let deps: BTreeSet<ChangeId> = change
-                .depends_on
-                .iter()
-                .copied()
-                .filter(|&d| d.index() < n && d != id)
-                .collect();
+            let deps: BTreeSet<ChangeId> = change.depends_on.iter().copied().collect();
             waiting[id.index()] = deps.len();
             for d in deps {
                 dependents[d.index()].push(id);
@@ -103,9 +108,9 @@ impl<'a> Walk<'a> {
             .iter()
             .filter(|(id, _)| waiting[id.index()] == 0)
             .map(|(id, _)| id)
-            .partition(|id| plan.change(*id).calls_api());
+            .partition(|id| scheduled(plan, *id).calls_api());
         let ready = ready.into_iter().collect();
-        Walk {
+        Ok(Walk {
             plan,
             observer,
             outcomes: vec![None; n],
@@ -116,17 +121,17 @@ impl<'a> Walk<'a> {
             alone: HashSet::new(),
             started: vec![false; n],
             unsettled: HashSet::new(),
-        }
+        })
     }
 
     fn start(&mut self, id: ChangeId) {
         if !std::mem::replace(&mut self.started[id.index()], true) {
-            self.observer.started(id, self.plan.change(id));
+            self.observer.started(id, scheduled(self.plan, id));
         }
     }
 
     fn applied(&mut self, id: ChangeId, live: Option<&Value>) {
-        self.observer.applied(id, self.plan.change(id), live);
+        self.observer.applied(id, scheduled(self.plan, id), live);
         self.mark_applied(id);
     }
 
@@ -141,7 +146,7 @@ impl<'a> Walk<'a> {
                 .iter()
                 .map(|&id| {
                     self.start(id);
-                    let change = plan.change(id);
+                    let change = scheduled(plan, id);
                     let live = match change.action {
                         Action::Forget => None,
                         _ => change.before.as_ref(),
@@ -161,7 +166,7 @@ impl<'a> Walk<'a> {
             let d = self.dependents[id.index()][k];
             self.waiting[d.index()] -= 1;
             if self.waiting[d.index()] == 0 && self.outcomes[d.index()].is_none() {
-                match self.plan.change(d).calls_api() {
+                match scheduled(self.plan, d).calls_api() {
                     true => self.ready.insert(d),
                     false => {
                         self.free.push(d);
@@ -173,7 +178,7 @@ impl<'a> Walk<'a> {
     }
 
     fn failed(&mut self, id: ChangeId, error: &ApiError) {
-        self.observer.failed(id, self.plan.change(id), error);
+        self.observer.failed(id, scheduled(self.plan, id), error);
         self.outcomes[id.index()] = Some(Outcome::Failed(error.to_string()));
         let mut blocked = vec![id];
         while let Some(b) = blocked.pop() {
@@ -182,7 +187,7 @@ impl<'a> Walk<'a> {
                 if self.outcomes[d.index()].is_none() {
                     self.outcomes[d.index()] = Some(Outcome::Skipped { blocked_by: b });
                     self.ready.remove(&d);
-                    self.observer.skipped(d, self.plan.change(d), b);
+                    self.observer.skipped(d, scheduled(self.plan, d), b);
                     blocked.push(d);
                 }
             }
@@ -196,7 +201,7 @@ impl<'a> Walk<'a> {
             Unit::Batch(_, members) => members.as_slice(),
         };
         members.iter().any(|m| {
-            let deps = &self.plan.change(*m).depends_on;
+            let deps = &scheduled(self.plan, *m).depends_on;
             deps.iter().any(|d| self.unsettled.contains(d))
         })
     }
@@ -206,7 +211,7 @@ impl<'a> Walk<'a> {
     fn next_unit(&mut self, batch_size: usize) -> Option<Unit> {
         self.apply_without_calls();
         let first = self.ready.pop_first()?;
-        let change = self.plan.change(first);
+        let change = scheduled(self.plan, first);
         let key = BatchKey::of(change).filter(|_| batch_size > 1 && !self.alone.contains(&first));
         let Some(key) = key else {
             self.start(first);
@@ -219,7 +224,7 @@ impl<'a> Walk<'a> {
                 .copied()
                 .filter(|j| {
                     !self.alone.contains(j)
-                        && BatchKey::of(self.plan.change(*j)).as_ref() == Some(&key)
+                        && BatchKey::of(scheduled(self.plan, *j)).as_ref() == Some(&key)
                 })
                 .take(batch_size - 1),
         );
@@ -240,7 +245,8 @@ pub(crate) async fn run(
     options: &ExecuteOptions,
     stop: &AtomicBool,
     observer: &dyn ApplyObserver,
-) -> ApplyReport {
+) -> Result<ApplyReport, InvalidPlan> {
+    let mut walk = Walk::new(plan, observer)?;
     let options = ExecuteOptions {
         parallelism: options.parallelism.max(1),
         batch_size: options.batch_size.max(1),
@@ -253,7 +259,6 @@ pub(crate) async fn run(
         calls: AtomicU64::new(0),
         tenants: TenantReads::of(plan),
     };
-    let mut walk = Walk::new(plan, observer);
     let mut in_flight = FuturesUnordered::new();
     loop {
         while in_flight.len() < options.parallelism && !stop.load(Ordering::SeqCst) {
@@ -288,9 +293,9 @@ pub(crate) async fn run(
         .map(|o| o.unwrap_or(Outcome::NotStarted))
         .collect();
     let interrupted = stop.load(Ordering::SeqCst) && outcomes.contains(&Outcome::NotStarted);
-    ApplyReport {
+    Ok(ApplyReport {
         outcomes,
         interrupted,
         calls: ctx.calls.load(Ordering::Relaxed),
-    }
+    })
 }

@@ -187,7 +187,9 @@ pub(super) async fn run(
     options: ExecuteOptions,
 ) -> (ApplyReport, Recorder) {
     let recorder = Recorder::default();
-    let report = execute(fake, plan, &options, &recorder.stop, &recorder).await;
+    let report = execute(fake, plan, &options, &recorder.stop, &recorder)
+        .await
+        .expect("a valid plan");
     (report, recorder)
 }
 
@@ -353,7 +355,9 @@ async fn stop_lets_in_flight_changes_finish_and_leaves_the_rest_not_started() {
         parallelism: 2,
         ..ExecuteOptions::default()
     };
-    let report = execute(&fake, &plan, &options, &recorder.stop, &recorder).await;
+    let report = execute(&fake, &plan, &options, &recorder.stop, &recorder)
+        .await
+        .expect("a valid plan");
     assert!(report.interrupted);
     assert_eq!(
         report.outcomes,
@@ -372,6 +376,42 @@ async fn stop_lets_in_flight_changes_finish_and_leaves_the_rest_not_started() {
     );
     assert_eq!(fake.calls("create_tenant"), 2);
     assert_eq!(report.calls, 2);
+}
+
+#[tokio::test]
+async fn a_dependency_on_a_change_the_plan_does_not_have_is_refused_not_dropped() {
+    // Dropped, the role would be created without the permission it needs having been made.
+    let fake = Fake::new();
+    let mut role = change(
+        "role.Reader",
+        Action::Create,
+        None,
+        Some(json!({"name": "Reader", "permissionNames": ["p"]})),
+    );
+    role.depends_on = ChangeId::list(&[5]);
+    let plan = plan(vec![create_permission("p"), role]);
+    let recorder = Recorder::default();
+    let result = execute(
+        &fake,
+        &plan,
+        &ExecuteOptions::default(),
+        &recorder.stop,
+        &recorder,
+    )
+    .await;
+    assert_eq!(
+        result,
+        Err(crate::plan::InvalidPlan::UnknownDependency {
+            change: ChangeId::new(1),
+            addr: "role.Reader".parse().unwrap(),
+            on: ChangeId::new(5),
+        })
+    );
+    assert!(recorder.events().is_empty(), "{:?}", recorder.events());
+    assert_eq!(
+        fake.calls("create_permission") + fake.calls("create_role"),
+        0
+    );
 }
 
 #[test]

@@ -35,32 +35,56 @@ pub(crate) fn run(project: &Project, args: &EnvsArgs, shell: &Shell) -> Result<i
         .map(|r| last_state(project, &r.environment))
         .collect();
     if args.json {
-        let envs: Vec<_> = results
-            .iter()
-            .zip(&states)
-            .map(|(r, (_, state))| match &r.desired {
-                Some(d) => json!({
-                    "name": r.environment,
-                    "valid": true,
-                    "project_id": d.project_id,
-                    "protected": d.protected,
-                    "emulator": d.emulator,
-                    "resources": {
-                        "permissions": d.permissions.len(),
-                        "roles": d.roles.len(),
-                        "tenants": d.tenants.len(),
-                        "flows": d.flows.len(),
-                        "theme": d.theme.is_some(),
-                    },
-                    "state": state,
-                }),
-                None => json!({"name": r.environment, "valid": false, "errors": r.error_count()}),
-            })
-            .collect();
-        shell.out(json!({"format_version": 1, "environments": envs}).to_string());
+        shell.out(json_document(&results, &states).to_string());
         return Ok(exit::SUCCESS);
     }
+    let rows = rows(&results, &states);
+    shell.out(table(&rows));
+    let invalid: Vec<&str> = results
+        .iter()
+        .filter(|r| r.desired.is_none())
+        .map(|r| r.environment.as_str())
+        .collect();
+    if !invalid.is_empty() {
+        shell.status(format!(
+            "warning: {} {} invalid: run `dmgmt validate -e {}` for details",
+            plural(invalid.len(), "environment"),
+            if invalid.len() == 1 { "is" } else { "are" },
+            invalid[0]
+        ));
+    }
+    Ok(exit::SUCCESS)
+}
 
+/// The `--json` document: each environment, with its last state.
+fn json_document(results: &[Loaded], states: &[(String, serde_json::Value)]) -> serde_json::Value {
+    let envs: Vec<_> = results
+        .iter()
+        .zip(states)
+        .map(|(r, (_, state))| match &r.desired {
+            Some(d) => json!({
+                "name": r.environment,
+                "valid": true,
+                "project_id": d.project_id,
+                "protected": d.protected,
+                "emulator": d.emulator,
+                "resources": {
+                    "permissions": d.permissions.len(),
+                    "roles": d.roles.len(),
+                    "tenants": d.tenants.len(),
+                    "flows": d.flows.len(),
+                    "theme": d.theme.is_some(),
+                },
+                "state": state,
+            }),
+            None => json!({"name": r.environment, "valid": false, "errors": r.error_count()}),
+        })
+        .collect();
+    json!({"format_version": 1, "environments": envs})
+}
+
+/// The table's rows, its header first: each environment, with its last state.
+fn rows(results: &[Loaded], states: &[(String, serde_json::Value)]) -> Vec<Vec<String>> {
     let header = [
         "ENVIRONMENT",
         "PROJECT",
@@ -74,7 +98,7 @@ pub(crate) fn run(project: &Project, args: &EnvsArgs, shell: &Shell) -> Result<i
         "STATE",
     ];
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
-    for (r, (state, _)) in results.iter().zip(&states) {
+    for (r, (state, _)) in results.iter().zip(states) {
         let yes_no = |b: bool| if b { "yes" } else { "no" }.to_owned();
         rows.push(match &r.desired {
             Some(d) => vec![
@@ -95,21 +119,7 @@ pub(crate) fn run(project: &Project, args: &EnvsArgs, shell: &Shell) -> Result<i
             ],
         });
     }
-    shell.out(table(&rows));
-    let invalid: Vec<&str> = results
-        .iter()
-        .filter(|r| r.desired.is_none())
-        .map(|r| r.environment.as_str())
-        .collect();
-    if !invalid.is_empty() {
-        shell.status(format!(
-            "warning: {} {} invalid: run `dmgmt validate -e {}` for details",
-            plural(invalid.len(), "environment"),
-            if invalid.len() == 1 { "is" } else { "are" },
-            invalid[0]
-        ));
-    }
-    Ok(exit::SUCCESS)
+    rows
 }
 
 /// Left-aligned columns separated by two spaces, without trailing spaces.

@@ -44,6 +44,29 @@ pub(crate) fn run(project: &Project, args: &PlanArgs, shell: &Shell) -> Result<i
     ));
 
     let saved = &outcome.saved;
+    show(saved, args, &desired, shell)?;
+    let pending = if args.refresh_only {
+        !saved.plan.drift.is_empty()
+    } else {
+        !saved.plan.changes.is_empty()
+    };
+    // At scale, freeing the inputs and the plan value by value takes longer than planning; a
+    // thread frees them while the process exits (it is not waited for).
+    std::thread::spawn(move || drop((outcome, desired)));
+    Ok(if args.detailed_exitcode && pending {
+        exit::CHANGES
+    } else {
+        exit::SUCCESS
+    })
+}
+
+/// Writes the plan where `args` say (a file, stdout as JSON) and shows it.
+fn show(
+    saved: &ops::SavedPlan,
+    args: &PlanArgs,
+    desired: &crate::model::DesiredState,
+    shell: &Shell,
+) -> Result<()> {
     let json = serde_json::to_string_pretty(saved)
         .map_err(|e| Error::internal("cannot encode the plan").caused_by(&e))?;
     // `--out -` is the saved plan on stdout, for a pipe; the rendering then goes to stderr.
@@ -86,17 +109,5 @@ pub(crate) fn run(project: &Project, args: &PlanArgs, shell: &Shell) -> Result<i
             path.display()
         ));
     }
-    let pending = if args.refresh_only {
-        !saved.plan.drift.is_empty()
-    } else {
-        !saved.plan.changes.is_empty()
-    };
-    // At scale, freeing the inputs and the plan value by value takes longer than planning; a
-    // thread frees them while the process exits (it is not waited for).
-    std::thread::spawn(move || drop((outcome, desired)));
-    Ok(if args.detailed_exitcode && pending {
-        exit::CHANGES
-    } else {
-        exit::SUCCESS
-    })
+    Ok(())
 }

@@ -202,7 +202,7 @@ fn change(c: &Change, opts: &RenderOptions<'_>) -> String {
         out.push_str(&format!(
             "  {} {}\n",
             Style::new().yellow().bold().apply_to("# warning:"),
-            printable(w)
+            printable(&w.to_string())
         ));
     }
     out.push_str(&format!(

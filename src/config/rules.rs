@@ -79,6 +79,21 @@ pub(crate) fn check_references(root: &Node, out: &mut Vec<Diagnostic>) {
         }
     }
 
+    check_roles(root, &permissions, &tenants, out);
+    check_tenants(root, &roles, out);
+
+    check_renames(root, "permissions", "permission", out);
+    check_renames(root, "roles", "role", out);
+    check_system_defaults(root, out);
+}
+
+/// A role's permissions and tenant exist.
+fn check_roles(
+    root: &Node,
+    permissions: &BTreeSet<&str>,
+    tenants: &BTreeSet<&str>,
+    out: &mut Vec<Diagnostic>,
+) {
     for role in entries(root, "roles") {
         let name = str_of(role, "name").unwrap_or("?");
         for perm in role
@@ -92,7 +107,7 @@ pub(crate) fn check_references(root: &Node, out: &mut Vec<Diagnostic>) {
                     perm.span,
                     format!("role `{name}` references unknown permission `{p}`"),
                     p,
-                    &permissions,
+                    permissions,
                     "permissions",
                 ));
             }
@@ -105,12 +120,19 @@ pub(crate) fn check_references(root: &Node, out: &mut Vec<Diagnostic>) {
                 tenant.span,
                 format!("role `{name}` is scoped to unknown tenant `{t}`"),
                 t,
-                &tenants,
+                tenants,
                 "tenants",
             ));
         }
     }
+}
 
+/// Tenant names are unique, and a tenant's default roles exist for it.
+fn check_tenants(
+    root: &Node,
+    roles: &BTreeMap<&str, Vec<Option<&str>>>,
+    out: &mut Vec<Diagnostic>,
+) {
     let mut names: HashMap<&str, &str> = HashMap::new();
     for tenant in entries(root, "tenants") {
         let id = str_of(tenant, "id").unwrap_or("?");
@@ -152,10 +174,6 @@ pub(crate) fn check_references(root: &Node, out: &mut Vec<Diagnostic>) {
             out.push(diag);
         }
     }
-
-    check_renames(root, "permissions", "permission", out);
-    check_renames(root, "roles", "role", out);
-    check_system_defaults(root, out);
 }
 
 /// Descope's system-default permissions may be referenced but never changed, renamed or deleted,

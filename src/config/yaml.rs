@@ -220,56 +220,13 @@ impl Builder<'_> {
             let span = self.span(&yspan);
             match event {
                 Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => {}
-                Event::DocumentStart(_) => {
-                    self.documents += 1;
-                    if self.documents > 1 {
-                        return Err(Diagnostic::error(
-                            span,
-                            "more than one YAML document in this file",
-                        )
-                        .hint("keep one document per file; remove the extra `---`"));
-                    }
-                }
-                Event::Alias(id) => {
-                    let Some((node, size)) = self.anchors.get(&id) else {
-                        return Err(Diagnostic::error(span, "alias refers to an unknown anchor"));
-                    };
-                    self.alias_nodes = self.alias_nodes.saturating_add(*size);
-                    if self.alias_nodes > MAX_ALIAS_NODES {
-                        return Err(Diagnostic::error(
-                            span,
-                            format!("YAML aliases expand to more than {MAX_ALIAS_NODES} nodes"),
-                        )
-                        .hint(
-                            "this looks like an alias bomb; write the values out or use `include:`",
-                        ));
-                    }
-                    let node = Node {
-                        value: node.value.clone(),
-                        span,
-                    };
-                    self.push_value(node)?;
-                }
+                Event::DocumentStart(_) => self.document_start(span)?,
+                Event::Alias(id) => self.alias(id, span)?,
                 Event::Scalar(text, style, anchor, tag) => {
                     if tag.is_some() {
                         return Err(self.tag_error(span));
                     }
-                    let len = text.chars().count().max(1);
-                    let span = Span {
-                        len: u32::try_from(len).unwrap_or(u32::MAX),
-                        ..span
-                    };
-                    if self.expects_key() {
-                        // A key is its text whatever it looks like (`1:`, `on:`, `null:`).
-                        self.push_key(text.into_owned(), span);
-                    } else {
-                        let node = Node {
-                            value: resolve_scalar(&text, style),
-                            span,
-                        };
-                        self.remember(anchor, &node);
-                        self.push_value(node)?;
-                    }
+                    self.scalar(&text, style, anchor, span)?;
                 }
                 Event::SequenceStart(anchor, tag) => {
                     if tag.is_some() {
@@ -304,6 +261,64 @@ impl Builder<'_> {
             }
         }
         Ok(())
+    }
+
+    /// The start of a document: one per file.
+    fn document_start(&mut self, span: Span) -> Result<(), Diagnostic> {
+        self.documents += 1;
+        if self.documents > 1 {
+            return Err(
+                Diagnostic::error(span, "more than one YAML document in this file")
+                    .hint("keep one document per file; remove the extra `---`"),
+            );
+        }
+        Ok(())
+    }
+
+    /// An alias: a copy of the anchored value, within the bound on what aliases expand to.
+    fn alias(&mut self, id: usize, span: Span) -> Result<(), Diagnostic> {
+        let Some((node, size)) = self.anchors.get(&id) else {
+            return Err(Diagnostic::error(span, "alias refers to an unknown anchor"));
+        };
+        self.alias_nodes = self.alias_nodes.saturating_add(*size);
+        if self.alias_nodes > MAX_ALIAS_NODES {
+            return Err(Diagnostic::error(
+                span,
+                format!("YAML aliases expand to more than {MAX_ALIAS_NODES} nodes"),
+            )
+            .hint("this looks like an alias bomb; write the values out or use `include:`"));
+        }
+        let node = Node {
+            value: node.value.clone(),
+            span,
+        };
+        self.push_value(node)
+    }
+
+    /// A scalar: a mapping's key, or a value.
+    fn scalar(
+        &mut self,
+        text: &str,
+        style: ScalarStyle,
+        anchor: usize,
+        span: Span,
+    ) -> Result<(), Diagnostic> {
+        let len = text.chars().count().max(1);
+        let span = Span {
+            len: u32::try_from(len).unwrap_or(u32::MAX),
+            ..span
+        };
+        if self.expects_key() {
+            // A key is its text whatever it looks like (`1:`, `on:`, `null:`).
+            self.push_key(text.to_owned(), span);
+            return Ok(());
+        }
+        let node = Node {
+            value: resolve_scalar(text, style),
+            span,
+        };
+        self.remember(anchor, &node);
+        self.push_value(node)
     }
 
     /// The end of the list or mapping on top of the stack: it becomes a value of its parent.

@@ -368,8 +368,8 @@ async fn load_settings(State(emu): State<Emu>, Params(q): Params<IdQuery>) -> Re
     })
 }
 
-async fn set_settings(State(emu): State<Emu>, Body(req): Body<TenantSettingsRequest>) -> Reply {
-    let id = required(&req.tenant_id, "tenantId")?.to_owned();
+/// The units and the `authType` of a settings request are ones Descope knows.
+fn check_settings(req: &TenantSettingsRequest) -> Result<(), EmuError> {
     const UNITS: &[&str] = &["", "minutes", "hours", "days", "weeks"];
     for (unit, field) in [
         (
@@ -388,7 +388,12 @@ async fn set_settings(State(emu): State<Emu>, Body(req): Body<TenantSettingsRequ
     ] {
         one_of(unit, field, UNITS)?;
     }
-    one_of(&req.auth_type, "authType", &["", "none", "saml", "oidc"])?;
+    one_of(&req.auth_type, "authType", &["", "none", "saml", "oidc"])
+}
+
+async fn set_settings(State(emu): State<Emu>, Body(req): Body<TenantSettingsRequest>) -> Reply {
+    let id = required(&req.tenant_id, "tenantId")?.to_owned();
+    check_settings(&req)?;
     emu.mutate(|store| {
         let Some(t) = store.tenants.get_mut(&id) else {
             return Err(missing(&id));

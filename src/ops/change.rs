@@ -305,6 +305,12 @@ fn check_guards(saved: &SavedPlan, allow_delete: bool) -> Result<()> {
         .hint("if the deletes are intended, run the apply again with --allow-delete"))
 }
 
+/// A plan the executor cannot carry out: the planners never make one (checked in debug builds),
+/// and a saved plan is checked when it is read, so this is dmgmt's own fault.
+fn invalid_plan(e: crate::plan::InvalidPlan) -> Error {
+    Error::internal("the plan cannot be carried out; nothing was applied").cause(e.to_string())
+}
+
 /// What the state records once a change succeeded (see [`Planner::record`]).
 pub(super) type RecordFn<'a> = dyn Fn(&mut StateFile, &Change, Option<&Value>) + Sync + 'a;
 
@@ -329,6 +335,8 @@ async fn execute_recorded<P: Planner>(
     let Some(lock) = &session.held.lock else {
         return Err(Error::internal("a read-only session cannot run changes"));
     };
+    // Before the backup and the first call: the executor refuses such a plan too.
+    plan.validate().map_err(invalid_plan)?;
     let backup = write_run_backup(ctx, desired, plan, P::TRIGGER, objects)?;
     store.hold_backup()?;
     let (journal, refreshed) = open_journal(store, &state, lock)?;
@@ -372,7 +380,7 @@ async fn execute_recorded<P: Planner>(
         state_error = Some(e);
     }
     // Stopped by its own error rather than by Ctrl-C: the error says why, not "interrupted".
-    let mut report = report;
+    let mut report = report.map_err(invalid_plan)?;
     if state_error.is_some() {
         report.interrupted = false;
     }

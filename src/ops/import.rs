@@ -191,8 +191,23 @@ fn plan_files(
     objects: &[ResourceAddr],
     generated: &str,
 ) -> Result<Vec<Planned>> {
-    let env = &desired.environment;
     let mut planned: Vec<Planned> = Vec::new();
+    let entries = entries(project, desired, snapshot, objects, &mut planned)?;
+    planned.push(generated_file(project, desired, generated, &entries)?);
+    planned.extend(include(project, &desired.environment, generated)?);
+    Ok(planned)
+}
+
+/// The generated file's entry of each object; a flow's or the theme's template file is added to
+/// `planned` (when its content differs from what is on disk).
+fn entries(
+    project: &Project,
+    desired: &DesiredState,
+    snapshot: &Snapshot,
+    objects: &[ResourceAddr],
+    planned: &mut Vec<Planned>,
+) -> Result<Vec<(ResourceAddr, Value)>> {
+    let env = &desired.environment;
     let mut entries: Vec<(ResourceAddr, Value)> = Vec::new();
     for addr in objects {
         let Some(live) = snapshot.get(addr) else {
@@ -212,7 +227,7 @@ fn plan_files(
             _ => "theme".to_owned(),
         };
         let text = import_files::template_text(&object.raw);
-        let template = template_path(project, &planned, &stem, env, &text).ok_or_else(|| {
+        let template = template_path(project, planned, &stem, env, &text).ok_or_else(|| {
             Error::config(format!(
                 "cannot choose a template file for `{addr}`: `flows/{stem}.json` and `flows/{stem}.{env}.json` both exist with other content"
             ))
@@ -224,7 +239,17 @@ fn plan_files(
         }
         entries.push((addr.clone(), import_files::template_entry(addr, &template)));
     }
+    Ok(entries)
+}
 
+/// The generated file, with `entries` added to what it holds.
+fn generated_file(
+    project: &Project,
+    desired: &DesiredState,
+    generated: &str,
+    entries: &[(ResourceAddr, Value)],
+) -> Result<Planned> {
+    let env = &desired.environment;
     let path = project.env_dir().join(generated);
     let before = path_text(&path);
     let existing = match &before {
@@ -249,16 +274,19 @@ fn plan_files(
         "are not kept): edit values here freely, or move definitions into the environment's file."
             .to_owned(),
     ];
-    let text = import_files::generated_file(&header, existing.as_ref(), &entries);
-    planned.push(planned_file(project, path, text));
+    let text = import_files::generated_file(&header, existing.as_ref(), entries);
+    Ok(planned_file(project, path, text))
+}
 
+/// The environment's file with the generated file in its `include:` (`None`: it is already).
+fn include(project: &Project, env: &str, generated: &str) -> Result<Option<Planned>> {
     let env_path = project.env_file(env);
     let env_text = std::fs::read_to_string(&env_path).map_err(|e| {
         Error::config(format!("cannot read `{}`", project.display(&env_path))).caused_by(&e)
     })?;
     match add_include(&env_text, generated) {
-        Ok(IncludeEdit::AlreadyIncluded) => {}
-        Ok(IncludeEdit::Edited(text)) => planned.push(Planned {
+        Ok(IncludeEdit::AlreadyIncluded) => Ok(None),
+        Ok(IncludeEdit::Edited(text)) => Ok(Some(Planned {
             change: FileChange {
                 path: project.display(&env_path),
                 action: FileAction::Include,
@@ -266,18 +294,15 @@ fn plan_files(
             path: env_path,
             text,
             before: Some(env_text),
-        }),
-        Err(why) => {
-            return Err(Error::config(format!(
-                "cannot add `{generated}` to the `include:` of `{}`: {why}",
-                project.display(&env_path)
-            ))
-            .hint(format!(
-                "add `- {generated}` to its `include:` list, then import again"
-            )));
-        }
+        })),
+        Err(why) => Err(Error::config(format!(
+            "cannot add `{generated}` to the `include:` of `{}`: {why}",
+            project.display(&env_path)
+        ))
+        .hint(format!(
+            "add `- {generated}` to its `include:` list, then import again"
+        ))),
     }
-    Ok(planned)
 }
 
 fn planned_file(project: &Project, path: PathBuf, text: String) -> Planned {

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures_util::StreamExt;
 use serde_json::{Map, Value, json};
 
-use crate::api::wire::{Permission, Raw, Role, Tenant};
+use crate::api::wire::{FlowSummary, Permission, Raw, Role, Tenant};
 use crate::api::{ApiError, Provider};
 use crate::model::attrs::{normalize_document, sorted};
 use crate::model::{LiveObject, RawBody, ResourceAddr, ResourceKind, Snapshot};
@@ -105,21 +105,7 @@ async fn read(
         }
         Ok::<_, ApiError>((unmanaged, exported))
     };
-    let theme = async {
-        if !(scope.theme || everything) {
-            return Ok(None);
-        }
-        let theme = if scope.v2.contains(&ResourceAddr::Theme) {
-            provider.export_theme_v2().await?
-        } else {
-            provider.export_theme().await?
-        };
-        // `{}` or `{"theme": {}}` (what a new project may answer) is no theme: nothing to
-        // compare, import, back up or restore.
-        let theme = theme.theme;
-        let some = theme.as_object().is_some_and(|t| !t.is_empty());
-        Ok::<_, ApiError>(some.then_some(theme))
-    };
+    let theme = read_theme(provider, scope, everything);
     // Each tenant becomes its live object as soon as it is read (see `load_all_tenants_into`).
     let mut tenants: Vec<(ResourceAddr, LiveObject)> = Vec::new();
     let mut keep = |t: Raw<Tenant>| tenants.push(tenant_object(t));
@@ -149,6 +135,39 @@ async fn read(
         let addr = ResourceAddr::role(tenant, &r.name);
         objects.insert(addr, object(role(&r), r.body, Some(r.value.id)));
     }
+    add_documents(&mut objects, unmanaged, exported, theme);
+    let digest = snapshot_digest(&objects);
+    Ok(Snapshot { objects, digest })
+}
+
+/// The theme, if `scope` (or `everything`) asks for it.
+async fn read_theme(
+    provider: &dyn Provider,
+    scope: &RefreshScope,
+    everything: bool,
+) -> Result<Option<Value>, ApiError> {
+    if !(scope.theme || everything) {
+        return Ok(None);
+    }
+    let theme = if scope.v2.contains(&ResourceAddr::Theme) {
+        provider.export_theme_v2().await?
+    } else {
+        provider.export_theme().await?
+    };
+    // `{}` or `{"theme": {}}` (what a new project may answer) is no theme: nothing to
+    // compare, import, back up or restore.
+    let theme = theme.theme;
+    let some = theme.as_object().is_some_and(|t| !t.is_empty());
+    Ok(some.then_some(theme))
+}
+
+/// The flows (those only listed, those exported) and the theme, as live objects.
+fn add_documents(
+    objects: &mut BTreeMap<ResourceAddr, LiveObject>,
+    unmanaged: Vec<FlowSummary>,
+    exported: Vec<(String, Value)>,
+    theme: Option<Value>,
+) {
     for summary in unmanaged {
         objects.insert(
             ResourceAddr::Flow(summary.id.clone()),
@@ -174,8 +193,6 @@ async fn read(
             object(attrs, RawBody::from_value(body), None),
         );
     }
-    let digest = snapshot_digest(&objects);
-    Ok(Snapshot { objects, digest })
 }
 
 /// The live tenants whose roles are searched for if `role/all` lists none of them: a whole-project

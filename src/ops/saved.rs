@@ -80,6 +80,16 @@ pub(crate) fn read_saved_plan(path: &Path) -> Result<SavedPlan> {
         ))
         .hint("make a new plan with this dmgmt"));
     }
+    // A file anyone can edit: what the executor would be handed is checked before anything is
+    // read from Descope or sent to it.
+    saved.plan.validate().map_err(|e| {
+        Error::config(format!(
+            "the saved plan `{}` cannot be carried out; nothing was applied",
+            path.display()
+        ))
+        .caused_by(&e)
+        .hint("make a new plan with `dmgmt plan -e ENV --out FILE`")
+    })?;
     Ok(saved)
 }
 

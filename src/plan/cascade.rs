@@ -19,119 +19,183 @@ use serde_json::Value;
 
 use super::planner::PlanInput;
 use super::types::{Action, Cascade, CascadeEffect, Change};
+use super::warning::Warning;
 use crate::model::{ResourceAddr, ResourceKind, Role, attrs};
 
 /// Adds to each delete the live roles it changes as a side effect, and the warnings saying so.
 pub(super) fn annotate(changes: &mut [Change], input: &PlanInput<'_>) {
-    // Each change by the address its object has live (a rename's old name).
-    let by_live: HashMap<ResourceAddr, usize> = changes
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| c.action != Action::SetDefaultRoles)
-        .map(|(i, c)| (live_addr(c), i))
-        .collect();
-    let declared: BTreeSet<ResourceAddr> = input.desired.roles.iter().map(Role::addr).collect();
-    let managed = |a: &ResourceAddr| {
-        input.prior.contains_key(a) || declared.contains(a) || by_live.contains_key(a)
-    };
-    let deleted_tenants: BTreeSet<&str> = changes
-        .iter()
-        .filter(|c| c.action == Action::Delete)
-        .filter_map(|c| match &c.addr {
-            ResourceAddr::Tenant(id) => Some(id.as_str()),
-            _ => None,
-        })
-        .collect();
-    let roles: Vec<(&ResourceAddr, &Value)> = input
-        .snapshot
-        .objects
-        .iter()
-        .filter(|(a, _)| matches!(a, ResourceAddr::Role { .. }))
-        .map(|(a, obj)| (a, &obj.attributes))
-        .collect();
-    // What the plan itself does to a live role: delete it, or leave it granting a permission.
-    let planned = |a: &ResourceAddr| by_live.get(a).map(|&j| &changes[j]);
-    let deleted_by_plan = |a: &ResourceAddr| planned(a).is_some_and(|c| c.action.is_delete());
+    let found = Reach::new(changes, input).cascades();
+    for (i, cascade) in found {
+        changes[i].cascades.push(cascade);
+    }
+    warn(changes);
+}
 
-    let mut found: Vec<(usize, Cascade)> = Vec::new();
-    for (i, c) in changes.iter().enumerate() {
+/// What the cascades of a plan's changes are found from.
+struct Reach<'c> {
+    changes: &'c [Change],
+    input: &'c PlanInput<'c>,
+    /// Each change by the address its object has live (a rename's old name).
+    by_live: HashMap<ResourceAddr, usize>,
+    declared: BTreeSet<ResourceAddr>,
+    deleted_tenants: BTreeSet<&'c str>,
+    roles: Vec<(&'c ResourceAddr, &'c Value)>,
+}
+
+impl<'c> Reach<'c> {
+    fn new(changes: &'c [Change], input: &'c PlanInput<'c>) -> Self {
+        // Each change by the address its object has live (a rename's old name).
+        let by_live: HashMap<ResourceAddr, usize> = changes
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.action != Action::SetDefaultRoles)
+            .map(|(i, c)| (live_addr(c), i))
+            .collect();
+        let declared: BTreeSet<ResourceAddr> = input.desired.roles.iter().map(Role::addr).collect();
+        let deleted_tenants: BTreeSet<&str> = changes
+            .iter()
+            .filter(|c| c.action == Action::Delete)
+            .filter_map(|c| match &c.addr {
+                ResourceAddr::Tenant(id) => Some(id.as_str()),
+                _ => None,
+            })
+            .collect();
+        let roles: Vec<(&ResourceAddr, &Value)> = input
+            .snapshot
+            .objects
+            .iter()
+            .filter(|(a, _)| matches!(a, ResourceAddr::Role { .. }))
+            .map(|(a, obj)| (a, &obj.attributes))
+            .collect();
+        Reach {
+            changes,
+            input,
+            by_live,
+            declared,
+            deleted_tenants,
+            roles,
+        }
+    }
+
+    fn managed(&self, a: &ResourceAddr) -> bool {
+        self.input.prior.contains_key(a)
+            || self.declared.contains(a)
+            || self.by_live.contains_key(a)
+    }
+
+    /// What the plan itself does to a live role: delete it, or leave it granting a permission.
+    fn planned(&self, a: &ResourceAddr) -> Option<&'c Change> {
+        self.by_live.get(a).map(|&j| &self.changes[j])
+    }
+
+    fn deleted_by_plan(&self, a: &ResourceAddr) -> bool {
+        self.planned(a).is_some_and(|c| c.action.is_delete())
+    }
+
+    fn goes_with_tenant(&self, role: &ResourceAddr, attrs: &Value) -> bool {
+        scope(role, attrs).is_some_and(|t| self.deleted_tenants.contains(t))
+    }
+
+    /// Every change's cascades, by the change's position.
+    fn cascades(&self) -> Vec<(usize, Cascade)> {
+        let mut found: Vec<(usize, Cascade)> = Vec::new();
+        for (i, c) in self.changes.iter().enumerate() {
+            for (addr, effect) in self.of(c) {
+                found.push((
+                    i,
+                    Cascade {
+                        addr: addr.clone(),
+                        effect,
+                        managed: self.managed(addr),
+                    },
+                ));
+            }
+        }
+        found
+    }
+
+    /// The objects change `c` reaches, and how.
+    fn of(&self, c: &Change) -> Vec<(&'c ResourceAddr, CascadeEffect)> {
+        let mut out = Vec::new();
         if let (Action::Rename { from }, ResourceAddr::Permission(_)) = (&c.action, &c.addr) {
             // A role the plan writes itself names the new name (the planner maps it); one it
             // does not write is left to whatever Descope does on a rename.
-            for &(role, attrs) in &roles {
-                let goes_with_tenant =
-                    scope(role, attrs).is_some_and(|t| deleted_tenants.contains(t));
-                if grants(Some(attrs), from) && planned(role).is_none() && !goes_with_tenant {
-                    found.push((
-                        i,
-                        Cascade {
-                            addr: role.clone(),
-                            effect: CascadeEffect::GrantsRenamedPermission,
-                            managed: managed(role),
-                        },
-                    ));
+            for &(role, attrs) in &self.roles {
+                if grants(Some(attrs), from)
+                    && self.planned(role).is_none()
+                    && !self.goes_with_tenant(role, attrs)
+                {
+                    out.push((role, CascadeEffect::GrantsRenamedPermission));
                 }
             }
-            continue;
+            return out;
         }
         if c.action != Action::Delete {
-            continue;
+            return out;
         }
-        let mut note = |addr: &ResourceAddr, effect| {
-            found.push((
-                i,
-                Cascade {
-                    addr: addr.clone(),
-                    effect,
-                    managed: managed(addr),
-                },
-            ))
-        };
         match &c.addr {
             ResourceAddr::Tenant(id) => {
-                for &(role, attrs) in &roles {
-                    if scope(role, attrs) == Some(id.as_str()) && !deleted_by_plan(role) {
-                        note(role, CascadeEffect::Deleted);
+                for &(role, attrs) in &self.roles {
+                    if scope(role, attrs) == Some(id.as_str()) && !self.deleted_by_plan(role) {
+                        out.push((role, CascadeEffect::Deleted));
                     }
                 }
             }
             ResourceAddr::Permission(p) => {
-                for &(role, attrs) in &roles {
+                for &(role, attrs) in &self.roles {
                     // A role going with its tenant is said there; one the plan deletes or
                     // stops granting `p` is the plan's own change.
-                    let goes_with_tenant =
-                        scope(role, attrs).is_some_and(|t| deleted_tenants.contains(t));
-                    let keeps_it = match planned(role) {
+                    let keeps_it = match self.planned(role) {
                         Some(own) => !own.action.is_delete() && sends(own.after.as_ref(), p),
                         None => true,
                     };
-                    if grants(Some(attrs), p) && keeps_it && !goes_with_tenant {
-                        note(role, CascadeEffect::LosesPermission);
+                    if grants(Some(attrs), p) && keeps_it && !self.goes_with_tenant(role, attrs) {
+                        out.push((role, CascadeEffect::LosesPermission));
                     }
                 }
             }
             ResourceAddr::Role { tenant, name } => {
-                for t in lost_default_role(changes, input, tenant.as_deref(), name) {
-                    note(t, CascadeEffect::LosesDefaultRole);
+                for t in lost_default_role(self.changes, self.input, tenant.as_deref(), name) {
+                    out.push((t, CascadeEffect::LosesDefaultRole));
                 }
             }
             _ => {}
         }
+        out
     }
-    for (i, cascade) in found {
-        changes[i].cascades.push(cascade);
-    }
+}
+
+/// The warnings saying what each change's cascades do: one for the objects dmgmt does not
+/// manage, one for those it does.
+fn warn(changes: &mut [Change]) {
     for c in changes.iter_mut().filter(|c| !c.cascades.is_empty()) {
         for managed in [false, true] {
-            let affected: Vec<&Cascade> =
-                c.cascades.iter().filter(|x| x.managed == managed).collect();
-            let said = match &c.action {
-                Action::Rename { from } => rename_warning(from, &c.addr, &affected, managed),
-                _ => warning(&c.addr, &affected, managed),
-            };
-            if let Some(warning) = said {
-                c.warnings.push(warning);
+            let affected: Vec<Cascade> = c
+                .cascades
+                .iter()
+                .filter(|x| x.managed == managed)
+                .cloned()
+                .collect();
+            if affected.is_empty() {
+                continue;
             }
+            let said = match (&c.action, &c.addr) {
+                (Action::Rename { from }, ResourceAddr::Permission(to)) => {
+                    Some(Warning::RenameReachesRoles {
+                        from: from.clone(),
+                        to: to.clone(),
+                        roles: affected.into_iter().map(|x| x.addr).collect(),
+                        managed,
+                    })
+                }
+                (Action::Rename { .. }, _) => None,
+                _ => Some(Warning::DeleteReaches {
+                    deleted: c.addr.clone(),
+                    cascades: affected,
+                    managed,
+                }),
+            };
+            c.warnings.extend(said);
         }
     }
 }
@@ -167,81 +231,6 @@ fn lost_default_role<'a>(
         .map(|(a, _)| a)
         .filter(|a| !rewritten_without(a))
         .collect()
-}
-
-/// `a`, `a` and `b`, `a, b` and `c`, each in backticks.
-fn listed(affected: &[&Cascade]) -> String {
-    let names: Vec<String> = affected.iter().map(|x| format!("`{}`", x.addr)).collect();
-    match names.split_last() {
-        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
-        _ => names.concat(),
-    }
-}
-
-/// `renaming `permission.old` to `new` also changes the role `role.R`, which grants it ...`.
-fn rename_warning(
-    from: &str,
-    renamed: &ResourceAddr,
-    affected: &[&Cascade],
-    managed: bool,
-) -> Option<String> {
-    affected.first()?;
-    let one = affected.len() == 1;
-    let (roles, grant, them) = match one {
-        true => ("role", "grants", "it"),
-        false => ("roles", "grant", "them"),
-    };
-    let to = match renamed {
-        ResourceAddr::Permission(name) => name.as_str(),
-        _ => return None,
-    };
-    let whose = match managed {
-        true => "which dmgmt manages but this plan does not write",
-        false => "which dmgmt does not manage",
-    };
-    Some(format!(
-        "renaming `{}` to `{to}` also changes the {roles} {}, which {grant} it and {whose}: Descope renames the permission there too, or removes it from {them}",
-        ResourceAddr::Permission(from.to_owned()),
-        listed(affected)
-    ))
-}
-
-/// `deleting `tenant.acme` may also delete its roles `role.acme/A` and `role.acme/B`, which ...`.
-/// "May": whether Descope takes a tenant's roles along, or a deleted permission out of the roles
-/// granting it, is undocumented (docs/descope-api.md §4), so the plan says what can happen, not
-/// what will.
-fn warning(deleted: &ResourceAddr, affected: &[&Cascade], managed: bool) -> Option<String> {
-    let first = affected.first()?;
-    let one = affected.len() == 1;
-    let names = listed(affected);
-    let roles = if one { "role" } else { "roles" };
-    let tenants = if one { "tenant" } else { "tenants" };
-    let them = if one { "it" } else { "them" };
-    let (what, left, seen) = match first.effect {
-        CascadeEffect::LosesDefaultRole => (
-            format!("remove it from the default roles of the {tenants} {names}"),
-            "leaves naming it",
-            "changed",
-        ),
-        CascadeEffect::Deleted => (
-            format!("delete its {roles} {names}"),
-            "does not delete",
-            "deleted",
-        ),
-        CascadeEffect::LosesPermission | CascadeEffect::GrantsRenamedPermission => (
-            format!("remove it from the {roles} {names}"),
-            "leaves granting it",
-            "changed",
-        ),
-    };
-    let whose = if managed {
-        format!(
-            "which dmgmt manages but this plan {left}: if Descope does, the next plan will show {them} {seen} outside dmgmt"
-        )
-    } else {
-        "which dmgmt does not manage".to_owned()
-    };
-    Some(format!("deleting `{deleted}` may also {what}, {whose}"))
 }
 
 /// The address the object of `c` has live: a rename's old name, else its own.

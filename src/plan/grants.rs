@@ -12,6 +12,7 @@
 
 use serde_json::Value;
 
+use super::warning::Warning;
 use crate::model::{ResourceKind, attrs};
 
 /// Removes from the role body `after` (Descope's names) every granted permission for which
@@ -42,20 +43,10 @@ pub(super) fn retain_existing(names: &mut Value, exists: impl Fn(&str) -> bool) 
 }
 
 /// The warning on a role change that leaves out `dropped`.
-pub(super) fn warning(dropped: &[String]) -> Option<String> {
-    let (first, rest) = dropped.split_first()?;
-    let names = std::iter::once(first)
-        .chain(rest)
-        .map(|n| format!("`{n}`"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let (it, does) = match rest.is_empty() {
-        true => ("it", "does"),
-        false => ("them", "do"),
-    };
-    Some(format!(
-        "grants {names}, which {does} not exist in Descope (a deleted permission Descope left in the role): the update leaves {it} out"
-    ))
+pub(super) fn warning(dropped: &[String]) -> Option<Warning> {
+    (!dropped.is_empty()).then(|| Warning::DropsMissingGrants {
+        permissions: dropped.to_vec(),
+    })
 }
 
 #[cfg(test)]
@@ -69,10 +60,10 @@ mod tests {
         let dropped = drop_missing(&mut body, |n| ["a", "b"].contains(&n));
         assert_eq!(dropped, ["gone", "lost"]);
         assert_eq!(body["permissionNames"], json!(["a", "b"]));
-        assert_eq!(
-            warning(&dropped).unwrap(),
-            "grants `gone`, `lost`, which do not exist in Descope (a deleted permission Descope left in the role): the update leaves them out"
-        );
+        assert!(matches!(
+            warning(&dropped),
+            Some(Warning::DropsMissingGrants { permissions }) if permissions == dropped
+        ));
         assert_eq!(warning(&[]), None);
         let mut none = json!({"name": "R", "permissionNames": null});
         assert!(drop_missing(&mut none, |_| false).is_empty());

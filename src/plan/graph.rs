@@ -142,116 +142,163 @@ fn dependency_edges(
     changes: &[Change],
     flow_refs: &HashMap<ResourceAddr, &FlowRefs>,
 ) -> BTreeSet<(usize, usize)> {
-    let mut edges = BTreeSet::new();
-    // Indexes: by address, the default-roles and settings steps of a tenant apart.
-    let mut main: HashMap<&ResourceAddr, usize> = HashMap::new();
+    let mut found = Edges::new(changes);
     for (i, c) in changes.iter().enumerate() {
-        if !matches!(c.action, Action::SetDefaultRoles | Action::SetSettings) {
-            main.insert(&c.addr, i);
-        }
-    }
-    let makes_exist = |a: &Action| matches!(a, Action::Create | Action::Rename { .. });
-    let is_create = |a: &Action| *a == Action::Create;
-    let is_delete = |a: &Action| a.is_delete();
-    // The change to `addr`, if there is one whose action satisfies `pred`.
-    let find = |addr: ResourceAddr, pred: &dyn Fn(&Action) -> bool| {
-        main.get(&addr)
-            .copied()
-            .filter(|&j| pred(&changes[j].action))
-    };
-    // Roles that come into existence (created or renamed), with their name and scope.
-    let new_roles: Vec<(usize, &str, Option<&str>)> = changes
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| makes_exist(&c.action))
-        .filter_map(|(i, c)| match &c.addr {
-            ResourceAddr::Role { name, tenant } => Some((i, name.as_str(), tenant.as_deref())),
-            _ => None,
-        })
-        .collect();
-
-    let role_permissions = wire(ResourceKind::Role, "permissions");
-    let default_roles = wire(ResourceKind::Tenant, "default_roles");
-    for (i, c) in changes.iter().enumerate() {
-        let before_perms = strings(c.before.as_ref(), role_permissions);
-        let after_perms: BTreeSet<String> = strings(c.after.as_ref(), role_permissions)
-            .into_iter()
-            .collect();
         match (&c.addr, &c.action) {
             (ResourceAddr::Role { tenant, .. }, Action::Delete) => {
-                // Deletes run in reverse: the role goes before its permissions and its tenant.
-                for p in before_perms {
-                    edges.extend(find(ResourceAddr::Permission(p), &is_delete).map(|j| (i, j)));
-                }
-                let scope = tenant.clone().or_else(|| {
-                    field_str(c.before.as_ref(), wire(ResourceKind::Role, "tenant"))
-                        .filter(|t| !t.is_empty())
-                        .map(str::to_owned)
-                });
-                if let Some(t) = scope {
-                    edges.extend(find(ResourceAddr::Tenant(t), &is_delete).map(|j| (i, j)));
-                }
+                found.role_delete(i, c, tenant.as_deref())
             }
-            (ResourceAddr::Role { tenant, .. }, _) => {
-                // Its permissions and its tenant exist first.
-                for p in &after_perms {
-                    edges.extend(
-                        find(ResourceAddr::Permission(p.clone()), &makes_exist).map(|j| (j, i)),
-                    );
-                }
-                if let Some(t) = tenant {
-                    edges.extend(find(ResourceAddr::Tenant(t.clone()), &is_create).map(|j| (j, i)));
-                }
-                // A permission it stops using, or still names in what it sends (a grant the
-                // configuration does not write), is deleted only after this change: the body
-                // must not name a permission that no longer exists.
-                for p in before_perms.into_iter().chain(after_perms.iter().cloned()) {
-                    edges.extend(find(ResourceAddr::Permission(p), &is_delete).map(|j| (i, j)));
-                }
-            }
+            (ResourceAddr::Role { tenant, .. }, _) => found.role_write(i, c, tenant.as_deref()),
             // A tenant's settings are set once it exists.
             (ResourceAddr::Tenant(_), Action::SetSettings) => {
-                edges.extend(main.get(&c.addr).map(|&j| (j, i)));
+                found.edges.extend(found.main.get(&c.addr).map(|&j| (j, i)));
             }
-            (ResourceAddr::Tenant(id), Action::SetDefaultRoles) => {
-                edges.extend(main.get(&c.addr).map(|&j| (j, i)));
-                let wanted: BTreeSet<String> = strings(c.after.as_ref(), default_roles)
-                    .into_iter()
-                    .collect();
-                for &(j, name, scope) in &new_roles {
-                    if wanted.contains(name) && scope.is_none_or(|s| s == id) {
-                        edges.insert((j, i));
-                    }
-                }
-                // A role it stops using is deleted only after the tenant lets go.
-                for r in strings(c.before.as_ref(), default_roles)
-                    .into_iter()
-                    .filter(|r| !wanted.contains(r))
-                {
-                    for addr in [
-                        ResourceAddr::role(None, &r),
-                        ResourceAddr::role(Some(id), &r),
-                    ] {
-                        edges.extend(find(addr, &is_delete).map(|j| (i, j)));
-                    }
-                }
-            }
+            (ResourceAddr::Tenant(id), Action::SetDefaultRoles) => found.default_roles(i, c, id),
             (ResourceAddr::Flow(_), action) if !action.is_delete() => {
-                edges.extend(main.get(&ResourceAddr::Theme).map(|&j| (j, i)));
-                // The roles it assigns exist first (found once, when its template was loaded).
-                if let Some(refs) = flow_refs.get(&c.addr) {
-                    let names = refs.role_names();
-                    for &(j, name, _) in &new_roles {
-                        if names.contains(name) {
-                            edges.insert((j, i));
-                        }
-                    }
-                }
+                found.flow(i, flow_refs.get(&c.addr).copied())
             }
             _ => {}
         }
     }
-    edges
+    found.edges
+}
+
+fn makes_exist(a: &Action) -> bool {
+    matches!(a, Action::Create | Action::Rename { .. })
+}
+
+fn is_create(a: &Action) -> bool {
+    *a == Action::Create
+}
+
+fn is_delete(a: &Action) -> bool {
+    a.is_delete()
+}
+
+/// The dependency edges found so far, and the indexes they are found with.
+struct Edges<'c> {
+    changes: &'c [Change],
+    /// Indexes: by address, the default-roles and settings steps of a tenant apart.
+    main: HashMap<&'c ResourceAddr, usize>,
+    /// Roles that come into existence (created or renamed), with their name and scope.
+    new_roles: Vec<(usize, &'c str, Option<&'c str>)>,
+    edges: BTreeSet<(usize, usize)>,
+}
+
+impl<'c> Edges<'c> {
+    fn new(changes: &'c [Change]) -> Self {
+        let mut main: HashMap<&ResourceAddr, usize> = HashMap::new();
+        for (i, c) in changes.iter().enumerate() {
+            if !matches!(c.action, Action::SetDefaultRoles | Action::SetSettings) {
+                main.insert(&c.addr, i);
+            }
+        }
+        let new_roles = changes
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| makes_exist(&c.action))
+            .filter_map(|(i, c)| match &c.addr {
+                ResourceAddr::Role { name, tenant } => Some((i, name.as_str(), tenant.as_deref())),
+                _ => None,
+            })
+            .collect();
+        Edges {
+            changes,
+            main,
+            new_roles,
+            edges: BTreeSet::new(),
+        }
+    }
+
+    /// The change to `addr`, if there is one whose action satisfies `pred`.
+    fn find(&self, addr: ResourceAddr, pred: fn(&Action) -> bool) -> Option<usize> {
+        self.main
+            .get(&addr)
+            .copied()
+            .filter(|&j| pred(&self.changes[j].action))
+    }
+
+    fn role_delete(&mut self, i: usize, c: &Change, tenant: Option<&str>) {
+        let before_perms = strings(c.before.as_ref(), wire(ResourceKind::Role, "permissions"));
+        // Deletes run in reverse: the role goes before its permissions and its tenant.
+        for p in before_perms {
+            let j = self.find(ResourceAddr::Permission(p), is_delete);
+            self.edges.extend(j.map(|j| (i, j)));
+        }
+        let scope = tenant.map(str::to_owned).or_else(|| {
+            field_str(c.before.as_ref(), wire(ResourceKind::Role, "tenant"))
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+        });
+        if let Some(t) = scope {
+            let j = self.find(ResourceAddr::Tenant(t), is_delete);
+            self.edges.extend(j.map(|j| (i, j)));
+        }
+    }
+
+    fn role_write(&mut self, i: usize, c: &Change, tenant: Option<&str>) {
+        let role_permissions = wire(ResourceKind::Role, "permissions");
+        let before_perms = strings(c.before.as_ref(), role_permissions);
+        let after_perms: BTreeSet<String> = strings(c.after.as_ref(), role_permissions)
+            .into_iter()
+            .collect();
+        // Its permissions and its tenant exist first.
+        for p in &after_perms {
+            let j = self.find(ResourceAddr::Permission(p.clone()), makes_exist);
+            self.edges.extend(j.map(|j| (j, i)));
+        }
+        if let Some(t) = tenant {
+            let j = self.find(ResourceAddr::Tenant(t.to_owned()), is_create);
+            self.edges.extend(j.map(|j| (j, i)));
+        }
+        // A permission it stops using, or still names in what it sends (a grant the
+        // configuration does not write), is deleted only after this change: the body
+        // must not name a permission that no longer exists.
+        for p in before_perms.into_iter().chain(after_perms.iter().cloned()) {
+            let j = self.find(ResourceAddr::Permission(p), is_delete);
+            self.edges.extend(j.map(|j| (i, j)));
+        }
+    }
+
+    fn default_roles(&mut self, i: usize, c: &Change, id: &str) {
+        let default_roles = wire(ResourceKind::Tenant, "default_roles");
+        self.edges.extend(self.main.get(&c.addr).map(|&j| (j, i)));
+        let wanted: BTreeSet<String> = strings(c.after.as_ref(), default_roles)
+            .into_iter()
+            .collect();
+        for &(j, name, scope) in &self.new_roles {
+            if wanted.contains(name) && scope.is_none_or(|s| s == id) {
+                self.edges.insert((j, i));
+            }
+        }
+        // A role it stops using is deleted only after the tenant lets go.
+        for r in strings(c.before.as_ref(), default_roles)
+            .into_iter()
+            .filter(|r| !wanted.contains(r))
+        {
+            for addr in [
+                ResourceAddr::role(None, &r),
+                ResourceAddr::role(Some(id), &r),
+            ] {
+                let j = self.find(addr, is_delete);
+                self.edges.extend(j.map(|j| (i, j)));
+            }
+        }
+    }
+
+    fn flow(&mut self, i: usize, refs: Option<&FlowRefs>) {
+        self.edges
+            .extend(self.main.get(&ResourceAddr::Theme).map(|&j| (j, i)));
+        // The roles it assigns exist first (found once, when its template was loaded).
+        if let Some(refs) = refs {
+            let names = refs.role_names();
+            for &(j, name, _) in &self.new_roles {
+                if names.contains(name) {
+                    self.edges.insert((j, i));
+                }
+            }
+        }
+    }
 }
 
 /// Keeps the changes whose address is targeted, plus everything they depend on, renumbering

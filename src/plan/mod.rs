@@ -16,6 +16,8 @@ mod restore_settings;
 mod tenant_names;
 mod types;
 mod unmanaged;
+mod validate;
+mod warning;
 
 pub use planner::{PlanInput, Prior, plan};
 pub(crate) use planner::{drift, summarize};
@@ -24,6 +26,7 @@ pub(crate) use restore_settings::{TenantSettings, settings_hold};
 pub use types::{Action, Change, ChangeId, Plan};
 pub(crate) use types::{AttrDiff, Drift, DriftKind, Guard};
 pub(crate) use unmanaged::unmanaged;
+pub use validate::InvalidPlan;
 
 // Named only by unit tests; the rest of the crate meets these types through `plan` and `Plan`.
 #[cfg(test)]
@@ -31,6 +34,7 @@ pub(crate) use {
     planner::PlanError,
     tenant_names::TenantRename,
     types::{Cascade, CascadeEffect, Summary},
+    warning::Warning,
 };
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use std::collections::{BTreeSet, HashMap};
 use serde_json::Value;
 
 use super::types::{Action, Change};
+use super::warning::Warning;
 use crate::model::{ResourceAddr, Snapshot};
 
 /// `(before, after)` positions in `changes`: a tenant's create before its sub-tenants' creates,
@@ -90,20 +91,13 @@ pub(super) fn warn_kept_sub_tenants(changes: &mut [Change], snapshot: &Snapshot)
         if kept.is_empty() {
             continue;
         }
-        let named: Vec<String> = kept
-            .iter()
-            .map(|child| format!("`{}`", ResourceAddr::Tenant((*child).to_owned())))
-            .collect();
-        let (noun, list) = match named.split_last() {
-            Some((last, [])) => ("sub-tenant", last.clone()),
-            Some((last, rest)) => ("sub-tenants", format!("{} and {last}", rest.join(", "))),
-            None => continue,
-        };
-        let pronoun = if kept.len() == 1 { "it" } else { "them" };
-        c.warnings.push(format!(
-            "`{}` has {noun} {list}, which this plan does not delete: Descope may refuse to delete a tenant that has sub-tenants; delete {pronoun} first",
-            c.addr
-        ));
+        c.warnings.push(Warning::KeepsSubTenants {
+            tenant: c.addr.clone(),
+            children: kept
+                .iter()
+                .map(|child| ResourceAddr::Tenant((*child).to_owned()))
+                .collect(),
+        });
     }
 }
 

@@ -14,6 +14,8 @@ use super::parents;
 use super::tenant_names::{self, TenantRename, describe_name_cycle, describe_restore_name_cycle};
 use super::types::{Action, AttrDiff, Change, Drift, DriftKind, Guard, Plan, Summary};
 use super::unmanaged::unmanaged;
+use super::validate::InvalidPlan;
+use super::warning::Warning;
 use crate::model::preconfigured::{TENANT_ADMIN_ROLE, is_system_default_permission};
 use crate::model::{DesiredState, FlowRefs, LiveObject, ResourceAddr, Snapshot, attrs};
 
@@ -80,6 +82,10 @@ pub enum PlanError {
     /// The same, in a restore: tenants that swapped names since the backup.
     #[error("{}", describe_restore_name_cycle(.0))]
     RestoreNameCycle(Vec<TenantRename>),
+    /// The plan made is one the executor cannot carry out (a fault of the planner's own, found
+    /// in debug builds).
+    #[error("the plan made cannot be carried out: {0}")]
+    Invalid(#[from] InvalidPlan),
 }
 
 impl PlanError {
@@ -113,6 +119,7 @@ impl PlanError {
             PlanError::SystemDefault { .. } => vec![
                 "reference system-default permissions from roles without declaring them".into(),
             ],
+            PlanError::Invalid(_) => Vec::new(),
         }
     }
 }
@@ -220,30 +227,132 @@ fn declared(desired: &DesiredState) -> BTreeMap<ResourceAddr, Entry<'_>> {
 /// Computes the plan.
 pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
     let declared = declared(input.desired);
-    let live = &input.snapshot.objects;
-    let ids = Ids::new(input);
-    let mut changes: Vec<Change> = Vec::new();
+    let mut run = Run::new(input, &declared);
+    for (addr, entry) in &declared {
+        run.plan_declared(addr, entry)?;
+    }
+    for (addr, prior) in input.prior {
+        run.plan_undeclared(addr, prior);
+    }
+    run.finish()
+}
+
+/// One planning run: its inputs, and what the changes planned so far tell the ones after them.
+struct Run<'p, 'a> {
+    input: &'p PlanInput<'a>,
+    declared: &'p BTreeMap<ResourceAddr, Entry<'a>>,
+    ids: Ids<'a>,
+    changes: Vec<Change>,
     // Live objects that a declared resource takes over under another name (not unmanaged, not
     // deleted), and state entries whose object now lives under a declared address.
-    let mut renamed_away: BTreeSet<ResourceAddr> = BTreeSet::new();
-    let mut moved: BTreeSet<ResourceAddr> = BTreeSet::new();
+    renamed_away: BTreeSet<ResourceAddr>,
+    moved: BTreeSet<ResourceAddr>,
     // Permissions this plan renames, old name -> new. Every permission comes before every role in
     // `declared`, so it is complete by the time the roles are planned.
-    let mut permission_renames: BTreeMap<String, String> = BTreeMap::new();
+    permission_renames: BTreeMap<String, String>,
     // Roles this plan renames, (tenant, old name) -> new; complete before the tenants likewise.
-    let mut role_renames: BTreeMap<(Option<String>, String), String> = BTreeMap::new();
+    role_renames: BTreeMap<(Option<String>, String), String>,
+}
 
-    for (addr, entry) in &declared {
+/// What a declared resource's live object makes of it: the action, the object it acts on, the
+/// state entry it moves from, and what the reader must know.
+struct Found<'a> {
+    action: Action,
+    object: Option<&'a LiveObject>,
+    moved_from: Option<ResourceAddr>,
+    warnings: Vec<Warning>,
+}
+
+impl<'p, 'a> Run<'p, 'a> {
+    fn new(input: &'p PlanInput<'a>, declared: &'p BTreeMap<ResourceAddr, Entry<'a>>) -> Self {
+        Run {
+            input,
+            declared,
+            ids: Ids::new(input),
+            changes: Vec::new(),
+            renamed_away: BTreeSet::new(),
+            moved: BTreeSet::new(),
+            permission_renames: BTreeMap::new(),
+            role_renames: BTreeMap::new(),
+        }
+    }
+
+    /// The changes of one declared resource: its own, and its default roles' step.
+    fn plan_declared(&mut self, addr: &ResourceAddr, entry: &Entry<'a>) -> Result<(), PlanError> {
         let d = entry.declared();
+        let Found {
+            action,
+            object,
+            moved_from,
+            mut warnings,
+        } = self.find(addr, entry)?;
+        let before = object.map(|o| &o.attributes);
+        let mut diffs = declared_diffs(&d, before);
+        let have_roles = before.and_then(|b| b.get("default_roles"));
+        let roles_change = self.default_roles_change(addr, &d, have_roles);
+        if object.is_some_and(LiveObject::is_system_default) {
+            // Referenced as it is: Descope refuses changes to its own permissions.
+            return system_default_untouched(addr, &action, &diffs);
+        }
+        self.note_rename(addr, &action);
+        let regrant = self.regrant(addr, &d, before);
+        if let Some((have, want, _)) = &regrant {
+            diffs.push(AttrDiff {
+                field: "permissions".into(),
+                before: Some(have.clone()),
+                after: Some(want.clone()),
+            });
+        }
+        // The common case at scale: nothing to do, and nothing allocated for it.
+        if action == Action::Update && diffs.is_empty() && roles_change.is_none() {
+            return Ok(());
+        }
+        if let Action::Rename { from } = &action {
+            name_diff_first(&mut diffs, from, addr);
+        }
+        warnings.extend(tenant_admin_loses_system_permissions(
+            addr,
+            &diffs,
+            self.input.snapshot,
+        ));
+        let raw = object.map(|o| o.raw.to_value());
+        let after = self.body(addr, &d, raw.as_ref(), regrant, &mut warnings);
+        let base = Change {
+            addr: addr.clone(),
+            action: action.clone(),
+            live_id: object.and_then(|o| o.id.clone()),
+            live_digest: object.map(|o| o.digest.clone()),
+            before: raw,
+            after: Some(after),
+            diffs,
+            managed_fields: managed_of(&d),
+            guard: None,
+            prevent_destroy: entry.prevent_destroy,
+            depends_on: Vec::new(),
+            warnings,
+            moved_from,
+            cascades: Vec::new(),
+        };
+        let roles_step = roles_change.map(|want| default_roles_step(&base, want, have_roles));
+        if action != Action::Update || !base.diffs.is_empty() {
+            self.changes.push(base);
+        }
+        self.changes.extend(roles_step);
+        Ok(())
+    }
+
+    /// Where the declared `addr`'s live object is, and what that makes the change.
+    fn find(&mut self, addr: &ResourceAddr, entry: &Entry<'a>) -> Result<Found<'a>, PlanError> {
+        let declared = self.declared;
         let mut located = locate(
             addr,
             entry.renamed_from.as_ref(),
-            input,
+            self.input,
             &|a| declared.contains_key(a),
-            &ids,
+            &self.ids,
         )?;
         if let Located::Elsewhere { at, .. } = located
-            && renamed_away.contains(at)
+            && self.renamed_away.contains(at)
         {
             // Another declared resource already takes that object over.
             located = Located::Missing;
@@ -252,13 +361,13 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         let (action, object, moved_from) = match located {
             Located::Here { object, followed } => {
                 if let Some(old) = followed {
-                    moved.insert(old.clone());
-                    warnings.push(format!(
-                        "renamed outside dmgmt from `{}`; the configuration already uses the new name, so dmgmt manages it under `{addr}` (user assignments are kept)",
-                        name_of(old)
-                    ));
+                    self.moved.insert(old.clone());
+                    warnings.push(Warning::RenamedOutsideToConfigured {
+                        from: name_of(old),
+                        addr: addr.clone(),
+                    });
                 }
-                let action = if input.prior.contains_key(addr) || followed.is_some() {
+                let action = if self.input.prior.contains_key(addr) || followed.is_some() {
                     Action::Update
                 } else {
                     Action::Adopt
@@ -270,22 +379,19 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
                 object,
                 outside,
             } => {
-                renamed_away.insert(at.clone());
+                self.renamed_away.insert(at.clone());
                 let state_entry = object
                     .id
                     .as_deref()
-                    .and_then(|id| ids.prior.get(id).copied())
-                    .or(input.prior.contains_key(at).then_some(at))
+                    .and_then(|id| self.ids.prior.get(id).copied())
+                    .or(self.input.prior.contains_key(at).then_some(at))
                     .filter(|s| *s != addr)
                     .cloned();
                 if let Some(s) = &state_entry {
-                    moved.insert(s.clone());
+                    self.moved.insert(s.clone());
                 }
                 if outside {
-                    warnings.push(format!(
-                        "renamed outside dmgmt to `{}`; this renames it back to the configured name (user assignments are kept)",
-                        name_of(at)
-                    ));
+                    warnings.push(Warning::RenamedOutsideRenamedBack { now: name_of(at) });
                 }
                 (
                     Action::Rename { from: name_of(at) },
@@ -295,213 +401,157 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
             }
             Located::Missing => (Action::Create, None, None),
         };
-        let before = object.map(|o| &o.attributes);
-        let mut diffs = managed_diffs(&d.attrs, before);
-        if let Some(doc) = d.document {
-            let have = before.and_then(|b| b.get("document"));
-            if !have.is_some_and(|have| attrs::same_document(have, doc)) {
-                // No values: the documents are the change's own `before` (the live body) and
-                // `after` (what is imported), so a plan carries each large document once.
-                diffs.push(AttrDiff {
-                    field: "document".into(),
-                    before: None,
-                    after: None,
-                });
-            }
-        }
-        let have_roles = before.and_then(|b| b.get("default_roles"));
+        Ok(Found {
+            action,
+            object,
+            moved_from,
+            warnings,
+        })
+    }
+
+    /// The default roles a tenant's separate step sets, if they change.
+    fn default_roles_change(
+        &self,
+        addr: &ResourceAddr,
+        d: &Declared<'_>,
+        have_roles: Option<&Value>,
+    ) -> Option<Value> {
         // Default roles the configuration does not write that name a role this plan renames:
         // set again under the new name, after the rename, whether or not Descope carries a
         // role's rename into tenants' default roles.
         let renamed_defaults = match (addr, &d.default_roles) {
             (ResourceAddr::Tenant(id), None) => {
-                have_roles.and_then(|have| renamed_default_roles(have, id, &role_renames))
+                have_roles.and_then(|have| renamed_default_roles(have, id, &self.role_renames))
             }
             _ => None,
         };
-        let roles_change: Option<Value> = d
-            .default_roles
+        d.default_roles
             .as_ref()
             .filter(|want| {
                 have_roles != Some(*want)
                     && !(have_roles.is_none() && want.as_array().is_some_and(Vec::is_empty))
             })
             .cloned()
-            .or(renamed_defaults);
-        if object.is_some_and(LiveObject::is_system_default) {
-            // Referenced as it is: Descope refuses changes to its own permissions.
-            if matches!(action, Action::Rename { .. }) {
-                return Err(PlanError::SystemDefault {
-                    addr: addr.clone(),
-                    verb: "renames",
-                });
-            }
-            if !diffs.is_empty() {
-                return Err(PlanError::SystemDefault {
-                    addr: addr.clone(),
-                    verb: "changes",
-                });
-            }
-            continue;
-        }
-        match (&action, addr) {
+            .or(renamed_defaults)
+    }
+
+    /// Records a rename of a permission or a role, for the roles and tenants planned after it.
+    fn note_rename(&mut self, addr: &ResourceAddr, action: &Action) {
+        match (action, addr) {
             (Action::Rename { from }, ResourceAddr::Permission(to)) => {
-                permission_renames.insert(from.clone(), to.clone());
+                self.permission_renames.insert(from.clone(), to.clone());
             }
             (Action::Rename { from }, ResourceAddr::Role { tenant, name }) => {
-                role_renames.insert((tenant.clone(), from.clone()), name.clone());
+                self.role_renames
+                    .insert((tenant.clone(), from.clone()), name.clone());
             }
             _ => {}
         }
-        // A live role granting a permission this plan renames, under its old name, whose
-        // permissions the configuration does not write: it is written granting the new name,
-        // after the rename. Descope may carry the rename into the role or drop the name from it
-        // (docs/descope-api.md §4: UNSURE); either way the role keeps the grant, and its update
-        // never sends the old name, which no longer exists. Does a permission of this name exist
-        // once the plan is done (it is live, declared, or one of Descope's own)?
-        let exists = |name: &str| {
-            let p = ResourceAddr::Permission(name.to_owned());
-            live.contains_key(&p) || declared.contains_key(&p) || is_system_default_permission(name)
-        };
-        let mut dropped_grants = Vec::new();
-        let regrant = match addr {
+    }
+
+    /// Does a permission of this name exist once the plan is done (it is live, declared, or
+    /// one of Descope's own)?
+    fn permission_exists(&self, name: &str) -> bool {
+        let p = ResourceAddr::Permission(name.to_owned());
+        self.input.snapshot.objects.contains_key(&p)
+            || self.declared.contains_key(&p)
+            || is_system_default_permission(name)
+    }
+
+    /// A live role granting a permission this plan renames, under its old name, whose
+    /// permissions the configuration does not write: it is written granting the new name,
+    /// after the rename. Descope may carry the rename into the role or drop the name from it
+    /// (docs/descope-api.md §4: UNSURE); either way the role keeps the grant, and its update never
+    /// sends the old name, which no longer exists. Returns the grants it has, those it is
+    /// written with, and the names left out because they no longer exist.
+    fn regrant(
+        &self,
+        addr: &ResourceAddr,
+        d: &Declared<'_>,
+        before: Option<&Value>,
+    ) -> Option<(Value, Value, Vec<String>)> {
+        match addr {
             ResourceAddr::Role { .. } if d.attrs.get("permissions").is_none() => before
-                .and_then(|b| renamed_grants(b, &permission_renames))
+                .and_then(|b| renamed_grants(b, &self.permission_renames))
                 .map(|(have, mut want)| {
-                    dropped_grants = grants::retain_existing(&mut want, exists);
-                    (have, want)
+                    let dropped = grants::retain_existing(&mut want, |n| self.permission_exists(n));
+                    (have, want, dropped)
                 }),
             _ => None,
-        };
-        if let Some((have, want)) = &regrant {
-            diffs.push(AttrDiff {
-                field: "permissions".into(),
-                before: Some(have.clone()),
-                after: Some(want.clone()),
-            });
         }
-        // The common case at scale: nothing to do, and nothing allocated for it.
-        if action == Action::Update && diffs.is_empty() && roles_change.is_none() {
-            continue;
-        }
-        if let Action::Rename { from } = &action {
-            diffs.retain(|diff| diff.field != "name");
-            let rename = AttrDiff {
-                field: "name".into(),
-                before: Some(Value::String(from.clone())),
-                after: Some(Value::String(name_of(addr))),
-            };
-            diffs.insert(0, rename);
-        }
-        warnings.extend(tenant_admin_loses_system_permissions(
-            addr,
-            &diffs,
-            input.snapshot,
-        ));
+    }
+
+    /// What Descope will hold afterwards (the change's `after`): the live object with the
+    /// declared fields (and a regrant) laid over it.
+    fn body(
+        &self,
+        addr: &ResourceAddr,
+        d: &Declared<'_>,
+        raw: Option<&Value>,
+        regrant: Option<(Value, Value, Vec<String>)>,
+        warnings: &mut Vec<Warning>,
+    ) -> Value {
         let mut body = d.attrs.clone();
         if let (Some(doc), Some(map)) = (d.document, body.as_object_mut()) {
             map.insert("document".into(), doc.clone());
         }
-        if let (Some((_, want)), Some(map)) = (regrant, body.as_object_mut()) {
-            // Written, not managed: `managed` below comes from the configuration alone.
-            map.insert("permissions".into(), want);
+        let mut dropped_grants = Vec::new();
+        if let Some((_, want, dropped)) = regrant {
+            dropped_grants = dropped;
+            if let Some(map) = body.as_object_mut() {
+                // Written, not managed: `managed` below comes from the configuration alone.
+                map.insert("permissions".into(), want);
+            }
         }
-        let raw = object.map(|o| o.raw.to_value());
-        let mut after = overlay_body(addr.kind(), raw.as_ref(), &body);
+        let mut after = overlay_body(addr.kind(), raw, &body);
         if matches!(addr, ResourceAddr::Role { .. }) && d.attrs.get("permissions").is_none() {
             // Its live grants are sent back: never one Descope no longer knows (see `grants`).
-            dropped_grants.extend(grants::drop_missing(&mut after, exists));
+            dropped_grants.extend(grants::drop_missing(&mut after, |n| {
+                self.permission_exists(n)
+            }));
             warnings.extend(grants::warning(&dropped_grants));
         }
-        let mut managed = managed_fields(&d.attrs);
-        if d.default_roles.is_some() {
-            managed.push("default_roles".into());
-        }
-        if d.document.is_some() {
-            managed.push("document".into());
-        }
-        let base = Change {
-            addr: addr.clone(),
-            action: action.clone(),
-            live_id: object.and_then(|o| o.id.clone()),
-            live_digest: object.map(|o| o.digest.clone()),
-            before: raw,
-            after: Some(after),
-            diffs,
-            managed_fields: managed,
-            guard: None,
-            prevent_destroy: entry.prevent_destroy,
-            depends_on: Vec::new(),
-            warnings,
-            moved_from,
-            cascades: Vec::new(),
-        };
-        let roles_step = roles_change.map(|want| {
-            let mut after_roles = base.after.clone().unwrap_or_default();
-            if let (Some(map), Some(wire)) = (
-                after_roles.as_object_mut(),
-                attrs::wire_field(addr.kind(), "default_roles"),
-            ) {
-                map.insert(wire.into(), want.clone());
-            }
-            Change {
-                action: Action::SetDefaultRoles,
-                before: base.before.clone().or(base.after.clone()),
-                after: Some(after_roles),
-                diffs: vec![AttrDiff {
-                    field: "default_roles".into(),
-                    before: have_roles.cloned(),
-                    after: Some(want.clone()),
-                }],
-                warnings: Vec::new(),
-                moved_from: None,
-                ..base.clone()
-            }
-        });
-        if action != Action::Update || !base.diffs.is_empty() {
-            changes.push(base);
-        }
-        changes.extend(roles_step);
+        after
     }
 
-    for (addr, prior) in input.prior {
-        if declared.contains_key(addr) || renamed_away.contains(addr) || moved.contains(addr) {
-            continue;
+    /// The change of a state entry that is no longer declared: a delete, or a forget.
+    fn plan_undeclared(&mut self, addr: &ResourceAddr, prior: &Prior) {
+        let declared = self.declared;
+        if declared.contains_key(addr)
+            || self.renamed_away.contains(addr)
+            || self.moved.contains(addr)
+        {
+            return;
         }
         let mut warnings = Vec::new();
-        let obj = match live.get(addr) {
-            Some(obj) => obj,
-            None => match ids
-                .moved(input, addr)
-                .filter(|(at, _)| !declared.contains_key(*at) && !renamed_away.contains(*at))
-            {
-                Some((at, obj)) => {
-                    renamed_away.insert(at.clone());
-                    warnings.push(format!(
-                        "renamed outside dmgmt to `{}`; that is the object destroyed",
-                        name_of(at)
-                    ));
-                    obj
-                }
-                None => continue,
-            },
-        };
+        let obj =
+            match self.input.snapshot.objects.get(addr) {
+                Some(obj) => obj,
+                None => match self.ids.moved(self.input, addr).filter(|(at, _)| {
+                    !declared.contains_key(*at) && !self.renamed_away.contains(*at)
+                }) {
+                    Some((at, obj)) => {
+                        self.renamed_away.insert(at.clone());
+                        warnings.push(Warning::RenamedOutsideDestroyed { now: name_of(at) });
+                        obj
+                    }
+                    None => return,
+                },
+            };
         let action = if *addr == ResourceAddr::Theme || obj.is_system_default() {
             Action::Forget
         } else {
             Action::Delete
         };
         if action == Action::Delete && *addr == ResourceAddr::role(None, TENANT_ADMIN_ROLE) {
-            warnings.push(format!(
-                "`{TENANT_ADMIN_ROLE}` is the role Descope creates in every project for its tenant-admin widgets; keep it declared unless nothing uses it"
-            ));
+            warnings.push(Warning::DeletesTenantAdmin);
         }
-        let guard = match (&action, prior.prevent_destroy, input.desired.protected) {
+        let guard = match (&action, prior.prevent_destroy, self.input.desired.protected) {
             (Action::Delete, true, _) => Some(Guard::PreventDestroy),
             (Action::Delete, false, true) => Some(Guard::Protected),
             _ => None,
         };
-        changes.push(Change {
+        self.changes.push(Change {
             addr: addr.clone(),
             action,
             live_id: obj.id.clone(),
@@ -519,28 +569,129 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         });
     }
 
-    let mut extra_edges = tenant_names::order(&mut changes, input.snapshot, input.prior)?;
-    extra_edges.extend(parents::parent_edges(&changes));
-    parents::warn_kept_sub_tenants(&mut changes, input.snapshot);
-    cascade::annotate(&mut changes, input);
-    let flow_refs: HashMap<ResourceAddr, &FlowRefs> = input
-        .desired
-        .flows
-        .iter()
-        .map(|f| (f.addr(), &f.refs))
-        .collect();
-    let changes = graph::order(changes, &extra_edges, &flow_refs)?;
-    let changes = graph::select_targets(changes, input.targets);
+    /// Orders the changes, annotates them, and assembles the plan.
+    fn finish(self) -> Result<Plan, PlanError> {
+        let input = self.input;
+        let mut changes = self.changes;
+        let mut extra_edges = tenant_names::order(&mut changes, input.snapshot, input.prior)?;
+        extra_edges.extend(parents::parent_edges(&changes));
+        parents::warn_kept_sub_tenants(&mut changes, input.snapshot);
+        cascade::annotate(&mut changes, input);
+        let flow_refs: HashMap<ResourceAddr, &FlowRefs> = input
+            .desired
+            .flows
+            .iter()
+            .map(|f| (f.addr(), &f.refs))
+            .collect();
+        let changes = graph::order(changes, &extra_edges, &flow_refs)?;
+        let changes = graph::select_targets(changes, input.targets);
 
-    let drift = drift(input.prior, input.snapshot);
-    let unmanaged = unmanaged(input);
-    let summary = summarize(&changes);
-    Ok(Plan {
-        changes,
-        drift,
-        unmanaged,
-        summary,
-    })
+        let drift = drift(input.prior, input.snapshot);
+        let unmanaged = unmanaged(input);
+        let summary = summarize(&changes);
+        let plan = Plan {
+            changes,
+            drift,
+            unmanaged,
+            summary,
+        };
+        checked(plan)
+    }
+}
+
+/// The declared resource's managed fields that differ from the live `before` (a document's
+/// difference without values).
+fn declared_diffs(d: &Declared<'_>, before: Option<&Value>) -> Vec<AttrDiff> {
+    let mut diffs = managed_diffs(&d.attrs, before);
+    if let Some(doc) = d.document {
+        let have = before.and_then(|b| b.get("document"));
+        if !have.is_some_and(|have| attrs::same_document(have, doc)) {
+            // No values: the documents are the change's own `before` (the live body) and
+            // `after` (what is imported), so a plan carries each large document once.
+            diffs.push(AttrDiff {
+                field: "document".into(),
+                before: None,
+                after: None,
+            });
+        }
+    }
+    diffs
+}
+
+/// A system-default permission is referenced as it is: never renamed or changed.
+fn system_default_untouched(
+    addr: &ResourceAddr,
+    action: &Action,
+    diffs: &[AttrDiff],
+) -> Result<(), PlanError> {
+    if matches!(action, Action::Rename { .. }) {
+        return Err(PlanError::SystemDefault {
+            addr: addr.clone(),
+            verb: "renames",
+        });
+    }
+    if !diffs.is_empty() {
+        return Err(PlanError::SystemDefault {
+            addr: addr.clone(),
+            verb: "changes",
+        });
+    }
+    Ok(())
+}
+
+/// A rename's `name` diff, from the old name to the new, first.
+fn name_diff_first(diffs: &mut Vec<AttrDiff>, from: &str, addr: &ResourceAddr) {
+    diffs.retain(|diff| diff.field != "name");
+    let rename = AttrDiff {
+        field: "name".into(),
+        before: Some(Value::String(from.to_owned())),
+        after: Some(Value::String(name_of(addr))),
+    };
+    diffs.insert(0, rename);
+}
+
+/// The fields the configuration writes for the resource.
+fn managed_of(d: &Declared<'_>) -> Vec<String> {
+    let mut managed = managed_fields(&d.attrs);
+    if d.default_roles.is_some() {
+        managed.push("default_roles".into());
+    }
+    if d.document.is_some() {
+        managed.push("document".into());
+    }
+    managed
+}
+
+/// A tenant's step setting its default roles to `want`, after its own change `base`.
+fn default_roles_step(base: &Change, want: Value, have_roles: Option<&Value>) -> Change {
+    let mut after_roles = base.after.clone().unwrap_or_default();
+    if let (Some(map), Some(wire)) = (
+        after_roles.as_object_mut(),
+        attrs::wire_field(base.addr.kind(), "default_roles"),
+    ) {
+        map.insert(wire.into(), want.clone());
+    }
+    Change {
+        action: Action::SetDefaultRoles,
+        before: base.before.clone().or(base.after.clone()),
+        after: Some(after_roles),
+        diffs: vec![AttrDiff {
+            field: "default_roles".into(),
+            before: have_roles.cloned(),
+            after: Some(want),
+        }],
+        warnings: Vec::new(),
+        moved_from: None,
+        ..base.clone()
+    }
+}
+
+/// `plan`, checked in debug builds (as a `debug_assert!` would, but returning the error): the
+/// planners make only valid plans, and the tests hold them to it.
+pub(super) fn checked(plan: Plan) -> Result<Plan, PlanError> {
+    #[cfg(debug_assertions)]
+    plan.validate()?;
+    Ok(plan)
 }
 
 /// The permissions a live role grants (config-shaped `attrs`) and the same list with every name
@@ -590,7 +741,7 @@ fn tenant_admin_loses_system_permissions(
     addr: &ResourceAddr,
     diffs: &[AttrDiff],
     snapshot: &Snapshot,
-) -> Option<String> {
+) -> Option<Warning> {
     if *addr != ResourceAddr::role(None, TENANT_ADMIN_ROLE) {
         return None;
     }
@@ -610,14 +761,8 @@ fn tenant_admin_loses_system_permissions(
                 .get(&ResourceAddr::Permission(p.clone()))
                 .is_some_and(LiveObject::is_system_default)
         })
-        .map(|p| format!("`{p}`"))
         .collect();
-    (!lost.is_empty()).then(|| {
-        format!(
-            "`{TENANT_ADMIN_ROLE}` loses the system-default permission(s) {}: Descope's tenant-admin widgets need them",
-            lost.join(", ")
-        )
-    })
+    (!lost.is_empty()).then_some(Warning::TenantAdminLosesSystemPermissions { permissions: lost })
 }
 
 pub(super) fn name_of(addr: &ResourceAddr) -> String {

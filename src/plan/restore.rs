@@ -29,9 +29,10 @@ use serde_json::{Map, Value};
 use super::diff::all_diffs;
 use super::graph;
 use super::parents;
-use super::planner::{PlanError, Prior, summarize};
+use super::planner::{PlanError, Prior, checked, summarize};
 use super::tenant_names;
 use super::types::{Action, AttrDiff, Change, Guard, Plan};
+use super::warning::Warning;
 use crate::model::attrs::{
     PERMISSION_WRITE_FIELDS, ROLE_WRITE_FIELDS, TENANT_UPDATE_FIELDS, canonical, is_empty_value,
     wire_field,
@@ -98,17 +99,36 @@ fn default_roles_field() -> &'static str {
 
 /// Computes the restore plan.
 pub(crate) fn restore(input: &RestoreInput<'_>) -> Result<Plan, PlanError> {
+    let (mut changes, claimed) = restores(input)?;
+    let kept = deletes(input, &claimed, &mut changes);
+    warn_tenant_cascades(&mut changes, input.snapshot);
+    parents::warn_kept_sub_tenants(&mut changes, input.snapshot);
+    super::restore_settings::add_steps(&mut changes, input);
+
+    let mut extra = parents::parent_edges(&changes);
+    extra.extend(tenant_name_edges(&mut changes, input)?);
+    // A restored flow's references are not known from its backed-up document alone.
+    let changes = graph::order(changes, &extra, &Default::default())?;
+    let changes = graph::select_targets(changes, input.targets);
+    let summary = summarize(&changes);
+    checked(Plan {
+        changes,
+        drift: Vec::new(),
+        unmanaged: kept,
+        summary,
+    })
+}
+
+/// The changes that put each backup object back, and the live objects they are restored onto
+/// (claimed: no delete is planned for them).
+fn restores<'a>(
+    input: &RestoreInput<'a>,
+) -> Result<(Vec<Change>, BTreeSet<&'a ResourceAddr>), PlanError> {
     let live = &input.snapshot.objects;
     let live_by_id: HashMap<&str, (&ResourceAddr, &LiveObject)> = live
         .iter()
         .filter_map(|(a, o)| Some((o.id.as_deref()?, (a, o))))
         .collect();
-    let prior_ids: HashMap<&str, &ResourceAddr> = input
-        .prior
-        .iter()
-        .filter_map(|(a, p)| Some((p.id.as_deref()?, a)))
-        .collect();
-    let kinds: BTreeSet<ResourceKind> = input.backup.keys().map(ResourceAddr::kind).collect();
     // Live objects a backup object is restored onto (its own address, or renamed since).
     let mut claimed: BTreeSet<&ResourceAddr> = BTreeSet::new();
     let mut changes = Vec::new();
@@ -131,9 +151,24 @@ pub(crate) fn restore(input: &RestoreInput<'_>) -> Result<Plan, PlanError> {
         }
         changes.extend(restore_one(addr, saved, found, input));
     }
+    Ok((changes, claimed))
+}
 
+/// The deletes of live objects the backup does not hold (of the kinds it holds), appended to
+/// `changes`; returns the live objects kept instead (not managed, and not to be deleted).
+fn deletes(
+    input: &RestoreInput<'_>,
+    claimed: &BTreeSet<&ResourceAddr>,
+    changes: &mut Vec<Change>,
+) -> Vec<ResourceAddr> {
+    let prior_ids: HashMap<&str, &ResourceAddr> = input
+        .prior
+        .iter()
+        .filter_map(|(a, p)| Some((p.id.as_deref()?, a)))
+        .collect();
+    let kinds: BTreeSet<ResourceKind> = input.backup.keys().map(ResourceAddr::kind).collect();
     let mut kept = Vec::new();
-    for (addr, object) in live {
+    for (addr, object) in &input.snapshot.objects {
         if claimed.contains(addr)
             || !kinds.contains(&addr.kind())
             || *addr == ResourceAddr::Theme
@@ -149,54 +184,46 @@ pub(crate) fn restore(input: &RestoreInput<'_>) -> Result<Plan, PlanError> {
             kept.push(addr.clone());
             continue;
         }
-        let mut warnings = Vec::new();
-        if !input.complete {
-            warnings.push(
-                "not in the backup, which holds only what dmgmt managed or changed when it was taken: it may have existed then"
-                    .to_owned(),
-            );
-        }
-        let guard = match (
-            state_entry.is_some_and(|p| p.prevent_destroy),
-            input.protected,
-        ) {
-            (true, _) => Some(Guard::PreventDestroy),
-            (false, true) => Some(Guard::Protected),
-            _ => None,
-        };
-        changes.push(Change {
-            addr: addr.clone(),
-            action: Action::Delete,
-            live_id: object.id.clone(),
-            live_digest: Some(object.digest.clone()),
-            before: Some(object.raw.to_value()),
-            after: None,
-            diffs: Vec::new(),
-            managed_fields: modelled_fields(addr.kind()),
-            guard,
-            prevent_destroy: state_entry.is_some_and(|p| p.prevent_destroy),
-            depends_on: Vec::new(),
-            warnings,
-            moved_from: None,
-            cascades: Vec::new(),
-        });
+        changes.push(delete_of(input, addr, object, state_entry));
     }
-    warn_tenant_cascades(&mut changes, input.snapshot);
-    parents::warn_kept_sub_tenants(&mut changes, input.snapshot);
-    super::restore_settings::add_steps(&mut changes, input);
+    kept
+}
 
-    let mut extra = parents::parent_edges(&changes);
-    extra.extend(tenant_name_edges(&mut changes, input)?);
-    // A restored flow's references are not known from its backed-up document alone.
-    let changes = graph::order(changes, &extra, &Default::default())?;
-    let changes = graph::select_targets(changes, input.targets);
-    let summary = summarize(&changes);
-    Ok(Plan {
-        changes,
-        drift: Vec::new(),
-        unmanaged: kept,
-        summary,
-    })
+/// The delete of the live `object` at `addr`, which the state manages as `state_entry`.
+fn delete_of(
+    input: &RestoreInput<'_>,
+    addr: &ResourceAddr,
+    object: &LiveObject,
+    state_entry: Option<&Prior>,
+) -> Change {
+    let mut warnings = Vec::new();
+    if !input.complete {
+        warnings.push(Warning::NotInBackup);
+    }
+    let guard = match (
+        state_entry.is_some_and(|p| p.prevent_destroy),
+        input.protected,
+    ) {
+        (true, _) => Some(Guard::PreventDestroy),
+        (false, true) => Some(Guard::Protected),
+        _ => None,
+    };
+    Change {
+        addr: addr.clone(),
+        action: Action::Delete,
+        live_id: object.id.clone(),
+        live_digest: Some(object.digest.clone()),
+        before: Some(object.raw.to_value()),
+        after: None,
+        diffs: Vec::new(),
+        managed_fields: modelled_fields(addr.kind()),
+        guard,
+        prevent_destroy: state_entry.is_some_and(|p| p.prevent_destroy),
+        depends_on: Vec::new(),
+        warnings,
+        moved_from: None,
+        cascades: Vec::new(),
+    }
 }
 
 /// The live object a backup object is restored onto when its Descope id finds it: under its own
@@ -416,18 +443,15 @@ fn warn_tenant_cascades(changes: &mut [Change], snapshot: &Snapshot) {
         if !c.action.is_delete() {
             continue;
         }
-        let lost: Vec<String> = snapshot
+        let lost: Vec<ResourceAddr> = snapshot
             .objects
             .keys()
             .filter(|a| matches!(a, ResourceAddr::Role { tenant: Some(t), .. } if t == id))
             .filter(|a| !deleted.contains(*a))
-            .map(|a| format!("`{a}`"))
+            .cloned()
             .collect();
         if !lost.is_empty() {
-            c.warnings.push(format!(
-                "Descope deletes the tenant's roles with it: {}",
-                lost.join(", ")
-            ));
+            c.warnings.push(Warning::TenantTakesRoles { roles: lost });
         }
     }
 }

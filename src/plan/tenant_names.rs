@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use super::planner::{PlanError, Prior};
 use super::types::{Action, Change};
+use super::warning::Warning;
 use crate::model::{ResourceAddr, Snapshot};
 
 /// One tenant's name change, as named in a refused plan.
@@ -120,26 +121,11 @@ pub(super) fn order(
     snapshot: &Snapshot,
     prior: &BTreeMap<ResourceAddr, Prior>,
 ) -> Result<Vec<(usize, usize)>, PlanError> {
-    // Live tenants by name (Descope holds each name once).
-    let holders: BTreeMap<&str, &ResourceAddr> = snapshot
-        .objects
-        .iter()
-        .filter(|(a, _)| matches!(a, ResourceAddr::Tenant(_)))
-        .filter_map(|(a, obj)| Some((name(Some(&obj.attributes))?, a)))
-        .collect();
-    // Each tenant's own change (its default-roles step apart), by address.
-    let tenant_changes: BTreeMap<&ResourceAddr, usize> = changes
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| {
-            matches!(c.addr, ResourceAddr::Tenant(_))
-                && !matches!(c.action, Action::SetDefaultRoles | Action::SetSettings)
-        })
-        .map(|(i, c)| (&c.addr, i))
-        .collect();
+    let holders = holders(snapshot);
+    let tenant_changes = tenant_changes(changes);
 
     let mut edges = Vec::new();
-    let mut warnings: Vec<(usize, String)> = Vec::new();
+    let mut warnings: Vec<(usize, Warning)> = Vec::new();
     // Taker -> the update it waits for (a delete or a create cannot be part of a cycle).
     let mut waits_for: BTreeMap<usize, usize> = BTreeMap::new();
     // Deletes and creates already explained as an id change.
@@ -158,9 +144,10 @@ pub(super) fn order(
         let taker_action = &changes[taker].action;
         match giver {
             Some(g) if changes[g].action == Action::Delete && *taker_action == Action::Create => {
-                let message = format!(
-                    "tenant id changes from `{holder}` to `{addr}`: this is a delete + create, not a rename; the tenant's users lose their membership and settings, and `{addr}` starts empty"
-                );
+                let message = Warning::TenantIdChange {
+                    from: holder.clone(),
+                    to: addr.clone(),
+                };
                 warnings.push((taker, message.clone()));
                 warnings.push((g, message));
                 paired.extend([g, taker]);
@@ -172,40 +159,62 @@ pub(super) fn order(
                     waits_for.insert(taker, g);
                 }
             }
-            None => {
-                let what = if *taker_action == Action::Create {
-                    "create"
-                } else {
-                    "update"
-                };
-                warnings.push((
-                    taker,
-                    format!(
-                        "`{holder}` already has the name `{wanted}` in Descope and keeps it in this plan: Descope will refuse this {what}"
-                    ),
-                ));
-            }
+            None => warnings.push((
+                taker,
+                Warning::TenantNameTaken {
+                    holder: holder.clone(),
+                    name: wanted.to_owned(),
+                    create: *taker_action == Action::Create,
+                },
+            )),
         }
     }
     if let Some(cycle) = first_cycle(&waits_for) {
-        let renames = cycle
-            .into_iter()
-            .map(|i| {
-                let c = &changes[i];
-                TenantRename {
-                    tenant: c.addr.clone(),
-                    from: name(c.before.as_ref()).unwrap_or_default().to_owned(),
-                    to: name(c.after.as_ref()).unwrap_or_default().to_owned(),
-                }
-            })
-            .collect();
-        return Err(PlanError::TenantNameCycle(renames));
+        return Err(PlanError::TenantNameCycle(renames_of(changes, cycle)));
     }
     warnings.extend(id_changes(changes, prior, &tenant_changes, &paired));
     for (i, message) in warnings {
         changes[i].warnings.push(message);
     }
     Ok(edges)
+}
+
+/// Live tenants by name (Descope holds each name once).
+fn holders(snapshot: &Snapshot) -> BTreeMap<&str, &ResourceAddr> {
+    snapshot
+        .objects
+        .iter()
+        .filter(|(a, _)| matches!(a, ResourceAddr::Tenant(_)))
+        .filter_map(|(a, obj)| Some((name(Some(&obj.attributes))?, a)))
+        .collect()
+}
+
+/// Each tenant's own change (its default-roles step apart), by address.
+fn tenant_changes(changes: &[Change]) -> BTreeMap<&ResourceAddr, usize> {
+    changes
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| {
+            matches!(c.addr, ResourceAddr::Tenant(_))
+                && !matches!(c.action, Action::SetDefaultRoles | Action::SetSettings)
+        })
+        .map(|(i, c)| (&c.addr, i))
+        .collect()
+}
+
+/// The renames of the tenant changes at `cycle`, in its order.
+fn renames_of(changes: &[Change], cycle: Vec<usize>) -> Vec<TenantRename> {
+    cycle
+        .into_iter()
+        .map(|i| {
+            let c = &changes[i];
+            TenantRename {
+                tenant: c.addr.clone(),
+                from: name(c.before.as_ref()).unwrap_or_default().to_owned(),
+                to: name(c.after.as_ref()).unwrap_or_default().to_owned(),
+            }
+        })
+        .collect()
 }
 
 /// The first cycle of renames waiting for each other, in waiting order, starting from its
@@ -241,7 +250,7 @@ fn id_changes(
     prior: &BTreeMap<ResourceAddr, Prior>,
     tenant_changes: &BTreeMap<&ResourceAddr, usize>,
     paired: &BTreeSet<usize>,
-) -> Vec<(usize, String)> {
+) -> Vec<(usize, Warning)> {
     let unpaired = |pred: &dyn Fn(&Change) -> bool| -> Vec<usize> {
         tenant_changes
             .values()
@@ -251,36 +260,33 @@ fn id_changes(
     };
     let creates = unpaired(&|c| c.action == Action::Create && !prior.contains_key(&c.addr));
     let deletes = unpaired(&|c| c.action == Action::Delete);
-    let consequence =
-        "the tenant's users lose their membership and settings, and the new tenant starts empty";
     let mut out = Vec::new();
     let sides = creates
         .iter()
-        .map(|&c| (c, &deletes, "deleted"))
-        .chain(deletes.iter().map(|&d| (d, &creates, "created")));
-    for (one, others, verb) in sides {
+        .map(|&c| (c, &deletes, true))
+        .chain(deletes.iter().map(|&d| (d, &creates, false)));
+    for (one, others, others_deleted) in sides {
         let message = match others.as_slice() {
             [] => continue,
             &[other] => {
-                let (old, new) = if verb == "deleted" {
+                let (old, new) = if others_deleted {
                     (other, one)
                 } else {
                     (one, other)
                 };
                 let (old, new) = (&changes[old], &changes[new]);
-                format!(
-                    "`{}` is deleted and `{}` created in the same plan: if this changes the tenant's id (and its name from `{}` to `{}`), it is a delete + create, not a rename; {consequence}",
-                    old.addr,
-                    new.addr,
-                    name(old.before.as_ref()).unwrap_or_default(),
-                    name(new.after.as_ref()).unwrap_or_default(),
-                )
+                Warning::MaybeTenantIdChange {
+                    old: old.addr.clone(),
+                    new: new.addr.clone(),
+                    old_name: name(old.before.as_ref()).unwrap_or_default().to_owned(),
+                    new_name: name(new.after.as_ref()).unwrap_or_default().to_owned(),
+                }
             }
-            many => format!(
-                "{} are {verb} in the same plan as `{}`: if one of them is this tenant under a changed id, that is a delete + create, not a rename; {consequence}",
-                list_of(many.iter().map(|&i| format!("`{}`", changes[i].addr))),
-                changes[one].addr,
-            ),
+            many => Warning::MaybeTenantIdChanges {
+                tenant: changes[one].addr.clone(),
+                others: many.iter().map(|&i| changes[i].addr.clone()).collect(),
+                others_deleted,
+            },
         };
         out.push((one, message));
     }

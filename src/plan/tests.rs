@@ -355,7 +355,13 @@ fn a_changed_tenant_id_is_a_loud_delete_then_create() {
         "the name is freed before it is reused"
     );
     assert_eq!(plan.changes[1].depends_on, ChangeId::list(&[0]));
-    assert!(plan.changes[0].warnings[0].contains("delete + create, not a rename"));
+    assert_eq!(
+        plan.changes[0].warnings,
+        [Warning::TenantIdChange {
+            from: addr("tenant.acme"),
+            to: addr("tenant.acme-corp"),
+        }]
+    );
     assert_eq!(plan.changes[0].warnings, plan.changes[1].warnings);
 }
 

@@ -48,9 +48,11 @@ fn deleting_a_tenant_names_the_unmanaged_roles_it_takes_with_it() {
     );
     assert_eq!(
         delete.warnings,
-        [
-            "deleting `tenant.acme` may also delete its roles `role.acme/Local` and `role.acme/Other`, which dmgmt does not manage"
-        ]
+        [Warning::DeleteReaches {
+            deleted: addr("tenant.acme"),
+            cascades: delete.cascades.clone(),
+            managed: false,
+        }]
     );
     assert!(change(&plan, "role.acme/Managed").cascades.is_empty());
 }
@@ -76,9 +78,11 @@ fn deleting_a_permission_names_the_unmanaged_roles_that_lose_it() {
     );
     assert_eq!(
         plan.changes[0].warnings,
-        [
-            "deleting `permission.p` may also remove it from the roles `role.Other` and `role.acme/Scoped`, which dmgmt does not manage"
-        ]
+        [Warning::DeleteReaches {
+            deleted: addr("permission.p"),
+            cascades: plan.changes[0].cascades.clone(),
+            managed: false,
+        }]
     );
 }
 
@@ -106,9 +110,11 @@ fn a_cascade_onto_a_managed_role_the_plan_leaves_alone_is_shown() {
     );
     assert_eq!(
         plan.changes[0].warnings,
-        [
-            "deleting `permission.p` may also remove it from the role `role.R`, which dmgmt manages but this plan leaves granting it: if Descope does, the next plan will show it changed outside dmgmt"
-        ]
+        [Warning::DeleteReaches {
+            deleted: addr("permission.p"),
+            cascades: vec![cascade("role.R", CascadeEffect::LosesPermission, true)],
+            managed: true,
+        }]
     );
     assert!(
         plan.unmanaged.is_empty(),
@@ -200,9 +206,9 @@ fn a_role_update_leaves_out_a_grant_of_a_permission_descope_deleted_but_left_in_
     );
     assert_eq!(
         update.warnings,
-        [
-            "grants `gone`, which does not exist in Descope (a deleted permission Descope left in the role): the update leaves it out"
-        ]
+        [Warning::DropsMissingGrants {
+            permissions: vec!["gone".into()]
+        }]
     );
     assert_eq!(
         update.managed_fields,
@@ -237,8 +243,12 @@ fn a_role_regranted_under_a_renamed_permission_also_leaves_out_a_missing_one() {
         json!(["User Admin", "p"]),
         "a system-default permission always exists"
     );
-    assert_eq!(update.warnings.len(), 1, "{:?}", update.warnings);
-    assert!(update.warnings[0].starts_with("grants `gone`, which"));
+    assert_eq!(
+        update.warnings,
+        [Warning::DropsMissingGrants {
+            permissions: vec!["gone".into()]
+        }]
+    );
 }
 
 #[test]
@@ -266,9 +276,11 @@ fn a_role_the_plan_updates_but_leaves_granting_a_deleted_permission_is_a_cascade
     );
     assert_eq!(
         delete.warnings,
-        [
-            "deleting `permission.p` may also remove it from the role `role.R`, which dmgmt manages but this plan leaves granting it: if Descope does, the next plan will show it changed outside dmgmt"
-        ]
+        [Warning::DeleteReaches {
+            deleted: addr("permission.p"),
+            cascades: vec![cascade("role.R", CascadeEffect::LosesPermission, true)],
+            managed: true,
+        }]
     );
 }
 
@@ -297,9 +309,15 @@ fn deleting_a_project_role_names_the_tenants_that_lose_it_as_a_default_role() {
     );
     assert_eq!(
         plan.changes[0].warnings,
-        [
-            "deleting `role.Viewer` may also remove it from the default roles of the tenant `tenant.stranger`, which dmgmt does not manage"
-        ]
+        [Warning::DeleteReaches {
+            deleted: addr("role.Viewer"),
+            cascades: vec![cascade(
+                "tenant.stranger",
+                CascadeEffect::LosesDefaultRole,
+                false
+            )],
+            managed: false,
+        }]
     );
 }
 
@@ -357,8 +375,14 @@ fn a_managed_tenant_that_keeps_a_deleted_default_role_is_warned_and_one_the_plan
     );
     assert_eq!(
         delete.warnings,
-        [
-            "deleting `role.Viewer` may also remove it from the default roles of the tenant `tenant.kept`, which dmgmt manages but this plan leaves naming it: if Descope does, the next plan will show it changed outside dmgmt"
-        ]
+        [Warning::DeleteReaches {
+            deleted: addr("role.Viewer"),
+            cascades: vec![cascade(
+                "tenant.kept",
+                CascadeEffect::LosesDefaultRole,
+                true
+            )],
+            managed: true,
+        }]
     );
 }

@@ -50,9 +50,10 @@ fn deleting_a_tenant_whose_sub_tenant_stays_is_warned() {
     assert_eq!(steps(&plan), ["- tenant.a-parent"]);
     assert_eq!(
         change(&plan, "tenant.a-parent").warnings,
-        [
-            "`tenant.a-parent` has sub-tenants `tenant.b-child` and `tenant.z-child`, which this plan does not delete: Descope may refuse to delete a tenant that has sub-tenants; delete them first"
-        ]
+        [Warning::KeepsSubTenants {
+            tenant: addr("tenant.a-parent"),
+            children: vec![addr("tenant.b-child"), addr("tenant.z-child")],
+        }]
     );
 }
 

@@ -41,8 +41,9 @@ fn removing_tenant_admin_from_the_configuration_warns() {
     )];
     let plan = run(&desired(json!({})), &snapshot(&live), &prior(&live));
     assert_eq!(steps(&plan), ["- role.Tenant Admin"]);
-    assert!(
-        change(&plan, "role.Tenant Admin").warnings[0].contains("tenant-admin widgets"),
+    assert_eq!(
+        change(&plan, "role.Tenant Admin").warnings,
+        [Warning::DeletesTenantAdmin],
         "{:?}",
         plan.changes
     );

@@ -114,9 +114,12 @@ fn renaming_a_permission_names_the_unmanaged_roles_that_grant_it() {
     );
     assert_eq!(
         rename.warnings,
-        [
-            "renaming `permission.old-p0` to `p0` also changes the role `role.Local`, which grants it and which dmgmt does not manage: Descope renames the permission there too, or removes it from it"
-        ]
+        [Warning::RenameReachesRoles {
+            from: "old-p0".into(),
+            to: "p0".into(),
+            roles: vec![addr("role.Local")],
+            managed: false,
+        }]
     );
 }
 

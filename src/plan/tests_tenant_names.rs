@@ -121,11 +121,13 @@ fn an_update_to_a_name_a_live_tenant_keeps_warns_that_descope_will_refuse_it() {
     let plan = run(&d, &snapshot(&live), &prior(&managed));
     assert_eq!(steps(&plan), ["~ tenant.a"]);
     let warnings = &plan.changes[0].warnings;
-    assert_eq!(warnings.len(), 1, "{warnings:?}");
-    assert!(
-        warnings[0].contains("`tenant.stranger` already has the name `Beta`")
-            && warnings[0].contains("Descope will refuse this update"),
-        "{warnings:?}"
+    assert_eq!(
+        *warnings,
+        [Warning::TenantNameTaken {
+            holder: addr("tenant.stranger"),
+            name: "Beta".into(),
+            create: false,
+        }]
     );
 }
 
@@ -136,13 +138,14 @@ fn an_id_change_that_also_renames_warns_naming_both_ids() {
     let plan = run(&d, &snapshot(&live), &prior(&live));
     assert_eq!(steps(&plan), ["+ tenant.acme-corp", "- tenant.acme"]);
     for c in &plan.changes {
-        assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
-        let w = &c.warnings[0];
-        assert!(
-            w.contains("`tenant.acme`")
-                && w.contains("`tenant.acme-corp`")
-                && w.contains("delete + create, not a rename"),
-            "{w}"
+        assert_eq!(
+            c.warnings,
+            [Warning::MaybeTenantIdChange {
+                old: addr("tenant.acme"),
+                new: addr("tenant.acme-corp"),
+                old_name: "Acme".into(),
+                new_name: "Acme Corp".into(),
+            }]
         );
     }
 }
@@ -166,14 +169,19 @@ fn a_delete_beside_several_new_tenants_names_them_all_as_possible_id_changes() {
     let live = [("tenant.a", tenant("a", "A"))];
     let plan = run(&d, &snapshot(&live), &prior(&live));
     assert_eq!(steps(&plan), ["+ tenant.b", "+ tenant.c", "- tenant.a"]);
-    assert!(
-        change(&plan, "tenant.a").warnings[0]
-            .starts_with("`tenant.b` and `tenant.c` are created in the same plan as `tenant.a`")
+    assert_eq!(
+        change(&plan, "tenant.a").warnings,
+        [Warning::MaybeTenantIdChanges {
+            tenant: addr("tenant.a"),
+            others: vec![addr("tenant.b"), addr("tenant.c")],
+            others_deleted: false,
+        }]
     );
-    assert!(
-        change(&plan, "tenant.b").warnings[0]
-            .starts_with("`tenant.a` is deleted and `tenant.b` created")
-    );
+    assert!(matches!(
+        &change(&plan, "tenant.b").warnings[..],
+        [Warning::MaybeTenantIdChange { old, new, .. }]
+            if *old == addr("tenant.a") && *new == addr("tenant.b")
+    ));
 }
 
 #[test]

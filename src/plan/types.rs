@@ -7,6 +7,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::warning::Warning;
 use crate::model::{ResourceAddr, ResourceKind};
 
 /// A change's position in [`Plan::changes`]: how a change names the changes it depends on, and
@@ -136,7 +137,7 @@ pub struct Change {
     pub(crate) depends_on: Vec<ChangeId>,
     /// Something the reader must know (a replace, a likely conflict).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub(crate) warnings: Vec<String>,
+    pub(crate) warnings: Vec<Warning>,
     /// The state entry this object was managed under until now, when that is another address (a
     /// rename): apply moves the entry to `addr`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -231,13 +232,9 @@ impl Plan {
         self.changes.is_empty()
     }
 
-    /// The change `id` names.
-    ///
-    /// # Panics
-    ///
-    /// If `id` is not a position in [`Plan::changes`] (ids come from the plan itself).
-    pub(crate) fn change(&self, id: ChangeId) -> &Change {
-        &self.changes[id.0]
+    /// The change `id` names (`None`: `id` is not a position in [`Plan::changes`]).
+    pub(crate) fn change(&self, id: ChangeId) -> Option<&Change> {
+        self.changes.get(id.0)
     }
 
     /// Every change with its id, in plan order.

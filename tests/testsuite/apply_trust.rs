@@ -131,6 +131,71 @@ fn an_edited_saved_plan_is_refused_and_nothing_is_changed() {
     assert_no_changes(&live, dir.path());
 }
 
+#[test]
+fn a_damaged_saved_plan_is_refused_before_anything_is_read_or_sent() {
+    let live = Live::start();
+    let dir = project(CONFIG);
+    let out = apply(&live, dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    env_file(
+        dir.path(),
+        ENV,
+        &CONFIG.replace("Acme Corp", "Acme Corporation"),
+    );
+    let plan = saved_plan(&live, dir.path(), "rename.json");
+    assert_eq!(
+        plan["plan"]["changes"][0]["addr"], "tenant.acme",
+        "{plan:#}"
+    );
+    let before = state_text(dir.path());
+    /// What is damaged, how, and what the refusal says.
+    type Damage = (&'static str, fn(&mut Value), &'static str);
+    let damages: [Damage; 4] = [
+        (
+            "waits for itself",
+            |c| c["depends_on"] = json!([0]),
+            "changes depend on each other in a cycle: 0 (`tenant.acme`)",
+        ),
+        (
+            "waits for a change it does not have",
+            |c| c["depends_on"] = json!([3]),
+            "change 0 (`tenant.acme`) depends on change 3, which the plan does not have",
+        ),
+        (
+            "renames a tenant",
+            |c| c["action"] = json!({"type": "rename", "from": "Acme"}),
+            "change 0 (`tenant.acme`): a tenant has no action `rename`",
+        ),
+        (
+            "has lost its body",
+            |c| c["after"] = Value::Null,
+            "change 0 (`tenant.acme`): the update has no body to send",
+        ),
+    ];
+    for (what, damage, why) in damages {
+        let mut damaged = plan.clone();
+        damage(&mut damaged["plan"]["changes"][0]);
+        write_plan(dir.path(), "damaged.json", &damaged);
+        let requests = live.requests().len();
+        let out = live.run(
+            dir.path(),
+            &["apply", "-e", ENV, &at(dir.path(), "damaged.json")],
+        );
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{what}: {err}");
+        assert!(
+            err.contains("cannot be carried out; nothing was applied") && err.contains(why),
+            "{what}: {err}"
+        );
+        assert_eq!(
+            live.requests().len(),
+            requests,
+            "{what}: nothing was read or sent"
+        );
+        assert_eq!(state_text(dir.path()), before, "{what}");
+    }
+}
+
 /// The delete change dmgmt would plan for the live tenant `customer` if it managed it: its real
 /// live body and digest, taken from a plan of a throwaway project that does manage it.
 fn saved_plan_of_delete(live: &Live) -> Value {

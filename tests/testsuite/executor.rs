@@ -130,7 +130,9 @@ async fn apply_and_converge(
     let planned = plan_of(desired, &before, prior);
     assert!(!planned.is_empty());
     let log = Log::default();
-    let report = execute(client, &planned, options, &AtomicBool::new(false), &log).await;
+    let report = execute(client, &planned, options, &AtomicBool::new(false), &log)
+        .await
+        .expect("a valid plan");
     assert_eq!(*log.failed.lock().unwrap(), Vec::<String>::new());
     assert!(report.is_success() && !report.interrupted, "{report:?}");
     let after = snapshot(client, desired).await;
