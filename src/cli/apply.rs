@@ -107,19 +107,24 @@ async fn apply(
             &changes::APPLY,
         ));
     }
-    if let (Some(cpu), n) = (run.execution_cpu, saved.plan.changes.len())
-        && n > 0
-    {
-        shell.verbose(format!(
-            "execution: {n} changes, {:.0} ms of CPU, {:.3} ms per change",
-            cpu.as_secs_f64() * 1000.0,
-            cpu.as_secs_f64() * 1000.0 / n as f64
-        ));
-    }
+    execution_cpu(shell, &run, saved.plan.changes.len());
     if let Some(e) = run.state_error {
         shell.error(&e);
     }
     Ok(Recorded { value: code, audit })
+}
+
+/// `-v`: the CPU the `changes` took while they ran (the apply bench reads this line).
+fn execution_cpu(shell: &Shell, run: &ops::change::ApplyOutcome, changes: usize) {
+    if let (Some(cpu), n) = (run.execution_cpu, changes)
+        && n > 0
+    {
+        let ms = cpu.as_secs_f64() * 1000.0;
+        shell.verbose(format!(
+            "execution: {n} changes, {ms:.0} ms of CPU, {:.3} ms per change",
+            ms / n as f64
+        ));
+    }
 }
 
 /// A plan that re-creates most of what a protected environment manages (its project came back

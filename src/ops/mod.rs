@@ -13,10 +13,6 @@ mod import_files;
 pub(crate) mod init;
 pub mod live;
 mod plan;
-#[cfg(test)]
-mod plan_props;
-#[cfg(test)]
-mod plan_props_gen;
 mod recorder;
 mod refresh;
 pub(crate) mod restore;
@@ -24,6 +20,10 @@ mod saved;
 pub(crate) mod session;
 mod targets;
 mod tenant_settings;
+#[cfg(test)]
+mod tests_plan_props;
+#[cfg(test)]
+mod tests_plan_props_gen;
 
 pub(crate) use connect::Connection;
 pub(crate) use forget::{forget_resource, no_state, not_managed};

@@ -1,7 +1,7 @@
 //! Planner properties over random inputs (proptest), with live objects read from random Descope
 //! bodies as refresh reads them (hence in `ops`, above both the planner and `live`): random desired states, live snapshots and
 //! prior states drawn from a small universe of names (so that declared, live and recorded objects
-//! meet; the generator is `plan_props_gen.rs`), checked for the rules every plan must keep
+//! meet; the generator is `tests_plan_props_gen.rs`), checked for the rules every plan must keep
 //! whatever the input:
 //!
 //! - determinism: the same plan, byte for byte, when the config's lists (and the lists and maps
@@ -12,7 +12,7 @@
 //!   such field of `before` unchanged.
 //!
 //! 64 cases per property by default (about a second); `PROPTEST_CASES=5000 cargo test --locked
-//! ops::plan_props` runs more. A failure is shrunk and its seed saved under
+//! ops::tests_plan_props` runs more. A failure is shrunk and its seed saved under
 //! `proptest-regressions/` (commit it: it is replayed first from then on).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use proptest::prelude::*;
 use serde_json::Value;
 
-use super::plan_props_gen::{case, genes, snapshot};
+use super::tests_plan_props_gen::{case, genes, snapshot};
 use crate::model::preconfigured::TENANT_ADMIN_ROLE;
 use crate::model::{DesiredState, ResourceAddr, ResourceKind, Snapshot};
 use crate::plan::test_fixtures::desired;

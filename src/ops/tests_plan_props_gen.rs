@@ -1,4 +1,4 @@
-//! The random inputs of the planner's properties (`plan_props.rs`): a config, live bodies in
+//! The random inputs of the planner's properties (`tests_plan_props.rs`): a config, live bodies in
 //! Descope's shape and a prior state, all read from proptest's bytes and drawn from a small
 //! universe of names, so that declared, live and recorded objects meet.
 
