@@ -19,7 +19,7 @@ use super::{Context, tenant_settings};
 use crate::apply::{ApplyObserver, ApplyReport, ExecuteOptions, Outcome};
 use crate::error::{Error, ErrorKind, Result, exit};
 use crate::model::{DesiredState, Snapshot};
-use crate::plan::{Action, Change};
+use crate::plan::Change;
 use crate::state::StateFile;
 use crate::state::audit::{AuditChange, AuditRecord, outcome};
 use crate::state::backup::{self, BackupInfo, BackupObject, Trigger};
@@ -506,23 +506,10 @@ pub(crate) fn outcomes(saved: &SavedPlan, report: Option<&ApplyReport>) -> Vec<A
             };
             AuditChange {
                 addr: c.addr.to_string(),
-                action: action_name(&c.action).to_owned(),
+                action: c.action.name().to_owned(),
                 outcome: outcome.to_owned(),
                 error,
             }
         })
         .collect()
-}
-
-fn action_name(action: &Action) -> &'static str {
-    match action {
-        Action::Create => "create",
-        Action::Update => "update",
-        Action::Rename { .. } => "rename",
-        Action::Delete => "delete",
-        Action::Adopt => "adopt",
-        Action::SetDefaultRoles => "set_default_roles",
-        Action::SetSettings => "set_settings",
-        Action::Forget => "forget",
-    }
 }

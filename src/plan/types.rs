@@ -66,6 +66,20 @@ pub enum Action {
 }
 
 impl Action {
+    /// The action as a plan file writes its type (`create`, `set_default_roles`...).
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Rename { .. } => "rename",
+            Action::Delete => "delete",
+            Action::Adopt => "adopt",
+            Action::SetDefaultRoles => "set_default_roles",
+            Action::SetSettings => "set_settings",
+            Action::Forget => "forget",
+        }
+    }
+
     /// The Terraform-style symbol shown before the address.
     pub(crate) fn symbol(&self) -> &'static str {
         match self {

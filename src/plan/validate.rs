@@ -38,7 +38,7 @@ impl Plan {
     /// Checks that the executor can carry the plan out as it stands (see the module's note).
     pub fn validate(&self) -> Result<(), InvalidPlan> {
         for (id, change) in self.iter() {
-            let action = || action_name(&change.action);
+            let action = || change.action.name().to_owned();
             if !legal(change.kind(), &change.action) {
                 return Err(InvalidPlan::IllegalAction {
                     change: id,
@@ -137,21 +137,6 @@ fn legal(kind: ResourceKind, action: &Action) -> bool {
 /// Whether the action sends `after` (a delete names its object; a forget sends nothing).
 fn needs_body(action: &Action) -> bool {
     !matches!(action, Action::Delete | Action::Forget)
-}
-
-/// The action as a plan file writes its type (`create`, `set_default_roles`...).
-fn action_name(action: &Action) -> String {
-    match action {
-        Action::Create => "create",
-        Action::Update => "update",
-        Action::Rename { .. } => "rename",
-        Action::Delete => "delete",
-        Action::Adopt => "adopt",
-        Action::SetDefaultRoles => "set_default_roles",
-        Action::SetSettings => "set_settings",
-        Action::Forget => "forget",
-    }
-    .to_owned()
 }
 
 #[cfg(test)]
