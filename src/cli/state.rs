@@ -41,6 +41,7 @@ pub(crate) fn run(project: &Project, command: &StateCommand, shell: &Shell) -> R
         StateCommand::Rm { addr, lock, .. } => {
             let env_lookup = |v: &str| std::env::var(v).ok();
             let ctx = super::context(project, &env_lookup, lock.lock_timeout, shell);
+            super::announce_lock_wait(shell, &ctx, env);
             // Interruptible like every command that takes the lock: Ctrl-C while waiting for it
             // (`--lock-timeout`) ends the command; the rest is synchronous and quick.
             let written = super::interruptible(ops::forget_resource(&ctx, env, addr))?;

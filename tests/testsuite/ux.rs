@@ -282,8 +282,14 @@ fn ctrl_c_while_waiting_for_the_lock_exits_130_and_leaves_the_holders_lock() {
         ],
     ] {
         let mut child = spawn(dir.path(), &live, args);
-        // Waiting for the lock writes nothing; give it time to start waiting.
-        std::thread::sleep(Duration::from_millis(1500));
+        // It says that it waits, then waits: interrupted from then on, whenever it comes.
+        let err_path = dir.path().join("child.err");
+        assert!(
+            eventually(Duration::from_secs(20), || {
+                std::fs::read_to_string(&err_path).is_ok_and(|e| e.contains("waiting up to 60 s"))
+            }),
+            "{args:?} never said it waits for the lock"
+        );
         assert_eq!(child.0.try_wait().unwrap(), None, "{args:?} ended early");
         child.signal("INT");
         let status = child.wait(Duration::from_secs(10));
