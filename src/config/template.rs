@@ -403,7 +403,8 @@ mod tests {
         );
         let (map, file) =
             source("{\"flow\": {\"flowId\": \"f\", \"metadata\": {}, \"contents\": {}}}");
-        assert!(parse(&map, file, TemplateKind::Flow).is_ok());
+        let flow = parse(&map, file, TemplateKind::Flow).unwrap();
+        assert_eq!(flow["flow"]["flowId"], "f");
         let (map, file) = source("[]");
         assert!(
             parse(&map, file, TemplateKind::Theme)

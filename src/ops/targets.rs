@@ -151,10 +151,10 @@ mod tests {
 
     #[test]
     fn targets_known_to_config_state_or_live_are_accepted() {
-        assert!(run(&[], &[], &[]).is_ok());
-        assert!(run(&["tenant.acme", "role.Viewer"], &[], &[]).is_ok());
-        assert!(run(&["tenant.old"], &["tenant.old"], &[]).is_ok());
-        assert!(run(&["tenant.stranger"], &[], &["tenant.stranger"]).is_ok());
+        run(&[], &[], &[]).unwrap();
+        run(&["tenant.acme", "role.Viewer"], &[], &[]).unwrap();
+        run(&["tenant.old"], &["tenant.old"], &[]).unwrap();
+        run(&["tenant.stranger"], &[], &["tenant.stranger"]).unwrap();
     }
 
     #[test]
