@@ -18,6 +18,8 @@
 //! Run: `cargo bench --bench apply` (prints Markdown tables for the README; about 3 minutes).
 //! `BENCH_BIN=/path/to/dmgmt` measures another build; `BENCH_SCALE=100k` adds the 100k state.
 
+mod support;
+
 use std::ops::Range;
 use std::path::Path;
 use std::process::Command;
@@ -66,8 +68,6 @@ const SCALE_100K: Scale = Scale {
     permissions: 200,
     flows: 50,
 };
-
-const PLANS: [&str; 3] = ["free", "pro", "enterprise"];
 
 /// What the environment file declares beyond the seeded project.
 #[derive(Clone, Default)]
@@ -528,7 +528,7 @@ fn write_config(root: &Path, scale: Scale, config: &Config) {
         y.push_str(&format!(
             "  - {{id: {}, name: {name} {i}, self_provisioning_domains: [t{i}.example.com], custom_attributes: {{plan: {}, seats: {}}}, default_roles: [\"{}\"]}}\n",
             tenant_id(i),
-            PLANS[i % 3],
+            support::PLANS[i % 3],
             (i % 50) * 10,
             role_name(i % scale.roles)
         ));
@@ -548,28 +548,12 @@ fn write_config(root: &Path, scale: Scale, config: &Config) {
 /// Live: the configuration without its changes.
 async fn seed(emulator: &EmulatorHandle, scale: Scale) {
     let http = reqwest::Client::new();
-    let post = |path: &'static str, body: Value| {
-        let http = http.clone();
-        let url = format!("{}{path}", emulator.base_url());
-        async move {
-            let resp = http
-                .post(url)
-                .header(
-                    "Authorization",
-                    format!("Bearer {LOCAL_PROJECT_ID}:{LOCAL_MANAGEMENT_KEY}"),
-                )
-                .json(&body)
-                .send()
-                .await
-                .expect("seed call");
-            let status = resp.status();
-            assert!(status.is_success(), "{path}: {status}");
-        }
-    };
     let permissions: Vec<Value> = (0..scale.permissions)
         .map(|i| json!({"name": perm_name(i), "description": format!("Permission {i}")}))
         .collect();
-    post(
+    support::post(
+        emulator,
+        &http,
         "/v1/mgmt/permission/create/batch",
         json!({ "permissions": permissions }),
     )
@@ -579,52 +563,32 @@ async fn seed(emulator: &EmulatorHandle, scale: Scale) {
             .iter()
             .map(|&i| json!({"name": role_name(i), "description": format!("Role number {i}"), "permissionNames": grants(scale, i)}))
             .collect();
-        post("/v1/mgmt/role/create/batch", json!({ "roles": roles })).await;
+        support::post(
+            emulator,
+            &http,
+            "/v1/mgmt/role/create/batch",
+            json!({ "roles": roles }),
+        )
+        .await;
     }
-    // A create and a default-roles call each would be 200,000 calls at 100k: the emulator takes
-    // the tenants at once, as those calls would leave them.
-    let tenants = (0..scale.tenants)
-        .map(|i| {
-            serde_json::from_value(json!({
-                "id": tenant_id(i), "name": format!("Tenant {i}"), "selfProvisioningDomains": [format!("t{i}.example.com")],
-                "customAttributes": {"plan": PLANS[i % 3], "seats": (i % 50) * 10},
-                "defaultRoles": [role_name(i % scale.roles)]
-            }))
-            .expect("tenant")
-        })
-        .collect();
-    emulator.insert_tenants(tenants).expect("seed tenants");
+    support::seed_tenants(emulator, scale.tenants, tenant_id, |i| {
+        role_name(i % scale.roles)
+    });
 }
 
 /// The flows and theme as the configuration fills them (imported through dmgmt's client).
 async fn seed_flows(emulator: &EmulatorHandle, root: &Path) {
-    let project = dmgmt::config::Project::discover(Some(root), Path::new("/")).expect("project");
     let env = |v: &str| match v {
         "BENCH_URL" => Some(emulator.base_url()),
         "BENCH_KEY" => Some(LOCAL_MANAGEMENT_KEY.to_owned()),
         _ => None,
     };
-    let loaded = dmgmt::config::load(&project, "bench", &env);
-    let desired = loaded
-        .desired
-        .unwrap_or_else(|| panic!("bench config invalid: {:?}", loaded.diagnostics.first()));
+    let desired = support::bench_desired(root, &env);
     let mut config = dmgmt::api::ClientConfig::new(
         LOCAL_PROJECT_ID,
         dmgmt::api::ManagementKey::new(LOCAL_MANAGEMENT_KEY),
     );
     config.base_url = Some(emulator.base_url());
     let client = dmgmt::api::Client::new(config).expect("client");
-    for f in &desired.flows {
-        let doc: dmgmt::api::wire::FlowDocument =
-            serde_json::from_value(f.document.clone()).expect("flow doc");
-        dmgmt::api::Provider::import_flow(&client, &f.id, &doc)
-            .await
-            .expect("import flow");
-    }
-    let theme: dmgmt::api::wire::ThemeDocument =
-        serde_json::from_value(desired.theme.as_ref().expect("theme").document.clone())
-            .expect("theme doc");
-    dmgmt::api::Provider::import_theme(&client, &theme)
-        .await
-        .expect("import theme");
+    support::import_documents(&client, &desired).await;
 }

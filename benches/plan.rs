@@ -8,6 +8,8 @@
 //! `BENCH_SCALE=100k cargo bench --bench plan` for 100,000 tenants and 10,000 roles (about two
 //! minutes more: opt-in).
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
@@ -24,7 +26,6 @@ use serde_json::{Value, json};
 const PERMISSIONS: usize = 200;
 const FLOWS: usize = 50;
 const RUNS: usize = 5;
-const PLANS: [&str; 3] = ["free", "pro", "enterprise"];
 
 /// How many tenants and roles the project holds (`BENCH_SCALE`), and the targets of that size.
 #[derive(Clone, Copy)]
@@ -402,7 +403,7 @@ fn write_project(root: &Path, scale: Scale) {
         y.push_str(&format!(
             "  - id: {}\n    name: {name}\n    self_provisioning_domains: [t{i}.example.com]\n    custom_attributes: {{plan: {}, seats: {}}}\n    default_roles: [{}]\n",
             tenant_id(i),
-            PLANS[i % 3],
+            support::PLANS[i % 3],
             (i % 50) * 10,
             role_name(i % scale.roles)
         ));
@@ -420,24 +421,6 @@ fn write_project(root: &Path, scale: Scale) {
     std::fs::write(root.join("environments/bench.yaml"), y).expect("write config");
 }
 
-async fn post(emulator: &EmulatorHandle, http: &reqwest::Client, path: &str, body: Value) {
-    let resp = http
-        .post(format!("{}{path}", emulator.base_url()))
-        .header(
-            "Authorization",
-            format!("Bearer {LOCAL_PROJECT_ID}:{LOCAL_MANAGEMENT_KEY}"),
-        )
-        .json(&body)
-        .send()
-        .await
-        .expect("seed call");
-    assert!(
-        resp.status().is_success(),
-        "{path}: {}",
-        resp.text().await.unwrap_or_default()
-    );
-}
-
 /// Live: what the config says before its changes (original names and descriptions), the flows as
 /// the config fills them.
 async fn seed(emulator: &EmulatorHandle, scale: Scale) {
@@ -445,7 +428,7 @@ async fn seed(emulator: &EmulatorHandle, scale: Scale) {
     let permissions: Vec<Value> = (0..PERMISSIONS)
         .map(|i| json!({"name": perm_name(i), "description": format!("Permission {i}")}))
         .collect();
-    post(
+    support::post(
         emulator,
         &http,
         "/v1/mgmt/permission/create/batch",
@@ -458,56 +441,28 @@ async fn seed(emulator: &EmulatorHandle, scale: Scale) {
                    "permissionNames": [perm_name(i % PERMISSIONS), perm_name((i * 7 + 1) % PERMISSIONS), perm_name((i * 13 + 2) % PERMISSIONS)]})
         })
         .collect();
-    post(
+    support::post(
         emulator,
         &http,
         "/v1/mgmt/role/create/batch",
         json!({"roles": roles}),
     )
     .await;
-    // A create and a default-roles call each would be 200,000 calls at the larger scale: the
-    // emulator takes the tenants in one go, as those calls would leave them.
-    let tenants = (0..scale.tenants)
-        .map(|i| {
-            serde_json::from_value(json!({
-                "id": tenant_id(i), "name": format!("Tenant {i}"), "selfProvisioningDomains": [format!("t{i}.example.com")],
-                "customAttributes": {"plan": PLANS[i % 3], "seats": (i % 50) * 10},
-                "defaultRoles": [role_name(i % scale.roles)]
-            }))
-            .expect("tenant")
-        })
-        .collect();
-    emulator.insert_tenants(tenants).expect("seed tenants");
+    support::seed_tenants(emulator, scale.tenants, tenant_id, |i| {
+        role_name(i % scale.roles)
+    });
 }
 
 /// Records everything live as managed (what an apply would have left), using the config's flow
 /// documents and theme as the live ones.
 fn record_state(runtime: &tokio::runtime::Runtime, client: &Client, root: &Path) {
-    let project = dmgmt::config::Project::discover(Some(root), Path::new("/")).expect("project");
     let env = |v: &str| match v {
         "BENCH_URL" => Some("http://127.0.0.1:1".to_owned()),
         "BENCH_KEY" => Some("unused".to_owned()),
         _ => None,
     };
-    let loaded = dmgmt::config::load(&project, "bench", &env);
-    let desired = loaded
-        .desired
-        .unwrap_or_else(|| panic!("bench config invalid: {:?}", loaded.diagnostics.first()));
-    runtime.block_on(async {
-        for f in &desired.flows {
-            let doc: dmgmt::api::wire::FlowDocument =
-                serde_json::from_value(f.document.clone()).expect("flow doc");
-            dmgmt::api::Provider::import_flow(client, &f.id, &doc)
-                .await
-                .expect("import flow");
-        }
-        let theme: dmgmt::api::wire::ThemeDocument =
-            serde_json::from_value(desired.theme.as_ref().expect("theme").document.clone())
-                .expect("theme doc");
-        dmgmt::api::Provider::import_theme(client, &theme)
-            .await
-            .expect("import theme");
-    });
+    let desired = support::bench_desired(root, &env);
+    runtime.block_on(support::import_documents(client, &desired));
     let scope = dmgmt::ops::live::RefreshScope {
         flows: desired
             .flows
@@ -550,12 +505,12 @@ fn record_state(runtime: &tokio::runtime::Runtime, client: &Client, root: &Path)
 async fn drift(emulator: &EmulatorHandle, scale: Scale) {
     let http = reqwest::Client::new();
     for i in [100, 200, 300] {
-        post(emulator, &http, "/v1/mgmt/tenant/update", json!({
+        support::post(emulator, &http, "/v1/mgmt/tenant/update", json!({
             "id": tenant_id(i), "name": format!("Tenant {i}"), "selfProvisioningDomains": [format!("t{i}.example.com")],
-            "customAttributes": {"plan": PLANS[i % 3], "seats": (i % 50) * 10}, "enforceSSO": true
+            "customAttributes": {"plan": support::PLANS[i % 3], "seats": (i % 50) * 10}, "enforceSSO": true
         }))
         .await;
-        post(
+        support::post(
             emulator,
             &http,
             "/v1/mgmt/tenant/updateDefaultRoles",

@@ -72,6 +72,16 @@ impl Vanished {
         (managed >= Self::MIN_MANAGED && gone > 0 && (gone == managed || gone * 2 > managed))
             .then_some(Vanished { managed, gone })
     }
+
+    /// [`of`](Self::of) the `managed` objects of a state and the drift found against it: the
+    /// entries drift calls deleted (neither at their address nor under their id) are gone.
+    pub(crate) fn in_drift(managed: usize, drift: &[plan::Drift]) -> Option<Vanished> {
+        let gone = drift
+            .iter()
+            .filter(|d| d.kind == plan::DriftKind::Deleted)
+            .count();
+        Vanished::of(managed, gone)
+    }
 }
 
 /// Everything a plan run produced.
@@ -282,13 +292,8 @@ pub(super) fn make_plan(
         plan.changes.clear();
         plan.summary = plan::summarize(&plan.changes);
     }
-    let gone = plan
-        .drift
-        .iter()
-        .filter(|d| d.kind == plan::DriftKind::Deleted)
-        .count();
     Ok(SavedPlan {
-        vanished: Vanished::of(prior.len(), gone),
+        vanished: Vanished::in_drift(prior.len(), &plan.drift),
         format_version: SavedPlan::FORMAT_VERSION,
         dmgmt_version: env!("CARGO_PKG_VERSION").to_owned(),
         environment: desired.environment.clone(),

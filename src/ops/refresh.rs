@@ -1,6 +1,6 @@
 //! `refresh`: read live state, report drift against the last state, and record it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use super::Context;
 use super::live::RefreshObserver;
@@ -8,7 +8,7 @@ use super::plan::{Vanished, prior_from_state};
 use super::session::{Access, Recorded, Scope, Session};
 use crate::error::{Result, exit};
 use crate::model::{DesiredState, LiveObject, ResourceAddr, Snapshot};
-use crate::plan::{Drift, DriftKind, PlanInput, Prior, drift, unmanaged};
+use crate::plan::{Drift, PlanInput, drift, unmanaged};
 use crate::state::audit::outcome;
 use crate::state::{ResourceState, StateFile, WriteOutcome};
 
@@ -59,7 +59,7 @@ pub(crate) async fn refresh_environment(
     });
 
     let drifted = found.iter().map(|d| d.addr.to_string()).collect();
-    let refused = vanished(&prior, &found).filter(|_| !allow_mass_forget);
+    let refused = Vanished::in_drift(prior.len(), &found).filter(|_| !allow_mass_forget);
     if refused.is_some() {
         let audit = held.finish(exit::FAILURE, |r| {
             r.drift = drifted;
@@ -94,15 +94,6 @@ pub(crate) async fn refresh_environment(
         refused: None,
     };
     Ok(Recorded { value, audit })
-}
-
-/// How many of the managed objects (`prior`) `found` says are gone, when that is most of them.
-pub(super) fn vanished(prior: &BTreeMap<ResourceAddr, Prior>, found: &[Drift]) -> Option<Vanished> {
-    let gone = found
-        .iter()
-        .filter(|d| d.kind == DriftKind::Deleted)
-        .count();
-    Vanished::of(prior.len(), gone)
 }
 
 /// Records the live project into the state's entries: each managed object's live attributes and

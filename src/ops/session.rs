@@ -229,7 +229,7 @@ impl<'c> Session<'c> {
         if super::plan::Vanished::of(state.resources.len(), missing).is_some() {
             let prior = prior_from_state(state.resources.clone());
             let found = crate::plan::drift(&prior, &self.snapshot);
-            if super::refresh::vanished(&prior, &found).is_some() {
+            if super::plan::Vanished::in_drift(prior.len(), &found).is_some() {
                 self.state = Some(state);
                 return Ok(());
             }

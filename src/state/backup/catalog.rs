@@ -68,7 +68,7 @@ pub(crate) fn prune(
     now: SystemTime,
 ) -> Result<Vec<String>, BackupError> {
     // Only the heads of the manifests: their lists of objects are not needed to prune.
-    let mut found = scan(state_dir, environment, |path| {
+    let mut found = scan(state_dir, environment, |_, path| {
         read_head(path).map(|head| (head.environment, head.created_at, ()))
     })?;
     // Newest first.
@@ -104,38 +104,20 @@ pub(crate) fn prune(
 /// Every backup of `environment`, oldest first. Folders that are not backups (other names, no or
 /// unreadable manifest, another environment's manifest) are skipped.
 pub(crate) fn list(state_dir: &Path, environment: &str) -> Result<Vec<BackupSummary>, BackupError> {
-    let found = scan(state_dir, environment, |path| {
-        read_manifest(path).map(|manifest| {
-            let counts = BackupCounts::of(manifest.files.iter().map(|f| &f.address));
-            let bytes = manifest.files.iter().map(|f| f.size).sum();
-            (
-                manifest.environment,
-                manifest.created_at.clone(),
-                (
-                    manifest.project_id,
-                    manifest.created_at,
-                    manifest.trigger,
-                    counts,
-                    bytes,
-                ),
-            )
-        })
+    let found = scan(state_dir, environment, |id, path| {
+        let manifest = read_manifest(path)?;
+        let summary = BackupSummary {
+            id: id.to_owned(),
+            path: path.to_owned(),
+            project_id: manifest.project_id,
+            created_at: manifest.created_at.clone(),
+            trigger: manifest.trigger,
+            counts: BackupCounts::of(manifest.files.iter().map(|f| &f.address)),
+            bytes: manifest.files.iter().map(|f| f.size).sum(),
+        };
+        Ok((manifest.environment, manifest.created_at, summary))
     })?;
-    Ok(found
-        .into_iter()
-        .map(|b| {
-            let (project_id, created_at, trigger, counts, bytes) = b.detail;
-            BackupSummary {
-                id: b.id,
-                path: b.path,
-                project_id,
-                created_at,
-                trigger,
-                counts,
-                bytes,
-            }
-        })
-        .collect())
+    Ok(found.into_iter().map(|b| b.detail).collect())
 }
 
 /// A backup found by [`scan`], with what its reader took from the manifest.
@@ -147,12 +129,12 @@ struct Found<T> {
 }
 
 /// The backups of `environment`, oldest first (by `created_at`, then by the id's number).
-/// `read` reads a backup folder's manifest: its environment, its `created_at` and what else the
-/// caller needs of it.
+/// `read` reads a backup folder's manifest (given the folder's id and path): its environment, its
+/// `created_at` and what else the caller needs of it.
 fn scan<T>(
     state_dir: &Path,
     environment: &str,
-    read: impl Fn(&Path) -> Result<(String, String, T), BackupError>,
+    read: impl Fn(&str, &Path) -> Result<(String, String, T), BackupError>,
 ) -> Result<Vec<Found<T>>, BackupError> {
     let dir = backups_dir(state_dir, environment);
     let entries = match fs::read_dir(&dir) {
@@ -173,7 +155,7 @@ fn scan<T>(
         if !fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
             continue;
         }
-        let Ok((of, created_at, detail)) = read(&path) else {
+        let Ok((of, created_at, detail)) = read(&id, &path) else {
             continue;
         };
         let Some(created) = system::parse_rfc3339_utc(&created_at) else {
